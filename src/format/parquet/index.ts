@@ -1,0 +1,1 @@
+export { writeParquet, type ParquetColumn, type ParquetLeaf, type ParquetWriteOptions } from './writer.js';
