@@ -1,0 +1,58 @@
+// Writes a validated batch as one fragment: a small-column file plus one file per large column.
+// Every file gets a fresh key and is published with put-if-absent; nothing references it until
+// a commit's manifest does, so a crash here leaves only unreferenced files for vacuum.
+
+import type { ObjectStore } from '../storage/index.js';
+import type { ColumnizedBatch } from './schema/index.js';
+import { writeParquet, type ParquetWriteOptions } from './parquet/index.js';
+import { layout, randomId } from './layout.js';
+import type { FragmentMeta, GroupFileMeta } from './manifest.js';
+
+export interface WrittenFragment {
+  fragment: FragmentMeta;
+  groups: Record<string, GroupFileMeta>;
+  bytes: number;
+}
+
+function idRange(ids: readonly unknown[]): { min: string; max: string } {
+  let min = ids[0] as bigint;
+  let max = ids[0] as bigint;
+  for (const v of ids as bigint[]) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { min: String(min), max: String(max) };
+}
+
+export async function writeFragment(store: ObjectStore, batch: ColumnizedBatch, options: ParquetWriteOptions = {}): Promise<WrittenFragment> {
+  const id = randomId();
+  const range = idRange(batch.scalar[0].values);
+  const scalar = writeParquet(batch.scalar, options);
+  const key = layout.scalarFile(id);
+  const groups: Record<string, GroupFileMeta> = {};
+  let bytes = scalar.size;
+  // Large files first, the small one last: the order does not matter for safety, but it keeps
+  // the cheap file out of the way while big ones stream.
+  for (const [column, cols] of batch.large) {
+    const file = writeParquet(cols, { rowGroupRowsMax: 4096, ...options });
+    const gkey = layout.groupFile(id, column);
+    await store.put(gkey, file.parts, { ifAbsent: true });
+    groups[column] = { key: gkey, rows: batch.rows, bytes: file.size, rowIdMin: range.min, rowIdMax: range.max };
+    bytes += file.size;
+  }
+  await store.put(key, scalar.parts, { ifAbsent: true });
+  return {
+    fragment: { id, key, rows: batch.rows, bytes: scalar.size, rowIdMin: range.min, rowIdMax: range.max },
+    groups,
+    bytes,
+  };
+}
+
+/** Writes the set of deleted row ids of a fragment as a one-column Parquet file. */
+export async function writeDeletes(store: ObjectStore, fragmentId: string, rowIds: readonly bigint[]): Promise<{ key: string; count: number; bytes: number }> {
+  const key = layout.deletesFile(fragmentId, randomId().slice(0, 12));
+  const sorted = [...rowIds].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const file = writeParquet([{ name: 'row_id', leaf: 'int64', nullable: false, listDepth: 0, values: sorted }]);
+  await store.put(key, file.parts, { ifAbsent: true });
+  return { key, count: sorted.length, bytes: file.size };
+}

@@ -1,0 +1,24 @@
+// The format layer's public face: schema and columnizing, Parquet writing, manifests,
+// commits and refs, row-id leases, and the key layout.
+export * from './schema/index.js';
+export { writeParquet, type ParquetColumn, type ParquetLeaf, type ParquetWriteOptions } from './parquet/index.js';
+export { layout, FORMAT_VERSION, validRefName, randomId } from './layout.js';
+export { encodeMetadata, decodeMetadata, readMetadata, writeMetadata, stableStringify, sha256Hex } from './metadata.js';
+export { emptyManifest, liveRows, manifestBytes, type Manifest, type FragmentMeta, type GroupFileMeta, type IndexMeta } from './manifest.js';
+export {
+  writeManifest,
+  readManifest,
+  writeCommit,
+  readCommit,
+  readRef,
+  createRef,
+  moveRef,
+  listRefs,
+  refKey,
+  type Commit,
+  type CommitBody,
+  type CommitStats,
+  type RefKind,
+} from './commit-graph.js';
+export { RowIdAllocator, type RowIdLeaseOptions } from './row-ids.js';
+export { writeFragment, writeDeletes, type WrittenFragment } from './fragment-writer.js';

@@ -1,0 +1,38 @@
+// Where every object of a dataset lives, relative to the dataset's root. docs/format.md
+// describes this layout in prose; this file is the one place that spells the keys.
+
+export const FORMAT_VERSION = 1;
+
+export const layout = {
+  marker: '_quiver.json',
+  rowIdLease: 'meta/row-id-lease.json',
+  manifest: (id: string) => `meta/manifests/${id}.json`,
+  commit: (id: string) => `meta/commits/${id}.json`,
+  commitsPrefix: 'meta/commits/',
+  manifestsPrefix: 'meta/manifests/',
+  branch: (name: string) => `refs/heads/${name}`,
+  tag: (name: string) => `refs/tags/${name}`,
+  branchesPrefix: 'refs/heads/',
+  tagsPrefix: 'refs/tags/',
+  dataPrefix: 'data/',
+  indexPrefix: 'index/',
+  /** A fragment's small-column file. */
+  scalarFile: (fragmentId: string) => `data/${fragmentId}.scalar.parquet`,
+  /** A large column's file written with a fragment. */
+  groupFile: (fragmentId: string, column: string) => `data/${fragmentId}.${column}.parquet`,
+  /** The deleted row ids of a fragment, as of some version. */
+  deletesFile: (fragmentId: string, generation: string) => `data/${fragmentId}.deletes-${generation}.parquet`,
+};
+
+const REF_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}(\/[A-Za-z0-9][A-Za-z0-9._-]{0,99})*$/;
+
+export function validRefName(name: string): boolean {
+  return REF_NAME.test(name) && !name.includes('..') && !name.endsWith('.lock');
+}
+
+/** A fresh random id: 128 bits as 32 hex digits. */
+export function randomId(): string {
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  return Buffer.from(b).toString('hex');
+}

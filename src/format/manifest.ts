@@ -1,0 +1,61 @@
+// A manifest is one version's complete, immutable description: the schema, the fragments
+// (small-column files with their deleted row ids) and the files of each large column.
+// Invariant: every live row id appears in exactly one fragment and, for each large column,
+// in at most one of that column's files.
+
+import type { ColumnDef } from './schema/index.js';
+
+export interface FragmentMeta {
+  id: string;
+  /** The fragment's small-column file. */
+  key: string;
+  /** Rows physically in the file, deleted ones included. */
+  rows: number;
+  bytes: number;
+  rowIdMin: string;
+  rowIdMax: string;
+  /** The file of row ids deleted from this fragment, and how many. */
+  deletes?: { key: string; count: number };
+}
+
+export interface GroupFileMeta {
+  key: string;
+  rows: number;
+  bytes: number;
+  rowIdMin: string;
+  rowIdMax: string;
+}
+
+export interface IndexMeta {
+  column: string;
+  kind: 'vector' | 'fulltext' | 'scalar';
+  key: string;
+  /** Index files are built over these fragment ids; rows of other fragments are searched exactly. */
+  fragments: string[];
+  options: Record<string, unknown>;
+}
+
+export interface Manifest {
+  schema: ColumnDef[];
+  fragments: FragmentMeta[];
+  /** Files of each large column, by column name. */
+  groups: Record<string, GroupFileMeta[]>;
+  indexes: IndexMeta[];
+}
+
+export function emptyManifest(schema: ColumnDef[]): Manifest {
+  return { schema, fragments: [], groups: {}, indexes: [] };
+}
+
+export function liveRows(m: Manifest): number {
+  let n = 0;
+  for (const f of m.fragments) n += f.rows - (f.deletes?.count ?? 0);
+  return n;
+}
+
+export function manifestBytes(m: Manifest): number {
+  let n = 0;
+  for (const f of m.fragments) n += f.bytes;
+  for (const files of Object.values(m.groups)) for (const g of files) n += g.bytes;
+  return n;
+}

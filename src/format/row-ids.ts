@@ -1,0 +1,64 @@
+// Row ids are 64-bit, unique across the whole dataset (every branch), and never change. Writers
+// lease ranges from one counter object with put-if-match, so concurrent processes never hand
+// out the same id and a rebased commit keeps the ids its files were written with.
+
+import { QuiverError } from '../errors.js';
+import type { ObjectStore } from '../storage/index.js';
+import { layout } from './layout.js';
+import { decodeMetadata, writeMetadata } from './metadata.js';
+
+export interface RowIdLeaseOptions {
+  /** Ids taken per lease. Default 65,536. */
+  leaseSize?: number;
+  /** Attempts before giving up under contention. Default 100. */
+  retriesMax?: number;
+}
+
+export class RowIdAllocator {
+  private next = 0n;
+  private end = 0n;
+  private readonly leaseSize: bigint;
+  private readonly retriesMax: number;
+
+  constructor(
+    private readonly store: ObjectStore,
+    options: RowIdLeaseOptions = {},
+  ) {
+    this.leaseSize = BigInt(options.leaseSize ?? 65_536);
+    this.retriesMax = options.retriesMax ?? 100;
+  }
+
+  /** Returns `n` fresh row ids (possibly from several leases). */
+  async take(n: number): Promise<BigInt64Array> {
+    const out = new BigInt64Array(n);
+    let i = 0;
+    while (i < n) {
+      if (this.next >= this.end) await this.lease(BigInt(n - i));
+      while (i < n && this.next < this.end) out[i++] = this.next++;
+    }
+    return out;
+  }
+
+  private async lease(atLeast: bigint): Promise<void> {
+    const size = atLeast > this.leaseSize ? atLeast : this.leaseSize;
+    for (let attempt = 0; attempt < this.retriesMax; attempt++) {
+      const info = await this.store.head(layout.rowIdLease);
+      let start = 0n;
+      if (info) {
+        const bytes = await this.store.get(layout.rowIdLease).catch(() => null);
+        if (!bytes) continue;
+        start = BigInt(decodeMetadata<{ next: string }>('lease', layout.rowIdLease, bytes).body.next);
+      }
+      try {
+        await writeMetadata(this.store, 'lease', layout.rowIdLease, { next: (start + size).toString() }, info ? { ifMatch: info.etag } : { ifAbsent: true });
+        this.next = start;
+        this.end = start + size;
+        return;
+      } catch (e) {
+        if (!(e instanceof QuiverError && e.code === 'conflict')) throw e;
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 ** attempt)));
+      }
+    }
+    throw new QuiverError('conflict', 'format: could not lease row ids (too much contention)');
+  }
+}
