@@ -295,6 +295,22 @@ export class Session {
     this.con.registerScalarFunction(f);
   }
 
+  /**
+   * `registerScalar` with the argument and return types given as SQL type text ('BLOB',
+   * 'VARCHAR[]'), so callers outside this module need no DuckDB type objects.
+   */
+  async registerScalarSql(name: string, argTypes: readonly string[], returnType: string, fn: (args: unknown[][], rows: number) => unknown[], options: { volatile?: boolean } = {}): Promise<void> {
+    this.check();
+    const probe = [...argTypes, returnType].map((t, i) => `cast(null as ${t}) as c${i}`).join(', ');
+    let types: DuckDBType[];
+    try {
+      types = (await this.con.run(`select ${probe}`)).columnTypes();
+    } catch (e) {
+      throw sqlError(`select ${probe}`, e);
+    }
+    this.registerScalar(name, types.slice(0, -1), types[types.length - 1], fn, options);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
