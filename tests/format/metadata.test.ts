@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decodeMetadata, encodeMetadata, readCommit, writeCommit } from '../../src/format/index.js';
+import { MemoryStore } from '../../src/storage/index.js';
+import { isQuiverError } from '../../src/errors.js';
+
+describe('metadata envelopes', () => {
+  it('round-trip their body', () => {
+    const { bytes } = encodeMetadata('manifest', { a: 1, b: [1n, 'x'] });
+    assert.deepEqual(decodeMetadata('manifest', 'k', bytes).body, { a: 1, b: ['1', 'x'] });
+  });
+
+  it('detect truncation, bit flips and the wrong kind as corrupt', () => {
+    const { bytes } = encodeMetadata('commit', { message: 'hello' });
+    const flipped = bytes.slice();
+    flipped[flipped.length - 5] ^= 1;
+    for (const b of [bytes.subarray(0, bytes.length - 10), flipped]) {
+      assert.throws(() => decodeMetadata('commit', 'k', b), (e) => isQuiverError(e, 'corrupt'));
+    }
+    assert.throws(() => decodeMetadata('manifest', 'k', bytes), (e) => isQuiverError(e, 'corrupt'));
+  });
+
+  it('refuses a commit whose content does not match its id', async () => {
+    const s = new MemoryStore();
+    const c = await writeCommit(s, { manifest: 'm', parents: [], message: 'x', time: '2026-01-01T00:00:00Z', operation: 'create', stats: { rowsAdded: 0, rowsDeleted: 0, rowsUpdated: 0, rows: 0, bytesWritten: 0 } });
+    const other = encodeMetadata('commit', { manifest: 'm2', parents: [], message: 'y' }).bytes;
+    await s.put(`meta/commits/${c.id}.json`, other);
+    await assert.rejects(readCommit(s, c.id), (e) => isQuiverError(e, 'corrupt'));
+  });
+});
