@@ -1,0 +1,404 @@
+// The ANN vector index: an int8-quantized usearch HNSW graph whose picks are re-ranked with the
+// float32 originals, plus the int8 codes kept flat for filtered scans. One object answers every
+// strategy the planner can choose, so a filtered search never returns fewer than it should.
+// Invariant: vectors, codes and graph always hold the same `vectorCount` vectors, keyed by
+// vector ordinal; rows (max-sim) map onto contiguous vector ranges.
+
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import usearch from 'usearch';
+import { Bitmap } from '../bitmap.js';
+import { decodeContainer, encodeContainer, f32Of, i8Of, u32Of } from '../codec.js';
+import { type Metric, type SearchResult, TopK, checkK, checkMetric, checkQuery, scoreOf, usearchMetric } from './metric.js';
+import { type VectorPlan, type VectorStrategy, planVectorSearch } from './planner.js';
+import { encodeQuery, encodeRows, quantScale } from './quantize.js';
+import { type RowMap, checkRowMap, rowOfVector, vectorsPerRowMax } from './row-map.js';
+import { scan } from './scan.js';
+
+/** Options for {@link VectorIndex.build}. */
+export interface VectorIndexOptions {
+  /** Metric; scores are in its SQL units. Default `'cosine'`. */
+  metric?: Metric;
+  /** HNSW edges per node (M). Default 16. */
+  connectivity?: number;
+  /** HNSW candidate list size while inserting (efConstruction). Default 128. */
+  expansionAdd?: number;
+  /** Default graph search depth (ef); a search may ask for more. Default 64. */
+  ef?: number;
+  /** Graph or scan picks re-ranked in float32 per wanted row. Default 4. */
+  rerankFactor?: number;
+  /** Threads for building the graph; 0 means all cores. Default 0. */
+  buildThreads?: number;
+  /** Vectors inserted per graph batch (progress is reported between batches). Default 16384. */
+  buildBatchVectors?: number;
+  /** Multi-vector rows: a row is scored by its best vector. Default: one vector per row. */
+  rows?: RowMap;
+  /** Bound on the scan scratch buffer. Default 64 MiB. */
+  scratchBytesMax?: number;
+}
+
+/** Options for {@link VectorIndex.search}. */
+export interface VectorSearchOptions {
+  /** Rows that may be returned (filter and live rows). Default: all rows. */
+  filter?: Bitmap;
+  /** Graph search depth for this query. Default: the index's `ef`. */
+  ef?: number;
+  /** Threads for this query. Default 1. */
+  threads?: number;
+  /** Run this plan instead of asking the planner (for tests and benchmarks). */
+  plan?: VectorPlan;
+}
+
+export interface VectorSearchResult extends SearchResult {
+  /** The plan chosen before running. */
+  plan: VectorPlan;
+  /** The strategy that produced the result (differs from the plan's after a fallback). */
+  strategy: VectorStrategy;
+}
+
+export type BuildProgress = (p: { phase: 'quantize' | 'graph'; done: number; total: number }) => void;
+
+type GraphIndex = InstanceType<typeof usearch.Index>;
+type Resolved = Required<Omit<VectorIndexOptions, 'rows'>>;
+const FORMAT_VERSION = 1;
+const MAGIC = 'QVEC';
+
+function resolve(o: VectorIndexOptions): Resolved {
+  return {
+    metric: checkMetric(o.metric ?? 'cosine'),
+    connectivity: o.connectivity ?? 16,
+    expansionAdd: o.expansionAdd ?? 128,
+    ef: o.ef ?? 64,
+    rerankFactor: o.rerankFactor ?? 4,
+    buildThreads: o.buildThreads ?? 0,
+    buildBatchVectors: o.buildBatchVectors ?? 16384,
+    scratchBytesMax: o.scratchBytesMax ?? 64 * 1024 * 1024,
+  };
+}
+
+function newGraph(dim: number, o: Resolved): GraphIndex {
+  return new usearch.Index({
+    dimensions: dim,
+    metric: usearchMetric(o.metric) as never,
+    quantization: 'i8' as never,
+    connectivity: o.connectivity,
+    expansion_add: o.expansionAdd,
+    expansion_search: o.ef,
+    multi: false,
+  });
+}
+
+/**
+ * Approximate (and, for small filters, exact) top-k over rows, with any filter.
+ *
+ * @example
+ * const index = VectorIndex.build(vectors, 768, { metric: 'cosine' });
+ * const { ordinals, scores } = index.search(query, 10, { filter });
+ */
+export class VectorIndex {
+  readonly dim: number;
+  readonly options: Resolved;
+  private vecs: Float32Array;
+  private codes: Int8Array;
+  private count = 0;
+  private offsets: Uint32Array | undefined;
+  private rowTotal = 0;
+  private vprMax = 1;
+  private scale = 1;
+  private graph: GraphIndex;
+
+  private constructor(dim: number, options: Resolved, capacity: number) {
+    if (!Number.isInteger(dim) || dim < 1) throw new Error(`index: dim must be a positive integer, got ${dim}`);
+    this.dim = dim;
+    this.options = options;
+    this.vecs = new Float32Array(capacity * dim);
+    this.codes = new Int8Array(capacity * dim);
+    this.graph = newGraph(dim, options);
+  }
+
+  /** Builds over `vectors` (row-major, `dim` wide); the data is copied, the caller keeps its array. */
+  static build(vectors: Float32Array, dim: number, options: VectorIndexOptions = {}, onProgress?: BuildProgress): VectorIndex {
+    const o = resolve(options);
+    if (vectors.length % dim !== 0) throw new Error(`index: vector data length ${vectors.length} is not a multiple of dim ${dim}`);
+    checkFinite(vectors);
+    const n = vectors.length / dim;
+    const index = new VectorIndex(dim, o, n);
+    index.scale = quantScale(o.metric, vectors, dim);
+    if (options.rows) {
+      checkRowMap(options.rows, n);
+      index.offsets = options.rows.offsets.slice();
+    }
+    index.append(vectors, onProgress);
+    return index;
+  }
+
+  get vectorCount(): number {
+    return this.count;
+  }
+
+  get rowCount(): number {
+    return this.offsets ? this.rowTotal : this.count;
+  }
+
+  get metric(): Metric {
+    return this.options.metric;
+  }
+
+  /** The stored float32 vectors (a view; do not mutate). */
+  get vectors(): Float32Array {
+    return this.vecs.subarray(0, this.count * this.dim);
+  }
+
+  private get rows(): RowMap | undefined {
+    return this.offsets ? { offsets: this.offsets.subarray(0, this.rowTotal + 1) } : undefined;
+  }
+
+  /**
+   * Appends vectors. For multi-vector indexes `rowVectorCounts[i]` says how many of them belong
+   * to the i-th new row. New vectors reuse the build's quantization scale (outliers clamp).
+   */
+  add(vectors: Float32Array, rowVectorCounts?: Uint32Array, onProgress?: BuildProgress): void {
+    if (vectors.length % this.dim !== 0) throw new Error(`index: vector data length ${vectors.length} is not a multiple of dim ${this.dim}`);
+    checkFinite(vectors);
+    const m = vectors.length / this.dim;
+    if (this.offsets) {
+      if (!rowVectorCounts) throw new Error('index: a multi-vector index needs rowVectorCounts in add()');
+      let sum = 0;
+      for (let i = 0; i < rowVectorCounts.length; i++) sum += rowVectorCounts[i];
+      if (sum !== m) throw new Error(`index: rowVectorCounts add up to ${sum}, got ${m} vectors`);
+      const next = new Uint32Array(this.rowTotal + rowVectorCounts.length + 1);
+      next.set(this.offsets.subarray(0, this.rowTotal + 1));
+      for (let i = 0; i < rowVectorCounts.length; i++) next[this.rowTotal + 1 + i] = next[this.rowTotal + i] + rowVectorCounts[i];
+      this.offsets = next;
+    } else if (rowVectorCounts) {
+      throw new Error('index: rowVectorCounts given to a one-vector-per-row index');
+    }
+    this.reserve(this.count + m);
+    this.append(vectors, onProgress);
+  }
+
+  private reserve(vectorsNeeded: number): void {
+    if (vectorsNeeded * this.dim <= this.vecs.length) return;
+    const cap = Math.max(vectorsNeeded, Math.ceil((this.vecs.length / this.dim) * 1.5));
+    const v = new Float32Array(cap * this.dim);
+    v.set(this.vecs.subarray(0, this.count * this.dim));
+    const c = new Int8Array(cap * this.dim);
+    c.set(this.codes.subarray(0, this.count * this.dim));
+    this.vecs = v;
+    this.codes = c;
+  }
+
+  /** Copies, quantizes and inserts `vectors` after the current ones, batch by batch. */
+  private append(vectors: Float32Array, onProgress?: BuildProgress): void {
+    const { dim } = this;
+    const m = vectors.length / dim;
+    const base = this.count;
+    this.vecs.set(vectors, base * dim);
+    const codes = this.codes.subarray(base * dim, (base + m) * dim);
+    encodeRows(this.options.metric, this.scale, vectors, dim, codes);
+    onProgress?.({ phase: 'quantize', done: m, total: m });
+    const batch = Math.max(1, this.options.buildBatchVectors);
+    for (let at = 0; at < m; at += batch) {
+      const end = Math.min(m, at + batch);
+      const keys = new BigUint64Array(end - at);
+      for (let i = 0; i < keys.length; i++) keys[i] = BigInt(base + at + i);
+      // A copy, not a view: the binding ignores a typed array's byte offset.
+      this.graph.add(keys, codes.slice(at * dim, end * dim), this.options.buildThreads);
+      onProgress?.({ phase: 'graph', done: end, total: m });
+    }
+    this.count = base + m;
+    if (this.offsets) {
+      this.rowTotal = this.offsets.length - 1;
+      this.vprMax = vectorsPerRowMax(this.rows);
+    }
+  }
+
+  /** The plan {@link search} would run for a filter of `matches` rows. */
+  plan(k: number, matches: number, ef?: number): VectorPlan {
+    return planVectorSearch({
+      n: this.rowCount,
+      matches,
+      k,
+      hasIndex: true,
+      dim: this.dim,
+      vectorsPerRowMax: this.vprMax,
+      ef: ef ?? this.options.ef,
+      rerankFactor: this.options.rerankFactor,
+    });
+  }
+
+  /**
+   * Top-k rows by the metric, best first, ties by lower ordinal; always min(k, matching rows
+   * that have vectors) results. Throws on a query of the wrong length or with NaN.
+   */
+  search(query: Float32Array, k: number, options: VectorSearchOptions = {}): VectorSearchResult {
+    checkQuery(query, this.dim);
+    checkK(k);
+    const filter = options.filter;
+    if (filter && filter.size < this.rowCount) {
+      throw new Error(`index: filter covers ${filter.size} rows, index has ${this.rowCount}`);
+    }
+    const matches = filter ? countBelow(filter, this.rowCount) : this.rowCount;
+    const plan = options.plan ?? this.plan(k, matches, options.ef);
+    const want = Math.min(k, matches);
+    const threads = options.threads ?? 1;
+    switch (plan.strategy) {
+      case 'empty':
+        return { ordinals: new Uint32Array(0), scores: new Float32Array(0), plan, strategy: 'empty' };
+      case 'exact-scan':
+      case 'exact-gather':
+        return { ...this.scanExact(query, want, filter, threads), plan, strategy: plan.strategy };
+      case 'quantized-gather':
+        return { ...this.scanQuantized(query, want, filter, threads), plan, strategy: plan.strategy };
+      case 'ann':
+      case 'ann-filtered': {
+        const hit = this.searchGraph(query, want, filter, plan.params.count, plan.params.countMax, threads);
+        if (hit) return { ...hit, plan, strategy: plan.strategy };
+        return { ...this.scanQuantized(query, want, filter, threads), plan, strategy: 'quantized-gather' };
+      }
+    }
+  }
+
+  private scanExact(query: Float32Array, want: number, filter: Bitmap | undefined, threads: number): SearchResult {
+    const top = new TopK(Math.max(1, want), this.metric);
+    scan({
+      data: this.vectors,
+      query,
+      dim: this.dim,
+      usearchMetric: usearchMetric(this.metric),
+      candidates: filter,
+      rowTotal: this.rowCount,
+      rows: this.rows,
+      fetch: (want + 8) * this.vprMax,
+      bytesMax: this.options.scratchBytesMax,
+      threads,
+      visit: (v, r) => top.push(r, scoreOf(this.metric, query, this.vecs, v, this.dim)),
+    });
+    return top.result();
+  }
+
+  private scanQuantized(query: Float32Array, want: number, filter: Bitmap | undefined, threads: number): SearchResult {
+    const top = new TopK(Math.max(1, want), this.metric);
+    scan({
+      data: this.codes.subarray(0, this.count * this.dim),
+      query: encodeQuery(this.metric, this.scale, query),
+      dim: this.dim,
+      usearchMetric: usearchMetric(this.metric),
+      candidates: filter,
+      rowTotal: this.rowCount,
+      rows: this.rows,
+      fetch: want * this.options.rerankFactor * this.vprMax,
+      bytesMax: this.options.scratchBytesMax,
+      threads,
+      visit: (v, r) => top.push(r, scoreOf(this.metric, query, this.vecs, v, this.dim)),
+    });
+    return top.result();
+  }
+
+  /**
+   * Graph search asking for `count` vectors, keeping those of matching rows and re-ranking the
+   * best `want × rerankFactor` of them in float32. Widens ×4 while fewer than `want` distinct
+   * rows come back; returns undefined once `countMax` is exhausted so the caller scans instead.
+   */
+  private searchGraph(
+    query: Float32Array,
+    want: number,
+    filter: Bitmap | undefined,
+    count: number,
+    countMax: number,
+    threads: number,
+  ): SearchResult | undefined {
+    const q8 = encodeQuery(this.metric, this.scale, query);
+    const rescoreMax = want * this.options.rerankFactor * this.vprMax;
+    for (;;) {
+      const c = Math.min(count, this.count);
+      const keys = this.graph.search(q8, c, threads).keys;
+      const top = new TopK(Math.max(1, want), this.metric);
+      let rescored = 0;
+      for (let i = 0; i < keys.length && (rescored < rescoreMax || top.size < want); i++) {
+        const v = Number(keys[i]);
+        if (v >= this.count) continue;
+        const r = rowOfVector(this.rows, v);
+        if (filter && !filter.has(r)) continue;
+        top.push(r, scoreOf(this.metric, query, this.vecs, v, this.dim));
+        rescored++;
+      }
+      if (top.size >= want) return top.result();
+      if (c >= this.count || count >= countMax) return undefined;
+      count = Math.min(countMax, count * 4);
+    }
+  }
+
+  /** A self-describing binary (format {@link FORMAT_VERSION}) with a CRC-32; see docs/search-kernels.md. */
+  serialize(): Uint8Array {
+    const dir = mkdtempSync(join(tmpdir(), 'quiver-vec-'));
+    try {
+      const path = join(dir, 'graph.usearch');
+      this.graph.save(path);
+      const graph = readFileSync(path);
+      const sections: Record<string, ArrayBufferView> = {
+        vectors: this.vectors,
+        codes: this.codes.subarray(0, this.count * this.dim),
+        graph,
+      };
+      if (this.offsets) sections.rowOffsets = this.offsets.subarray(0, this.rowTotal + 1);
+      const header = { kind: 'vector-hnsw-i8', dim: this.dim, vectorCount: this.count, rowCount: this.rowCount, scale: this.scale, multiVector: !!this.offsets, options: this.options };
+      return encodeContainer(MAGIC, FORMAT_VERSION, header, sections);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Reads {@link serialize}'s output; throws `index: corrupt vector index: ...` on any damage. */
+  static deserialize(bytes: Uint8Array): VectorIndex {
+    const { header, sections } = decodeContainer(bytes, MAGIC, [FORMAT_VERSION], 'vector index');
+    const corrupt = (why: string) => new Error(`index: corrupt vector index: ${why}`);
+    const dim = header.dim as number;
+    const count = header.vectorCount as number;
+    const { vectors, codes, graph, rowOffsets } = sections;
+    if (!vectors || !codes || !graph) throw corrupt('missing section');
+    if (vectors.byteLength !== count * dim * 4 || codes.byteLength !== count * dim) throw corrupt('section sizes disagree with header');
+    const index = new VectorIndex(dim, resolve(header.options as VectorIndexOptions), 0);
+    index.vecs = f32Of(vectors);
+    index.codes = i8Of(codes);
+    index.count = count;
+    index.scale = header.scale as number;
+    if (header.multiVector) {
+      if (!rowOffsets) throw corrupt('missing row offsets');
+      index.offsets = u32Of(rowOffsets);
+      index.rowTotal = index.offsets.length - 1;
+      checkRowMap({ offsets: index.offsets }, count);
+      index.vprMax = vectorsPerRowMax(index.rows);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'quiver-vec-'));
+    try {
+      const path = join(dir, 'graph.usearch');
+      writeFileSync(path, graph);
+      index.graph.load(path);
+    } catch (e) {
+      throw corrupt(`graph does not load (${(e as Error).message})`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    if (index.graph.size() !== count) throw corrupt(`graph holds ${index.graph.size()} vectors, header says ${count}`);
+    return index;
+  }
+}
+
+function checkFinite(v: Float32Array): void {
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isFinite(v[i])) throw new Error(`index: vector data has a non-finite value at element ${i}`);
+  }
+}
+
+/** Set bits of `b` below `limit` (a filter may be sized for rows not yet indexed). */
+function countBelow(b: Bitmap, limit: number): number {
+  if (b.size <= limit) return b.count();
+  let c = 0;
+  b.forEach((o) => {
+    if (o >= limit) return false;
+    c++;
+  });
+  return c;
+}
