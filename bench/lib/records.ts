@@ -34,6 +34,8 @@ export interface ImagePoolOptions {
   size?: number;
   /** Approximate PNG size to aim for; the side is calibrated to it. Default 8,000 bytes. */
   targetBytes?: number;
+  /** Noise amplitude, 0..255: more noise, fewer pixels for the same bytes. Default 40. */
+  noise?: number;
 }
 
 /** Pre-rendered PNGs; requests pick from it so rendering is never what a benchmark times. */
@@ -162,7 +164,6 @@ const ASPECTS: [number, number][] = [
   [3, 4],
   [16, 9],
 ];
-const NOISE = 40;
 
 /**
  * Renders `size` distinct PNGs of about `targetBytes` each (noise compresses badly, so the
@@ -172,20 +173,21 @@ export async function makeImagePool(options: ImagePoolOptions = {}): Promise<Ima
   const seed = options.seed ?? 1;
   const size = options.size ?? 64;
   const target = options.targetBytes ?? 8_000;
+  const noise = options.noise ?? 40;
   const started = performance.now();
   // Bytes grow roughly with the pixel count; three rounds of rescaling land within a few percent.
   // Sizes vary with the discs drawn, so each round averages four probes.
   let side = 64;
   for (let round = 0; round < 3; round++) {
     let bytes = 0;
-    for (let k = 0; k < 4; k++) bytes += (await encodePng(side, side, (seed ^ 0x5eed) + k, NOISE)).length / 4;
+    for (let k = 0; k < 4; k++) bytes += (await encodePng(side, side, (seed ^ 0x5eed) + k, noise)).length / 4;
     side = Math.max(8, Math.round(side * Math.sqrt(target / bytes)));
   }
   const images: Uint8Array[] = [];
   for (let i = 0; i < size; i++) {
     const [aw, ah] = ASPECTS[i % ASPECTS.length];
     const scale = Math.sqrt((side * side) / (aw * ah));
-    images.push(await encodePng(Math.max(8, Math.round(aw * scale)), Math.max(8, Math.round(ah * scale)), seed * 7919 + i, NOISE));
+    images.push(await encodePng(Math.max(8, Math.round(aw * scale)), Math.max(8, Math.round(ah * scale)), seed * 7919 + i, noise));
   }
   const meanBytes = images.reduce((n, b) => n + b.length, 0) / images.length;
   return { images, meanBytes, seconds: (performance.now() - started) / 1000 };
