@@ -14,14 +14,5 @@ export function tempDir(prefix = 'quiver-test-'): string {
   return d;
 }
 
-/** A small seeded PRNG (mulberry32) so randomised tests can print and replay their seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG the benchmarks use, so randomised tests can print and replay their seed. */
+export { rng as prng } from '../../bench/lib/datagen.js';
