@@ -1,0 +1,182 @@
+// A pipeline connection: one in-memory DuckDB engine, the factory of Relations, and the place
+// SQL functions backed by batch UDFs are registered. Every run opens its own DuckDB session,
+// so tables are shared across relations but temp tables and views are not.
+
+import * as arrow from 'apache-arrow';
+import { QuiverError } from '../errors.js';
+import { Engine, type EngineOptions, type Session } from '../query/index.js';
+import type { DatasetRef, DatasetVersion } from './dataset-seam.js';
+import type { ProgressOptions } from './progress.js';
+import { Relation, type RelationHost } from './relation.js';
+import { arrowSchemaFromColumns, columnsFromSpec, recordsFromTable, tableFromRecords, type SchemaSpec } from './schema.js';
+import { isClass, isModuleRef, loadUdf, udfName, type Udf } from './udf-ref.js';
+
+/** Options of `connect`. */
+export interface ConnectOptions extends EngineOptions, ProgressOptions {}
+
+/** Options of `con.sql`. */
+export interface SqlOptions {
+  /** Datasets the SQL reads, by the table name it uses for them. Needs a dataset provider. Default none. */
+  datasets?: Record<string, string | DatasetRef>;
+  /** With datasets: only the rows added after this version. Default: all rows. */
+  since?: DatasetVersion;
+}
+
+/** Options of `con.dataset`. */
+export interface DatasetOptions {
+  /** Branch head to read. Default: the main branch. */
+  branch?: string;
+  /** Fixed version to read instead of a branch head. */
+  version?: DatasetVersion;
+  /** Only the rows added after this version. */
+  since?: DatasetVersion;
+}
+
+/** Options of `registerFunction`. */
+export interface FunctionOptions {
+  /** The SQL arguments, in order: the UDF receives them as the columns of its Arrow table. */
+  params: SchemaSpec;
+  /** The SQL return type. */
+  returns: string;
+  /** Call the function even for constant arguments on every row. Default false. */
+  volatile?: boolean;
+}
+
+/** A pipeline connection. Create one with `connect()`; close it when done. */
+export class Connection implements RelationHost {
+  private closed = false;
+
+  /** @internal Use `connect()`. */
+  constructor(
+    readonly engine: Engine,
+    private readonly main: Session,
+    readonly progress: ProgressOptions,
+  ) {}
+
+  /** @internal */
+  checkOpen(): void {
+    if (this.closed) throw new QuiverError('closed', 'pipeline: the connection is closed');
+  }
+
+  /**
+   * A lazy relation over a SQL query. Nothing runs until a sink (`show`, `toTable`, …) is called;
+   * filters and projections in the SQL run in DuckDB before any UDF sees a row.
+   *
+   * @example
+   * const items = con.sql(`select id, path from read_parquet('index/*.parquet') where path is not null`);
+   */
+  sql(text: string, options: SqlOptions = {}): Relation {
+    this.checkOpen();
+    if (typeof text !== 'string' || !text.trim()) throw new QuiverError('invalid_input', 'pipeline: sql needs a query');
+    const datasets = Object.fromEntries(Object.entries(options.datasets ?? {}).map(([k, v]) => [k, typeof v === 'string' ? { url: v } : v]));
+    if (options.since !== undefined && Object.keys(datasets).length === 0) {
+      throw new QuiverError('invalid_input', 'pipeline: since needs the datasets the SQL reads (options.datasets)');
+    }
+    const sql = text.trim().replace(/;\s*$/, '');
+    return new Relation(this, { kind: 'sql', sql, datasets, ...(options.since !== undefined ? { since: options.since } : {}) });
+  }
+
+  /**
+   * A lazy relation over a Quiver dataset at a branch head or a fixed version.
+   * Caveat: needs a dataset provider (`configure({ datasets })`); runs fail with `unsupported` until then.
+   *
+   * @example
+   * const media = con.dataset('file:///data/media', { branch: 'main' });
+   */
+  dataset(url: string, options: DatasetOptions = {}): Relation {
+    this.checkOpen();
+    if (options.branch !== undefined && options.version !== undefined) {
+      throw new QuiverError('invalid_input', 'pipeline: dataset takes a branch or a version, not both');
+    }
+    const { since, ...at } = options;
+    return new Relation(this, { kind: 'dataset', dataset: { url, ...at }, ...(since !== undefined ? { since } : {}) });
+  }
+
+  /**
+   * Runs a statement now, for its effect (DDL, inserts, settings).
+   *
+   * @example
+   * await con.run('create table media as select * from read_parquet(\'media/*.parquet\')');
+   */
+  async run(sql: string): Promise<void> {
+    this.checkOpen();
+    await this.main.run(sql);
+  }
+
+  /**
+   * Registers a batch UDF as a SQL scalar function usable in select, where and group by. The UDF
+   * gets an Arrow table with one column per parameter (up to 2,048 rows, as DuckDB hands them)
+   * and returns one value per row: an array, an Arrow vector, or a one-column Arrow table.
+   *
+   * Caveats: runs inline (on this thread) and must be synchronous; a `{ module, export }`
+   * reference is loaded into this process. A class is constructed once and called through `call(batch)`.
+   * @example
+   * await con.registerFunction('name_len', (t) => t.getChild('name')!.toArray().map((s) => s.length),
+   *   { params: { name: 'VARCHAR' }, returns: 'INTEGER' });
+   * await con.sql('select name_len(path) as n from media where name_len(path) > 3').show();
+   */
+  async registerFunction(name: string, udf: Udf, options: FunctionOptions): Promise<void> {
+    this.checkOpen();
+    if (!/^[a-z_][a-z0-9_]*$/i.test(name)) throw new QuiverError('invalid_input', `pipeline: function name must be an identifier, got ${JSON.stringify(name)}`);
+    const params = columnsFromSpec(options.params);
+    const value = isModuleRef(udf) ? await loadUdf(udf) : udf;
+    const fn = isClass(value) ? new value() : value;
+    const call = isClass(value) ? (t: arrow.Table) => (fn as { call(t: arrow.Table): unknown }).call(t) : (fn as (t: arrow.Table) => unknown);
+    const schema = arrowSchemaFromColumns(params);
+    const label = udfName(udf);
+    const where = { stage: 0, stageName: `sql function ${name}`, batch: 0 };
+    await this.main.registerScalarSql(name, params.map((p) => p.type), options.returns.trim().toUpperCase(), (args, rows) => {
+      const recs = Array.from({ length: rows }, (_, r) => Object.fromEntries(params.map((p, c) => [p.name, args[c][r]])));
+      let out: unknown;
+      try {
+        out = call(tableFromRecords(recs, schema, where));
+      } catch (e) {
+        throw new QuiverError('udf_failed', `pipeline: SQL function ${name} (${label}) failed: ${(e as Error).message}`, { function: name }, { cause: e });
+      }
+      if (out && typeof (out as Promise<unknown>).then === 'function') {
+        throw new QuiverError('unsupported', `pipeline: SQL function ${name} returned a promise; SQL functions must be synchronous`, { function: name });
+      }
+      const values = valuesFromOutput(out);
+      if (values.length !== rows) {
+        throw new QuiverError('schema_mismatch', `pipeline: SQL function ${name} returned ${values.length} values for ${rows} rows`, { function: name });
+      }
+      return values;
+    }, { volatile: options.volatile });
+  }
+
+  /** Closes the connection and its engine. Relations of it can no longer run. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.main.close();
+    this.engine.close();
+  }
+}
+
+function valuesFromOutput(out: unknown): unknown[] {
+  if (out instanceof arrow.Table) {
+    const col = out.getChildAt(0);
+    return col ? recordsFromTable(out).map((r) => r[out.schema.fields[0].name]) : [];
+  }
+  if (out instanceof arrow.Vector) return Array.from({ length: out.length }, (_, i) => out.get(i));
+  if (Array.isArray(out) || ArrayBuffer.isView(out)) return Array.from(out as ArrayLike<unknown>);
+  throw new QuiverError('schema_mismatch', 'pipeline: a SQL function must return an array, an Arrow vector or a one-column Arrow table');
+}
+
+/**
+ * Opens a pipeline connection over a fresh in-memory DuckDB.
+ *
+ * @param options.threads DuckDB threads. Default: one per core.
+ * @param options.memoryLimit DuckDB memory limit, e.g. '2GB'. Default: 80% of RAM.
+ * @param options.onProgress called with the run report at most every `progressIntervalMs` (default 200 ms).
+ * @example
+ * const con = await connect();
+ * await con.sql('select 42 as answer').show();
+ * await con.close();
+ */
+export async function connect(options: ConnectOptions = {}): Promise<Connection> {
+  const { onProgress, terminal, progressIntervalMs, progressDelayMs, ...engineOptions } = options;
+  const engine = await Engine.create(engineOptions);
+  const main = await engine.session();
+  return new Connection(engine, main, { onProgress, terminal, progressIntervalMs, progressDelayMs });
+}

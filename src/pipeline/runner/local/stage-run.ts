@@ -1,0 +1,104 @@
+// Runs one stage locally: re-cuts its input into `batchRows` batches, calls the executor with
+// up to `batchesInFlightMax` batches pending, retries with backoff, and applies `onError`
+// row by row once a batch has failed for good. Errors name the stage, batch and first row id.
+
+import * as arrow from 'apache-arrow';
+import { QuiverError, isQuiverError } from '../../../errors.js';
+import type { Executor } from '../../backend/index.js';
+import type { StagePlan } from '../../plan.js';
+import type { StageReport } from '../../report.js';
+import { arrowSchemaFromColumns, conformTable, sameType, recordsFromTable, tableFromRecords, type BatchWhere } from '../../schema.js';
+import { parallelMap } from '../../stream/parallel-map.js';
+import { rebatch } from '../../stream/rebatch.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Failures of the UDF itself after its retries: the only ones `onError` may skip or null. */
+const udfFailures = new WeakSet<object>();
+
+function firstRowId(batch: arrow.Table, idColumn: string | undefined): unknown {
+  const name = idColumn ?? (batch.schema.fields.some((f) => f.name === 'id') ? 'id' : batch.schema.fields[0]?.name);
+  const v = name === undefined || batch.numRows === 0 ? undefined : batch.getChild(name)?.get(0);
+  return typeof v === 'bigint' ? v.toString() : v;
+}
+
+function udfError(stage: StagePlan, w: BatchWhere, batch: arrow.Table, attempts: number, e: unknown): QuiverError {
+  const id = firstRowId(batch, stage.idColumn);
+  const msg = (e as Error)?.message ?? String(e);
+  return new QuiverError(
+    'udf_failed',
+    `pipeline: stage ${w.stage} "${w.stageName}" failed on batch ${w.batch} (first row id ${id}) after ${attempts} attempt${attempts > 1 ? 's' : ''}: ${msg}`,
+    { ...w, firstRowId: id, attempts, backend: stage.backend },
+    { cause: e },
+  );
+}
+
+/** Output rows for failed input rows under `onError: 'null'`: same-named input columns carried, the rest null. */
+function nullRows(rows: arrow.Table, schema: arrow.Schema, w: BatchWhere): arrow.Table {
+  const input = new Map(rows.schema.fields.map((f) => [f.name, f.type]));
+  const carry = schema.fields.filter((f) => input.has(f.name) && sameType(f.type, input.get(f.name)!)).map((f) => f.name);
+  const recs = recordsFromTable(rows).map((r) => Object.fromEntries(schema.fields.map((f) => [f.name, carry.includes(f.name) ? r[f.name] : null])));
+  return tableFromRecords(recs, schema, w);
+}
+
+export function runStage(input: AsyncIterable<arrow.Table>, stage: StagePlan, exec: Executor, rep: StageReport, progress: () => void): AsyncGenerator<arrow.Table> {
+  const schema = arrowSchemaFromColumns(stage.columns);
+  const where = (batch: number): BatchWhere => ({ stage: stage.index, stageName: stage.name, batch });
+
+  const attempt = async (batch: arrow.Table, w: BatchWhere): Promise<arrow.Table> => {
+    for (let tried = 0; ; tried++) {
+      try {
+        return conformTable(await exec.call(batch, w), schema, w);
+      } catch (e) {
+        // Quiver's own errors (schema mismatch, a host that will not start) are not transient.
+        if (isQuiverError(e)) throw e;
+        if (tried >= stage.maxRetries) {
+          const err = udfError(stage, w, batch, tried + 1, e);
+          udfFailures.add(err);
+          throw err;
+        }
+        rep.retries++;
+        await sleep(Math.min(stage.retryBackoffMs * 2 ** tried, stage.retryBackoffMsMax));
+      }
+    }
+  };
+
+  /** After a batch failed for good: isolate the failing rows by calling row by row. */
+  const rowByRow = async (batch: arrow.Table, w: BatchWhere): Promise<arrow.Table> => {
+    const parts: arrow.Table[] = [];
+    for (let r = 0; r < batch.numRows; r++) {
+      const row = batch.slice(r, r + 1);
+      try {
+        parts.push(conformTable(await exec.call(row, w), schema, w));
+      } catch (e) {
+        if (isQuiverError(e)) throw e;
+        if (stage.onError === 'skip') rep.skippedRows++;
+        else {
+          rep.nulledRows++;
+          parts.push(nullRows(row, schema, w));
+        }
+      }
+    }
+    return parts.reduce((a, b) => a.concat(b), new arrow.Table(schema));
+  };
+
+  const one = async (batch: arrow.Table, i: number): Promise<arrow.Table> => {
+    const w = where(i);
+    rep.rowsIn += batch.numRows;
+    rep.batchesIn++;
+    let out: arrow.Table;
+    try {
+      out = await attempt(batch, w);
+    } catch (e) {
+      if (stage.onError === 'fail' || !udfFailures.has(e as object)) throw e;
+      out = await rowByRow(batch, w);
+    }
+    rep.rowsOut += out.numRows;
+    rep.batchesOut++;
+    rep.restarts = exec.stats.restarts;
+    progress();
+    return out;
+  };
+
+  return parallelMap(rebatch(input, stage.batchRows), one, stage.batchesInFlightMax, stage.ordered);
+}

@@ -1,0 +1,26 @@
+// The runner seam: a runner executes a plan and streams the result batches back to the caller,
+// who owns the sink. `local` runs stages in this process (and its workers); a distributed
+// runner plugs in under another name without any change to SQL text or UDF code.
+
+import type * as arrow from 'apache-arrow';
+import type { Plan } from '../plan.js';
+import type { RunReport } from '../report.js';
+
+export interface RunContext {
+  /** Reads the plan's source as Arrow tables of about `batchRows` rows, in order. */
+  source(batchRows: number): AsyncIterable<arrow.Table>;
+  /** In-process UDF values by stage index, for stages whose UDF ref is `inline`. */
+  inlineUdfs: ReadonlyMap<number, unknown>;
+  /** The report to fill in; call `progress` after changing it. */
+  report: RunReport;
+  progress(): void;
+}
+
+export interface Runner {
+  readonly name: string;
+  /**
+   * Runs the plan and yields its output batches, each with the last stage's schema.
+   * Stopping the iteration early stops the run and releases its workers.
+   */
+  run(plan: Plan, ctx: RunContext): AsyncIterable<arrow.Table>;
+}

@@ -1,0 +1,29 @@
+// Turns a plan's source into SQL text and streams it out of DuckDB as Arrow tables. Dataset
+// sources are resolved to SQL by the dataset provider at run time, never at plan time.
+
+import * as arrow from 'apache-arrow';
+import { QuiverError } from '../errors.js';
+import { quoteIdent, type Session } from '../query/index.js';
+import type { DatasetProvider } from './dataset-seam.js';
+import type { SourcePlan } from './plan.js';
+
+function noDatasets(): QuiverError {
+  return new QuiverError('unsupported', 'pipeline: datasets are not connected yet; configure({ datasets }) with a dataset provider first');
+}
+
+/** The SQL text a source reads, asking the dataset provider for any dataset it names. */
+export async function sourceSql(source: SourcePlan, datasets: DatasetProvider | undefined): Promise<string> {
+  if (source.kind === 'dataset') {
+    if (!datasets) throw noDatasets();
+    return datasets.sqlFor(source.dataset, { since: source.since });
+  }
+  const names = Object.keys(source.datasets);
+  if (names.length === 0) return source.sql;
+  if (!datasets) throw noDatasets();
+  const ctes = await Promise.all(names.map(async (n) => `${quoteIdent(n)} as (${await datasets.sqlFor(source.datasets[n], { since: source.since })})`));
+  return `with ${ctes.join(', ')} select * from (${source.sql})`;
+}
+
+export async function* streamSql(session: Session, sql: string, batchRows: number): AsyncGenerator<arrow.Table> {
+  for await (const b of session.stream(sql, [], batchRows)) yield new arrow.Table(b);
+}
