@@ -4,7 +4,7 @@
 // float32 SIMD picks), best first, ties broken by the lower ordinal, length min(k, matches).
 
 import { type Candidates, candidateCount } from './gather.js';
-import { type Metric, type SearchResult, TopK, checkK, checkMetric, checkQuery, scoreOf, usearchMetric } from './metric.js';
+import { type Metric, type SearchResult, MetricTopK, checkK, checkMetric, checkQuery, scoreOf, usearchMetric } from './metric.js';
 import { type RowMap, checkRowMap, rowCount, vectorsPerRowMax } from './row-map.js';
 import { scan } from './scan.js';
 
@@ -46,7 +46,7 @@ export function exactSearch(
   const vectorCount = vectors.length / dim;
   if (options.rows) checkRowMap(options.rows, vectorCount);
   const rowTotal = rowCount(options.rows, vectorCount);
-  const top = new TopK(Math.min(k, Math.max(1, candidateCount(options.candidates, rowTotal))), metric);
+  const top = new MetricTopK(Math.min(k, Math.max(1, candidateCount(options.candidates, rowTotal))), metric);
   if (candidateCount(options.candidates, rowTotal) === 0) return top.result();
   scan({
     data: vectors,

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import usearch from 'usearch';
 import { Bitmap } from '../bitmap.js';
 import { decodeContainer, encodeContainer, f32Of, i8Of, u32Of } from '../codec.js';
-import { type Metric, type SearchResult, TopK, checkK, checkMetric, checkQuery, scoreOf, usearchMetric } from './metric.js';
+import { type Metric, type SearchResult, MetricTopK, checkK, checkMetric, checkQuery, scoreOf, usearchMetric } from './metric.js';
 import { type VectorPlan, type VectorStrategy, planVectorSearch } from './planner.js';
 import { encodeQuery, encodeRows, quantScale } from './quantize.js';
 import { type RowMap, checkRowMap, rowOfVector, vectorsPerRowMax } from './row-map.js';
@@ -261,7 +261,7 @@ export class VectorIndex {
   }
 
   private scanExact(query: Float32Array, want: number, filter: Bitmap | undefined, threads: number): SearchResult {
-    const top = new TopK(Math.max(1, want), this.metric);
+    const top = new MetricTopK(Math.max(1, want), this.metric);
     scan({
       data: this.vectors,
       query,
@@ -279,7 +279,7 @@ export class VectorIndex {
   }
 
   private scanQuantized(query: Float32Array, want: number, filter: Bitmap | undefined, threads: number): SearchResult {
-    const top = new TopK(Math.max(1, want), this.metric);
+    const top = new MetricTopK(Math.max(1, want), this.metric);
     scan({
       data: this.codes.subarray(0, this.count * this.dim),
       query: encodeQuery(this.metric, this.scale, query),
@@ -314,7 +314,7 @@ export class VectorIndex {
     for (;;) {
       const c = Math.min(count, this.count);
       const keys = this.graph.search(q8, c, threads).keys;
-      const top = new TopK(Math.max(1, want), this.metric);
+      const top = new MetricTopK(Math.max(1, want), this.metric);
       let rescored = 0;
       for (let i = 0; i < keys.length && (rescored < rescoreMax || top.size < want); i++) {
         const v = Number(keys[i]);

@@ -2,6 +2,8 @@
 // Invariant: every kernel reports `score` in the SQL function's own units, and orders results
 // best first with ties broken by the lower ordinal, so strategies are interchangeable.
 
+import { TopK } from '../top-k.js';
+
 /** Supported metrics. Each names the SQL function whose value a result's `score` equals. */
 export type Metric = 'cosine' | 'l2' | 'ip';
 
@@ -82,64 +84,13 @@ export interface SearchResult {
   scores: Float32Array;
 }
 
-/**
- * A bounded top-k accumulator over (ordinal, score) pairs, ordered best first with ties broken by
- * the lower ordinal, holding each ordinal at most once. Insertion sort into a k-sized array:
- * k is small (≤ a few hundred), and the duplicate check is a scan of at most k entries.
- */
-export class TopK {
-  readonly k: number;
-  private readonly higher: boolean;
-  private readonly ords: Uint32Array;
-  private readonly vals: Float64Array;
-  size = 0;
-
+/** A top-k of rows under `metric`, whose result carries float32 scores. */
+export class MetricTopK extends TopK {
   constructor(k: number, metric: Metric) {
-    this.k = k;
-    this.higher = higherIsBetter(metric);
-    this.ords = new Uint32Array(k);
-    this.vals = new Float64Array(k);
-  }
-
-  private better(s: number, o: number, i: number): boolean {
-    const v = this.vals[i];
-    if (s !== v) return this.higher ? s > v : s < v;
-    return o < this.ords[i];
-  }
-
-  /** The score a candidate must beat to enter, or undefined while not full. */
-  worst(): number | undefined {
-    return this.size < this.k ? undefined : this.vals[this.k - 1];
-  }
-
-  /** Offers (ordinal, score); an ordinal already held keeps its better score (max-sim rows). */
-  push(o: number, s: number): void {
-    for (let h = 0; h < this.size; h++) {
-      if (this.ords[h] !== o) continue;
-      if (!this.better(s, o, h)) return;
-      // Drop the held entry and re-insert below with the better score.
-      this.ords.copyWithin(h, h + 1, this.size);
-      this.vals.copyWithin(h, h + 1, this.size);
-      this.size--;
-      break;
-    }
-    let i = this.size;
-    if (i === this.k) {
-      if (!this.better(s, o, i - 1)) return;
-      i--;
-    } else {
-      this.size++;
-    }
-    while (i > 0 && this.better(s, o, i - 1)) {
-      this.ords[i] = this.ords[i - 1];
-      this.vals[i] = this.vals[i - 1];
-      i--;
-    }
-    this.ords[i] = o;
-    this.vals[i] = s;
+    super(k, higherIsBetter(metric));
   }
 
   result(): SearchResult {
-    return { ordinals: this.ords.slice(0, this.size), scores: Float32Array.from(this.vals.subarray(0, this.size)) };
+    return { ordinals: this.ordinals(), scores: Float32Array.from(this.scores()) };
   }
 }
