@@ -237,6 +237,77 @@ export class Session {
   }
 
   /**
+   * Reads a query of (row_id BIGINT, vector FLOAT[d] | FLOAT[] | FLOAT[d][]) into dense arrays:
+   * row ids, vectors row-major, and for multi-vector rows the offsets of each row's vectors.
+   * Null vectors (or empty lists) give a row with no vectors.
+   */
+  async readVectors(sql: string, params: readonly Param[] = []): Promise<{ rowIds: BigInt64Array; data: Float32Array; offsets: Uint32Array; dim: number }> {
+    this.check();
+    let result;
+    try {
+      result = await this.con.stream(sql, params.map(toDuckValue));
+    } catch (e) {
+      throw sqlError(sql, e);
+    }
+    const vecType = result.columnType(1);
+    const multi = vecType.typeId === DuckDBTypeId.LIST && ((vecType as DuckDBListType).valueType.typeId === DuckDBTypeId.ARRAY || (vecType as DuckDBListType).valueType.typeId === DuckDBTypeId.LIST);
+    const ids: bigint[] = [];
+    const vecs: Float32Array[] = [];
+    const offsets: number[] = [0];
+    let dim = -1;
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      const idVec = chunk.getColumnVector(0);
+      const vv = chunk.getColumnVector(1);
+      for (let r = 0; r < chunk.rowCount; r++) {
+        ids.push(idVec.getItem(r) as bigint);
+        const item = vv.getItem(r) as { items: unknown[] } | null;
+        const list = item === null ? [] : multi ? (item.items as ({ items: number[] } | null)[]).filter((x) => x !== null).map((x) => x!.items) : [item.items as number[]];
+        for (const v of list) {
+          if (dim < 0) dim = v.length;
+          if (v.length !== dim) throw new QuiverError('invalid_input', `query: vectors of different lengths (${dim} and ${v.length})`);
+          vecs.push(Float32Array.from(v));
+        }
+        offsets.push(vecs.length);
+      }
+    }
+    dim = Math.max(dim, 0);
+    const data = new Float32Array(vecs.length * dim);
+    vecs.forEach((v, i) => data.set(v, i * dim));
+    return { rowIds: BigInt64Array.from(ids), data, offsets: Uint32Array.from(offsets), dim };
+  }
+
+  /** Reads the first column of a query, which must be BIGINT, into a BigInt64Array. */
+  async readInt64(sql: string, params: readonly Param[] = []): Promise<BigInt64Array> {
+    this.check();
+    let result;
+    try {
+      result = await this.con.stream(sql, params.map(toDuckValue));
+    } catch (e) {
+      throw sqlError(sql, e);
+    }
+    const parts: BigInt64Array[] = [];
+    let n = 0;
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      const v = chunk.getColumnVector(0);
+      const part = new BigInt64Array(chunk.rowCount);
+      for (let r = 0; r < chunk.rowCount; r++) part[r] = v.getItem(r) as bigint;
+      parts.push(part);
+      n += part.length;
+    }
+    const out = new BigInt64Array(n);
+    let o = 0;
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
+    }
+    return out;
+  }
+
+  /**
    * Appends an Arrow table to a table, creating it from the Arrow schema when `create` is set.
    * Uses DataChunk appends (about ten times faster than value-by-value inserts).
    */

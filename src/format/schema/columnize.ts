@@ -7,7 +7,8 @@ import type { ParquetColumn, ParquetLeaf } from '../parquet/index.js';
 import { isImage, isLarge, typeName, type ColumnDef, type ColumnType } from './column-type.js';
 import { readImageHeader } from './image-header.js';
 
-export type RecordInput = Record<string, unknown>;
+/** A record to append: any object whose own keys are column names (typed interfaces welcome). */
+export type RecordInput = object;
 
 export interface ColumnizedBatch {
   rows: number;
@@ -145,7 +146,7 @@ export function columnize(schema: readonly ColumnDef[], records: readonly Record
   const values = schema.map(() => new Array<unknown>(n));
   let bytes = 0;
   for (let r = 0; r < n; r++) {
-    const rec = records[r];
+    const rec = records[r] as Record<string, unknown>;
     if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
       throw new QuiverError('schema_mismatch', `schema: row ${r} is not a record object`, { row: r });
     }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseSchema, parseTypeString, sqlType, t, isLarge } from '../../../src/format/index.js';
+import { parseSchema, parseTypeString, sqlType, t, isLarge, type SchemaInput } from '../../../src/format/index.js';
 import { isQuiverError } from '../../../src/errors.js';
 
 describe('parseTypeString', () => {
@@ -36,7 +36,7 @@ describe('the typed builder', () => {
 
 describe('parseSchema', () => {
   it('refuses bad names, reserved names, duplicates and image metadata collisions', () => {
-    for (const bad of [{ '1x': 'text' }, { row_id: 'int' }, { a: 'text', A: 'int' }, { image: 'image', image_width: 'int' }, {}]) {
+    for (const bad of [{ '1x': 'text' }, { row_id: 'int' }, { a: 'text', A: 'int' }, { image: 'image', image_width: 'int' }, {}] as SchemaInput[]) {
       assert.throws(() => parseSchema(bad), (e) => isQuiverError(e, 'invalid_input'), JSON.stringify(bad));
     }
   });
