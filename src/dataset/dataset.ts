@@ -9,6 +9,9 @@ import {
   columnize,
   createRef,
   emptyManifest,
+  listRefs,
+  refKey,
+  validRefName,
   layout,
   liveRows,
   moveRef,
@@ -29,11 +32,16 @@ import {
   type RecordInput,
   type SchemaInput,
 } from '../format/index.js';
-import { FileCache, planScan, referencedColumns, viewSql, type Param, type Session } from '../query/index.js';
+import { FileCache, referencedColumns, type Param, type Session } from '../query/index.js';
 import { openStore, type ObjectStore, type StoreOptions } from '../storage/index.js';
 import { Mutex } from './mutex.js';
 import { sharedEngine } from './shared-engine.js';
 import { Staging } from './staging.js';
+import { createVersionView, type VersionContext } from './versioning/context.js';
+import { buildDiffTable, diffCounts, diffRows, type DiffCounts, type DiffRow } from './versioning/diff.js';
+import { mergeBase, resolveCommit, walkHistory } from './versioning/refs.js';
+import { applyRowWrite, type RowWrite } from './versioning/row-write.js';
+import { planDelete, planUpdate, type RowSelector, type UpdateSpec } from './versioning/update.js';
 
 export interface CreateOptions {
   /** Column name to type: short strings ('text', 'image', 'emb-1536', 'list<text>', 'int?') or `t.*()` builders. */
@@ -72,6 +80,18 @@ export interface AppendResult {
   rowIds: bigint[];
 }
 
+/** What `diff` returns: counts at once, rows on demand. */
+export interface VersionDiff {
+  /** The commit compared from (the common ancestor with `sinceBase`). */
+  from: string;
+  to: string;
+  /** The two versions' common ancestor, or null when they share no history. */
+  base: string | null;
+  counts: DiffCounts;
+  /** The differing rows in row id order, read a page at a time. */
+  rows(): AsyncGenerator<DiffRow>;
+}
+
 export interface CommitOptions {
   /** Provenance stored with the commit (e.g. the pipeline that produced the rows). */
   meta?: Record<string, unknown>;
@@ -80,7 +100,20 @@ export interface CommitOptions {
 const DEFAULT_BRANCH = 'main';
 
 /** A change to apply to the branch head at commit time; re-applied as is if another writer wins the race. */
-export type PendingOp = (m: Manifest) => { manifest: Manifest; stats: Partial<CommitStats> };
+export type PendingOp = (m: Manifest) => PendingOpResult | Promise<PendingOpResult>;
+
+export interface PendingOpResult {
+  manifest: Manifest;
+  stats: Partial<CommitStats>;
+}
+
+/** How `publish` makes its commit. */
+export interface PublishOptions {
+  /** Parents after the branch head (a merge's other side). */
+  extraParents?: string[];
+  /** Fail with `conflict` instead of rebasing when the branch head is not this commit. */
+  expectHead?: string;
+}
 
 /**
  * A handle on a Quiver dataset at a branch (writable) or a fixed version (read-only).
@@ -100,11 +133,15 @@ export class Dataset {
   private closed = false;
   /** Operations beyond plain appends (updates, deletes…) waiting for commit. */
   protected readonly pendingOps: PendingOp[] = [];
+  /** The head manifest with the pending operations applied: what the next update or delete sees. */
+  private working: Manifest | null = null;
+  private readonly deletesCache = new Map<string, bigint[]>();
+  private diffCounter = 0;
 
   protected constructor(
     readonly store: ObjectStore,
     /** The branch this handle writes to, or null for a read-only handle. */
-    readonly branch: string | null,
+    readonly branchName: string | null,
     protected head: Commit,
     protected manifest: Manifest,
     protected readonly writeOptions: Required<WriteOptions>,
@@ -121,7 +158,7 @@ export class Dataset {
 
   /** True when the handle is bound to a fixed version and refuses writes. */
   get readOnly(): boolean {
-    return this.branch === null;
+    return this.branchName === null;
   }
 
   /** The version (commit) this handle reads. */
@@ -206,7 +243,7 @@ export class Dataset {
 
   protected check(write: boolean): void {
     if (this.closed) throw new QuiverError('closed', 'dataset: the handle is closed');
-    if (write && this.branch === null) {
+    if (write && this.branchName === null) {
       throw new QuiverError('read_only', `dataset: version ${this.head.id} was opened read-only; open a branch to write`, { version: this.head.id });
     }
   }
@@ -258,21 +295,25 @@ export class Dataset {
       const commit = await this.publish(message, ops, options.meta, 'commit');
       this.staging.clear();
       this.pendingOps.length = 0;
+      this.working = null;
       return commit;
     });
   }
 
   /** Applies ops to the branch head and moves the branch, retrying on lost races. Caller holds the mutex. */
-  protected async publish(message: string, ops: PendingOp[], meta: Record<string, unknown> | undefined, operation: string): Promise<Commit> {
-    const branch = this.branch!;
+  protected async publish(message: string, ops: PendingOp[], meta: Record<string, unknown> | undefined, operation: string, options: PublishOptions = {}): Promise<Commit> {
+    const branch = this.branchName!;
     for (let attempt = 0; ; attempt++) {
       const ref = await readRef(this.store, 'branch', branch);
       if (!ref) throw new QuiverError('not_found', `dataset: branch "${branch}" was deleted`, { branch });
+      if (options.expectHead !== undefined && ref.commit !== options.expectHead) {
+        throw new QuiverError('conflict', `dataset: branch "${branch}" moved while ${operation} was being prepared`, { branch, expected: options.expectHead, found: ref.commit });
+      }
       const head = ref.commit === this.head.id ? this.head : await readCommit(this.store, ref.commit);
       let manifest = ref.commit === this.head.id ? this.manifest : await readManifest(this.store, head.manifest);
       const stats: CommitStats = { rowsAdded: 0, rowsDeleted: 0, rowsUpdated: 0, rows: 0, bytesWritten: 0 };
       for (const op of ops) {
-        const r = op(manifest);
+        const r = await op(manifest);
         manifest = r.manifest;
         for (const [k, v] of Object.entries(r.stats)) stats[k as keyof CommitStats] += v as number;
       }
@@ -280,7 +321,7 @@ export class Dataset {
       const mid = await writeManifest(this.store, manifest);
       const commit = await writeCommit(this.store, {
         manifest: mid,
-        parents: [head.id],
+        parents: [head.id, ...(options.extraParents ?? [])],
         message,
         time: new Date().toISOString(),
         operation,
@@ -306,8 +347,8 @@ export class Dataset {
 
   /** A writable handle reads its branch's newest version; a read-only one stays put. */
   private async refresh(): Promise<void> {
-    if (this.branch === null) return;
-    const ref = await readRef(this.store, 'branch', this.branch);
+    if (this.branchName === null) return;
+    const ref = await readRef(this.store, 'branch', this.branchName);
     if (!ref || ref.commit === this.head.id) return;
     const c = await readCommit(this.store, ref.commit);
     this.manifest = await readManifest(this.store, c.manifest);
@@ -317,15 +358,10 @@ export class Dataset {
   private async prepare(sql: string): Promise<Session> {
     if (typeof sql !== 'string' || !sql.trim()) throw new QuiverError('invalid_input', 'query: expected a SQL string');
     await this.refresh();
-    this.session ??= await (await sharedEngine()).session();
-    const needed = await referencedColumns(this.session, sql);
-    const plan = planScan(this.manifest, needed);
-    const keys = [...plan.scalarKeys, ...plan.deleteKeys, ...plan.groups.flatMap((g) => g.keys)];
-    const paths = new Map<string, string>();
-    const resolved = await this.cache.paths(keys);
-    keys.forEach((k, i) => paths.set(k, resolved[i]));
-    await this.session.run(`CREATE OR REPLACE TEMP VIEW dataset AS ${viewSql(plan, (k) => paths.get(k)!)}`);
-    return this.session;
+    const ctx = await this.versionContext();
+    const needed = await referencedColumns(ctx.session, sql);
+    await createVersionView(ctx, 'dataset', this.manifest, { large: needed });
+    return ctx.session;
   }
 
   /**
@@ -355,6 +391,259 @@ export class Dataset {
       c = c.parents.length ? await readCommit(this.store, c.parents[0]) : undefined;
     }
     return out.reverse();
+  }
+
+  /** The DuckDB session, file paths and caches the versioning operations work with. */
+  private async versionContext(): Promise<VersionContext> {
+    this.session ??= await (await sharedEngine()).session();
+    return { store: this.store, session: this.session, paths: (keys) => this.cache.paths(keys), deletesCache: this.deletesCache };
+  }
+
+  /** Stages a planned row change: applies it to the working manifest now, and to the branch head at commit. */
+  private async stageRowWrite(w: RowWrite, ctx: VersionContext, base: Manifest): Promise<void> {
+    const op: PendingOp = (m) => applyRowWrite(ctx, w, m);
+    this.working = (await op(base)).manifest;
+    this.pendingOps.push(op);
+  }
+
+  /** The manifest the next update or delete reads: the head with pending changes applied. */
+  private async workingManifest(): Promise<Manifest> {
+    if (this.working) return this.working;
+    await this.refresh();
+    return this.manifest;
+  }
+
+  /**
+   * Stages new values for the rows a SQL predicate (or a list of row ids) selects; `commit`
+   * publishes them. Only the changed rows' small columns are written again (a new fragment under
+   * the same row ids); images and embeddings stay where they are unless `set` names them, in
+   * which case the files holding those rows are rewritten (copy-on-write).
+   *
+   * Caveats: rows appended but not yet committed cannot be updated. If another writer commits
+   * a change to the same rows first, `commit` fails with `conflict` (nothing is written).
+   *
+   * @example
+   * await ds.update({ where: 'row_id = $1', params: [id], set: { rating: 5 } });
+   * await ds.commit('feedback for 2026-11-22');
+   * @returns the number of rows matched.
+   */
+  async update(spec: UpdateSpec): Promise<{ rows: number }> {
+    this.check(true);
+    return this.mutex.run(async () => {
+      const base = await this.workingManifest();
+      const ctx = await this.versionContext();
+      const w = await planUpdate(ctx, base, spec);
+      if (w) await this.stageRowWrite(w, ctx, base);
+      return { rows: w ? w.hide.size && [...w.hide.values()].reduce((n, l) => n + l.length, 0) : 0 };
+    });
+  }
+
+  /**
+   * Stages the deletion of the rows a SQL predicate (or a list of row ids) selects; `commit`
+   * publishes it. Writes only a small file of deleted row ids per touched fragment: no data
+   * file is rewritten, and earlier versions keep the rows.
+   *
+   * @example
+   * await ds.delete({ where: "user_id = 'u9'" });
+   * await ds.commit('takedown');
+   * @returns the number of rows matched.
+   */
+  async delete(sel: RowSelector): Promise<{ rows: number }> {
+    this.check(true);
+    return this.mutex.run(async () => {
+      const base = await this.workingManifest();
+      const ctx = await this.versionContext();
+      const w = await planDelete(ctx, base, sel);
+      if (w) await this.stageRowWrite(w, ctx, base);
+      return { rows: w ? [...w.hide.values()].reduce((n, l) => n + l.length, 0) : 0 };
+    });
+  }
+
+  /**
+   * Commits, on this branch, a version keeping only the rows where `predicate` is true (rows
+   * where it is false or NULL are deleted). No data is copied: only deletes files are written.
+   * Fails with `invalid_input` when appends, updates or deletes are staged.
+   *
+   * @example
+   * const ft = await ds.branch('ft-v12');
+   * await ft.curate("rating >= 4 and not list_contains(tags, 'unsafe')", 'curated for fine-tune');
+   */
+  async curate(predicate: string, message: string, params: readonly Param[] = []): Promise<Commit> {
+    this.check(true);
+    if (typeof predicate !== 'string' || !predicate.trim()) throw new QuiverError('invalid_input', 'versioning: curate needs a SQL predicate');
+    if (this.staging.rows > 0 || this.pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or drop staged changes before curate');
+    const { rows } = await this.delete({ where: `NOT coalesce((${predicate}), false)`, params });
+    if (rows === 0) {
+      return this.mutex.run(() => this.publish(message, [(m) => ({ manifest: m, stats: {} })], { curate: predicate }, 'curate'));
+    }
+    return this.mutex.run(async () => {
+      try {
+        return await this.publish(message, [...this.pendingOps], { curate: predicate }, 'curate');
+      } finally {
+        this.pendingOps.length = 0;
+        this.working = null;
+      }
+    });
+  }
+
+  /**
+   * Creates a branch at this handle's version (or at `from`: a branch, tag or commit id) and
+   * returns a writable handle on it. O(1): one small ref object is written; every data file is
+   * shared until one side changes it. Fails with `already_exists` when the name is taken.
+   *
+   * @example
+   * const ft = await ds.branch('ft-v12');
+   * const fix = await ds.branch('hotfix', { from: 'release-3' });
+   */
+  async branch(name: string, options: { from?: string } = {}): Promise<Dataset> {
+    this.check(false);
+    return this.mutex.run(async () => {
+      let c = this.head;
+      let m = this.manifest;
+      if (options.from !== undefined) {
+        c = await resolveCommit(this.store, options.from);
+        m = await readManifest(this.store, c.manifest);
+      } else if (this.branchName !== null) {
+        await this.refresh();
+        c = this.head;
+        m = this.manifest;
+      }
+      await createRef(this.store, 'branch', name, c.id);
+      return new Dataset(this.store, name, c, m, this.writeOptions);
+    });
+  }
+
+  /** Every branch with the commit it points at, sorted by name. */
+  async branches(): Promise<{ name: string; commit: string }[]> {
+    this.check(false);
+    return listRefs(this.store, 'branch');
+  }
+
+  /**
+   * Deletes a branch ref. Its data stays as long as another branch, tag or retained version
+   * reaches it (vacuum decides). Refuses this handle's own branch and the default branch.
+   *
+   * @example
+   * await ds.deleteBranch('experiment');
+   */
+  async deleteBranch(name: string): Promise<void> {
+    this.check(false);
+    if (name === this.branchName || name === DEFAULT_BRANCH) throw new QuiverError('invalid_input', `versioning: cannot delete branch "${name}" (the default branch or this handle's own)`, { name });
+    if (!(await readRef(this.store, 'branch', name))) throw new QuiverError('not_found', `versioning: no branch "${name}"`, { name });
+    await this.store.delete(refKey('branch', name));
+  }
+
+  /**
+   * Tags this handle's version (or `at`: a branch, tag or commit id) with an immutable name.
+   * Fails with `already_exists` when the tag exists.
+   *
+   * @example
+   * await ds.tag('release-3');
+   * const r3 = await quiver.open(url, { tag: 'release-3' });
+   */
+  async tag(name: string, options: { at?: string } = {}): Promise<Commit> {
+    this.check(false);
+    return this.mutex.run(async () => {
+      let c = this.head;
+      if (options.at !== undefined) c = await resolveCommit(this.store, options.at);
+      else if (this.branchName !== null) {
+        await this.refresh();
+        c = this.head;
+      }
+      await createRef(this.store, 'tag', name, c.id);
+      return c;
+    });
+  }
+
+  /** Every tag with the commit it names, sorted by name. */
+  async tags(): Promise<{ name: string; commit: string }[]> {
+    this.check(false);
+    return listRefs(this.store, 'tag');
+  }
+
+  /** Deletes a tag. Its data stays as long as a branch or retained version reaches it. */
+  async deleteTag(name: string): Promise<void> {
+    this.check(false);
+    if (!(await readRef(this.store, 'tag', name))) throw new QuiverError('not_found', `versioning: no tag "${name}"`, { name });
+    await this.store.delete(refKey('tag', name));
+  }
+
+  /**
+   * Opens another handle on the same dataset: a branch (writable), or a tag, commit id or time
+   * (read-only). A string names a branch, else a tag, else a commit id. O(1) in the data size:
+   * it reads one ref, one commit and one manifest.
+   *
+   * @example
+   * const ft = await ds.checkout('ft-v12');
+   * const r3 = await ds.checkout({ tag: 'release-3' });
+   */
+  async checkout(target: string | Omit<OpenOptions, 'storage' | 'write'>): Promise<Dataset> {
+    this.check(false);
+    if (typeof target === 'string') {
+      if (validRefName(target) && (await readRef(this.store, 'branch', target))) return Dataset.open(this.store, { branch: target, write: this.writeOptions });
+      const c = await resolveCommit(this.store, target);
+      return new Dataset(this.store, null, c, await readManifest(this.store, c.manifest), this.writeOptions);
+    }
+    return Dataset.open(this.store, { ...target, write: this.writeOptions });
+  }
+
+  /**
+   * The rows added, removed and changed from version `from` to version `to` (each a branch,
+   * tag or commit id; `to` defaults to this handle's version), by row id. Counts come at once;
+   * `rows()` streams the rows in row id order, with old and new values of changed small
+   * columns (large columns are flagged, not loaded). `base` is the two versions' common
+   * ancestor; `{ sinceBase: true }` diffs from it instead of from `from` (what `to` changed
+   * since the branches split, as `git diff a...b`).
+   *
+   * Cost: files both versions share are never read; only fragments whose deletes differ and
+   * large-column files on one side only are compared.
+   *
+   * @example
+   * const d = await ds.diff('main', 'ft-v12');
+   * console.log(d.counts.removed);
+   * for await (const r of d.rows()) if (r.change === 'changed') console.log(r.rowId, r.columns);
+   */
+  async diff(from: string, to?: string, options: { sinceBase?: boolean } = {}): Promise<VersionDiff> {
+    this.check(false);
+    return this.mutex.run(async () => {
+      const a0 = await resolveCommit(this.store, from);
+      const b = to === undefined ? (await this.refresh(), this.head) : await resolveCommit(this.store, to);
+      const base = await mergeBase(this.store, a0.id, b.id);
+      const a = options.sinceBase && base ? await readCommit(this.store, base) : a0;
+      const ctx = await this.versionContext();
+      const t = await buildDiffTable(ctx, `__quiver_diff${++this.diffCounter}`, await readManifest(this.store, a.manifest), await readManifest(this.store, b.manifest));
+      const counts = await diffCounts(ctx, t);
+      const mutex = this.mutex;
+      return {
+        from: a.id,
+        to: b.id,
+        base,
+        counts,
+        async *rows() {
+          const it = diffRows(ctx, t);
+          for (;;) {
+            const next = await mutex.run(() => it.next());
+            if (next.done) return;
+            yield next.value;
+          }
+        },
+      };
+    });
+  }
+
+  /**
+   * The commits reachable from this handle's version (or `from`), newest first, merges'
+   * second parents included: id, message, time, parents, operation and stats of each.
+   *
+   * @example
+   * for await (const c of ds.log()) console.log(c.time, c.message, c.stats.rowsAdded);
+   */
+  async *log(options: { from?: string; limit?: number } = {}): AsyncGenerator<Commit> {
+    this.check(false);
+    let start = this.head;
+    if (options.from !== undefined) start = await resolveCommit(this.store, options.from);
+    else await this.mutex.run(() => this.refresh());
+    yield* walkHistory(this.store, [options.from !== undefined ? start : this.head], options.limit ?? Infinity);
   }
 
   /** Releases the handle's DuckDB session and cached files. Staged, uncommitted rows are dropped. */

@@ -1,0 +1,49 @@
+// What the versioning operations need from a dataset handle: the store, a DuckDB session and
+// local paths for object keys. Helpers here make views of any manifest and temp tables of row
+// ids; every name they create is prefixed `__quiver_` so it cannot shadow a user's table.
+
+import type { Manifest } from '../../format/index.js';
+import type { Param, Session } from '../../query/index.js';
+import type { ObjectStore } from '../../storage/index.js';
+import { versionViewKeys, versionViewSql, type VersionViewOptions } from './view-sql.js';
+
+export interface VersionContext {
+  store: ObjectStore;
+  session: Session;
+  /** Local paths holding the objects' bytes (the store's own files, or cached copies). */
+  paths(keys: readonly string[]): Promise<string[]>;
+  /** Row ids of deletes files already read, by key (files are immutable). */
+  deletesCache: Map<string, bigint[]>;
+}
+
+/** Creates (or replaces) temp view `name` over manifest `m`. */
+export async function createVersionView(ctx: VersionContext, name: string, m: Manifest, opts: VersionViewOptions = {}): Promise<void> {
+  const keys = versionViewKeys(m, opts);
+  const resolved = await ctx.paths(keys);
+  const map = new Map(keys.map((k, i) => [k, resolved[i]]));
+  await ctx.session.run(`CREATE OR REPLACE TEMP VIEW ${name} AS ${versionViewSql(m, (k) => map.get(k)!, opts)}`);
+}
+
+/** A local path for one key. */
+export async function pathOf(ctx: VersionContext, key: string): Promise<string> {
+  return (await ctx.paths([key]))[0];
+}
+
+/** Creates (or replaces) temp table `name(id BIGINT)` holding `ids`. */
+export async function idsTable(ctx: VersionContext, name: string, ids: readonly bigint[]): Promise<void> {
+  await ctx.session.run(`CREATE OR REPLACE TEMP TABLE ${name} (id BIGINT)`);
+  const chunk = 50_000;
+  for (let i = 0; i < ids.length; i += chunk) {
+    await ctx.session.run(`INSERT INTO ${name} SELECT unnest($1::BIGINT[])`, [ids.slice(i, i + chunk) as readonly Param[]]);
+  }
+}
+
+/** The row ids in a deletes file. */
+export async function readDeletes(ctx: VersionContext, key: string): Promise<bigint[]> {
+  const hit = ctx.deletesCache.get(key);
+  if (hit) return hit;
+  const r = await ctx.session.all(`SELECT row_id FROM read_parquet('${(await pathOf(ctx, key)).replace(/'/g, "''")}')`);
+  const ids = r.rows.map((x) => x.row_id as bigint);
+  ctx.deletesCache.set(key, ids);
+  return ids;
+}
