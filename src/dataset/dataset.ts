@@ -4,7 +4,7 @@
 // branch ref, so a crash at any instant leaves the branch at its last commit.
 
 import type * as arrow from 'apache-arrow';
-import { QuiverError } from '../errors.js';
+import { QuiverError, isQuiverError } from '../errors.js';
 import {
   columnize,
   createRef,
@@ -39,6 +39,7 @@ import { sharedEngine } from './shared-engine.js';
 import { Staging } from './staging.js';
 import { createVersionView, type VersionContext } from './versioning/context.js';
 import { buildDiffTable, diffCounts, diffRows, type DiffCounts, type DiffRow } from './versioning/diff.js';
+import { analyzeMerge, writeMerge, type ConflictPolicy, type MergeConflict } from './versioning/merge.js';
 import { mergeBase, resolveCommit, walkHistory } from './versioning/refs.js';
 import { applyRowWrite, type RowWrite } from './versioning/row-write.js';
 import { planDelete, planUpdate, type RowSelector, type UpdateSpec } from './versioning/update.js';
@@ -90,6 +91,27 @@ export interface VersionDiff {
   counts: DiffCounts;
   /** The differing rows in row id order, read a page at a time. */
   rows(): AsyncGenerator<DiffRow>;
+}
+
+export interface MergeOptions {
+  /** How to resolve a conflict: 'fail' (default) writes nothing and throws; 'ours' / 'theirs' picks a side. */
+  onConflict?: ConflictPolicy;
+  /** Report what would happen and write nothing. Default false. */
+  dryRun?: boolean;
+  /** The merge commit's message. Default `merge <source> into <branch>`. */
+  message?: string;
+}
+
+export interface MergeResult {
+  /** 'up-to-date': nothing to do; 'fast-forward': the branch moved to the source; 'merge': a two-parent commit. */
+  kind: 'up-to-date' | 'fast-forward' | 'merge';
+  /** The branch's new head (null for up-to-date or a dry run of a three-way merge). */
+  commit: Commit | null;
+  base: string | null;
+  conflicts: MergeConflict[];
+  /** Rows theirs adds, removes and changes in ours. */
+  counts: { added: number; removed: number; changed: number };
+  dryRun: boolean;
 }
 
 export interface CommitOptions {
@@ -644,6 +666,76 @@ export class Dataset {
     if (options.from !== undefined) start = await resolveCommit(this.store, options.from);
     else await this.mutex.run(() => this.refresh());
     yield* walkHistory(this.store, [options.from !== undefined ? start : this.head], options.limit ?? Infinity);
+  }
+
+  /**
+   * Merges another branch, tag or commit into this branch. Fast-forwards when this branch has
+   * no commit the source lacks; otherwise merges three-way by row id from the common ancestor
+   * and commits with two parents. A cell both sides changed to different values, or a row one
+   * side deleted while the other changed it, is a conflict:
+   * - `onConflict: 'fail'` (default): nothing is written; throws QuiverError `conflict` whose
+   *   `details.conflicts` lists { rowId, column, base, ours, theirs }.
+   * - `'ours'` / `'theirs'`: that side's value (or deletion) wins.
+   * `dryRun: true` reports what would happen (kind, counts, conflicts) and writes nothing.
+   *
+   * Cost: theirs' new fragments that hold only new rows are shared, not copied; changed rows
+   * are written again like updates. Refuses while this handle has staged changes.
+   *
+   * @example
+   * const m = await ds.merge('experiment', { onConflict: 'theirs' });
+   * console.log(m.kind, m.counts, m.conflicts.length);
+   */
+  async merge(source: string, options: MergeOptions = {}): Promise<MergeResult> {
+    this.check(true);
+    const policy = options.onConflict ?? 'fail';
+    if (!['fail', 'ours', 'theirs'].includes(policy)) throw new QuiverError('invalid_input', `versioning: onConflict must be 'fail', 'ours' or 'theirs', got ${String(policy)}`);
+    if (this.staging.rows > 0 || this.pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or drop staged changes before merge');
+    return this.mutex.run(async () => {
+      for (let attempt = 0; ; attempt++) {
+        await this.refresh();
+        const ours = this.head;
+        const theirs = await resolveCommit(this.store, source);
+        const base = await mergeBase(this.store, ours.id, theirs.id);
+        const none = { added: 0, removed: 0, changed: 0 };
+        if (base === theirs.id) return { kind: 'up-to-date', commit: null, base, conflicts: [], counts: none, dryRun: !!options.dryRun };
+        if (base === ours.id) {
+          if (options.dryRun) return { kind: 'fast-forward', commit: theirs, base, conflicts: [], counts: none, dryRun: true };
+          const ref = await readRef(this.store, 'branch', this.branchName!);
+          if (ref && ref.commit === ours.id) {
+            try {
+              await moveRef(this.store, 'branch', this.branchName!, theirs.id, ref.etag);
+              this.head = theirs;
+              this.manifest = await readManifest(this.store, theirs.manifest);
+              return { kind: 'fast-forward', commit: theirs, base, conflicts: [], counts: none, dryRun: false };
+            } catch (e) {
+              if (!isQuiverError(e, 'conflict')) throw e;
+            }
+          }
+          if (attempt + 1 >= this.writeOptions.commitRetriesMax) throw new QuiverError('conflict', `versioning: could not fast-forward "${this.branchName}" (other writers kept winning)`);
+          continue;
+        }
+        const ctx = await this.versionContext();
+        const o = this.manifest;
+        const t = await readManifest(this.store, theirs.manifest);
+        const b = base ? await readManifest(this.store, (await readCommit(this.store, base)).manifest) : emptyManifest(o.schema);
+        const analysis = await analyzeMerge(ctx, b, o, t, policy);
+        if (analysis.conflicts.length && policy === 'fail') {
+          const shown = analysis.conflicts.slice(0, 3).map((c) => `row ${c.rowId} ${c.column ?? '(deleted on one side)'}`).join(', ');
+          if (options.dryRun) return { kind: 'merge', commit: null, base, conflicts: analysis.conflicts, counts: analysis.counts, dryRun: true };
+          throw new QuiverError('conflict', `versioning: merging "${source}" into "${this.branchName}" has ${analysis.conflicts.length} conflicts (${shown}${analysis.conflicts.length > 3 ? ', …' : ''}); pass onConflict 'ours' or 'theirs'`, { conflicts: analysis.conflicts });
+        }
+        if (options.dryRun) return { kind: 'merge', commit: null, base, conflicts: analysis.conflicts, counts: analysis.counts, dryRun: true };
+        const w = await writeMerge(ctx, b, o, t, analysis);
+        try {
+          const message = options.message ?? `merge ${source} into ${this.branchName}`;
+          const commit = await this.publish(message, [(m) => applyRowWrite(ctx, w, m)], { source, onConflict: policy, conflicts: analysis.conflicts.length }, 'merge', { expectHead: ours.id, extraParents: [theirs.id] });
+          return { kind: 'merge', commit, base, conflicts: analysis.conflicts, counts: analysis.counts, dryRun: false };
+        } catch (e) {
+          // Our branch moved while the merge was prepared: prepare it again on the new head.
+          if (!isQuiverError(e, 'conflict') || !(e as QuiverError).details.expected || attempt + 1 >= this.writeOptions.commitRetriesMax) throw e;
+        }
+      }
+    });
   }
 
   /** Releases the handle's DuckDB session and cached files. Staged, uncommitted rows are dropped. */

@@ -173,3 +173,77 @@ describe('versioning: branches and tags', () => {
     await ds.close();
   });
 });
+
+describe('versioning: merge', () => {
+  it('fast-forwards when the branch has nothing new, and reports up-to-date after', async () => {
+    const ds = await seeded(5);
+    const exp = await ds.branch('experiment');
+    await exp.append(rec(40));
+    const c = await exp.commit('exp');
+    const m = await ds.merge('experiment');
+    assert.equal(m.kind, 'fast-forward');
+    assert.equal(ds.version.id, c.id);
+    assert.equal(ds.rowCount, 6);
+    assert.equal((await ds.merge('experiment')).kind, 'up-to-date');
+    await exp.close();
+    await ds.close();
+  });
+
+  it('merges three-way with two parents, sharing theirs’ appended fragments', async () => {
+    const store = new CountingStore(new MemoryStore());
+    const ds = await seeded(10, store);
+    const exp = await ds.branch('experiment');
+    await exp.append([41, 42].map(rec));
+    await exp.update({ where: "prompt = 'p1'", set: { rating: 1 } });
+    await exp.delete({ where: "prompt = 'p2'" });
+    await exp.commit('exp');
+    await ds.update({ where: "prompt = 'p3'", set: { tags: ['ours'] } });
+    await ds.append(rec(43));
+    await ds.commit('ours');
+    store.reset();
+    const m = await ds.merge('experiment');
+    assert.equal(m.kind, 'merge');
+    assert.deepEqual(m.counts, { added: 2, removed: 1, changed: 1 });
+    assert.equal(m.commit!.parents.length, 2);
+    assert.ok(![...store.keysWritten.keys()].some((k) => /\.(image|emb)\.parquet$/.test(k)), 'no large file copied');
+    const rows = await ds.query('select prompt, rating, tags from dataset order by prompt');
+    assert.deepEqual(rows.map((r) => r.prompt), ['p0', 'p1', 'p3', 'p4', 'p41', 'p42', 'p43', 'p5', 'p6', 'p7', 'p8', 'p9']);
+    assert.equal(rows.find((r) => r.prompt === 'p1')!.rating, 1);
+    assert.deepEqual(rows.find((r) => r.prompt === 'p3')!.tags, ['ours']);
+    assert.equal((await ds.query("select octet_length(image) as n from dataset where prompt = 'p42'"))[0].n, BigInt(png.length));
+    await exp.close();
+    await ds.close();
+  });
+
+  it('fails on conflicting cells listing them, writes nothing, and resolves with ours or theirs', async () => {
+    const ds = await seeded(6);
+    const exp = await ds.branch('experiment');
+    await exp.update({ where: "prompt = 'p1'", set: { rating: 1, emb: [7, 7, 7] } });
+    await exp.update({ where: "prompt = 'p2'", set: { rating: 2 } });
+    await exp.commit('theirs');
+    await ds.update({ where: "prompt = 'p1'", set: { rating: 5, emb: [8, 8, 8] } });
+    await ds.delete({ where: "prompt = 'p2'" });
+    const head = (await ds.commit('ours')).id;
+    const dry = await ds.merge('experiment', { dryRun: true });
+    assert.equal(dry.conflicts.length, 3);
+    await assert.rejects(ds.merge('experiment'), (e) => {
+      assert.ok(isQuiverError(e, 'conflict'));
+      const cs = (e as quiver.QuiverError).details.conflicts as { column: string | null; base: unknown; ours: unknown; theirs: unknown }[];
+      assert.deepEqual(cs.map((c) => c.column), ['emb', 'rating', null]);
+      assert.deepEqual([cs[1].base, cs[1].ours, cs[1].theirs], [2, 5, 1]);
+      return true;
+    });
+    assert.equal(ds.version.id, head);
+    const other = await exp.branch('copy');
+    const ours = await ds.merge('experiment', { onConflict: 'ours' });
+    assert.equal(ours.kind, 'merge');
+    assert.deepEqual(await ds.query("select rating, emb from dataset where prompt in ('p1', 'p2')"), [{ rating: 5, emb: new Float32Array([8, 8, 8]) }]);
+    const back = await ds.branch('theirs-wins', { from: head });
+    await back.merge('copy', { onConflict: 'theirs' });
+    assert.deepEqual(await back.query("select prompt, rating, emb from dataset where prompt in ('p1', 'p2') order by prompt"), [
+      { prompt: 'p1', rating: 1, emb: new Float32Array([7, 7, 7]) },
+      { prompt: 'p2', rating: 2, emb: new Float32Array([2, 0, 1]) },
+    ]);
+    for (const h of [ds, exp, other, back]) await h.close();
+  });
+});

@@ -164,9 +164,10 @@ export async function locateInGroups(ctx: VersionContext, m: Manifest, column: s
 
 /**
  * Gives rows new values of one large column: each file of `m` holding some of them is rewritten
- * with the new values (copy-on-write); rows no file holds go to a new file.
+ * with the new values (copy-on-write); rows no file holds go to a new file. Rows held by a file
+ * in `keepKeys` are left as they are.
  */
-export async function writeLargeValues(ctx: VersionContext, m: Manifest, def: ColumnDef, values: Map<bigint, unknown>): Promise<{ remove: string[]; add: GroupFileMeta[]; bytes: number }> {
+export async function writeLargeValues(ctx: VersionContext, m: Manifest, def: ColumnDef, values: Map<bigint, unknown>, keepKeys: ReadonlySet<string> = new Set()): Promise<{ remove: string[]; add: GroupFileMeta[]; bytes: number }> {
   const ids = [...values.keys()];
   const located = await locateInGroups(ctx, m, def.name, ids);
   const remove: string[] = [];
@@ -174,6 +175,8 @@ export async function writeLargeValues(ctx: VersionContext, m: Manifest, def: Co
   const covered = new Set<bigint>();
   for (const [key, rows] of located) {
     for (const r of rows) covered.add(r);
+    // Files in keepKeys already hold the wanted values (a merge imported them as they are).
+    if (keepKeys.has(key)) continue;
     const path = await pathOf(ctx, key);
     const all = await ctx.session.all(`SELECT row_id, ${quoteIdent(def.name)} AS v FROM read_parquet(${quoteString(path)})`);
     const fileIds = all.rows.map((x) => x.row_id as bigint);
