@@ -114,6 +114,28 @@ async function timeTravel(ds: Dataset): Promise<void> {
   );
 }
 
+/**
+ * Closes the loop the seed describes: late feedback updates a rating in place (a new version),
+ * then a fine-tuning set is curated on its own branch without copying any data.
+ */
+async function feedbackAndCuration(ds: Dataset): Promise<void> {
+  const [late] = await ds.query("select request_id from dataset where rating is null and not list_contains(tags, 'unsafe') order by created_at desc limit 1");
+  const updated = await ds.update({ where: 'request_id = $1', params: [late.request_id as string], set: { rating: 5, thumbs: true } });
+  await ds.commit(`late feedback on ${late.request_id}`);
+  const ft = await ds.branch('ft-v1');
+  try {
+    await ft.curate("rating >= 4 and not list_contains(tags, 'unsafe')", 'fine-tune set v1: rating >= 4, safe only');
+    await ft.tag('ft-v1-frozen');
+    const summary = async (h: Dataset, name: string) => {
+      const [r] = await h.query("select count(*) as requests, sum(len(images_format)) as images, round(avg(rating), 2) as avg_rating, count(*) filter (where list_contains(tags, 'unsafe')) as unsafe from dataset");
+      return { branch: name, version: h.version.id.slice(0, 12), message: h.version.message, ...r };
+    };
+    printTable(`8. Late feedback (${updated.rows} row updated), then a fine-tuning set curated on branch ft-v1`, [await summary(ds, 'main'), await summary(ft, 'ft-v1')]);
+  } finally {
+    await ft.close();
+  }
+}
+
 async function imagesOf(h: Dataset): Promise<number> {
   return Number((await h.query('select sum(len(images_format)) as n from dataset'))[0].n ?? 0);
 }
@@ -148,6 +170,7 @@ async function main(): Promise<void> {
       printTable(`${q.title}  [${(performance.now() - t).toFixed(0)} ms]`, rows);
     }
     await timeTravel(ds);
+    await feedbackAndCuration(ds);
   } finally {
     await ds.close();
   }

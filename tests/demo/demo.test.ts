@@ -18,12 +18,15 @@ describe('demo/main.ts', () => {
       '5. Highest-rated requests of the last 7 days near a prompt embedding',
       '6. Time travel',
       '7. ds.versions()',
+      '8. Late feedback (1 row updated), then a fine-tuning set curated on branch ft-v1',
       'demo done in',
     ];
     for (const s of sections) assert.ok(r.stdout.includes(s), `missing section "${s}" in:\n${r.stdout}`);
     // 200 requests committed every 50: the first version holds 50 of them, the head all 200.
     assert.match(r.stdout, /\{ version: '[0-9a-f]{12}…' \}\s+requests 1\.\.50\s+50\b/);
     assert.match(r.stdout, /\{ branch: 'main' \} \(now\)\s+requests 151\.\.200\s+200\b/);
+    // The curated branch keeps only safe requests rated 4 or 5.
+    assert.match(r.stdout, /ft-v1\s+[0-9a-f]{12}\s+fine-tune set v1: rating >= 4, safe only\s+\d+\s+\d+\s+4\.\d+\s+0\s*$/m);
   });
 
   it('refuses an unknown argument with a non-zero exit', () => {
