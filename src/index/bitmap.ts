@@ -2,6 +2,8 @@
 // Invariant: bits at positions >= size are always zero, so count() and the set operations never
 // see stray bits and two bitmaps of equal size compare word by word.
 
+import { QuiverError } from '../errors.js';
+
 /** Number of set bits in a 32-bit word (SWAR popcount). */
 function popcount32(x: number): number {
   x = x - ((x >>> 1) & 0x55555555);
@@ -28,12 +30,12 @@ export class Bitmap {
 
   constructor(size: number, words?: Uint32Array) {
     if (!Number.isInteger(size) || size < 0 || size > 0xffffffff) {
-      throw new Error(`index: bitmap size must be an integer in [0, 2^32), got ${size}`);
+      throw new QuiverError('invalid_input', `index: bitmap size must be an integer in [0, 2^32), got ${size}`);
     }
     this.size = size;
     const wordCount = (size + 31) >>> 5;
     if (words !== undefined && words.length !== wordCount) {
-      throw new Error(`index: bitmap of ${size} bits needs ${wordCount} words, got ${words.length}`);
+      throw new QuiverError('invalid_input', `index: bitmap of ${size} bits needs ${wordCount} words, got ${words.length}`);
     }
     this.words = words ?? new Uint32Array(wordCount);
     this.clearTail();
@@ -151,7 +153,7 @@ export class Bitmap {
 
   private combine(other: Bitmap, op: (a: number, b: number) => number): Bitmap {
     if (other.size !== this.size) {
-      throw new Error(`index: bitmap sizes differ, ${this.size} vs ${other.size}`);
+      throw new QuiverError('invalid_input', `index: bitmap sizes differ, ${this.size} vs ${other.size}`);
     }
     const out = new Uint32Array(this.words.length);
     for (let i = 0; i < out.length; i++) out[i] = op(this.words[i], other.words[i]);
@@ -171,7 +173,7 @@ export class Bitmap {
 
   private check(ordinal: number): void {
     if (!Number.isInteger(ordinal) || ordinal < 0 || ordinal >= this.size) {
-      throw new Error(`index: ordinal out of range [0, ${this.size}), got ${ordinal}`);
+      throw new QuiverError('invalid_input', `index: ordinal out of range [0, ${this.size}), got ${ordinal}`);
     }
   }
 }

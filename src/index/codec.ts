@@ -3,6 +3,7 @@
 // Invariant: decode either returns exactly what encode was given or throws "index: corrupt ...";
 // it checks length, magic, version and checksum before trusting any offset in the header.
 
+import { assert, QuiverError } from '../errors.js';
 import { crc32 } from 'node:zlib';
 
 export interface Container {
@@ -43,7 +44,7 @@ export function encodeContainer(
   });
   const total = at + 4;
   const json = Buffer.from(JSON.stringify({ ...header, totalBytes: total, sections: entries }));
-  if (json.length > reserve) throw new Error('index: container header outgrew its reservation');
+  if (json.length > reserve) assert(false, 'container header outgrew its reservation');
   const out = new Uint8Array(total);
   const dv = new DataView(out.buffer);
   for (let i = 0; i < 4; i++) out[i] = magic.charCodeAt(i);
@@ -58,7 +59,7 @@ export function encodeContainer(
 
 /** Verifies and splits a container; `what` names the index kind in error messages. */
 export function decodeContainer(bytes: Uint8Array, magic: string, versions: number[], what: string): Container & { version: number } {
-  const corrupt = (why: string) => new Error(`index: corrupt ${what}: ${why}`);
+  const corrupt = (why: string) => new QuiverError('corrupt', `index: corrupt ${what}: ${why}`);
   if (!(bytes instanceof Uint8Array)) throw corrupt('expected a Uint8Array');
   if (bytes.length < PREFIX_BYTES + 4) throw corrupt(`${bytes.length} bytes is shorter than the fixed prefix`);
   for (let i = 0; i < 4; i++) {

@@ -4,6 +4,7 @@
 // Invariant: statistics (document count, total tokens, per-term document frequency) always
 // cover every added document, whether or not a search filters it out, as FTS5's do.
 
+import { QuiverError } from '../../errors.js';
 import { Bitmap } from '../bitmap.js';
 import { decodeContainer, encodeContainer, u32Of } from '../codec.js';
 import { TopK } from '../top-k.js';
@@ -77,7 +78,7 @@ export class FullTextIndex {
     this.k1 = options.k1 ?? 1.2;
     this.b = options.b ?? 0.75;
     if (!(this.k1 >= 0) || !(this.b >= 0 && this.b <= 1)) {
-      throw new Error(`index: bm25 needs k1 >= 0 and 0 <= b <= 1, got k1=${this.k1} b=${this.b}`);
+      throw new QuiverError('invalid_input', `index: bm25 needs k1 >= 0 and 0 <= b <= 1, got k1=${this.k1} b=${this.b}`);
     }
   }
 
@@ -153,9 +154,9 @@ export class FullTextIndex {
 
   /** Top-k documents by BM25, best first, ties broken by the lower ordinal. */
   search(query: string, k: number, options: FullTextSearchOptions = {}): TextSearchResult {
-    if (!Number.isInteger(k) || k < 1) throw new Error(`index: k must be a positive integer, got ${k}`);
+    if (!Number.isInteger(k) || k < 1) throw new QuiverError('invalid_input', `index: k must be a positive integer, got ${k}`);
     const mode = options.mode ?? 'and';
-    if (mode !== 'and' && mode !== 'or') throw new Error(`index: mode must be "and" or "or", got "${mode}"`);
+    if (mode !== 'and' && mode !== 'or') throw new QuiverError('invalid_input', `index: mode must be "and" or "or", got "${mode}"`);
     const plan = this.prepare(query);
     const top = new TopK(k, true);
     if (!plan || (mode === 'and' && plan.missing) || plan.unique.length === 0) {
@@ -340,7 +341,7 @@ export class FullTextIndex {
   /** Reads {@link serialize}'s output; throws `index: corrupt full-text index: ...` on any damage. */
   static deserialize(bytes: Uint8Array): FullTextIndex {
     const { header, sections } = decodeContainer(bytes, MAGIC, [FORMAT_VERSION], 'full-text index');
-    const corrupt = (why: string) => new Error(`index: corrupt full-text index: ${why}`);
+    const corrupt = (why: string) => new QuiverError('corrupt', `index: corrupt full-text index: ${why}`);
     const index = new FullTextIndex(header.options as FullTextIndexOptions);
     const n = header.documentCount as number;
     const names = sections.terms.length === 0 ? [] : Buffer.from(sections.terms).toString('utf8').split('\u0000');

@@ -3,6 +3,8 @@
 // else separates; tokens are case-folded one code point at a time and Latin diacritics removed.
 // Invariant: the same text always yields the same tokens, and a token is never empty.
 
+import { QuiverError } from '../../errors.js';
+
 /** Options for {@link Tokenizer}. */
 export interface TokenizerOptions {
   /**
@@ -31,7 +33,7 @@ export class Tokenizer {
 
   constructor(options: TokenizerOptions = {}) {
     const rd = options.removeDiacritics ?? 1;
-    if (rd !== 0 && rd !== 1 && rd !== 2) throw new Error(`index: removeDiacritics must be 0, 1 or 2, got ${rd}`);
+    if (rd !== 0 && rd !== 1 && rd !== 2) throw new QuiverError('invalid_input', `index: removeDiacritics must be 0, 1 or 2, got ${rd}`);
     const stopwords = [...(options.stopwords ?? [])];
     this.options = { removeDiacritics: rd, minTokenLength: options.minTokenLength ?? 1, stopwords };
     // Stopwords are compared after folding, so "The" and "the" are the same stopword.

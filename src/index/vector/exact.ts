@@ -3,6 +3,7 @@
 // Invariant: results are the true top-k by the metric's SQL score (float64 rescoring of the
 // float32 SIMD picks), best first, ties broken by the lower ordinal, length min(k, matches).
 
+import { QuiverError } from '../../errors.js';
 import { type Candidates, candidateCount } from './gather.js';
 import { type Metric, type SearchResult, MetricTopK, checkK, checkMetric, checkQuery, scoreOf, usearchMetric } from './metric.js';
 import { type RowMap, checkRowMap, rowCount, vectorsPerRowMax } from './row-map.js';
@@ -42,7 +43,7 @@ export function exactSearch(
   const metric = checkMetric(options.metric ?? 'cosine');
   checkQuery(query, dim);
   checkK(k);
-  if (vectors.length % dim !== 0) throw new Error(`index: vector data length ${vectors.length} is not a multiple of dim ${dim}`);
+  if (vectors.length % dim !== 0) throw new QuiverError('invalid_input', `index: vector data length ${vectors.length} is not a multiple of dim ${dim}`);
   const vectorCount = vectors.length / dim;
   if (options.rows) checkRowMap(options.rows, vectorCount);
   const rowTotal = rowCount(options.rows, vectorCount);

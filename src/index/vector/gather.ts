@@ -2,6 +2,7 @@
 // kernel (usearch exactSearch) can scan them contiguously.
 // Invariant: scratch never grows past `bytesMax`; callers process candidates in chunks that fit.
 
+import { QuiverError } from '../../errors.js';
 import { Bitmap } from '../bitmap.js';
 
 /** Which rows to visit: every row, a bitmap, or an ascending or unordered ordinal list. */
@@ -46,7 +47,7 @@ export function* candidateChunks(candidates: Candidates, rows: number, chunkMax:
   } else {
     for (let i = 0; i < candidates.length; i++) {
       const o = candidates[i];
-      if (o >= rows) throw new Error(`index: candidate ordinal ${o} out of range [0, ${rows})`);
+      if (o >= rows) throw new QuiverError('invalid_input', `index: candidate ordinal ${o} out of range [0, ${rows})`);
       buf[fill++] = o;
       if (fill === buf.length) {
         yield buf;

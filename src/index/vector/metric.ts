@@ -2,6 +2,7 @@
 // Invariant: every kernel reports `score` in the SQL function's own units, and orders results
 // best first with ties broken by the lower ordinal, so strategies are interchangeable.
 
+import { QuiverError } from '../../errors.js';
 import { TopK } from '../top-k.js';
 
 /** Supported metrics. Each names the SQL function whose value a result's `score` equals. */
@@ -23,7 +24,7 @@ export function usearchMetric(metric: Metric): 'cos' | 'l2sq' | 'ip' {
 
 export function checkMetric(metric: string): Metric {
   if (metric !== 'cosine' && metric !== 'l2' && metric !== 'ip') {
-    throw new Error(`index: metric must be "cosine", "l2" or "ip", got "${metric}"`);
+    throw new QuiverError('invalid_input', `index: metric must be "cosine", "l2" or "ip", got "${metric}"`);
   }
   return metric;
 }
@@ -31,20 +32,20 @@ export function checkMetric(metric: string): Metric {
 /** Throws when a query has the wrong length or a non-finite component, naming which. */
 export function checkQuery(query: Float32Array, dim: number): void {
   if (!(query instanceof Float32Array)) {
-    throw new Error(`index: query vector must be a Float32Array, got ${typeof query}`);
+    throw new QuiverError('invalid_input', `index: query vector must be a Float32Array, got ${typeof query}`);
   }
   if (query.length !== dim) {
-    throw new Error(`index: query vector has ${query.length} dimensions, index has ${dim}`);
+    throw new QuiverError('invalid_input', `index: query vector has ${query.length} dimensions, index has ${dim}`);
   }
   for (let j = 0; j < dim; j++) {
     if (!Number.isFinite(query[j])) {
-      throw new Error(`index: query vector component ${j} is ${query[j]} (NaN or infinite)`);
+      throw new QuiverError('invalid_input', `index: query vector component ${j} is ${query[j]} (NaN or infinite)`);
     }
   }
 }
 
 export function checkK(k: number): void {
-  if (!Number.isInteger(k) || k < 1) throw new Error(`index: k must be a positive integer, got ${k}`);
+  if (!Number.isInteger(k) || k < 1) throw new QuiverError('invalid_input', `index: k must be a positive integer, got ${k}`);
 }
 
 /**

@@ -2,6 +2,8 @@
 // best vector: "max-sim"). Vectors are stored row by row, so a row owns one contiguous range.
 // Invariant: offsets is non-decreasing, starts at 0 and ends at the vector count.
 
+import { QuiverError } from '../../errors.js';
+
 /** Vectors of row r are ordinals [offsets[r], offsets[r + 1]). A row may have zero vectors. */
 export interface RowMap {
   offsets: Uint32Array;
@@ -10,10 +12,10 @@ export interface RowMap {
 export function checkRowMap(rows: RowMap, vectorCount: number): void {
   const o = rows.offsets;
   if (o.length < 1 || o[0] !== 0 || o[o.length - 1] !== vectorCount) {
-    throw new Error(`index: row map must start at 0 and end at the vector count ${vectorCount}`);
+    throw new QuiverError('invalid_input', `index: row map must start at 0 and end at the vector count ${vectorCount}`);
   }
   for (let r = 1; r < o.length; r++) {
-    if (o[r] < o[r - 1]) throw new Error(`index: row map offsets decrease at row ${r - 1}`);
+    if (o[r] < o[r - 1]) throw new QuiverError('invalid_input', `index: row map offsets decrease at row ${r - 1}`);
   }
 }
 

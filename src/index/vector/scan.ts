@@ -3,6 +3,7 @@
 // per chunk, and hand each pick to a visitor that rescores it.
 // Invariant: rows are never split across chunks, so a row's vectors are judged together.
 
+import { QuiverError } from '../../errors.js';
 import usearch from 'usearch';
 import { type Candidates, candidateChunks, gatherRows, scratchFor } from './gather.js';
 import { type RowMap, expandRows } from './row-map.js';
@@ -49,7 +50,7 @@ export function scan<T extends Float32Array | Int8Array>(s: ScanSpec<T>): void {
     let start = 0;
     while (start < rowChunk.length) {
       const { rowsUsed, vectors } = expandRows(s.rows, rowChunk, start, vecBuf!, rowBuf!);
-      if (rowsUsed === 0) throw new Error(`index: a row has more vectors than one scan chunk holds (${chunkVectors})`);
+      if (rowsUsed === 0) throw new QuiverError('invalid_input', `index: a row has more vectors than one scan chunk holds (${chunkVectors})`);
       start += rowsUsed;
       if (vectors === 0) continue;
       const vecs = vecBuf!.subarray(0, vectors);

@@ -1,0 +1,23 @@
+// The index layer's public face: search kernels over dense ordinals (0..n-1), with no knowledge
+// of Parquet, DuckDB or row ids. The query planner maps row ids to ordinals and calls these.
+// Invariant: everything the query layer may use is exported here and nowhere else.
+
+export { Bitmap } from './bitmap.js';
+export { TopK } from './top-k.js';
+
+export type { Metric, SearchResult } from './vector/metric.js';
+export { higherIsBetter, scoreOf } from './vector/metric.js';
+export type { Candidates } from './vector/gather.js';
+export type { RowMap } from './vector/row-map.js';
+export { rowOfVector } from './vector/row-map.js';
+export type { ExactSearchOptions } from './vector/exact.js';
+export { exactSearch } from './vector/exact.js';
+export type { VectorPlan, VectorPlanInput, VectorStrategy } from './vector/planner.js';
+export { COST_NS, planVectorSearch } from './vector/planner.js';
+export type { BuildProgress, VectorIndexOptions, VectorSearchOptions, VectorSearchResult } from './vector/hnsw-index.js';
+export { VectorIndex } from './vector/hnsw-index.js';
+
+export type { TokenizerOptions } from './fulltext/tokenizer.js';
+export { Tokenizer } from './fulltext/tokenizer.js';
+export type { FullTextIndexOptions, FullTextSearchOptions, TextSearchResult } from './fulltext/bm25-index.js';
+export { FullTextIndex } from './fulltext/bm25-index.js';
