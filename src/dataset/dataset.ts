@@ -41,6 +41,8 @@ import { createVersionView, type VersionContext } from './versioning/context.js'
 import { buildDiffTable, diffCounts, diffRows, type DiffCounts, type DiffRow } from './versioning/diff.js';
 import { analyzeMerge, writeMerge, type ConflictPolicy, type MergeConflict } from './versioning/merge.js';
 import { mergeBase, resolveCommit, walkHistory } from './versioning/refs.js';
+import { applyCompaction, planCompaction, wantsAutoCompaction, writeCompaction, type AutoCompactOptions, type CompactOptions } from './versioning/compact.js';
+import { vacuum, type VacuumOptions, type VacuumResult } from './versioning/vacuum.js';
 import { applyRowWrite, type RowWrite } from './versioning/row-write.js';
 import { planDelete, planUpdate, type RowSelector, type UpdateSpec } from './versioning/update.js';
 
@@ -73,6 +75,12 @@ export interface WriteOptions {
   fragmentRowsMax?: number;
   /** Times a commit re-reads the branch and retries after losing a race. Default 64. */
   commitRetriesMax?: number;
+  /**
+   * Automatic compaction after each commit, or false to turn it off. Default on: when 32
+   * fragments have fewer than 16,384 live rows each, they are rewritten into large ones in a
+   * separate 'compact' commit (skipped silently if another writer gets in the way).
+   */
+  autoCompact?: false | AutoCompactOptions;
 }
 
 export interface AppendResult {
@@ -318,8 +326,20 @@ export class Dataset {
       this.staging.clear();
       this.pendingOps.length = 0;
       this.working = null;
+      await this.autoCompact();
       return commit;
     });
+  }
+
+  /** Runs the automatic compaction policy; a compaction that loses a race is skipped, never an error. Caller holds the mutex. */
+  private async autoCompact(): Promise<void> {
+    const policy = this.writeOptions.autoCompact;
+    if (policy === false || !wantsAutoCompaction(this.manifest, policy)) return;
+    try {
+      await this.compactLocked(policy);
+    } catch (e) {
+      if (!isQuiverError(e, 'conflict') && !isQuiverError(e, 'not_found')) throw e;
+    }
   }
 
   /** Applies ops to the branch head and moves the branch, retrying on lost races. Caller holds the mutex. */
@@ -738,6 +758,50 @@ export class Dataset {
     });
   }
 
+  /**
+   * Rewrites small fragments (fewer than `fragmentRowsMin` live rows, when there are two or
+   * more) and delete-heavy ones into fragments of up to `fragmentRowsMax` rows, with the
+   * large-column files only their rows use. Commits the result as a new version with exactly
+   * the same rows and values; earlier versions are untouched (vacuum frees their files once no
+   * ref reaches them). Returns null when there is nothing to compact.
+   *
+   * Caveats: an update staged elsewhere on a compacted fragment fails at commit with `conflict`
+   * (redo it on the new head). Runs automatically after a commit, see `WriteOptions.autoCompact`.
+   *
+   * @example
+   * const c = await ds.compact();
+   */
+  async compact(options: CompactOptions = {}): Promise<Commit | null> {
+    this.check(true);
+    if (this.staging.rows > 0 || this.pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or drop staged changes before compact');
+    return this.mutex.run(() => this.compactLocked(options));
+  }
+
+  private async compactLocked(options: CompactOptions): Promise<Commit | null> {
+    await this.refresh();
+    const picked = planCompaction(this.manifest, options);
+    if (picked.length === 0) return null;
+    const ctx = await this.versionContext();
+    const w = await writeCompaction(ctx, this.manifest, picked, options.fragmentRowsMax ?? this.writeOptions.fragmentRowsMax);
+    return this.publish(`compact ${picked.length} fragments`, [(m) => applyCompaction(w, m)], { fragments: picked.length }, 'compact');
+  }
+
+  /**
+   * Deletes data and metadata objects that no branch or tag reaches through its history and
+   * that were last modified before `olderThan` (default: one hour ago), and `.tmp-*` leftovers
+   * of killed writers. Never deletes what a ref still needs. The grace period protects commits
+   * in flight: keep it longer than any write takes. On stores without modification times
+   * (memory) every unreachable object counts as old.
+   *
+   * @example
+   * await ds.deleteBranch('experiment');
+   * const r = await ds.vacuum({ olderThan: new Date(Date.now() - 7 * 86_400_000) });
+   */
+  async vacuum(options: VacuumOptions = {}): Promise<VacuumResult> {
+    this.check(false);
+    return vacuum(this.store, options);
+  }
+
   /** Releases the handle's DuckDB session and cached files. Staged, uncommitted rows are dropped. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -753,6 +817,7 @@ function resolveWriteOptions(w: WriteOptions = {}): Required<WriteOptions> {
     stagedBytesMax: w.stagedBytesMax ?? 256 * 1024 * 1024,
     fragmentRowsMax: w.fragmentRowsMax ?? 131_072,
     commitRetriesMax: w.commitRetriesMax ?? 64,
+    autoCompact: w.autoCompact ?? {},
   };
 }
 

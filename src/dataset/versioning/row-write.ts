@@ -132,7 +132,7 @@ function idRange(ids: Iterable<bigint>): [bigint, bigint] {
   return [lo, hi];
 }
 
-async function writeGroupFile(ctx: VersionContext, def: ColumnDef, ids: bigint[], values: unknown[]): Promise<GroupFileMeta> {
+export async function writeGroupFile(ctx: VersionContext, def: ColumnDef, ids: bigint[], values: unknown[]): Promise<GroupFileMeta> {
   const key = layout.groupFile(randomId(), def.name);
   const file = writeParquet([{ name: 'row_id', leaf: 'int64', nullable: false, listDepth: 0, values: ids }, parquetColumn(def, values)], { rowGroupRowsMax: 4096 });
   await ctx.store.put(key, file.parts, { ifAbsent: true });
