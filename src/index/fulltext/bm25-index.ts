@@ -118,6 +118,19 @@ export class FullTextIndex {
       }
     }
     this.epoch++;
+    this.refreshBounds();
+  }
+
+  /**
+   * Recomputes length norms and every term's block bounds for the new statistics: O(postings)
+   * once per add(), so no query pays for it (adding is batched; many tiny adds should batch).
+   */
+  private refreshBounds(): void {
+    if (this.nDocs === 0) return;
+    const avgdl = this.totalTokens / this.nDocs;
+    const part = (tf: number, dl: number) => this.part(tf, dl, avgdl);
+    for (const p of this.terms.values()) p.bounds(this.epoch, this.docLen, part);
+    this.docNorms();
   }
 
   /** FTS5's idf: log((N - n + 0.5) / (n + 0.5)), floored at 1e-6. */
@@ -354,6 +367,7 @@ export class FullTextIndex {
     index.docLen = u32Of(sections.docLen).slice();
     index.nDocs = n;
     index.totalTokens = header.totalTokens as number;
+    index.epoch++;
     let at = 0;
     names.forEach((t, i) => {
       const p = new Postings(0);
@@ -364,6 +378,7 @@ export class FullTextIndex {
       index.terms.set(t, p);
     });
     if (at !== docs.length) throw corrupt('postings do not add up');
+    index.refreshBounds();
     return index;
   }
 }
