@@ -8,7 +8,8 @@ import { Engine, type EngineOptions, type Session } from '../query/index.js';
 import type { DatasetRef, DatasetVersion } from './dataset-seam.js';
 import type { ProgressOptions } from './progress.js';
 import { Relation, type RelationHost } from './relation.js';
-import { arrowSchemaFromColumns, columnsFromSpec, recordsFromTable, tableFromRecords, type SchemaSpec } from './schema.js';
+import { recordsFromTable, tableFromRecords, type SchemaSpec } from './schema.js';
+import { arrowSchemaFromColumns, columnsFromSpec } from './schema-sql.js';
 import { isClass, isModuleRef, loadUdf, udfName, type Udf } from './udf-ref.js';
 
 /** Options of `connect`. */

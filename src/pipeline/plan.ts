@@ -5,7 +5,8 @@
 import { QuiverError } from '../errors.js';
 import { backendFor, type BackendName, type BackendStage } from './backend/index.js';
 import type { DatasetRef, DatasetVersion } from './dataset-seam.js';
-import { columnsFromSpec, type ColumnSpec, type SchemaSpec } from './schema.js';
+import { type ColumnSpec, type SchemaSpec } from './schema.js';
+import { columnsFromSpec } from './schema-sql.js';
 import type { StageKind } from './udf-call.js';
 import type { UdfPlanRef } from './udf-ref.js';
 

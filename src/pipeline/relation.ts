@@ -12,7 +12,9 @@ import { planColumns, stagePlan, type Plan, type SourcePlan, type StageOptions }
 import { createProgress, type ProgressOptions } from './progress.js';
 import { newReport, type RunReport } from './report.js';
 import { runnerFor } from './runner/index.js';
-import { arrowSchemaFromColumns, recordsFromTable, type ColumnSpec } from './schema.js';
+import { backendFor } from './backend/index.js';
+import { recordsFromTable, type ColumnSpec } from './schema.js';
+import { arrowSchemaFromColumns } from './schema-sql.js';
 import { writeParquetBatches, writeParquetSql, type ParquetOptions } from './sink/parquet-sink.js';
 import { formatTable } from './sink/show.js';
 import { inTransaction, writeTable, type TableMode } from './sink/table-sink.js';
@@ -64,6 +66,7 @@ export class Relation implements AsyncIterable<arrow.Table> {
       throw new QuiverError('invalid_input', 'pipeline: a UDF must be a function, a class or a { module, export } reference');
     }
     // Validate the options now, so mistakes surface where the stage is written.
+    backendFor(options?.backend ?? 'inline');
     stagePlan(this.stages.length + 1, kind, isModuleRef(udf) ? { kind: 'module', module: '', export: '' } : { kind: 'inline', name: '' }, '', { ...options, backend: 'inline' });
     return new Relation(this.host, this.source, [...this.stages, { kind, udf, options }]);
   }

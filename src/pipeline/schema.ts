@@ -1,10 +1,9 @@
-// Declared stage schemas: `{ column: 'SQL TYPE' }` as the user writes them, their Arrow form, and
-// the check every UDF output passes through. Invariant: a batch leaving a stage has exactly the
-// declared columns, in the declared order, with the declared Arrow types.
+// Declared stage schemas and the check every UDF output passes through. Invariant: a batch
+// leaving a stage has exactly the declared columns, in the declared order, with the declared
+// Arrow types. Free of the query layer, so UDF hosts load no DuckDB (see schema-sql.ts).
 
 import * as arrow from 'apache-arrow';
 import { QuiverError } from '../errors.js';
-import { arrowTypeFromSql } from '../query/index.js';
 
 /** A stage's output schema as the user declares it: column name to DuckDB SQL type, in order. */
 export type SchemaSpec = Readonly<Record<string, string>>;
@@ -20,24 +19,6 @@ export interface BatchWhere {
   stage: number;
   stageName: string;
   batch: number;
-}
-
-export function columnsFromSpec(spec: SchemaSpec): ColumnSpec[] {
-  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
-    throw new QuiverError('invalid_input', 'pipeline: schema must be an object of column name to SQL type');
-  }
-  const cols = Object.entries(spec).map(([name, type]) => {
-    if (typeof type !== 'string' || type.trim() === '') {
-      throw new QuiverError('invalid_input', `pipeline: schema column "${name}" needs a SQL type, got ${JSON.stringify(type)}`, { column: name });
-    }
-    return { name, type: type.trim().toUpperCase() };
-  });
-  if (cols.length === 0) throw new QuiverError('invalid_input', 'pipeline: schema has no columns');
-  return cols;
-}
-
-export function arrowSchemaFromColumns(cols: readonly ColumnSpec[]): arrow.Schema {
-  return new arrow.Schema(cols.map((c) => new arrow.Field(c.name, arrowTypeFromSql(c.type), true)));
 }
 
 export function describeWhere(w: BatchWhere): string {
@@ -65,12 +46,22 @@ export function conformTable(out: arrow.Table, schema: arrow.Schema, w: BatchWhe
   for (const f of out.schema.fields) {
     if (!schema.fields.some((d) => d.name === f.name)) throw mismatch(w, f.name, 'is not in the declared schema');
   }
+  const decoded: Record<string, arrow.Vector> = {};
   for (const d of schema.fields) {
     const f = got.get(d.name);
     if (!f) throw mismatch(w, d.name, 'is missing from the UDF output');
-    if (!sameType(d.type, f.type)) throw mismatch(w, d.name, `expects ${d.type}, got ${f.type}`);
+    if (sameType(d.type, f.type)) continue;
+    // vectorFromArray dictionary-encodes strings by default; accept and decode that one case.
+    if (arrow.DataType.isDictionary(f.type) && sameType(d.type, (f.type as arrow.Dictionary).dictionary)) {
+      decoded[d.name] = arrow.vectorFromArray(Array.from(out.getChild(d.name)!), d.type);
+      continue;
+    }
+    throw mismatch(w, d.name, `expects ${d.type}, got ${f.type}`);
   }
-  const inOrder = out.schema.fields.every((f, i) => f.name === schema.fields[i].name);
+  if (Object.keys(decoded).length > 0) {
+    return new arrow.Table(Object.fromEntries(schema.fields.map((d) => [d.name, decoded[d.name] ?? out.getChild(d.name)!])));
+  }
+  const inOrder = out.schema.fields.length === schema.fields.length && out.schema.fields.every((f, i) => f.name === schema.fields[i].name);
   if (inOrder) return out;
   return out.select(schema.fields.map((f) => f.name));
 }

@@ -1,7 +1,6 @@
 // Messages between a stage and the worker thread or child process hosting its UDF.
 // One call is in flight per host at a time; batches travel as Arrow IPC bytes.
 
-import type { ColumnSpec } from '../../schema.js';
 import type { StageKind } from '../../udf-call.js';
 import type { UdfModuleRef } from '../../udf-ref.js';
 
@@ -11,7 +10,8 @@ export interface InitMessage {
   kind: StageKind;
   /** `actor`: a class is constructed once, at init; `task`: once per batch. */
   mode: 'task' | 'actor';
-  columns: ColumnSpec[];
+  /** The declared output schema, as the IPC stream of an empty table. */
+  schemaIpc: Uint8Array;
   ctorArgs: unknown[];
   stage: number;
   stageName: string;

@@ -1,11 +1,13 @@
 // The entry point of a worker thread or child process that hosts one stage's UDF. It loads the
 // module export once, builds the batch call (constructing an actor's class once), then answers
 // call messages one at a time with Arrow IPC. It exits when its parent disconnects.
+// It imports nothing from the query layer, so a host never loads DuckDB.
 
 import { parentPort } from 'node:worker_threads';
+import type * as arrow from 'apache-arrow';
 import { isQuiverError } from '../../../errors.js';
 import { ipcFromTable, tableFromIpc, transferable } from '../../ipc.js';
-import { arrowSchemaFromColumns, tableFromUdfOutput } from '../../schema.js';
+import { tableFromUdfOutput } from '../../schema.js';
 import { batchCallFor, type BatchCall } from '../../udf-call.js';
 import { loadUdf } from '../../udf-ref.js';
 import type { HostMessage, InitMessage, ParentMessage, WireError } from './protocol.js';
@@ -31,14 +33,14 @@ function wire(e: unknown): WireError {
 
 let init: InitMessage | undefined;
 let call: BatchCall | undefined;
-let schema: ReturnType<typeof arrowSchemaFromColumns> | undefined;
+let schema: arrow.Schema | undefined;
 
 async function onMessage(m: ParentMessage): Promise<void> {
   if (m.t === 'init') {
     const started = performance.now();
     try {
       init = m;
-      schema = arrowSchemaFromColumns(m.columns);
+      schema = tableFromIpc(m.schemaIpc).schema;
       call = batchCallFor(await loadUdf(m.ref), m.kind, m.mode, m.ctorArgs);
       send({ t: 'ready', initMs: performance.now() - started });
     } catch (e) {

@@ -4,7 +4,8 @@
 
 import type * as arrow from 'apache-arrow';
 import { assert } from '../../../errors.js';
-import { arrowSchemaFromColumns, tableFromUdfOutput, type BatchWhere } from '../../schema.js';
+import { tableFromUdfOutput, type BatchWhere } from '../../schema.js';
+import { arrowSchemaFromColumns } from '../../schema-sql.js';
 import { batchCallFor } from '../../udf-call.js';
 import { loadUdf } from '../../udf-ref.js';
 import type { Backend, BackendStage, Executor } from '../backend.js';

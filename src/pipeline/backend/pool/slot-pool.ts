@@ -2,10 +2,11 @@
 // A host that crashes or exceeds the batch timeout is killed, restarted, and its batch sent
 // again; restarts are bounded per stage by `restartsMax`. Init failures are fatal at once.
 
-import type * as arrow from 'apache-arrow';
+import * as arrow from 'apache-arrow';
 import { QuiverError } from '../../../errors.js';
 import { ipcFromTable, tableFromIpc } from '../../ipc.js';
 import { describeWhere, type BatchWhere } from '../../schema.js';
+import { arrowSchemaFromColumns } from '../../schema-sql.js';
 import type { BackendStage, Executor, ExecutorStats } from '../backend.js';
 import type { HostMessage, InitMessage, WireError } from '../host/protocol.js';
 import type { Channel, ChannelFactory } from './channel.js';
@@ -97,9 +98,11 @@ export async function openPool(stage: BackendStage, factory: ChannelFactory, mod
   }
   const init: InitMessage = {
     t: 'init', ref: { module: stage.udf.module, export: stage.udf.export }, kind: stage.kind, mode,
-    columns: stage.columns, ctorArgs: stage.ctorArgs, stage: stage.index, stageName: stage.name,
+    schemaIpc: ipcFromTable(new arrow.Table(arrowSchemaFromColumns(stage.columns))), ctorArgs: stage.ctorArgs, stage: stage.index, stageName: stage.name,
   };
   const stats: ExecutorStats = { restarts: 0, initMs: 0 };
+  let closed = false;
+  const closedError = () => new QuiverError('closed', `pipeline: stage ${stage.index} "${stage.name}" is shut down`, { stage: stage.index });
   const slots = Array.from({ length: stage.concurrency }, () => new Slot(factory, init, stats));
   const free: Slot[] = [...slots];
   const queue: ((s: Slot) => void)[] = [];
@@ -114,9 +117,12 @@ export async function openPool(stage: BackendStage, factory: ChannelFactory, mod
   return {
     stats,
     async call(batch, where) {
+      if (closed) throw closedError();
       const slot = await acquire();
       try {
         for (;;) {
+          // A call queued behind a failure must not start a new host after the pool is closed.
+          if (closed) throw closedError();
           try {
             return await slot.run(batch, where, stage.batchTimeoutMs);
           } catch (e) {
@@ -131,6 +137,7 @@ export async function openPool(stage: BackendStage, factory: ChannelFactory, mod
       }
     },
     async close() {
+      closed = true;
       for (const s of slots) s.kill();
     },
   };

@@ -7,7 +7,8 @@ import { QuiverError, isQuiverError } from '../../../errors.js';
 import type { Executor } from '../../backend/index.js';
 import type { StagePlan } from '../../plan.js';
 import type { StageReport } from '../../report.js';
-import { arrowSchemaFromColumns, conformTable, sameType, recordsFromTable, tableFromRecords, type BatchWhere } from '../../schema.js';
+import { conformTable, sameType, recordsFromTable, tableFromRecords, type BatchWhere } from '../../schema.js';
+import { arrowSchemaFromColumns } from '../../schema-sql.js';
 import { parallelMap } from '../../stream/parallel-map.js';
 import { rebatch } from '../../stream/rebatch.js';
 
@@ -19,7 +20,8 @@ const udfFailures = new WeakSet<object>();
 function firstRowId(batch: arrow.Table, idColumn: string | undefined): unknown {
   const name = idColumn ?? (batch.schema.fields.some((f) => f.name === 'id') ? 'id' : batch.schema.fields[0]?.name);
   const v = name === undefined || batch.numRows === 0 ? undefined : batch.getChild(name)?.get(0);
-  return typeof v === 'bigint' ? v.toString() : v;
+  if (typeof v !== 'bigint') return v;
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
 }
 
 function udfError(stage: StagePlan, w: BatchWhere, batch: arrow.Table, attempts: number, e: unknown): QuiverError {
