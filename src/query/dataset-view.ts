@@ -1,24 +1,40 @@
-// Plans the `dataset` table for one query: which files to scan and the SQL of the view over
-// them. Planning is pure (a manifest and the referenced columns in, a ScanPlan out); only
-// large columns the query names are joined in, so a query over `rating` never opens an image file.
+// Plans the `dataset` view of one version for one query: which files to scan and the SQL of the
+// view over them. Planning is pure (a manifest and options in, a ScanPlan out). Two rules:
+//  - only the large columns a query names are joined in, so a query over `rating` never opens
+//    an image or vector file;
+//  - a fragment's deletes hide that fragment's copy of a row only, so an update can move a row
+//    to a new fragment under the same row id.
+// Every fragment of a version is written with the version's schema, so files are read by
+// position of name without `union_by_name` (which costs a schema read per file).
 
 import { isLarge, sqlType, derivedColumns, type ColumnDef, type Manifest } from '../format/index.js';
 import { quoteIdent, quoteString, type Session } from './engine.js';
 
-export interface ScanPlan {
-  /** Small-column files of every fragment. */
-  scalarKeys: string[];
-  /** Deleted-row-id files to anti-join. */
-  deleteKeys: string[];
-  /** Large columns the query needs, with their files. */
-  groups: { column: string; keys: string[] }[];
-  schema: ColumnDef[];
+export interface ScanOptions {
+  /** Large columns to join in: 'all', 'none' or a set of names (others read as NULL). Default 'all'. */
+  large?: 'all' | 'none' | ReadonlySet<string>;
+  /** Add the id of the fragment holding each row under this column name. */
+  fragmentColumn?: string;
 }
+
+export interface ScanPlan {
+  schema: ColumnDef[];
+  /** Each fragment's small-column file and, if it has any, its deletes file. */
+  fragments: { id: string; key: string; deletesKey?: string }[];
+  /** Large columns joined in, with their files. */
+  groups: { column: string; keys: string[] }[];
+  fragmentColumn?: string;
+  /** Every key the view reads. */
+  keys: string[];
+}
+
+/** The column the view carries each row's small-column file path in; never shown to users. */
+const FILE_COL = '__quiver_file';
 
 /** Columns a SQL text references, by name (lowercased), or 'all' when it uses `*`. */
 export async function referencedColumns(session: Session, sql: string): Promise<Set<string> | 'all'> {
   const r = await session.all('select json_serialize_sql($1::VARCHAR) as j', [sql]);
-  const tree = JSON.parse(r.rows[0].j as string) as { error?: boolean };
+  const tree = JSON.parse((r.rows[0].j as string).replace(/"query_location":\d{16,}/g, '"query_location":0')) as { error?: boolean };
   if (tree.error) return 'all'; // let DuckDB report the syntax error when the query runs
   const names = new Set<string>();
   let star = false;
@@ -34,52 +50,62 @@ export async function referencedColumns(session: Session, sql: string): Promise<
   return star ? 'all' : names;
 }
 
-export function planScan(manifest: Manifest, needed: Set<string> | 'all'): ScanPlan {
-  const groups: ScanPlan['groups'] = [];
-  for (const c of manifest.schema) {
-    if (!isLarge(c.type)) continue;
-    if (needed !== 'all' && !needed.has(c.name.toLowerCase())) continue;
-    groups.push({ column: c.name, keys: (manifest.groups[c.name] ?? []).map((g) => g.key) });
-  }
-  return {
-    scalarKeys: manifest.fragments.map((f) => f.key),
-    deleteKeys: manifest.fragments.flatMap((f) => (f.deletes ? [f.deletes.key] : [])),
-    groups,
-    schema: manifest.schema,
-  };
+function wanted(large: ScanOptions['large'], column: string): boolean {
+  const l = large ?? 'all';
+  if (l === 'all') return true;
+  if (l === 'none') return false;
+  return l.has(column) || l.has(column.toLowerCase());
+}
+
+export function planScan(manifest: Manifest, options: ScanOptions = {}): ScanPlan {
+  const fragments = manifest.fragments.map((f) => ({ id: f.id, key: f.key, ...(f.deletes && f.deletes.count > 0 ? { deletesKey: f.deletes.key } : {}) }));
+  const groups = manifest.schema
+    .filter((c) => isLarge(c.type) && wanted(options.large, c.name))
+    .map((c) => ({ column: c.name, keys: (manifest.groups[c.name] ?? []).map((g) => g.key) }));
+  const keys = [...fragments.flatMap((f) => (f.deletesKey ? [f.key, f.deletesKey] : [f.key])), ...groups.flatMap((g) => g.keys)];
+  return { schema: manifest.schema, fragments, groups, keys, ...(options.fragmentColumn ? { fragmentColumn: options.fragmentColumn } : {}) };
 }
 
 const list = (paths: string[]) => `[${paths.map(quoteString).join(', ')}]`;
 
-/** The SELECT that defines `dataset` for a plan, given local paths for its keys. */
+/** The SELECT that defines the view for a plan, given local paths for its keys. */
 export function viewSql(plan: ScanPlan, pathOf: (key: string) => string): string {
-  const cols: string[] = ['s.row_id::BIGINT AS row_id'];
+  const empty = plan.fragments.length === 0;
+  const cols: string[] = [empty ? 'NULL::BIGINT AS row_id' : 's.row_id::BIGINT AS row_id'];
   const joins: string[] = [];
-  const groupAlias = new Map(plan.groups.map((g, i) => [g.column, `g${i}`]));
+  const group = new Map(plan.groups.map((g, i) => [g.column, { ...g, alias: `g${i}` }]));
   for (const c of plan.schema) {
     const q = quoteIdent(c.name);
     const t = sqlType(c.type);
+    const g = group.get(c.name);
     if (isLarge(c.type)) {
-      const alias = groupAlias.get(c.name);
-      const g = plan.groups.find((x) => x.column === c.name);
-      cols.push(alias && g && g.keys.length ? `${alias}.${q}::${t} AS ${q}` : `NULL::${t} AS ${q}`);
-    } else if (plan.scalarKeys.length) cols.push(`s.${q}::${t} AS ${q}`);
-    else cols.push(`NULL::${t} AS ${q}`);
+      if (!empty && g && g.keys.length) {
+        cols.push(`${g.alias}.${q}::${t} AS ${q}`);
+        joins.push(`LEFT JOIN read_parquet(${list(g.keys.map(pathOf))}) ${g.alias} ON ${g.alias}.row_id = s.row_id`);
+      } else cols.push(`NULL::${t} AS ${q}`);
+    } else cols.push(empty ? `NULL::${t} AS ${q}` : `s.${q}::${t} AS ${q}`);
     for (const d of derivedColumns(c)) {
       const dt = d.endsWith('_format') ? 'VARCHAR' : 'INTEGER';
       const full = c.type.kind === 'list' ? `${dt}[]` : dt;
-      cols.push(plan.scalarKeys.length ? `s.${quoteIdent(d)}::${full} AS ${quoteIdent(d)}` : `NULL::${full} AS ${quoteIdent(d)}`);
+      cols.push(empty ? `NULL::${full} AS ${quoteIdent(d)}` : `s.${quoteIdent(d)}::${full} AS ${quoteIdent(d)}`);
     }
   }
-  if (plan.scalarKeys.length === 0) return `SELECT ${cols.join(', ').replace(/s\.row_id::BIGINT/, 'NULL::BIGINT')} WHERE false`;
-  let from = `read_parquet(${list(plan.scalarKeys.map(pathOf))}, union_by_name = true) s`;
-  if (plan.deleteKeys.length) {
-    joins.push(`ANTI JOIN read_parquet(${list(plan.deleteKeys.map(pathOf))}) d ON d.row_id = s.row_id`);
+  const fc = plan.fragmentColumn;
+  if (fc) cols.push(empty ? `NULL::VARCHAR AS ${quoteIdent(fc)}` : `fm.fid AS ${quoteIdent(fc)}`);
+  if (empty) return `SELECT ${cols.join(', ')} WHERE false`;
+  const withDeletes = plan.fragments.filter((f) => f.deletesKey);
+  const needFile = withDeletes.length > 0 || !!fc;
+  const from = `read_parquet(${list(plan.fragments.map((f) => pathOf(f.key)))}${needFile ? `, filename = '${FILE_COL}'` : ''}) s`;
+  if (withDeletes.length) {
+    const pairs = withDeletes.map((f) => `(${quoteString(pathOf(f.deletesKey!))}, ${quoteString(pathOf(f.key))})`).join(', ');
+    joins.unshift(
+      `ANTI JOIN (SELECT dl.row_id, dm.sp FROM read_parquet(${list(withDeletes.map((f) => pathOf(f.deletesKey!)))}, filename = '${FILE_COL}') dl ` +
+        `JOIN (VALUES ${pairs}) dm(dp, sp) ON dm.dp = dl.${FILE_COL}) d ON d.row_id = s.row_id AND d.sp = s.${FILE_COL}`,
+    );
   }
-  for (const g of plan.groups) {
-    if (!g.keys.length) continue;
-    const alias = groupAlias.get(g.column)!;
-    joins.push(`LEFT JOIN read_parquet(${list(g.keys.map(pathOf))}) ${alias} ON ${alias}.row_id = s.row_id`);
+  if (fc) {
+    const pairs = plan.fragments.map((f) => `(${quoteString(pathOf(f.key))}, ${quoteString(f.id)})`).join(', ');
+    joins.unshift(`JOIN (VALUES ${pairs}) fm(fp, fid) ON fm.fp = s.${FILE_COL}`);
   }
   return `SELECT ${cols.join(', ')} FROM ${from} ${joins.join(' ')}`;
 }

@@ -3,9 +3,8 @@
 // ids; every name they create is prefixed `__quiver_` so it cannot shadow a user's table.
 
 import type { Manifest } from '../../format/index.js';
-import type { Param, Session } from '../../query/index.js';
+import { planScan, viewSql, type Param, type ScanOptions, type Session } from '../../query/index.js';
 import type { ObjectStore } from '../../storage/index.js';
-import { versionViewKeys, versionViewSql, type VersionViewOptions } from './view-sql.js';
 
 export interface VersionContext {
   store: ObjectStore;
@@ -17,11 +16,11 @@ export interface VersionContext {
 }
 
 /** Creates (or replaces) temp view `name` over manifest `m`. */
-export async function createVersionView(ctx: VersionContext, name: string, m: Manifest, opts: VersionViewOptions = {}): Promise<void> {
-  const keys = versionViewKeys(m, opts);
-  const resolved = await ctx.paths(keys);
-  const map = new Map(keys.map((k, i) => [k, resolved[i]]));
-  await ctx.session.run(`CREATE OR REPLACE TEMP VIEW ${name} AS ${versionViewSql(m, (k) => map.get(k)!, opts)}`);
+export async function createVersionView(ctx: VersionContext, name: string, m: Manifest, opts: ScanOptions = {}): Promise<void> {
+  const plan = planScan(m, opts);
+  const resolved = await ctx.paths(plan.keys);
+  const map = new Map(plan.keys.map((k, i) => [k, resolved[i]]));
+  await ctx.session.run(`CREATE OR REPLACE TEMP VIEW ${name} AS ${viewSql(plan, (k) => map.get(k)!)}`);
 }
 
 /** A local path for one key. */
