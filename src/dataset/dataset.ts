@@ -158,6 +158,8 @@ export class Dataset {
   private readonly mutex = new Mutex();
   private readonly staging: Staging;
   private readonly cache: FileCache;
+  /** What the session's `dataset` view currently shows (version and large columns), if known. */
+  private viewKey: string | undefined;
   private readonly rowIds: RowIdAllocator;
   private session: Session | undefined;
   private closed = false;
@@ -402,7 +404,15 @@ export class Dataset {
     await this.refresh();
     const ctx = await this.versionContext();
     const needed = await referencedColumns(ctx.session, sql);
-    await createVersionView(ctx, 'dataset', this.manifest, { large: needed });
+    // Re-creating the view costs a bind over every file; skip it when neither the version nor
+    // the set of large columns changed since the last query.
+    const large = needed === 'all' ? 'all' : this.manifest.schema.filter((c) => needed.has(c.name.toLowerCase())).map((c) => c.name).join(',');
+    const viewKey = `${this.head.manifest}|${large}`;
+    if (viewKey !== this.viewKey) {
+      this.viewKey = undefined;
+      await createVersionView(ctx, 'dataset', this.manifest, { large: needed });
+      this.viewKey = viewKey;
+    }
     return ctx.session;
   }
 

@@ -1,2 +1,19 @@
 // The dataset layer's public face.
-export { Dataset, create, open, type CreateOptions, type OpenOptions, type WriteOptions, type AppendResult, type CommitOptions } from './dataset.js';
+export {
+  Dataset,
+  create,
+  open,
+  type CreateOptions,
+  type OpenOptions,
+  type WriteOptions,
+  type AppendResult,
+  type CommitOptions,
+  type VersionDiff,
+  type MergeOptions,
+  type MergeResult,
+} from './dataset.js';
+export type { CompactOptions, AutoCompactOptions } from './versioning/compact.js';
+export type { CellChange, DiffRow, DiffCounts } from './versioning/diff.js';
+export type { ConflictPolicy, MergeConflict } from './versioning/merge.js';
+export type { RowSelector, UpdateSpec } from './versioning/update.js';
+export type { VacuumOptions, VacuumResult } from './versioning/vacuum.js';

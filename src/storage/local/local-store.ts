@@ -2,7 +2,6 @@
 // temporary file, fsyncs it, then renames (plain put), hard-links (put-if-absent) or renames
 // under a per-key lock file (put-if-match). A reader never sees a half-written object.
 
-import { closeSync, fsyncSync, openSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { QuiverError } from '../../errors.js';
@@ -128,13 +127,13 @@ export class LocalStore implements ObjectStore {
     return tmp;
   }
 
-  private syncDir(path: string): void {
+  private async syncDir(path: string): Promise<void> {
     if (!this.fsync) return;
-    const fd = openSync(dirname(path), 'r');
+    const fh = await fs.open(dirname(path), 'r');
     try {
-      fsyncSync(fd);
+      await fh.sync();
     } finally {
-      closeSync(fd);
+      await fh.close();
     }
   }
 
@@ -163,7 +162,7 @@ export class LocalStore implements ObjectStore {
         await fs.rename(tmp, path);
       }
       tmp = undefined;
-      this.syncDir(path);
+      await this.syncDir(path);
       const info = await this.head(key);
       if (!info) throw new QuiverError('io', `storage: "${key}" vanished right after it was written`, { key });
       return info;
