@@ -32,7 +32,9 @@ import {
   type RecordInput,
   type SchemaInput,
 } from '../format/index.js';
-import { FileCache, referencedColumns, type Param, type Session } from '../query/index.js';
+import { FileCache, mentionsSearch, referencedColumns, SearchRuntime, type Param, type SearchExplain, type SearchHost, type Session } from '../query/index.js';
+import { buildIndex, withIndex, type IndexSpec } from './search/create-index.js';
+import type { BuildProgress } from '../index/index.js';
 import { openStore, type ObjectStore, type StoreOptions } from '../storage/index.js';
 import { Mutex } from './mutex.js';
 import { sharedEngine } from './shared-engine.js';
@@ -169,6 +171,7 @@ export class Dataset {
   private working: Manifest | null = null;
   private readonly deletesCache = new Map<string, bigint[]>();
   private diffCounter = 0;
+  private readonly search = new SearchRuntime();
 
   protected constructor(
     readonly store: ObjectStore,
@@ -402,6 +405,11 @@ export class Dataset {
   private async prepare(sql: string): Promise<Session> {
     if (typeof sql !== 'string' || !sql.trim()) throw new QuiverError('invalid_input', 'query: expected a SQL string');
     await this.refresh();
+    return this.view(sql);
+  }
+
+  /** Points the session's `dataset` view at this handle's version with the columns `sql` names. */
+  private async view(sql: string): Promise<Session> {
     const ctx = await this.versionContext();
     const needed = await referencedColumns(ctx.session, sql);
     // Re-creating the view costs a bind over every file; skip it when neither the version nor
@@ -423,13 +431,65 @@ export class Dataset {
    */
   async query(sql: string, params: readonly Param[] = []): Promise<Record<string, unknown>[]> {
     this.check(false);
-    return this.mutex.run(async () => (await (await this.prepare(sql)).all(sql, params)).rows);
+    return this.mutex.run(async () => {
+      if (!mentionsSearch(sql)) return (await (await this.prepare(sql)).all(sql, params)).rows;
+      return this.search.run(await this.searchHost(sql), sql, params, 'rows');
+    });
   }
 
   /** Like `query`, returning an Arrow table. */
   async queryArrow(sql: string, params: readonly Param[] = []): Promise<arrow.Table> {
     this.check(false);
-    return this.mutex.run(async () => (await this.prepare(sql)).arrow(sql, params));
+    return this.mutex.run(async () => {
+      if (!mentionsSearch(sql)) return (await this.prepare(sql)).arrow(sql, params);
+      return this.search.run(await this.searchHost(sql), sql, params, 'arrow');
+    });
+  }
+
+  /**
+   * How a query would run: for a top-k by `cosine_similarity` / `l2_distance` /
+   * `inner_product` / `bm25` / `rrf`, the signals, the candidate filter, the index and the
+   * kernel strategy; otherwise the exact SQL DuckDB runs.
+   */
+  async explain(sql: string, params: readonly Param[] = []): Promise<SearchExplain> {
+    this.check(false);
+    return this.mutex.run(async () => this.search.explain(await this.searchHost(sql), sql, params));
+  }
+
+  /**
+   * Builds an index over `column` and commits it on this branch. Queries give the same answers
+   * with or without an index (an ANN index may miss a few of the exact top k: recall ≥ 0.95);
+   * only their speed changes. Rows appended after the index was built are searched exactly.
+   *
+   * @example
+   * await ds.createIndex('image_emb', { kind: 'vector', metric: 'cosine' });
+   * await ds.createIndex('prompt', { kind: 'fulltext', k1: 1.2, b: 0.75 });
+   */
+  async createIndex(column: string, spec: IndexSpec, options: { onProgress?: BuildProgress } = {}): Promise<Commit> {
+    this.check(true);
+    return this.mutex.run(async () => {
+      await this.refresh();
+      const ctx = await this.versionContext();
+      const meta = await buildIndex({ store: this.store, session: ctx.session, paths: (k) => this.cache.paths(k), onProgress: options.onProgress }, this.manifest, column, spec);
+      return this.publish(`create ${spec.kind} index on ${column}`, [(m) => ({ manifest: withIndex(m, meta), stats: {} })], undefined, 'create-index');
+    });
+  }
+
+  /**
+   * Pairs of rows whose `column` embeddings are near-duplicates (cosine similarity at least
+   * `threshold`), each pair once, most similar first. Checks the `k` nearest rows of each row.
+   */
+  async nearDuplicates(column: string, options: { threshold?: number; k?: number } = {}): Promise<{ a: bigint; b: bigint; similarity: number }[]> {
+    this.check(false);
+    return this.mutex.run(async () => this.search.nearDuplicates(await this.searchHost(`select ${column} from dataset`), column, options.threshold ?? 0.95, options.k ?? 10));
+  }
+
+  /** The search executor's view of this handle, pinned to one version for one query. */
+  private async searchHost(sql: string): Promise<SearchHost> {
+    if (typeof sql !== 'string' || !sql.trim()) throw new QuiverError('invalid_input', 'query: expected a SQL string');
+    await this.refresh();
+    const session = (await this.versionContext()).session;
+    return { session, manifest: this.manifest, versionKey: this.head.manifest, store: this.store, prepareView: async (q) => void (await this.view(q)) };
   }
 
   /** The versions of this handle's history (first parents), oldest first. */

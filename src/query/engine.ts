@@ -9,6 +9,10 @@ import {
   DuckDBInstance,
   DuckDBScalarFunction,
   DuckDBTypeId,
+  BIGINT,
+  DOUBLE,
+  FLOAT,
+  LIST,
   arrayValue,
   blobValue,
   dateValue,
@@ -63,6 +67,23 @@ export function toDuckValue(v: Param): DuckDBValue {
   return v as DuckDBValue;
 }
 
+/**
+ * Values and type hints for `$n` parameters. A list's type is otherwise guessed from its first
+ * element, so [1, 0.5] would bind as integers and fail: float lists get an explicit type.
+ */
+export function bindArgs(params: readonly Param[]): [DuckDBValue[], DuckDBType[]] {
+  const types = params.map((v): DuckDBType | undefined => {
+    if (v instanceof Float32Array) return LIST(FLOAT);
+    if (Array.isArray(v) && v.length > 0) {
+      if (v.every((x) => typeof x === 'bigint')) return LIST(BIGINT);
+      if (v.every((x) => typeof x === 'number') && !v.every((x) => Number.isInteger(x))) return LIST(DOUBLE);
+    }
+    return undefined;
+  });
+  // The binder infers the type of a value whose entry is undefined (DuckDBPreparedStatement.bind).
+  return [params.map(toDuckValue), types as DuckDBType[]];
+}
+
 export class Engine {
   private constructor(private readonly instance: DuckDBInstance) {}
 
@@ -97,7 +118,7 @@ export class Session {
   async run(sql: string, params: readonly Param[] = []): Promise<void> {
     this.check();
     try {
-      await this.con.run(sql, params.map(toDuckValue));
+      await this.con.run(sql, ...bindArgs(params));
     } catch (e) {
       throw sqlError(sql, e);
     }
@@ -108,7 +129,7 @@ export class Session {
     this.check();
     let result;
     try {
-      result = await this.con.stream(sql, params.map(toDuckValue));
+      result = await this.con.stream(sql, ...bindArgs(params));
     } catch (e) {
       throw sqlError(sql, e);
     }
@@ -149,7 +170,7 @@ export class Session {
   async describe(sql: string, params: readonly Param[] = []): Promise<ColumnInfo[]> {
     this.check();
     try {
-      const r = await this.con.stream(`select * from (${sql}) limit 0`, params.map(toDuckValue));
+      const r = await this.con.stream(`select * from (${sql}) limit 0`, ...bindArgs(params));
       const names = r.columnNames();
       const types = r.columnTypes();
       return names.map((name, i) => ({ name, type: types[i].toString() }));
@@ -166,7 +187,7 @@ export class Session {
     this.check();
     let result;
     try {
-      result = await this.con.stream(sql, params.map(toDuckValue));
+      result = await this.con.stream(sql, ...bindArgs(params));
     } catch (e) {
       throw sqlError(sql, e);
     }
@@ -206,7 +227,7 @@ export class Session {
     this.check();
     let result;
     try {
-      result = await this.con.stream(sql, params.map(toDuckValue));
+      result = await this.con.stream(sql, ...bindArgs(params));
     } catch (e) {
       throw sqlError(sql, e);
     }
@@ -245,7 +266,7 @@ export class Session {
     this.check();
     let result;
     try {
-      result = await this.con.stream(sql, params.map(toDuckValue));
+      result = await this.con.stream(sql, ...bindArgs(params));
     } catch (e) {
       throw sqlError(sql, e);
     }
@@ -283,7 +304,7 @@ export class Session {
     this.check();
     let result;
     try {
-      result = await this.con.stream(sql, params.map(toDuckValue));
+      result = await this.con.stream(sql, ...bindArgs(params));
     } catch (e) {
       throw sqlError(sql, e);
     }

@@ -2,3 +2,6 @@
 export { Engine, Session, quoteIdent, quoteString, arrowTypeFromSql, sqlTypeFromArrow, toDuckValue, type EngineOptions, type ColumnInfo, type ResultRows, type Param } from './engine.js';
 export { planScan, viewSql, referencedColumns, type ScanPlan, type ScanOptions } from './dataset-view.js';
 export { FileCache } from './file-cache.js';
+export { SearchRuntime, type SearchHost, type SearchOptions, type SearchExplain } from './search/search-exec.js';
+export { mentionsSearch } from './search/search-plan.js';
+export { encodeVectorIndexFile, decodeVectorIndexFile, type VectorIndexFile, type IndexedFile } from './search/vector-index-file.js';

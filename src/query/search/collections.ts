@@ -1,0 +1,112 @@
+// What the search kernels need from one immutable version, loaded once and cached by the
+// version's manifest id: the live row ids (sorted), a column's vectors, a column's text index.
+// Ordinal i of a collection is its i-th row id in ascending order, so a sorted list of row ids
+// maps to ordinals by one merge walk.
+
+import { Bitmap, FullTextIndex, VectorIndex, type FullTextIndexOptions } from '../../index/index.js';
+
+export interface VectorCollection {
+  kind: 'vector';
+  rowIds: BigInt64Array;
+  data: Float32Array;
+  dim: number;
+  /** Vectors of row i are [offsets[i], offsets[i+1]); present for list<embedding> columns. */
+  offsets?: Uint32Array;
+  /** The ANN index over exactly these rows, when the dataset has one for the column. */
+  index?: VectorIndex;
+  bytes: number;
+}
+
+export interface TextCollection {
+  kind: 'text';
+  rowIds: BigInt64Array;
+  index: FullTextIndex;
+  /** Scores and matches of recent query strings, over every ordinal (0 where absent). */
+  scoreCache: Map<string, Float64Array>;
+  matchCache: Map<string, Bitmap>;
+  bytes: number;
+}
+
+/** Ordinals of `sortedIds` (ascending) within `universe` (ascending), as a bitmap. */
+export function bitmapOf(universe: BigInt64Array, sortedIds: BigInt64Array): Bitmap {
+  const b = new Bitmap(universe.length);
+  let i = 0;
+  for (let j = 0; j < sortedIds.length && i < universe.length; j++) {
+    const id = sortedIds[j];
+    while (i < universe.length && universe[i] < id) i++;
+    if (i < universe.length && universe[i] === id) b.set(i);
+  }
+  return b;
+}
+
+/** The ordinal of a row id, or -1. */
+export function ordinalOf(universe: BigInt64Array, id: bigint): number {
+  let lo = 0;
+  let hi = universe.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = universe[mid];
+    if (v === id) return mid;
+    if (v < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+export function textCollection(rowIds: BigInt64Array, docs: (string | null)[], options: FullTextIndexOptions = {}): TextCollection {
+  const index = FullTextIndex.build(docs, options);
+  let bytes = rowIds.byteLength;
+  for (const d of docs) bytes += (d?.length ?? 0) * 2;
+  return { kind: 'text', rowIds, index, scoreCache: new Map(), matchCache: new Map(), bytes };
+}
+
+/** BM25 of every ordinal for `text` (OR semantics: a document scores on the terms it has). */
+export function textScores(c: TextCollection, text: string): Float64Array {
+  let s = c.scoreCache.get(text);
+  if (!s) {
+    s = new Float64Array(c.rowIds.length);
+    if (c.rowIds.length) {
+      const r = c.index.search(text, c.rowIds.length, { mode: 'or' });
+      for (let i = 0; i < r.ordinals.length; i++) s[r.ordinals[i]] = r.scores[i];
+    }
+    if (c.scoreCache.size > 64) c.scoreCache.clear();
+    c.scoreCache.set(text, s);
+  }
+  return s;
+}
+
+export function textMatches(c: TextCollection, text: string): Bitmap {
+  let m = c.matchCache.get(text);
+  if (!m) {
+    m = c.rowIds.length ? c.index.match(text) : new Bitmap(0);
+    if (c.matchCache.size > 64) c.matchCache.clear();
+    c.matchCache.set(text, m);
+  }
+  return m;
+}
+
+/** A small least-recently-used cache bounded by bytes. */
+export class CollectionCache {
+  private readonly entries = new Map<string, VectorCollection | TextCollection>();
+  private bytes = 0;
+  constructor(private readonly bytesMax: number) {}
+
+  get(key: string): VectorCollection | TextCollection | undefined {
+    const v = this.entries.get(key);
+    if (v) {
+      this.entries.delete(key);
+      this.entries.set(key, v);
+    }
+    return v;
+  }
+
+  set(key: string, v: VectorCollection | TextCollection): void {
+    this.entries.set(key, v);
+    this.bytes += v.bytes;
+    for (const [k, e] of this.entries) {
+      if (this.bytes <= this.bytesMax || this.entries.size <= 1) break;
+      this.entries.delete(k);
+      this.bytes -= e.bytes;
+    }
+  }
+}

@@ -1,0 +1,336 @@
+// Runs queries that use search functions. Always correct: the semantic rewrite runs any shape
+// of query exactly. Fast for the common shape (top-k by a signal, with any WHERE): the WHERE
+// becomes a candidate filter, a kernel (ANN index or exact scan) finds the k best rows, and
+// DuckDB finishes the query on those k rows only, reading their scores from `__score`.
+
+import * as arrow from 'apache-arrow';
+import { QuiverError } from '../../errors.js';
+import type { IndexMeta, Manifest } from '../../format/index.js';
+import { Bitmap, exactSearch, higherIsBetter, planVectorSearch, type Metric } from '../../index/index.js';
+import type { ObjectStore } from '../../storage/index.js';
+import { quoteIdent, type Param, type Session } from '../engine.js';
+import { bitmapOf, CollectionCache, ordinalOf, textCollection, textMatches, textScores, type TextCollection, type VectorCollection } from './collections.js';
+import { planSearch, RRF_K, SCORE_COLUMN, SEARCH_MACROS, SEARCH_VIEW, type SearchPlan, type Signal, type TextSignal, type VectorSignal } from './search-plan.js';
+import { clone, compactParams, parseSql, unparseSql, columnRef, type AstNode, type ParsedSql } from './sql-ast.js';
+import { decodeVectorIndexFile, type VectorIndexFile } from './vector-index-file.js';
+
+/** What the executor needs from a dataset handle. */
+export interface SearchHost {
+  session: Session;
+  manifest: Manifest;
+  /** Names the version's content (its manifest id): collections are cached under it. */
+  versionKey: string;
+  store: ObjectStore;
+  /** Points the temp view `dataset` at this version with the columns `sql` names. */
+  prepareView(sql: string): Promise<void>;
+}
+
+export interface SearchOptions {
+  /** Bytes of vectors and text indexes kept in memory across queries. Default 4 GiB. */
+  cacheBytesMax?: number;
+}
+
+/** What explain reports. */
+export interface SearchExplain {
+  shape: 'top-k' | 'exact-sql';
+  reason: string;
+  signals?: { kind: string; column: string; metric?: string; strategy: string; index: string; candidates: number | 'all'; rows: number }[];
+  fusion?: string;
+  k?: number;
+  sql: string;
+}
+
+interface SignalHits {
+  rowIds: bigint[];
+  scores: number[];
+  strategy: string;
+  index: string;
+  rows: number;
+}
+
+export class SearchRuntime {
+  private readonly cache: CollectionCache;
+  private readonly indexFiles = new Map<string, VectorIndexFile>();
+  private readonly ready = new WeakSet<Session>();
+  /** Text collections of the query running now; the BM25 SQL functions read them. */
+  private current = new Map<string, TextCollection>();
+
+  constructor(options: SearchOptions = {}) {
+    this.cache = new CollectionCache(options.cacheBytesMax ?? 4 * 1024 ** 3);
+  }
+
+  private async ensureFunctions(session: Session): Promise<void> {
+    if (this.ready.has(session)) return;
+    for (const m of SEARCH_MACROS) await session.run(m);
+    const lookup = (column: string): TextCollection => {
+      const c = this.current.get(column);
+      if (!c) throw new QuiverError('invalid_input', `query: bm25/match over "${column}" outside a dataset query`);
+      return c;
+    };
+    await session.registerScalarSql('__q_bm25', ['BIGINT', 'VARCHAR', 'VARCHAR'], 'DOUBLE', (args, rows) => {
+      const out = new Array<number | null>(rows);
+      for (let r = 0; r < rows; r++) {
+        const id = args[0][r] as bigint | null;
+        if (id === null || args[2][r] === null) {
+          out[r] = null;
+          continue;
+        }
+        const c = lookup(args[1][r] as string);
+        const o = ordinalOf(c.rowIds, id);
+        out[r] = o < 0 ? 0 : textScores(c, args[2][r] as string)[o];
+      }
+      return out;
+    });
+    await session.registerScalarSql('__q_match', ['BIGINT', 'VARCHAR', 'VARCHAR'], 'BOOLEAN', (args, rows) => {
+      const out = new Array<boolean | null>(rows);
+      for (let r = 0; r < rows; r++) {
+        const id = args[0][r] as bigint | null;
+        if (id === null || args[2][r] === null) {
+          out[r] = null;
+          continue;
+        }
+        const c = lookup(args[1][r] as string);
+        const o = ordinalOf(c.rowIds, id);
+        out[r] = o >= 0 && textMatches(c, args[2][r] as string).has(o);
+      }
+      return out;
+    });
+    this.ready.add(session);
+  }
+
+  private async plan(host: SearchHost, sql: string, params: readonly Param[]): Promise<SearchPlan> {
+    await this.ensureFunctions(host.session);
+    return planSearch(await parseSql(host.session, sql), host.manifest.schema, params);
+  }
+
+  /** Runs `sql` (which uses search functions) and returns rows or Arrow. */
+  async run(host: SearchHost, sql: string, params: readonly Param[], as: 'rows'): Promise<Record<string, unknown>[]>;
+  async run(host: SearchHost, sql: string, params: readonly Param[], as: 'arrow'): Promise<arrow.Table>;
+  async run(host: SearchHost, sql: string, params: readonly Param[], as: 'rows' | 'arrow'): Promise<Record<string, unknown>[] | arrow.Table> {
+    const plan = await this.plan(host, sql, params);
+    await this.loadText(host, [...plan.textColumns, ...(plan.topk?.signals.filter((s) => s.kind === 'bm25').map((s) => s.column) ?? [])]);
+    let final: { tree: ParsedSql; params: Param[] };
+    if (plan.topk) {
+      const hits = await this.topK(host, plan, params);
+      await host.session.run(`CREATE OR REPLACE TEMP TABLE __hits (row_id BIGINT, ${SCORE_COLUMN} DOUBLE)`);
+      if (hits.rowIds.length) {
+        const values = hits.rowIds.map((id, i) => `(${id}, ${Number.isFinite(hits.scores[i]) ? hits.scores[i] : 'NULL'})`).join(', ');
+        await host.session.run(`INSERT INTO __hits VALUES ${values}`);
+      }
+      final = compactParams(plan.topk.final, params);
+      const finalSql = await unparseSql(host.session, final.tree);
+      await host.prepareView(finalSql.replace(SEARCH_VIEW, 'dataset'));
+      await host.session.run(`CREATE OR REPLACE TEMP VIEW ${SEARCH_VIEW} AS SELECT d.*, h.${SCORE_COLUMN} FROM dataset d JOIN __hits h USING (row_id)`);
+    } else {
+      final = compactParams(plan.semantic, params);
+      await host.prepareView(await unparseSql(host.session, final.tree));
+    }
+    const sqlText = await unparseSql(host.session, final.tree);
+    return as === 'rows' ? (await host.session.all(sqlText, final.params)).rows : host.session.arrow(sqlText, final.params);
+  }
+
+  /** The plan a query would run with, without running it. */
+  async explain(host: SearchHost, sql: string, params: readonly Param[]): Promise<SearchExplain> {
+    const plan = await this.plan(host, sql, params);
+    if (!plan.topk) return { shape: 'exact-sql', reason: plan.reason, sql: await unparseSql(host.session, plan.semantic) };
+    const candidates = plan.topk.where ? await this.candidateIds(host, plan, params) : null;
+    const signals = [];
+    for (const s of plan.topk.signals) {
+      if (s.kind === 'vector') {
+        const c = await this.vectors(host, s.column);
+        const idx = this.indexMeta(host, s.column, 'vector');
+        const matches = candidates ? candidates.length : c.rowIds.length;
+        const p = planVectorSearch({ n: c.rowIds.length, matches, k: this.fetchCount(plan), hasIndex: !!idx, dim: c.dim });
+        signals.push({ kind: 'vector', column: s.column, metric: s.metric, strategy: p.strategy, index: idx ? idx.key : 'none (exact)', candidates: candidates ? candidates.length : ('all' as const), rows: c.rowIds.length });
+      } else {
+        const idx = this.indexMeta(host, s.column, 'fulltext');
+        signals.push({ kind: 'bm25', column: s.column, strategy: 'bm25 top-k (block-max / MaxScore)', index: idx ? idx.key : 'none (built in memory for this version)', candidates: candidates ? candidates.length : ('all' as const), rows: this.current.get(s.column)?.rowIds.length ?? 0 });
+      }
+    }
+    return { shape: 'top-k', reason: plan.reason, signals, fusion: plan.topk.fusion, k: plan.topk.k, sql: await unparseSql(host.session, plan.topk.final) };
+  }
+
+  /**
+   * Pairs of distinct rows whose `column` vectors have cosine similarity >= threshold, each
+   * pair once (a < b), most similar first. Uses the column's ANN index when there is one,
+   * otherwise an exact search per row.
+   */
+  async nearDuplicates(host: SearchHost, column: string, threshold: number, k: number): Promise<{ a: bigint; b: bigint; similarity: number }[]> {
+    const col = host.manifest.schema.find((c) => c.name === column);
+    if (!col || !(col.type.kind === 'embedding' || (col.type.kind === 'list' && col.type.element.kind === 'embedding'))) {
+      throw new QuiverError('invalid_input', `query: nearDuplicates needs an embedding column; "${column}" is not one`, { column });
+    }
+    if (!(threshold >= -1 && threshold <= 1)) throw new QuiverError('invalid_input', `query: threshold must be in [-1, 1], got ${threshold}`);
+    const c = await this.vectors(host, column);
+    const out: { a: bigint; b: bigint; similarity: number }[] = [];
+    const rows = c.rowIds.length;
+    for (let r = 0; r < rows; r++) {
+      const from = c.offsets ? c.offsets[r] : r;
+      const to = c.offsets ? c.offsets[r + 1] : r + 1;
+      for (let v = from; v < to; v++) {
+        const q = c.data.slice(v * c.dim, (v + 1) * c.dim);
+        const hits = await this.vectorTopK(host, { kind: 'vector', column, metric: 'cosine', query: q, multi: !!c.offsets }, null, k + 1);
+        hits.rowIds.forEach((id, i) => {
+          if (id !== c.rowIds[r] && hits.scores[i] >= threshold && c.rowIds[r] < id) out.push({ a: c.rowIds[r], b: id, similarity: hits.scores[i] });
+        });
+      }
+    }
+    const seen = new Set<string>();
+    return out
+      .sort((x, y) => y.similarity - x.similarity)
+      .filter((p) => {
+        const key = `${p.a}:${p.b}`;
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      });
+  }
+
+  private indexMeta(host: SearchHost, column: string, kind: IndexMeta['kind']): IndexMeta | undefined {
+    return host.manifest.indexes.find((i) => i.column === column && i.kind === kind);
+  }
+
+  /** How many rows each signal must return: k, or enough for reciprocal-rank fusion. */
+  private fetchCount(plan: SearchPlan): number {
+    const k = plan.topk!.k;
+    // Any row outside every list's top 2k+60 scores below each list's k-th row, so the fused
+    // top k are all in the lists (ranks beyond a list's end count as absent).
+    return plan.topk!.fusion === 'rrf' ? 2 * k + RRF_K : k;
+  }
+
+  private async candidateIds(host: SearchHost, plan: SearchPlan, params: readonly Param[]): Promise<BigInt64Array> {
+    const tree = clone(plan.semantic);
+    const node = tree.statements[0].node;
+    node.select_list = [columnRef(['row_id'])];
+    node.where_clause = plan.topk!.where;
+    node.modifiers = [{ type: 'ORDER_MODIFIER', orders: [{ type: 'ASCENDING', null_order: 'ORDER_DEFAULT', expression: columnRef(['row_id']) }] } as AstNode];
+    const c = compactParams(tree, params);
+    const sql = await unparseSql(host.session, c.tree);
+    await host.prepareView(sql);
+    return host.session.readInt64(sql, c.params);
+  }
+
+  private async topK(host: SearchHost, plan: SearchPlan, params: readonly Param[]): Promise<{ rowIds: bigint[]; scores: number[] }> {
+    const topk = plan.topk!;
+    const candidates = topk.where ? await this.candidateIds(host, plan, params) : null;
+    const n = this.fetchCount(plan);
+    const lists: SignalHits[] = [];
+    for (const s of topk.signals) lists.push(s.kind === 'vector' ? await this.vectorTopK(host, s, candidates, n) : this.textTopK(s, candidates, n));
+    if (topk.fusion === 'single') return { rowIds: lists[0].rowIds, scores: lists[0].scores };
+    const fused = new Map<bigint, number>();
+    for (const l of lists) {
+      // rank() semantics: tied scores share the rank of the first of them.
+      let rank = 1;
+      l.rowIds.forEach((id, i) => {
+        if (i > 0 && l.scores[i] !== l.scores[i - 1]) rank = i + 1;
+        fused.set(id, (fused.get(id) ?? 0) + 1 / (RRF_K + rank));
+      });
+    }
+    const order = [...fused].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, topk.k);
+    return { rowIds: order.map((x) => x[0]), scores: order.map((x) => x[1]) };
+  }
+
+  private textTopK(s: TextSignal, candidates: BigInt64Array | null, k: number): SignalHits {
+    const c = this.current.get(s.column)!;
+    const filter = candidates ? bitmapOf(c.rowIds, candidates) : undefined;
+    if (c.rowIds.length === 0 || (filter && filter.count() === 0)) return { rowIds: [], scores: [], strategy: 'empty', index: '', rows: 0 };
+    const r = c.index.search(s.text, k, { mode: 'or', filter });
+    // A document with none of the terms scores 0: SQL still ranks it (after every scored row).
+    const rowIds = Array.from(r.ordinals, (o) => c.rowIds[o]);
+    const scores = Array.from(r.scores);
+    if (rowIds.length < k) {
+      const seen = new Set(r.ordinals);
+      for (let o = 0; o < c.rowIds.length && rowIds.length < k; o++) {
+        if (!seen.has(o) && (!filter || filter.has(o))) {
+          rowIds.push(c.rowIds[o]);
+          scores.push(0);
+        }
+      }
+    }
+    return { rowIds, scores, strategy: 'bm25', index: '', rows: c.rowIds.length };
+  }
+
+  private async vectorTopK(host: SearchHost, s: VectorSignal, candidates: BigInt64Array | null, k: number): Promise<SignalHits> {
+    const c = await this.vectors(host, s.column);
+    const live = candidates ? bitmapOf(c.rowIds, candidates) : Bitmap.full(c.rowIds.length);
+    const indexed = await this.vectorIndex(host, s.column, s.metric);
+    const best = higherIsBetter(s.metric as Metric);
+    const merged: { id: bigint; score: number }[] = [];
+    let strategy = 'exact';
+    // Rows the index can answer: in a file it read that is still current, and live here.
+    const deltaFilter = live;
+    if (indexed) {
+      const current = new Set((host.manifest.groups[s.column] ?? []).map((g) => g.key));
+      const idxFilter = new Bitmap(indexed.rowIds.length);
+      for (const f of indexed.files) {
+        if (!current.has(f.key)) continue;
+        for (let o = f.start; o < f.start + f.rows; o++) {
+          const ord = ordinalOf(c.rowIds, indexed.rowIds[o]);
+          if (ord >= 0 && live.has(ord)) {
+            idxFilter.set(o);
+            deltaFilter.clear(ord);
+          }
+        }
+      }
+      if (idxFilter.count() > 0) {
+        const r = indexed.index.search(s.query, Math.min(k, idxFilter.count()), { filter: idxFilter });
+        strategy = r.strategy;
+        r.ordinals.forEach((o, i) => merged.push({ id: indexed.rowIds[o], score: r.scores[i] }));
+      }
+    }
+    const deltaCount = deltaFilter.count();
+    if (deltaCount > 0) {
+      const r = exactSearch(c.data, c.dim, s.query, Math.min(k, deltaCount), { metric: s.metric as Metric, candidates: deltaFilter, rows: c.offsets ? { offsets: c.offsets } : undefined });
+      r.ordinals.forEach((o, i) => merged.push({ id: c.rowIds[o], score: r.scores[i] }));
+      strategy = indexed ? `${strategy} + exact over ${deltaCount} unindexed rows` : 'exact';
+    }
+    merged.sort((a, b) => (best ? b.score - a.score : a.score - b.score) || (a.id < b.id ? -1 : 1));
+    const top = merged.slice(0, k);
+    return { rowIds: top.map((x) => x.id), scores: top.map((x) => x.score), strategy, index: indexed ? 'vector' : 'none', rows: c.rowIds.length };
+  }
+
+  /** Every live row's vectors of `column` at this version, ordered by row id. */
+  private async vectors(host: SearchHost, column: string): Promise<VectorCollection> {
+    const key = `${host.versionKey}|v|${column}`;
+    const hit = this.cache.get(key);
+    if (hit?.kind === 'vector') return hit;
+    const sql = `SELECT row_id, ${quoteIdent(column)} FROM dataset WHERE ${quoteIdent(column)} IS NOT NULL ORDER BY row_id`;
+    await host.prepareView(sql);
+    const r = await host.session.readVectors(sql);
+    const multi = host.manifest.schema.find((c) => c.name === column)?.type.kind === 'list';
+    const c: VectorCollection = { kind: 'vector', rowIds: r.rowIds, data: r.data, dim: r.dim, ...(multi ? { offsets: r.offsets } : {}), bytes: r.data.byteLength + r.rowIds.byteLength };
+    this.cache.set(key, c);
+    return c;
+  }
+
+  /** The persisted ANN index of a column, if the version declares one. */
+  private async vectorIndex(host: SearchHost, column: string, metric: string): Promise<VectorIndexFile | null> {
+    const meta = this.indexMeta(host, column, 'vector');
+    if (!meta || (meta.options.metric ?? 'cosine') !== metric) return null;
+    let f = this.indexFiles.get(meta.key);
+    if (!f) {
+      f = decodeVectorIndexFile(await host.store.get(meta.key), meta.key);
+      this.indexFiles.set(meta.key, f);
+    }
+    return f;
+  }
+
+  /** Builds (or reuses) the BM25 statistics of every text column the query scores. */
+  private async loadText(host: SearchHost, columns: string[]): Promise<void> {
+    this.current = new Map();
+    for (const column of new Set(columns)) {
+      const meta = this.indexMeta(host, column, 'fulltext');
+      const key = `${host.versionKey}|t|${column}|${JSON.stringify(meta?.options ?? {})}`;
+      let c = this.cache.get(key);
+      if (c?.kind !== 'text') {
+        const sql = `SELECT row_id, ${quoteIdent(column)} AS t FROM dataset ORDER BY row_id`;
+        await host.prepareView(sql);
+        const r = await host.session.all(sql);
+        c = textCollection(BigInt64Array.from(r.rows.map((x) => x.row_id as bigint)), r.rows.map((x) => x.t as string | null), (meta?.options ?? {}) as object);
+        this.cache.set(key, c);
+      }
+      this.current.set(column, c as TextCollection);
+    }
+  }
+}
+
