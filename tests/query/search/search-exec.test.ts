@@ -1,0 +1,132 @@
+// Search through ds.query against the exact answer of the same SQL (wrapped so no fast path
+// applies), across indexes, appends, updates, deletes, old versions and branches.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import * as quiver from '../../../src/index.js';
+import { prng } from '../../helpers/tmp.js';
+import type { Param } from '../../../src/index.js';
+
+const WORDS = ['red', 'vintage', 'car', 'blue', 'cat', 'sunset', 'city', 'forest', 'robot', 'dog', 'neon', 'river'];
+const schema = { prompt: 'text', emb: 'emb-16', shots: 'list<emb-16>', rating: 'int', user_id: 'text', tags: 'list<text>' };
+
+function records(rand: () => number, n: number) {
+  const center = Array.from({ length: 4 }, () => Float32Array.from({ length: 16 }, () => rand() - 0.5));
+  const vec = () => {
+    const c = center[Math.floor(rand() * center.length)];
+    return Float32Array.from(c, (x) => x + (rand() - 0.5) * 0.3);
+  };
+  return Array.from({ length: n }, () => ({
+    prompt: Array.from({ length: 3 + Math.floor(rand() * 4) }, () => WORDS[Math.floor(rand() * WORDS.length)]).join(' '),
+    emb: vec(),
+    shots: Array.from({ length: 1 + Math.floor(rand() * 3) }, vec),
+    rating: 1 + Math.floor(rand() * 5),
+    user_id: `u${Math.floor(rand() * 5)}`,
+    tags: rand() < 0.1 ? ['unsafe'] : ['safe'],
+  }));
+}
+
+/** Runs `sql` on the fast path and exactly; returns both id lists. */
+async function both(ds: quiver.Dataset, sql: string, params: Param[]): Promise<[bigint[], bigint[]]> {
+  const fast = await ds.query(sql, params);
+  const exact = await ds.query(`select * from (${sql}) as exact_only`, params);
+  return [fast.map((r) => r.row_id as bigint), exact.map((r) => r.row_id as bigint)];
+}
+
+const recall = (got: bigint[], want: bigint[]) => (want.length === 0 ? 1 : want.filter((x) => got.includes(x)).length / want.length);
+
+describe('search in ds.query', () => {
+  it('returns exactly the exact answer without an index, for every seed query shape', async () => {
+    const rand = prng(11);
+    const ds = await quiver.create(`memory://search-exact-${Math.random()}`, { schema });
+    await ds.append(records(rand, 400));
+    await ds.commit('data');
+    const q = records(rand, 1)[0].emb;
+    const [fast1, exact1] = await both(ds, `select row_id from dataset where rating >= 3 and not list_contains(tags, 'unsafe') order by cosine_similarity(emb, $1) desc limit 10`, [q]);
+    assert.deepEqual(fast1, exact1);
+    const [fast2, exact2] = await both(ds, `select row_id from dataset order by l2_distance(shots, $1) limit 7`, [q]);
+    assert.deepEqual(fast2, exact2);
+    const fast3 = await ds.query(`select row_id, bm25(prompt, 'red car') as s from dataset where match(prompt, 'red car') and user_id = 'u1' order by s desc limit 10`);
+    const exact3 = await ds.query(`select * from (select row_id, bm25(prompt, 'red car') as s from dataset where match(prompt, 'red car') and user_id = 'u1' order by s desc limit 10) x`);
+    assert.deepEqual(fast3.map((r) => r.s), exact3.map((r) => r.s));
+    const fast4 = await ds.query(`select row_id, rrf(cosine_similarity(emb, $1), bm25(prompt, 'neon city')) as f from dataset order by f desc limit 5`, [q]);
+    const exact4 = await ds.query(`select * from (select row_id, rrf(cosine_similarity(emb, $1), bm25(prompt, 'neon city')) as f from dataset) x order by f desc limit 5`, [q]);
+    assert.deepEqual(fast4.map((r) => (r.f as number).toFixed(12)), exact4.map((r) => (r.f as number).toFixed(12)));
+    await ds.close();
+  });
+
+  it('always returns k rows when k rows match, at every selectivity, with an index', async () => {
+    const rand = prng(12);
+    const ds = await quiver.create(`memory://search-k-${Math.random()}`, { schema });
+    await ds.append(records(rand, 2000));
+    await ds.commit('data');
+    await ds.createIndex('emb', { kind: 'vector', metric: 'cosine' });
+    const q = records(rand, 1)[0].emb;
+    for (const where of ['row_id % 1000 = 0', 'row_id % 100 = 0', 'row_id % 10 = 0', 'row_id % 2 = 0', 'true']) {
+      const [fast, exact] = await both(ds, `select row_id from dataset where ${where} order by cosine_similarity(emb, $1) desc limit 10`, [q]);
+      assert.equal(fast.length, exact.length, where);
+      assert.ok(recall(fast, exact) >= 0.9, `${where}: recall ${recall(fast, exact)}`);
+    }
+    await ds.close();
+  });
+
+  it('keeps indexed answers right across appends, updates, deletes, old versions and branches (property, seeded)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }), fc.array(fc.constantFrom('append', 'update', 'delete', 'index'), { minLength: 2, maxLength: 6 }), async (seed, ops) => {
+        const rand = prng(seed);
+        const ds = await quiver.create(`memory://search-prop-${seed}-${Math.random()}`, { schema });
+        await ds.append(records(rand, 150));
+        const first = await ds.commit('first');
+        await ds.createIndex('emb', { kind: 'vector', metric: 'l2' });
+        const q = records(rand, 1)[0].emb;
+        const sql = `select row_id, rating from dataset where rating >= 2 order by l2_distance(emb, $1) limit 8`;
+        const before = await ds.query(sql, [q]);
+        for (const op of ops) {
+          if (op === 'append') await ds.append(records(rand, 30));
+          if (op === 'update') await ds.update({ where: 'row_id % 7 = $1', params: [Math.floor(rand() * 7)], set: { rating: 1 } });
+          if (op === 'delete') await ds.delete({ where: 'row_id % 11 = $1', params: [Math.floor(rand() * 11)] });
+          if (op === 'index') await ds.createIndex('emb', { kind: 'vector', metric: 'l2' });
+          else await ds.commit(op);
+          const [fast, exact] = await both(ds, sql, [q]);
+          assert.equal(fast.length, exact.length, `seed ${seed}`);
+          assert.ok(recall(fast, exact) >= 0.75, `seed ${seed}, after ${op}: recall ${recall(fast, exact)}`);
+          // A deleted or updated-away row never appears with a stale value.
+          const rows = await ds.query(sql, [q]);
+          assert.ok(rows.every((r) => (r.rating as number) >= 2), `seed ${seed}: stale rating after ${op}`);
+        }
+        const old = await quiver.open(ds.store, { version: first.id });
+        assert.deepEqual((await old.query(sql, [q])).map((r) => r.row_id), before.map((r) => r.row_id), `seed ${seed}: old version changed`);
+        await old.close();
+        await ds.close();
+      }),
+      { numRuns: 6, seed: Number(process.env.QUIVER_SEED ?? 4) },
+    );
+  });
+
+  it('explains the chosen plan', async () => {
+    const rand = prng(13);
+    const ds = await quiver.create(`memory://search-explain-${Math.random()}`, { schema });
+    await ds.append(records(rand, 300));
+    await ds.commit('data');
+    const q = records(rand, 1)[0].emb;
+    const e = await ds.explain(`select row_id from dataset where row_id < 3 order by cosine_similarity(emb, $1) desc limit 5`, [q]);
+    assert.equal(e.shape, 'top-k');
+    assert.equal(e.signals?.[0].candidates, 3);
+    assert.equal(e.signals?.[0].strategy, 'exact-gather');
+    assert.equal((await ds.explain('select count(*) from dataset')).shape, 'exact-sql');
+    await ds.close();
+  });
+
+  it('finds near-duplicate rows', async () => {
+    const rand = prng(14);
+    const ds = await quiver.create(`memory://search-dup-${Math.random()}`, { schema });
+    const recs = records(rand, 50);
+    recs[40] = { ...recs[40], emb: Float32Array.from(recs[3].emb, (x) => x * 1.0001) };
+    const { rowIds } = await ds.append(recs);
+    await ds.commit('data');
+    const pairs = await ds.nearDuplicates('emb', { threshold: 0.999 });
+    assert.ok(pairs.some((p) => p.a === rowIds[3] && p.b === rowIds[40]));
+    assert.ok(pairs.every((p) => p.similarity >= 0.999 && p.a < p.b));
+    await ds.close();
+  });
+});
