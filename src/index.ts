@@ -4,3 +4,4 @@ export { t, TypeSpec, type ColumnDef, type ColumnType, type SchemaInput, type Co
 export { QuiverError, isQuiverError, type ErrorCode } from './errors.js';
 export { LocalStore, MemoryStore, CountingStore, type ObjectStore, type ObjectInfo } from './storage/index.js';
 export type { Param } from './query/index.js';
+export * from './pipeline/index.js';

@@ -32,7 +32,7 @@ import {
   type RecordInput,
   type SchemaInput,
 } from '../format/index.js';
-import { FileCache, mentionsSearch, referencedColumns, SearchRuntime, type Param, type SearchExplain, type SearchHost, type Session } from '../query/index.js';
+import { FileCache, mentionsSearch, planScan, referencedColumns, SearchRuntime, viewSql, type Param, type SearchExplain, type SearchHost, type Session } from '../query/index.js';
 import { buildIndex, withIndex, type IndexSpec } from './search/create-index.js';
 import type { BuildProgress } from '../index/index.js';
 import { openStore, type ObjectStore, type StoreOptions } from '../storage/index.js';
@@ -482,6 +482,28 @@ export class Dataset {
   async nearDuplicates(column: string, options: { threshold?: number; k?: number } = {}): Promise<{ a: bigint; b: bigint; similarity: number }[]> {
     this.check(false);
     return this.mutex.run(async () => this.search.nearDuplicates(await this.searchHost(`select ${column} from dataset`), column, options.threshold ?? 0.95, options.k ?? 10));
+  }
+
+  /**
+   * Standalone DuckDB SQL that reads this version (every column, local file paths), for engines
+   * other than this handle's session, such as a pipeline's. With `since` (a version id), only
+   * the rows added after that version. The paths stay valid while the handle is open.
+   */
+  async scanSql(options: { since?: string } = {}): Promise<string> {
+    this.check(false);
+    return this.mutex.run(async () => {
+      await this.refresh();
+      const sqlOf = async (m: Manifest, large: 'all' | 'none') => {
+        const plan = planScan(m, { large });
+        const paths = await this.cache.paths(plan.keys);
+        const byKey = new Map(plan.keys.map((k, i) => [k, paths[i]]));
+        return viewSql(plan, (k) => byKey.get(k)!);
+      };
+      const current = await sqlOf(this.manifest, 'all');
+      if (options.since === undefined) return current;
+      const old = await readManifest(this.store, (await readCommit(this.store, String(options.since))).manifest);
+      return `SELECT * FROM (${current}) AS cur WHERE row_id NOT IN (SELECT row_id FROM (${await sqlOf(old, 'none')}) AS old)`;
+    });
   }
 
   /** The search executor's view of this handle, pinned to one version for one query. */

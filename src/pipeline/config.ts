@@ -3,6 +3,7 @@
 
 import { QuiverError } from '../errors.js';
 import type { DatasetProvider } from './dataset-seam.js';
+import { QuiverDatasets } from './datasets/quiver-datasets.js';
 import { runnerFor } from './runner/index.js';
 
 export interface PipelineConfig {
@@ -10,11 +11,11 @@ export interface PipelineConfig {
   runner: string;
   /** Terminal progress on stderr: 'auto' draws only on a TTY. Default 'auto'. */
   progress: 'auto' | 'on' | 'off';
-  /** The dataset layer behind `con.dataset` and `writeDataset`. Default none: both fail with `unsupported`. */
+  /** The dataset layer behind `con.dataset` and `writeDataset`. Default: Quiver datasets (`QuiverDatasets`). */
   datasets?: DatasetProvider;
 }
 
-const config: PipelineConfig = { runner: 'local', progress: 'auto' };
+const config: PipelineConfig = { runner: 'local', progress: 'auto', datasets: new QuiverDatasets() };
 
 /**
  * Sets process-wide pipeline options; unspecified ones keep their value.

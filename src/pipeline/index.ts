@@ -15,3 +15,4 @@ export type { SchemaSpec, ColumnSpec } from './schema.js';
 export type { Udf, UdfModuleRef, UdfPlanRef } from './udf-ref.js';
 export type { StageKind } from './udf-call.js';
 export type { DatasetProvider, DatasetSource, DatasetSink, DatasetRef, DatasetVersion, DatasetLineage } from './dataset-seam.js';
+export { QuiverDatasets, quiverTypeOf } from './datasets/quiver-datasets.js';

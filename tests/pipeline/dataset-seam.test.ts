@@ -11,6 +11,7 @@ import * as arrow from 'apache-arrow';
 import { configure, connect, type Connection, type DatasetLineage, type DatasetProvider } from '../../src/pipeline/index.js';
 import { isQuiverError } from '../../src/errors.js';
 import { Engine } from '../../src/query/index.js';
+import { currentConfig } from '../../src/pipeline/config.js';
 import { double, failOn6Mod7 } from './fixtures/udfs.js';
 
 /** Versions are numbered from 1; each commit adds one Parquet file per append. */
@@ -67,10 +68,13 @@ describe('dataset seam', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('fails with unsupported until a dataset provider is configured', async () => {
+  it('fails with unsupported when no dataset provider is configured', async () => {
+    const saved = currentConfig().datasets;
+    configure({ datasets: undefined });
     const runs = [() => con.dataset('file:///x').rows(), () => con.sql('select 1 as x').writeDataset('file:///x'), () => con.sql('select * from d', { datasets: { d: 'file:///x' } }).rows()];
     for (const run of runs) await assert.rejects(run(), (e) => isQuiverError(e, 'unsupported'));
     assert.throws(() => con.sql('select 1', { since: 3 }), /since needs the datasets/);
+    configure({ datasets: saved });
   });
 
   it('commits pipeline output with its lineage, reads versions and only new rows since one', async () => {

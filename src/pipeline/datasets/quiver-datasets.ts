@@ -1,0 +1,113 @@
+// The dataset provider that connects pipelines to Quiver datasets: `con.dataset(url)` and
+// `con.sql(…, { datasets })` read a version through standalone SQL over its files, and
+// `writeDataset` appends a pipeline's batches to a branch and commits them once, with the
+// pipeline's lineage in the commit. A failed pipeline drops what it staged.
+
+import * as arrow from 'apache-arrow';
+import { QuiverError, isQuiverError } from '../../errors.js';
+import { create, open, type Dataset } from '../../dataset/index.js';
+import type { SchemaInput } from '../../format/index.js';
+import type { DatasetLineage, DatasetProvider, DatasetRef, DatasetSink, DatasetVersion } from '../dataset-seam.js';
+import type { ColumnSpec } from '../schema.js';
+
+/** A Quiver column type for a DuckDB SQL type: 'BIGINT' -> 'int64', 'FLOAT[768]' -> 'emb-768'. */
+export function quiverTypeOf(sqlType: string): string {
+  const t = sqlType.trim().toUpperCase();
+  const arr = /^FLOAT\[(\d+)\]$/.exec(t);
+  if (arr) return `emb-${arr[1]}`;
+  if (t.endsWith('[]')) return `list<${quiverTypeOf(t.slice(0, -2))}>`;
+  const map: Record<string, string> = {
+    BOOLEAN: 'bool', TINYINT: 'int8', SMALLINT: 'int16', INTEGER: 'int32', INT: 'int32', BIGINT: 'int64',
+    UTINYINT: 'uint8', USMALLINT: 'uint16', UINTEGER: 'uint32', UBIGINT: 'uint64', FLOAT: 'float32', REAL: 'float32',
+    DOUBLE: 'float64', VARCHAR: 'text', TEXT: 'text', JSON: 'json', BLOB: 'binary', TIMESTAMP: 'timestamp', DATE: 'timestamp',
+  };
+  const q = map[t];
+  if (!q) throw new QuiverError('unsupported', `pipeline: no dataset column type for SQL type ${sqlType}`, { type: sqlType });
+  return q;
+}
+
+/** Plain JS values of an Arrow value, in the forms `Dataset.append` takes. */
+function plain(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (v instanceof arrow.Vector) {
+    const items = v.toArray() as ArrayLike<unknown>;
+    if (items instanceof Float32Array) return items.slice();
+    return Array.from(items, plain);
+  }
+  if (typeof v === 'object' && !(v instanceof Uint8Array) && !(v instanceof Date) && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+    return (v as { toJSON: () => unknown }).toJSON();
+  }
+  return v;
+}
+
+class QuiverSink implements DatasetSink {
+  constructor(
+    private readonly ds: Dataset,
+    private readonly message: string,
+    private readonly lineage: DatasetLineage,
+  ) {}
+
+  async append(batch: arrow.Table): Promise<void> {
+    const names = batch.schema.fields.map((f) => f.name);
+    const cols = names.map((_, i) => batch.getChildAt(i)!);
+    const records: Record<string, unknown>[] = new Array(batch.numRows);
+    for (let r = 0; r < batch.numRows; r++) {
+      const rec: Record<string, unknown> = {};
+      for (let c = 0; c < names.length; c++) rec[names[c]] = plain(cols[c].get(r));
+      records[r] = rec;
+    }
+    await this.ds.append(records);
+  }
+
+  async commit(): Promise<{ version: DatasetVersion }> {
+    try {
+      const c = await this.ds.commit(this.message, { meta: { pipeline: this.lineage } });
+      return { version: c.id };
+    } finally {
+      await this.ds.close();
+    }
+  }
+
+  async abort(): Promise<void> {
+    await this.ds.close(); // staged rows are dropped; any fragment already written is unreferenced
+  }
+}
+
+/** The provider `connect()` uses unless another is configured. */
+export class QuiverDatasets implements DatasetProvider {
+  private readonly handles = new Map<string, Promise<Dataset>>();
+
+  private handle(ref: DatasetRef): Promise<Dataset> {
+    const key = `${ref.url}|${ref.branch ?? ''}|${ref.version ?? ''}`;
+    let h = this.handles.get(key);
+    if (!h) {
+      h = open(ref.url, ref.version !== undefined ? { version: String(ref.version) } : { branch: ref.branch });
+      h.catch(() => this.handles.delete(key));
+      this.handles.set(key, h);
+    }
+    return h;
+  }
+
+  async sqlFor(ref: DatasetRef, options: { since?: DatasetVersion }): Promise<string> {
+    const ds = await this.handle(ref);
+    return ds.scanSql(options.since !== undefined ? { since: String(options.since) } : {});
+  }
+
+  async openSink(url: string, options: { branch?: string; message?: string; columns: ColumnSpec[]; lineage: DatasetLineage }): Promise<DatasetSink> {
+    let ds: Dataset;
+    try {
+      ds = await open(url, { branch: options.branch });
+    } catch (e) {
+      if (!isQuiverError(e, 'not_found') || options.branch) throw e;
+      const schema: SchemaInput = Object.fromEntries(options.columns.map((c) => [c.name, quiverTypeOf(c.type)]));
+      ds = await create(url, { schema });
+    }
+    return new QuiverSink(ds, options.message ?? 'pipeline output', options.lineage);
+  }
+
+  /** Closes every handle this provider opened. */
+  async close(): Promise<void> {
+    for (const h of this.handles.values()) await (await h.catch(() => null))?.close();
+    this.handles.clear();
+  }
+}
