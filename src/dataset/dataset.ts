@@ -7,6 +7,7 @@ import type * as arrow from 'apache-arrow';
 import { QuiverError, isQuiverError } from '../errors.js';
 import {
   columnize,
+  isLarge,
   createRef,
   emptyManifest,
   listRefs,
@@ -162,6 +163,8 @@ export class Dataset {
   private readonly cache: FileCache;
   /** What the session's `dataset` view currently shows (version and large columns), if known. */
   private viewKey: string | undefined;
+  /** Columns each SQL text names (parsing costs a DuckDB round trip; texts repeat). */
+  private readonly referenced = new Map<string, Set<string> | 'all'>();
   private readonly rowIds: RowIdAllocator;
   private session: Session | undefined;
   private closed = false;
@@ -411,10 +414,15 @@ export class Dataset {
   /** Points the session's `dataset` view at this handle's version with the columns `sql` names. */
   private async view(sql: string): Promise<Session> {
     const ctx = await this.versionContext();
-    const needed = await referencedColumns(ctx.session, sql);
+    let needed = this.referenced.get(sql);
+    if (!needed) {
+      needed = await referencedColumns(ctx.session, sql);
+      if (this.referenced.size >= 256) this.referenced.clear();
+      this.referenced.set(sql, needed);
+    }
     // Re-creating the view costs a bind over every file; skip it when neither the version nor
     // the set of large columns changed since the last query.
-    const large = needed === 'all' ? 'all' : this.manifest.schema.filter((c) => needed.has(c.name.toLowerCase())).map((c) => c.name).join(',');
+    const large = needed === 'all' ? 'all' : this.manifest.schema.filter((c) => isLarge(c.type) && needed.has(c.name.toLowerCase())).map((c) => c.name).join(',');
     const viewKey = `${this.head.manifest}|${large}`;
     if (viewKey !== this.viewKey) {
       this.viewKey = undefined;

@@ -43,6 +43,8 @@ export interface SearchExplain {
 interface SignalHits {
   rowIds: bigint[];
   scores: number[];
+  /** The rank SQL gives every candidate missing from the list, when known (BM25: all of them score 0). */
+  tailRank?: number;
   strategy: string;
   index: string;
   rows: number;
@@ -52,6 +54,11 @@ export class SearchRuntime {
   private readonly cache: CollectionCache;
   private readonly indexFiles = new Map<string, VectorIndexFile>();
   private readonly ready = new WeakSet<Session>();
+  /** Parse trees by SQL text, and SQL text by tree: planning a repeated query costs no DuckDB round trip. */
+  private readonly parsed = new Map<string, ParsedSql>();
+  private readonly unparsed = new Map<string, string>();
+  /** For a (version, index) pair: the collection ordinal of each index row (-1 when not live). */
+  private readonly indexOrdinals = new Map<string, Int32Array>();
   /** Text collections of the query running now; the BM25 SQL functions read them. */
   private current = new Map<string, TextCollection>();
 
@@ -100,7 +107,25 @@ export class SearchRuntime {
 
   private async plan(host: SearchHost, sql: string, params: readonly Param[]): Promise<SearchPlan> {
     await this.ensureFunctions(host.session);
-    return planSearch(await parseSql(host.session, sql), host.manifest.schema, params);
+    let tree = this.parsed.get(sql);
+    if (!tree) {
+      tree = await parseSql(host.session, sql);
+      if (this.parsed.size >= 256) this.parsed.clear();
+      this.parsed.set(sql, tree);
+    }
+    return planSearch(tree, host.manifest.schema, params);
+  }
+
+  /** SQL text of a tree; the same query repeated with new parameters re-uses it. */
+  private async unparse(session: Session, tree: ParsedSql): Promise<string> {
+    const key = JSON.stringify(tree);
+    let sql = this.unparsed.get(key);
+    if (sql === undefined) {
+      sql = await unparseSql(session, tree);
+      if (this.unparsed.size >= 1024) this.unparsed.clear();
+      this.unparsed.set(key, sql);
+    }
+    return sql;
   }
 
   /** Runs `sql` (which uses search functions) and returns rows or Arrow. */
@@ -118,14 +143,17 @@ export class SearchRuntime {
         await host.session.run(`INSERT INTO __hits VALUES ${values}`);
       }
       final = compactParams(plan.topk.final, params);
-      const finalSql = await unparseSql(host.session, final.tree);
+      const finalSql = await this.unparse(host.session, final.tree);
       await host.prepareView(finalSql.replace(SEARCH_VIEW, 'dataset'));
-      await host.session.run(`CREATE OR REPLACE TEMP VIEW ${SEARCH_VIEW} AS SELECT d.*, h.${SCORE_COLUMN} FROM dataset d JOIN __hits h USING (row_id)`);
+      // The winners' ids as constants let DuckDB skip Parquet row groups whose row_id range holds
+      // none of them; a join alone would scan every row of the version.
+      const inList = hits.rowIds.length ? hits.rowIds.join(', ') : 'NULL';
+      await host.session.run(`CREATE OR REPLACE TEMP VIEW ${SEARCH_VIEW} AS SELECT d.*, h.${SCORE_COLUMN} FROM (SELECT * FROM dataset WHERE row_id IN (${inList})) d JOIN __hits h USING (row_id)`);
     } else {
       final = compactParams(plan.semantic, params);
-      await host.prepareView(await unparseSql(host.session, final.tree));
+      await host.prepareView(await this.unparse(host.session, final.tree));
     }
-    const sqlText = await unparseSql(host.session, final.tree);
+    const sqlText = await this.unparse(host.session, final.tree);
     return as === 'rows' ? (await host.session.all(sqlText, final.params)).rows : host.session.arrow(sqlText, final.params);
   }
 
@@ -205,7 +233,7 @@ export class SearchRuntime {
     node.where_clause = plan.topk!.where;
     node.modifiers = [{ type: 'ORDER_MODIFIER', orders: [{ type: 'ASCENDING', null_order: 'ORDER_DEFAULT', expression: columnRef(['row_id']) }] } as AstNode];
     const c = compactParams(tree, params);
-    const sql = await unparseSql(host.session, c.tree);
+    const sql = await this.unparse(host.session, c.tree);
     await host.prepareView(sql);
     return host.session.readInt64(sql, c.params);
   }
@@ -217,14 +245,25 @@ export class SearchRuntime {
     const lists: SignalHits[] = [];
     for (const s of topk.signals) lists.push(s.kind === 'vector' ? await this.vectorTopK(host, s, candidates, n) : this.textTopK(s, candidates, n));
     if (topk.fusion === 'single') return { rowIds: lists[0].rowIds, scores: lists[0].scores };
-    const fused = new Map<bigint, number>();
-    for (const l of lists) {
+    const perList = lists.map((l) => {
       // rank() semantics: tied scores share the rank of the first of them.
+      const ranks = new Map<bigint, number>();
       let rank = 1;
       l.rowIds.forEach((id, i) => {
         if (i > 0 && l.scores[i] !== l.scores[i - 1]) rank = i + 1;
-        fused.set(id, (fused.get(id) ?? 0) + 1 / (RRF_K + rank));
+        ranks.set(id, rank);
       });
+      return ranks;
+    });
+    const fused = new Map<bigint, number>();
+    for (const ranks of perList) for (const id of ranks.keys()) fused.set(id, 0);
+    for (const id of fused.keys()) {
+      let score = 0;
+      perList.forEach((ranks, j) => {
+        const r = ranks.get(id) ?? lists[j].tailRank;
+        if (r !== undefined) score += 1 / (RRF_K + r);
+      });
+      fused.set(id, score);
     }
     const order = [...fused].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, topk.k);
     return { rowIds: order.map((x) => x[0]), scores: order.map((x) => x[1]) };
@@ -235,9 +274,11 @@ export class SearchRuntime {
     const filter = candidates ? bitmapOf(c.rowIds, candidates) : undefined;
     if (c.rowIds.length === 0 || (filter && filter.count() === 0)) return { rowIds: [], scores: [], strategy: 'empty', index: '', rows: 0 };
     const r = c.index.search(s.text, k, { mode: 'or', filter });
-    // A document with none of the terms scores 0: SQL still ranks it (after every scored row).
     const rowIds = Array.from(r.ordinals, (o) => c.rowIds[o]);
     const scores = Array.from(r.scores);
+    // A candidate with none of the terms scores 0 and SQL ranks it after every scored row. If
+    // every scored candidate fits in the list, those zero rows share one known rank.
+    const tailRank = rowIds.length < k ? rowIds.length + 1 : undefined;
     if (rowIds.length < k) {
       const seen = new Set(r.ordinals);
       for (let o = 0; o < c.rowIds.length && rowIds.length < k; o++) {
@@ -247,7 +288,7 @@ export class SearchRuntime {
         }
       }
     }
-    return { rowIds, scores, strategy: 'bm25', index: '', rows: c.rowIds.length };
+    return { rowIds, scores, strategy: 'bm25', index: '', rows: c.rowIds.length, ...(tailRank !== undefined ? { tailRank } : {}) };
   }
 
   private async vectorTopK(host: SearchHost, s: VectorSignal, candidates: BigInt64Array | null, k: number): Promise<SignalHits> {
@@ -260,16 +301,13 @@ export class SearchRuntime {
     // Rows the index can answer: in a file it read that is still current, and live here.
     const deltaFilter = live;
     if (indexed) {
-      const current = new Set((host.manifest.groups[s.column] ?? []).map((g) => g.key));
+      const map = this.indexOrdinalMap(host, s.column, indexed, c);
       const idxFilter = new Bitmap(indexed.rowIds.length);
-      for (const f of indexed.files) {
-        if (!current.has(f.key)) continue;
-        for (let o = f.start; o < f.start + f.rows; o++) {
-          const ord = ordinalOf(c.rowIds, indexed.rowIds[o]);
-          if (ord >= 0 && live.has(ord)) {
-            idxFilter.set(o);
-            deltaFilter.clear(ord);
-          }
+      for (let o = 0; o < map.length; o++) {
+        const ord = map[o];
+        if (ord >= 0 && live.has(ord)) {
+          idxFilter.set(o);
+          deltaFilter.clear(ord);
         }
       }
       if (idxFilter.count() > 0) {
@@ -287,6 +325,26 @@ export class SearchRuntime {
     merged.sort((a, b) => (best ? b.score - a.score : a.score - b.score) || (a.id < b.id ? -1 : 1));
     const top = merged.slice(0, k);
     return { rowIds: top.map((x) => x.id), scores: top.map((x) => x.score), strategy, index: indexed ? 'vector' : 'none', rows: c.rowIds.length };
+  }
+
+  /**
+   * The collection ordinal of each index row, or -1 when the row is not served by the index in
+   * this version (its file was rewritten or dropped, or the row is not live). Cached per version.
+   */
+  private indexOrdinalMap(host: SearchHost, column: string, indexed: VectorIndexFile, c: VectorCollection): Int32Array {
+    const key = `${host.versionKey}|${column}|${indexed.files[0]?.key ?? ''}|${indexed.rowIds.length}`;
+    let map = this.indexOrdinals.get(key);
+    if (!map) {
+      const current = new Set((host.manifest.groups[column] ?? []).map((g) => g.key));
+      map = new Int32Array(indexed.rowIds.length).fill(-1);
+      for (const f of indexed.files) {
+        if (!current.has(f.key)) continue;
+        for (let o = f.start; o < f.start + f.rows; o++) map[o] = ordinalOf(c.rowIds, indexed.rowIds[o]);
+      }
+      if (this.indexOrdinals.size >= 16) this.indexOrdinals.clear();
+      this.indexOrdinals.set(key, map);
+    }
+    return map;
   }
 
   /** Every live row's vectors of `column` at this version, ordered by row id. */

@@ -1,0 +1,111 @@
+// End-to-end search benchmark: the seed's queries through ds.query (filter + vector, filter +
+// BM25, and the rrf hybrid), on seeded data, against the same SQL run exactly and against plain
+// DuckDB over the same Parquet files. Reports p50/p99 latency, recall@k against exact, index
+// build time, and ratios.
+// Run: npx tsx bench/hybrid.ts [--quick | --large] [--queries=N]
+// A benchmark, never a test: it prints figures, it asserts nothing.
+
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import * as quiver from '../src/index.js';
+import { Engine } from '../src/query/index.js';
+import { prompts, queriesNear, rng, textQueries, vectors } from './lib/datagen.js';
+
+const args = process.argv.slice(2);
+const flag = (n: string) => args.includes(`--${n}`);
+const opt = (n: string, d: string) => args.find((a) => a.startsWith(`--${n}=`))?.split('=')[1] ?? d;
+const N = flag('quick') ? 20_000 : flag('large') ? 1_000_000 : 100_000;
+const DIM = 768;
+const NQ = Number(opt('queries', '50'));
+const EXACT_Q = Math.min(NQ, flag('large') ? 5 : 20);
+const DIR = join(process.cwd(), `bench/.data/hybrid-${N}`);
+const DAY = 86_400_000;
+
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+const f = (x: number, d = 1) => x.toFixed(d);
+
+async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const t = performance.now();
+  const r = await fn();
+  return [r, performance.now() - t];
+}
+
+console.log(`bench/hybrid: ${N.toLocaleString()} rows × ${DIM}-d clustered embeddings, ${NQ} queries`);
+rmSync(DIR, { recursive: true, force: true });
+let t = performance.now();
+const vecs = vectors('clustered', N, DIM, 1);
+const texts = prompts(N, 2);
+const rand = rng(3);
+const now = Date.now();
+console.log(`generated in ${f((performance.now() - t) / 1000)} s`);
+
+const ds = await quiver.create(DIR, { schema: { prompt: 'text', prompt_emb: `emb-${DIM}`, rating: 'int', tags: 'list<text>', user_id: 'text', created_at: 'timestamp' } });
+t = performance.now();
+const BATCH = 10_000;
+for (let s = 0; s < N; s += BATCH) {
+  const recs = [];
+  for (let i = s; i < Math.min(N, s + BATCH); i++) {
+    recs.push({ prompt: texts[i], prompt_emb: vecs.subarray(i * DIM, (i + 1) * DIM), rating: 1 + Math.floor(rand() * 5), tags: rand() < 0.05 ? ['unsafe'] : ['safe'], user_id: `u${Math.floor(rand() * 1000)}`, created_at: new Date(now - Math.floor(rand() * 30) * DAY) });
+  }
+  await ds.append(recs);
+}
+await ds.commit('data');
+const appendS = (performance.now() - t) / 1000;
+console.log(`appended and committed in ${f(appendS)} s (${f(N / appendS, 0)} rows/s)`);
+t = performance.now();
+await ds.createIndex('prompt_emb', { kind: 'vector', metric: 'cosine' });
+const buildS = (performance.now() - t) / 1000;
+console.log(`vector index built in ${f(buildS)} s`);
+
+const qv = queriesNear(vecs, DIM, NQ, 4);
+const qt = textQueries(NQ, 5);
+const q = (i: number) => qv.slice(i * DIM, (i + 1) * DIM);
+const FILTER = `rating >= 4 and created_at > now() - interval 7 day and not list_contains(tags, 'unsafe')`;
+const queries: { name: string; sql: (i: number) => string; params: (i: number) => quiver.Param[]; k: number }[] = [
+  { name: 'vector + filter', sql: () => `select row_id, prompt, rating from dataset where ${FILTER} order by cosine_similarity(prompt_emb, $1) desc limit 20`, params: (i) => [q(i)], k: 20 },
+  { name: 'bm25 + filter', sql: (i) => `select row_id, prompt, bm25(prompt, '${qt[i].replace(/'/g, "''")}') as score from dataset where match(prompt, '${qt[i].replace(/'/g, "''")}') and rating >= 3 order by score desc limit 10`, params: () => [], k: 10 },
+  { name: 'hybrid rrf + filter', sql: (i) => `select row_id, prompt from dataset where ${FILTER} order by rrf(cosine_similarity(prompt_emb, $1), bm25(prompt, '${qt[i].replace(/'/g, "''")}')) desc limit 10`, params: (i) => [q(i)], k: 10 },
+];
+
+// Warm the per-version caches (vectors and BM25 statistics load once per version).
+t = performance.now();
+for (const qq of queries) await ds.query(qq.sql(0), qq.params(0));
+console.log(`first queries (load vectors + BM25 statistics for this version): ${f(performance.now() - t, 0)} ms`);
+
+// Plain DuckDB over the same files: what a user without Quiver would run.
+const engine = await Engine.create();
+const duck = await engine.session();
+const scan = await ds.scanSql();
+await duck.run(`create view plain as ${scan}`);
+
+const rows: string[][] = [];
+for (const qq of queries) {
+  const lat: number[] = [];
+  const exactLat: number[] = [];
+  let recallSum = 0;
+  for (let i = 0; i < NQ; i++) {
+    const [got, ms] = await timed(() => ds.query(qq.sql(i), qq.params(i)));
+    lat.push(ms);
+    if (i < EXACT_Q) {
+      const [want, ems] = await timed(() => ds.query(`select * from (${qq.sql(i)}) as exact_only`, qq.params(i)));
+      exactLat.push(ems);
+      const w = new Set(want.map((r) => r.row_id));
+      recallSum += w.size ? got.filter((r) => w.has(r.row_id)).length / w.size : 1;
+    }
+  }
+  let duckMs = NaN;
+  if (qq.name === 'vector + filter') {
+    const d: number[] = [];
+    for (let i = 0; i < EXACT_Q; i++) d.push((await timed(() => duck.all(`select row_id from plain where ${FILTER} order by array_cosine_similarity(prompt_emb, $1::FLOAT[${DIM}]) desc limit 20`, [q(i)])))[1]);
+    duckMs = pct(d, 50);
+  }
+  rows.push([qq.name, f(pct(lat, 50)), f(pct(lat, 99)), f(recallSum / EXACT_Q, 3), f(pct(exactLat, 50)), f(pct(exactLat, 50) / pct(lat, 50)), Number.isFinite(duckMs) ? f(duckMs) : '—', Number.isFinite(duckMs) ? f(duckMs / pct(lat, 50)) : '—']);
+}
+duck.close();
+engine.close();
+await ds.close();
+
+console.log(`\n| query (${N.toLocaleString()} rows) | p50 ms | p99 ms | recall@k vs exact | exact SQL p50 ms | exact / ours | plain DuckDB p50 ms | DuckDB / ours |`);
+console.log('|---|---|---|---|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+console.log(`\nindex build ${f(buildS)} s; append ${f(N / appendS, 0)} rows/s. exact = the same SQL wrapped so no fast path applies (${EXACT_Q} queries).`);
