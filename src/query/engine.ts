@@ -114,6 +114,30 @@ export class Session {
     if (this.closed) throw new QuiverError('closed', 'query: the session is closed');
   }
 
+  /** Starts a streaming query, reporting DuckDB's refusal as `invalid_sql`. */
+  private async start(sql: string, params: readonly Param[]) {
+    this.check();
+    try {
+      return await this.con.stream(sql, ...bindArgs(params));
+    } catch (e) {
+      throw sqlError(sql, e);
+    }
+  }
+
+  /** The chunks of a started query, one at a time, as DuckDB produces them. */
+  private async *chunks(result: Awaited<ReturnType<DuckDBConnection['stream']>>, sql: string): AsyncGenerator<DuckDBDataChunk> {
+    for (;;) {
+      let chunk;
+      try {
+        chunk = await result.fetchChunk();
+      } catch (e) {
+        throw sqlError(sql, e);
+      }
+      if (!chunk || chunk.rowCount === 0) return;
+      yield chunk;
+    }
+  }
+
   /** Runs a statement for its effect. */
   async run(sql: string, params: readonly Param[] = []): Promise<void> {
     this.check();
@@ -126,27 +150,12 @@ export class Session {
 
   /** Runs a query and returns every row as a plain object. */
   async all(sql: string, params: readonly Param[] = []): Promise<ResultRows> {
-    this.check();
-    let result;
-    try {
-      result = await this.con.stream(sql, ...bindArgs(params));
-    } catch (e) {
-      throw sqlError(sql, e);
-    }
+    const result = await this.start(sql, params);
     const names = result.columnNames();
     const types = result.columnTypes();
     const columns = names.map((name, i) => ({ name, type: types[i].toString() }));
     const rows: Record<string, unknown>[] = [];
-    for (;;) {
-      let chunk;
-      try {
-        chunk = await result.fetchChunk();
-      } catch (e) {
-        throw sqlError(sql, e);
-      }
-      if (!chunk || chunk.rowCount === 0) break;
-      appendRowObjects(chunk, names, types, rows);
-    }
+    for await (const chunk of this.chunks(result, sql)) appendRowObjects(chunk, names, types, rows);
     return { columns, rows };
   }
 
@@ -184,13 +193,7 @@ export class Session {
    * next chunk only when the consumer asks, so memory stays bounded by the batch size.
    */
   async *stream(sql: string, params: readonly Param[] = [], batchRows = 2048): AsyncGenerator<arrow.RecordBatch> {
-    this.check();
-    let result;
-    try {
-      result = await this.con.stream(sql, ...bindArgs(params));
-    } catch (e) {
-      throw sqlError(sql, e);
-    }
+    const result = await this.start(sql, params);
     const names = result.columnNames();
     const types = result.columnTypes();
     const fields = names.map((n, i) => new arrow.Field(n, arrowTypeFromDuck(types[i]), true));
@@ -204,14 +207,7 @@ export class Session {
       pendingRows = 0;
       return batch;
     };
-    for (;;) {
-      let chunk;
-      try {
-        chunk = await result.fetchChunk();
-      } catch (e) {
-        throw sqlError(sql, e);
-      }
-      if (!chunk || chunk.rowCount === 0) break;
+    for await (const chunk of this.chunks(result, sql)) {
       for (let c = 0; c < names.length; c++) {
         const vals = columnValues(chunk.getColumnVector(c), types[c], chunk.rowCount);
         for (const v of vals) pending[c].push(toArrowJs(v));
@@ -222,63 +218,20 @@ export class Session {
     if (pendingRows > 0) yield flush();
   }
 
-  /** Reads one FLOAT list/array column of a query into one dense Float32Array (n × dim). */
-  async float32Column(sql: string, params: readonly Param[] = []): Promise<{ data: Float32Array; rows: number; dim: number }> {
-    this.check();
-    let result;
-    try {
-      result = await this.con.stream(sql, ...bindArgs(params));
-    } catch (e) {
-      throw sqlError(sql, e);
-    }
-    const parts: Float32Array[][] = [];
-    let rows = 0;
-    let dim = -1;
-    for (;;) {
-      const chunk = await result.fetchChunk();
-      if (!chunk || chunk.rowCount === 0) break;
-      const vals = columnValues(chunk.getColumnVector(0), result.columnType(0), chunk.rowCount) as (Float32Array | null)[];
-      const rowsOut: Float32Array[] = [];
-      for (const v of vals) {
-        if (!v) throw new QuiverError('invalid_input', 'query: a vector is null');
-        if (dim < 0) dim = v.length;
-        if (v.length !== dim) throw new QuiverError('invalid_input', `query: vectors of different lengths (${dim} and ${v.length})`);
-        rowsOut.push(v);
-      }
-      parts.push(rowsOut);
-      rows += chunk.rowCount;
-    }
-    const data = new Float32Array(rows * Math.max(dim, 0));
-    let o = 0;
-    for (const p of parts) for (const v of p) {
-      data.set(v, o);
-      o += v.length;
-    }
-    return { data, rows, dim: Math.max(dim, 0) };
-  }
-
   /**
    * Reads a query of (row_id BIGINT, vector FLOAT[d] | FLOAT[] | FLOAT[d][]) into dense arrays:
    * row ids, vectors row-major, and for multi-vector rows the offsets of each row's vectors.
    * Null vectors (or empty lists) give a row with no vectors.
    */
   async readVectors(sql: string, params: readonly Param[] = []): Promise<{ rowIds: BigInt64Array; data: Float32Array; offsets: Uint32Array; dim: number }> {
-    this.check();
-    let result;
-    try {
-      result = await this.con.stream(sql, ...bindArgs(params));
-    } catch (e) {
-      throw sqlError(sql, e);
-    }
+    const result = await this.start(sql, params);
     const vecType = result.columnType(1);
     const multi = vecType.typeId === DuckDBTypeId.LIST && ((vecType as DuckDBListType).valueType.typeId === DuckDBTypeId.ARRAY || (vecType as DuckDBListType).valueType.typeId === DuckDBTypeId.LIST);
     const ids: bigint[] = [];
     const vecs: Float32Array[] = [];
     const offsets: number[] = [0];
     let dim = -1;
-    for (;;) {
-      const chunk = await result.fetchChunk();
-      if (!chunk || chunk.rowCount === 0) break;
+    for await (const chunk of this.chunks(result, sql)) {
       const idVec = chunk.getColumnVector(0);
       const vv = chunk.getColumnVector(1);
       for (let r = 0; r < chunk.rowCount; r++) {
@@ -301,18 +254,10 @@ export class Session {
 
   /** Reads the first column of a query, which must be BIGINT, into a BigInt64Array. */
   async readInt64(sql: string, params: readonly Param[] = []): Promise<BigInt64Array> {
-    this.check();
-    let result;
-    try {
-      result = await this.con.stream(sql, ...bindArgs(params));
-    } catch (e) {
-      throw sqlError(sql, e);
-    }
+    const result = await this.start(sql, params);
     const parts: BigInt64Array[] = [];
     let n = 0;
-    for (;;) {
-      const chunk = await result.fetchChunk();
-      if (!chunk || chunk.rowCount === 0) break;
+    for await (const chunk of this.chunks(result, sql)) {
       const v = chunk.getColumnVector(0);
       const part = new BigInt64Array(chunk.rowCount);
       for (let r = 0; r < chunk.rowCount; r++) part[r] = v.getItem(r) as bigint;

@@ -74,8 +74,9 @@ export class SearchRuntime {
       if (!c) throw new QuiverError('invalid_input', `query: bm25/match over "${column}" outside a dataset query`);
       return c;
     };
-    await session.registerScalarSql('__q_bm25', ['BIGINT', 'VARCHAR', 'VARCHAR'], 'DOUBLE', (args, rows) => {
-      const out = new Array<number | null>(rows);
+    // Both functions take (row_id, column, text) and answer from the column's BM25 statistics.
+    const perRow = <T>(answer: (c: TextCollection, ordinal: number, text: string) => T, absent: T) => (args: unknown[][], rows: number) => {
+      const out = new Array<T | null>(rows);
       for (let r = 0; r < rows; r++) {
         const id = args[0][r] as bigint | null;
         if (id === null || args[2][r] === null) {
@@ -84,24 +85,12 @@ export class SearchRuntime {
         }
         const c = lookup(args[1][r] as string);
         const o = ordinalOf(c.rowIds, id);
-        out[r] = o < 0 ? 0 : textScores(c, args[2][r] as string)[o];
+        out[r] = o < 0 ? absent : answer(c, o, args[2][r] as string);
       }
       return out;
-    });
-    await session.registerScalarSql('__q_match', ['BIGINT', 'VARCHAR', 'VARCHAR'], 'BOOLEAN', (args, rows) => {
-      const out = new Array<boolean | null>(rows);
-      for (let r = 0; r < rows; r++) {
-        const id = args[0][r] as bigint | null;
-        if (id === null || args[2][r] === null) {
-          out[r] = null;
-          continue;
-        }
-        const c = lookup(args[1][r] as string);
-        const o = ordinalOf(c.rowIds, id);
-        out[r] = o >= 0 && textMatches(c, args[2][r] as string).has(o);
-      }
-      return out;
-    });
+    };
+    await session.registerScalarSql('__q_bm25', ['BIGINT', 'VARCHAR', 'VARCHAR'], 'DOUBLE', perRow((c, o, text) => textScores(c, text)[o], 0));
+    await session.registerScalarSql('__q_match', ['BIGINT', 'VARCHAR', 'VARCHAR'], 'BOOLEAN', perRow((c, o, text) => textMatches(c, text).has(o), false));
     this.ready.add(session);
   }
 
