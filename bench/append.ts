@@ -163,7 +163,9 @@ async function runLance(batches: BenchRecord[][], batch: number): Promise<RunRes
   let table: lancedb.Table | undefined;
   for (const b of batches) {
     const ta = performance.now();
-    const data = arrowTable(b);
+    // LanceDB builds its input with its own makeArrowTable (from the same records, to the same
+    // schema); handing it a table built column-wise here fails inside LanceDB 0.31's IPC step.
+    const data = lancedb.makeArrowTable(b as unknown as Record<string, unknown>[], { schema: ARROW_SCHEMA });
     arrowMs += performance.now() - ta;
     if (!table) table = await db.createTable('gen', data);
     else await table.add(data);

@@ -30,6 +30,7 @@ import {
   type Commit,
   type CommitStats,
   type Manifest,
+  type FragmentMeta,
   type RecordInput,
   type SchemaInput,
 } from '../format/index.js';
@@ -44,7 +45,7 @@ import { createVersionView, type VersionContext } from './versioning/context.js'
 import { buildDiffTable, diffCounts, diffRows, type DiffCounts, type DiffRow } from './versioning/diff.js';
 import { analyzeMerge, writeMerge, type ConflictPolicy, type MergeConflict } from './versioning/merge.js';
 import { mergeBase, resolveCommit, walkHistory } from './versioning/refs.js';
-import { applyCompaction, planCompaction, wantsAutoCompaction, writeCompaction, type AutoCompactOptions, type CompactOptions } from './versioning/compact.js';
+import { applyCompaction, planAutoCompaction, planCompaction, wantsAutoCompaction, writeCompaction, type AutoCompactOptions, type CompactOptions } from './versioning/compact.js';
 import { vacuum, type VacuumOptions, type VacuumResult } from './versioning/vacuum.js';
 import { applyRowWrite, type RowWrite } from './versioning/row-write.js';
 import { planDelete, planUpdate, type RowSelector, type UpdateSpec } from './versioning/update.js';
@@ -344,7 +345,7 @@ export class Dataset {
     const policy = this.writeOptions.autoCompact;
     if (policy === false || !wantsAutoCompaction(this.manifest, policy)) return;
     try {
-      await this.compactLocked(policy);
+      await this.compactLocked(policy, planAutoCompaction);
     } catch (e) {
       if (!isQuiverError(e, 'conflict') && !isQuiverError(e, 'not_found')) throw e;
     }
@@ -877,9 +878,9 @@ export class Dataset {
     return this.mutex.run(() => this.compactLocked(options));
   }
 
-  private async compactLocked(options: CompactOptions): Promise<Commit | null> {
+  private async compactLocked(options: CompactOptions, plan: (m: Manifest, o: CompactOptions) => FragmentMeta[] = planCompaction): Promise<Commit | null> {
     await this.refresh();
-    const picked = planCompaction(this.manifest, options);
+    const picked = plan(this.manifest, options);
     if (picked.length === 0) return null;
     const ctx = await this.versionContext();
     const w = await writeCompaction(ctx, this.manifest, picked, options.fragmentRowsMax ?? this.writeOptions.fragmentRowsMax);

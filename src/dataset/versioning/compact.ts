@@ -38,10 +38,29 @@ export function planCompaction(m: Manifest, o: CompactOptions = {}): FragmentMet
   return picked;
 }
 
+/**
+ * What the automatic policy rewrites: small fragments are grouped in size tiers (each tier spans
+ * `smallFragmentsMax`× more rows than the one below), and the lowest tier holding
+ * `smallFragmentsMax` fragments is merged. A merged fragment lands in a higher tier, so a row is
+ * rewritten a few times over its life, not once per trigger: merging every small fragment each
+ * time rewrote the same images again and again (measured: 1.8 GB written for 0.6 GB of data).
+ */
+export function planAutoCompaction(m: Manifest, o: AutoCompactOptions = {}): FragmentMeta[] {
+  const min = o.fragmentRowsMin ?? COMPACT_DEFAULTS.fragmentRowsMin;
+  const count = Math.max(2, o.smallFragmentsMax ?? COMPACT_DEFAULTS.smallFragmentsMax);
+  const tiers = new Map<number, FragmentMeta[]>();
+  for (const f of m.fragments) {
+    if (live(f) >= min) continue;
+    const tier = Math.floor(Math.log(live(f) + 1) / Math.log(count));
+    tiers.set(tier, [...(tiers.get(tier) ?? []), f]);
+  }
+  const full = [...tiers.entries()].filter(([, fs]) => fs.length >= count).sort((a, b) => a[0] - b[0]);
+  return full.length ? full[0][1] : [];
+}
+
 /** True when the automatic policy wants a compaction of `m`. */
 export function wantsAutoCompaction(m: Manifest, o: AutoCompactOptions): boolean {
-  const min = o.fragmentRowsMin ?? COMPACT_DEFAULTS.fragmentRowsMin;
-  return m.fragments.filter((f) => live(f) < min).length >= (o.smallFragmentsMax ?? COMPACT_DEFAULTS.smallFragmentsMax);
+  return planAutoCompaction(m, o).length > 0;
 }
 
 /** A written compaction, waiting to be applied to a manifest. */
