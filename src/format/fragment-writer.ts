@@ -8,6 +8,11 @@ import { writeParquet, type ParquetWriteOptions } from './parquet/index.js';
 import { layout, randomId } from './layout.js';
 import type { FragmentMeta, GroupFileMeta } from './manifest.js';
 
+/** Rows per row group in small-column files. */
+export const SCALAR_ROW_GROUP_ROWS = 8192;
+/** Rows per row group in large-column files. */
+export const LARGE_ROW_GROUP_ROWS = 4096;
+
 export interface WrittenFragment {
   fragment: FragmentMeta;
   groups: Record<string, GroupFileMeta>;
@@ -27,7 +32,9 @@ function idRange(ids: readonly unknown[]): { min: string; max: string } {
 export async function writeFragment(store: ObjectStore, batch: ColumnizedBatch, options: ParquetWriteOptions = {}): Promise<WrittenFragment> {
   const id = randomId();
   const range = idRange(batch.scalar[0].values);
-  const scalar = writeParquet(batch.scalar, options);
+  // Small row groups let DuckDB skip most of a file when fetching a few rows by row_id (the
+  // last step of a search: 6 ms instead of 24 ms for 10 rows out of 1M, measured).
+  const scalar = writeParquet(batch.scalar, { rowGroupRowsMax: SCALAR_ROW_GROUP_ROWS, ...options });
   const key = layout.scalarFile(id);
   const groups: Record<string, GroupFileMeta> = {};
   let bytes = scalar.size;
@@ -36,7 +43,7 @@ export async function writeFragment(store: ObjectStore, batch: ColumnizedBatch, 
   // dominated a one-record commit.
   const puts: Promise<unknown>[] = [store.put(key, scalar.parts, { ifAbsent: true })];
   for (const [column, cols] of batch.large) {
-    const file = writeParquet(cols, { rowGroupRowsMax: 4096, ...options });
+    const file = writeParquet(cols, { rowGroupRowsMax: LARGE_ROW_GROUP_ROWS, ...options });
     const gkey = layout.groupFile(id, column);
     puts.push(store.put(gkey, file.parts, { ifAbsent: true }));
     groups[column] = { key: gkey, rows: batch.rows, bytes: file.size, rowIdMin: range.min, rowIdMax: range.max };

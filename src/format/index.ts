@@ -21,4 +21,4 @@ export {
   type RefKind,
 } from './commit-graph.js';
 export { RowIdAllocator, type RowIdLeaseOptions } from './row-ids.js';
-export { writeFragment, writeDeletes, type WrittenFragment } from './fragment-writer.js';
+export { writeFragment, writeDeletes, SCALAR_ROW_GROUP_ROWS, LARGE_ROW_GROUP_ROWS, type WrittenFragment } from './fragment-writer.js';

@@ -252,15 +252,17 @@ export class Session {
     return { rowIds: BigInt64Array.from(ids), data, offsets: Uint32Array.from(offsets), dim };
   }
 
-  /** Reads the first column of a query, which must be BIGINT, into a BigInt64Array. */
+  /** Reads the first column of a query, which must be a BIGINT without nulls (row ids), into a BigInt64Array. */
   async readInt64(sql: string, params: readonly Param[] = []): Promise<BigInt64Array> {
     const result = await this.start(sql, params);
     const parts: BigInt64Array[] = [];
     let n = 0;
     for await (const chunk of this.chunks(result, sql)) {
       const v = chunk.getColumnVector(0);
-      const part = new BigInt64Array(chunk.rowCount);
-      for (let r = 0; r < chunk.rowCount; r++) part[r] = v.getItem(r) as bigint;
+      // The vector's own BigInt64Array, copied at once; item by item costs ~0.3 µs a row.
+      const items = (v as unknown as { items?: BigInt64Array }).items;
+      const part = items instanceof BigInt64Array && items.length >= chunk.rowCount ? items.slice(0, chunk.rowCount) : new BigInt64Array(chunk.rowCount);
+      if (!(items instanceof BigInt64Array)) for (let r = 0; r < chunk.rowCount; r++) part[r] = v.getItem(r) as bigint;
       parts.push(part);
       n += part.length;
     }

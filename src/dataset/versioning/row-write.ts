@@ -6,6 +6,7 @@
 
 import { QuiverError, assert } from '../../errors.js';
 import {
+  LARGE_ROW_GROUP_ROWS,
   columnize,
   isImage,
   isLarge,
@@ -134,7 +135,7 @@ function idRange(ids: Iterable<bigint>): [bigint, bigint] {
 
 export async function writeGroupFile(ctx: VersionContext, def: ColumnDef, ids: bigint[], values: unknown[]): Promise<GroupFileMeta> {
   const key = layout.groupFile(randomId(), def.name);
-  const file = writeParquet([{ name: 'row_id', leaf: 'int64', nullable: false, listDepth: 0, values: ids }, parquetColumn(def, values)], { rowGroupRowsMax: 4096 });
+  const file = writeParquet([{ name: 'row_id', leaf: 'int64', nullable: false, listDepth: 0, values: ids }, parquetColumn(def, values)], { rowGroupRowsMax: LARGE_ROW_GROUP_ROWS });
   await ctx.store.put(key, file.parts, { ifAbsent: true });
   const [lo, hi] = idRange(ids);
   return { key, rows: ids.length, bytes: file.size, rowIdMin: String(lo), rowIdMax: String(hi) };

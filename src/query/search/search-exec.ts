@@ -150,7 +150,7 @@ export class SearchRuntime {
   async explain(host: SearchHost, sql: string, params: readonly Param[]): Promise<SearchExplain> {
     const plan = await this.plan(host, sql, params);
     if (!plan.topk) return { shape: 'exact-sql', reason: plan.reason, sql: await unparseSql(host.session, plan.semantic) };
-    const candidates = plan.topk.where ? await this.candidateIds(host, plan, params) : null;
+    const candidates = await this.candidates(host, plan, params);
     const signals = [];
     for (const s of plan.topk.signals) {
       if (s.kind === 'vector') {
@@ -210,9 +210,24 @@ export class SearchRuntime {
   /** How many rows each signal must return: k, or enough for reciprocal-rank fusion. */
   private fetchCount(plan: SearchPlan): number {
     const k = plan.topk!.k;
-    // Any row outside every list's top 2k+60 scores below each list's k-th row, so the fused
-    // top k are all in the lists (ranks beyond a list's end count as absent).
-    return plan.topk!.fusion === 'rrf' ? 2 * k + RRF_K : k;
+    // rrf counts a ranking only within its window, so each list needs exactly its top window rows.
+    return plan.topk!.fusion === 'rrf' ? Math.max(plan.topk!.window, k) : k;
+  }
+
+  /**
+   * Row ids (ascending) that pass the WHERE, or null for every live row: SQL conjuncts run in
+   * DuckDB, match() conjuncts come from the text index (calling match per row from SQL costs
+   * a JS call per row).
+   */
+  private async candidates(host: SearchHost, plan: SearchPlan, params: readonly Param[]): Promise<BigInt64Array | null> {
+    let ids = plan.topk!.where ? await this.candidateIds(host, plan, params) : null;
+    for (const m of plan.topk!.matches) {
+      const c = this.current.get(m.column)!;
+      const hits = textMatches(c, m.text).toOrdinals();
+      const matched = BigInt64Array.from(hits, (o) => c.rowIds[o]);
+      ids = ids ? intersectSorted(ids, matched) : matched;
+    }
+    return ids;
   }
 
   private async candidateIds(host: SearchHost, plan: SearchPlan, params: readonly Param[]): Promise<BigInt64Array> {
@@ -229,7 +244,7 @@ export class SearchRuntime {
 
   private async topK(host: SearchHost, plan: SearchPlan, params: readonly Param[]): Promise<{ rowIds: bigint[]; scores: number[] }> {
     const topk = plan.topk!;
-    const candidates = topk.where ? await this.candidateIds(host, plan, params) : null;
+    const candidates = await this.candidates(host, plan, params);
     const n = this.fetchCount(plan);
     const lists: SignalHits[] = [];
     for (const s of topk.signals) lists.push(s.kind === 'vector' ? await this.vectorTopK(host, s, candidates, n) : this.textTopK(s, candidates, n));
@@ -250,7 +265,7 @@ export class SearchRuntime {
       let score = 0;
       perList.forEach((ranks, j) => {
         const r = ranks.get(id) ?? lists[j].tailRank;
-        if (r !== undefined) score += 1 / (RRF_K + r);
+        if (r !== undefined && r <= topk.window) score += 1 / (RRF_K + r);
       });
       fused.set(id, score);
     }
@@ -381,3 +396,18 @@ export class SearchRuntime {
   }
 }
 
+/** The ids in both ascending arrays, ascending. */
+function intersectSorted(a: BigInt64Array, b: BigInt64Array): BigInt64Array {
+  const out: bigint[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    if (a[i] === b[j]) {
+      out.push(a[i]);
+      i++;
+      j++;
+    } else if (a[i] < b[j]) i++;
+    else j++;
+  }
+  return BigInt64Array.from(out);
+}

@@ -35,8 +35,12 @@ export interface TopKPlan {
   fusion: 'single' | 'rrf';
   /** Rows to find: LIMIT + OFFSET. */
   k: number;
-  /** The WHERE clause, semantically rewritten, or null: evaluated to a candidate filter. */
+  /** The WHERE clause without its match() conjuncts, semantically rewritten, or null. */
   where: AstNode | null;
+  /** match(column, 'text') conjuncts of the WHERE, answered by the text index instead of SQL. */
+  matches: { column: string; text: string }[];
+  /** rrf: ranks past this window contribute nothing. */
+  window: number;
   /** The final query over `__search_view`, where `__score` holds each winner's score. */
   final: ParsedSql;
 }
@@ -55,6 +59,8 @@ export interface SearchPlan {
 export const SEARCH_VIEW = '__search_view';
 export const SCORE_COLUMN = '__score';
 export const RRF_K = 60;
+/** rrf's default rank window: each ranking contributes for its first 100 rows (Elasticsearch's rank_window_size). */
+export const RRF_WINDOW = 100;
 
 const SIMILARITY: Record<string, Metric> = { cosine_similarity: 'cosine', l2_distance: 'l2', inner_product: 'ip' };
 const MACRO: Record<Metric, [string, string]> = {
@@ -174,9 +180,23 @@ function bestFirst(s: Signal): 'DESCENDING' | 'ASCENDING' {
   return s.kind === 'vector' && s.metric === 'l2' ? 'ASCENDING' : 'DESCENDING';
 }
 
-/** 1.0 / (60 + rank() OVER (ORDER BY x best-first)) as a tree. */
-function rrfTerm(x: AstNode, order: 'DESCENDING' | 'ASCENDING'): AstNode {
-  const rank: AstNode = {
+/** rrf's arguments: the rankings, and a trailing integer constant as the window if present. */
+function rrfArgs(n: AstNode): { rankings: AstNode[]; window: number } {
+  const args = children(n);
+  const last = args.length ? unwrapCast(args[args.length - 1]) : undefined;
+  if (last?.class === 'CONSTANT') {
+    const w = Number((last.value as { value: unknown }).value);
+    if (!Number.isInteger(w) || w < 1) throw new QuiverError('invalid_input', `query: the rrf window must be a positive integer, got ${String((last.value as { value: unknown }).value)}`);
+    return { rankings: args.slice(0, -1), window: w };
+  }
+  return { rankings: args, window: RRF_WINDOW };
+}
+
+const intConstant = (v: number): AstNode => ({ class: 'CONSTANT', type: 'VALUE_CONSTANT', alias: '', query_location: 0, value: { type: { id: 'INTEGER', type_info: null }, is_null: false, value: v } });
+
+/** CASE WHEN rank() OVER (ORDER BY x best-first) <= window THEN 1 / (60 + rank …) ELSE 0 END. */
+function rrfTerm(x: AstNode, order: 'DESCENDING' | 'ASCENDING', window: number): AstNode {
+  const rank = (): AstNode => ({
     class: 'WINDOW',
     type: 'WINDOW_RANK',
     alias: '',
@@ -198,13 +218,13 @@ function rrfTerm(x: AstNode, order: 'DESCENDING' | 'ASCENDING'): AstNode {
     filter_expr: null,
     exclude_clause: 'NO_OTHER',
     arg_orders: [],
-  };
-  const constant = (v: number, id: string): AstNode => ({ class: 'CONSTANT', type: 'VALUE_CONSTANT', alias: '', query_location: 0, value: { type: { id, type_info: null }, is_null: false, value: v } });
-  const plus = functionCall('+', [constant(RRF_K, 'INTEGER'), rank]);
+  });
+  const plus = functionCall('+', [intConstant(RRF_K), rank()]);
   plus.is_operator = true;
-  const div = functionCall('/', [constant(1, 'INTEGER'), plus]); // DuckDB's / divides in floating point
+  const div = functionCall('/', [intConstant(1), plus]); // DuckDB's / divides in floating point
   div.is_operator = true;
-  return div;
+  const within: AstNode = { class: 'COMPARISON', type: 'COMPARE_LESSTHANOREQUALTO', alias: '', query_location: 0, left: rank(), right: intConstant(window) };
+  return { class: 'CASE', type: 'CASE_EXPR', alias: '', query_location: 0, case_checks: [{ when_expr: within, then_expr: div }], else_expr: intConstant(0) };
 }
 
 /** Rewrites search functions to exact SQL, collecting signals and text columns on the way. */
@@ -228,12 +248,11 @@ function semanticRewrite(node: unknown, schema: readonly ColumnDef[], params: re
       return functionCall(name === 'bm25' ? '__q_bm25' : '__q_match', [rowIdRef(args[0]), constantString(col.name), args[1]], String(n.alias ?? ''));
     }
     if (name === 'rrf') {
-      const args = children(n);
-      if (args.length < 2) throw new QuiverError('invalid_input', `query: rrf fuses two or more rankings, got ${args.length}`);
-      const terms = args.map((a) => {
+      const { rankings, window } = rrfArgs(n);
+      if (rankings.length < 2) throw new QuiverError('invalid_input', `query: rrf fuses two or more rankings, got ${rankings.length}`);
+      const terms = rankings.map((a) => {
         const fn = isFunction(a) ? String(a.function_name).toLowerCase() : '';
-        const order = fn === 'l2_distance' ? 'ASCENDING' : 'DESCENDING';
-        return rrfTerm(a, order);
+        return rrfTerm(a, fn === 'l2_distance' ? 'ASCENDING' : 'DESCENDING', window);
       });
       let sum = terms[0];
       for (const t of terms.slice(1)) {
@@ -280,6 +299,13 @@ function hasAggregateOrWindow(node: unknown): boolean {
   return found;
 }
 
+/** The AND-ed parts of a WHERE (nested ANDs flattened). */
+function conjuncts(n: AstNode | null): AstNode[] {
+  if (!n) return [];
+  if (n.class === 'CONJUNCTION' && n.type === 'CONJUNCTION_AND') return (n.children as AstNode[]).flatMap((c) => conjuncts(c));
+  return [n];
+}
+
 /** The top-k shape: SELECT … FROM dataset [WHERE …] ORDER BY <signal> LIMIT k [OFFSET o]. */
 function planTopK(tree: ParsedSql, schema: readonly ColumnDef[], params: readonly unknown[], textColumns: Set<string>): { topk: TopKPlan | null; reason: string } {
   const none = (reason: string) => ({ topk: null, reason });
@@ -313,8 +339,11 @@ function planTopK(tree: ParsedSql, schema: readonly ColumnDef[], params: readonl
   }
   let signals: Signal[];
   let fusion: 'single' | 'rrf';
+  let window = RRF_WINDOW;
   if (isFunction(expr, 'rrf')) {
-    const parts = children(expr).map((a) => signalOf(a, schema, params));
+    const r = rrfArgs(expr);
+    window = r.window;
+    const parts = r.rankings.map((a) => signalOf(a, schema, params));
     if (parts.some((p) => p === null)) return none('an rrf argument is not a search signal with constant arguments');
     signals = parts as Signal[];
     fusion = 'rrf';
@@ -336,10 +365,23 @@ function planTopK(tree: ParsedSql, schema: readonly ColumnDef[], params: readonl
   fnode.select_list = replaceScore(fnode.select_list);
   fnode.modifiers = replaceScore(fnode.modifiers);
   fnode.from_table = { ...(fnode.from_table as object), table_name: SEARCH_VIEW };
-  // The winners already passed the WHERE; keep it anyway (cheap on k rows, and exact).
+  // The winners were chosen among rows that pass the WHERE in this same version, so it is not
+  // evaluated again: DuckDB would push it into the scan and run it on every row.
+  fnode.where_clause = null;
   const semanticFinal = semanticRewrite(final, schema, params, textColumns) as ParsedSql;
-  const where = node.where_clause ? (semanticRewrite(clone(node.where_clause), schema, params, textColumns) as AstNode) : null;
-  return { topk: { signals, fusion, k: limit + offset, where, final: semanticFinal }, reason: 'top-k by a search signal' };
+  const matches: { column: string; text: string }[] = [];
+  const rest: AstNode[] = [];
+  for (const c of conjuncts(node.where_clause as AstNode | null)) {
+    const text = isFunction(c, 'match') ? constantText(children(c)[1], params) : null;
+    if (text !== null) {
+      const col = textColumn('match', c, schema);
+      textColumns.add(col.name);
+      matches.push({ column: col.name, text });
+    } else rest.push(c);
+  }
+  const restTree = rest.length === 0 ? null : rest.length === 1 ? rest[0] : ({ class: 'CONJUNCTION', type: 'CONJUNCTION_AND', alias: '', query_location: 0, children: rest } as AstNode);
+  const where = restTree ? (semanticRewrite(clone(restTree), schema, params, textColumns) as AstNode) : null;
+  return { topk: { signals, fusion, k: limit + offset, where, matches, window, final: semanticFinal }, reason: 'top-k by a search signal' };
 }
 
 export function planSearch(tree: ParsedSql, schema: readonly ColumnDef[], params: readonly unknown[]): SearchPlan {
