@@ -234,6 +234,19 @@ export class Session {
     for await (const chunk of this.chunks(result, sql)) {
       const idVec = chunk.getColumnVector(0);
       const vv = chunk.getColumnVector(1);
+      const fast = !multi ? floatArrayChunk(vv, vecType, chunk.rowCount) : null;
+      if (fast) {
+        // FLOAT[d]: one copy of the child Float32Array per chunk instead of a JS value per float.
+        for (let r = 0; r < chunk.rowCount; r++) {
+          ids.push(idVec.getItem(r) as bigint);
+          if (fast.valid(r)) {
+            if (dim < 0) dim = fast.dim;
+            vecs.push(fast.data.subarray(r * fast.dim, (r + 1) * fast.dim));
+          }
+          offsets.push(vecs.length);
+        }
+        continue;
+      }
       for (let r = 0; r < chunk.rowCount; r++) {
         ids.push(idVec.getItem(r) as bigint);
         const item = vv.getItem(r) as { items: unknown[] } | null;
@@ -432,6 +445,20 @@ function jsValue(v: DuckDBValue, type: DuckDBType): unknown {
     default:
       return typeof v === 'object' ? String(v) : v;
   }
+}
+
+/**
+ * The floats of a FLOAT[d] vector as one Float32Array copy, with a validity test per row; null
+ * when the vector is not FLOAT[d] or its layout is not the one this reads (node-api internals).
+ */
+function floatArrayChunk(vec: DuckDBVector, type: DuckDBType, rows: number): { data: Float32Array; dim: number; valid: (r: number) => boolean } | null {
+  if (type.typeId !== DuckDBTypeId.ARRAY || (type as DuckDBArrayType).valueType.typeId !== DuckDBTypeId.FLOAT) return null;
+  const dim = (type as DuckDBArrayType).length;
+  const inner = vec as unknown as { childData?: { items?: unknown }; validity?: { itemValid(i: number): boolean } };
+  const items = inner.childData?.items;
+  if (!(items instanceof Float32Array) || items.length < rows * dim || !inner.validity) return null;
+  const validity = inner.validity;
+  return { data: items.slice(0, rows * dim), dim, valid: (r) => validity.itemValid(r) };
 }
 
 function appendRowObjects(chunk: DuckDBDataChunk, names: string[], types: DuckDBType[], rows: Record<string, unknown>[]): void {
