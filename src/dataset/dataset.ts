@@ -520,7 +520,7 @@ export class Dataset {
     if (typeof sql !== 'string' || !sql.trim()) throw new QuiverError('invalid_input', 'query: expected a SQL string');
     await this.refresh();
     const session = (await this.versionContext()).session;
-    return { session, manifest: this.manifest, versionKey: this.head.manifest, store: this.store, prepareView: async (q) => void (await this.view(q)) };
+    return { session, manifest: this.manifest, versionKey: this.head.manifest, store: this.store, prepareView: async (q) => void (await this.view(q)), paths: (keys) => this.cache.paths(keys) };
   }
 
   /** The versions of this handle's history (first parents), oldest first. */

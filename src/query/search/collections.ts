@@ -3,17 +3,17 @@
 // Ordinal i of a collection is its i-th row id in ascending order, so a sorted list of row ids
 // maps to ordinals by one merge walk.
 
-import { Bitmap, FullTextIndex, VectorIndex, type FullTextIndexOptions } from '../../index/index.js';
+import { Bitmap, FullTextIndex, type FullTextIndexOptions } from '../../index/index.js';
 
 export interface VectorCollection {
   kind: 'vector';
+  /** The file the vectors were read from (a segment), or the cache key. */
+  key: string;
   rowIds: BigInt64Array;
   data: Float32Array;
   dim: number;
   /** Vectors of row i are [offsets[i], offsets[i+1]); present for list<embedding> columns. */
   offsets?: Uint32Array;
-  /** The ANN index over exactly these rows, when the dataset has one for the column. */
-  index?: VectorIndex;
   bytes: number;
 }
 
@@ -109,4 +109,28 @@ export class CollectionCache {
       this.bytes -= e.bytes;
     }
   }
+}
+
+/** The segment with rows in ascending row-id order (files written by Quiver already are). */
+export function sortSegment(seg: VectorCollection): VectorCollection {
+  let sorted = true;
+  for (let i = 1; i < seg.rowIds.length && sorted; i++) sorted = seg.rowIds[i - 1] < seg.rowIds[i];
+  if (sorted) return seg;
+  const order = Array.from(seg.rowIds.keys()).sort((a, b) => (seg.rowIds[a] < seg.rowIds[b] ? -1 : 1));
+  const rowIds = BigInt64Array.from(order, (i) => seg.rowIds[i]);
+  if (!seg.offsets) {
+    const data = new Float32Array(seg.data.length);
+    order.forEach((src, dst) => data.set(seg.data.subarray(src * seg.dim, (src + 1) * seg.dim), dst * seg.dim));
+    return { ...seg, rowIds, data };
+  }
+  const offsets = new Uint32Array(order.length + 1);
+  const data = new Float32Array(seg.data.length);
+  let o = 0;
+  order.forEach((src, dst) => {
+    const part = seg.data.subarray(seg.offsets![src] * seg.dim, seg.offsets![src + 1] * seg.dim);
+    data.set(part, o);
+    o += part.length;
+    offsets[dst + 1] = o / seg.dim;
+  });
+  return { ...seg, rowIds, data, offsets };
 }

@@ -8,8 +8,8 @@ import { QuiverError } from '../../errors.js';
 import type { IndexMeta, Manifest } from '../../format/index.js';
 import { Bitmap, exactSearch, higherIsBetter, planVectorSearch, type Metric } from '../../index/index.js';
 import type { ObjectStore } from '../../storage/index.js';
-import { quoteIdent, type Param, type Session } from '../engine.js';
-import { bitmapOf, CollectionCache, ordinalOf, textCollection, textMatches, textScores, type TextCollection, type VectorCollection } from './collections.js';
+import { quoteIdent, quoteString, type Param, type Session } from '../engine.js';
+import { bitmapOf, CollectionCache, ordinalOf, sortSegment, textCollection, textMatches, textScores, type TextCollection, type VectorCollection } from './collections.js';
 import { planSearch, RRF_K, SCORE_COLUMN, SEARCH_MACROS, SEARCH_VIEW, type SearchPlan, type Signal, type TextSignal, type VectorSignal } from './search-plan.js';
 import { clone, compactParams, parseSql, unparseSql, columnRef, type AstNode, type ParsedSql } from './sql-ast.js';
 import { decodeVectorIndexFile, type VectorIndexFile } from './vector-index-file.js';
@@ -23,6 +23,8 @@ export interface SearchHost {
   store: ObjectStore;
   /** Points the temp view `dataset` at this version with the columns `sql` names. */
   prepareView(sql: string): Promise<void>;
+  /** Local paths holding the objects' bytes. */
+  paths(keys: readonly string[]): Promise<string[]>;
 }
 
 export interface SearchOptions {
@@ -57,8 +59,7 @@ export class SearchRuntime {
   /** Parse trees by SQL text, and SQL text by tree: planning a repeated query costs no DuckDB round trip. */
   private readonly parsed = new Map<string, ParsedSql>();
   private readonly unparsed = new Map<string, string>();
-  /** For a (version, index) pair: the collection ordinal of each index row (-1 when not live). */
-  private readonly indexOrdinals = new Map<string, Int32Array>();
+  private readonly alignment = new Map<string, boolean>();
   /** Text collections of the query running now; the BM25 SQL functions read them. */
   private current = new Map<string, TextCollection>();
 
@@ -154,11 +155,11 @@ export class SearchRuntime {
     const signals = [];
     for (const s of plan.topk.signals) {
       if (s.kind === 'vector') {
-        const c = await this.vectors(host, s.column);
+        const live = await this.liveIds(host);
         const idx = this.indexMeta(host, s.column, 'vector');
-        const matches = candidates ? candidates.length : c.rowIds.length;
-        const p = planVectorSearch({ n: c.rowIds.length, matches, k: this.fetchCount(plan), hasIndex: !!idx, dim: c.dim });
-        signals.push({ kind: 'vector', column: s.column, metric: s.metric, strategy: p.strategy, index: idx ? idx.key : 'none (exact)', candidates: candidates ? candidates.length : ('all' as const), rows: c.rowIds.length });
+        const matches = candidates ? candidates.length : live.length;
+        const p = planVectorSearch({ n: live.length, matches, k: this.fetchCount(plan), hasIndex: !!idx, dim: s.query.length });
+        signals.push({ kind: 'vector', column: s.column, metric: s.metric, strategy: p.strategy, index: idx ? idx.key : 'none (exact)', candidates: candidates ? candidates.length : ('all' as const), rows: live.length });
       } else {
         const idx = this.indexMeta(host, s.column, 'fulltext');
         signals.push({ kind: 'bm25', column: s.column, strategy: 'bm25 top-k (block-max / MaxScore)', index: idx ? idx.key : 'none (built in memory for this version)', candidates: candidates ? candidates.length : ('all' as const), rows: this.current.get(s.column)?.rowIds.length ?? 0 });
@@ -178,18 +179,20 @@ export class SearchRuntime {
       throw new QuiverError('invalid_input', `query: nearDuplicates needs an embedding column; "${column}" is not one`, { column });
     }
     if (!(threshold >= -1 && threshold <= 1)) throw new QuiverError('invalid_input', `query: threshold must be in [-1, 1], got ${threshold}`);
-    const c = await this.vectors(host, column);
+    const live = await this.liveIds(host);
     const out: { a: bigint; b: bigint; similarity: number }[] = [];
-    const rows = c.rowIds.length;
-    for (let r = 0; r < rows; r++) {
-      const from = c.offsets ? c.offsets[r] : r;
-      const to = c.offsets ? c.offsets[r + 1] : r + 1;
-      for (let v = from; v < to; v++) {
-        const q = c.data.slice(v * c.dim, (v + 1) * c.dim);
-        const hits = await this.vectorTopK(host, { kind: 'vector', column, metric: 'cosine', query: q, multi: !!c.offsets }, null, k + 1);
-        hits.rowIds.forEach((id, i) => {
-          if (id !== c.rowIds[r] && hits.scores[i] >= threshold && c.rowIds[r] < id) out.push({ a: c.rowIds[r], b: id, similarity: hits.scores[i] });
-        });
+    for (const seg of await this.segments(host, column)) {
+      for (let r = 0; r < seg.rowIds.length; r++) {
+        if (ordinalOf(live, seg.rowIds[r]) < 0) continue;
+        const from = seg.offsets ? seg.offsets[r] : r;
+        const to = seg.offsets ? seg.offsets[r + 1] : r + 1;
+        for (let v = from; v < to; v++) {
+          const q = seg.data.slice(v * seg.dim, (v + 1) * seg.dim);
+          const hits = await this.vectorTopK(host, { kind: 'vector', column, metric: 'cosine', query: q, multi: !!seg.offsets }, null, k + 1);
+          hits.rowIds.forEach((id, i) => {
+            if (hits.scores[i] >= threshold && seg.rowIds[r] < id) out.push({ a: seg.rowIds[r], b: id, similarity: hits.scores[i] });
+          });
+        }
       }
     }
     const seen = new Set<string>();
@@ -296,73 +299,81 @@ export class SearchRuntime {
   }
 
   private async vectorTopK(host: SearchHost, s: VectorSignal, candidates: BigInt64Array | null, k: number): Promise<SignalHits> {
-    const c = await this.vectors(host, s.column);
-    const live = candidates ? bitmapOf(c.rowIds, candidates) : Bitmap.full(c.rowIds.length);
+    // Candidates are a subset of the live rows; without a WHERE every live row is one.
+    const wanted = candidates ?? (await this.liveIds(host));
     const indexed = await this.vectorIndex(host, s.column, s.metric);
+    const covered = new Map((indexed?.files ?? []).map((f) => [f.key, f]));
+    const segments = await this.segments(host, s.column);
     const best = higherIsBetter(s.metric as Metric);
     const merged: { id: bigint; score: number }[] = [];
-    let strategy = 'exact';
-    // Rows the index can answer: in a file it read that is still current, and live here.
-    const deltaFilter = live;
-    if (indexed) {
-      const map = this.indexOrdinalMap(host, s.column, indexed, c);
-      const idxFilter = new Bitmap(indexed.rowIds.length);
-      for (let o = 0; o < map.length; o++) {
-        const ord = map[o];
-        if (ord >= 0 && live.has(ord)) {
-          idxFilter.set(o);
-          deltaFilter.clear(ord);
-        }
+    const strategies: string[] = [];
+    const idxFilter = indexed ? new Bitmap(indexed.rowIds.length) : null;
+    let exactRows = 0;
+    for (const seg of segments) {
+      const inSeg = bitmapOf(seg.rowIds, wanted);
+      if (inSeg.count() === 0) continue;
+      const f = covered.get(seg.key);
+      if (f && idxFilter && indexed && this.aligned(indexed, f, seg)) {
+        // The index read this same file in this same order: its rows [start, start+rows) are this segment.
+        inSeg.forEach((o) => void idxFilter.set(f.start + o));
+        continue;
       }
-      if (idxFilter.count() > 0) {
-        const r = indexed.index.search(s.query, Math.min(k, idxFilter.count()), { filter: idxFilter });
-        strategy = r.strategy;
-        r.ordinals.forEach((o, i) => merged.push({ id: indexed.rowIds[o], score: r.scores[i] }));
-      }
+      exactRows += inSeg.count();
+      const r = exactSearch(seg.data, seg.dim, s.query, Math.min(k, inSeg.count()), { metric: s.metric as Metric, candidates: inSeg, rows: seg.offsets ? { offsets: seg.offsets } : undefined });
+      r.ordinals.forEach((o, i) => merged.push({ id: seg.rowIds[o], score: r.scores[i] }));
     }
-    const deltaCount = deltaFilter.count();
-    if (deltaCount > 0) {
-      const r = exactSearch(c.data, c.dim, s.query, Math.min(k, deltaCount), { metric: s.metric as Metric, candidates: deltaFilter, rows: c.offsets ? { offsets: c.offsets } : undefined });
-      r.ordinals.forEach((o, i) => merged.push({ id: c.rowIds[o], score: r.scores[i] }));
-      strategy = indexed ? `${strategy} + exact over ${deltaCount} unindexed rows` : 'exact';
+    if (indexed && idxFilter && idxFilter.count() > 0) {
+      const r = indexed.index.search(s.query, Math.min(k, idxFilter.count()), { filter: idxFilter });
+      strategies.push(r.strategy);
+      r.ordinals.forEach((o, i) => merged.push({ id: indexed.rowIds[o], score: r.scores[i] }));
     }
-    merged.sort((a, b) => (best ? b.score - a.score : a.score - b.score) || (a.id < b.id ? -1 : 1));
+    if (exactRows) strategies.push(indexed ? `exact over ${exactRows} unindexed rows` : 'exact');
+    merged.sort((x, y) => (best ? y.score - x.score : x.score - y.score) || (x.id < y.id ? -1 : 1));
     const top = merged.slice(0, k);
-    return { rowIds: top.map((x) => x.id), scores: top.map((x) => x.score), strategy, index: indexed ? 'vector' : 'none', rows: c.rowIds.length };
+    return { rowIds: top.map((x) => x.id), scores: top.map((x) => x.score), strategy: strategies.join(' + ') || 'empty', index: indexed ? 'vector' : 'none', rows: wanted.length };
+  }
+
+  /** Whether index rows [f.start, f.start + f.rows) are exactly this segment's rows, in order. Checked once per pair. */
+  private aligned(indexed: VectorIndexFile, f: { key: string; start: number; rows: number }, seg: VectorCollection): boolean {
+    const key = `${indexed.rowIds.length}|${f.start}|${seg.key}`;
+    let ok = this.alignment.get(key);
+    if (ok === undefined) {
+      ok = f.rows === seg.rowIds.length;
+      for (let i = 0; ok && i < f.rows; i++) ok = indexed.rowIds[f.start + i] === seg.rowIds[i];
+      this.alignment.set(key, ok);
+    }
+    return ok;
+  }
+
+  /** The live row ids of this version, ascending. Cached per version. */
+  private async liveIds(host: SearchHost): Promise<BigInt64Array> {
+    const key = `${host.versionKey}|live`;
+    const hit = this.cache.get(key);
+    if (hit?.kind === 'vector') return hit.rowIds;
+    const sql = 'SELECT row_id FROM dataset';
+    await host.prepareView(sql);
+    const ids = (await host.session.readInt64(sql)).sort();
+    this.cache.set(key, { kind: 'vector', rowIds: ids, data: new Float32Array(0), dim: 0, bytes: ids.byteLength, key });
+    return ids;
   }
 
   /**
-   * The collection ordinal of each index row, or -1 when the row is not served by the index in
-   * this version (its file was rewritten or dropped, or the row is not live). Cached per version.
+   * The vectors of each of the column's current files, rows ascending by row id within a file.
+   * Files never change, so a file read once serves every later version that still lists it:
+   * after an append only the new file is read.
    */
-  private indexOrdinalMap(host: SearchHost, column: string, indexed: VectorIndexFile, c: VectorCollection): Int32Array {
-    const key = `${host.versionKey}|${column}|${indexed.files[0]?.key ?? ''}|${indexed.rowIds.length}`;
-    let map = this.indexOrdinals.get(key);
-    if (!map) {
-      const current = new Set((host.manifest.groups[column] ?? []).map((g) => g.key));
-      map = new Int32Array(indexed.rowIds.length).fill(-1);
-      for (const f of indexed.files) {
-        if (!current.has(f.key)) continue;
-        for (let o = f.start; o < f.start + f.rows; o++) map[o] = ordinalOf(c.rowIds, indexed.rowIds[o]);
-      }
-      if (this.indexOrdinals.size >= 16) this.indexOrdinals.clear();
-      this.indexOrdinals.set(key, map);
+  private async segments(host: SearchHost, column: string): Promise<VectorCollection[]> {
+    const col = host.manifest.schema.find((c) => c.name === column)!;
+    const files = host.manifest.groups[column] ?? [];
+    const missing = files.filter((f) => this.cache.get(`file|${f.key}|${column}`)?.kind !== 'vector');
+    const paths = await host.paths(missing.map((f) => f.key));
+    const sqlType = col.type.kind === 'list' && col.type.element.kind === 'embedding' ? `FLOAT[${col.type.element.dim}][]` : col.type.kind === 'embedding' ? `FLOAT[${col.type.dim}]` : 'FLOAT[]';
+    for (let i = 0; i < missing.length; i++) {
+      const r = await host.session.readVectors(`SELECT row_id, ${quoteIdent(column)}::${sqlType} FROM read_parquet(${quoteString(paths[i])})`);
+      const seg = sortSegment({ kind: 'vector', key: missing[i].key, rowIds: r.rowIds, data: r.data, dim: r.dim, ...(col.type.kind === 'list' ? { offsets: r.offsets } : {}), bytes: r.data.byteLength + r.rowIds.byteLength });
+      this.cache.set(`file|${missing[i].key}|${column}`, seg);
     }
-    return map;
-  }
-
-  /** Every live row's vectors of `column` at this version, ordered by row id. */
-  private async vectors(host: SearchHost, column: string): Promise<VectorCollection> {
-    const key = `${host.versionKey}|v|${column}`;
-    const hit = this.cache.get(key);
-    if (hit?.kind === 'vector') return hit;
-    const sql = `SELECT row_id, ${quoteIdent(column)} FROM dataset WHERE ${quoteIdent(column)} IS NOT NULL ORDER BY row_id`;
-    await host.prepareView(sql);
-    const r = await host.session.readVectors(sql);
-    const multi = host.manifest.schema.find((c) => c.name === column)?.type.kind === 'list';
-    const c: VectorCollection = { kind: 'vector', rowIds: r.rowIds, data: r.data, dim: r.dim, ...(multi ? { offsets: r.offsets } : {}), bytes: r.data.byteLength + r.rowIds.byteLength };
-    this.cache.set(key, c);
-    return c;
+    return files.map((f) => this.cache.get(`file|${f.key}|${column}`) as VectorCollection);
   }
 
   /** The persisted ANN index of a column, if the version declares one. */

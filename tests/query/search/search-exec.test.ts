@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import * as quiver from '../../../src/index.js';
 import { prng } from '../../helpers/tmp.js';
 import type { Param } from '../../../src/index.js';
+import { CountingStore, MemoryStore } from '../../../src/storage/index.js';
 
 const WORDS = ['red', 'vintage', 'car', 'blue', 'cat', 'sunset', 'city', 'forest', 'robot', 'dog', 'neon', 'river'];
 const schema = { prompt: 'text', emb: 'emb-16', shots: 'list<emb-16>', rating: 'int', user_id: 'text', tags: 'list<text>' };
@@ -101,6 +102,29 @@ describe('search in ds.query', () => {
       }),
       { numRuns: 6, seed: Number(process.env.QUIVER_SEED ?? 4) },
     );
+  });
+
+  it('reads only the new file of vectors after an append (cost, counted)', async () => {
+    const rand = prng(15);
+    const store = new CountingStore(new MemoryStore());
+    const ds = await quiver.create(store, { schema });
+    await ds.append(records(rand, 200));
+    await ds.commit('a');
+    const q = records(rand, 1)[0].emb;
+    const sql = 'select row_id from dataset order by cosine_similarity(emb, $1) desc limit 5';
+    await ds.query(sql, [q]);
+    const { rowIds } = await ds.append(records(rand, 20));
+    await ds.commit('b');
+    store.reset();
+    const top = await ds.query(sql, [Float32Array.from(records(rand, 1)[0].emb)]);
+    assert.equal(top.length, 5);
+    const embFiles = [...store.keysRead.keys()].filter((k) => k.endsWith('.emb.parquet'));
+    assert.equal(embFiles.length, 1, `read ${embFiles.join(', ')}`);
+    const exact = await ds.query(`select * from (${sql}) x`, [q]);
+    const fast = await ds.query(sql, [q]);
+    assert.deepEqual(fast.map((r) => r.row_id), exact.map((r) => r.row_id));
+    assert.ok(rowIds.length === 20);
+    await ds.close();
   });
 
   it('explains the chosen plan', async () => {
