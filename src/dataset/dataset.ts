@@ -734,7 +734,8 @@ export class Dataset {
    * The rows added, removed and changed from version `from` to version `to` (each a branch,
    * tag or commit id; `to` defaults to this handle's version), by row id. Counts come at once;
    * `rows()` streams the rows in row id order, with old and new values of changed small
-   * columns (large columns are flagged, not loaded). `base` is the two versions' common
+   * columns; changed large columns are flagged, and carry their old and new values too with
+   * `{ largeValues: true }` (read per page of changed rows). `base` is the two versions' common
    * ancestor; `{ sinceBase: true }` diffs from it instead of from `from` (what `to` changed
    * since the branches split, as `git diff a...b`).
    *
@@ -746,7 +747,7 @@ export class Dataset {
    * console.log(d.counts.removed);
    * for await (const r of d.rows()) if (r.change === 'changed') console.log(r.rowId, r.columns);
    */
-  async diff(from: string, to?: string, options: { sinceBase?: boolean } = {}): Promise<VersionDiff> {
+  async diff(from: string, to?: string, options: { sinceBase?: boolean; largeValues?: boolean } = {}): Promise<VersionDiff> {
     this.check(false);
     return this.mutex.run(async () => {
       const a0 = await resolveCommit(this.store, from);
@@ -754,7 +755,7 @@ export class Dataset {
       const base = await mergeBase(this.store, a0.id, b.id);
       const a = options.sinceBase && base ? await readCommit(this.store, base) : a0;
       const ctx = await this.versionContext();
-      const t = await buildDiffTable(ctx, `__quiver_diff${++this.diffCounter}`, await readManifest(this.store, a.manifest), await readManifest(this.store, b.manifest));
+      const t = await buildDiffTable(ctx, `__quiver_diff${++this.diffCounter}`, await readManifest(this.store, a.manifest), await readManifest(this.store, b.manifest), { largeValues: options.largeValues });
       const counts = await diffCounts(ctx, t);
       const mutex = this.mutex;
       return {

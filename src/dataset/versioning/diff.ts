@@ -7,7 +7,7 @@ import { isLarge, derivedColumns, type Manifest } from '../../format/index.js';
 import { quoteIdent, quoteString } from '../../query/index.js';
 import { createVersionView, type VersionContext } from './context.js';
 
-/** One changed cell. Large columns (images, embeddings, binary) carry no values: `large` is set. */
+/** One changed cell. Large columns (images, embeddings, binary) set `large`, and carry values only with `largeValues`. */
 export interface CellChange {
   old: unknown;
   new: unknown;
@@ -37,6 +37,8 @@ export interface DiffTable {
   name: string;
   small: string[];
   large: string[];
+  /** Views of the two versions with large columns, when their values were asked for. */
+  valueViews?: { a: string; b: string };
 }
 
 /** Small columns of a schema as the view has them: user columns and image metadata. */
@@ -83,7 +85,7 @@ async function largeChanges(ctx: VersionContext, a: Manifest, b: Manifest, colum
  * Builds temp table `name` with one row per row id that differs from `a` to `b`:
  * row_id, in_a, in_b, a_i/b_i for each small column i, l_j for each large column j.
  */
-export async function buildDiffTable(ctx: VersionContext, name: string, a: Manifest, b: Manifest): Promise<DiffTable> {
+export async function buildDiffTable(ctx: VersionContext, name: string, a: Manifest, b: Manifest, options: { largeValues?: boolean } = {}): Promise<DiffTable> {
   const small = smallColumnNames(b);
   const large = largeColumnNames(b);
   await createVersionView(ctx, `${name}_ra`, restrict(a, b), { large: 'none' });
@@ -111,6 +113,11 @@ export async function buildDiffTable(ctx: VersionContext, name: string, a: Manif
     );
     await ctx.session.run(`UPDATE ${name} SET l_${j} = true WHERE row_id IN (SELECT row_id FROM ${name}_l)`);
   }
+  if (options.largeValues && large.length) {
+    await createVersionView(ctx, `${name}_va`, a, { large: 'all' });
+    await createVersionView(ctx, `${name}_vb`, b, { large: 'all' });
+    return { name, small, large, valueViews: { a: `${name}_va`, b: `${name}_vb` } };
+  }
   return { name, small, large };
 }
 
@@ -132,7 +139,7 @@ export async function diffCounts(ctx: VersionContext, t: DiffTable): Promise<Dif
 }
 
 /** Turns one row of a diff table into a DiffRow. */
-export function diffRowOf(t: DiffTable, r: Record<string, unknown>): DiffRow {
+export function diffRowOf(t: DiffTable, r: Record<string, unknown>, values?: { a: Map<bigint, Record<string, unknown>>; b: Map<bigint, Record<string, unknown>> }): DiffRow {
   const rowId = r.row_id as bigint;
   if (!r.in_a || !r.in_b) {
     const side = r.in_a ? 'a' : 'b';
@@ -146,7 +153,7 @@ export function diffRowOf(t: DiffTable, r: Record<string, unknown>): DiffRow {
     const n = r[`b_${i}`];
     if (!sameValue(o, n)) columns[c] = { old: o, new: n };
   });
-  t.large.forEach((c, j) => r[`l_${j}`] && (columns[c] = { old: undefined, new: undefined, large: true }));
+  t.large.forEach((c, j) => r[`l_${j}`] && (columns[c] = { old: values?.a.get(rowId)?.[c], new: values?.b.get(rowId)?.[c], large: true }));
   return { rowId, change: 'changed', columns };
 }
 
@@ -173,8 +180,22 @@ export async function* diffRows(ctx: VersionContext, t: DiffTable, pageRows = 10
   let after: bigint | null = null;
   for (;;) {
     const page = await ctx.session.all(`SELECT * FROM ${t.name} ${after === null ? '' : 'WHERE row_id > $1'} ORDER BY row_id LIMIT ${pageRows}`, after === null ? [] : [after]);
-    for (const r of page.rows) yield diffRowOf(t, r);
+    const values = t.valueViews ? await largeValues(ctx, t, page.rows) : undefined;
+    for (const r of page.rows) yield diffRowOf(t, r, values);
     if (page.rows.length < pageRows) return;
     after = page.rows[page.rows.length - 1].row_id as bigint;
   }
+}
+
+/** Old and new values of the large columns of a page's changed rows, read by row id. */
+async function largeValues(ctx: VersionContext, t: DiffTable, rows: Record<string, unknown>[]): Promise<{ a: Map<bigint, Record<string, unknown>>; b: Map<bigint, Record<string, unknown>> }> {
+  const ids = rows.filter((r) => r.in_a && r.in_b && t.large.some((_, j) => r[`l_${j}`])).map((r) => r.row_id as bigint);
+  const read = async (view: string) => {
+    const out = new Map<bigint, Record<string, unknown>>();
+    if (!ids.length) return out;
+    const res = await ctx.session.all(`SELECT row_id, ${t.large.map(quoteIdent).join(', ')} FROM ${view} WHERE row_id IN (${ids.join(', ')})`);
+    for (const r of res.rows) out.set(r.row_id as bigint, r);
+    return out;
+  };
+  return { a: await read(t.valueViews!.a), b: await read(t.valueViews!.b) };
 }
