@@ -65,6 +65,11 @@ export type BuildProgress = (p: { phase: 'quantize' | 'graph'; done: number; tot
 type GraphIndex = InstanceType<typeof usearch.Index>;
 type Resolved = Required<Omit<VectorIndexOptions, 'rows'>>;
 const FORMAT_VERSION = 1;
+/** Graph recall below which search scans instead. */
+export const RECALL_MIN = 0.95;
+/** Rows below which the graph is not calibrated (scans are cheap there anyway). */
+const CALIBRATE_ROWS_MIN = 1000;
+const CALIBRATE_QUERIES = 32;
 const MAGIC = 'QVEC';
 
 function resolve(o: VectorIndexOptions): Resolved {
@@ -113,6 +118,12 @@ export class VectorIndex {
   /** Width of one int8 code row (dim, or dim + 1 for ip's lift). */
   private readonly cdim: number;
   private graph: GraphIndex;
+  /**
+   * recall@10 of unfiltered graph search on a sample of queries, measured at build. Below
+   * RECALL_MIN the planner treats the index as absent and scans (isotropic random vectors defeat
+   * every graph index: measured 0.21 at 100k × 768), so answers keep recall >= 0.95 on any data.
+   */
+  graphRecall = 1;
 
   private constructor(dim: number, options: Resolved, capacity: number) {
     if (!Number.isInteger(dim) || dim < 1) throw new QuiverError('invalid_input', `index: dim must be a positive integer, got ${dim}`);
@@ -138,6 +149,7 @@ export class VectorIndex {
       index.offsets = options.rows.offsets.slice();
     }
     index.append(vectors, onProgress);
+    index.calibrate();
     return index;
   }
 
@@ -184,6 +196,35 @@ export class VectorIndex {
     }
     this.reserve(this.count + m);
     this.append(vectors, onProgress);
+    this.calibrate();
+  }
+
+  /** Measures {@link graphRecall}: graph search against an exact scan for queries near sampled stored vectors. */
+  private calibrate(): void {
+    const n = this.rowCount;
+    if (n < CALIBRATE_ROWS_MIN) {
+      this.graphRecall = 1;
+      return;
+    }
+    const k = 10;
+    const plan = planVectorSearch({ n, matches: n, k, hasIndex: true, dim: this.dim, vectorsPerRowMax: this.vprMax, ef: this.options.ef, rerankFactor: this.options.rerankFactor });
+    if (plan.strategy !== 'ann') return;
+    let found = 0;
+    let wanted = 0;
+    const q = new Float32Array(this.dim);
+    for (let i = 0; i < CALIBRATE_QUERIES; i++) {
+      // Near a stored vector (as real queries are near the data), but not equal to it.
+      const a = Math.floor((i * this.count) / CALIBRATE_QUERIES);
+      const b = (a + Math.floor(this.count / 2) + i) % this.count;
+      for (let j = 0; j < this.dim; j++) q[j] = 0.9 * this.vecs[a * this.dim + j] + 0.1 * this.vecs[b * this.dim + j];
+      const exact = this.scanExact(q, k, undefined, 1);
+      const graph = this.searchGraph(q, k, undefined, plan.params.count, plan.params.countMax, 1);
+      if (!graph) continue;
+      const got = new Set(graph.ordinals);
+      exact.ordinals.forEach((o) => void (got.has(o) && found++));
+      wanted += exact.ordinals.length;
+    }
+    this.graphRecall = wanted ? found / wanted : 1;
   }
 
   private reserve(vectorsNeeded: number): void {
@@ -229,7 +270,7 @@ export class VectorIndex {
       n: this.rowCount,
       matches,
       k,
-      hasIndex: true,
+      hasIndex: this.graphRecall >= RECALL_MIN,
       dim: this.dim,
       vectorsPerRowMax: this.vprMax,
       ef: ef ?? this.options.ef,
@@ -352,7 +393,7 @@ export class VectorIndex {
         graph,
       };
       if (this.offsets) sections.rowOffsets = this.offsets.subarray(0, this.rowTotal + 1);
-      const header = { kind: 'vector-hnsw-i8', dim: this.dim, vectorCount: this.count, rowCount: this.rowCount, quantizer: this.quant, multiVector: !!this.offsets, options: this.options };
+      const header = { kind: 'vector-hnsw-i8', dim: this.dim, vectorCount: this.count, rowCount: this.rowCount, quantizer: this.quant, multiVector: !!this.offsets, options: this.options, graphRecall: this.graphRecall };
       return encodeContainer(MAGIC, FORMAT_VERSION, header, sections);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -373,6 +414,7 @@ export class VectorIndex {
     index.codes = i8Of(codes);
     index.count = count;
     index.quant = header.quantizer as Quantizer;
+    index.graphRecall = typeof header.graphRecall === 'number' ? header.graphRecall : 1;
     if (header.multiVector) {
       if (!rowOffsets) throw corrupt('missing row offsets');
       index.offsets = u32Of(rowOffsets);
