@@ -90,7 +90,7 @@ async function buildVector(ctx: IndexBuildContext, m: Manifest, column: string, 
   const multi = offsets.length - 1 !== vectors;
   const index = VectorIndex.build(all, dim, { ...options, ...(multi ? { rows: { offsets: Uint32Array.from(offsets) } } : {}) }, ctx.onProgress);
   const key = `${layout.indexPrefix}${randomId()}.qvix`;
-  await ctx.store.put(key, encodeVectorIndexFile({ index, rowIds, files: indexed }), { ifAbsent: true });
+  await ctx.store.put(key, encodeVectorIndexFile(index, rowIds, indexed), { ifAbsent: true });
   return { column, kind: 'vector', key, fragments: files.map((f) => f.key), options: { metric: options.metric ?? 'cosine', ...options } };
 }
 

@@ -381,19 +381,22 @@ export class VectorIndex {
   }
 
   /** A self-describing binary (format {@link FORMAT_VERSION}) with a CRC-32; see docs/search-kernels.md. */
-  serialize(): Uint8Array {
+  serialize(options: { vectors?: boolean } = {}): Uint8Array {
+    // Without `vectors` the float32 copy is left out (a caller that keeps the vectors elsewhere
+    // hands them back to deserialize): at 1M × 768 it is 3 GB of a 4 GB file.
+    const withVectors = options.vectors ?? true;
     const dir = mkdtempSync(join(tmpdir(), 'quiver-vec-'));
     try {
       const path = join(dir, 'graph.usearch');
       this.graph.save(path);
       const graph = readFileSync(path);
       const sections: Record<string, ArrayBufferView> = {
-        vectors: this.vectors,
+        ...(withVectors ? { vectors: this.vectors } : {}),
         codes: this.codes.subarray(0, this.count * this.cdim),
         graph,
       };
       if (this.offsets) sections.rowOffsets = this.offsets.subarray(0, this.rowTotal + 1);
-      const header = { kind: 'vector-hnsw-i8', dim: this.dim, vectorCount: this.count, rowCount: this.rowCount, quantizer: this.quant, multiVector: !!this.offsets, options: this.options, graphRecall: this.graphRecall };
+      const header = { kind: 'vector-hnsw-i8', dim: this.dim, vectorCount: this.count, rowCount: this.rowCount, quantizer: this.quant, multiVector: !!this.offsets, options: this.options, graphRecall: this.graphRecall, externalVectors: !withVectors };
       return encodeContainer(MAGIC, FORMAT_VERSION, header, sections);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -401,16 +404,18 @@ export class VectorIndex {
   }
 
   /** Reads {@link serialize}'s output; throws `index: corrupt vector index: ...` on any damage. */
-  static deserialize(bytes: Uint8Array): VectorIndex {
+  static deserialize(bytes: Uint8Array, externalVectors?: Float32Array): VectorIndex {
     const { header, sections } = decodeContainer(bytes, MAGIC, [FORMAT_VERSION], 'vector index');
     const corrupt = (why: string) => new QuiverError('corrupt', `index: corrupt vector index: ${why}`);
     const dim = header.dim as number;
     const count = header.vectorCount as number;
-    const { vectors, codes, graph, rowOffsets } = sections;
-    if (!vectors || !codes || !graph) throw corrupt('missing section');
+    const { codes, graph, rowOffsets } = sections;
+    if (header.externalVectors && !externalVectors) throw new QuiverError('invalid_input', 'index: this vector index was saved without its vectors; pass them to deserialize');
+    const vecs = header.externalVectors ? externalVectors! : sections.vectors ? f32Of(sections.vectors) : undefined;
+    if (!vecs || !codes || !graph) throw corrupt('missing section');
     const index = new VectorIndex(dim, resolve(header.options as VectorIndexOptions), 0);
-    if (vectors.byteLength !== count * dim * 4 || codes.byteLength !== count * index.cdim) throw corrupt('section sizes disagree with header');
-    index.vecs = f32Of(vectors);
+    if (vecs.length !== count * dim || codes.byteLength !== count * index.cdim) throw corrupt('section sizes disagree with header');
+    index.vecs = vecs;
     index.codes = i8Of(codes);
     index.count = count;
     index.quant = header.quantizer as Quantizer;

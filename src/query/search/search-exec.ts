@@ -12,7 +12,15 @@ import { quoteIdent, quoteString, type Param, type Session } from '../engine.js'
 import { bitmapOf, CollectionCache, ordinalOf, sortSegment, textCollection, textMatches, textScores, type TextCollection, type VectorCollection } from './collections.js';
 import { planSearch, RRF_K, SCORE_COLUMN, SEARCH_MACROS, SEARCH_VIEW, type SearchPlan, type Signal, type TextSignal, type VectorSignal } from './search-plan.js';
 import { clone, compactParams, parseSql, unparseSql, columnRef, type AstNode, type ParsedSql } from './sql-ast.js';
-import { decodeVectorIndexFile, type VectorIndexFile } from './vector-index-file.js';
+import { decodeVectorIndexFile, loadVectorIndex, type IndexedFile } from './vector-index-file.js';
+import type { VectorIndex } from '../../index/index.js';
+
+/** A persisted index with its vectors, ready to search. */
+interface LoadedIndex {
+  index: VectorIndex;
+  rowIds: BigInt64Array;
+  files: IndexedFile[];
+}
 
 /** What the executor needs from a dataset handle. */
 export interface SearchHost {
@@ -54,7 +62,7 @@ interface SignalHits {
 
 export class SearchRuntime {
   private readonly cache: CollectionCache;
-  private readonly indexFiles = new Map<string, VectorIndexFile>();
+  private readonly indexes = new Map<string, LoadedIndex | null>();
   private readonly ready = new WeakSet<Session>();
   /** Parse trees by SQL text, and SQL text by tree: planning a repeated query costs no DuckDB round trip. */
   private readonly parsed = new Map<string, ParsedSql>();
@@ -334,7 +342,7 @@ export class SearchRuntime {
   }
 
   /** Whether index rows [f.start, f.start + f.rows) are exactly this segment's rows, in order. Checked once per pair. */
-  private aligned(indexed: VectorIndexFile, f: { key: string; start: number; rows: number }, seg: VectorCollection): boolean {
+  private aligned(indexed: { rowIds: BigInt64Array }, f: { key: string; start: number; rows: number }, seg: VectorCollection): boolean {
     const key = `${indexed.rowIds.length}|${f.start}|${seg.key}`;
     let ok = this.alignment.get(key);
     if (ok === undefined) {
@@ -363,29 +371,47 @@ export class SearchRuntime {
    * after an append only the new file is read.
    */
   private async segments(host: SearchHost, column: string): Promise<VectorCollection[]> {
+    return this.segmentsOf(host, column, (host.manifest.groups[column] ?? []).map((f) => f.key));
+  }
+
+  /** The vectors of the given files of a column, each read once and cached by file key. */
+  private async segmentsOf(host: SearchHost, column: string, keys: string[]): Promise<VectorCollection[]> {
     const col = host.manifest.schema.find((c) => c.name === column)!;
-    const files = host.manifest.groups[column] ?? [];
-    const missing = files.filter((f) => this.cache.get(`file|${f.key}|${column}`)?.kind !== 'vector');
-    const paths = await host.paths(missing.map((f) => f.key));
+    const missing = keys.filter((k) => this.cache.get(`file|${k}|${column}`)?.kind !== 'vector');
+    const paths = await host.paths(missing);
     const sqlType = col.type.kind === 'list' && col.type.element.kind === 'embedding' ? `FLOAT[${col.type.element.dim}][]` : col.type.kind === 'embedding' ? `FLOAT[${col.type.dim}]` : 'FLOAT[]';
     for (let i = 0; i < missing.length; i++) {
       const r = await host.session.readVectors(`SELECT row_id, ${quoteIdent(column)}::${sqlType} FROM read_parquet(${quoteString(paths[i])})`);
-      const seg = sortSegment({ kind: 'vector', key: missing[i].key, rowIds: r.rowIds, data: r.data, dim: r.dim, ...(col.type.kind === 'list' ? { offsets: r.offsets } : {}), bytes: r.data.byteLength + r.rowIds.byteLength });
-      this.cache.set(`file|${missing[i].key}|${column}`, seg);
+      const seg = sortSegment({ kind: 'vector', key: missing[i], rowIds: r.rowIds, data: r.data, dim: r.dim, ...(col.type.kind === 'list' ? { offsets: r.offsets } : {}), bytes: r.data.byteLength + r.rowIds.byteLength });
+      this.cache.set(`file|${missing[i]}|${column}`, seg);
     }
-    return files.map((f) => this.cache.get(`file|${f.key}|${column}`) as VectorCollection);
+    return keys.map((k) => this.cache.get(`file|${k}|${column}`) as VectorCollection);
   }
 
-  /** The persisted ANN index of a column, if the version declares one. */
-  private async vectorIndex(host: SearchHost, column: string, metric: string): Promise<VectorIndexFile | null> {
+  /**
+   * The persisted ANN index of a column, if the version declares one, with its float32 vectors
+   * taken from the files it was built from (the index file does not repeat them). Null when the
+   * index cannot serve: another metric, or its files no longer read back in the same order.
+   */
+  private async vectorIndex(host: SearchHost, column: string, metric: string): Promise<LoadedIndex | null> {
     const meta = this.indexMeta(host, column, 'vector');
     if (!meta || (meta.options.metric ?? 'cosine') !== metric) return null;
-    let f = this.indexFiles.get(meta.key);
-    if (!f) {
-      f = decodeVectorIndexFile(await host.store.get(meta.key), meta.key);
-      this.indexFiles.set(meta.key, f);
+    if (this.indexes.has(meta.key)) return this.indexes.get(meta.key)!;
+    const file = decodeVectorIndexFile(await host.store.get(meta.key), meta.key);
+    const segs = await this.segmentsOf(host, column, file.files.map((f) => f.key));
+    let loaded: LoadedIndex | null = null;
+    if (file.files.every((f, i) => this.aligned(file, f, segs[i]))) {
+      const vectors = new Float32Array(segs.reduce((n, sg) => n + sg.data.length, 0));
+      let o = 0;
+      for (const sg of segs) {
+        vectors.set(sg.data, o);
+        o += sg.data.length;
+      }
+      loaded = { index: loadVectorIndex(file, vectors), rowIds: file.rowIds, files: file.files };
     }
-    return f;
+    if (this.indexes.size >= 8) this.indexes.clear();
+    this.indexes.set(meta.key, loaded);
+    return loaded;
   }
 
   /** Builds (or reuses) the BM25 statistics of every text column the query scores. */

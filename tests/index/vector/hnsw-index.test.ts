@@ -71,6 +71,12 @@ describe('VectorIndex', () => {
     }
     // The measurement survives serialization, so a loaded index plans the same way.
     assert.equal(VectorIndex.deserialize(index.serialize()).graphRecall, index.graphRecall);
+    // Saved without its vectors, the index needs them back and then answers identically.
+    const lean = index.serialize({ vectors: false });
+    assert.ok(lean.length < index.serialize().length - data.byteLength + 1024);
+    assert.throws(() => VectorIndex.deserialize(lean), /saved without its vectors/);
+    const q = queries.subarray(0, d);
+    assert.deepEqual(VectorIndex.deserialize(lean, data.slice()).search(q, 10).ordinals, index.search(q, 10).ordinals);
   });
 
   for (const metric of ['l2', 'ip'] as Metric[]) {
