@@ -17,4 +17,4 @@ export type { CellChange, DiffRow, DiffCounts } from './versioning/diff.js';
 export type { ConflictPolicy, MergeConflict } from './versioning/merge.js';
 export type { RowSelector, UpdateSpec } from './versioning/update.js';
 export type { VacuumOptions, VacuumResult } from './versioning/vacuum.js';
-export type { IndexSpec, VectorIndexSpec, FullTextIndexSpec } from './search/create-index.js';
+export type { IndexSpec, VectorIndexSpec, FullTextIndexSpec, ScalarIndexSpec } from './search/create-index.js';

@@ -5,3 +5,4 @@ export { FileCache } from './file-cache.js';
 export { SearchRuntime, type SearchHost, type SearchOptions, type SearchExplain } from './search/search-exec.js';
 export { mentionsSearch } from './search/search-plan.js';
 export { encodeVectorIndexFile, decodeVectorIndexFile, loadVectorIndex, type VectorIndexFile, type IndexedFile } from './search/vector-index-file.js';
+export { indexableType, type ScalarPredicate } from './search/scalar-index.js';

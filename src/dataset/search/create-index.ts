@@ -6,7 +6,7 @@
 import { QuiverError } from '../../errors.js';
 import { layout, randomId, typeName, type IndexMeta, type Manifest } from '../../format/index.js';
 import { VectorIndex, type BuildProgress, type VectorIndexOptions } from '../../index/index.js';
-import { encodeVectorIndexFile, quoteIdent, quoteString, type IndexedFile, type Session } from '../../query/index.js';
+import { encodeVectorIndexFile, indexableType, quoteIdent, quoteString, type IndexedFile, type Session } from '../../query/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 
 export interface VectorIndexSpec extends Omit<VectorIndexOptions, 'rows'> {
@@ -25,7 +25,12 @@ export interface FullTextIndexSpec {
   minTokenLength?: number;
 }
 
-export type IndexSpec = VectorIndexSpec | FullTextIndexSpec;
+/** A scalar index: `column <op> constant` parts of a search query's WHERE come from sorted values instead of a scan. */
+export interface ScalarIndexSpec {
+  kind: 'scalar';
+}
+
+export type IndexSpec = VectorIndexSpec | FullTextIndexSpec | ScalarIndexSpec;
 
 export interface IndexBuildContext {
   store: ObjectStore;
@@ -50,7 +55,12 @@ export async function buildIndex(ctx: IndexBuildContext, m: Manifest, column: st
     // version in memory (and cached); the declaration fixes the tokenizer and scoring options.
     return { column, kind: 'fulltext', key: '', fragments: m.fragments.map((f) => f.key), options };
   }
-  throw new QuiverError('unsupported', `index: kind "${(spec as { kind: string }).kind}" is not supported (use "vector" or "fulltext"; scalar filters use Parquet statistics)`);
+  if (spec.kind === 'scalar') {
+    if (!indexableType(col)) throw new QuiverError('invalid_input', `index: a scalar index needs a text, bool, number or timestamp column; "${column}" is ${typeName(col.type)}`, { column });
+    // Sorted values are built per immutable small-column file on first use and cached.
+    return { column, kind: 'scalar', key: '', fragments: m.fragments.map((f) => f.key), options: {} };
+  }
+  throw new QuiverError('invalid_input', `index: kind must be "vector", "fulltext" or "scalar", got "${(spec as { kind: string }).kind}"`);
 }
 
 async function buildVector(ctx: IndexBuildContext, m: Manifest, column: string, spec: VectorIndexSpec): Promise<IndexMeta> {

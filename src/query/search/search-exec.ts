@@ -13,6 +13,7 @@ import { bitmapOf, CollectionCache, ordinalOf, sortSegment, textCollection, text
 import { planSearch, RRF_K, SCORE_COLUMN, SEARCH_MACROS, SEARCH_VIEW, type SearchPlan, type Signal, type TextSignal, type VectorSignal } from './search-plan.js';
 import { clone, compactParams, parseSql, unparseSql, columnRef, type AstNode, type ParsedSql } from './sql-ast.js';
 import { decodeVectorIndexFile, loadVectorIndex, type IndexedFile } from './vector-index-file.js';
+import { indexableType, matchSorted, sortColumn, type ScalarPredicate, type SortedColumn } from './scalar-index.js';
 import type { VectorIndex } from '../../index/index.js';
 
 /** A persisted index with its vectors, ready to search. */
@@ -47,6 +48,8 @@ export interface SearchExplain {
   signals?: { kind: string; column: string; metric?: string; strategy: string; index: string; candidates: number | 'all'; rows: number }[];
   fusion?: string;
   k?: number;
+  /** WHERE parts answered by indexes instead of DuckDB. */
+  indexedFilters?: string[];
   sql: string;
 }
 
@@ -68,6 +71,9 @@ export class SearchRuntime {
   private readonly parsed = new Map<string, ParsedSql>();
   private readonly unparsed = new Map<string, string>();
   private readonly alignment = new Map<string, boolean>();
+  /** Scalar index: each immutable file's sorted column, and each deletes file's ids. */
+  private readonly sortedColumns = new Map<string, SortedColumn>();
+  private readonly deleted = new Map<string, Set<bigint>>();
   /** Text collections of the query running now; the BM25 SQL functions read them. */
   private current = new Map<string, TextCollection>();
 
@@ -111,7 +117,8 @@ export class SearchRuntime {
       if (this.parsed.size >= 256) this.parsed.clear();
       this.parsed.set(sql, tree);
     }
-    return planSearch(tree, host.manifest.schema, params);
+    const scalarIndexed = new Set(host.manifest.indexes.filter((i) => i.kind === 'scalar').map((i) => i.column));
+    return planSearch(tree, host.manifest.schema, params, scalarIndexed);
   }
 
   /** SQL text of a tree; the same query repeated with new parameters re-uses it. */
@@ -173,7 +180,8 @@ export class SearchRuntime {
         signals.push({ kind: 'bm25', column: s.column, strategy: 'bm25 top-k (block-max / MaxScore)', index: idx ? idx.key : 'none (built in memory for this version)', candidates: candidates ? candidates.length : ('all' as const), rows: this.current.get(s.column)?.rowIds.length ?? 0 });
       }
     }
-    return { shape: 'top-k', reason: plan.reason, signals, fusion: plan.topk.fusion, k: plan.topk.k, sql: await unparseSql(host.session, plan.topk.final) };
+    const indexedFilters = [...plan.topk.scalar.map((p) => `${p.column} ${p.op} ${p.values.join(', ')} (scalar index)`), ...plan.topk.matches.map((m) => `match(${m.column}, '${m.text}') (text index)`)];
+    return { shape: 'top-k', reason: plan.reason, signals, fusion: plan.topk.fusion, k: plan.topk.k, indexedFilters, sql: await unparseSql(host.session, plan.topk.final) };
   }
 
   /**
@@ -232,6 +240,10 @@ export class SearchRuntime {
    */
   private async candidates(host: SearchHost, plan: SearchPlan, params: readonly Param[]): Promise<BigInt64Array | null> {
     let ids = plan.topk!.where ? await this.candidateIds(host, plan, params) : null;
+    for (const p of plan.topk!.scalar) {
+      const matched = await this.scalarIds(host, p);
+      ids = ids ? intersectSorted(ids, matched) : matched;
+    }
     for (const m of plan.topk!.matches) {
       const c = this.current.get(m.column)!;
       const hits = textMatches(c, m.text).toOrdinals();
@@ -239,6 +251,53 @@ export class SearchRuntime {
       ids = ids ? intersectSorted(ids, matched) : matched;
     }
     return ids;
+  }
+
+  /** Live row ids (ascending) whose `p.column` satisfies `p`, from the scalar index. */
+  private async scalarIds(host: SearchHost, p: ScalarPredicate): Promise<BigInt64Array> {
+    const parts: BigInt64Array[] = [];
+    const col = host.manifest.schema.find((c) => c.name === p.column)!;
+    for (const f of host.manifest.fragments) {
+      const sorted = await this.sortedColumn(host, f.key, p.column, indexableType(col)!);
+      let hits = matchSorted(sorted, p);
+      // A fragment's deletes hide its own copy of a row only (an update moved it elsewhere).
+      if (f.deletes && f.deletes.count > 0) {
+        const dead = await this.deletedIds(host, f.deletes.key);
+        hits = hits.filter((id) => !dead.has(id));
+      }
+      parts.push(hits);
+    }
+    const out = new BigInt64Array(parts.reduce((n, x) => n + x.length, 0));
+    let o = 0;
+    for (const x of parts) {
+      out.set(x, o);
+      o += x.length;
+    }
+    return out.sort();
+  }
+
+  private async sortedColumn(host: SearchHost, fileKey: string, column: string, kind: 'number' | 'string'): Promise<SortedColumn> {
+    const key = `${fileKey}|${column}`;
+    let c = this.sortedColumns.get(key);
+    if (!c) {
+      const [path] = await host.paths([fileKey]);
+      const r = await host.session.all(`SELECT row_id, ${quoteIdent(column)} AS v FROM read_parquet(${quoteString(path)})`);
+      c = sortColumn(r.rows.map((x) => x.v), BigInt64Array.from(r.rows.map((x) => x.row_id as bigint)), kind);
+      if (this.sortedColumns.size >= 4096) this.sortedColumns.clear();
+      this.sortedColumns.set(key, c);
+    }
+    return c;
+  }
+
+  private async deletedIds(host: SearchHost, key: string): Promise<Set<bigint>> {
+    let d = this.deleted.get(key);
+    if (!d) {
+      const [path] = await host.paths([key]);
+      d = new Set(await host.session.readInt64(`SELECT row_id FROM read_parquet(${quoteString(path)})`));
+      if (this.deleted.size >= 4096) this.deleted.clear();
+      this.deleted.set(key, d);
+    }
+    return d;
   }
 
   private async candidateIds(host: SearchHost, plan: SearchPlan, params: readonly Param[]): Promise<BigInt64Array> {

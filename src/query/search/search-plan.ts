@@ -9,6 +9,7 @@
 import { QuiverError } from '../../errors.js';
 import { typeName, type ColumnDef } from '../../format/index.js';
 import { clone, columnRef, constantString, functionCall, isFunction, rewrite, walk, type AstNode, type ParsedSql } from './sql-ast.js';
+import { scalarPredicate, type ScalarPredicate } from './scalar-index.js';
 
 export type Metric = 'cosine' | 'l2' | 'ip';
 
@@ -39,6 +40,8 @@ export interface TopKPlan {
   where: AstNode | null;
   /** match(column, 'text') conjuncts of the WHERE, answered by the text index instead of SQL. */
   matches: { column: string; text: string }[];
+  /** `column <op> constant` conjuncts on scalar-indexed columns, answered by the scalar index. */
+  scalar: ScalarPredicate[];
   /** rrf: ranks past this window contribute nothing. */
   window: number;
   /** The final query over `__search_view`, where `__score` holds each winner's score. */
@@ -307,7 +310,7 @@ function conjuncts(n: AstNode | null): AstNode[] {
 }
 
 /** The top-k shape: SELECT … FROM dataset [WHERE …] ORDER BY <signal> LIMIT k [OFFSET o]. */
-function planTopK(tree: ParsedSql, schema: readonly ColumnDef[], params: readonly unknown[], textColumns: Set<string>): { topk: TopKPlan | null; reason: string } {
+function planTopK(tree: ParsedSql, schema: readonly ColumnDef[], params: readonly unknown[], textColumns: Set<string>, scalarIndexed: ReadonlySet<string>): { topk: TopKPlan | null; reason: string } {
   const none = (reason: string) => ({ topk: null, reason });
   if (tree.statements.length !== 1) return none('more than one statement');
   const node = tree.statements[0].node;
@@ -370,25 +373,33 @@ function planTopK(tree: ParsedSql, schema: readonly ColumnDef[], params: readonl
   fnode.where_clause = null;
   const semanticFinal = semanticRewrite(final, schema, params, textColumns) as ParsedSql;
   const matches: { column: string; text: string }[] = [];
+  const scalar: ScalarPredicate[] = [];
+  const indexed = new Map(schema.filter((c) => scalarIndexed.has(c.name)).map((c) => [c.name.toLowerCase(), c]));
   const rest: AstNode[] = [];
   for (const c of conjuncts(node.where_clause as AstNode | null)) {
     const text = isFunction(c, 'match') ? constantText(children(c)[1], params) : null;
+    const preds = text === null && indexed.size ? scalarPredicate(c, indexed, params) : null;
     if (text !== null) {
       const col = textColumn('match', c, schema);
       textColumns.add(col.name);
       matches.push({ column: col.name, text });
-    } else rest.push(c);
+    } else if (preds) scalar.push(...preds);
+    else rest.push(c);
   }
   const restTree = rest.length === 0 ? null : rest.length === 1 ? rest[0] : ({ class: 'CONJUNCTION', type: 'CONJUNCTION_AND', alias: '', query_location: 0, children: rest } as AstNode);
   const where = restTree ? (semanticRewrite(clone(restTree), schema, params, textColumns) as AstNode) : null;
-  return { topk: { signals, fusion, k: limit + offset, where, matches, window, final: semanticFinal }, reason: 'top-k by a search signal' };
+  return { topk: { signals, fusion, k: limit + offset, where, matches, scalar, window, final: semanticFinal }, reason: 'top-k by a search signal' };
 }
 
-export function planSearch(tree: ParsedSql, schema: readonly ColumnDef[], params: readonly unknown[]): SearchPlan {
+/**
+ * Plans a query. `scalarIndexed` names the columns with a scalar index: comparisons of them
+ * with constants are answered by the index instead of DuckDB.
+ */
+export function planSearch(tree: ParsedSql, schema: readonly ColumnDef[], params: readonly unknown[], scalarIndexed: ReadonlySet<string> = new Set()): SearchPlan {
   if (tree.error) throw new QuiverError('invalid_sql', `query: ${tree.error_message ?? 'syntax error'}`);
   const textColumns = new Set<string>();
   const semantic = semanticRewrite(clone(tree), schema, params, textColumns) as ParsedSql;
-  const { topk, reason } = planTopK(tree, schema, params, textColumns);
+  const { topk, reason } = planTopK(tree, schema, params, textColumns, scalarIndexed);
   return { semantic, textColumns: [...textColumns], topk, reason };
 }
 
