@@ -124,11 +124,14 @@ export class VectorIndex {
    * every graph index: measured 0.21 at 100k × 768), so answers keep recall >= 0.95 on any data.
    */
   graphRecall = 1;
+  /** The search depth calibration chose (the configured `ef` unless recall needed more). */
+  searchEf = 64;
 
   private constructor(dim: number, options: Resolved, capacity: number) {
     if (!Number.isInteger(dim) || dim < 1) throw new QuiverError('invalid_input', `index: dim must be a positive integer, got ${dim}`);
     this.dim = dim;
     this.options = options;
+    this.searchEf = options.ef;
     this.vecs = new Float32Array(capacity * dim);
     this.cdim = codeDim(options.metric, dim);
     this.codes = new Int8Array(capacity * this.cdim);
@@ -199,32 +202,45 @@ export class VectorIndex {
     this.calibrate();
   }
 
-  /** Measures {@link graphRecall}: graph search against an exact scan for queries near sampled stored vectors. */
+  /**
+   * Measures {@link graphRecall}: graph search against an exact scan for queries near sampled
+   * stored vectors, at the configured depth and, while recall stays under RECALL_MIN, at 2×, 4×
+   * and 8× that depth; the first depth that reaches it becomes the default (`searchEf`). A graph
+   * that cannot reach it even at 8× is left to scans by the planner.
+   */
   private calibrate(): void {
     const n = this.rowCount;
+    this.searchEf = this.options.ef;
     if (n < CALIBRATE_ROWS_MIN) {
       this.graphRecall = 1;
       return;
     }
     const k = 10;
-    const plan = planVectorSearch({ n, matches: n, k, hasIndex: true, dim: this.dim, vectorsPerRowMax: this.vprMax, ef: this.options.ef, rerankFactor: this.options.rerankFactor });
-    if (plan.strategy !== 'ann') return;
-    let found = 0;
-    let wanted = 0;
-    const q = new Float32Array(this.dim);
+    const queries: { q: Float32Array; exact: Set<number> }[] = [];
     for (let i = 0; i < CALIBRATE_QUERIES; i++) {
       // Near a stored vector (as real queries are near the data), but not equal to it.
       const a = Math.floor((i * this.count) / CALIBRATE_QUERIES);
       const b = (a + Math.floor(this.count / 2) + i) % this.count;
+      const q = new Float32Array(this.dim);
       for (let j = 0; j < this.dim; j++) q[j] = 0.9 * this.vecs[a * this.dim + j] + 0.1 * this.vecs[b * this.dim + j];
-      const exact = this.scanExact(q, k, undefined, 1);
-      const graph = this.searchGraph(q, k, undefined, plan.params.count, plan.params.countMax, 1);
-      if (!graph) continue;
-      const got = new Set(graph.ordinals);
-      exact.ordinals.forEach((o) => void (got.has(o) && found++));
-      wanted += exact.ordinals.length;
+      queries.push({ q, exact: new Set(this.scanExact(q, k, undefined, 1).ordinals) });
     }
-    this.graphRecall = wanted ? found / wanted : 1;
+    for (const factor of [1, 2, 4, 8]) {
+      const ef = this.options.ef * factor;
+      const plan = planVectorSearch({ n, matches: n, k, hasIndex: true, dim: this.dim, vectorsPerRowMax: this.vprMax, ef, rerankFactor: this.options.rerankFactor });
+      if (plan.strategy !== 'ann') return; // scanning is cheaper here anyway
+      let found = 0;
+      let wanted = 0;
+      for (const { q, exact } of queries) {
+        const graph = this.searchGraph(q, k, undefined, plan.params.count, plan.params.countMax, 1);
+        if (!graph) continue;
+        graph.ordinals.forEach((o) => void (exact.has(o) && found++));
+        wanted += exact.size;
+      }
+      this.graphRecall = wanted ? found / wanted : 1;
+      this.searchEf = ef;
+      if (this.graphRecall >= RECALL_MIN) return;
+    }
   }
 
   private reserve(vectorsNeeded: number): void {
@@ -273,7 +289,7 @@ export class VectorIndex {
       hasIndex: this.graphRecall >= RECALL_MIN,
       dim: this.dim,
       vectorsPerRowMax: this.vprMax,
-      ef: ef ?? this.options.ef,
+      ef: ef ?? this.searchEf,
       rerankFactor: this.options.rerankFactor,
     });
   }
@@ -396,7 +412,7 @@ export class VectorIndex {
         graph,
       };
       if (this.offsets) sections.rowOffsets = this.offsets.subarray(0, this.rowTotal + 1);
-      const header = { kind: 'vector-hnsw-i8', dim: this.dim, vectorCount: this.count, rowCount: this.rowCount, quantizer: this.quant, multiVector: !!this.offsets, options: this.options, graphRecall: this.graphRecall, externalVectors: !withVectors };
+      const header = { kind: 'vector-hnsw-i8', dim: this.dim, vectorCount: this.count, rowCount: this.rowCount, quantizer: this.quant, multiVector: !!this.offsets, options: this.options, graphRecall: this.graphRecall, searchEf: this.searchEf, externalVectors: !withVectors };
       return encodeContainer(MAGIC, FORMAT_VERSION, header, sections);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -420,6 +436,7 @@ export class VectorIndex {
     index.count = count;
     index.quant = header.quantizer as Quantizer;
     index.graphRecall = typeof header.graphRecall === 'number' ? header.graphRecall : 1;
+    index.searchEf = typeof header.searchEf === 'number' ? header.searchEf : index.options.ef;
     if (header.multiVector) {
       if (!rowOffsets) throw corrupt('missing row offsets');
       index.offsets = u32Of(rowOffsets);
