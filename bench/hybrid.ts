@@ -110,4 +110,4 @@ await ds.close();
 console.log(`\n| query (${N.toLocaleString()} rows) | p50 ms | p99 ms | recall@k vs exact | exact SQL p50 ms | exact / ours | plain DuckDB p50 ms | DuckDB / ours |`);
 console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
-console.log(`\nindex build ${f(buildS)} s; append ${f(N / appendS, 0)} rows/s. exact = the same SQL wrapped so no fast path applies (${EXACT_Q} queries).`);
+console.log(`\nindex build ${f(buildS)} s${reuse ? '' : `; append ${f(N / appendS, 0)} rows/s`}. exact = the same SQL wrapped so no fast path applies (${EXACT_Q} queries).`);
