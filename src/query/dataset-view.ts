@@ -9,6 +9,7 @@
 
 import { isLarge, sqlType, derivedColumns, type ColumnDef, type Manifest } from '../format/index.js';
 import { quoteIdent, quoteString, type Session } from './engine.js';
+import { parseSql, walk } from './search/sql-ast.js';
 
 export interface ScanOptions {
   /** Large columns to join in: 'all', 'none' or a set of names (others read as NULL). Default 'all'. */
@@ -33,20 +34,14 @@ const FILE_COL = '__quiver_file';
 
 /** Columns a SQL text references, by name (lowercased), or 'all' when it uses `*`. */
 export async function referencedColumns(session: Session, sql: string): Promise<Set<string> | 'all'> {
-  const r = await session.all('select json_serialize_sql($1::VARCHAR) as j', [sql]);
-  const tree = JSON.parse((r.rows[0].j as string).replace(/"query_location":\d{16,}/g, '"query_location":0')) as { error?: boolean };
+  const tree = await parseSql(session, sql);
   if (tree.error) return 'all'; // let DuckDB report the syntax error when the query runs
   const names = new Set<string>();
   let star = false;
-  const walk = (n: unknown): void => {
-    if (Array.isArray(n)) return n.forEach(walk);
-    if (!n || typeof n !== 'object') return;
-    const o = n as Record<string, unknown>;
-    if (o.class === 'COLUMN_REF') for (const c of o.column_names as string[]) names.add(c.toLowerCase());
-    if (o.class === 'STAR' || o.class === 'COLUMNS') star = true;
-    for (const v of Object.values(o)) walk(v);
-  };
-  walk(tree);
+  walk(tree, (n) => {
+    if (n.class === 'COLUMN_REF') for (const c of n.column_names as string[]) names.add(c.toLowerCase());
+    if (n.class === 'STAR' || n.class === 'COLUMNS') star = true;
+  });
   return star ? 'all' : names;
 }
 

@@ -557,9 +557,7 @@ export function sqlTypeFromArrow(t: arrow.DataType): string {
 
 /** JS value from DuckDB as Arrow's builders want it. */
 function toArrowJs(v: unknown): unknown {
-  if (v instanceof Float32Array) return Array.from(v);
-  if (typeof v === 'object' && v !== null && !(v instanceof Date) && !(v instanceof Uint8Array) && !Array.isArray(v)) return v;
-  return v;
+  return v instanceof Float32Array ? Array.from(v) : v;
 }
 
 /** A JS value (from Arrow or a UDF) as a DuckDB value of the given type. */
