@@ -215,6 +215,11 @@ export class Dataset {
     return liveRows(this.manifest);
   }
 
+  /** The indexes of this version: column, kind and the options they were built with. */
+  get indexes(): { column: string; kind: 'vector' | 'fulltext' | 'scalar'; options: Record<string, unknown> }[] {
+    return this.manifest.indexes.map((i) => ({ column: i.column, kind: i.kind, options: { ...i.options } }));
+  }
+
   /** Rows appended and not yet committed. */
   get stagedRows(): number {
     return this.staging.rows;
@@ -412,15 +417,21 @@ export class Dataset {
     return this.view(sql);
   }
 
-  /** Points the session's `dataset` view at this handle's version with the columns `sql` names. */
-  private async view(sql: string): Promise<Session> {
-    const ctx = await this.versionContext();
+  /** The columns `sql` names (memoized: planning a repeated query costs no parse). */
+  private async referencedOf(session: Session, sql: string): Promise<Set<string> | 'all'> {
     let needed = this.referenced.get(sql);
     if (!needed) {
-      needed = await referencedColumns(ctx.session, sql);
+      needed = await referencedColumns(session, sql);
       if (this.referenced.size >= 256) this.referenced.clear();
       this.referenced.set(sql, needed);
     }
+    return needed;
+  }
+
+  /** Points the session's `dataset` view at this handle's version with the columns `sql` names. */
+  private async view(sql: string): Promise<Session> {
+    const ctx = await this.versionContext();
+    const needed = await this.referencedOf(ctx.session, sql);
     // Re-creating the view costs a bind over every file; skip it when neither the version nor
     // the set of large columns changed since the last query.
     const large = needed === 'all' ? 'all' : this.manifest.schema.filter((c) => isLarge(c.type) && needed.has(c.name.toLowerCase())).map((c) => c.name).join(',');
@@ -473,6 +484,7 @@ export class Dataset {
    * @example
    * await ds.createIndex('image_emb', { kind: 'vector', metric: 'cosine' });
    * await ds.createIndex('prompt', { kind: 'fulltext', k1: 1.2, b: 0.75 });
+   * await ds.createIndex('rating', { kind: 'scalar' });
    */
   async createIndex(column: string, spec: IndexSpec, options: { onProgress?: BuildProgress } = {}): Promise<Commit> {
     this.check(true);
@@ -481,6 +493,22 @@ export class Dataset {
       const ctx = await this.versionContext();
       const meta = await buildIndex({ store: this.store, session: ctx.session, paths: (k) => this.cache.paths(k), onProgress: options.onProgress }, this.manifest, column, spec);
       return this.publish(`create ${spec.kind} index on ${column}`, [(m) => ({ manifest: withIndex(m, meta), stats: {} })], undefined, 'create-index');
+    });
+  }
+
+  /**
+   * Removes the `kind` index of `column` from the next version (older versions keep theirs);
+   * queries give the same answers without it, only slower. Throws `not_found` if there is none.
+   */
+  async dropIndex(column: string, kind: IndexSpec['kind']): Promise<Commit> {
+    this.check(true);
+    return this.mutex.run(async () => {
+      await this.refresh();
+      if (!this.manifest.indexes.some((i) => i.column === column && i.kind === kind)) {
+        throw new QuiverError('not_found', `index: no ${kind} index on "${column}"`, { column });
+      }
+      const drop = (m: Manifest): Manifest => ({ ...m, indexes: m.indexes.filter((i) => !(i.column === column && i.kind === kind)) });
+      return this.publish(`drop ${kind} index on ${column}`, [(m) => ({ manifest: drop(m), stats: {} })], undefined, 'drop-index');
     });
   }
 
@@ -520,7 +548,31 @@ export class Dataset {
     if (typeof sql !== 'string' || !sql.trim()) throw new QuiverError('invalid_input', 'query: expected a SQL string');
     await this.refresh();
     const session = (await this.versionContext()).session;
-    return { session, manifest: this.manifest, versionKey: this.head.manifest, store: this.store, prepareView: async (q) => void (await this.view(q)), paths: (keys) => this.cache.paths(keys) };
+    return {
+      session,
+      manifest: this.manifest,
+      versionKey: this.head.manifest,
+      store: this.store,
+      prepareView: async (q) => void (await this.view(q)),
+      rowsSql: (q, ids) => this.rowsSql(session, q, ids),
+      paths: (keys) => this.cache.paths(keys),
+    };
+  }
+
+  /** A SELECT of the rows with these ids (columns as `sql` needs them), over only the files whose row-id range holds one. */
+  private async rowsSql(session: Session, sql: string, ids: readonly bigint[]): Promise<string> {
+    const needed = await this.referencedOf(session, sql);
+    const holds = (f: { rowIdMin: string; rowIdMax: string }) => {
+      const lo = BigInt(f.rowIdMin);
+      const hi = BigInt(f.rowIdMax);
+      return ids.some((id) => id >= lo && id <= hi);
+    };
+    const m = this.manifest;
+    const subset: Manifest = { ...m, fragments: m.fragments.filter(holds), groups: Object.fromEntries(Object.entries(m.groups).map(([c, files]) => [c, files.filter(holds)])) };
+    const plan = planScan(subset, { large: needed });
+    const paths = await this.cache.paths(plan.keys);
+    const pathOf = new Map(plan.keys.map((k, i) => [k, paths[i]]));
+    return `SELECT * FROM (${viewSql(plan, (k) => pathOf.get(k)!)}) WHERE row_id IN (${ids.length ? ids.join(', ') : 'NULL'})`;
   }
 
   /** The versions of this handle's history (first parents), oldest first. */

@@ -13,7 +13,7 @@ export { rowOfVector } from './vector/row-map.js';
 export type { ExactSearchOptions } from './vector/exact.js';
 export { exactSearch } from './vector/exact.js';
 export type { VectorPlan, VectorPlanInput, VectorStrategy } from './vector/planner.js';
-export { COST_NS, planVectorSearch } from './vector/planner.js';
+export { COST_NS, planVectorSearch, rerankPool } from './vector/planner.js';
 export type { BuildProgress, VectorIndexOptions, VectorSearchOptions, VectorSearchResult } from './vector/hnsw-index.js';
 export { VectorIndex } from './vector/hnsw-index.js';
 

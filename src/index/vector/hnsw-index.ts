@@ -12,7 +12,7 @@ import usearch from 'usearch';
 import { Bitmap } from '../bitmap.js';
 import { decodeContainer, encodeContainer, f32Of, i8Of, u32Of } from '../codec.js';
 import { type Metric, type SearchResult, MetricTopK, checkK, checkMetric, checkQuery, scoreOf, usearchMetric } from './metric.js';
-import { type VectorPlan, type VectorStrategy, planVectorSearch } from './planner.js';
+import { type VectorPlan, type VectorStrategy, planVectorSearch, rerankPool } from './planner.js';
 import { type Quantizer, codeDim, codeUsearchMetric, encodeQuery, encodeRows, fitQuantizer } from './quantize.js';
 import { type RowMap, checkRowMap, rowOfVector, vectorsPerRowMax } from './row-map.js';
 import { scan } from './scan.js';
@@ -51,6 +51,8 @@ export interface VectorSearchOptions {
   threads?: number;
   /** Run this plan instead of asking the planner (for tests and benchmarks). */
   plan?: VectorPlan;
+  /** How many of the k results must be in exact order (default k); see {@link VectorPlanInput.exactTop}. */
+  exactTop?: number;
 }
 
 export interface VectorSearchResult extends SearchResult {
@@ -237,7 +239,7 @@ export class VectorIndex {
       let found = 0;
       let wanted = 0;
       for (const { q, exact } of queries) {
-        const graph = this.searchGraph(q, k, undefined, plan.params.count, plan.params.countMax, 1);
+        const graph = this.searchGraph(q, k, undefined, plan.params.count, plan.params.countMax, 1, rerankPool(k, this.options.rerankFactor) * this.vprMax);
         if (!graph) continue;
         graph.ordinals.forEach((o) => void (exact.has(o) && found++));
         wanted += exact.size;
@@ -288,7 +290,7 @@ export class VectorIndex {
   }
 
   /** The plan {@link search} would run for a filter of `matches` rows. */
-  plan(k: number, matches: number, ef?: number): VectorPlan {
+  plan(k: number, matches: number, ef?: number, exactTop?: number): VectorPlan {
     return planVectorSearch({
       n: this.rowCount,
       matches,
@@ -298,6 +300,7 @@ export class VectorIndex {
       vectorsPerRowMax: this.vprMax,
       ef: ef ?? this.searchEf,
       rerankFactor: this.options.rerankFactor,
+      ...(exactTop !== undefined ? { exactTop } : {}),
     });
   }
 
@@ -313,7 +316,8 @@ export class VectorIndex {
       throw new QuiverError('invalid_input', `index: filter covers ${filter.size} rows, index has ${this.rowCount}`);
     }
     const matches = filter ? countBelow(filter, this.rowCount) : this.rowCount;
-    const plan = options.plan ?? this.plan(k, matches, options.ef);
+    const plan = options.plan ?? this.plan(k, matches, options.ef, options.exactTop);
+    const pool = rerankPool(Math.min(k, matches), this.options.rerankFactor, options.exactTop) * this.vprMax;
     const want = Math.min(k, matches);
     const threads = options.threads ?? 1;
     switch (plan.strategy) {
@@ -323,12 +327,12 @@ export class VectorIndex {
       case 'exact-gather':
         return { ...this.scanExact(query, want, filter, threads), plan, strategy: plan.strategy };
       case 'quantized-gather':
-        return { ...this.scanQuantized(query, want, filter, threads), plan, strategy: plan.strategy };
+        return { ...this.scanQuantized(query, want, filter, threads, pool), plan, strategy: plan.strategy };
       case 'ann':
       case 'ann-filtered': {
-        const hit = this.searchGraph(query, want, filter, plan.params.count, plan.params.countMax, threads);
+        const hit = this.searchGraph(query, want, filter, plan.params.count, plan.params.countMax, threads, pool);
         if (hit) return { ...hit, plan, strategy: plan.strategy };
-        return { ...this.scanQuantized(query, want, filter, threads), plan, strategy: 'quantized-gather' };
+        return { ...this.scanQuantized(query, want, filter, threads, pool), plan, strategy: 'quantized-gather' };
       }
     }
   }
@@ -351,7 +355,7 @@ export class VectorIndex {
     return top.result();
   }
 
-  private scanQuantized(query: Float32Array, want: number, filter: Bitmap | undefined, threads: number): SearchResult {
+  private scanQuantized(query: Float32Array, want: number, filter: Bitmap | undefined, threads: number, pool: number): SearchResult {
     const top = new MetricTopK(Math.max(1, want), this.metric);
     scan({
       data: this.codes.subarray(0, this.count * this.cdim),
@@ -361,7 +365,7 @@ export class VectorIndex {
       candidates: filter,
       rowTotal: this.rowCount,
       rows: this.rows,
-      fetch: want * this.options.rerankFactor * this.vprMax,
+      fetch: pool,
       bytesMax: this.options.scratchBytesMax,
       threads,
       visit: (v, r) => top.push(r, scoreOf(this.metric, query, this.vecs, v, this.dim)),
@@ -371,7 +375,7 @@ export class VectorIndex {
 
   /**
    * Graph search asking for `count` vectors, keeping those of matching rows and re-ranking the
-   * best `want × rerankFactor` of them in float32. Widens ×4 while fewer than `want` distinct
+   * best `pool` of them in float32. Widens ×4 while fewer than `want` distinct
    * rows come back; returns undefined once `countMax` is exhausted so the caller scans instead.
    */
   private searchGraph(
@@ -381,9 +385,10 @@ export class VectorIndex {
     count: number,
     countMax: number,
     threads: number,
+    pool: number,
   ): SearchResult | undefined {
     const q8 = encodeQuery(this.quant, query);
-    const rescoreMax = want * this.options.rerankFactor * this.vprMax;
+    const rescoreMax = pool;
     for (;;) {
       const c = Math.min(count, this.count);
       const keys = this.graph.search(q8, c, threads).keys;

@@ -18,6 +18,17 @@ export interface VectorPlanInput {
   ef?: number;
   /** Candidates re-ranked in float32 per wanted result; default 4. */
   rerankFactor?: number;
+  /**
+   * How many of the k results must be in exact order; default k. Only those get `rerankFactor`
+   * picks each: ranks beyond it (the tail of a reciprocal-rank-fusion window) get one pick each.
+   */
+  exactTop?: number;
+}
+
+/** Picks re-ranked in float32: `rerankFactor` per result that must be in exact order, one per other result. */
+export function rerankPool(k: number, rerankFactor: number, exactTop = k): number {
+  const top = Math.min(k, Math.max(1, exactTop));
+  return top * rerankFactor + (k - top);
 }
 
 export type VectorPlan =
@@ -83,10 +94,11 @@ export function planVectorSearch(input: VectorPlanInput): VectorPlan {
   }
   // When every match is needed anyway, reading them all exactly is both cheapest and exact.
   if (matches <= k) return { strategy: 'exact-gather', params: { fetch: exactFetch } };
-  const wanted = Math.max(ef, k * rerank * vpr);
+  const pool = rerankPool(k, rerank, input.exactTop) * vpr;
+  const wanted = Math.max(ef, pool);
   const selectivity = Math.min(1, matches / n);
   const count = Math.ceil(wanted / selectivity);
-  const quantFetch = k * rerank * vpr;
+  const quantFetch = pool;
   const cost = {
     exact: COST_NS.exactGatherFixed + matches * vpr * dim * COST_NS.exactGather,
     quant: COST_NS.quantizedGatherFixed + matches * vpr * dim * COST_NS.quantizedGather + quantFetch * dim * COST_NS.rerank,

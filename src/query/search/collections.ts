@@ -1,9 +1,11 @@
 // What the search kernels need from one immutable version, loaded once and cached by the
-// version's manifest id: the live row ids (sorted), a column's vectors, a column's text index.
+// version's manifest id (live row ids, sorted; a column's text index; each file's positions as
+// live ordinals) or by immutable file (a column's vectors, a scalar-indexed column).
 // Ordinal i of a collection is its i-th row id in ascending order, so a sorted list of row ids
 // maps to ordinals by one merge walk.
 
 import { Bitmap, FullTextIndex, type FullTextIndexOptions } from '../../index/index.js';
+import type { ColumnData } from './scalar-index.js';
 
 export interface VectorCollection {
   kind: 'vector';
@@ -26,6 +28,29 @@ export interface TextCollection {
   matchCache: Map<string, Bitmap>;
   bytes: number;
 }
+
+/** The version's live row ids, ascending: ordinal i of every candidate bitmap is rowIds[i]. */
+export interface LiveRows {
+  kind: 'live';
+  rowIds: BigInt64Array;
+  bytes: number;
+}
+
+/** A file's positions mapped to live ordinals of one version (-1: not live there). */
+export interface OrdinalMap {
+  kind: 'ordinals';
+  ordinals: Int32Array;
+  bytes: number;
+}
+
+/** One file's column held by the scalar index. */
+export interface ScalarColumn {
+  kind: 'column';
+  data: ColumnData;
+  bytes: number;
+}
+
+export type CacheEntry = VectorCollection | TextCollection | LiveRows | OrdinalMap | ScalarColumn;
 
 /** Ordinals of `sortedIds` (ascending) within `universe` (ascending), as a bitmap. */
 export function bitmapOf(universe: BigInt64Array, sortedIds: BigInt64Array): Bitmap {
@@ -87,11 +112,11 @@ export function textMatches(c: TextCollection, text: string): Bitmap {
 
 /** A small least-recently-used cache bounded by bytes. */
 export class CollectionCache {
-  private readonly entries = new Map<string, VectorCollection | TextCollection>();
+  private readonly entries = new Map<string, CacheEntry>();
   private bytes = 0;
   constructor(private readonly bytesMax: number) {}
 
-  get(key: string): VectorCollection | TextCollection | undefined {
+  get(key: string): CacheEntry | undefined {
     const v = this.entries.get(key);
     if (v) {
       this.entries.delete(key);
@@ -100,7 +125,9 @@ export class CollectionCache {
     return v;
   }
 
-  set(key: string, v: VectorCollection | TextCollection): void {
+  set(key: string, v: CacheEntry): void {
+    const old = this.entries.get(key);
+    if (old) this.bytes -= old.bytes;
     this.entries.set(key, v);
     this.bytes += v.bytes;
     for (const [k, e] of this.entries) {

@@ -1,26 +1,44 @@
-// A scalar index answers `column <op> constant` conjuncts of a search query's WHERE without a
-// scan: per immutable small-column file, the column's non-null values sorted with their row ids
-// (built once per file and cached), and per fragment its own deleted row ids, so an updated
-// row's stale copy never matches. Planning is pure; see `scalarPredicate`.
+// A scalar index answers filter conjuncts of a search query's WHERE without a DuckDB scan:
+// `column <op> value`, BETWEEN, IN / NOT IN, IS [NOT] NULL, `list_contains(column, value)` on
+// list columns (a label list), and NOT of any of these. A value is a literal, a parameter, or
+// an expression without columns (`now() - interval 7 day`) that the executor folds once per
+// query. Per immutable small-column file the index keeps the column in memory, positionally:
+// numbers (and timestamps, in microseconds) as a Float64Array, text dictionary-encoded, lists
+// as offsets into dictionary codes. A predicate is a tight loop over one typed array, and its
+// matches land in a bitmap over the version's live rows without ever materialising row ids.
+// Planning is pure (`scalarPredicate`); evaluation is `matchRows`.
 
 import type { ColumnDef } from '../../format/index.js';
 import type { AstNode } from './sql-ast.js';
 
-export type ScalarOp = '=' | '<' | '<=' | '>' | '>=' | 'in';
+export type ScalarOp = '=' | '<' | '<=' | '>' | '>=' | 'in' | 'contains' | 'null';
+
+/** What a value compares as: numbers (bool as 0/1), timestamps (µs since the epoch), text. */
+export type ValueKind = 'number' | 'timestamp' | 'string';
+
+/** A literal, or an expression without columns that the executor evaluates to a literal. */
+export type ScalarValue = number | string | { expr: AstNode };
 
 export interface ScalarPredicate {
   column: string;
   op: ScalarOp;
-  /** One value, or the list of `in`. Numbers for numeric, boolean and timestamp (ms) columns, strings for text. */
+  /** One value, the list of `in`, none for `null`. */
+  values: ScalarValue[];
+  /** NOT of the predicate: rows where it is false, never rows where it is NULL. */
+  negate?: boolean;
+}
+
+/** A predicate whose values are all literals. */
+export interface ResolvedPredicate extends ScalarPredicate {
   values: (number | string)[];
 }
 
-/** One file's values, ascending, with the row id of each. */
-export interface SortedColumn {
-  values: Float64Array | string[];
-  rowIds: BigInt64Array;
-  bytes: number;
-}
+/** One file's column, in file order, with each position's row id. */
+export type ColumnData =
+  | { kind: 'number'; rowIds: BigInt64Array; values: Float64Array; valid: Uint8Array; bytes: number }
+  | { kind: 'string'; rowIds: BigInt64Array; codes: Int32Array; dict: string[]; bytes: number }
+  /** Row r's elements are codes[offsets[r] .. offsets[r+1]); a null list has valid[r] = 0; a null element code -1. */
+  | { kind: 'list'; rowIds: BigInt64Array; offsets: Int32Array; codes: Int32Array; dict: (number | string)[]; valid: Uint8Array; bytes: number };
 
 const COMPARE: Record<string, ScalarOp> = {
   COMPARE_EQUAL: '=',
@@ -29,12 +47,19 @@ const COMPARE: Record<string, ScalarOp> = {
   COMPARE_GREATERTHAN: '>',
   COMPARE_GREATERTHANOREQUALTO: '>=',
 };
-const FLIP: Record<ScalarOp, ScalarOp> = { '=': '=', '<': '>', '<=': '>=', '>': '<', '>=': '<=', in: 'in' };
+const FLIP: Record<string, ScalarOp> = { '=': '=', '<': '>', '<=': '>=', '>': '<', '>=': '<=' };
+const CONTAINS = new Set(['list_contains', 'list_has', 'array_contains', 'array_has']);
+/** Names the parser leaves as column references that DuckDB binds to the query's clock. */
+const CLOCK_NAMES = new Set(['current_timestamp', 'current_date', 'current_time', 'localtimestamp', 'localtime']);
+/** Functions whose value changes from row to row even without column arguments. */
+const VOLATILE = new Set(['random', 'setseed', 'uuid', 'gen_random_uuid', 'nextval', 'currval']);
 
-export function indexableType(c: ColumnDef): 'number' | 'string' | null {
-  switch (c.type.kind) {
+function scalarKind(kind: string): ValueKind | null {
+  switch (kind) {
     case 'text':
       return 'string';
+    case 'timestamp':
+      return 'timestamp';
     case 'bool':
     case 'int8':
     case 'int16':
@@ -46,19 +71,51 @@ export function indexableType(c: ColumnDef): 'number' | 'string' | null {
     case 'uint64':
     case 'float32':
     case 'float64':
-    case 'timestamp':
       return 'number';
     default:
       return null;
   }
 }
 
+/** How a column's values compare, and whether it is a list; null when a scalar index cannot hold it. */
+export function indexableType(c: ColumnDef): { kind: ValueKind; list: boolean } | null {
+  if (c.type.kind === 'list') {
+    const k = scalarKind(c.type.element.kind);
+    return k ? { kind: k, list: true } : null;
+  }
+  const k = scalarKind(c.type.kind);
+  return k ? { kind: k, list: false } : null;
+}
+
 function unwrap(n: AstNode): AstNode {
   return n.class === 'CAST' ? unwrap((n as { child: AstNode }).child) : n;
 }
 
-/** A constant or bound parameter as an index value of `kind`, or undefined when it is not one. */
-function valueOf(n: AstNode, params: readonly unknown[], kind: 'number' | 'string'): number | string | undefined {
+/** True for an expression that has one value for the whole query: no columns, subqueries or volatile functions. */
+function isConstantExpr(n: AstNode): boolean {
+  switch (n.class) {
+    case 'CONSTANT':
+    case 'PARAMETER':
+      return true;
+    case 'CAST':
+      return isConstantExpr((n as { child: AstNode }).child);
+    case 'FUNCTION': {
+      if (VOLATILE.has(String(n.function_name).toLowerCase()) || n.filter || n.distinct) return false;
+      if (((n.order_bys as { orders?: unknown[] })?.orders ?? []).length) return false;
+      return ((n.children as AstNode[]) ?? []).every(isConstantExpr);
+    }
+    case 'OPERATOR':
+      return ((n.children as AstNode[]) ?? []).every(isConstantExpr);
+    case 'COLUMN_REF':
+      // `current_timestamp` and friends parse as column names; DuckDB binds them to the clock.
+      return CLOCK_NAMES.has(((n.column_names as string[]) ?? []).join('.').toLowerCase());
+    default:
+      return false;
+  }
+}
+
+/** A constant or bound parameter as an index value of `kind`; an expression to fold; or undefined. */
+function valueOf(n: AstNode, params: readonly unknown[], kind: ValueKind): ScalarValue | undefined {
   const u = unwrap(n);
   let v: unknown;
   if (u.class === 'CONSTANT') {
@@ -66,13 +123,16 @@ function valueOf(n: AstNode, params: readonly unknown[], kind: 'number' | 'strin
     if (c.is_null) return undefined;
     v = c.value;
   } else if (u.class === 'PARAMETER') v = params[Number(u.identifier) - 1];
-  else return undefined;
+  else return kind !== 'string' && isConstantExpr(n) ? { expr: n } : undefined;
+  if (v === null || v === undefined) return undefined;
   if (kind === 'string') return typeof v === 'string' ? v : undefined;
-  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  // A timestamp compared with a string or number, or a number with a string, is cast by
+  // DuckDB: the executor lets DuckDB fold it the same way.
+  if (kind === 'timestamp') return v instanceof Date ? (Number.isFinite(v.getTime()) ? v.getTime() * 1000 : undefined) : { expr: n };
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
   if (typeof v === 'bigint') return Number(v);
   if (typeof v === 'boolean') return v ? 1 : 0;
-  if (v instanceof Date) return v.getTime();
-  return undefined;
+  return { expr: n };
 }
 
 function columnName(n: AstNode): string | null {
@@ -80,94 +140,240 @@ function columnName(n: AstNode): string | null {
   return u.class === 'COLUMN_REF' ? (u.column_names as string[]).at(-1)!.toLowerCase() : null;
 }
 
-/** The conjunct as predicates on an indexed column, or null when the index cannot answer it. */
+/**
+ * The conjunct as predicates on scalar-indexed columns, or null when the index cannot answer
+ * it (it then runs in DuckDB). `indexed` maps lowercased names to columns with a scalar index.
+ */
 export function scalarPredicate(c: AstNode, indexed: Map<string, ColumnDef>, params: readonly unknown[]): ScalarPredicate[] | null {
+  if (c.class === 'OPERATOR' && c.type === 'OPERATOR_NOT') {
+    const inner = scalarPredicate((c.children as AstNode[])[0], indexed, params);
+    return inner && inner.length === 1 ? [{ ...inner[0], negate: !inner[0].negate }] : null;
+  }
   const col = (n: AstNode) => {
     const name = columnName(n);
-    return name === null ? undefined : indexed.get(name);
+    const def = name === null ? undefined : indexed.get(name);
+    const t = def ? indexableType(def) : null;
+    return def && t ? { def, ...t } : undefined;
   };
   if (c.class === 'COMPARISON' && COMPARE[String(c.type)]) {
     let op = COMPARE[String(c.type)];
-    let def = col(c.left as AstNode);
+    let target = col(c.left as AstNode);
     let other = c.right as AstNode;
-    if (!def) {
-      def = col(c.right as AstNode);
+    if (!target) {
+      target = col(c.right as AstNode);
       other = c.left as AstNode;
       op = FLIP[op];
     }
-    if (!def) return null;
-    const v = valueOf(other, params, indexableType(def)!);
-    return v === undefined ? null : [{ column: def.name, op, values: [v] }];
+    if (!target || target.list) return null;
+    const v = valueOf(other, params, target.kind);
+    return v === undefined ? null : [{ column: target.def.name, op, values: [v] }];
   }
   if (c.class === 'BETWEEN') {
-    const def = col(c.input as AstNode);
-    if (!def) return null;
-    const lo = valueOf(c.lower as AstNode, params, indexableType(def)!);
-    const hi = valueOf(c.upper as AstNode, params, indexableType(def)!);
-    return lo === undefined || hi === undefined ? null : [{ column: def.name, op: '>=', values: [lo] }, { column: def.name, op: '<=', values: [hi] }];
+    const target = col(c.input as AstNode);
+    if (!target || target.list) return null;
+    const lo = valueOf(c.lower as AstNode, params, target.kind);
+    const hi = valueOf(c.upper as AstNode, params, target.kind);
+    return lo === undefined || hi === undefined
+      ? null
+      : [
+          { column: target.def.name, op: '>=', values: [lo] },
+          { column: target.def.name, op: '<=', values: [hi] },
+        ];
   }
-  if (c.class === 'OPERATOR' && c.type === 'COMPARE_IN') {
+  if (c.class === 'OPERATOR' && (c.type === 'COMPARE_IN' || c.type === 'COMPARE_NOT_IN')) {
     const [first, ...rest] = c.children as AstNode[];
-    const def = col(first);
-    if (!def) return null;
-    const vs = rest.map((x) => valueOf(x, params, indexableType(def)!));
-    return vs.some((v) => v === undefined) ? null : [{ column: def.name, op: 'in', values: vs as (number | string)[] }];
+    const target = col(first);
+    if (!target || target.list) return null;
+    const vs = rest.map((x) => valueOf(x, params, target.kind));
+    if (vs.some((v) => v === undefined)) return null;
+    return [{ column: target.def.name, op: 'in', values: vs as ScalarValue[], ...(c.type === 'COMPARE_NOT_IN' ? { negate: true } : {}) }];
+  }
+  if (c.class === 'OPERATOR' && (c.type === 'OPERATOR_IS_NULL' || c.type === 'OPERATOR_IS_NOT_NULL')) {
+    const target = col((c.children as AstNode[])[0]);
+    if (!target) return null;
+    return [{ column: target.def.name, op: 'null', values: [], ...(c.type === 'OPERATOR_IS_NOT_NULL' ? { negate: true } : {}) }];
+  }
+  if (c.class === 'FUNCTION' && CONTAINS.has(String(c.function_name).toLowerCase()) && (c.children as AstNode[]).length === 2) {
+    const [list, value] = c.children as AstNode[];
+    const target = col(list);
+    if (!target || !target.list) return null;
+    const v = valueOf(value, params, target.kind);
+    return v === undefined ? null : [{ column: target.def.name, op: 'contains', values: [v] }];
   }
   return null;
 }
 
-/** First position whose value is >= v (or > v with `strict`). */
-function bound(values: Float64Array | string[], v: number | string, strict: boolean): number {
-  let lo = 0;
-  let hi = values.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const x = values[mid];
-    if (x < v || (strict && x === v)) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+/** Every expression value of the predicates, in order (the executor folds them in one query). */
+export function expressionsOf(preds: readonly ScalarPredicate[]): AstNode[] {
+  return preds.flatMap((p) => p.values.filter((v): v is { expr: AstNode } => typeof v === 'object').map((v) => v.expr));
 }
 
-/** Row ids of one file matching one predicate. */
-export function matchSorted(col: SortedColumn, p: ScalarPredicate): BigInt64Array {
-  const parts: BigInt64Array[] = [];
-  const range = (from: number, to: number) => from < to && parts.push(col.rowIds.subarray(from, to));
-  const n = col.values.length;
-  if (p.op === 'in') for (const v of new Set(p.values)) range(bound(col.values, v, false), bound(col.values, v, true));
-  else {
-    const v = p.values[0];
-    if (p.op === '=') range(bound(col.values, v, false), bound(col.values, v, true));
-    if (p.op === '<') range(0, bound(col.values, v, false));
-    if (p.op === '<=') range(0, bound(col.values, v, true));
-    if (p.op === '>') range(bound(col.values, v, true), n);
-    if (p.op === '>=') range(bound(col.values, v, false), n);
+/** The predicates with expression values replaced, in order, by `folded`. */
+export function resolve(preds: readonly ScalarPredicate[], folded: readonly (number | string)[]): ResolvedPredicate[] {
+  let i = 0;
+  return preds.map((p) => ({ ...p, values: p.values.map((v) => (typeof v === 'object' ? folded[i++] : v)) }));
+}
+
+/** DuckDB's string order is UTF-8 byte order, which is code point order (JS `<` compares UTF-16 units). */
+export function compareText(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.codePointAt(i)!;
+    const y = b.codePointAt(i)!;
+    if (x !== y) return x - y;
+    if (x > 0xffff) i++;
   }
-  const out = new BigInt64Array(parts.reduce((s, x) => s + x.length, 0));
-  let o = 0;
-  for (const x of parts) {
-    out.set(x, o);
-    o += x.length;
+  return a.length - b.length;
+}
+
+function compare(a: number | string, b: number | string): number {
+  return typeof a === 'string' ? compareText(a, b as string) : a - (b as number);
+}
+
+/** Whether a present value satisfies the (positive) comparison. */
+function test(op: ScalarOp, x: number | string, values: readonly (number | string)[], set: Set<number | string> | null): boolean {
+  switch (op) {
+    case '=':
+      return compare(x, values[0]) === 0;
+    case '<':
+      return compare(x, values[0]) < 0;
+    case '<=':
+      return compare(x, values[0]) <= 0;
+    case '>':
+      return compare(x, values[0]) > 0;
+    case '>=':
+      return compare(x, values[0]) >= 0;
+    case 'in':
+      return set!.has(x);
+    default:
+      return false;
+  }
+}
+
+/**
+ * 1 at each position of the file whose row satisfies `p`, else 0 (SQL semantics: NULL is not
+ * a match, and NOT of NULL is not a match either).
+ */
+export function matchRows(col: ColumnData, p: ResolvedPredicate): Uint8Array {
+  const n = col.rowIds.length;
+  const out = new Uint8Array(n);
+  const neg = p.negate ? 1 : 0;
+  if (p.op === 'null') {
+    if (col.kind === 'string') for (let r = 0; r < n; r++) out[r] = (col.codes[r] < 0 ? 1 : 0) ^ neg;
+    else for (let r = 0; r < n; r++) out[r] = (col.valid[r] ? 0 : 1) ^ neg;
+    return out;
+  }
+  const set = p.op === 'in' ? new Set(p.values) : null;
+  if (col.kind === 'number') {
+    const { values, valid } = col;
+    const v = p.values[0] as number;
+    // The common comparisons get their own loops: one compare per row, no call.
+    if (p.op === '>=') for (let r = 0; r < n; r++) out[r] = valid[r] & ((values[r] >= v ? 1 : 0) ^ neg);
+    else if (p.op === '>') for (let r = 0; r < n; r++) out[r] = valid[r] & ((values[r] > v ? 1 : 0) ^ neg);
+    else if (p.op === '<=') for (let r = 0; r < n; r++) out[r] = valid[r] & ((values[r] <= v ? 1 : 0) ^ neg);
+    else if (p.op === '<') for (let r = 0; r < n; r++) out[r] = valid[r] & ((values[r] < v ? 1 : 0) ^ neg);
+    else if (p.op === '=') for (let r = 0; r < n; r++) out[r] = valid[r] & ((values[r] === v ? 1 : 0) ^ neg);
+    else for (let r = 0; r < n; r++) out[r] = valid[r] & ((set!.has(values[r]) ? 1 : 0) ^ neg);
+    return out;
+  }
+  // Dictionary columns: decide once per distinct value, then look codes up.
+  const hit = new Uint8Array(col.dict.length);
+  if (p.op === 'contains') {
+    const want = p.values[0];
+    col.dict.forEach((d, i) => void (hit[i] = d === want ? 1 : 0));
+  } else col.dict.forEach((d, i) => void (hit[i] = test(p.op, d, p.values, set) ? 1 : 0));
+  if (col.kind === 'string') {
+    const { codes } = col;
+    for (let r = 0; r < n; r++) out[r] = codes[r] < 0 ? 0 : hit[codes[r]] ^ neg;
+    return out;
+  }
+  if (p.op !== 'contains') return out; // comparisons of a whole list are not indexed
+  const { offsets, codes, valid } = col;
+  for (let r = 0; r < n; r++) {
+    let any = 0;
+    for (let e = offsets[r]; e < offsets[r + 1] && !any; e++) if (codes[e] >= 0) any = hit[codes[e]];
+    out[r] = valid[r] & (any ^ neg);
   }
   return out;
 }
 
-/** Sorts a file's (value, row id) pairs by value, dropping nulls. */
-export function sortColumn(values: unknown[], rowIds: BigInt64Array, kind: 'number' | 'string'): SortedColumn {
-  const keep: number[] = [];
-  for (let i = 0; i < values.length; i++) if (values[i] !== null && values[i] !== undefined) keep.push(i);
-  const key = (i: number): number | string => {
+/** Dictionary-encodes values (null → -1). */
+export function encode<T extends number | string>(values: readonly (T | null)[]): { codes: Int32Array; dict: T[] } {
+  const codes = new Int32Array(values.length);
+  const dict: T[] = [];
+  const ids = new Map<T, number>();
+  for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (kind === 'string') return v as string;
-    return v instanceof Date ? v.getTime() : typeof v === 'boolean' ? (v ? 1 : 0) : Number(v);
-  };
-  const keys = keep.map(key);
-  const order = keys.map((_, i) => i).sort((a, b) => (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : 0));
-  const ids = BigInt64Array.from(order, (i) => rowIds[keep[i]]);
-  if (kind === 'string') {
-    const vals = order.map((i) => keys[i] as string);
-    return { values: vals, rowIds: ids, bytes: ids.byteLength + vals.reduce((s, v) => s + v.length * 2, 0) };
+    if (v === null || v === undefined) {
+      codes[i] = -1;
+      continue;
+    }
+    let c = ids.get(v);
+    if (c === undefined) {
+      c = dict.length;
+      dict.push(v);
+      ids.set(v, c);
+    }
+    codes[i] = c;
   }
-  const vals = Float64Array.from(order, (i) => keys[i] as number);
-  return { values: vals, rowIds: ids, bytes: ids.byteLength + vals.byteLength };
+  return { codes, dict };
+}
+
+const NOW = new Set(['now', 'current_timestamp', 'get_current_timestamp', 'transaction_timestamp']);
+const INTERVAL_US: Record<string, number> = {
+  to_weeks: 7 * 86_400e6,
+  to_days: 86_400e6,
+  to_hours: 3_600e6,
+  to_minutes: 60e6,
+  to_seconds: 1e6,
+  to_milliseconds: 1e3,
+  to_microseconds: 1,
+};
+
+/** An integer constant: the parser writes `interval 7 day`'s 7 as CAST(trunc(CAST(7 AS DOUBLE)) AS INTEGER). */
+function integer(x: AstNode): number | undefined {
+  if (x.class === 'CONSTANT') {
+    const v = (x.value as { is_null: boolean; value: unknown }).value;
+    return typeof v === 'number' && Number.isInteger(v) ? v : typeof v === 'bigint' ? Number(v) : undefined;
+  }
+  if (x.class === 'CAST') return integer((x as { child: AstNode }).child);
+  if (x.class === 'FUNCTION' && String(x.function_name).toLowerCase() === 'trunc' && (x.children as AstNode[]).length === 1) return integer((x.children as AstNode[])[0]);
+  return undefined;
+}
+
+/**
+ * Folds `now() ± interval n <unit>` (and casts of it) to microseconds without a DuckDB round
+ * trip, or returns undefined to let DuckDB fold it. Only exact in a UTC session, where a day
+ * is always 86,400 s and a TIMESTAMP compares with a TIMESTAMPTZ as the same instant: callers
+ * use it only then. Months and years (calendar arithmetic) are left to DuckDB.
+ */
+export function foldNowUtc(n: AstNode, nowUs: number): number | undefined {
+  const interval = (x: AstNode): number | undefined => {
+    if (x.class !== 'FUNCTION') return undefined;
+    const unit = INTERVAL_US[String(x.function_name).toLowerCase()];
+    const args = x.children as AstNode[];
+    if (unit === undefined || args.length !== 1) return undefined;
+    const v = integer(args[0]);
+    return v === undefined ? undefined : v * unit;
+  };
+  if (n.class === 'CAST') {
+    const to = String((n.cast_type as { id?: string })?.id ?? '');
+    return to === 'TIMESTAMP' || to === 'TIMESTAMP WITH TIME ZONE' ? foldNowUtc((n as { child: AstNode }).child, nowUs) : undefined;
+  }
+  if (n.class === 'COLUMN_REF') return ((n.column_names as string[]) ?? []).join('.').toLowerCase() === 'current_timestamp' ? nowUs : undefined;
+  if (n.class !== 'FUNCTION') return undefined;
+  const name = String(n.function_name).toLowerCase();
+  const args = (n.children as AstNode[]) ?? [];
+  if (NOW.has(name) && args.length === 0) return nowUs;
+  if ((name === '+' || name === '-') && args.length === 2) {
+    const base = foldNowUtc(args[0], nowUs);
+    const by = interval(args[1]);
+    if (base !== undefined && by !== undefined) return name === '+' ? base + by : base - by;
+    if (name === '+') {
+      const base2 = foldNowUtc(args[1], nowUs);
+      const by2 = interval(args[0]);
+      if (base2 !== undefined && by2 !== undefined) return base2 + by2;
+    }
+  }
+  return undefined;
 }

@@ -13,7 +13,7 @@ import { bitmapOf, CollectionCache, ordinalOf, sortSegment, textCollection, text
 import { planSearch, RRF_K, SCORE_COLUMN, SEARCH_MACROS, SEARCH_VIEW, type SearchPlan, type Signal, type TextSignal, type VectorSignal } from './search-plan.js';
 import { clone, compactParams, parseSql, unparseSql, columnRef, type AstNode, type ParsedSql } from './sql-ast.js';
 import { decodeVectorIndexFile, loadVectorIndex, type IndexedFile } from './vector-index-file.js';
-import { indexableType, matchSorted, sortColumn, type ScalarPredicate, type SortedColumn } from './scalar-index.js';
+import { encode, expressionsOf, foldNowUtc, indexableType, matchRows, resolve, type ColumnData } from './scalar-index.js';
 import type { VectorIndex } from '../../index/index.js';
 
 /** A persisted index with its vectors, ready to search. */
@@ -32,6 +32,11 @@ export interface SearchHost {
   store: ObjectStore;
   /** Points the temp view `dataset` at this version with the columns `sql` names. */
   prepareView(sql: string): Promise<void>;
+  /**
+   * A SELECT of this version's rows with the given ids and the columns `sql` names, reading
+   * only the files whose row-id range holds one of them.
+   */
+  rowsSql(sql: string, rowIds: readonly bigint[]): Promise<string>;
   /** Local paths holding the objects' bytes. */
   paths(keys: readonly string[]): Promise<string[]>;
 }
@@ -71,9 +76,13 @@ export class SearchRuntime {
   private readonly parsed = new Map<string, ParsedSql>();
   private readonly unparsed = new Map<string, string>();
   private readonly alignment = new Map<string, boolean>();
-  /** Scalar index: each immutable file's sorted column, and each deletes file's ids. */
-  private readonly sortedColumns = new Map<string, SortedColumn>();
+  /** Each deletes file's ids (the scalar index hides a fragment's own deleted copies). */
   private readonly deleted = new Map<string, Set<bigint>>();
+  /** The parse tree of `SELECT 1`: the shell that folds a query's constant expressions. */
+  private selectShell: ParsedSql | undefined;
+  private readonly utcSessions = new WeakMap<Session, boolean>();
+  /** Recent scalar predicates' matches per version (filters repeat across queries). */
+  private readonly predicateHits = new Map<string, Bitmap>();
   /** Text collections of the query running now; the BM25 SQL functions read them. */
   private current = new Map<string, TextCollection>();
 
@@ -142,18 +151,17 @@ export class SearchRuntime {
     let final: { tree: ParsedSql; params: Param[] };
     if (plan.topk) {
       const hits = await this.topK(host, plan, params);
-      await host.session.run(`CREATE OR REPLACE TEMP TABLE __hits (row_id BIGINT, ${SCORE_COLUMN} DOUBLE)`);
-      if (hits.rowIds.length) {
-        const values = hits.rowIds.map((id, i) => `(${id}, ${Number.isFinite(hits.scores[i]) ? hits.scores[i] : 'NULL'})`).join(', ');
-        await host.session.run(`INSERT INTO __hits VALUES ${values}`);
-      }
       final = compactParams(plan.topk.final, params);
       const finalSql = await this.unparse(host.session, final.tree);
+      // `dataset` stays valid for any subquery of the final SELECT; the winners themselves are
+      // read from only the files that hold them, with their ids as constants so DuckDB skips
+      // row groups whose row_id range holds none (a join alone would scan every row).
       await host.prepareView(finalSql.replace(SEARCH_VIEW, 'dataset'));
-      // The winners' ids as constants let DuckDB skip Parquet row groups whose row_id range holds
-      // none of them; a join alone would scan every row of the version.
-      const inList = hits.rowIds.length ? hits.rowIds.join(', ') : 'NULL';
-      await host.session.run(`CREATE OR REPLACE TEMP VIEW ${SEARCH_VIEW} AS SELECT d.*, h.${SCORE_COLUMN} FROM (SELECT * FROM dataset WHERE row_id IN (${inList})) d JOIN __hits h USING (row_id)`);
+      const rows = await host.rowsSql(finalSql.replace(SEARCH_VIEW, 'dataset'), hits.rowIds);
+      const scores = hits.rowIds.length
+        ? `VALUES ${hits.rowIds.map((id, i) => `(${id}::BIGINT, ${Number.isFinite(hits.scores[i]) ? hits.scores[i] : 'NULL'}::DOUBLE)`).join(', ')}`
+        : 'SELECT NULL::BIGINT, NULL::DOUBLE WHERE false';
+      await host.session.run(`CREATE OR REPLACE TEMP VIEW ${SEARCH_VIEW} AS SELECT d.*, h.${SCORE_COLUMN} FROM (${rows}) d JOIN (${scores}) h(row_id, ${SCORE_COLUMN}) USING (row_id)`);
     } else {
       final = compactParams(plan.semantic, params);
       await host.prepareView(await this.unparse(host.session, final.tree));
@@ -166,21 +174,26 @@ export class SearchRuntime {
   async explain(host: SearchHost, sql: string, params: readonly Param[]): Promise<SearchExplain> {
     const plan = await this.plan(host, sql, params);
     if (!plan.topk) return { shape: 'exact-sql', reason: plan.reason, sql: await unparseSql(host.session, plan.semantic) };
+    await this.loadText(host, [...plan.textColumns, ...plan.topk.signals.filter((s) => s.kind === 'bm25').map((s) => s.column)]);
     const candidates = await this.candidates(host, plan, params);
     const signals = [];
     for (const s of plan.topk.signals) {
       if (s.kind === 'vector') {
         const live = await this.liveIds(host);
         const idx = this.indexMeta(host, s.column, 'vector');
-        const matches = candidates ? candidates.length : live.length;
-        const p = planVectorSearch({ n: live.length, matches, k: this.fetchCount(plan), hasIndex: !!idx, dim: s.query.length });
-        signals.push({ kind: 'vector', column: s.column, metric: s.metric, strategy: p.strategy, index: idx ? idx.key : 'none (exact)', candidates: candidates ? candidates.length : ('all' as const), rows: live.length });
+        const matches = candidates ? candidates.count() : live.length;
+        const p = planVectorSearch({ n: live.length, matches, k: this.fetchCount(plan), exactTop: plan.topk.k, hasIndex: !!idx, dim: s.query.length });
+        signals.push({ kind: 'vector', column: s.column, metric: s.metric, strategy: p.strategy, index: idx ? idx.key : 'none (exact)', candidates: candidates ? candidates.count() : ('all' as const), rows: live.length });
       } else {
         const idx = this.indexMeta(host, s.column, 'fulltext');
-        signals.push({ kind: 'bm25', column: s.column, strategy: 'bm25 top-k (block-max / MaxScore)', index: idx ? idx.key : 'none (built in memory for this version)', candidates: candidates ? candidates.length : ('all' as const), rows: this.current.get(s.column)?.rowIds.length ?? 0 });
+        signals.push({ kind: 'bm25', column: s.column, strategy: 'bm25 top-k (block-max / MaxScore)', index: idx ? idx.key : 'none (built in memory for this version)', candidates: candidates ? candidates.count() : ('all' as const), rows: this.current.get(s.column)?.rowIds.length ?? 0 });
       }
     }
-    const indexedFilters = [...plan.topk.scalar.map((p) => `${p.column} ${p.op} ${p.values.join(', ')} (scalar index)`), ...plan.topk.matches.map((m) => `match(${m.column}, '${m.text}') (text index)`)];
+    const folded = resolve(plan.topk.scalar, await this.fold(host, plan, params));
+    const indexedFilters = [
+      ...folded.map((p) => `${p.negate ? 'not ' : ''}${p.column} ${p.op === 'null' ? 'is null' : `${p.op} ${p.values.map((v) => (typeof v === 'string' ? `'${v}'` : v)).join(', ')}`} (scalar index)`),
+      ...plan.topk.matches.map((m) => `match(${m.column}, '${m.text}') (text index)`),
+    ];
     return { shape: 'top-k', reason: plan.reason, signals, fusion: plan.topk.fusion, k: plan.topk.k, indexedFilters, sql: await unparseSql(host.session, plan.topk.final) };
   }
 
@@ -234,59 +247,173 @@ export class SearchRuntime {
   }
 
   /**
-   * Row ids (ascending) that pass the WHERE, or null for every live row: SQL conjuncts run in
-   * DuckDB, match() conjuncts come from the text index (calling match per row from SQL costs
-   * a JS call per row).
+   * The rows that pass the WHERE, as a bitmap over the version's live ordinals, or null for
+   * every live row. Scalar-indexed conjuncts and match() come from in-memory indexes (cheapest
+   * first); the remaining SQL conjuncts run in DuckDB.
    */
-  private async candidates(host: SearchHost, plan: SearchPlan, params: readonly Param[]): Promise<BigInt64Array | null> {
-    let ids = plan.topk!.where ? await this.candidateIds(host, plan, params) : null;
-    for (const p of plan.topk!.scalar) {
-      const matched = await this.scalarIds(host, p);
-      ids = ids ? intersectSorted(ids, matched) : matched;
-    }
-    for (const m of plan.topk!.matches) {
+  private async candidates(host: SearchHost, plan: SearchPlan, params: readonly Param[]): Promise<Bitmap | null> {
+    const topk = plan.topk!;
+    if (!topk.where && topk.scalar.length === 0 && topk.matches.length === 0) return null;
+    const live = await this.liveIds(host);
+    let set: Bitmap | null = null;
+    const and = (b: Bitmap) => void (set = set ? set.and(b) : b);
+    if (topk.scalar.length) and(await this.scalarMatches(host, resolve(topk.scalar, await this.fold(host, plan, params)), live));
+    for (const m of topk.matches) {
       const c = this.current.get(m.column)!;
-      const hits = textMatches(c, m.text).toOrdinals();
-      const matched = BigInt64Array.from(hits, (o) => c.rowIds[o]);
-      ids = ids ? intersectSorted(ids, matched) : matched;
+      and(this.onLive(c.rowIds, textMatches(c, m.text), live));
     }
-    return ids;
+    if (topk.where && (set === null || (set as Bitmap).count() > 0)) and(bitmapOf(live, await this.candidateIds(host, plan, params)));
+    return set;
   }
 
-  /** Live row ids (ascending) whose `p.column` satisfies `p`, from the scalar index. */
-  private async scalarIds(host: SearchHost, p: ScalarPredicate): Promise<BigInt64Array> {
-    const parts: BigInt64Array[] = [];
-    const col = host.manifest.schema.find((c) => c.name === p.column)!;
-    for (const f of host.manifest.fragments) {
-      const sorted = await this.sortedColumn(host, f.key, p.column, indexableType(col)!);
-      let hits = matchSorted(sorted, p);
-      // A fragment's deletes hide its own copy of a row only (an update moved it elsewhere).
-      if (f.deletes && f.deletes.count > 0) {
-        const dead = await this.deletedIds(host, f.deletes.key);
-        hits = hits.filter((id) => !dead.has(id));
+  /** A bitmap over a collection's ordinals as one over live ordinals (the same when both hold the version's live rows). */
+  private onLive(rowIds: BigInt64Array, b: Bitmap, live: BigInt64Array): Bitmap {
+    if (rowIds.length === live.length) return b;
+    const ids = BigInt64Array.from(b.toOrdinals(), (o) => rowIds[o]);
+    return bitmapOf(live, ids);
+  }
+
+  /**
+   * The values of the query's constant expressions (`now() - interval 7 day`), folded by DuckDB
+   * in one round trip with the column's comparison type: a timestamp as microseconds, a number
+   * as a double.
+   */
+  private async fold(host: SearchHost, plan: SearchPlan, params: readonly Param[]): Promise<(number | string)[]> {
+    const preds = plan.topk!.scalar;
+    const exprs = expressionsOf(preds);
+    if (exprs.length === 0) return [];
+    const kinds = preds.flatMap((p) => {
+      const col = host.manifest.schema.find((c) => c.name === p.column)!;
+      return p.values.filter((v) => typeof v === 'object').map(() => indexableType(col)!.kind);
+    });
+    // `now() - interval 7 day` is the common case: in a UTC session it folds here, exactly.
+    const out: (number | undefined)[] = exprs.map(() => undefined);
+    if (await this.utc(host.session)) {
+      const nowUs = Date.now() * 1000;
+      exprs.forEach((e, i) => void (kinds[i] === 'timestamp' && (out[i] = foldNowUtc(e, nowUs))));
+    }
+    const rest = exprs.map((e, i) => ({ e, i })).filter((x) => out[x.i] === undefined);
+    if (rest.length) {
+      this.selectShell ??= await parseSql(host.session, 'SELECT 1');
+      const tree = clone(this.selectShell);
+      tree.statements[0].node.select_list = rest.map(({ e }, j) => ({ ...clone(e), alias: `v${j}` }));
+      const c = compactParams(tree, params);
+      const inner = await this.unparse(host.session, c.tree);
+      const outer = rest.map(({ i }, j) => (kinds[i] === 'timestamp' ? `epoch_us(CAST(v${j} AS TIMESTAMP))::DOUBLE` : `CAST(v${j} AS DOUBLE)`)).join(', ');
+      const row = Object.values((await host.session.all(`SELECT ${outer} FROM (${inner})`, c.params)).rows[0]);
+      rest.forEach(({ i }, j) => void (out[i] = row[j] as number));
+    }
+    return out.map((v) => {
+      if (typeof v !== 'number' || Number.isNaN(v)) throw new QuiverError('invalid_input', `query: a filter value evaluated to ${String(v)}`);
+      return v;
+    });
+  }
+
+  /** Whether the session's time zone is UTC (a TIMESTAMP then compares with a TIMESTAMPTZ as the same instant). */
+  private async utc(session: Session): Promise<boolean> {
+    let u = this.utcSessions.get(session);
+    if (u === undefined) {
+      const tz = String(Object.values((await session.all(`SELECT current_setting('TimeZone')`)).rows[0])[0]);
+      u = /^(Etc\/)?(UTC|GMT|UCT|Zulu|Universal)$/i.test(tz);
+      this.utcSessions.set(session, u);
+    }
+    return u;
+  }
+
+  /** Live ordinals whose row satisfies every predicate, from the scalar index. */
+  private async scalarMatches(host: SearchHost, preds: ReturnType<typeof resolve>, live: BigInt64Array): Promise<Bitmap> {
+    let out: Bitmap | null = null;
+    for (const p of preds) {
+      const key = `${host.versionKey}|${JSON.stringify(p)}`;
+      let b = this.predicateHits.get(key);
+      if (b) {
+        this.predicateHits.delete(key);
+        this.predicateHits.set(key, b);
+        out = out ? out.and(b) : b;
+        if (out.count() === 0) break;
+        continue;
       }
-      parts.push(hits);
+      const words = new Uint32Array((live.length + 31) >>> 5);
+      for (const f of host.manifest.fragments) {
+        const col = await this.columnData(host, f.key, p.column);
+        const ords = await this.ordinals(host, f.key, col.rowIds, f.deletes && f.deletes.count > 0 ? f.deletes.key : undefined);
+        const hits = matchRows(col, p);
+        for (let r = 0; r < hits.length; r++) {
+          const o = ords[r];
+          if (hits[r] && o >= 0) words[o >>> 5] |= 1 << (o & 31);
+        }
+      }
+      b = new Bitmap(live.length, words);
+      if (this.predicateHits.size >= 64) this.predicateHits.delete(this.predicateHits.keys().next().value!);
+      this.predicateHits.set(key, b);
+      out = out ? out.and(b) : b;
+      if (out.count() === 0) break;
     }
-    const out = new BigInt64Array(parts.reduce((n, x) => n + x.length, 0));
-    let o = 0;
-    for (const x of parts) {
-      out.set(x, o);
-      o += x.length;
-    }
-    return out.sort();
+    return out ?? Bitmap.full(live.length);
   }
 
-  private async sortedColumn(host: SearchHost, fileKey: string, column: string, kind: 'number' | 'string'): Promise<SortedColumn> {
-    const key = `${fileKey}|${column}`;
-    let c = this.sortedColumns.get(key);
-    if (!c) {
-      const [path] = await host.paths([fileKey]);
-      const r = await host.session.all(`SELECT row_id, ${quoteIdent(column)} AS v FROM read_parquet(${quoteString(path)})`);
-      c = sortColumn(r.rows.map((x) => x.v), BigInt64Array.from(r.rows.map((x) => x.row_id as bigint)), kind);
-      if (this.sortedColumns.size >= 4096) this.sortedColumns.clear();
-      this.sortedColumns.set(key, c);
+  /** One file's column as the scalar index holds it; read once per immutable file. */
+  private async columnData(host: SearchHost, fileKey: string, column: string): Promise<ColumnData> {
+    const key = `file|${fileKey}|col|${column}`;
+    const hit = this.cache.get(key);
+    if (hit?.kind === 'column') return hit.data;
+    const def = host.manifest.schema.find((c) => c.name === column)!;
+    const t = indexableType(def)!;
+    const [path] = await host.paths([fileKey]);
+    const src = `read_parquet(${quoteString(path)})`;
+    const q = quoteIdent(column);
+    const asNumber = (x: string) => (t.kind === 'timestamp' ? `epoch_us(${x})::DOUBLE` : `${x}::DOUBLE`);
+    const top = await host.session.arrow(
+      t.list
+        ? `SELECT row_id, (${q} IS NOT NULL)::UTINYINT AS ok, coalesce(len(${q}), 0)::INTEGER AS n FROM ${src}`
+        : t.kind === 'string'
+          ? `SELECT row_id, ${q} AS v FROM ${src}`
+          : `SELECT row_id, (${q} IS NOT NULL)::UTINYINT AS ok, coalesce(${asNumber(q)}, 0) AS v FROM ${src}`,
+    );
+    const rowIds = BigInt64Array.from(top.getChild('row_id')!.toArray() as BigInt64Array);
+    let data: ColumnData;
+    if (t.list) {
+      const valid = Uint8Array.from(top.getChild('ok')!.toArray() as Uint8Array);
+      const counts = top.getChild('n')!.toArray() as Int32Array;
+      const offsets = new Int32Array(rowIds.length + 1);
+      for (let r = 0; r < counts.length; r++) offsets[r + 1] = offsets[r] + counts[r];
+      const el = await host.session.arrow(`SELECT ${t.kind === 'string' ? 'v' : asNumber('v')} AS v FROM (SELECT unnest(${q}) AS v FROM ${src})`);
+      const { codes, dict } = encode(vectorValues(el.getChild('v')!) as (number | string | null)[]);
+      data = { kind: 'list', rowIds, offsets, codes, dict, valid, bytes: rowIds.byteLength * 2 + offsets.byteLength + codes.byteLength + dictBytes(dict) };
+    } else if (t.kind === 'string') {
+      const { codes, dict } = encode(vectorValues(top.getChild('v')!) as (string | null)[]);
+      data = { kind: 'string', rowIds, codes, dict, bytes: rowIds.byteLength + codes.byteLength + dictBytes(dict) };
+    } else {
+      const values = Float64Array.from(top.getChild('v')!.toArray() as Float64Array);
+      const valid = Uint8Array.from(top.getChild('ok')!.toArray() as Uint8Array);
+      data = { kind: 'number', rowIds, values, valid, bytes: rowIds.byteLength + values.byteLength + valid.byteLength };
     }
-    return c;
+    this.cache.set(key, { kind: 'column', data, bytes: data.bytes });
+    return data;
+  }
+
+  /**
+   * Each position of a file as an ordinal of this version's live rows (-1 when that copy is not
+   * live: the row was deleted, or, with `deletesKey`, this fragment's copy was deleted because
+   * an update moved the row). Built once per version and file.
+   */
+  private async ordinals(host: SearchHost, fileKey: string, rowIds: BigInt64Array, deletesKey?: string): Promise<Int32Array> {
+    const key = `${host.versionKey}|ord|${fileKey}`;
+    const hit = this.cache.get(key);
+    if (hit?.kind === 'ordinals') return hit.ordinals;
+    const live = await this.liveIds(host);
+    const dead = deletesKey ? await this.deletedIds(host, deletesKey) : null;
+    const out = new Int32Array(rowIds.length);
+    let guess = 0;
+    for (let r = 0; r < rowIds.length; r++) {
+      const id = rowIds[r];
+      // Files hold ascending row ids, so the next id is usually right after the previous one.
+      const o = guess < live.length && live[guess] === id ? guess : ordinalOf(live, id);
+      out[r] = o >= 0 && !(dead && dead.has(id)) ? o : -1;
+      guess = o >= 0 ? o + 1 : guess;
+    }
+    this.cache.set(key, { kind: 'ordinals', ordinals: out, bytes: out.byteLength });
+    return out;
   }
 
   private async deletedIds(host: SearchHost, key: string): Promise<Set<bigint>> {
@@ -317,7 +444,8 @@ export class SearchRuntime {
     const candidates = await this.candidates(host, plan, params);
     const n = this.fetchCount(plan);
     const lists: SignalHits[] = [];
-    for (const s of topk.signals) lists.push(s.kind === 'vector' ? await this.vectorTopK(host, s, candidates, n) : this.textTopK(s, candidates, n));
+    const live = await this.liveIds(host);
+    for (const s of topk.signals) lists.push(s.kind === 'vector' ? await this.vectorTopK(host, s, candidates, n, topk.k) : this.textTopK(s, candidates, n, live));
     if (topk.fusion === 'single') return { rowIds: lists[0].rowIds, scores: lists[0].scores };
     const perList = lists.map((l) => {
       // rank() semantics: tied scores share the rank of the first of them.
@@ -343,9 +471,9 @@ export class SearchRuntime {
     return { rowIds: order.map((x) => x[0]), scores: order.map((x) => x[1]) };
   }
 
-  private textTopK(s: TextSignal, candidates: BigInt64Array | null, k: number): SignalHits {
+  private textTopK(s: TextSignal, candidates: Bitmap | null, k: number, live: BigInt64Array): SignalHits {
     const c = this.current.get(s.column)!;
-    const filter = candidates ? bitmapOf(c.rowIds, candidates) : undefined;
+    const filter = candidates ? this.fromLive(candidates, live, c.rowIds) : undefined;
     if (c.rowIds.length === 0 || (filter && filter.count() === 0)) return { rowIds: [], scores: [], strategy: 'empty', index: '', rows: 0 };
     const r = c.index.search(s.text, k, { mode: 'or', filter });
     const rowIds = Array.from(r.ordinals, (o) => c.rowIds[o]);
@@ -365,9 +493,10 @@ export class SearchRuntime {
     return { rowIds, scores, strategy: 'bm25', index: '', rows: c.rowIds.length, ...(tailRank !== undefined ? { tailRank } : {}) };
   }
 
-  private async vectorTopK(host: SearchHost, s: VectorSignal, candidates: BigInt64Array | null, k: number): Promise<SignalHits> {
-    // Candidates are a subset of the live rows; without a WHERE every live row is one.
-    const wanted = candidates ?? (await this.liveIds(host));
+  /** The k best rows by one vector signal; only the first `exactTop` (default k) need exact order (see rerankPool). */
+  private async vectorTopK(host: SearchHost, s: VectorSignal, candidates: Bitmap | null, k: number, exactTop = k): Promise<SignalHits> {
+    // Candidates are live ordinals; without a WHERE every live row is one.
+    const live = await this.liveIds(host);
     const indexed = await this.vectorIndex(host, s.column, s.metric);
     const covered = new Map((indexed?.files ?? []).map((f) => [f.key, f]));
     const segments = await this.segments(host, s.column);
@@ -377,7 +506,14 @@ export class SearchRuntime {
     const idxFilter = indexed ? new Bitmap(indexed.rowIds.length) : null;
     let exactRows = 0;
     for (const seg of segments) {
-      const inSeg = bitmapOf(seg.rowIds, wanted);
+      const ords = await this.ordinals(host, seg.key, seg.rowIds);
+      const words = new Uint32Array((seg.rowIds.length + 31) >>> 5);
+      const cw = candidates?.words;
+      for (let r = 0; r < ords.length; r++) {
+        const o = ords[r];
+        if (o >= 0 && (cw === undefined || (cw[o >>> 5] >>> (o & 31)) & 1)) words[r >>> 5] |= 1 << (r & 31);
+      }
+      const inSeg = new Bitmap(seg.rowIds.length, words);
       if (inSeg.count() === 0) continue;
       const f = covered.get(seg.key);
       if (f && idxFilter && indexed && this.aligned(indexed, f, seg)) {
@@ -390,14 +526,14 @@ export class SearchRuntime {
       r.ordinals.forEach((o, i) => merged.push({ id: seg.rowIds[o], score: r.scores[i] }));
     }
     if (indexed && idxFilter && idxFilter.count() > 0) {
-      const r = indexed.index.search(s.query, Math.min(k, idxFilter.count()), { filter: idxFilter });
+      const r = indexed.index.search(s.query, Math.min(k, idxFilter.count()), { filter: idxFilter, exactTop });
       strategies.push(r.strategy);
       r.ordinals.forEach((o, i) => merged.push({ id: indexed.rowIds[o], score: r.scores[i] }));
     }
     if (exactRows) strategies.push(indexed ? `exact over ${exactRows} unindexed rows` : 'exact');
     merged.sort((x, y) => (best ? y.score - x.score : x.score - y.score) || (x.id < y.id ? -1 : 1));
     const top = merged.slice(0, k);
-    return { rowIds: top.map((x) => x.id), scores: top.map((x) => x.score), strategy: strategies.join(' + ') || 'empty', index: indexed ? 'vector' : 'none', rows: wanted.length };
+    return { rowIds: top.map((x) => x.id), scores: top.map((x) => x.score), strategy: strategies.join(' + ') || 'empty', index: indexed ? 'vector' : 'none', rows: candidates ? candidates.count() : live.length };
   }
 
   /** Whether index rows [f.start, f.start + f.rows) are exactly this segment's rows, in order. Checked once per pair. */
@@ -412,16 +548,22 @@ export class SearchRuntime {
     return ok;
   }
 
-  /** The live row ids of this version, ascending. Cached per version. */
+  /** The live row ids of this version, ascending: the ordinal space of candidate bitmaps. Cached per version. */
   private async liveIds(host: SearchHost): Promise<BigInt64Array> {
     const key = `${host.versionKey}|live`;
     const hit = this.cache.get(key);
-    if (hit?.kind === 'vector') return hit.rowIds;
+    if (hit?.kind === 'live') return hit.rowIds;
     const sql = 'SELECT row_id FROM dataset';
     await host.prepareView(sql);
     const ids = (await host.session.readInt64(sql)).sort();
-    this.cache.set(key, { kind: 'vector', rowIds: ids, data: new Float32Array(0), dim: 0, bytes: ids.byteLength, key });
+    this.cache.set(key, { kind: 'live', rowIds: ids, bytes: ids.byteLength });
     return ids;
+  }
+
+  /** A bitmap over live ordinals as one over a collection's ordinals (the same when both hold the version's live rows). */
+  private fromLive(b: Bitmap, live: BigInt64Array, rowIds: BigInt64Array): Bitmap {
+    if (rowIds.length === live.length) return b;
+    return bitmapOf(rowIds, BigInt64Array.from(b.toOrdinals(), (o) => live[o]));
   }
 
   /**
@@ -492,18 +634,15 @@ export class SearchRuntime {
   }
 }
 
-/** The ids in both ascending arrays, ascending. */
-function intersectSorted(a: BigInt64Array, b: BigInt64Array): BigInt64Array {
-  const out: bigint[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length) {
-    if (a[i] === b[j]) {
-      out.push(a[i]);
-      i++;
-      j++;
-    } else if (a[i] < b[j]) i++;
-    else j++;
-  }
-  return BigInt64Array.from(out);
+/** The values of an Arrow vector, nulls as null. */
+function vectorValues(v: arrow.Vector): unknown[] {
+  const out = new Array<unknown>(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = v.get(i);
+  return out;
+}
+
+function dictBytes(dict: readonly (number | string)[]): number {
+  let n = 0;
+  for (const d of dict) n += typeof d === 'string' ? 40 + d.length * 2 : 16;
+  return n;
 }

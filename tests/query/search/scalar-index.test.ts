@@ -1,19 +1,84 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { matchSorted, sortColumn } from '../../../src/query/search/scalar-index.js';
+import { compareText, encode, foldNowUtc, matchRows, type ColumnData, type ResolvedPredicate } from '../../../src/query/search/scalar-index.js';
+import { parseSql } from '../../../src/query/search/sql-ast.js';
+import type { AstNode } from '../../../src/query/search/sql-ast.js';
+import { Engine } from '../../../src/query/index.js';
 import * as quiver from '../../../src/index.js';
 import { MemoryStore } from '../../../src/storage/index.js';
 
-describe('sorted columns', () => {
-  it('answer =, <, <=, >, >= and in, and drop nulls', () => {
-    const col = sortColumn([5, null, 1, 3, 3, 9], BigInt64Array.from([10n, 11n, 12n, 13n, 14n, 15n]), 'number');
-    const ids = (op: '=' | '<' | '<=' | '>' | '>=' | 'in', ...values: number[]) => [...matchSorted(col, { column: 'x', op, values })].sort();
-    assert.deepEqual(ids('=', 3), [13n, 14n]);
-    assert.deepEqual(ids('<', 3), [12n]);
-    assert.deepEqual(ids('<=', 3), [12n, 13n, 14n]);
-    assert.deepEqual(ids('>', 3), [10n, 15n]);
-    assert.deepEqual(ids('>=', 9), [15n]);
-    assert.deepEqual(ids('in', 1, 9, 4), [12n, 15n]);
+const ids = (n: number) => BigInt64Array.from({ length: n }, (_, i) => BigInt(10 + i));
+const rows = (col: ColumnData, p: Omit<ResolvedPredicate, 'column'>) => [...matchRows(col, { column: 'x', ...p })].flatMap((m, i) => (m ? [i] : []));
+
+describe('scalar index columns', () => {
+  it('answer =, <, <=, >, >=, in, is null and their negations on numbers; NULL never matches', () => {
+    const values = [5, 0, 1, 3, 3, 9];
+    const valid = Uint8Array.from([1, 0, 1, 1, 1, 1]);
+    const col: ColumnData = { kind: 'number', rowIds: ids(6), values: Float64Array.from(values), valid, bytes: 0 };
+    assert.deepEqual(rows(col, { op: '=', values: [3] }), [3, 4]);
+    assert.deepEqual(rows(col, { op: '<', values: [3] }), [2]);
+    assert.deepEqual(rows(col, { op: '<=', values: [3] }), [2, 3, 4]);
+    assert.deepEqual(rows(col, { op: '>', values: [3] }), [0, 5]);
+    assert.deepEqual(rows(col, { op: '>=', values: [9] }), [5]);
+    assert.deepEqual(rows(col, { op: 'in', values: [1, 9, 4] }), [2, 5]);
+    // NOT (x < 3) keeps the non-null rows that fail it; the NULL row (position 1) is in neither.
+    assert.deepEqual(rows(col, { op: '<', values: [3], negate: true }), [0, 3, 4, 5]);
+    assert.deepEqual(rows(col, { op: 'in', values: [1, 9], negate: true }), [0, 3, 4]);
+    assert.deepEqual(rows(col, { op: 'null', values: [] }), [1]);
+    assert.deepEqual(rows(col, { op: 'null', values: [], negate: true }), [0, 2, 3, 4, 5]);
+  });
+
+  it('compare text in code point order (DuckDB byte order), dictionary-encoded', () => {
+    const { codes, dict } = encode(['b', null, 'a', '\u{1F600}', '\uFF5E', 'b']);
+    const col: ColumnData = { kind: 'string', rowIds: ids(6), codes, dict, bytes: 0 };
+    assert.deepEqual(rows(col, { op: '=', values: ['b'] }), [0, 5]);
+    assert.deepEqual(rows(col, { op: '>', values: ['\uFF5E'] }), [3]); // an astral char sorts after U+FF5E in UTF-8
+    assert.deepEqual(rows(col, { op: '=', values: ['b'], negate: true }), [2, 3, 4]);
+    assert.deepEqual(rows(col, { op: 'null', values: [] }), [1]);
+    assert.ok(compareText('\u{1F600}', '\uFF5E') > 0 && '\u{1F600}' < '\uFF5E');
+  });
+
+  it('answer list_contains on label lists with DuckDB semantics for NULL lists, NULL and no elements', () => {
+    // rows: ['a','b'], NULL, [], ['b', NULL], ['c']
+    const { codes, dict } = encode(['a', 'b', 'b', null, 'c']);
+    const col: ColumnData = { kind: 'list', rowIds: ids(5), offsets: Int32Array.from([0, 2, 2, 2, 4, 5]), codes, dict, valid: Uint8Array.from([1, 0, 1, 1, 1]), bytes: 0 };
+    assert.deepEqual(rows(col, { op: 'contains', values: ['b'] }), [0, 3]);
+    assert.deepEqual(rows(col, { op: 'contains', values: ['b'], negate: true }), [2, 4]);
+    assert.deepEqual(rows(col, { op: 'contains', values: ['zzz'] }), []);
+    assert.deepEqual(rows(col, { op: 'null', values: [] }), [1]);
+  });
+});
+
+describe('folding now() ± interval', () => {
+  it('agrees with DuckDB in a UTC session, and leaves calendar units and other shapes to DuckDB', async () => {
+    const engine = await Engine.create();
+    const session = await engine.session();
+    try {
+      await session.run(`SET TimeZone = 'UTC'`);
+      const cases: [string, boolean][] = [
+        ['now() - interval 7 day', true],
+        ['now() + interval 3 hour', true],
+        ['interval 2 week + current_timestamp', true],
+        ['(now() - interval 90 minute)::timestamp', true],
+        ['now() - interval 1 month', false],
+        ['now() - interval (36) hour', true],
+        ["now() - interval '1.5 days'", false],
+        ['date_trunc(\'day\', now())', false],
+      ];
+      for (const [expr, folds] of cases) {
+        const tree = await parseSql(session, `select ${expr}`);
+        const node = (tree.statements[0].node.select_list as AstNode[])[0];
+        const before = Date.now() * 1000;
+        const ours = foldNowUtc(node, before);
+        assert.equal(ours !== undefined, folds, expr);
+        if (ours === undefined) continue;
+        const duck = Number(Object.values((await session.all(`select epoch_us((${expr})::timestamp) v`)).rows[0])[0]);
+        assert.ok(Math.abs(duck - ours) < 5e6, `${expr}: ${ours} vs DuckDB ${duck}`);
+      }
+    } finally {
+      session.close();
+      engine.close();
+    }
   });
 });
 
@@ -40,6 +105,46 @@ describe('scalar index in ds.query', () => {
     assert.deepEqual(after, await ds.query(`select * from (${sql}) x`, params));
     assert.ok(rowIds.length === 300);
     await assert.rejects(ds.createIndex('emb', { kind: 'scalar' }), /needs a text, bool, number or timestamp column/);
+    await ds.close();
+  });
+
+  it('answers the seed filter (now() - interval, NOT list_contains, IN, IS NULL) exactly as DuckDB does', async () => {
+    const ds = await quiver.create(new MemoryStore(), { schema: { created_at: 'timestamp', tags: 'list<text>', rating: 'int?', user_id: 'text?', emb: 'emb-2' } });
+    const now = Date.now();
+    const recs = Array.from({ length: 400 }, (_, i) => ({
+      created_at: new Date(now - (i % 14) * 86_400_000 - 3_600_000),
+      tags: i % 9 === 0 ? null : i % 5 === 0 ? ['unsafe', 'cat'] : i % 7 === 0 ? [] : ['cat'],
+      rating: i % 11 === 0 ? null : i % 6,
+      user_id: i % 13 === 0 ? null : `u${i % 4}`,
+      emb: [Math.cos(i), Math.sin(i)],
+    }));
+    await ds.append(recs.slice(0, 250));
+    await ds.commit('one');
+    await ds.append(recs.slice(250));
+    await ds.commit('two');
+    await ds.delete({ where: 'rating = 1' });
+    await ds.commit('three');
+    const filters = [
+      `rating >= 4 and created_at > now() - interval 7 day and not list_contains(tags, 'unsafe')`,
+      `created_at between current_date - 10 and now() and list_has(tags, 'cat')`,
+      `rating not in (0, 2) and user_id in ('u1', 'u2') and created_at <= $2`,
+      `rating is null or user_id is null`,
+      `user_id is not null and not (rating > 2) and created_at > '2000-01-01'`,
+    ];
+    const q = new Float32Array([1, 0]);
+    const before = [];
+    for (const f of filters) before.push(await ds.query(`select row_id from dataset where ${f} order by cosine_similarity(emb, $1) desc limit 400`, [q, new Date(now - 3 * 86_400_000)]));
+    for (const c of ['created_at', 'tags', 'rating', 'user_id']) await ds.createIndex(c, { kind: 'scalar' });
+    for (const [i, f] of filters.entries()) {
+      const sql = `select row_id from dataset where ${f} order by cosine_similarity(emb, $1) desc limit 400`;
+      const params = [q, new Date(now - 3 * 86_400_000)];
+      assert.ok(before[i].length > 0, f);
+      assert.deepEqual(await ds.query(sql, params), before[i], f);
+      assert.deepEqual(await ds.query(`select * from (${sql}) exact_only`, params), before[i], f);
+    }
+    const e = await ds.explain(`select row_id from dataset where ${filters[0]} order by cosine_similarity(emb, $1) desc limit 5`, [q]);
+    assert.equal(e.indexedFilters?.length, 3, JSON.stringify(e.indexedFilters));
+    assert.match(e.indexedFilters![2], /^not tags contains 'unsafe'/);
     await ds.close();
   });
 });
