@@ -50,7 +50,18 @@ export interface ScalarColumn {
   bytes: number;
 }
 
-export type CacheEntry = VectorCollection | TextCollection | LiveRows | OrdinalMap | ScalarColumn;
+/** How one version's vectors of a column are searched: by the index (live → index ordinals) or exactly. */
+export interface VectorLayout {
+  kind: 'layout';
+  liveToIdx: Int32Array | null;
+  /** Index ordinals of every live row the index serves. */
+  indexedLive: Bitmap | null;
+  /** Segments (by file key) searched exactly, with each position's live ordinal. */
+  exact: { key: string; ords: Int32Array }[];
+  bytes: number;
+}
+
+export type CacheEntry = VectorCollection | TextCollection | LiveRows | OrdinalMap | ScalarColumn | VectorLayout;
 
 /** Ordinals of `sortedIds` (ascending) within `universe` (ascending), as a bitmap. */
 export function bitmapOf(universe: BigInt64Array, sortedIds: BigInt64Array): Bitmap {

@@ -2,11 +2,12 @@
 // `column <op> value`, BETWEEN, IN / NOT IN, IS [NOT] NULL, `list_contains(column, value)` on
 // list columns (a label list), and NOT of any of these. A value is a literal, a parameter, or
 // an expression without columns (`now() - interval 7 day`) that the executor folds once per
-// query. Per immutable small-column file the index keeps the column in memory, positionally:
-// numbers (and timestamps, in microseconds) as a Float64Array, text dictionary-encoded, lists
-// as offsets into dictionary codes. A predicate is a tight loop over one typed array, and its
-// matches land in a bitmap over the version's live rows without ever materialising row ids.
-// Planning is pure (`scalarPredicate`); evaluation is `matchRows`.
+// query. Per immutable small-column file the index keeps the column in memory: numbers (and
+// timestamps, in microseconds) as their positions in value order, so a comparison is a binary
+// search and a walk over the matches; text dictionary-encoded and lists as offsets into
+// dictionary codes, one lookup per row. Matches land in a bitmap over the version's live rows
+// (through each position's live ordinal) without ever materialising row ids.
+// Planning is pure (`scalarPredicate`); evaluation is `matchInto`.
 
 import type { ColumnDef } from '../../format/index.js';
 import type { AstNode } from './sql-ast.js';
@@ -35,7 +36,8 @@ export interface ResolvedPredicate extends ScalarPredicate {
 
 /** One file's column, in file order, with each position's row id. */
 export type ColumnData =
-  | { kind: 'number'; rowIds: BigInt64Array; values: Float64Array; valid: Uint8Array; bytes: number }
+  /** Non-null positions in value order (`order`) with their values (`sorted`, NaN last). */
+  | { kind: 'number'; rowIds: BigInt64Array; valid: Uint8Array; order: Int32Array; sorted: Float64Array; bytes: number }
   | { kind: 'string'; rowIds: BigInt64Array; codes: Int32Array; dict: string[]; bytes: number }
   /** Row r's elements are codes[offsets[r] .. offsets[r+1]); a null list has valid[r] = 0; a null element code -1. */
   | { kind: 'list'; rowIds: BigInt64Array; offsets: Int32Array; codes: Int32Array; dict: (number | string)[]; valid: Uint8Array; bytes: number };
@@ -251,50 +253,123 @@ function test(op: ScalarOp, x: number | string, values: readonly (number | strin
 }
 
 /**
- * 1 at each position of the file whose row satisfies `p`, else 0 (SQL semantics: NULL is not
- * a match, and NOT of NULL is not a match either).
+ * Sets, in `words`, the bit `ordinals[r]` of every position r of the file whose row satisfies
+ * `p` (positions whose ordinal is -1 are skipped). SQL semantics: NULL is not a match, and NOT
+ * of a NULL comparison is not a match either. Numbers cost O(log n + matches) through the
+ * value order; text and lists one dictionary lookup per row.
  */
-export function matchRows(col: ColumnData, p: ResolvedPredicate): Uint8Array {
-  const n = col.rowIds.length;
-  const out = new Uint8Array(n);
-  const neg = p.negate ? 1 : 0;
-  if (p.op === 'null') {
-    if (col.kind === 'string') for (let r = 0; r < n; r++) out[r] = (col.codes[r] < 0 ? 1 : 0) ^ neg;
-    else for (let r = 0; r < n; r++) out[r] = (col.valid[r] ? 0 : 1) ^ neg;
-    return out;
-  }
-  const set = p.op === 'in' ? new Set(p.values) : null;
+export function matchInto(col: ColumnData, p: ResolvedPredicate, ordinals: Int32Array, words: Uint32Array): void {
+  const set = (r: number) => {
+    const o = ordinals[r];
+    if (o >= 0) words[o >>> 5] |= 1 << (o & 31);
+  };
   if (col.kind === 'number') {
-    const { values, valid } = col;
-    const v = p.values[0] as number;
-    // The common comparisons get their own loops: one compare per row, no call.
-    if (p.op === '>=') for (let r = 0; r < n; r++) out[r] = valid[r] & ((values[r] >= v ? 1 : 0) ^ neg);
-    else if (p.op === '>') for (let r = 0; r < n; r++) out[r] = valid[r] & ((values[r] > v ? 1 : 0) ^ neg);
-    else if (p.op === '<=') for (let r = 0; r < n; r++) out[r] = valid[r] & ((values[r] <= v ? 1 : 0) ^ neg);
-    else if (p.op === '<') for (let r = 0; r < n; r++) out[r] = valid[r] & ((values[r] < v ? 1 : 0) ^ neg);
-    else if (p.op === '=') for (let r = 0; r < n; r++) out[r] = valid[r] & ((values[r] === v ? 1 : 0) ^ neg);
-    else for (let r = 0; r < n; r++) out[r] = valid[r] & ((set!.has(values[r]) ? 1 : 0) ^ neg);
-    return out;
+    const { order, sorted } = col;
+    if (p.op === 'null') {
+      if (p.negate) for (let i = 0; i < order.length; i++) set(order[i]);
+      else for (let r = 0; r < col.valid.length; r++) if (!col.valid[r]) set(r);
+      return;
+    }
+    for (const [from, to] of numberRanges(sorted, p)) for (let i = from; i < to; i++) set(order[i]);
+    return;
+  }
+  const neg = p.negate ? 1 : 0;
+  const n = col.rowIds.length;
+  if (p.op === 'null') {
+    if (col.kind === 'string') for (let r = 0; r < n; r++) (col.codes[r] < 0 ? 1 : 0) ^ neg && set(r);
+    else for (let r = 0; r < n; r++) (col.valid[r] ? 0 : 1) ^ neg && set(r);
+    return;
   }
   // Dictionary columns: decide once per distinct value, then look codes up.
   const hit = new Uint8Array(col.dict.length);
-  if (p.op === 'contains') {
-    const want = p.values[0];
-    col.dict.forEach((d, i) => void (hit[i] = d === want ? 1 : 0));
-  } else col.dict.forEach((d, i) => void (hit[i] = test(p.op, d, p.values, set) ? 1 : 0));
+  if (p.op === 'contains') col.dict.forEach((d, i) => void (hit[i] = d === p.values[0] ? 1 : 0));
+  else {
+    const inSet = p.op === 'in' ? new Set(p.values) : null;
+    col.dict.forEach((d, i) => void (hit[i] = test(p.op, d, p.values, inSet) ? 1 : 0));
+  }
   if (col.kind === 'string') {
     const { codes } = col;
-    for (let r = 0; r < n; r++) out[r] = codes[r] < 0 ? 0 : hit[codes[r]] ^ neg;
-    return out;
+    for (let r = 0; r < n; r++) if (codes[r] >= 0 && hit[codes[r]] ^ neg) set(r);
+    return;
   }
-  if (p.op !== 'contains') return out; // comparisons of a whole list are not indexed
+  if (p.op !== 'contains') return; // comparisons of a whole list are not indexed
   const { offsets, codes, valid } = col;
   for (let r = 0; r < n; r++) {
+    if (!valid[r]) continue;
     let any = 0;
     for (let e = offsets[r]; e < offsets[r + 1] && !any; e++) if (codes[e] >= 0) any = hit[codes[e]];
-    out[r] = valid[r] & (any ^ neg);
+    if (any ^ neg) set(r);
   }
+}
+
+/** 1 at each position of the file whose row satisfies `p`, else 0 (see {@link matchInto}). */
+export function matchRows(col: ColumnData, p: ResolvedPredicate): Uint8Array {
+  const n = col.rowIds.length;
+  const words = new Uint32Array((n + 31) >>> 5);
+  matchInto(col, p, Int32Array.from({ length: n }, (_, i) => i), words);
+  return Uint8Array.from({ length: n }, (_, r) => (words[r >>> 5] >>> (r & 31)) & 1);
+}
+
+/** First index whose value is >= v (strict: > v). NaN sorts last and exceeds every value, as in DuckDB. */
+function bound(sorted: Float64Array, v: number, strict: boolean): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const x = sorted[mid];
+    if (x < v || (strict && x === v)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The ranges of the value order that satisfy `p` (complemented for NOT). */
+function numberRanges(sorted: Float64Array, p: ResolvedPredicate): [number, number][] {
+  const n = sorted.length;
+  const v = p.values[0] as number;
+  let ranges: [number, number][];
+  switch (p.op) {
+    case '=':
+      ranges = [[bound(sorted, v, false), bound(sorted, v, true)]];
+      break;
+    case '<':
+      ranges = [[0, bound(sorted, v, false)]];
+      break;
+    case '<=':
+      ranges = [[0, bound(sorted, v, true)]];
+      break;
+    case '>':
+      ranges = [[bound(sorted, v, true), n]];
+      break;
+    case '>=':
+      ranges = [[bound(sorted, v, false), n]];
+      break;
+    case 'in':
+      ranges = [...new Set(p.values as number[])].sort((a, b) => a - b).map((x) => [bound(sorted, x, false), bound(sorted, x, true)] as [number, number]);
+      break;
+    default:
+      ranges = [];
+  }
+  if (!p.negate) return ranges;
+  const out: [number, number][] = [];
+  let at = 0;
+  for (const [from, to] of ranges) {
+    if (from > at) out.push([at, from]);
+    at = Math.max(at, to);
+  }
+  if (at < n) out.push([at, n]);
   return out;
+}
+
+/** A number column: the non-null positions in value order (NaN last), with their values. */
+export function numberColumn(rowIds: BigInt64Array, values: Float64Array, valid: Uint8Array): ColumnData {
+  const positions: number[] = [];
+  for (let r = 0; r < values.length; r++) if (valid[r]) positions.push(r);
+  const key = (r: number) => (Number.isNaN(values[r]) ? Infinity : values[r]);
+  positions.sort((a, b) => key(a) - key(b) || (Number.isNaN(values[a]) ? 1 : 0) - (Number.isNaN(values[b]) ? 1 : 0) || a - b);
+  const order = Int32Array.from(positions);
+  const sorted = Float64Array.from(positions, (r) => values[r]);
+  return { kind: 'number', rowIds, valid, order, sorted, bytes: rowIds.byteLength + valid.byteLength + order.byteLength + sorted.byteLength };
 }
 
 /** Dictionary-encodes values (null → -1). */

@@ -9,15 +9,17 @@ import type { IndexMeta, Manifest } from '../../format/index.js';
 import { Bitmap, exactSearch, higherIsBetter, planVectorSearch, type Metric } from '../../index/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 import { quoteIdent, quoteString, type Param, type Session } from '../engine.js';
-import { bitmapOf, CollectionCache, ordinalOf, sortSegment, textCollection, textMatches, textScores, type TextCollection, type VectorCollection } from './collections.js';
+import { bitmapOf, CollectionCache, ordinalOf, sortSegment, textCollection, textMatches, textScores, type TextCollection, type VectorCollection, type VectorLayout } from './collections.js';
 import { planSearch, RRF_K, SCORE_COLUMN, SEARCH_MACROS, SEARCH_VIEW, type SearchPlan, type Signal, type TextSignal, type VectorSignal } from './search-plan.js';
 import { clone, compactParams, parseSql, unparseSql, columnRef, type AstNode, type ParsedSql } from './sql-ast.js';
 import { decodeVectorIndexFile, loadVectorIndex, type IndexedFile } from './vector-index-file.js';
-import { encode, expressionsOf, foldNowUtc, indexableType, matchRows, resolve, type ColumnData } from './scalar-index.js';
+import { encode, expressionsOf, foldNowUtc, indexableType, matchInto, numberColumn, resolve, type ColumnData } from './scalar-index.js';
 import type { VectorIndex } from '../../index/index.js';
 
 /** A persisted index with its vectors, ready to search. */
 interface LoadedIndex {
+  /** The index file's key. */
+  key: string;
   index: VectorIndex;
   rowIds: BigInt64Array;
   files: IndexedFile[];
@@ -337,11 +339,7 @@ export class SearchRuntime {
       for (const f of host.manifest.fragments) {
         const col = await this.columnData(host, f.key, p.column);
         const ords = await this.ordinals(host, f.key, col.rowIds, f.deletes && f.deletes.count > 0 ? f.deletes.key : undefined);
-        const hits = matchRows(col, p);
-        for (let r = 0; r < hits.length; r++) {
-          const o = ords[r];
-          if (hits[r] && o >= 0) words[o >>> 5] |= 1 << (o & 31);
-        }
+        matchInto(col, p, ords, words);
       }
       b = new Bitmap(live.length, words);
       if (this.predicateHits.size >= 64) this.predicateHits.delete(this.predicateHits.keys().next().value!);
@@ -386,7 +384,7 @@ export class SearchRuntime {
     } else {
       const values = Float64Array.from(top.getChild('v')!.toArray() as Float64Array);
       const valid = Uint8Array.from(top.getChild('ok')!.toArray() as Uint8Array);
-      data = { kind: 'number', rowIds, values, valid, bytes: rowIds.byteLength + values.byteLength + valid.byteLength };
+      data = numberColumn(rowIds, values, valid);
     }
     this.cache.set(key, { kind: 'column', data, bytes: data.bytes });
     return data;
@@ -498,15 +496,14 @@ export class SearchRuntime {
     // Candidates are live ordinals; without a WHERE every live row is one.
     const live = await this.liveIds(host);
     const indexed = await this.vectorIndex(host, s.column, s.metric);
-    const covered = new Map((indexed?.files ?? []).map((f) => [f.key, f]));
-    const segments = await this.segments(host, s.column);
+    const layout = await this.vectorLayout(host, s.column, indexed);
     const best = higherIsBetter(s.metric as Metric);
     const merged: { id: bigint; score: number }[] = [];
     const strategies: string[] = [];
-    const idxFilter = indexed ? new Bitmap(indexed.rowIds.length) : null;
     let exactRows = 0;
-    for (const seg of segments) {
-      const ords = await this.ordinals(host, seg.key, seg.rowIds);
+    const segs = layout.exact.length ? new Map((await this.segments(host, s.column)).map((g) => [g.key, g])) : null;
+    for (const { key, ords } of layout.exact) {
+      const seg = segs!.get(key)!;
       const words = new Uint32Array((seg.rowIds.length + 31) >>> 5);
       const cw = candidates?.words;
       for (let r = 0; r < ords.length; r++) {
@@ -515,25 +512,61 @@ export class SearchRuntime {
       }
       const inSeg = new Bitmap(seg.rowIds.length, words);
       if (inSeg.count() === 0) continue;
-      const f = covered.get(seg.key);
-      if (f && idxFilter && indexed && this.aligned(indexed, f, seg)) {
-        // The index read this same file in this same order: its rows [start, start+rows) are this segment.
-        inSeg.forEach((o) => void idxFilter.set(f.start + o));
-        continue;
-      }
       exactRows += inSeg.count();
       const r = exactSearch(seg.data, seg.dim, s.query, Math.min(k, inSeg.count()), { metric: s.metric as Metric, candidates: inSeg, rows: seg.offsets ? { offsets: seg.offsets } : undefined });
       r.ordinals.forEach((o, i) => merged.push({ id: seg.rowIds[o], score: r.scores[i] }));
     }
-    if (indexed && idxFilter && idxFilter.count() > 0) {
-      const r = indexed.index.search(s.query, Math.min(k, idxFilter.count()), { filter: idxFilter, exactTop });
-      strategies.push(r.strategy);
-      r.ordinals.forEach((o, i) => merged.push({ id: indexed.rowIds[o], score: r.scores[i] }));
+    if (indexed && layout.indexedLive && layout.liveToIdx) {
+      const idxFilter = candidates ? remap(candidates, layout.liveToIdx, indexed.rowIds.length) : layout.indexedLive;
+      if (idxFilter.count() > 0) {
+        const r = indexed.index.search(s.query, Math.min(k, idxFilter.count()), { filter: idxFilter, exactTop });
+        strategies.push(r.strategy);
+        r.ordinals.forEach((o, i) => merged.push({ id: indexed.rowIds[o], score: r.scores[i] }));
+      }
     }
     if (exactRows) strategies.push(indexed ? `exact over ${exactRows} unindexed rows` : 'exact');
     merged.sort((x, y) => (best ? y.score - x.score : x.score - y.score) || (x.id < y.id ? -1 : 1));
     const top = merged.slice(0, k);
     return { rowIds: top.map((x) => x.id), scores: top.map((x) => x.score), strategy: strategies.join(' + ') || 'empty', index: indexed ? 'vector' : 'none', rows: candidates ? candidates.count() : live.length };
+  }
+
+  /**
+   * How this version's vectors of a column are searched, worked out once per version and index:
+   * the live rows the index serves (its file holds them at the positions it read) as a map from
+   * live ordinal to index ordinal, and the segments searched exactly (rows appended or rewritten
+   * after the index was built), with each position's live ordinal.
+   */
+  private async vectorLayout(host: SearchHost, column: string, indexed: LoadedIndex | null): Promise<VectorLayout> {
+    const key = `${host.versionKey}|layout|${column}|${indexed ? indexed.key : ''}`;
+    const hit = this.cache.get(key);
+    if (hit?.kind === 'layout') return hit;
+    const live = await this.liveIds(host);
+    const covered = new Map((indexed?.files ?? []).map((f) => [f.key, f]));
+    const liveToIdx = indexed ? new Int32Array(live.length).fill(-1) : null;
+    const served = indexed ? new Uint32Array((indexed.rowIds.length + 31) >>> 5) : null;
+    const exact: VectorLayout['exact'] = [];
+    for (const seg of await this.segments(host, column)) {
+      const ords = await this.ordinals(host, seg.key, seg.rowIds);
+      const f = covered.get(seg.key);
+      if (f && indexed && liveToIdx && served && this.aligned(indexed, f, seg)) {
+        // The index read this same file in this same order: its rows [start, start+rows) are this segment.
+        for (let r = 0; r < ords.length; r++) {
+          if (ords[r] < 0) continue;
+          const i = f.start + r;
+          liveToIdx[ords[r]] = i;
+          served[i >>> 5] |= 1 << (i & 31);
+        }
+      } else exact.push({ key: seg.key, ords });
+    }
+    const layout: VectorLayout = {
+      kind: 'layout',
+      liveToIdx,
+      indexedLive: indexed && served ? new Bitmap(indexed.rowIds.length, served) : null,
+      exact,
+      bytes: (liveToIdx?.byteLength ?? 0) + (served?.byteLength ?? 0) + exact.reduce((n, e) => n + e.ords.byteLength, 0),
+    };
+    this.cache.set(key, layout);
+    return layout;
   }
 
   /** Whether index rows [f.start, f.start + f.rows) are exactly this segment's rows, in order. Checked once per pair. */
@@ -608,7 +641,7 @@ export class SearchRuntime {
         vectors.set(sg.data, o);
         o += sg.data.length;
       }
-      loaded = { index: loadVectorIndex(file, vectors), rowIds: file.rowIds, files: file.files };
+      loaded = { key: meta.key, index: loadVectorIndex(file, vectors), rowIds: file.rowIds, files: file.files };
     }
     if (this.indexes.size >= 8) this.indexes.clear();
     this.indexes.set(meta.key, loaded);
@@ -632,6 +665,22 @@ export class SearchRuntime {
       this.current.set(column, c as TextCollection);
     }
   }
+}
+
+/** The set bits of `b` mapped through `map` (-1: dropped), as a bitmap of `size` bits. */
+function remap(b: Bitmap, map: Int32Array, size: number): Bitmap {
+  const out = new Uint32Array((size + 31) >>> 5);
+  const words = b.words;
+  for (let w = 0; w < words.length; w++) {
+    let word = words[w];
+    while (word !== 0) {
+      const low = word & -word;
+      const i = map[(w << 5) + (31 - Math.clz32(low))];
+      if (i >= 0) out[i >>> 5] |= 1 << (i & 31);
+      word ^= low;
+    }
+  }
+  return new Bitmap(size, out);
 }
 
 /** The values of an Arrow vector, nulls as null. */

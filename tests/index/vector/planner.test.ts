@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { planVectorSearch } from '../../../src/index/index.js';
+import { planVectorSearch, rerankPool } from '../../../src/index/index.js';
 
 const SEED = Number(process.env.QUIVER_SEED ?? 20240601);
 const base = { n: 100_000, k: 10, hasIndex: true, dim: 768 };
@@ -33,6 +33,20 @@ describe('planVectorSearch', () => {
     const p50 = planVectorSearch({ ...base, matches: 50_000 });
     assert.equal(p50.strategy, 'ann-filtered');
     if (p50.strategy === 'ann-filtered') assert.equal(p50.params.count, 128);
+  });
+
+  it('re-ranks rerankFactor picks per exactly ordered result and one per tail rank (an rrf window)', () => {
+    assert.equal(rerankPool(10, 4), 40);
+    assert.equal(rerankPool(100, 4, 10), 130);
+    assert.equal(rerankPool(100, 4, 500), 400);
+    // A window of 100 at 10 % of 1M rows asks the graph for ~130 / 0.1 results instead of ~400 / 0.1.
+    const full = planVectorSearch({ ...base, n: 1_000_000, k: 100, matches: 100_000 });
+    const tail = planVectorSearch({ ...base, n: 1_000_000, k: 100, matches: 100_000, exactTop: 10 });
+    assert.ok(full.strategy === 'ann-filtered' && tail.strategy === 'ann-filtered');
+    if (full.strategy === 'ann-filtered' && tail.strategy === 'ann-filtered') {
+      assert.equal(full.params.count, 4000);
+      assert.equal(tail.params.count, 1300);
+    }
   });
 
   it('searches the graph unfiltered at 100 %', () => {

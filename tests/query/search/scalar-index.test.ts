@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compareText, encode, foldNowUtc, matchRows, type ColumnData, type ResolvedPredicate } from '../../../src/query/search/scalar-index.js';
+import fc from 'fast-check';
+import { compareText, encode, foldNowUtc, matchRows, numberColumn, type ColumnData, type ResolvedPredicate } from '../../../src/query/search/scalar-index.js';
 import { parseSql } from '../../../src/query/search/sql-ast.js';
 import type { AstNode } from '../../../src/query/search/sql-ast.js';
 import { Engine } from '../../../src/query/index.js';
 import * as quiver from '../../../src/index.js';
 import { MemoryStore } from '../../../src/storage/index.js';
 
+const SEED = Number(process.env.QUIVER_SEED ?? 20261122);
 const ids = (n: number) => BigInt64Array.from({ length: n }, (_, i) => BigInt(10 + i));
 const rows = (col: ColumnData, p: Omit<ResolvedPredicate, 'column'>) => [...matchRows(col, { column: 'x', ...p })].flatMap((m, i) => (m ? [i] : []));
 
@@ -14,7 +16,7 @@ describe('scalar index columns', () => {
   it('answer =, <, <=, >, >=, in, is null and their negations on numbers; NULL never matches', () => {
     const values = [5, 0, 1, 3, 3, 9];
     const valid = Uint8Array.from([1, 0, 1, 1, 1, 1]);
-    const col: ColumnData = { kind: 'number', rowIds: ids(6), values: Float64Array.from(values), valid, bytes: 0 };
+    const col = numberColumn(ids(6), Float64Array.from(values), valid);
     assert.deepEqual(rows(col, { op: '=', values: [3] }), [3, 4]);
     assert.deepEqual(rows(col, { op: '<', values: [3] }), [2]);
     assert.deepEqual(rows(col, { op: '<=', values: [3] }), [2, 3, 4]);
@@ -26,6 +28,34 @@ describe('scalar index columns', () => {
     assert.deepEqual(rows(col, { op: 'in', values: [1, 9], negate: true }), [0, 3, 4]);
     assert.deepEqual(rows(col, { op: 'null', values: [] }), [1]);
     assert.deepEqual(rows(col, { op: 'null', values: [], negate: true }), [0, 2, 3, 4, 5]);
+    // NaN is greater than every number, as in DuckDB.
+    const nan = numberColumn(ids(3), Float64Array.from([NaN, 1, 2]), Uint8Array.from([1, 1, 1]));
+    assert.deepEqual(rows(nan, { op: '>', values: [1] }), [0, 2]);
+    assert.deepEqual(rows(nan, { op: '<=', values: [2] }), [1, 2]);
+  });
+
+  it('agree with a row-by-row reference on random columns and predicates (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.option(fc.integer({ min: -5, max: 5 }), { nil: null }), { minLength: 0, maxLength: 60 }),
+        fc.constantFrom('=', '<', '<=', '>', '>=', 'in', 'null'),
+        fc.array(fc.integer({ min: -6, max: 6 }), { minLength: 1, maxLength: 3 }),
+        fc.boolean(),
+        (xs, op, vs, negate) => {
+          const col = numberColumn(ids(xs.length), Float64Array.from(xs, (x) => x ?? 0), Uint8Array.from(xs, (x) => (x === null ? 0 : 1)));
+          const p = { op: op as ResolvedPredicate['op'], values: op === 'in' ? vs : op === 'null' ? [] : [vs[0]], negate };
+          const want = xs.flatMap((x, i) => {
+            if (op === 'null') return (x === null) !== negate ? [i] : [];
+            if (x === null) return [];
+            const v = vs[0];
+            const t = op === '=' ? x === v : op === '<' ? x < v : op === '<=' ? x <= v : op === '>' ? x > v : op === '>=' ? x >= v : vs.includes(x);
+            return t !== negate ? [i] : [];
+          });
+          assert.deepEqual(rows(col, p), want);
+        },
+      ),
+      { seed: SEED, numRuns: 300 },
+    );
   });
 
   it('compare text in code point order (DuckDB byte order), dictionary-encoded', () => {
