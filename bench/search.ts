@@ -8,7 +8,6 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import { ARRAY, DuckDBDataChunk, DuckDBInstance, FLOAT, INTEGER, arrayValue } from '@duckdb/node-api';
-import * as arrow from 'apache-arrow';
 import Database from 'better-sqlite3';
 import usearch from 'usearch';
 import { Bitmap, FullTextIndex, VectorIndex, exactSearch } from '../src/index/index.js';
@@ -104,15 +103,16 @@ async function benchKind(kind: VectorKind, days: Int32Array, ratings: Int32Array
   const lanceDir = join(DATA, `lance-${kind}-${N}`);
   rmSync(lanceDir, { recursive: true, force: true });
   const db = await lancedb.connect(lanceDir);
-  const vecType = new arrow.FixedSizeList(DIM, new arrow.Field('item', new arrow.Float32(), true));
-  const vecData = arrow.makeData({ type: vecType, length: N, nullCount: 0, child: arrow.makeData({ type: new arrow.Float32(), length: N * DIM, data }) });
-  const at = new arrow.Table({
-    id: arrow.makeVector(Int32Array.from({ length: N }, (_, i) => i)),
-    day: arrow.makeVector(days),
-    rating: arrow.makeVector(ratings),
-    vector: arrow.makeVector(vecData),
-  });
-  const lt = await db.createTable('items', at, { mode: 'overwrite' });
+  // Built with LanceDB's own makeArrowTable, in chunks: LanceDB 0.31 rejects a FixedSizeList
+  // column built column-wise with apache-arrow 18 ("schemas must be equivalent").
+  const CHUNK = 10_000;
+  const rowsOf = (from: number, to: number) =>
+    Array.from({ length: to - from }, (_, j) => {
+      const i = from + j;
+      return { id: i, day: days[i], rating: ratings[i], vector: Array.from(data.subarray(i * DIM, (i + 1) * DIM)) };
+    });
+  const lt = await db.createTable('items', lancedb.makeArrowTable(rowsOf(0, Math.min(N, CHUNK))), { mode: 'overwrite' });
+  for (let from = CHUNK; from < N; from += CHUNK) await lt.add(lancedb.makeArrowTable(rowsOf(from, Math.min(N, from + CHUNK))));
   const [, lanceBuildMs] = await timeAsync(() => lt.createIndex('vector', { config: lancedb.Index.hnswSq({ distanceType: 'cosine', numPartitions: 1, m: 16, efConstruction: 128 }) }));
   await lt.createIndex('day', { config: lancedb.Index.btree() });
   log(`lancedb build ${fmt(lanceBuildMs / 1000, 1)} s`);
@@ -207,7 +207,7 @@ async function benchText(texts: string[]) {
   const dir = join(DATA, `lance-fts-${N}`);
   rmSync(dir, { recursive: true, force: true });
   const db = await lancedb.connect(dir);
-  const lt = await db.createTable('t', new arrow.Table({ id: arrow.makeVector(Int32Array.from({ length: N }, (_, i) => i)), prompt: arrow.vectorFromArray(texts, new arrow.Utf8()) }), { mode: 'overwrite' });
+  const lt = await db.createTable('t', lancedb.makeArrowTable(texts.map((prompt, id) => ({ id, prompt }))), { mode: 'overwrite' });
   const [, lanceBuildMs] = await timeAsync(() => lt.createIndex('prompt', { config: lancedb.Index.fts() }));
   const theirsOr = qs.map((x) => (st.all(quoted(x, ' OR ')) as { rowid: number }[]).map((r) => r.rowid));
   const lance = await measureAsync(qs.length, async (i) => (await lt.query().fullTextSearch(qs[i]).limit(10).select(['id', '_score']).toArray()).map((r) => r.id as number), (i) => theirsOr[i]);

@@ -172,3 +172,19 @@ export function sortSegment(seg: VectorCollection): VectorCollection {
   });
   return { ...seg, rowIds, data, offsets };
 }
+
+/** The set bits of `b` mapped through `map` (-1: dropped), as a bitmap of `size` bits. */
+export function remap(b: Bitmap, map: Int32Array, size: number): Bitmap {
+  const out = new Uint32Array((size + 31) >>> 5);
+  const words = b.words;
+  for (let w = 0; w < words.length; w++) {
+    let word = words[w];
+    while (word !== 0) {
+      const low = word & -word;
+      const i = map[(w << 5) + (31 - Math.clz32(low))];
+      if (i >= 0) out[i >>> 5] |= 1 << (i & 31);
+      word ^= low;
+    }
+  }
+  return new Bitmap(size, out);
+}

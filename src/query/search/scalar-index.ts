@@ -10,7 +10,7 @@
 // Planning is pure (`scalarPredicate`); evaluation is `matchInto`.
 
 import type { ColumnDef } from '../../format/index.js';
-import type { AstNode } from './sql-ast.js';
+import { rewrite, walk, type AstNode } from './sql-ast.js';
 
 export type ScalarOp = '=' | '<' | '<=' | '>' | '>=' | 'in' | 'contains' | 'null';
 
@@ -451,4 +451,45 @@ export function foldNowUtc(n: AstNode, nowUs: number): number | undefined {
     }
   }
   return undefined;
+}
+
+function readsClock(n: AstNode): boolean {
+  let found = false;
+  walk(n, (x) => {
+    if (x.class === 'FUNCTION' && NOW.has(String(x.function_name).toLowerCase())) found = true;
+    if (x.class === 'COLUMN_REF' && CLOCK_NAMES.has(((x.column_names as string[]) ?? []).join('.').toLowerCase())) found = true;
+  });
+  return found;
+}
+
+function castToTimestamp(n: AstNode): AstNode {
+  return { class: 'CAST', type: 'OPERATOR_CAST', alias: '', query_location: 0, child: n, cast_type: { id: 'TIMESTAMP', type_info: null }, try_cast: false };
+}
+
+/**
+ * `ts_col > now() - interval 7 day` compares a TIMESTAMP with a TIMESTAMPTZ, so DuckDB converts
+ * every row's value to TIMESTAMPTZ (a time-zone computation per row: ~10x the cost of the
+ * comparison). Casting the constant side to TIMESTAMP once is the same comparison when the
+ * session's time zone is UTC — callers apply this only then. Other conjuncts are returned as is.
+ */
+export function castClockComparisons(where: AstNode, timestampColumns: ReadonlySet<string>): AstNode {
+  const isTs = (n: AstNode) => {
+    const name = columnName(n);
+    return name !== null && timestampColumns.has(name);
+  };
+  const clock = (n: AstNode) => isConstantExpr(n) && readsClock(n);
+  return rewrite(where, (n) => {
+    if (n.class === 'COMPARISON' && COMPARE[String(n.type)] !== undefined) {
+      const l = n.left as AstNode;
+      const r = n.right as AstNode;
+      if (isTs(l) && clock(r)) return { ...n, right: castToTimestamp(r) };
+      if (isTs(r) && clock(l)) return { ...n, left: castToTimestamp(l) };
+    }
+    if (n.class === 'BETWEEN' && isTs(n.input as AstNode)) {
+      const lo = n.lower as AstNode;
+      const hi = n.upper as AstNode;
+      if (clock(lo) || clock(hi)) return { ...n, lower: clock(lo) ? castToTimestamp(lo) : lo, upper: clock(hi) ? castToTimestamp(hi) : hi };
+    }
+    return undefined;
+  }) as AstNode;
 }

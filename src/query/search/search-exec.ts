@@ -9,11 +9,12 @@ import type { IndexMeta, Manifest } from '../../format/index.js';
 import { Bitmap, exactSearch, higherIsBetter, planVectorSearch, type Metric } from '../../index/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 import { quoteIdent, quoteString, type Param, type Session } from '../engine.js';
-import { bitmapOf, CollectionCache, ordinalOf, sortSegment, textCollection, textMatches, textScores, type TextCollection, type VectorCollection, type VectorLayout } from './collections.js';
+import { bitmapOf, CollectionCache, ordinalOf, remap, sortSegment, textCollection, textMatches, textScores, type TextCollection, type VectorCollection, type VectorLayout } from './collections.js';
 import { planSearch, RRF_K, SCORE_COLUMN, SEARCH_MACROS, SEARCH_VIEW, type SearchPlan, type Signal, type TextSignal, type VectorSignal } from './search-plan.js';
 import { clone, compactParams, parseSql, unparseSql, columnRef, type AstNode, type ParsedSql } from './sql-ast.js';
 import { decodeVectorIndexFile, loadVectorIndex, type IndexedFile } from './vector-index-file.js';
-import { encode, expressionsOf, foldNowUtc, indexableType, matchInto, numberColumn, resolve, type ColumnData } from './scalar-index.js';
+import { castClockComparisons, expressionsOf, foldNowUtc, indexableType, matchInto, resolve, type ColumnData } from './scalar-index.js';
+import { readColumnData } from './scalar-load.js';
 import type { VectorIndex } from '../../index/index.js';
 
 /** A persisted index with its vectors, ready to search. */
@@ -356,36 +357,8 @@ export class SearchRuntime {
     const hit = this.cache.get(key);
     if (hit?.kind === 'column') return hit.data;
     const def = host.manifest.schema.find((c) => c.name === column)!;
-    const t = indexableType(def)!;
     const [path] = await host.paths([fileKey]);
-    const src = `read_parquet(${quoteString(path)})`;
-    const q = quoteIdent(column);
-    const asNumber = (x: string) => (t.kind === 'timestamp' ? `epoch_us(${x})::DOUBLE` : `${x}::DOUBLE`);
-    const top = await host.session.arrow(
-      t.list
-        ? `SELECT row_id, (${q} IS NOT NULL)::UTINYINT AS ok, coalesce(len(${q}), 0)::INTEGER AS n FROM ${src}`
-        : t.kind === 'string'
-          ? `SELECT row_id, ${q} AS v FROM ${src}`
-          : `SELECT row_id, (${q} IS NOT NULL)::UTINYINT AS ok, coalesce(${asNumber(q)}, 0) AS v FROM ${src}`,
-    );
-    const rowIds = BigInt64Array.from(top.getChild('row_id')!.toArray() as BigInt64Array);
-    let data: ColumnData;
-    if (t.list) {
-      const valid = Uint8Array.from(top.getChild('ok')!.toArray() as Uint8Array);
-      const counts = top.getChild('n')!.toArray() as Int32Array;
-      const offsets = new Int32Array(rowIds.length + 1);
-      for (let r = 0; r < counts.length; r++) offsets[r + 1] = offsets[r] + counts[r];
-      const el = await host.session.arrow(`SELECT ${t.kind === 'string' ? 'v' : asNumber('v')} AS v FROM (SELECT unnest(${q}) AS v FROM ${src})`);
-      const { codes, dict } = encode(vectorValues(el.getChild('v')!) as (number | string | null)[]);
-      data = { kind: 'list', rowIds, offsets, codes, dict, valid, bytes: rowIds.byteLength * 2 + offsets.byteLength + codes.byteLength + dictBytes(dict) };
-    } else if (t.kind === 'string') {
-      const { codes, dict } = encode(vectorValues(top.getChild('v')!) as (string | null)[]);
-      data = { kind: 'string', rowIds, codes, dict, bytes: rowIds.byteLength + codes.byteLength + dictBytes(dict) };
-    } else {
-      const values = Float64Array.from(top.getChild('v')!.toArray() as Float64Array);
-      const valid = Uint8Array.from(top.getChild('ok')!.toArray() as Uint8Array);
-      data = numberColumn(rowIds, values, valid);
-    }
+    const data = await readColumnData(host.session, path, def);
     this.cache.set(key, { kind: 'column', data, bytes: data.bytes });
     return data;
   }
@@ -429,7 +402,8 @@ export class SearchRuntime {
     const tree = clone(plan.semantic);
     const node = tree.statements[0].node;
     node.select_list = [columnRef(['row_id'])];
-    node.where_clause = plan.topk!.where;
+    const timestamps = new Set(host.manifest.schema.filter((c) => c.type.kind === 'timestamp').map((c) => c.name.toLowerCase()));
+    node.where_clause = timestamps.size && (await this.utc(host.session)) ? castClockComparisons(plan.topk!.where!, timestamps) : plan.topk!.where;
     node.modifiers = [{ type: 'ORDER_MODIFIER', orders: [{ type: 'ASCENDING', null_order: 'ORDER_DEFAULT', expression: columnRef(['row_id']) }] } as AstNode];
     const c = compactParams(tree, params);
     const sql = await this.unparse(host.session, c.tree);
@@ -665,33 +639,4 @@ export class SearchRuntime {
       this.current.set(column, c as TextCollection);
     }
   }
-}
-
-/** The set bits of `b` mapped through `map` (-1: dropped), as a bitmap of `size` bits. */
-function remap(b: Bitmap, map: Int32Array, size: number): Bitmap {
-  const out = new Uint32Array((size + 31) >>> 5);
-  const words = b.words;
-  for (let w = 0; w < words.length; w++) {
-    let word = words[w];
-    while (word !== 0) {
-      const low = word & -word;
-      const i = map[(w << 5) + (31 - Math.clz32(low))];
-      if (i >= 0) out[i >>> 5] |= 1 << (i & 31);
-      word ^= low;
-    }
-  }
-  return new Bitmap(size, out);
-}
-
-/** The values of an Arrow vector, nulls as null. */
-function vectorValues(v: arrow.Vector): unknown[] {
-  const out = new Array<unknown>(v.length);
-  for (let i = 0; i < v.length; i++) out[i] = v.get(i);
-  return out;
-}
-
-function dictBytes(dict: readonly (number | string)[]): number {
-  let n = 0;
-  for (const d of dict) n += typeof d === 'string' ? 40 + d.length * 2 : 16;
-  return n;
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { compareText, encode, foldNowUtc, matchRows, numberColumn, type ColumnData, type ResolvedPredicate } from '../../../src/query/search/scalar-index.js';
-import { parseSql } from '../../../src/query/search/sql-ast.js';
+import { castClockComparisons, compareText, encode, foldNowUtc, matchRows, numberColumn, type ColumnData, type ResolvedPredicate } from '../../../src/query/search/scalar-index.js';
+import { parseSql, unparseSql } from '../../../src/query/search/sql-ast.js';
 import type { AstNode } from '../../../src/query/search/sql-ast.js';
 import { Engine } from '../../../src/query/index.js';
 import * as quiver from '../../../src/index.js';
@@ -105,6 +105,25 @@ describe('folding now() ± interval', () => {
         const duck = Number(Object.values((await session.all(`select epoch_us((${expr})::timestamp) v`)).rows[0])[0]);
         assert.ok(Math.abs(duck - ours) < 5e6, `${expr}: ${ours} vs DuckDB ${duck}`);
       }
+    } finally {
+      session.close();
+      engine.close();
+    }
+  });
+});
+
+describe('casting clock constants compared with timestamp columns', () => {
+  it('casts the constant side once instead of every row, and only for timestamp columns', async () => {
+    const engine = await Engine.create();
+    const session = await engine.session();
+    try {
+      const tree = await parseSql(session, `select 1 from t where created_at > now() - interval 7 day and current_timestamp >= created_at and other > now() and created_at between now() - interval 1 day and '2030-01-01' and rating > 3`);
+      const node = tree.statements[0].node;
+      node.where_clause = castClockComparisons(node.where_clause as AstNode, new Set(['created_at']));
+      const sql = (await unparseSql(session, tree)).toLowerCase();
+      assert.equal(sql.match(/as timestamp\)/g)?.length, 3, sql);
+      assert.match(sql, /\(other > now\(\)\)/);
+      assert.match(sql, /between cast\(\(now\(\) - to_days/);
     } finally {
       session.close();
       engine.close();

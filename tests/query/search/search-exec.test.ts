@@ -138,6 +138,13 @@ describe('search in ds.query', () => {
     assert.equal(e.signals?.[0].candidates, 3);
     assert.equal(e.signals?.[0].strategy, 'exact-gather');
     assert.equal((await ds.explain('select count(*) from dataset')).shape, 'exact-sql');
+    // A fresh handle's first call may be explain: match() and bm25 need the text statistics it loads.
+    const fresh = await quiver.open(ds.url);
+    const m = await fresh.explain(`select row_id from dataset where match(prompt, 'red') order by bm25(prompt, 'red car') desc limit 5`);
+    assert.equal(m.signals?.[0].kind, 'bm25');
+    assert.deepEqual(m.indexedFilters, [`match(prompt, 'red') (text index)`]);
+    assert.equal(m.signals?.[0].rows, 300);
+    await fresh.close();
     await ds.close();
   });
 
