@@ -1,16 +1,18 @@
 // Builds a persisted index over one column of a version and returns the manifest change that
 // declares it. A vector index reads each of the column's files in turn (so it knows which rows
 // came from which file) and builds the ANN kernel over them; rows added later are searched
-// exactly until the next createIndex.
+// exactly until the next createIndex, which inserts just those into the existing graph.
 
 import { QuiverError } from '../../errors.js';
 import { layout, randomId, typeName, type IndexMeta, type Manifest } from '../../format/index.js';
 import { VectorIndex, type BuildProgress, type VectorIndexOptions } from '../../index/index.js';
-import { encodeVectorIndexFile, indexableType, quoteIdent, quoteString, type IndexedFile, type Session } from '../../query/index.js';
+import { decodeVectorIndexFile, encodeVectorIndexFile, indexableType, loadVectorIndex, quoteIdent, quoteString, type IndexedFile, type Session } from '../../query/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 
 export interface VectorIndexSpec extends Omit<VectorIndexOptions, 'rows'> {
   kind: 'vector';
+  /** Build the graph from scratch even when the existing index could be extended. Default false. */
+  rebuild?: boolean;
 }
 
 export interface FullTextIndexSpec {
@@ -63,45 +65,95 @@ export async function buildIndex(ctx: IndexBuildContext, m: Manifest, column: st
   throw new QuiverError('invalid_input', `index: kind must be "vector", "fulltext" or "scalar", got "${(spec as { kind: string }).kind}"`);
 }
 
-async function buildVector(ctx: IndexBuildContext, m: Manifest, column: string, spec: VectorIndexSpec): Promise<IndexMeta> {
-  const files = m.groups[column] ?? [];
-  const paths = await ctx.paths(files.map((f) => f.key));
+/** Vectors of some of a column's files, in file order, with the index bookkeeping for them. */
+interface FileVectors {
+  rowIds: BigInt64Array;
+  data: Float32Array;
+  /** Vectors per row (multi-vector columns). */
+  counts: Uint32Array;
+  files: IndexedFile[];
+  dim: number;
+}
+
+async function readFiles(ctx: IndexBuildContext, m: Manifest, column: string, keys: string[], startRow: number): Promise<FileVectors> {
+  const paths = await ctx.paths(keys);
   const ids: BigInt64Array[] = [];
   const data: Float32Array[] = [];
-  const offsets: number[] = [0];
-  const indexed: IndexedFile[] = [];
+  const counts: number[] = [];
+  const files: IndexedFile[] = [];
   let dim = 0;
-  let rows = 0;
-  let vectors = 0;
-  for (let i = 0; i < files.length; i++) {
+  let rows = startRow;
+  for (let i = 0; i < keys.length; i++) {
     const r = await ctx.session.readVectors(`SELECT row_id, ${quoteIdent(column)}::${vectorSqlType(m, column)} FROM read_parquet(${quoteString(paths[i])})`);
     if (r.dim) dim = r.dim;
     ids.push(r.rowIds);
     data.push(r.data);
-    for (let j = 1; j < r.offsets.length; j++) offsets.push(vectors + r.offsets[j]);
-    indexed.push({ key: files[i].key, start: rows, rows: r.rowIds.length });
+    for (let j = 1; j < r.offsets.length; j++) counts.push(r.offsets[j] - r.offsets[j - 1]);
+    files.push({ key: keys[i], start: rows, rows: r.rowIds.length });
     rows += r.rowIds.length;
-    vectors += r.offsets[r.offsets.length - 1];
   }
-  if (rows === 0 || dim === 0) throw new QuiverError('invalid_input', `index: column "${column}" has no vectors to index yet`, { column });
-  const all = new Float32Array(vectors * dim);
+  return { rowIds: concat(ids, BigInt64Array), data: concat(data, Float32Array), counts: Uint32Array.from(counts), files, dim };
+}
+
+function concat<T extends BigInt64Array | Float32Array>(parts: T[], make: { new (n: number): T }): T {
+  const out = new make(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
-  for (const d of data) {
-    all.set(d, o);
-    o += d.length;
+  for (const p of parts) {
+    (out as { set(a: T, o: number): void }).set(p, o);
+    o += p.length;
   }
-  const rowIds = new BigInt64Array(rows);
-  o = 0;
-  for (const part of ids) {
-    rowIds.set(part, o);
-    o += part.length;
+  return out;
+}
+
+/** The options as stored in an index declaration, with keys in a fixed order (to compare two). */
+function vectorOptions(spec: VectorIndexSpec): Record<string, unknown> {
+  const { kind: _kind, rebuild: _rebuild, ...options } = spec;
+  const all: Record<string, unknown> = { metric: 'cosine', ...options };
+  return Object.fromEntries(Object.keys(all).sort().map((k) => [k, all[k]]));
+}
+
+/**
+ * Builds the column's vector index. When the version already has one with the same options
+ * and every file it read is still current, only the files added since are read and inserted
+ * into its graph (incremental); rows it holds that were deleted since stay in the graph but are
+ * never returned. Otherwise (files rewritten by an update or compaction, other options, or
+ * `rebuild`) the graph is built from scratch.
+ */
+async function buildVector(ctx: IndexBuildContext, m: Manifest, column: string, spec: VectorIndexSpec): Promise<IndexMeta> {
+  const files = m.groups[column] ?? [];
+  const options = vectorOptions(spec);
+  const prev = m.indexes.find((i) => i.column === column && i.kind === 'vector');
+  const same = prev && JSON.stringify(Object.fromEntries(Object.keys(prev.options).sort().map((k) => [k, prev.options[k]]))) === JSON.stringify(options);
+  if (prev && same && !spec.rebuild) {
+    const file = decodeVectorIndexFile(await ctx.store.get(prev.key), prev.key);
+    const current = new Set(files.map((f) => f.key));
+    const known = new Set(file.files.map((f) => f.key));
+    if (file.files.every((f) => current.has(f.key))) {
+      const added = files.filter((f) => !known.has(f.key)).map((f) => f.key);
+      if (added.length === 0) return { ...prev, fragments: files.map((f) => f.key) };
+      const old = await readFiles(ctx, m, column, file.files.map((f) => f.key), 0);
+      const fresh = await readFiles(ctx, m, column, added, old.rowIds.length);
+      if (old.rowIds.length === file.rowIds.length && old.rowIds.every((id, i) => id === file.rowIds[i])) {
+        const index = loadVectorIndex(file, old.data);
+        if (fresh.data.length) index.add(fresh.data, index.isMultiVector ? fresh.counts : undefined, ctx.onProgress);
+        return persist(ctx, column, index, concat([old.rowIds, fresh.rowIds], BigInt64Array), [...file.files, ...fresh.files], files, options);
+      }
+    }
   }
-  const { kind: _kind, ...options } = spec;
-  const multi = offsets.length - 1 !== vectors;
-  const index = VectorIndex.build(all, dim, { ...options, ...(multi ? { rows: { offsets: Uint32Array.from(offsets) } } : {}) }, ctx.onProgress);
+  const all = await readFiles(ctx, m, column, files.map((f) => f.key), 0);
+  if (all.rowIds.length === 0 || all.dim === 0) throw new QuiverError('invalid_input', `index: column "${column}" has no vectors to index yet`, { column });
+  const multi = all.counts.some((c) => c !== 1);
+  const offsets = new Uint32Array(all.counts.length + 1);
+  all.counts.forEach((c, i) => void (offsets[i + 1] = offsets[i] + c));
+  const { kind: _kind, rebuild: _rebuild, ...kernelOptions } = spec;
+  const index = VectorIndex.build(all.data, all.dim, { ...kernelOptions, ...(multi ? { rows: { offsets } } : {}) }, ctx.onProgress);
+  return persist(ctx, column, index, all.rowIds, all.files, files, options);
+}
+
+async function persist(ctx: IndexBuildContext, column: string, index: VectorIndex, rowIds: BigInt64Array, indexed: IndexedFile[], files: { key: string }[], options: Record<string, unknown>): Promise<IndexMeta> {
   const key = `${layout.indexPrefix}${randomId()}.qvix`;
   await ctx.store.put(key, encodeVectorIndexFile(index, rowIds, indexed), { ifAbsent: true });
-  return { column, kind: 'vector', key, fragments: files.map((f) => f.key), options: { metric: options.metric ?? 'cosine', ...options } };
+  return { column, kind: 'vector', key, fragments: files.map((f) => f.key), options };
 }
 
 /** The SQL type a column's vectors are read as (fixed-size arrays read fastest). */

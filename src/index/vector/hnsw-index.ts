@@ -171,6 +171,11 @@ export class VectorIndex {
     return this.offsets ? this.rowTotal : this.count;
   }
 
+  /** Whether rows may hold several vectors (then {@link add} takes vectors per row). */
+  get isMultiVector(): boolean {
+    return this.offsets !== undefined;
+  }
+
   get metric(): Metric {
     return this.options.metric;
   }

@@ -127,6 +127,39 @@ describe('search in ds.query', () => {
     await ds.close();
   });
 
+  it('extends an index with only the rows added since it was built (incremental createIndex)', async () => {
+    const rand = prng(21);
+    const ds = await quiver.create(new MemoryStore(), { schema });
+    await ds.append(records(rand, 300));
+    await ds.commit('a');
+    const inserted = async (column: string, spec: Parameters<quiver.Dataset['createIndex']>[1]) => {
+      let total = 0;
+      await ds.createIndex(column, spec, { onProgress: (p) => void (p.phase === 'graph' && (total = p.total)) });
+      return total;
+    };
+    assert.equal(await inserted('emb', { kind: 'vector' }), 300);
+    assert.equal(await inserted('shots', { kind: 'vector' }), (await ds.query('select sum(len(shots))::INT n from dataset'))[0].n);
+    await ds.append(records(rand, 120));
+    await ds.commit('b');
+    await ds.delete({ where: 'rating = 2' });
+    await ds.commit('c');
+    // Only the 120 new rows go into the graph; the deleted rows stay in it but never come back.
+    assert.equal(await inserted('emb', { kind: 'vector' }), 120);
+    const shotsNew = (await ds.query('select sum(len(shots))::INT n from dataset where row_id >= 300 and rating <> 2'))[0].n as number;
+    assert.ok((await inserted('shots', { kind: 'vector' })) >= shotsNew);
+    const q = records(rand, 1)[0].emb;
+    for (const column of ['emb', 'shots']) {
+      const sql = `select row_id from dataset where rating >= 3 order by cosine_similarity(${column}, $1) desc limit 10`;
+      const [fast, exact] = await both(ds, sql, [q]);
+      assert.ok(recall(fast, exact) >= 0.9, column);
+      assert.ok(!(await ds.explain(sql, [q])).signals![0].strategy.includes('unindexed'), column);
+    }
+    // Other options, or rebuild, build from scratch.
+    assert.equal(await inserted('emb', { kind: 'vector', rebuild: true }), 420);
+    assert.equal(await inserted('emb', { kind: 'vector', connectivity: 8 }), 420);
+    await ds.close();
+  });
+
   it('explains the chosen plan', async () => {
     const rand = prng(13);
     const ds = await quiver.create(`memory://search-explain-${Math.random()}`, { schema });
