@@ -2,10 +2,10 @@
 // BM25, and the rrf hybrid), on seeded data, against the same SQL run exactly and against plain
 // DuckDB over the same Parquet files. Reports p50/p99 latency, recall@k against exact, index
 // build time, and ratios.
-// Run: npx tsx bench/hybrid.ts [--quick | --large] [--queries=N] [--reuse [--keep-index]] [--no-scalar]
+// Run: npx tsx bench/hybrid.ts [--quick | --large] [--queries=N] [--reuse [--keep-index]] [--no-scalar] [--incremental]
 // --reuse keeps a dataset a previous run left in bench/.data and rebuilds its vector index
 // (--keep-index keeps that too); --no-scalar leaves the filter columns without scalar indexes,
-// so DuckDB evaluates the WHERE.
+// so DuckDB evaluates the WHERE; --incremental times folding 1 % more rows into the index.
 // A benchmark, never a test: it prints figures, it asserts nothing.
 
 import { existsSync, rmSync } from 'node:fs';
@@ -124,9 +124,26 @@ for (const qq of queries) {
 }
 duck.close();
 engine.close();
+
+// --incremental: on a throwaway branch, append 1 % more rows and fold them into the index.
+let incremental = '';
+if (flag('incremental')) {
+  const name = `bench-incremental-${Date.now()}`;
+  const br = await ds.branch(name);
+  const extra = Math.max(1, Math.floor(N / 100));
+  const recs = [];
+  for (let i = 0; i < extra; i++) recs.push({ prompt: texts[i], prompt_emb: vecs.subarray(i * DIM, (i + 1) * DIM), rating: 1 + Math.floor(rand() * 5), tags: ['safe'], user_id: 'u0', created_at: new Date(now) });
+  await br.append(recs);
+  await br.commit('1 % more rows');
+  const [, ms] = await timed(() => br.createIndex('prompt_emb', { kind: 'vector', metric: 'cosine' }));
+  incremental = `incremental createIndex after appending ${extra.toLocaleString()} rows (1 %): ${f(ms / 1000)} s`;
+  await br.close();
+  await ds.deleteBranch(name);
+}
 await ds.close();
 
 console.log(`\n| query (${N.toLocaleString()} rows) | p50 ms | p99 ms | recall@k vs exact | exact SQL p50 ms | exact / ours | plain DuckDB p50 ms | DuckDB / ours |`);
 console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+if (incremental) console.log(`\n${incremental}`);
 console.log(`\nindex build ${f(buildS)} s${reuse ? '' : `; append ${f(N / appendS, 0)} rows/s`}. exact = the same SQL wrapped so no fast path applies (${EXACT_Q} queries).`);

@@ -33,8 +33,9 @@ export function scan<T extends Float32Array | Int8Array>(s: ScanSpec<T>): void {
   if (s.query.byteOffset !== 0) s = { ...s, query: s.query.slice() as T };
   const elementBytes = s.data instanceof Float32Array ? 4 : 1;
   const chunkVectors = Math.max(1, Math.floor(s.bytesMax / (s.dim * elementBytes)));
-  // A whole unfiltered single-vector matrix with no view offset can be scanned in place.
-  if (s.candidates === undefined && !s.rows && s.data.byteOffset === 0 && s.data.length <= chunkVectors * s.dim) {
+  // A whole unfiltered single-vector matrix with no view offset is scanned in place, whatever
+  // its size: copying it chunk by chunk into scratch cost as much as the scan itself.
+  if (s.candidates === undefined && !s.rows && s.data.byteOffset === 0) {
     pick(s, s.data, undefined, undefined);
     return;
   }
