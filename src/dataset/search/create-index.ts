@@ -3,10 +3,10 @@
 // came from which file) and builds the ANN kernel over them; rows added later are searched
 // exactly until the next createIndex, which inserts just those into the existing graph.
 
-import { QuiverError } from '../../errors.js';
+import { QuiverError, isQuiverError } from '../../errors.js';
 import { layout, randomId, typeName, type IndexMeta, type Manifest } from '../../format/index.js';
 import { VectorIndex, type BuildProgress, type VectorIndexOptions } from '../../index/index.js';
-import { decodeVectorIndexFile, encodeVectorIndexFile, indexableType, loadVectorIndex, quoteIdent, quoteString, type IndexedFile, type Session } from '../../query/index.js';
+import { decodeVectorIndexFile, encodeVectorIndexFile, indexableType, loadVectorIndex, quoteIdent, quoteString, type IndexedFile, type Session, type VectorIndexFile } from '../../query/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 
 export interface VectorIndexSpec extends Omit<VectorIndexOptions, 'rows'> {
@@ -124,8 +124,8 @@ async function buildVector(ctx: IndexBuildContext, m: Manifest, column: string, 
   const options = vectorOptions(spec);
   const prev = m.indexes.find((i) => i.column === column && i.kind === 'vector');
   const same = prev && JSON.stringify(Object.fromEntries(Object.keys(prev.options).sort().map((k) => [k, prev.options[k]]))) === JSON.stringify(options);
-  if (prev && same && !spec.rebuild) {
-    const file = decodeVectorIndexFile(await ctx.store.get(prev.key), prev.key);
+  const file = prev && same && !spec.rebuild ? await readIndexFile(ctx, prev.key) : null;
+  if (prev && file) {
     const current = new Set(files.map((f) => f.key));
     const known = new Set(file.files.map((f) => f.key));
     if (file.files.every((f) => current.has(f.key))) {
@@ -148,6 +148,16 @@ async function buildVector(ctx: IndexBuildContext, m: Manifest, column: string, 
   const { kind: _kind, rebuild: _rebuild, ...kernelOptions } = spec;
   const index = VectorIndex.build(all.data, all.dim, { ...kernelOptions, ...(multi ? { rows: { offsets } } : {}) }, ctx.onProgress);
   return persist(ctx, column, index, all.rowIds, all.files, files, options);
+}
+
+/** The existing index file, or null when it is in a format this version no longer reads (then it is rebuilt). */
+async function readIndexFile(ctx: IndexBuildContext, key: string): Promise<VectorIndexFile | null> {
+  try {
+    return decodeVectorIndexFile(await ctx.store.get(key), key);
+  } catch (e) {
+    if (isQuiverError(e) && e.code === 'unsupported') return null;
+    throw e;
+  }
 }
 
 async function persist(ctx: IndexBuildContext, column: string, index: VectorIndex, rowIds: BigInt64Array, indexed: IndexedFile[], files: { key: string }[], options: Record<string, unknown>): Promise<IndexMeta> {

@@ -4,7 +4,7 @@
 // DuckDB finishes the query on those k rows only, reading their scores from `__score`.
 
 import * as arrow from 'apache-arrow';
-import { QuiverError } from '../../errors.js';
+import { QuiverError, isQuiverError } from '../../errors.js';
 import type { IndexMeta, Manifest } from '../../format/index.js';
 import { Bitmap, exactSearch, higherIsBetter, planVectorSearch, type Metric } from '../../index/index.js';
 import type { ObjectStore } from '../../storage/index.js';
@@ -599,13 +599,21 @@ export class SearchRuntime {
   /**
    * The persisted ANN index of a column, if the version declares one, with its float32 vectors
    * taken from the files it was built from (the index file does not repeat them). Null when the
-   * index cannot serve: another metric, or its files no longer read back in the same order.
+   * index cannot serve: another metric, its files no longer read back in the same order, or a
+   * format this version no longer reads (answers stay exact; `createIndex` rebuilds it).
    */
   private async vectorIndex(host: SearchHost, column: string, metric: string): Promise<LoadedIndex | null> {
     const meta = this.indexMeta(host, column, 'vector');
     if (!meta || (meta.options.metric ?? 'cosine') !== metric) return null;
     if (this.indexes.has(meta.key)) return this.indexes.get(meta.key)!;
-    const file = decodeVectorIndexFile(await host.store.get(meta.key), meta.key);
+    let file;
+    try {
+      file = decodeVectorIndexFile(await host.store.get(meta.key), meta.key);
+    } catch (e) {
+      if (!isQuiverError(e) || e.code !== 'unsupported') throw e;
+      this.indexes.set(meta.key, null);
+      return null;
+    }
     const segs = await this.segmentsOf(host, column, file.files.map((f) => f.key));
     let loaded: LoadedIndex | null = null;
     if (file.files.every((f, i) => this.aligned(file, f, segs[i]))) {

@@ -2,6 +2,7 @@
 // applies), across indexes, appends, updates, deletes, old versions and branches.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import * as quiver from '../../../src/index.js';
 import { prng } from '../../helpers/tmp.js';
@@ -157,6 +158,33 @@ describe('search in ds.query', () => {
     // Other options, or rebuild, build from scratch.
     assert.equal(await inserted('emb', { kind: 'vector', rebuild: true }), 420);
     assert.equal(await inserted('emb', { kind: 'vector', connectivity: 8 }), 420);
+    await ds.close();
+  });
+
+  it('answers exactly when the index file is in an older format, and createIndex rebuilds it', async () => {
+    const rand = prng(22);
+    const store = new MemoryStore();
+    const ds = await quiver.create(store, { schema });
+    await ds.append(records(rand, 200));
+    await ds.commit('a');
+    await ds.createIndex('emb', { kind: 'vector' });
+    // Rewrite the index file as format 1 (still checksummed, so only the version is wrong).
+    let key = '';
+    for await (const o of store.list('index/')) if (o.key.endsWith('.qvix')) key = o.key;
+    const bytes = (await store.get(key)).slice();
+    new DataView(bytes.buffer).setUint32(4, 1, true);
+    const body = bytes.subarray(0, bytes.length - 32);
+    bytes.set(createHash('sha256').update(body).digest(), bytes.length - 32);
+    await store.put(key, bytes);
+    const old = await quiver.open(store);
+    const q = records(rand, 1)[0].emb;
+    const sql = `select row_id from dataset order by cosine_similarity(emb, $1) desc limit 5`;
+    const [fast, exact] = await both(old, sql, [q]);
+    assert.deepEqual(fast, exact);
+    let graphed = 0;
+    await old.close();
+    await ds.createIndex('emb', { kind: 'vector' }, { onProgress: (p) => void (p.phase === 'graph' && (graphed = p.total)) });
+    assert.equal(graphed, 200);
     await ds.close();
   });
 
