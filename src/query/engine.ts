@@ -97,7 +97,12 @@ export class Engine {
   }
 
   async session(): Promise<Session> {
-    return new Session(await this.instance.connect());
+    const con = await this.instance.connect();
+    // Quiver's data files are immutable under content-derived names, so caching their Parquet
+    // footers is always safe; it saves re-reading them each time a view over them is bound.
+    // (A setting of the parquet extension: it cannot be passed at instance creation.)
+    await con.run('SET parquet_metadata_cache = true');
+    return new Session(con);
   }
 
   close(): void {
