@@ -105,25 +105,31 @@ function concat<T extends BigInt64Array | Float32Array>(parts: T[], make: { new 
   return out;
 }
 
-/** The options as stored in an index declaration, with keys in a fixed order (to compare two). */
-function vectorOptions(spec: VectorIndexSpec): Record<string, unknown> {
+/** The spec's options for the kernel (without `kind` and `rebuild`). */
+function kernelOptions(spec: VectorIndexSpec): Omit<VectorIndexOptions, 'rows'> {
   const { kind: _kind, rebuild: _rebuild, ...options } = spec;
-  const all: Record<string, unknown> = { metric: 'cosine', ...options };
-  return Object.fromEntries(Object.keys(all).sort().map((k) => [k, all[k]]));
+  return options;
+}
+
+/** An options object with its keys in a fixed order, so two compare as JSON. */
+function sortedKeys(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
 }
 
 /**
  * Builds the column's vector index. When the version already has one with the same options
- * and every file it read is still current, only the files added since are read and inserted
- * into its graph (incremental); rows it holds that were deleted since stay in the graph but are
- * never returned. Otherwise (files rewritten by an update or compaction, other options, or
- * `rebuild`) the graph is built from scratch.
+ * and every file it read is still current (and reads back in the same order), only the files
+ * added since are read and inserted into its graph (incremental); rows it holds that were
+ * deleted since stay in the graph but are never returned. Otherwise (files rewritten by an
+ * update or compaction, other options, or `rebuild`) the graph is built from scratch.
  */
 async function buildVector(ctx: IndexBuildContext, m: Manifest, column: string, spec: VectorIndexSpec): Promise<IndexMeta> {
   const files = m.groups[column] ?? [];
-  const options = vectorOptions(spec);
+  const options = sortedKeys({ metric: 'cosine', ...kernelOptions(spec) });
+  // A list<embedding> column always gets a multi-vector index, so rows added later may hold any number.
+  const multi = m.schema.find((c) => c.name === column)!.type.kind === 'list';
   const prev = m.indexes.find((i) => i.column === column && i.kind === 'vector');
-  const same = prev && JSON.stringify(Object.fromEntries(Object.keys(prev.options).sort().map((k) => [k, prev.options[k]]))) === JSON.stringify(options);
+  const same = prev && JSON.stringify(sortedKeys(prev.options)) === JSON.stringify(options);
   const file = prev && same && !spec.rebuild ? await readIndexFile(ctx, prev.key) : null;
   if (prev && file) {
     const current = new Set(files.map((f) => f.key));
@@ -132,21 +138,19 @@ async function buildVector(ctx: IndexBuildContext, m: Manifest, column: string, 
       const added = files.filter((f) => !known.has(f.key)).map((f) => f.key);
       if (added.length === 0) return { ...prev, fragments: files.map((f) => f.key) };
       const old = await readFiles(ctx, m, column, file.files.map((f) => f.key), 0);
-      const fresh = await readFiles(ctx, m, column, added, old.rowIds.length);
-      if (old.rowIds.length === file.rowIds.length && old.rowIds.every((id, i) => id === file.rowIds[i])) {
-        const index = loadVectorIndex(file, old.data);
-        if (fresh.data.length) index.add(fresh.data, index.isMultiVector ? fresh.counts : undefined, ctx.onProgress);
+      const index = old.rowIds.length === file.rowIds.length && old.rowIds.every((id, i) => id === file.rowIds[i]) ? loadVectorIndex(file, old.data) : null;
+      if (index && index.isMultiVector === multi) {
+        const fresh = await readFiles(ctx, m, column, added, old.rowIds.length);
+        if (fresh.data.length) index.add(fresh.data, multi ? fresh.counts : undefined, ctx.onProgress);
         return persist(ctx, column, index, concat([old.rowIds, fresh.rowIds], BigInt64Array), [...file.files, ...fresh.files], files, options);
       }
     }
   }
   const all = await readFiles(ctx, m, column, files.map((f) => f.key), 0);
   if (all.rowIds.length === 0 || all.dim === 0) throw new QuiverError('invalid_input', `index: column "${column}" has no vectors to index yet`, { column });
-  const multi = all.counts.some((c) => c !== 1);
   const offsets = new Uint32Array(all.counts.length + 1);
   all.counts.forEach((c, i) => void (offsets[i + 1] = offsets[i] + c));
-  const { kind: _kind, rebuild: _rebuild, ...kernelOptions } = spec;
-  const index = VectorIndex.build(all.data, all.dim, { ...kernelOptions, ...(multi ? { rows: { offsets } } : {}) }, ctx.onProgress);
+  const index = VectorIndex.build(all.data, all.dim, { ...kernelOptions(spec), ...(multi ? { rows: { offsets } } : {}) }, ctx.onProgress);
   return persist(ctx, column, index, all.rowIds, all.files, files, options);
 }
 
