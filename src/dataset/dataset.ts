@@ -34,14 +34,14 @@ import {
   type RecordInput,
   type SchemaInput,
 } from '../format/index.js';
-import { FileCache, mentionsSearch, planScan, referencedColumns, SearchRuntime, viewSql, type Param, type SearchExplain, type SearchHost, type Session } from '../query/index.js';
+import { FileCache, mentionsSearch, referencedColumns, SearchRuntime, type Param, type SearchExplain, type SearchHost, type Session } from '../query/index.js';
 import { buildIndex, withIndex, type IndexSpec } from './search/create-index.js';
 import type { BuildProgress } from '../index/index.js';
 import { openStore, type ObjectStore, type StoreOptions } from '../storage/index.js';
 import { Mutex } from './mutex.js';
 import { sharedEngine } from './shared-engine.js';
 import { Staging } from './staging.js';
-import { createVersionView, type VersionContext } from './versioning/context.js';
+import { createVersionView, versionSql, type VersionContext } from './versioning/context.js';
 import { buildDiffTable, diffCounts, diffRows, type DiffCounts, type DiffRow } from './versioning/diff.js';
 import { analyzeMerge, writeMerge, type ConflictPolicy, type MergeConflict } from './versioning/merge.js';
 import { mergeBase, resolveCommit, walkHistory } from './versioning/refs.js';
@@ -530,12 +530,7 @@ export class Dataset {
     this.check(false);
     return this.mutex.run(async () => {
       await this.refresh();
-      const sqlOf = async (m: Manifest, large: 'all' | 'none') => {
-        const plan = planScan(m, { large });
-        const paths = await this.cache.paths(plan.keys);
-        const byKey = new Map(plan.keys.map((k, i) => [k, paths[i]]));
-        return viewSql(plan, (k) => byKey.get(k)!);
-      };
+      const sqlOf = (m: Manifest, large: 'all' | 'none') => versionSql((keys) => this.cache.paths(keys), m, { large });
       const current = await sqlOf(this.manifest, 'all');
       if (options.since === undefined) return current;
       const old = await readManifest(this.store, (await readCommit(this.store, String(options.since))).manifest);
@@ -569,10 +564,8 @@ export class Dataset {
     };
     const m = this.manifest;
     const subset: Manifest = { ...m, fragments: m.fragments.filter(holds), groups: Object.fromEntries(Object.entries(m.groups).map(([c, files]) => [c, files.filter(holds)])) };
-    const plan = planScan(subset, { large: needed });
-    const paths = await this.cache.paths(plan.keys);
-    const pathOf = new Map(plan.keys.map((k, i) => [k, paths[i]]));
-    return `SELECT * FROM (${viewSql(plan, (k) => pathOf.get(k)!)}) WHERE row_id IN (${ids.length ? ids.join(', ') : 'NULL'})`;
+    const view = await versionSql((keys) => this.cache.paths(keys), subset, { large: needed });
+    return `SELECT * FROM (${view}) WHERE row_id IN (${ids.length ? ids.join(', ') : 'NULL'})`;
   }
 
   /** The versions of this handle's history (first parents), oldest first. */

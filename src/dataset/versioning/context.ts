@@ -15,12 +15,17 @@ export interface VersionContext {
   deletesCache: Map<string, bigint[]>;
 }
 
+/** The SELECT of manifest `m`'s rows, over local paths of its files. */
+export async function versionSql(paths: VersionContext['paths'], m: Manifest, opts: ScanOptions = {}): Promise<string> {
+  const plan = planScan(m, opts);
+  const resolved = await paths(plan.keys);
+  const map = new Map(plan.keys.map((k, i) => [k, resolved[i]]));
+  return viewSql(plan, (k) => map.get(k)!);
+}
+
 /** Creates (or replaces) temp view `name` over manifest `m`. */
 export async function createVersionView(ctx: VersionContext, name: string, m: Manifest, opts: ScanOptions = {}): Promise<void> {
-  const plan = planScan(m, opts);
-  const resolved = await ctx.paths(plan.keys);
-  const map = new Map(plan.keys.map((k, i) => [k, resolved[i]]));
-  await ctx.session.run(`CREATE OR REPLACE TEMP VIEW ${name} AS ${viewSql(plan, (k) => map.get(k)!)}`);
+  await ctx.session.run(`CREATE OR REPLACE TEMP VIEW ${name} AS ${await versionSql(ctx.paths, m, opts)}`);
 }
 
 /** A local path for one key. */

@@ -75,6 +75,15 @@ export function bitmapOf(universe: BigInt64Array, sortedIds: BigInt64Array): Bit
   return b;
 }
 
+/**
+ * A bitmap over the ordinals of `from` (ascending row ids) as one over those of `to`: the same
+ * bitmap when both hold the same rows (a version's live rows, and its text collection's).
+ */
+export function translate(b: Bitmap, from: BigInt64Array, to: BigInt64Array): Bitmap {
+  if (from.length === to.length) return b;
+  return bitmapOf(to, BigInt64Array.from(b.toOrdinals(), (o) => from[o]));
+}
+
 /** The ordinal of a row id, or -1. */
 export function ordinalOf(universe: BigInt64Array, id: bigint): number {
   let lo = 0;

@@ -302,14 +302,6 @@ export function matchInto(col: ColumnData, p: ResolvedPredicate, ordinals: Int32
   }
 }
 
-/** 1 at each position of the file whose row satisfies `p`, else 0 (see {@link matchInto}). */
-export function matchRows(col: ColumnData, p: ResolvedPredicate): Uint8Array {
-  const n = col.rowIds.length;
-  const words = new Uint32Array((n + 31) >>> 5);
-  matchInto(col, p, Int32Array.from({ length: n }, (_, i) => i), words);
-  return Uint8Array.from({ length: n }, (_, r) => (words[r >>> 5] >>> (r & 31)) & 1);
-}
-
 /** First index whose value is >= v (strict: > v). NaN sorts last and exceeds every value, as in DuckDB. */
 function bound(sorted: Float64Array, v: number, strict: boolean): number {
   let lo = 0;

@@ -9,11 +9,11 @@ import type { IndexMeta, Manifest } from '../../format/index.js';
 import { Bitmap, exactSearch, higherIsBetter, planVectorSearch, type Metric } from '../../index/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 import { quoteIdent, quoteString, type Param, type Session } from '../engine.js';
-import { bitmapOf, CollectionCache, ordinalOf, remap, sortSegment, textCollection, textMatches, textScores, type TextCollection, type VectorCollection, type VectorLayout } from './collections.js';
+import { bitmapOf, CollectionCache, ordinalOf, remap, translate, sortSegment, textCollection, textMatches, textScores, type TextCollection, type VectorCollection, type VectorLayout } from './collections.js';
 import { planSearch, RRF_K, SCORE_COLUMN, SEARCH_MACROS, SEARCH_VIEW, type SearchPlan, type Signal, type TextSignal, type VectorSignal } from './search-plan.js';
 import { clone, compactParams, parseSql, unparseSql, columnRef, type AstNode, type ParsedSql } from './sql-ast.js';
 import { decodeVectorIndexFile, loadVectorIndex, type IndexedFile } from './vector-index-file.js';
-import { castClockComparisons, expressionsOf, foldNowUtc, indexableType, matchInto, resolve, type ColumnData } from './scalar-index.js';
+import { castClockComparisons, expressionsOf, foldNowUtc, indexableType, matchInto, resolve, type ColumnData, type ResolvedPredicate } from './scalar-index.js';
 import { readColumnData } from './scalar-load.js';
 import type { VectorIndex } from '../../index/index.js';
 
@@ -158,8 +158,9 @@ export class SearchRuntime {
       // `dataset` stays valid for any subquery of the final SELECT; the winners themselves are
       // read from only the files that hold them, with their ids as constants so DuckDB skips
       // row groups whose row_id range holds none (a join alone would scan every row).
-      await host.prepareView(finalSql.replace(SEARCH_VIEW, 'dataset'));
-      const rows = await host.rowsSql(finalSql.replace(SEARCH_VIEW, 'dataset'), hits.rowIds);
+      const overDataset = finalSql.replace(SEARCH_VIEW, 'dataset');
+      await host.prepareView(overDataset);
+      const rows = await host.rowsSql(overDataset, hits.rowIds);
       const scores = hits.rowIds.length
         ? `VALUES ${hits.rowIds.map((id, i) => `(${id}::BIGINT, ${Number.isFinite(hits.scores[i]) ? hits.scores[i] : 'NULL'}::DOUBLE)`).join(', ')}`
         : 'SELECT NULL::BIGINT, NULL::DOUBLE WHERE false';
@@ -168,8 +169,8 @@ export class SearchRuntime {
       return as === 'rows' ? (await host.session.all(sqlText, final.params)).rows : host.session.arrow(sqlText, final.params);
     }
     const final = compactParams(plan.semantic, params);
-    await host.prepareView(await this.unparse(host.session, final.tree));
     const sqlText = await this.unparse(host.session, final.tree);
+    await host.prepareView(sqlText);
     return as === 'rows' ? (await host.session.all(sqlText, final.params)).rows : host.session.arrow(sqlText, final.params);
   }
 
@@ -263,17 +264,10 @@ export class SearchRuntime {
     if (topk.scalar.length) and(await this.scalarMatches(host, resolve(topk.scalar, await this.fold(host, plan, params)), live));
     for (const m of topk.matches) {
       const c = this.current.get(m.column)!;
-      and(this.onLive(c.rowIds, textMatches(c, m.text), live));
+      and(translate(textMatches(c, m.text), c.rowIds, live));
     }
     if (topk.where && (set === null || (set as Bitmap).count() > 0)) and(bitmapOf(live, await this.candidateIds(host, plan, params)));
     return set;
-  }
-
-  /** A bitmap over a collection's ordinals as one over live ordinals (the same when both hold the version's live rows). */
-  private onLive(rowIds: BigInt64Array, b: Bitmap, live: BigInt64Array): Bitmap {
-    if (rowIds.length === live.length) return b;
-    const ids = BigInt64Array.from(b.toOrdinals(), (o) => rowIds[o]);
-    return bitmapOf(live, ids);
   }
 
   /**
@@ -324,26 +318,22 @@ export class SearchRuntime {
   }
 
   /** Live ordinals whose row satisfies every predicate, from the scalar index. */
-  private async scalarMatches(host: SearchHost, preds: ReturnType<typeof resolve>, live: BigInt64Array): Promise<Bitmap> {
+  private async scalarMatches(host: SearchHost, preds: ResolvedPredicate[], live: BigInt64Array): Promise<Bitmap> {
     let out: Bitmap | null = null;
     for (const p of preds) {
       const key = `${host.versionKey}|${JSON.stringify(p)}`;
       let b = this.predicateHits.get(key);
-      if (b) {
-        this.predicateHits.delete(key);
-        this.predicateHits.set(key, b);
-        out = out ? out.and(b) : b;
-        if (out.count() === 0) break;
-        continue;
+      if (b) this.predicateHits.delete(key); // re-inserted below as the most recent
+      else {
+        const words = new Uint32Array((live.length + 31) >>> 5);
+        for (const f of host.manifest.fragments) {
+          const col = await this.columnData(host, f.key, p.column);
+          const ords = await this.ordinals(host, f.key, col.rowIds, f.deletes && f.deletes.count > 0 ? f.deletes.key : undefined);
+          matchInto(col, p, ords, words);
+        }
+        b = new Bitmap(live.length, words);
+        if (this.predicateHits.size >= 64) this.predicateHits.delete(this.predicateHits.keys().next().value!);
       }
-      const words = new Uint32Array((live.length + 31) >>> 5);
-      for (const f of host.manifest.fragments) {
-        const col = await this.columnData(host, f.key, p.column);
-        const ords = await this.ordinals(host, f.key, col.rowIds, f.deletes && f.deletes.count > 0 ? f.deletes.key : undefined);
-        matchInto(col, p, ords, words);
-      }
-      b = new Bitmap(live.length, words);
-      if (this.predicateHits.size >= 64) this.predicateHits.delete(this.predicateHits.keys().next().value!);
       this.predicateHits.set(key, b);
       out = out ? out.and(b) : b;
       if (out.count() === 0) break;
@@ -445,7 +435,7 @@ export class SearchRuntime {
 
   private textTopK(s: TextSignal, candidates: Bitmap | null, k: number, live: BigInt64Array): SignalHits {
     const c = this.current.get(s.column)!;
-    const filter = candidates ? this.fromLive(candidates, live, c.rowIds) : undefined;
+    const filter = candidates ? translate(candidates, live, c.rowIds) : undefined;
     if (c.rowIds.length === 0 || (filter && filter.count() === 0)) return { rowIds: [], scores: [], strategy: 'empty', index: '', rows: 0 };
     const r = c.index.search(s.text, k, { mode: 'or', filter });
     const rowIds = Array.from(r.ordinals, (o) => c.rowIds[o]);
@@ -565,12 +555,6 @@ export class SearchRuntime {
     const ids = (await host.session.readInt64(sql)).sort();
     this.cache.set(key, { kind: 'live', rowIds: ids, bytes: ids.byteLength });
     return ids;
-  }
-
-  /** A bitmap over live ordinals as one over a collection's ordinals (the same when both hold the version's live rows). */
-  private fromLive(b: Bitmap, live: BigInt64Array, rowIds: BigInt64Array): Bitmap {
-    if (rowIds.length === live.length) return b;
-    return bitmapOf(rowIds, BigInt64Array.from(b.toOrdinals(), (o) => live[o]));
   }
 
   /**
