@@ -1,0 +1,129 @@
+// The row reader is checked against the writer's input (a property over random columns, page
+// and row-group sizes) and refuses what it does not read: compressed or dictionary-encoded
+// files written by DuckDB, and cut or garbled bytes.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { openFile, readFooter, readInt64Column, readRows, writeParquet, type ParquetColumn, type ParquetLeaf } from '../../../src/format/index.js';
+import { isQuiverError } from '../../../src/errors.js';
+import { Engine } from '../../../src/query/index.js';
+import { tempDir } from '../../helpers/tmp.js';
+
+const dir = tempDir();
+let n = 0;
+
+function write(cols: ParquetColumn[], rowGroupRowsMax: number, pageBytesMax: number): string {
+  const path = join(dir, `r${n++}.parquet`);
+  writeFileSync(path, Buffer.concat(writeParquet(cols, { rowGroupRowsMax, pageBytesMax }).parts));
+  return path;
+}
+
+/** What the reader gives back for a value the writer was handed. */
+function expected(leaf: ParquetLeaf, v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (v instanceof Float32Array) return Array.from(v);
+  if (Array.isArray(v)) return v.map((x) => expected(leaf, x));
+  if (leaf === 'float32') return Math.fround(v as number);
+  if (v instanceof Uint8Array) return Array.from(v);
+  return v;
+}
+const normal = (v: unknown): unknown => (v instanceof Uint8Array ? Array.from(v) : Array.isArray(v) ? v.map(normal) : v);
+
+const leafValue: Record<ParquetLeaf, fc.Arbitrary<unknown>> = {
+  boolean: fc.boolean(),
+  int8: fc.integer({ min: -128, max: 127 }),
+  int16: fc.integer({ min: -32768, max: 32767 }),
+  int32: fc.integer(),
+  uint8: fc.integer({ min: 0, max: 255 }),
+  uint16: fc.integer({ min: 0, max: 65535 }),
+  uint32: fc.integer({ min: 0, max: 4294967295 }),
+  int64: fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }),
+  uint64: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+  timestamp_us: fc.bigInt({ min: -(1n << 50n), max: 1n << 50n }),
+  float32: fc.float({ noNaN: true }),
+  float64: fc.double({ noNaN: true }),
+  utf8: fc.string({ unit: 'grapheme', maxLength: 12 }),
+  json: fc.json(),
+  binary: fc.uint8Array({ maxLength: 9 }),
+};
+
+const columnArb = (rows: number, name: string): fc.Arbitrary<ParquetColumn> =>
+  fc
+    .record({ leaf: fc.constantFrom(...(Object.keys(leafValue) as ParquetLeaf[])), nullable: fc.boolean(), listDepth: fc.constantFrom(0, 1, 2) as fc.Arbitrary<0 | 1 | 2>, elementNullable: fc.boolean() })
+    .chain(({ leaf, nullable, listDepth, elementNullable }) => {
+      const leafArb = leafValue[leaf];
+      const el = listDepth === 1 && elementNullable ? fc.option(leafArb, { nil: null }) : leafArb;
+      const one = listDepth === 0 ? leafArb : listDepth === 1 ? fc.array(el, { maxLength: 4 }) : fc.array(fc.array(leafArb, { maxLength: 3 }), { maxLength: 3 });
+      const row = nullable ? fc.option(one, { nil: null }) : one;
+      return fc.array(row, { minLength: rows, maxLength: rows }).map((values): ParquetColumn => ({ name, leaf, nullable, listDepth, elementNullable: listDepth === 1 && elementNullable, values }));
+    });
+
+describe('parquet reader', () => {
+  it('reads any rows back as the writer was given them, across pages and row groups', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 40 }).chain((rows) => fc.tuple(fc.constant(rows), fc.array(fc.integer({ min: 0, max: 1e9 }), { maxLength: 3 }).chain((seeds) => fc.tuple(...seeds.map((_, i) => columnArb(rows, `c${i}`)))), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 200 }), fc.array(fc.nat(rows - 1), { minLength: 1, maxLength: 8 }))),
+        async ([rows, extra, groupRows, pageBytes, picks]) => {
+          const ids: ParquetColumn = { name: 'row_id', leaf: 'int64', nullable: false, listDepth: 0, values: Array.from({ length: rows }, (_, i) => BigInt(i * 3)) };
+          const cols = [ids, ...extra];
+          const path = write(cols, groupRows, pageBytes);
+          const f = openFile(path);
+          try {
+            const footer = readFooter(f);
+            assert.equal(footer.rows, rows);
+            assert.deepEqual(footer.columns.map((c) => [c.name, c.leaf, c.listDepth, c.nullable]), cols.map((c) => [c.name, c.leaf, c.listDepth, c.nullable]));
+            const wanted = [...new Set(picks)].sort((a, b) => a - b);
+            for (let g = 0; g < footer.rowGroups.length; g++) {
+              const rg = footer.rowGroups[g];
+              const ids = readInt64Column(f, footer, 0, g);
+              assert.deepEqual(Array.from(ids), Array.from({ length: rg.rows }, (_, i) => BigInt((rg.first + i) * 3)));
+              assert.equal(rg.chunks[0].min, ids[0]);
+              assert.equal(rg.chunks[0].max, ids[ids.length - 1]);
+              const here = wanted.filter((p) => p >= rg.first && p < rg.first + rg.rows).map((p) => p - rg.first);
+              if (here.length === 0) continue;
+              for (let c = 0; c < cols.length; c++) {
+                const got = readRows(f, footer, c, g, here);
+                assert.deepEqual(got.map(normal), here.map((p) => expected(cols[c].leaf, cols[c].values[rg.first + p])), `column ${cols[c].name} (${cols[c].leaf}, depth ${cols[c].listDepth})`);
+              }
+            }
+          } finally {
+            f.close();
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('names what it cannot read: DuckDB-written (compressed, dictionary) files are unsupported, cut files corrupt', async () => {
+    const engine = await Engine.create({ threads: 1 });
+    const s = await engine.session();
+    after(() => {
+      s.close();
+      engine.close();
+    });
+    const duck = join(dir, 'duck.parquet');
+    await s.run(`COPY (SELECT i AS row_id, 'v' || (i % 3) AS s FROM range(1000) t(i)) TO '${duck}' (FORMAT parquet, COMPRESSION zstd)`);
+    const f = openFile(duck);
+    const footer = readFooter(f);
+    assert.throws(() => readRows(f, footer, 1, 0, [5]), (e) => isQuiverError(e, 'unsupported'));
+    f.close();
+
+    const ours = write([{ name: 'row_id', leaf: 'int64', nullable: false, listDepth: 0, values: [1n, 2n, 3n] }], 10, 100);
+    const bytes = (await import('node:fs')).readFileSync(ours);
+    const cut = join(dir, 'cut.parquet');
+    writeFileSync(cut, bytes.subarray(0, bytes.length - 3));
+    const c = openFile(cut);
+    assert.throws(() => readFooter(c), (e) => isQuiverError(e, 'corrupt'));
+    c.close();
+    const garbled = join(dir, 'garbled.parquet');
+    const g = Buffer.from(bytes);
+    g.fill(0xff, g.length - 8 - 20, g.length - 8);
+    writeFileSync(garbled, g);
+    const gf = openFile(garbled);
+    assert.throws(() => readFooter(gf), (e) => isQuiverError(e, 'corrupt') || isQuiverError(e, 'unsupported'));
+    gf.close();
+  });
+});
