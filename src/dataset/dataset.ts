@@ -551,6 +551,7 @@ export class Dataset {
       prepareView: async (q) => void (await this.view(q)),
       rowsSql: (q, ids) => this.rowsSql(session, q, ids),
       paths: (keys) => this.cache.paths(keys),
+      referenced: (q) => this.referencedOf(session, q),
     };
   }
 

@@ -63,6 +63,17 @@ export function planScan(manifest: Manifest, options: ScanOptions = {}): ScanPla
 
 const list = (paths: string[]) => `[${paths.map(quoteString).join(', ')}]`;
 
+/** The SQL type of a column derived from `c` (an image's `_format`, `_width`, `_height`). */
+function derivedSqlType(c: ColumnDef, derived: string): string {
+  const t = derived.endsWith('_format') ? 'VARCHAR' : 'INTEGER';
+  return c.type.kind === 'list' ? `${t}[]` : t;
+}
+
+/** The columns of a version's small-column files besides row_id, with their types in the view. */
+export function smallColumns(schema: readonly ColumnDef[]): { name: string; sqlType: string }[] {
+  return schema.flatMap((c) => [...(isLarge(c.type) ? [] : [{ name: c.name, sqlType: sqlType(c.type) }]), ...derivedColumns(c).map((d) => ({ name: d, sqlType: derivedSqlType(c, d) }))]);
+}
+
 /** The SELECT that defines the view for a plan, given local paths for its keys. */
 export function viewSql(plan: ScanPlan, pathOf: (key: string) => string): string {
   const empty = plan.fragments.length === 0;
@@ -80,8 +91,7 @@ export function viewSql(plan: ScanPlan, pathOf: (key: string) => string): string
       } else cols.push(`NULL::${t} AS ${q}`);
     } else cols.push(empty ? `NULL::${t} AS ${q}` : `s.${q}::${t} AS ${q}`);
     for (const d of derivedColumns(c)) {
-      const dt = d.endsWith('_format') ? 'VARCHAR' : 'INTEGER';
-      const full = c.type.kind === 'list' ? `${dt}[]` : dt;
+      const full = derivedSqlType(c, d);
       cols.push(empty ? `NULL::${full} AS ${quoteIdent(d)}` : `s.${quoteIdent(d)}::${full} AS ${quoteIdent(d)}`);
     }
   }

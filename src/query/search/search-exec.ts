@@ -15,6 +15,9 @@ import { clone, compactParams, parseSql, unparseSql, columnRef, type AstNode, ty
 import { decodeVectorIndexFile, loadVectorIndex, type IndexedFile } from './vector-index-file.js';
 import { castClockComparisons, expressionsOf, foldNowUtc, indexableType, matchInto, resolve, type ColumnData, type ResolvedPredicate } from './scalar-index.js';
 import { readColumnData } from './scalar-load.js';
+import { RowLookup, valuesSql } from '../row-lookup.js';
+import { smallColumns } from '../dataset-view.js';
+import { isLarge } from '../../format/index.js';
 import type { VectorIndex } from '../../index/index.js';
 
 /** A persisted index with its vectors, ready to search. */
@@ -42,6 +45,8 @@ export interface SearchHost {
   rowsSql(sql: string, rowIds: readonly bigint[]): Promise<string>;
   /** Local paths holding the objects' bytes. */
   paths(keys: readonly string[]): Promise<string[]>;
+  /** The column names `sql` mentions (lower case), or 'all' for a star. */
+  referenced(sql: string): Promise<Set<string> | 'all'>;
 }
 
 export interface SearchOptions {
@@ -73,6 +78,8 @@ interface SignalHits {
 
 export class SearchRuntime {
   private readonly cache: CollectionCache;
+  /** Reads the winners' small columns from the files (see row-lookup.ts). */
+  private readonly lookup = new RowLookup();
   private readonly indexes = new Map<string, LoadedIndex | null>();
   private readonly ready = new WeakSet<Session>();
   /** Parse trees by SQL text, and SQL text by tree: planning a repeated query costs no DuckDB round trip. */
@@ -160,18 +167,37 @@ export class SearchRuntime {
       // row groups whose row_id range holds none (a join alone would scan every row).
       const overDataset = finalSql.replace(SEARCH_VIEW, 'dataset');
       await host.prepareView(overDataset);
-      const rows = await host.rowsSql(overDataset, hits.rowIds);
-      const scores = hits.rowIds.length
-        ? `VALUES ${hits.rowIds.map((id, i) => `(${id}::BIGINT, ${Number.isFinite(hits.scores[i]) ? hits.scores[i] : 'NULL'}::DOUBLE)`).join(', ')}`
-        : 'SELECT NULL::BIGINT, NULL::DOUBLE WHERE false';
       // A CTE rather than a view: one DuckDB round trip fewer per query (the top-k shape has no WITH of its own).
-      const sqlText = `WITH ${SEARCH_VIEW} AS (SELECT d.*, h.${SCORE_COLUMN} FROM (${rows}) d JOIN (${scores}) h(row_id, ${SCORE_COLUMN}) USING (row_id)) ${finalSql}`;
+      const sqlText = `WITH ${SEARCH_VIEW} AS (${await this.winnersSql(host, overDataset, hits)}) ${finalSql}`;
       return as === 'rows' ? (await host.session.all(sqlText, final.params)).rows : host.session.arrow(sqlText, final.params);
     }
     const final = compactParams(plan.semantic, params);
     const sqlText = await this.unparse(host.session, final.tree);
     await host.prepareView(sqlText);
     return as === 'rows' ? (await host.session.all(sqlText, final.params)).rows : host.session.arrow(sqlText, final.params);
+  }
+
+  /**
+   * The winners with the columns `sql` names and their scores. Small columns are read straight
+   * from the files (RowLookup); a query naming a large column, or a file the lookup cannot read,
+   * reads them through DuckDB from only the files whose row-id range holds a winner.
+   */
+  private async winnersSql(host: SearchHost, sql: string, hits: { rowIds: bigint[]; scores: number[] }): Promise<string> {
+    const score = (i: number) => `${Number.isFinite(hits.scores[i]) ? hits.scores[i] : 'NULL'}::DOUBLE`;
+    const needed = await host.referenced(sql);
+    const named = (name: string) => needed === 'all' || needed.has(name.toLowerCase());
+    if (!host.manifest.schema.some((c) => isLarge(c.type) && named(c.name))) {
+      const columns = smallColumns(host.manifest.schema).filter((c) => named(c.name));
+      try {
+        const found = await this.lookup.rows(host.manifest, host.paths, hits.rowIds, columns.map((c) => c.name));
+        return valuesSql(columns, found, hits.rowIds.map((id, i) => ({ id, extra: [score(i)] })), [{ name: SCORE_COLUMN, sqlType: 'DOUBLE' }]);
+      } catch (e) {
+        if (!isQuiverError(e, 'unsupported')) throw e;
+      }
+    }
+    const rows = await host.rowsSql(sql, hits.rowIds);
+    const scores = hits.rowIds.length ? `VALUES ${hits.rowIds.map((id, i) => `(${id}::BIGINT, ${score(i)})`).join(', ')}` : 'SELECT NULL::BIGINT, NULL::DOUBLE WHERE false';
+    return `SELECT d.*, h.${SCORE_COLUMN} FROM (${rows}) d JOIN (${scores}) h(row_id, ${SCORE_COLUMN}) USING (row_id)`;
   }
 
   /** The plan a query would run with, without running it. */

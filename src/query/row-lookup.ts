@@ -1,0 +1,186 @@
+// The rows of one version by row id, read straight from its small-column files. A search ends
+// with 10–20 winners out of millions; DuckDB reads them by decoding each winner's whole row
+// group of every column asked for (~1–2 ms a winner at 1M rows), this reads one page per
+// column per winner. The rows go back to DuckDB as a VALUES list, so the query's own SELECT
+// still runs there. Large columns (media, vectors) are not read here: callers use DuckDB.
+// Invariant, from the manifest: a live row id is in exactly one fragment not deleting it.
+
+import { QuiverError } from '../errors.js';
+import { openFile, readFooter, readInt64Column, readRows, type Manifest, type ParquetFooter, type ParquetLeaf, type RandomAccess } from '../format/index.js';
+import { quoteIdent, quoteString } from './engine.js';
+import { ordinalOf } from './search/collections.js';
+
+/** What a lookup returns: each column's Parquet leaf type and, per found id, its values in column order. */
+export interface LookedUp {
+  leaves: ParquetLeaf[];
+  rows: Map<bigint, unknown[]>;
+}
+
+interface GroupIds {
+  ids: BigInt64Array;
+  sorted: boolean;
+}
+
+export class RowLookup {
+  private readonly footers = new Map<string, ParquetFooter>();
+  /** Row ids per file and row group, most recently used last; bounded by bytes. */
+  private readonly groupIds = new Map<string, GroupIds>();
+  private groupIdBytes = 0;
+  private readonly deletes = new Map<string, Set<bigint>>();
+
+  /** @param bytesMax bytes of cached row-id columns (8 per row; 64 MiB covers 8M rows). */
+  constructor(private readonly bytesMax = 64 * 1024 * 1024) {}
+
+  /**
+   * The live rows of `m` with these ids, with the values of `columns` (names of small columns
+   * or image-derived columns; row_id is not one of them). Ids that are not live are absent.
+   */
+  async rows(m: Manifest, paths: (keys: readonly string[]) => Promise<string[]>, ids: readonly bigint[], columns: readonly string[]): Promise<LookedUp> {
+    const want = [...new Set(ids)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const out: LookedUp = { leaves: [], rows: new Map() };
+    if (want.length === 0) return out;
+    const frags = m.fragments.filter((f) => inRange(want, BigInt(f.rowIdMin), BigInt(f.rowIdMax)));
+    const keys = frags.flatMap((f) => (f.deletes && f.deletes.count > 0 ? [f.key, f.deletes.key] : [f.key]));
+    const local = new Map((await paths(keys)).map((p, i) => [keys[i], p]));
+    for (const f of frags) {
+      const dead = f.deletes && f.deletes.count > 0 ? this.deleted(local.get(f.deletes.key)!) : null;
+      const file = openFile(local.get(f.key)!);
+      try {
+        const footer = this.footer(local.get(f.key)!, file);
+        if (footer.columns[0]?.name !== 'row_id') throw new QuiverError('unsupported', `lookup: ${f.key} does not start with row_id`);
+        const cols = columns.map((name) => {
+          const c = footer.columns.findIndex((x) => x.name === name);
+          if (c < 0) throw new QuiverError('unsupported', `lookup: ${f.key} has no column "${name}"`);
+          return c;
+        });
+        out.leaves = cols.map((c) => footer.columns[c].leaf);
+        for (let g = 0; g < footer.rowGroups.length; g++) {
+          const { min, max } = footer.rowGroups[g].chunks[0];
+          if (min !== undefined && max !== undefined && !inRange(want, min, max)) continue;
+          const group = this.idsOf(local.get(f.key)!, file, footer, g);
+          const hits = positions(group, want).filter(([id]) => !dead?.has(id) && !out.rows.has(id));
+          if (hits.length === 0) continue;
+          hits.sort((a, b) => a[1] - b[1]);
+          const at = hits.map(([, p]) => p);
+          const values = cols.map((c) => readRows(file, footer, c, g, at));
+          hits.forEach(([id], i) => out.rows.set(id, values.map((v) => v[i])));
+        }
+      } finally {
+        file.close();
+      }
+    }
+    return out;
+  }
+
+  private footer(path: string, file: RandomAccess): ParquetFooter {
+    let f = this.footers.get(path);
+    if (!f) {
+      f = readFooter(file);
+      if (this.footers.size >= 4096) this.footers.clear();
+      this.footers.set(path, f);
+    }
+    return f;
+  }
+
+  private idsOf(path: string, file: RandomAccess, footer: ParquetFooter, group: number): GroupIds {
+    const key = `${path}#${group}`;
+    const hit = this.groupIds.get(key);
+    if (hit) {
+      this.groupIds.delete(key);
+      this.groupIds.set(key, hit);
+      return hit;
+    }
+    const ids = readInt64Column(file, footer, 0, group);
+    let sorted = true;
+    for (let i = 1; i < ids.length && sorted; i++) sorted = ids[i - 1] < ids[i];
+    const entry = { ids, sorted };
+    this.groupIds.set(key, entry);
+    this.groupIdBytes += ids.byteLength;
+    for (const [k, v] of this.groupIds) {
+      if (this.groupIdBytes <= this.bytesMax) break;
+      this.groupIds.delete(k);
+      this.groupIdBytes -= v.ids.byteLength;
+    }
+    return entry;
+  }
+
+  private deleted(path: string): Set<bigint> {
+    let d = this.deletes.get(path);
+    if (!d) {
+      const file = openFile(path);
+      try {
+        const footer = this.footer(path, file);
+        d = new Set<bigint>();
+        for (let g = 0; g < footer.rowGroups.length; g++) for (const id of readInt64Column(file, footer, 0, g)) d.add(id);
+      } finally {
+        file.close();
+      }
+      if (this.deletes.size >= 1024) this.deletes.clear();
+      this.deletes.set(path, d);
+    }
+    return d;
+  }
+}
+
+/** Whether a sorted id list has one in [lo, hi]. */
+function inRange(sorted: readonly bigint[], lo: bigint, hi: bigint): boolean {
+  let a = 0;
+  let b = sorted.length;
+  while (a < b) {
+    const mid = (a + b) >> 1;
+    if (sorted[mid] < lo) a = mid + 1;
+    else b = mid;
+  }
+  return a < sorted.length && sorted[a] <= hi;
+}
+
+/** [id, position] for each wanted id the group holds. */
+function positions(group: GroupIds, want: readonly bigint[]): [bigint, number][] {
+  const { ids } = group;
+  const out: [bigint, number][] = [];
+  if (group.sorted) {
+    for (const id of want) {
+      const p = ordinalOf(ids, id);
+      if (p >= 0) out.push([id, p]);
+    }
+    return out;
+  }
+  const set = new Set(want);
+  for (let p = 0; p < ids.length; p++) if (set.has(ids[p])) out.push([ids[p], p]);
+  return out;
+}
+
+/** A value read by the Parquet reader as a DuckDB literal (cast to its column type by the caller). */
+export function sqlLiteral(v: unknown, leaf: ParquetLeaf): string {
+  if (v === null || v === undefined) return 'NULL';
+  if (Array.isArray(v)) return `[${v.map((x) => sqlLiteral(x, leaf)).join(', ')}]`;
+  switch (typeof v) {
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'bigint':
+      return leaf === 'timestamp_us' ? `make_timestamp(${v}::BIGINT)` : `${v}`;
+    case 'number':
+      return Number.isFinite(v) ? `${Object.is(v, -0) ? '-0.0' : v}::DOUBLE` : `'${Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf'}'::DOUBLE`;
+    case 'string':
+      // A NUL would end the statement's text early: such rows are read through DuckDB instead.
+      if (v.includes('\0')) throw new QuiverError('unsupported', 'lookup: a text value holds a NUL character');
+      return quoteString(v);
+    default:
+      if (v instanceof Uint8Array) return `from_hex('${Buffer.from(v).toString('hex')}')`;
+      throw new QuiverError('unsupported', `lookup: no literal for ${typeof v}`);
+  }
+}
+
+/**
+ * A SELECT producing `rows` (in their order, ids not found left out) as a relation: row_id,
+ * `columns` cast to their view types (the view's order), then the extra columns, given per row
+ * as literals.
+ */
+export function valuesSql(columns: readonly { name: string; sqlType: string }[], found: LookedUp, rows: readonly { id: bigint; extra: string[] }[], extra: readonly { name: string; sqlType: string }[]): string {
+  const all = [{ name: 'row_id', sqlType: 'BIGINT' }, ...columns, ...extra];
+  const select = all.map((c, i) => `CAST(c${i} AS ${c.sqlType}) AS ${quoteIdent(c.name)}`).join(', ');
+  const live = rows.filter((r) => found.rows.has(r.id));
+  if (live.length === 0) return `SELECT ${all.map((c) => `NULL::${c.sqlType} AS ${quoteIdent(c.name)}`).join(', ')} WHERE false`;
+  const tuples = live.map((r) => `(${[`${r.id}::BIGINT`, ...found.rows.get(r.id)!.map((v, i) => sqlLiteral(v, found.leaves[i])), ...r.extra].join(', ')})`);
+  return `SELECT ${select} FROM (VALUES ${tuples.join(', ')}) AS v(${all.map((_, i) => `c${i}`).join(', ')})`;
+}
