@@ -74,13 +74,17 @@ const MACRO: Record<Metric, [string, string]> = {
 const AGGREGATES = new Set(['count', 'sum', 'avg', 'min', 'max', 'list', 'array_agg', 'string_agg', 'first', 'last', 'any_value', 'median', 'quantile', 'quantile_cont', 'quantile_disc', 'mode', 'stddev', 'variance', 'bool_and', 'bool_or', 'arg_max', 'arg_min', 'histogram', 'count_star', 'approx_count_distinct', 'mean']);
 
 /** SQL for the macros the semantic rewrite calls; create them once per session. */
+// DuckDB's list_* distance functions raise an error on a NULL list anywhere in a chunk (1.5),
+// so a NULL vector is guarded by CASE, which evaluates the call only for non-NULL rows: a row
+// without a vector scores NULL (sorted last), as array_cosine_similarity would give.
+const guarded = (fn: string, a: string, b: string) => `CASE WHEN ${a} IS NULL OR ${b} IS NULL THEN NULL ELSE ${fn}(${a}::FLOAT[], ${b}::FLOAT[]) END`;
 export const SEARCH_MACROS = [
-  `CREATE OR REPLACE TEMP MACRO __q_cos(a, b) AS list_cosine_similarity(a::FLOAT[], b::FLOAT[])`,
-  `CREATE OR REPLACE TEMP MACRO __q_l2(a, b) AS list_distance(a::FLOAT[], b::FLOAT[])`,
-  `CREATE OR REPLACE TEMP MACRO __q_ip(a, b) AS list_inner_product(a::FLOAT[], b::FLOAT[])`,
-  `CREATE OR REPLACE TEMP MACRO __q_maxsim_cos(a, b) AS list_max(list_transform(a, x -> list_cosine_similarity(x::FLOAT[], b::FLOAT[])))`,
-  `CREATE OR REPLACE TEMP MACRO __q_minsim_l2(a, b) AS list_min(list_transform(a, x -> list_distance(x::FLOAT[], b::FLOAT[])))`,
-  `CREATE OR REPLACE TEMP MACRO __q_maxsim_ip(a, b) AS list_max(list_transform(a, x -> list_inner_product(x::FLOAT[], b::FLOAT[])))`,
+  `CREATE OR REPLACE TEMP MACRO __q_cos(a, b) AS ${guarded('list_cosine_similarity', 'a', 'b')}`,
+  `CREATE OR REPLACE TEMP MACRO __q_l2(a, b) AS ${guarded('list_distance', 'a', 'b')}`,
+  `CREATE OR REPLACE TEMP MACRO __q_ip(a, b) AS ${guarded('list_inner_product', 'a', 'b')}`,
+  `CREATE OR REPLACE TEMP MACRO __q_maxsim_cos(a, b) AS list_max(list_transform(a, x -> ${guarded('list_cosine_similarity', 'x', 'b')}))`,
+  `CREATE OR REPLACE TEMP MACRO __q_minsim_l2(a, b) AS list_min(list_transform(a, x -> ${guarded('list_distance', 'x', 'b')}))`,
+  `CREATE OR REPLACE TEMP MACRO __q_maxsim_ip(a, b) AS list_max(list_transform(a, x -> ${guarded('list_inner_product', 'x', 'b')}))`,
 ];
 
 function unwrapCast(n: AstNode): AstNode {
