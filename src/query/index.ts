@@ -6,3 +6,4 @@ export { SearchRuntime, type SearchHost, type SearchOptions, type SearchExplain 
 export { mentionsSearch } from './search/search-plan.js';
 export { encodeVectorIndexFile, decodeVectorIndexFile, loadVectorIndex, type VectorIndexFile, type IndexedFile } from './search/vector-index-file.js';
 export { indexableType, type ScalarPredicate } from './search/scalar-index.js';
+export { readVectorFile, type FileVectors } from './search/vector-load.js';

@@ -6,7 +6,7 @@
 import { QuiverError, isQuiverError } from '../../errors.js';
 import { layout, randomId, typeName, type IndexMeta, type Manifest } from '../../format/index.js';
 import { VectorIndex, type BuildProgress, type VectorIndexOptions } from '../../index/index.js';
-import { decodeVectorIndexFile, encodeVectorIndexFile, indexableType, loadVectorIndex, quoteIdent, quoteString, type IndexedFile, type Session, type VectorIndexFile } from '../../query/index.js';
+import { decodeVectorIndexFile, encodeVectorIndexFile, indexableType, loadVectorIndex, readVectorFile, type IndexedFile, type Session, type VectorIndexFile } from '../../query/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 
 export interface VectorIndexSpec extends Omit<VectorIndexOptions, 'rows'> {
@@ -77,6 +77,7 @@ interface FileVectors {
 
 async function readFiles(ctx: IndexBuildContext, m: Manifest, column: string, keys: string[], startRow: number): Promise<FileVectors> {
   const paths = await ctx.paths(keys);
+  const def = m.schema.find((c) => c.name === column)!;
   const ids: BigInt64Array[] = [];
   const data: Float32Array[] = [];
   const counts: number[] = [];
@@ -84,11 +85,11 @@ async function readFiles(ctx: IndexBuildContext, m: Manifest, column: string, ke
   let dim = 0;
   let rows = startRow;
   for (let i = 0; i < keys.length; i++) {
-    const r = await ctx.session.readVectors(`SELECT row_id, ${quoteIdent(column)}::${vectorSqlType(m, column)} FROM read_parquet(${quoteString(paths[i])})`);
-    if (r.dim) dim = r.dim;
+    const r = await readVectorFile(ctx.session, paths[i], def);
+    if (r.data.length) dim = r.dim;
     ids.push(r.rowIds);
     data.push(r.data);
-    for (let j = 1; j < r.offsets.length; j++) counts.push(r.offsets[j] - r.offsets[j - 1]);
+    if (r.offsets) for (let j = 1; j < r.offsets.length; j++) counts.push(r.offsets[j] - r.offsets[j - 1]);
     files.push({ key: keys[i], start: rows, rows: r.rowIds.length });
     rows += r.rowIds.length;
   }
@@ -168,14 +169,6 @@ async function persist(ctx: IndexBuildContext, column: string, index: VectorInde
   const key = `${layout.indexPrefix}${randomId()}.qvix`;
   await ctx.store.put(key, encodeVectorIndexFile(index, rowIds, indexed), { ifAbsent: true });
   return { column, kind: 'vector', key, fragments: files.map((f) => f.key), options };
-}
-
-/** The SQL type a column's vectors are read as (fixed-size arrays read fastest). */
-function vectorSqlType(m: Manifest, column: string): string {
-  const t = m.schema.find((c) => c.name === column)!.type;
-  if (t.kind === 'embedding') return `FLOAT[${t.dim}]`;
-  if (t.kind === 'list' && t.element.kind === 'embedding') return `FLOAT[${t.element.dim}][]`;
-  return 'FLOAT[]';
 }
 
 /** The manifest with `meta` declared (replacing an index of the same column and kind). */

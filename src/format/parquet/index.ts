@@ -1,2 +1,2 @@
 export { writeParquet, type ParquetColumn, type ParquetLeaf, type ParquetWriteOptions } from './writer.js';
-export { decodeFooter, openFile, readFooter, readInt64Column, readRows, type FooterColumn, type ParquetFooter, type RandomAccess } from './reader.js';
+export { decodeFooter, openFile, readFooter, readInt64Column, readRows, readVectorColumn, type FooterColumn, type ParquetFooter, type RandomAccess } from './reader.js';

@@ -216,9 +216,33 @@ export function readFooter(file: RandomAccess): ParquetFooter {
   return decodeFooter(tail.subarray(tail.length - 8 - len, tail.length - 8));
 }
 
-/** Decodes `n` levels in the RLE / bit-packed hybrid encoding starting at `src.pos`. */
-function decodeLevels(src: ByteSource, n: number, bitWidth: number): Uint8Array {
-  const out = new Uint8Array(n);
+interface LevelRuns {
+  values: Uint8Array;
+  counts: Uint32Array;
+  length: number;
+}
+
+/** Like decodeLevels, as runs of one value: an RLE run is one, a bit-packed value one each. */
+function decodeRuns(src: ByteSource, n: number, bitWidth: number): LevelRuns {
+  let values = new Uint8Array(64);
+  let counts = new Uint32Array(64);
+  let length = 0;
+  const push = (v: number, c: number) => {
+    if (length > 0 && values[length - 1] === v) {
+      counts[length - 1] += c;
+      return;
+    }
+    if (length === values.length) {
+      const v2 = new Uint8Array(length * 2);
+      v2.set(values);
+      values = v2;
+      const c2 = new Uint32Array(length * 2);
+      c2.set(counts);
+      counts = c2;
+    }
+    values[length] = v;
+    counts[length++] = c;
+  };
   const bytes = (bitWidth + 7) >> 3;
   let k = 0;
   while (k < n) {
@@ -226,9 +250,9 @@ function decodeLevels(src: ByteSource, n: number, bitWidth: number): Uint8Array 
     if ((h & 1) === 0) {
       let v = 0;
       for (let b = 0; b < bytes; b++) v |= src.byte() << (8 * b);
-      const end = Math.min(n, k + (h >>> 1));
-      out.fill(v, k, end);
-      k = end;
+      const c = Math.min(n - k, h >>> 1);
+      if (c > 0) push(v, c);
+      k += c;
     } else {
       const count = (h >>> 1) * 8;
       const packed = src.take((count * bitWidth) >> 3);
@@ -238,10 +262,18 @@ function decodeLevels(src: ByteSource, n: number, bitWidth: number): Uint8Array 
           const bit = j * bitWidth + b;
           v |= ((packed[bit >> 3] >> (bit & 7)) & 1) << b;
         }
-        out[k] = v;
+        push(v, 1);
       }
     }
   }
+  return { values, counts, length };
+}
+
+/** Decodes `n` levels in the RLE / bit-packed hybrid encoding starting at `src.pos`, one entry each. */
+function decodeLevels(src: ByteSource, n: number, bitWidth: number): Uint8Array {
+  const runs = decodeRuns(src, n, bitWidth);
+  const out = new Uint8Array(n);
+  for (let i = 0, k = 0; i < runs.length; k += runs.counts[i++]) out.fill(runs.values[i], k, k + runs.counts[i]);
   return out;
 }
 
@@ -461,4 +493,86 @@ export function readInt64Column(file: RandomAccess, footer: ParquetFooter, colum
   }
   if (k !== out.length) throw corrupt(`column "${col.name}" holds ${k} of ${out.length} values`);
   return out;
+}
+
+/**
+ * The vectors of a float list column (an embedding: list<float>; a list of embeddings:
+ * list<list<float>>) in one row group: how many vectors each row holds (a NULL or empty list
+ * none) and their values in order, written into `into` from `at` (a larger copy when it has no
+ * room; the buffer written is returned with the end of its values). Every vector must have
+ * `dim` values.
+ */
+export function readVectorColumn(file: RandomAccess, footer: ParquetFooter, column: number, group: number, dim: number, into?: Float32Array, at = 0): { counts: Uint32Array; data: Float32Array; end: number } {
+  const col = footer.columns[column];
+  if (col.physical !== PT.FLOAT || col.listDepth === 0 || col.elementNullable) throw unsupported(`column "${col.name}" is not a list of required floats`);
+  const chunk = footer.rowGroups[group].chunks[column];
+  if (chunk.codec !== 0) throw unsupported(`codec ${chunk.codec}`);
+  const rows = footer.rowGroups[group].rows;
+  const counts = new Uint32Array(rows);
+  let data = into ?? new Float32Array(rows * dim);
+  let filled = at; // the end of the values in data
+  const top = col.nullable ? 1 : 0;
+  const end = chunk.offset + chunk.size;
+  let offset = chunk.offset;
+  let row = -1;
+  let len = -1; // floats in the vector being read; -1: none open
+  const close = () => {
+    if (len >= 0 && len !== dim) throw corrupt(`column "${col.name}" has a vector of ${len} values, expected ${dim}`);
+    len = -1;
+  };
+  while (offset < end) {
+    const head = pageHeaderAt(file, offset, end);
+    const body = file.read(offset + head.headerBytes, head.bodyBytes);
+    const src = new ByteSource(body);
+    const levels = (max: number) => {
+      const l = new DataView(body.buffer, body.byteOffset + src.pos, 4).getUint32(0, true);
+      src.pos += 4;
+      const start = src.pos;
+      const out = decodeRuns(src, head.values, bitWidth(max));
+      src.pos = start + l;
+      return out;
+    };
+    const reps = levels(col.maxRep);
+    const defs = levels(col.maxDef);
+    let present = 0;
+    for (let i = 0; i < defs.length; i++) if (defs.values[i] === col.maxDef) present += defs.counts[i];
+    if (src.pos + present * 4 > body.length) throw corrupt(`column "${col.name}" has fewer values than its levels say`);
+    if (filled + present > data.length) {
+      const grown = new Float32Array(Math.max(filled + present, data.length * 2));
+      grown.set(data.subarray(0, filled));
+      data = grown;
+    }
+    // The values are every vector's floats in order: one byte copy (the page's values need not be 4-byte aligned).
+    new Uint8Array(data.buffer, data.byteOffset + filled * 4, present * 4).set(body.subarray(src.pos, src.pos + present * 4));
+    filled += present;
+    // Walk both level run lists together, a stretch of entries with one (rep, def) at a time:
+    // a vector's 768 entries are two stretches, not 768 steps.
+    let ri = 0;
+    let di = 0;
+    let rLeft = reps.counts[0] ?? 0;
+    let dLeft = defs.counts[0] ?? 0;
+    for (let e = 0; e < head.values; ) {
+      const rep = reps.values[ri];
+      const def = defs.values[di];
+      const c = Math.min(rLeft, dLeft);
+      if (c <= 0) throw corrupt(`column "${col.name}" has fewer levels than values`);
+      if (rep === 0 || (col.listDepth === 2 && rep === 1)) {
+        // Each entry starts a row (rep 0) or an inner list (rep 1 of a list of lists).
+        for (let j = 0; j < c; j++) {
+          close();
+          if (rep === 0 && ++row >= rows) throw corrupt(`column "${col.name}" holds more rows than its row group`);
+          if (def < top + 1) continue; // a NULL row or an empty list
+          counts[row]++;
+          len = def === col.maxDef ? 1 : 0; // 0: an empty inner list, which fails the length check
+        }
+      } else if (def === col.maxDef) len += c;
+      e += c;
+      if ((rLeft -= c) === 0 && ++ri < reps.length) rLeft = reps.counts[ri];
+      if ((dLeft -= c) === 0 && ++di < defs.length) dLeft = defs.counts[di];
+    }
+    offset += head.headerBytes + head.bodyBytes;
+  }
+  close();
+  if (row + 1 !== rows) throw corrupt(`column "${col.name}" holds ${row + 1} of ${rows} rows`);
+  return { counts, data, end: filled };
 }

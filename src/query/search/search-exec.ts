@@ -15,6 +15,7 @@ import { clone, compactParams, parseSql, unparseSql, columnRef, type AstNode, ty
 import { decodeVectorIndexFile, loadVectorIndex, type IndexedFile } from './vector-index-file.js';
 import { castClockComparisons, expressionsOf, foldNowUtc, indexableType, matchInto, resolve, type ColumnData, type ResolvedPredicate } from './scalar-index.js';
 import { readColumnData } from './scalar-load.js';
+import { readVectorFile } from './vector-load.js';
 import { RowLookup, valuesSql } from '../row-lookup.js';
 import { smallColumns } from '../dataset-view.js';
 import { isLarge } from '../../format/index.js';
@@ -517,7 +518,21 @@ export class SearchRuntime {
     if (exactRows) strategies.push(indexed ? `exact over ${exactRows} unindexed rows` : 'exact');
     merged.sort((x, y) => (best ? y.score - x.score : x.score - y.score) || (x.id < y.id ? -1 : 1));
     const top = merged.slice(0, k);
-    return { rowIds: top.map((x) => x.id), scores: top.map((x) => x.score), strategy: strategies.join(' + ') || 'empty', index: indexed ? 'vector' : 'none', rows: candidates ? candidates.count() : live.length };
+    const rowIds = top.map((x) => x.id);
+    const scores = top.map((x) => x.score);
+    // A candidate without a vector scores NULL and SQL ranks it after every scored row (as
+    // bm25's zero rows): when the scored rows do not fill the list, those rows do, sharing one rank.
+    const tailRank = rowIds.length < k ? rowIds.length + 1 : undefined;
+    if (rowIds.length < k) {
+      const seen = new Set(rowIds);
+      for (let o = 0; o < live.length && rowIds.length < k; o++) {
+        if ((!candidates || candidates.has(o)) && !seen.has(live[o])) {
+          rowIds.push(live[o]);
+          scores.push(Number.NaN);
+        }
+      }
+    }
+    return { rowIds, scores, strategy: strategies.join(' + ') || 'empty', index: indexed ? 'vector' : 'none', rows: candidates ? candidates.count() : live.length, ...(tailRank !== undefined ? { tailRank } : {}) };
   }
 
   /**
@@ -597,10 +612,9 @@ export class SearchRuntime {
     const col = host.manifest.schema.find((c) => c.name === column)!;
     const missing = keys.filter((k) => this.cache.get(`file|${k}|${column}`)?.kind !== 'vector');
     const paths = await host.paths(missing);
-    const sqlType = col.type.kind === 'list' && col.type.element.kind === 'embedding' ? `FLOAT[${col.type.element.dim}][]` : col.type.kind === 'embedding' ? `FLOAT[${col.type.dim}]` : 'FLOAT[]';
     for (let i = 0; i < missing.length; i++) {
-      const r = await host.session.readVectors(`SELECT row_id, ${quoteIdent(column)}::${sqlType} FROM read_parquet(${quoteString(paths[i])})`);
-      const seg = sortSegment({ kind: 'vector', key: missing[i], rowIds: r.rowIds, data: r.data, dim: r.dim, ...(col.type.kind === 'list' ? { offsets: r.offsets } : {}), bytes: r.data.byteLength + r.rowIds.byteLength });
+      const r = await readVectorFile(host.session, paths[i], col);
+      const seg = sortSegment({ kind: 'vector', key: missing[i], rowIds: r.rowIds, data: r.data, dim: r.dim, ...(r.offsets ? { offsets: r.offsets } : {}), bytes: r.data.byteLength + r.rowIds.byteLength });
       this.cache.set(`file|${missing[i]}|${column}`, seg);
     }
     return keys.map((k) => this.cache.get(`file|${k}|${column}`) as VectorCollection);

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { openFile, readFooter, readInt64Column, readRows, writeParquet, type ParquetColumn, type ParquetLeaf } from '../../../src/format/index.js';
+import { openFile, readFooter, readInt64Column, readRows, readVectorColumn, writeParquet, type ParquetColumn, type ParquetLeaf } from '../../../src/format/index.js';
 import { isQuiverError } from '../../../src/errors.js';
 import { Engine } from '../../../src/query/index.js';
 import { tempDir } from '../../helpers/tmp.js';
@@ -94,6 +94,38 @@ describe('parquet reader', () => {
         },
       ),
       { numRuns: 150 },
+    );
+  });
+
+  it('reads embedding and list-of-embedding columns as per-row vector counts and their values in order', async () => {
+    const dim = 3;
+    const vec = fc.array(fc.float({ noNaN: true }), { minLength: dim, maxLength: dim }).map((a) => Float32Array.from(a));
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(1, 2), fc.array(fc.option(fc.array(vec, { maxLength: 3 }), { nil: null }), { minLength: 1, maxLength: 30 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 100 }), async (depth, rows, groupRows, pageBytes) => {
+        // depth 1 holds one vector per row (or NULL); depth 2 a list of them (or NULL, or empty)
+        const values = rows.map((r) => (r === null ? null : depth === 1 ? (r[0] ?? null) : r));
+        const path = write([{ name: 'row_id', leaf: 'int64', nullable: false, listDepth: 0, values: values.map((_, i) => BigInt(i)) }, { name: 'v', leaf: 'float32', nullable: true, listDepth: depth as 1 | 2, values }], groupRows, pageBytes);
+        const f = openFile(path);
+        try {
+          const footer = readFooter(f);
+          const counts: number[] = [];
+          const data: number[] = [];
+          for (let g = 0; g < footer.rowGroups.length; g++) {
+            // Half the groups into a buffer that is too small, so the growth path runs too.
+            const r = g % 2 ? readVectorColumn(f, footer, 1, g, dim, new Float32Array(2), 1) : readVectorColumn(f, footer, 1, g, dim);
+            counts.push(...r.counts);
+            data.push(...r.data.subarray(g % 2, r.end));
+          }
+          const want = values.map((v) => (v === null ? [] : v instanceof Float32Array ? [v] : (v as Float32Array[])));
+          assert.deepEqual(counts, want.map((v) => v.length));
+          assert.deepEqual(data, want.flatMap((v) => v.flatMap((x) => Array.from(x))));
+          const g0 = values.slice(0, footer.rowGroups[0].rows);
+          if (g0.some((v) => v !== null && (v instanceof Float32Array || (v as Float32Array[]).length > 0))) assert.throws(() => readVectorColumn(f, footer, 1, 0, dim + 1), (e) => isQuiverError(e, 'corrupt'));
+        } finally {
+          f.close();
+        }
+      }),
+      { numRuns: 100 },
     );
   });
 

@@ -190,6 +190,43 @@ describe('search in ds.query', () => {
     await ds.close();
   });
 
+  it('ranks rows whose vector is NULL last, the same with and without an index (one- and multi-vector columns)', async () => {
+    const rand = prng(17);
+    const ds = await quiver.create(`memory://search-null-${Math.random()}`, { schema });
+    const recs = records(rand, 600).map((r, i) => ({ ...r, emb: i % 4 === 1 ? null : r.emb, shots: i % 5 === 2 ? null : i % 5 === 3 ? [] : r.shots }));
+    await ds.append(recs);
+    await ds.commit('data');
+    const q = records(rand, 1)[0].emb;
+    const queries = [
+      `select row_id from dataset order by cosine_similarity(emb, $1) desc limit 10`,
+      `select row_id from dataset where rating >= 3 order by l2_distance(emb, $1) limit 10`,
+      `select row_id from dataset order by inner_product(shots, $1) desc limit 10`,
+      `select row_id, cosine_similarity(emb, $1) as s from dataset order by s desc limit 600`,
+    ];
+    for (const sql of queries.slice(0, 3)) {
+      const [fast, exact] = await both(ds, sql, [q]);
+      assert.deepEqual(fast, exact, sql);
+    }
+    // Past the rows with a vector come the others, scored NULL, in no defined order.
+    const [fast, exact] = await both(ds, queries[3], [q]);
+    assert.equal(fast.length, 600);
+    assert.deepEqual(fast.slice(0, 450), exact.slice(0, 450));
+    assert.deepEqual(new Set(fast.slice(450)), new Set(exact.slice(450)));
+    const all = await ds.query(queries[3], [q]);
+    assert.equal(all.filter((r) => r.s === null).length, 150, 'rows without a vector score NULL and still come back');
+    const rrf = `select row_id, rrf(cosine_similarity(emb, $1), bm25(prompt, 'red car')) as f from dataset order by f desc limit 5`;
+    const fastRrf = await ds.query(rrf, [q]);
+    const exactRrf = await ds.query(`select * from (select row_id, rrf(cosine_similarity(emb, $1), bm25(prompt, 'red car')) as f from dataset) x order by f desc limit 5`, [q]);
+    assert.deepEqual(fastRrf.map((r) => (r.f as number).toFixed(12)), exactRrf.map((r) => (r.f as number).toFixed(12)));
+    await ds.createIndex('emb', { kind: 'vector', metric: 'cosine' });
+    await ds.createIndex('shots', { kind: 'vector', metric: 'ip' });
+    for (const sql of queries.slice(0, 3)) {
+      const [fast, exact] = await both(ds, sql, [q]);
+      assert.ok(recall(fast, exact) >= 0.9, `${sql}: recall ${recall(fast, exact)}`);
+    }
+    await ds.close();
+  });
+
   it('explains the chosen plan', async () => {
     const rand = prng(13);
     const ds = await quiver.create(`memory://search-explain-${Math.random()}`, { schema });
