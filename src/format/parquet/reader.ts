@@ -222,7 +222,7 @@ interface LevelRuns {
   length: number;
 }
 
-/** Like decodeLevels, as runs of one value: an RLE run is one, a bit-packed value one each. */
+/** `n` levels in the RLE / bit-packed hybrid encoding, as runs of one value: an RLE run is one, a bit-packed value one each. */
 function decodeRuns(src: ByteSource, n: number, bitWidth: number): LevelRuns {
   let values = new Uint8Array(64);
   let counts = new Uint32Array(64);
@@ -269,12 +269,21 @@ function decodeRuns(src: ByteSource, n: number, bitWidth: number): LevelRuns {
   return { values, counts, length };
 }
 
-/** Decodes `n` levels in the RLE / bit-packed hybrid encoding starting at `src.pos`, one entry each. */
-function decodeLevels(src: ByteSource, n: number, bitWidth: number): Uint8Array {
-  const runs = decodeRuns(src, n, bitWidth);
+/** Runs as one level per entry. */
+function expand(runs: LevelRuns, n: number): Uint8Array {
   const out = new Uint8Array(n);
   for (let i = 0, k = 0; i < runs.length; k += runs.counts[i++]) out.fill(runs.values[i], k, k + runs.counts[i]);
   return out;
+}
+
+/** The level section at `src.pos` of a data page v1 body (a 4-byte length, then `n` levels), as runs; leaves `src` after it. */
+function levelSection(body: Uint8Array, src: ByteSource, n: number, max: number): LevelRuns {
+  const len = new DataView(body.buffer, body.byteOffset + src.pos, 4).getUint32(0, true);
+  src.pos += 4;
+  const start = src.pos;
+  const runs = decodeRuns(src, n, bitWidth(max));
+  src.pos = start + len;
+  return runs;
 }
 
 const bitWidth = (max: number) => (max === 0 ? 0 : 32 - Math.clz32(max));
@@ -363,9 +372,9 @@ export function readRows(file: RandomAccess, footer: ParquetFooter, column: numb
       // Rows start where the repetition level is 0; the levels come first in the body.
       const lenBytes = file.read(bodyAt, 4);
       const len = new DataView(lenBytes.buffer, lenBytes.byteOffset, 4).getUint32(0, true);
-      const reps = decodeLevels(new ByteSource(file.read(bodyAt + 4, len)), head.values, bitWidth(col.maxRep));
+      const reps = decodeRuns(new ByteSource(file.read(bodyAt + 4, len)), head.values, bitWidth(col.maxRep));
       rows = 0;
-      for (let e = 0; e < reps.length; e++) if (reps[e] === 0) rows++;
+      for (let i = 0; i < reps.length; i++) if (reps.values[i] === 0) rows += reps.counts[i];
     }
     if (positions[next] < row + rows) {
       const body = file.read(bodyAt, head.bodyBytes);
@@ -382,17 +391,8 @@ export function readRows(file: RandomAccess, footer: ParquetFooter, column: numb
 /** Fills `out[i]` for each positions[i] (from index `from`) that falls in this page, which starts at row `first`. */
 function decodePage(col: FooterColumn, body: Uint8Array, n: number, first: number, positions: readonly number[], from: number, out: unknown[]): void {
   const src = new ByteSource(body);
-  const levels = (max: number) => {
-    if (max === 0) return null;
-    const len = new DataView(body.buffer, body.byteOffset + src.pos, 4).getUint32(0, true);
-    src.pos += 4;
-    const start = src.pos;
-    const l = decodeLevels(src, n, bitWidth(max));
-    src.pos = start + len;
-    return l;
-  };
-  const reps = levels(col.maxRep);
-  const defs = levels(col.maxDef);
+  const reps = col.maxRep ? expand(levelSection(body, src, n, col.maxRep), n) : null;
+  const defs = col.maxDef ? expand(levelSection(body, src, n, col.maxDef), n) : null;
   const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
   if (!reps) return decodeScalars(col, body, dv, defs, src.pos, n, first, positions, from, out);
   const top = col.nullable ? 1 : 0;
@@ -524,16 +524,8 @@ export function readVectorColumn(file: RandomAccess, footer: ParquetFooter, colu
     const head = pageHeaderAt(file, offset, end);
     const body = file.read(offset + head.headerBytes, head.bodyBytes);
     const src = new ByteSource(body);
-    const levels = (max: number) => {
-      const l = new DataView(body.buffer, body.byteOffset + src.pos, 4).getUint32(0, true);
-      src.pos += 4;
-      const start = src.pos;
-      const out = decodeRuns(src, head.values, bitWidth(max));
-      src.pos = start + l;
-      return out;
-    };
-    const reps = levels(col.maxRep);
-    const defs = levels(col.maxDef);
+    const reps = levelSection(body, src, head.values, col.maxRep);
+    const defs = levelSection(body, src, head.values, col.maxDef);
     let present = 0;
     for (let i = 0; i < defs.length; i++) if (defs.values[i] === col.maxDef) present += defs.counts[i];
     if (src.pos + present * 4 > body.length) throw corrupt(`column "${col.name}" has fewer values than its levels say`);
