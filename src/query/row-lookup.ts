@@ -104,7 +104,8 @@ export class RowLookup {
     return entry;
   }
 
-  private deleted(path: string): Set<bigint> {
+  /** The row ids of a deletes file (read once; files are immutable). */
+  deleted(path: string): Set<bigint> {
     let d = this.deletes.get(path);
     if (!d) {
       const file = openFile(path);

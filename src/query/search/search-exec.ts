@@ -8,7 +8,7 @@ import { QuiverError, isQuiverError } from '../../errors.js';
 import type { IndexMeta, Manifest } from '../../format/index.js';
 import { Bitmap, exactSearch, higherIsBetter, planVectorSearch, type Metric } from '../../index/index.js';
 import type { ObjectStore } from '../../storage/index.js';
-import { quoteIdent, quoteString, type Param, type Session } from '../engine.js';
+import { quoteIdent, type Param, type Session } from '../engine.js';
 import { bitmapOf, CollectionCache, ordinalOf, remap, translate, sortSegment, textCollection, textMatches, textScores, type TextCollection, type VectorCollection, type VectorLayout } from './collections.js';
 import { planSearch, RRF_K, SCORE_COLUMN, SEARCH_MACROS, SEARCH_VIEW, type SearchPlan, type Signal, type TextSignal, type VectorSignal } from './search-plan.js';
 import { clone, compactParams, parseSql, unparseSql, columnRef, type AstNode, type ParsedSql } from './sql-ast.js';
@@ -87,8 +87,6 @@ export class SearchRuntime {
   private readonly parsed = new Map<string, ParsedSql>();
   private readonly unparsed = new Map<string, string>();
   private readonly alignment = new Map<string, boolean>();
-  /** Each deletes file's ids (the scalar index hides a fragment's own deleted copies). */
-  private readonly deleted = new Map<string, Set<bigint>>();
   /** The parse tree of `SELECT 1`: the shell that folds a query's constant expressions. */
   private selectShell: ParsedSql | undefined;
   private readonly utcSessions = new WeakMap<Session, boolean>();
@@ -163,9 +161,8 @@ export class SearchRuntime {
       const hits = await this.topK(host, plan, params);
       const final = compactParams(plan.topk.final, params);
       const finalSql = await this.unparse(host.session, final.tree);
-      // `dataset` stays valid for any subquery of the final SELECT; the winners themselves are
-      // read from only the files that hold them, with their ids as constants so DuckDB skips
-      // row groups whose row_id range holds none (a join alone would scan every row).
+      // `dataset` stays valid for any subquery of the final SELECT; the winners themselves come
+      // from winnersSql (their rows read by id, never a join over every file).
       const overDataset = finalSql.replace(SEARCH_VIEW, 'dataset');
       await host.prepareView(overDataset);
       // A CTE rather than a view: one DuckDB round trip fewer per query (the top-k shape has no WITH of its own).
@@ -405,14 +402,8 @@ export class SearchRuntime {
   }
 
   private async deletedIds(host: SearchHost, key: string): Promise<Set<bigint>> {
-    let d = this.deleted.get(key);
-    if (!d) {
-      const [path] = await host.paths([key]);
-      d = new Set(await host.session.readInt64(`SELECT row_id FROM read_parquet(${quoteString(path)})`));
-      if (this.deleted.size >= 4096) this.deleted.clear();
-      this.deleted.set(key, d);
-    }
-    return d;
+    const [path] = await host.paths([key]);
+    return this.lookup.deleted(path);
   }
 
   private async candidateIds(host: SearchHost, plan: SearchPlan, params: readonly Param[]): Promise<BigInt64Array> {
@@ -467,18 +458,8 @@ export class SearchRuntime {
     const r = c.index.search(s.text, k, { mode: 'or', filter });
     const rowIds = Array.from(r.ordinals, (o) => c.rowIds[o]);
     const scores = Array.from(r.scores);
-    // A candidate with none of the terms scores 0 and SQL ranks it after every scored row. If
-    // every scored candidate fits in the list, those zero rows share one known rank.
-    const tailRank = rowIds.length < k ? rowIds.length + 1 : undefined;
-    if (rowIds.length < k) {
-      const seen = new Set(r.ordinals);
-      for (let o = 0; o < c.rowIds.length && rowIds.length < k; o++) {
-        if (!seen.has(o) && (!filter || filter.has(o))) {
-          rowIds.push(c.rowIds[o]);
-          scores.push(0);
-        }
-      }
-    }
+    // A candidate with none of the terms scores 0 and SQL ranks it after every scored row.
+    const tailRank = fillTail(rowIds, scores, k, c.rowIds, filter ?? null, 0);
     return { rowIds, scores, strategy: 'bm25', index: '', rows: c.rowIds.length, ...(tailRank !== undefined ? { tailRank } : {}) };
   }
 
@@ -520,18 +501,8 @@ export class SearchRuntime {
     const top = merged.slice(0, k);
     const rowIds = top.map((x) => x.id);
     const scores = top.map((x) => x.score);
-    // A candidate without a vector scores NULL and SQL ranks it after every scored row (as
-    // bm25's zero rows): when the scored rows do not fill the list, those rows do, sharing one rank.
-    const tailRank = rowIds.length < k ? rowIds.length + 1 : undefined;
-    if (rowIds.length < k) {
-      const seen = new Set(rowIds);
-      for (let o = 0; o < live.length && rowIds.length < k; o++) {
-        if ((!candidates || candidates.has(o)) && !seen.has(live[o])) {
-          rowIds.push(live[o]);
-          scores.push(Number.NaN);
-        }
-      }
-    }
+    // A candidate without a vector scores NULL (NaN here) and SQL ranks it after every scored row.
+    const tailRank = fillTail(rowIds, scores, k, live, candidates, Number.NaN);
     return { rowIds, scores, strategy: strategies.join(' + ') || 'empty', index: indexed ? 'vector' : 'none', rows: candidates ? candidates.count() : live.length, ...(tailRank !== undefined ? { tailRank } : {}) };
   }
 
@@ -671,4 +642,23 @@ export class SearchRuntime {
       this.current.set(column, c as TextCollection);
     }
   }
+}
+
+/**
+ * When a signal's scored rows do not fill its list of k, the candidates it could not score
+ * (bm25: none of the words; a vector: none) fill it with score `unscored`: SQL ranks them after
+ * every scored row, all sharing one rank, which is returned (undefined when the list was full).
+ * `universe` holds the ids of the ordinals `candidates` (null: all) ranges over.
+ */
+function fillTail(rowIds: bigint[], scores: number[], k: number, universe: BigInt64Array, candidates: Bitmap | null, unscored: number): number | undefined {
+  if (rowIds.length >= k) return undefined;
+  const tailRank = rowIds.length + 1;
+  const seen = new Set(rowIds);
+  for (let o = 0; o < universe.length && rowIds.length < k; o++) {
+    if ((!candidates || candidates.has(o)) && !seen.has(universe[o])) {
+      rowIds.push(universe[o]);
+      scores.push(unscored);
+    }
+  }
+  return tailRank;
 }
