@@ -1,21 +1,31 @@
 // An ObjectStore over a local folder. Atomicity comes from the file system: every put writes a
-// temporary file, fsyncs it, then renames (plain put), hard-links (put-if-absent) or renames
-// under a per-key lock file (put-if-match). A reader never sees a half-written object.
+// temporary file, checks its size, fsyncs it, then renames (plain put), hard-links
+// (put-if-absent) or renames it out of a per-key lock folder (put-if-match). A reader never
+// sees a half-written or short object, and a failed put leaves no temporary file.
 
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { QuiverError } from '../../errors.js';
-import { type ByteRange, type ObjectInfo, type ObjectStore, type PutCondition, type PutData } from '../object-store.js';
+import { dataSize, type ByteRange, type ObjectInfo, type ObjectStore, type PutCondition, type PutData } from '../object-store.js';
 
 export interface LocalStoreOptions {
   /** fsync files and their folder before a put returns, so a machine crash keeps them. Default true. */
   fsync?: boolean;
   /** How long put-if-match waits for another writer's lock on the same key. Default 10,000 ms. */
   lockWaitMsMax?: number;
+  /**
+   * Age after which a lock is broken even though its owner looks alive (a reused pid, a hung
+   * process, an empty lock file). The owner of a broken lock retries; it never publishes.
+   * Default 30,000 ms.
+   */
+  lockStaleMsMax?: number;
 }
 
 const TMP_PREFIX = '.tmp-';
 const LOCK_SUFFIX = '.lock';
+/** writev takes at most IOV_MAX buffers per call. */
+const IOV_MAX = 512;
 
 function isNodeError(e: unknown, code: string): boolean {
   return typeof e === 'object' && e !== null && (e as { code?: string }).code === code;
@@ -23,6 +33,42 @@ function isNodeError(e: unknown, code: string): boolean {
 
 function ioError(op: string, key: string, e: unknown): QuiverError {
   return new QuiverError('io', `storage: ${op} "${key}" failed: ${(e as Error).message}`, { key }, { cause: e });
+}
+
+/** Writes `parts` in order at the file's position; returns the bytes written (short only when the disk refuses more). */
+async function writeAll(fh: fs.FileHandle, parts: readonly Uint8Array[]): Promise<number> {
+  let written = 0;
+  for (let i = 0; i < parts.length; i += IOV_MAX) {
+    const chunk = parts.slice(i, i + IOV_MAX);
+    let skip = (await fh.writev(chunk as Uint8Array[])).bytesWritten;
+    written += skip;
+    // writev stops early without an error on a full disk; writing the rest surfaces ENOSPC.
+    for (const p of chunk) {
+      if (skip >= p.length) {
+        skip -= p.length;
+        continue;
+      }
+      for (let off = skip; off < p.length; ) {
+        const { bytesWritten } = await fh.write(p, off, p.length - off);
+        if (bytesWritten === 0) return written;
+        off += bytesWritten;
+        written += bytesWritten;
+      }
+      skip = 0;
+    }
+  }
+  return written;
+}
+
+/** Renames folder `from` to `to`; false when `to` is occupied (a non-empty folder or a file). */
+async function renameUnlessOccupied(from: string, to: string): Promise<boolean> {
+  try {
+    await fs.rename(from, to);
+    return true;
+  } catch (e) {
+    if (isNodeError(e, 'EEXIST') || isNodeError(e, 'ENOTEMPTY') || isNodeError(e, 'ENOTDIR') || isNodeError(e, 'EISDIR')) return false;
+    throw e;
+  }
 }
 
 function processAlive(pid: number): boolean {
@@ -38,6 +84,7 @@ export class LocalStore implements ObjectStore {
   readonly url: string;
   private readonly fsync: boolean;
   private readonly lockWaitMsMax: number;
+  private readonly lockStaleMsMax: number;
 
   constructor(
     readonly root: string,
@@ -46,6 +93,7 @@ export class LocalStore implements ObjectStore {
     this.url = `file://${root}`;
     this.fsync = options.fsync ?? true;
     this.lockWaitMsMax = options.lockWaitMsMax ?? 10_000;
+    this.lockStaleMsMax = options.lockStaleMsMax ?? 30_000;
   }
 
   localPath(key: string): string {
@@ -112,19 +160,31 @@ export class LocalStore implements ObjectStore {
     }
   }
 
-  private async writeTemp(path: string, data: PutData): Promise<string> {
-    await fs.mkdir(dirname(path), { recursive: true });
-    const tmp = join(dirname(path), `${TMP_PREFIX}${process.pid}-${Math.random().toString(36).slice(2)}`);
-    const fh = await fs.open(tmp, 'w');
+  /** Writes `data` to the new file `file` and fsyncs it, checking every byte reached the disk; removes the file on failure. */
+  private async writeChecked(file: string, key: string, data: PutData): Promise<void> {
+    const total = dataSize(data);
     try {
-      const parts = data instanceof Uint8Array ? [data] : data;
-      // writev takes at most IOV_MAX buffers per call.
-      for (let i = 0; i < parts.length; i += 512) await fh.writev(parts.slice(i, i + 512) as Uint8Array[]);
-      if (this.fsync) await fh.sync();
-    } finally {
-      await fh.close();
+      const fh = await fs.open(file, 'wx');
+      try {
+        const written = await writeAll(fh, data instanceof Uint8Array ? [data] : data);
+        if (this.fsync) await fh.sync();
+        const size = (await fh.stat()).size;
+        // A full disk shows up as a short write, not an error: nothing short may be published.
+        if (written !== total || size !== total) {
+          throw new QuiverError('io', `storage: short write of "${key}": ${Math.min(written, size)} of ${total} bytes reached the disk (disk full?)`, { key, bytes: total, written: Math.min(written, size) });
+        }
+      } finally {
+        await fh.close();
+      }
+    } catch (e) {
+      await fs.rm(file, { force: true }).catch(() => undefined);
+      throw e;
     }
-    return tmp;
+  }
+
+  /** A fresh temporary name in `dir`; list skips such names and `sweepLeftovers` removes old ones. */
+  private tempIn(dir: string, what: string): string {
+    return join(dir, `${TMP_PREFIX}${what}${process.pid}-${randomBytes(8).toString('hex')}`);
   }
 
   private async syncDir(path: string): Promise<void> {
@@ -139,29 +199,10 @@ export class LocalStore implements ObjectStore {
 
   async put(key: string, data: PutData, condition?: PutCondition): Promise<ObjectInfo> {
     const path = this.localPath(key);
-    let tmp: string | undefined;
     try {
-      tmp = await this.writeTemp(path, data);
-      if (condition && 'ifAbsent' in condition) {
-        try {
-          await fs.link(tmp, path);
-        } catch (e) {
-          if (isNodeError(e, 'EEXIST')) throw new QuiverError('conflict', `storage: "${key}" already exists`, { key });
-          throw e;
-        }
-        await fs.unlink(tmp);
-      } else if (condition && 'ifMatch' in condition) {
-        await this.withLock(path, key, async () => {
-          const cur = await this.head(key);
-          if (cur?.etag !== condition.ifMatch) {
-            throw new QuiverError('conflict', `storage: "${key}" changed since it was read`, { key });
-          }
-          await fs.rename(tmp!, path);
-        });
-      } else {
-        await fs.rename(tmp, path);
-      }
-      tmp = undefined;
+      await fs.mkdir(dirname(path), { recursive: true });
+      if (condition && 'ifMatch' in condition) await this.putIfMatch(path, key, data, condition.ifMatch);
+      else await this.putPlain(path, key, data, condition !== undefined);
       await this.syncDir(path);
       const info = await this.head(key);
       if (!info) throw new QuiverError('io', `storage: "${key}" vanished right after it was written`, { key });
@@ -169,37 +210,141 @@ export class LocalStore implements ObjectStore {
     } catch (e) {
       if (e instanceof QuiverError) throw e;
       throw ioError('put', key, e);
-    } finally {
-      if (tmp) await fs.unlink(tmp).catch(() => undefined);
     }
   }
 
-  /** Runs `fn` holding an exclusive lock file beside `path`; a lock left by a dead process is broken. */
-  private async withLock<T>(path: string, key: string, fn: () => Promise<T>): Promise<T> {
+  /** A plain put renames a verified temporary file over the key; put-if-absent hard-links it (EEXIST: the key exists). */
+  private async putPlain(path: string, key: string, data: PutData, ifAbsent: boolean): Promise<void> {
+    const tmp = this.tempIn(dirname(path), '');
+    await this.writeChecked(tmp, key, data);
+    try {
+      if (!ifAbsent) return await fs.rename(tmp, path);
+      try {
+        await fs.link(tmp, path);
+      } catch (e) {
+        if (isNodeError(e, 'EEXIST')) throw new QuiverError('conflict', `storage: "${key}" already exists`, { key });
+        throw e;
+      }
+    } finally {
+      await fs.rm(tmp, { force: true }).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Put-if-match under the key's lock. The lock is a folder `<key>.lock` holding exactly one file,
+   * the new content, named `<pid>-<nonce>` after its owner; the owner publishes by renaming that
+   * file over the key. A waiter that breaks a lock moves the folder away, so an owner whose lock
+   * was broken (rightly or not) finds its file gone and starts over: at most one writer publishes
+   * per etag, whatever the breakers do.
+   */
+  private async putIfMatch(path: string, key: string, data: PutData, etag: string): Promise<void> {
     const lock = path + LOCK_SUFFIX;
     const deadline = Date.now() + this.lockWaitMsMax;
-    for (let attempt = 0; ; attempt++) {
+    for (;;) {
+      const payload = await this.acquire(lock, key, data, deadline);
       try {
-        const fh = await fs.open(lock, 'wx');
-        await fh.writeFile(String(process.pid));
-        await fh.close();
-        break;
-      } catch (e) {
-        if (!isNodeError(e, 'EEXIST')) throw e;
-        const owner = Number(await fs.readFile(lock, 'utf8').catch(() => 'NaN'));
-        if (Number.isInteger(owner) && owner > 0 && !processAlive(owner)) {
-          await fs.unlink(lock).catch(() => undefined);
-          continue;
+        const cur = await this.head(key);
+        if (cur?.etag !== etag) throw new QuiverError('conflict', `storage: "${key}" changed since it was read`, { key });
+        try {
+          return await fs.rename(payload, path);
+        } catch (e) {
+          if (!isNodeError(e, 'ENOENT')) throw e;
         }
-        if (Date.now() > deadline) throw new QuiverError('conflict', `storage: timed out waiting for the lock on "${key}"`, { key });
-        await new Promise((r) => setTimeout(r, Math.min(50, 1 + attempt)));
+      } finally {
+        await fs.rm(payload, { force: true }).catch(() => undefined);
+        // Removes only an empty folder: ours after publishing, never a newer owner's (it holds a file).
+        await fs.rmdir(lock).catch(() => undefined);
       }
     }
+  }
+
+  /** Takes `lock` with a folder holding `data`; returns the path of the data inside the lock. */
+  private async acquire(lock: string, key: string, data: PutData, deadline: number): Promise<string> {
+    const id = `${process.pid}-${randomBytes(8).toString('hex')}`;
+    const staged = this.tempIn(dirname(lock), 'lock-');
+    await fs.mkdir(staged);
     try {
-      return await fn();
-    } finally {
-      await fs.unlink(lock).catch(() => undefined);
+      await this.writeChecked(join(staged, id), key, data);
+      for (let attempt = 0; ; attempt++) {
+        // Renaming a folder replaces only an absent or empty one, so this is the atomic take.
+        if (await renameUnlessOccupied(staged, lock)) return join(lock, id);
+        const holder = await this.lockHolder(lock);
+        if (!holder) continue;
+        if (holder.stale) {
+          await this.breakLock(lock);
+          continue;
+        }
+        if (Date.now() > deadline) {
+          const who = holder.pid ? `${holder.alive ? 'live' : 'dead'} process ${holder.pid}` : 'an unknown owner (empty lock)';
+          throw new QuiverError('io', `storage: timed out after ${this.lockWaitMsMax} ms waiting for the lock on "${key}" held by ${who} for ${holder.ageMs} ms`, { key, pid: holder.pid, heldMs: holder.ageMs });
+        }
+        await new Promise((r) => setTimeout(r, Math.min(50, 1 + attempt)));
+        // The lock's age is its folder's mtime: make ours young again before taking it.
+        const now = new Date();
+        await fs.utimes(staged, now, now);
+      }
+    } catch (e) {
+      await fs.rm(staged, { recursive: true, force: true }).catch(() => undefined);
+      throw e;
     }
+  }
+
+  /**
+   * Who holds `lock` (a folder as written by `acquire`, or a file with a pid as older versions
+   * wrote), or null when it is gone or empty. Stale: its owner is dead, or it is older than
+   * `lockStaleMsMax` (an owner holds it for one stat and one rename; an empty lock file is a
+   * kill or a full disk between create and write).
+   */
+  private async lockHolder(lock: string): Promise<{ pid: number; alive: boolean; ageMs: number; stale: boolean } | null> {
+    try {
+      const st = await fs.stat(lock);
+      const names = st.isDirectory() ? await fs.readdir(lock) : [await fs.readFile(lock, 'utf8')];
+      if (st.isDirectory() && names.length === 0) return null;
+      const pid = Number(/^(\d+)(-|$)/.exec(names[0]?.trim() ?? '')?.[1] ?? NaN);
+      const known = Number.isInteger(pid) && pid > 0;
+      const alive = known && processAlive(pid);
+      const ageMs = Math.max(0, Math.round(Date.now() - st.mtimeMs));
+      return { pid: known ? pid : 0, alive, ageMs, stale: (known && !alive) || ageMs > this.lockStaleMsMax };
+    } catch (e) {
+      if (isNodeError(e, 'ENOENT') || isNodeError(e, 'ENOTDIR')) return null;
+      throw e;
+    }
+  }
+
+  /**
+   * Moves whatever is at `lock` away and removes it. If a new owner replaced the stale lock
+   * between the inspection and the move, that owner loses its lock and retries: safe, because
+   * publishing needs the owner's file to still be inside the lock.
+   */
+  private async breakLock(lock: string): Promise<void> {
+    const trash = this.tempIn(dirname(lock), 'broken-');
+    try {
+      await fs.rename(lock, trash);
+    } catch (e) {
+      if (isNodeError(e, 'ENOENT')) return;
+      throw e;
+    }
+    await fs.rm(trash, { recursive: true, force: true });
+  }
+
+  /** Removes leftovers of interrupted puts (temporary files, staged or broken locks) last modified before `beforeMs`. */
+  async sweepLeftovers(beforeMs: number, dryRun = false): Promise<number> {
+    let n = 0;
+    const stack = [this.root];
+    while (stack.length) {
+      const dir = stack.pop()!;
+      const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+      for (const e of entries) {
+        const p = join(dir, e.name);
+        if (e.name.startsWith(TMP_PREFIX)) {
+          const st = await fs.stat(p).catch(() => null);
+          if (!st || st.mtimeMs >= beforeMs) continue;
+          if (!dryRun) await fs.rm(p, { recursive: true, force: true }).catch(() => undefined);
+          n++;
+        } else if (e.isDirectory() && !e.name.endsWith(LOCK_SUFFIX)) stack.push(p);
+      }
+    }
+    return n;
   }
 
   async delete(key: string): Promise<void> {
