@@ -4,7 +4,7 @@
 
 import { QuiverError } from '../errors.js';
 import type { ObjectStore } from '../storage/index.js';
-import { layout, validRefName } from './layout.js';
+import { layout, randomId, validRefName } from './layout.js';
 import { readContentAddressed, readMetadata, writeContentAddressed, writeMetadata, decodeMetadata } from './metadata.js';
 import type { Manifest } from './manifest.js';
 
@@ -42,8 +42,13 @@ export function refKey(kind: RefKind, name: string): string {
   return kind === 'branch' ? layout.branch(name) : layout.tag(name);
 }
 
+/**
+ * Writes `m` as a new manifest object and returns its id. Every write gets a fresh nonce, so two
+ * commits never share a manifest object: reusing an existing unreachable one would race with a
+ * vacuum that has already marked it for deletion (docs/versioning.md, "Vacuum").
+ */
 export async function writeManifest(store: ObjectStore, m: Manifest): Promise<string> {
-  return writeContentAddressed(store, 'manifest', layout.manifest, m);
+  return writeContentAddressed(store, 'manifest', layout.manifest, { ...m, nonce: randomId() });
 }
 
 export async function readManifest(store: ObjectStore, id: string): Promise<Manifest> {

@@ -41,6 +41,8 @@ export interface Manifest {
   /** Files of each large column, by column name. */
   groups: Record<string, GroupFileMeta[]>;
   indexes: IndexMeta[];
+  /** Random, written by each manifest write so that no two commits share a manifest object. */
+  nonce?: string;
 }
 
 export function emptyManifest(schema: ColumnDef[]): Manifest {

@@ -53,17 +53,32 @@ export async function writeMetadata(store: ObjectStore, kind: MetadataKind, key:
 
 /**
  * Writes an immutable, content-addressed object: its id is derived from its body, so writing
- * the same body twice is harmless (an "already exists" conflict means it is already there).
+ * the same body twice is harmless. An object already at the key counts as present only if it
+ * verifies; a short or corrupt one (a full disk, a crash of an older version) is replaced, which
+ * cannot change what any reader gets since the key names exactly this content.
  */
 export async function writeContentAddressed(store: ObjectStore, kind: MetadataKind, keyOf: (id: string) => string, body: unknown): Promise<string> {
   const { bytes, sha } = encodeMetadata(kind, body);
   const id = sha.slice(0, 32);
+  const key = keyOf(id);
   try {
-    await store.put(keyOf(id), bytes, { ifAbsent: true });
+    await store.put(key, bytes, { ifAbsent: true });
   } catch (e) {
     if (!(e instanceof QuiverError && e.code === 'conflict')) throw e;
+    if (!(await verifies(store, kind, key, id))) await store.put(key, bytes);
   }
   return id;
+}
+
+/** True when the object at `key` is whole and matches `id`. */
+async function verifies(store: ObjectStore, kind: MetadataKind, key: string, id: string): Promise<boolean> {
+  try {
+    await readContentAddressed(store, kind, key, id);
+    return true;
+  } catch (e) {
+    if (e instanceof QuiverError && (e.code === 'corrupt' || e.code === 'not_found')) return false;
+    throw e;
+  }
 }
 
 /** Reads a content-addressed object and checks that its content matches its id. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeMetadata, encodeMetadata, readCommit, writeCommit } from '../../src/format/index.js';
+import { decodeMetadata, emptyManifest, encodeMetadata, readCommit, readManifest, writeCommit, writeManifest } from '../../src/format/index.js';
+import { readContentAddressed, writeContentAddressed } from '../../src/format/metadata.js';
 import { MemoryStore } from '../../src/storage/index.js';
 import { isQuiverError } from '../../src/errors.js';
 
@@ -26,5 +27,24 @@ describe('metadata envelopes', () => {
     const other = encodeMetadata('commit', { manifest: 'm2', parents: [], message: 'y' }).bytes;
     await s.put(`meta/commits/${c.id}.json`, other);
     await assert.rejects(readCommit(s, c.id), (e) => isQuiverError(e, 'corrupt'));
+  });
+
+  it('counts an existing content-addressed object as present only if it verifies', async () => {
+    const s = new MemoryStore();
+    const body = { message: 'hello' };
+    const { bytes, sha } = encodeMetadata('commit', body);
+    const key = `meta/commits/${sha.slice(0, 32)}.json`;
+    // What a full disk or a crash of an older version left: the object's first bytes only.
+    await s.put(key, bytes.subarray(0, 20));
+    const id = await writeContentAddressed(s, 'commit', (i) => `meta/commits/${i}.json`, body);
+    assert.deepEqual(await readContentAddressed(s, 'commit', key, id), body);
+  });
+
+  it('writes a new manifest object for every write of the same manifest', async () => {
+    const s = new MemoryStore();
+    const m = emptyManifest([]);
+    const [a, b] = [await writeManifest(s, m), await writeManifest(s, m)];
+    assert.notEqual(a, b);
+    assert.deepEqual((await readManifest(s, a)).fragments, (await readManifest(s, b)).fragments);
   });
 });
