@@ -15,6 +15,7 @@ import {
   validRefName,
   layout,
   liveRows,
+  manifestKeys,
   moveRef,
   parseSchema,
   readCommit,
@@ -39,6 +40,7 @@ import { buildIndex, withIndex, type IndexSpec } from './search/create-index.js'
 import type { BuildProgress } from '../index/index.js';
 import { openStore, type ObjectStore, type StoreOptions } from '../storage/index.js';
 import { Mutex } from './mutex.js';
+import { PendingStore } from './pending-store.js';
 import { sharedEngine } from './shared-engine.js';
 import { Staging } from './staging.js';
 import { createVersionView, versionSql, type VersionContext } from './versioning/context.js';
@@ -177,17 +179,23 @@ export class Dataset {
   private diffCounter = 0;
   private readonly search = new SearchRuntime();
 
+  /** The dataset's objects, seen through this handle's pending marker. */
+  readonly store: ObjectStore;
+  /** Lists every file this handle writes before writing it, so vacuum keeps it until published. */
+  private readonly pending: PendingStore;
+
   protected constructor(
-    readonly store: ObjectStore,
+    store: ObjectStore,
     /** The branch this handle writes to, or null for a read-only handle. */
     readonly branchName: string | null,
     protected head: Commit,
     protected manifest: Manifest,
     protected readonly writeOptions: Required<WriteOptions>,
   ) {
-    this.staging = new Staging(store, writeOptions.stagedBytesMax, writeOptions.fragmentRowsMax);
-    this.cache = new FileCache(store);
-    this.rowIds = new RowIdAllocator(store);
+    this.store = this.pending = PendingStore.of(store);
+    this.staging = new Staging(this.store, writeOptions.stagedBytesMax, writeOptions.fragmentRowsMax);
+    this.cache = new FileCache(this.store);
+    this.rowIds = new RowIdAllocator(this.store);
   }
 
   /** The dataset's location. */
@@ -340,6 +348,7 @@ export class Dataset {
       this.staging.clear();
       this.pendingOps.length = 0;
       this.working = null;
+      await this.releaseIfIdle();
       await this.autoCompact();
       return commit;
     });
@@ -385,9 +394,11 @@ export class Dataset {
         ...(meta ? { meta } : {}),
       });
       try {
+        await this.pending.checkIntact(manifestKeys(manifest));
         await moveRef(this.store, 'branch', branch, commit.id, ref.etag);
         this.head = commit;
         this.manifest = manifest;
+        await this.releaseIfIdle();
         return commit;
       } catch (e) {
         if (!(e instanceof QuiverError && e.code === 'conflict') || attempt + 1 >= this.writeOptions.commitRetriesMax) {
@@ -399,6 +410,11 @@ export class Dataset {
         await new Promise((r) => setTimeout(r, Math.random() * Math.min(200, 5 * 2 ** attempt)));
       }
     }
+  }
+
+  /** Drops the pending marker once nothing this handle wrote waits for a commit. */
+  private async releaseIfIdle(): Promise<void> {
+    if (this.staging.rows === 0 && this.pendingOps.length === 0) await this.pending.release();
   }
 
   /** A writable handle reads its branch's newest version; a read-only one stays put. */
@@ -671,6 +687,7 @@ export class Dataset {
       } finally {
         this.pendingOps.length = 0;
         this.working = null;
+        await this.releaseIfIdle();
       }
     });
   }
@@ -955,6 +972,8 @@ export class Dataset {
     if (this.closed) return;
     await this.mutex.run(async () => undefined);
     this.closed = true;
+    // Staged rows die with the handle: their files become garbage for vacuum.
+    await this.pending.release().catch(() => undefined);
     this.session?.close();
     this.cache.dispose();
   }

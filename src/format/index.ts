@@ -4,7 +4,7 @@ export * from './schema/index.js';
 export { writeParquet, openFile, readFooter, readInt64Column, readRows, readVectorColumn, type ParquetColumn, type ParquetLeaf, type ParquetWriteOptions, type FooterColumn, type ParquetFooter, type RandomAccess } from './parquet/index.js';
 export { layout, FORMAT_VERSION, validRefName, randomId } from './layout.js';
 export { encodeMetadata, decodeMetadata, readMetadata, writeMetadata, stableStringify, sha256Hex } from './metadata.js';
-export { emptyManifest, liveRows, manifestBytes, type Manifest, type FragmentMeta, type GroupFileMeta, type IndexMeta } from './manifest.js';
+export { emptyManifest, manifestKeys, liveRows, manifestBytes, type Manifest, type FragmentMeta, type GroupFileMeta, type IndexMeta } from './manifest.js';
 export {
   writeManifest,
   readManifest,
@@ -21,4 +21,5 @@ export {
   type RefKind,
 } from './commit-graph.js';
 export { RowIdAllocator, type RowIdLeaseOptions } from './row-ids.js';
+export { PENDING_LEASE_MS, PENDING_PREFIXES, isPendingKey, readPendingMarkers, writePendingMarker, type PendingMarker } from './pending.js';
 export { writeFragment, writeDeletes, SCALAR_ROW_GROUP_ROWS, LARGE_ROW_GROUP_ROWS, type WrittenFragment } from './fragment-writer.js';

@@ -6,6 +6,9 @@ export const FORMAT_VERSION = 1;
 export const layout = {
   marker: '_quiver.json',
   rowIdLease: 'meta/row-id-lease.json',
+  /** A live writer's pending marker: the keys it has written and not yet published. */
+  pending: (writer: string) => `meta/pending/${writer}.json`,
+  pendingPrefix: 'meta/pending/',
   manifest: (id: string) => `meta/manifests/${id}.json`,
   commit: (id: string) => `meta/commits/${id}.json`,
   commitsPrefix: 'meta/commits/',

@@ -49,6 +49,18 @@ export function emptyManifest(schema: ColumnDef[]): Manifest {
   return { schema, fragments: [], groups: {}, indexes: [] };
 }
 
+/** Every object key `m` references: small-column, deletes, large-column and index files. */
+export function manifestKeys(m: Manifest): string[] {
+  const keys: string[] = [];
+  for (const f of m.fragments) {
+    keys.push(f.key);
+    if (f.deletes) keys.push(f.deletes.key);
+  }
+  for (const files of Object.values(m.groups)) for (const g of files) keys.push(g.key);
+  for (const ix of m.indexes) if (ix.key) keys.push(ix.key);
+  return keys;
+}
+
 export function liveRows(m: Manifest): number {
   let n = 0;
   for (const f of m.fragments) n += f.rows - (f.deletes?.count ?? 0);

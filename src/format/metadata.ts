@@ -7,7 +7,7 @@ import { QuiverError } from '../errors.js';
 import type { ObjectStore, PutCondition, ObjectInfo } from '../storage/index.js';
 import { FORMAT_VERSION } from './layout.js';
 
-export type MetadataKind = 'marker' | 'manifest' | 'commit' | 'ref' | 'lease' | 'index';
+export type MetadataKind = 'marker' | 'manifest' | 'commit' | 'ref' | 'lease' | 'index' | 'pending';
 
 /** JSON with bigint written as strings, so row ids survive. */
 export function stableStringify(v: unknown): string {

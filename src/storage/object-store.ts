@@ -7,6 +7,8 @@ export interface ObjectInfo {
   size: number;
   /** Changes whenever the object's content is replaced. */
   etag: string;
+  /** When the object was last written (ms since the epoch), where the store knows it. */
+  lastModified?: number;
 }
 
 export interface ByteRange {
@@ -40,6 +42,12 @@ export interface ObjectStore {
    * Optional: wrappers that must see every read (counting, caching) leave it out.
    */
   localPath?(key: string): string;
+  /**
+   * Removes leftovers of interrupted puts (temporary files, abandoned locks) last modified before
+   * `beforeMs` (ms since the epoch) and returns how many there were; with `dryRun`, only counts.
+   * Optional: stores whose failed writes leave nothing behind leave it out.
+   */
+  sweepLeftovers?(beforeMs: number, dryRun?: boolean): Promise<number>;
 }
 
 export function dataSize(data: PutData): number {

@@ -1,18 +1,26 @@
-// Vacuum: deletes objects that no branch, tag or version in their history reaches and that are
-// older than a grace period (so files of commits in flight survive), plus `.tmp-*` leftovers of
-// killed writers. It never deletes a file a ref still needs: marking reads every ref after
-// listing, and only objects seen in the listing can be deleted.
+// Vacuum: deletes objects that no branch, tag or version in their history reaches, that no live
+// writer's pending marker lists, and that are older than a grace period; then leftovers of
+// interrupted puts. Order is the safety argument: list objects, then read pending markers, then
+// read refs. A writer lists a key in its marker before writing it and drops the marker only after
+// its ref moved, so every listed object is protected by one of the two later reads.
 
-import { readdir, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
-import { layout, listRefs, readCommit, readManifest } from '../../format/index.js';
+import { layout, listRefs, manifestKeys, PENDING_LEASE_MS, PENDING_PREFIXES, readCommit, readManifest, readPendingMarkers } from '../../format/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 
 export interface VacuumOptions {
-  /** Delete only objects last modified before this time (a Date) or this many ms ago. Default 1 hour ago. */
+  /**
+   * Delete only objects last modified before this time (a Date) or this many ms ago. Default 1
+   * hour ago. Objects of a store that reports no modification time count as old. Files of live
+   * writers are kept whatever this says: their pending markers protect them.
+   */
   olderThan?: Date | number;
   /** Report what would be deleted, delete nothing. Default false. */
   dryRun?: boolean;
+  /**
+   * A pending marker not refreshed for this long is ignored and removed: its writer is presumed
+   * dead and its files are garbage. Default 24 hours (PENDING_LEASE_MS).
+   */
+  pendingLeaseMs?: number;
 }
 
 export interface VacuumResult {
@@ -21,23 +29,14 @@ export interface VacuumResult {
   bytes: number;
   /** Objects kept because a ref reaches them. */
   reachable: number;
+  /** Unreachable objects kept because a live writer's pending marker lists them. */
+  pending: number;
   /** Unreachable objects kept because they are younger than the grace period. */
   young: number;
-  /** `.tmp-*` leftovers removed (local stores). */
+  /** Pending markers of writers presumed dead, removed (or that would be). */
+  expiredMarkers: number;
+  /** Leftovers of interrupted puts removed (`.tmp-*` files, abandoned locks). */
   tmpFiles: number;
-}
-
-const SWEPT = [layout.dataPrefix, layout.manifestsPrefix, layout.commitsPrefix];
-
-async function modifiedMs(store: ObjectStore, key: string): Promise<number> {
-  // The storage seam has no modification time; a local store's file has one. Objects of other
-  // stores count as old.
-  if (!store.localPath) return 0;
-  try {
-    return (await stat(store.localPath(key))).mtimeMs;
-  } catch {
-    return 0;
-  }
 }
 
 /** Every key some branch or tag reaches through its whole history. */
@@ -58,67 +57,47 @@ export async function reachableKeys(store: ObjectStore): Promise<Set<string>> {
   }
   for (const mid of manifests) {
     keys.add(layout.manifest(mid));
-    const m = await readManifest(store, mid);
-    for (const f of m.fragments) {
-      keys.add(f.key);
-      if (f.deletes) keys.add(f.deletes.key);
-    }
-    for (const files of Object.values(m.groups)) for (const g of files) keys.add(g.key);
-    for (const ix of m.indexes) keys.add(ix.key);
+    for (const k of manifestKeys(await readManifest(store, mid))) keys.add(k);
   }
   return keys;
 }
 
-async function sweepTmp(root: string, cutoff: number, dryRun: boolean): Promise<number> {
-  let n = 0;
-  const stack = [root];
-  while (stack.length) {
-    const dir = stack.pop()!;
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch {
-      continue;
-    }
-    for (const e of entries) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) stack.push(p);
-      else if (e.name.startsWith('.tmp-')) {
-        const st = await stat(p).catch(() => null);
-        if (st && st.mtimeMs < cutoff) {
-          if (!dryRun) await unlink(p).catch(() => undefined);
-          n++;
-        }
-      }
-    }
+/** The keys live writers' markers protect, and the markers that expired. */
+async function pendingKeys(store: ObjectStore, now: number, leaseMs: number): Promise<{ keys: Set<string>; expired: string[] }> {
+  const keys = new Set<string>();
+  const expired: string[] = [];
+  for (const { key, marker } of await readPendingMarkers(store)) {
+    const refreshed = Date.parse(marker.refreshed);
+    // A time that does not parse cannot prove the writer dead: keep its keys.
+    if (now - refreshed >= leaseMs) expired.push(key);
+    else for (const k of marker.keys) keys.add(k);
   }
-  return n;
+  return { keys, expired };
 }
 
-/** Deletes unreachable objects older than the grace period. */
+/** Deletes unreachable objects older than the grace period that no live writer has pending. */
 export async function vacuum(store: ObjectStore, options: VacuumOptions = {}): Promise<VacuumResult> {
   const now = Date.now();
   const o = options.olderThan ?? 3_600_000;
   const cutoff = o instanceof Date ? o.getTime() : now - o;
-  const listed: { key: string; size: number }[] = [];
-  for (const prefix of SWEPT) for await (const info of store.list(prefix)) listed.push(info);
-  // Mark after listing: anything committed before the mark is protected, and objects written
-  // after the listing are not candidates.
+  const listed: { key: string; size: number; lastModified?: number }[] = [];
+  for (const prefix of PENDING_PREFIXES) for await (const info of store.list(prefix)) listed.push(info);
+  const pending = await pendingKeys(store, now, options.pendingLeaseMs ?? PENDING_LEASE_MS);
   const keep = await reachableKeys(store);
-  const result: VacuumResult = { deleted: 0, bytes: 0, reachable: 0, young: 0, tmpFiles: 0 };
-  for (const { key, size } of listed) {
-    if (keep.has(key)) {
-      result.reachable++;
-      continue;
+  const result: VacuumResult = { deleted: 0, bytes: 0, reachable: 0, pending: 0, young: 0, expiredMarkers: pending.expired.length, tmpFiles: 0 };
+  for (const { key, size, lastModified } of listed) {
+    if (keep.has(key)) result.reachable++;
+    else if (pending.keys.has(key)) result.pending++;
+    else if ((lastModified ?? 0) >= cutoff) result.young++;
+    else {
+      if (!options.dryRun) await store.delete(key);
+      result.deleted++;
+      result.bytes += size;
     }
-    if ((await modifiedMs(store, key)) >= cutoff) {
-      result.young++;
-      continue;
-    }
-    if (!options.dryRun) await store.delete(key);
-    result.deleted++;
-    result.bytes += size;
   }
-  if (store.localPath) result.tmpFiles = await sweepTmp(store.localPath(layout.marker).slice(0, -layout.marker.length), cutoff, !!options.dryRun);
+  // Markers go after the files they listed, so a writer that finds its marker gone knows the
+  // deletions are done and can check its files (PendingStore.checkIntact).
+  if (!options.dryRun) for (const key of pending.expired) await store.delete(key);
+  if (store.sweepLeftovers) result.tmpFiles = await store.sweepLeftovers(cutoff, !!options.dryRun);
   return result;
 }

@@ -124,7 +124,7 @@ export class LocalStore implements ObjectStore {
   async head(key: string): Promise<ObjectInfo | null> {
     try {
       const st = await fs.stat(this.localPath(key), { bigint: true });
-      return { key, size: Number(st.size), etag: `${st.ino}-${st.size}-${st.mtimeNs}` };
+      return { key, size: Number(st.size), etag: `${st.ino}-${st.size}-${st.mtimeNs}`, lastModified: Number(st.mtimeNs / 1_000_000n) };
     } catch (e) {
       if (isNodeError(e, 'ENOENT')) return null;
       throw ioError('head', key, e);
