@@ -23,6 +23,7 @@ import {
   readMetadata,
   readRef,
   RowIdAllocator,
+  createRowIdLease,
   writeCommit,
   writeManifest,
   writeMetadata,
@@ -237,15 +238,19 @@ export class Dataset {
     if (!options || typeof options !== 'object' || !options.schema) throw new QuiverError('invalid_input', 'dataset: create needs { schema }');
     const schema = parseSchema(options.schema);
     const store = openStore(url, options.storage);
+    const exists = () => new QuiverError('already_exists', `dataset: a dataset already exists at ${store.url}`, { url: store.url });
     try {
       await writeMetadata(store, 'marker', layout.marker, { format: FORMAT_VERSION, defaultBranch: DEFAULT_BRANCH, created: new Date().toISOString() }, { ifAbsent: true });
     } catch (e) {
-      if (e instanceof QuiverError && e.code === 'conflict') throw new QuiverError('already_exists', `dataset: a dataset already exists at ${store.url}`, { url: store.url });
-      throw e;
+      if (!(e instanceof QuiverError && e.code === 'conflict')) throw e;
+      // A marker without the default branch is a create that was interrupted: finish it.
+      await readMetadata(store, 'marker', layout.marker);
+      if (await readRef(store, 'branch', DEFAULT_BRANCH)) throw exists();
     }
+    const pending = PendingStore.of(store);
     const manifest = emptyManifest(schema);
-    const mid = await writeManifest(store, manifest);
-    const root = await writeCommit(store, {
+    const mid = await writeManifest(pending, manifest);
+    const root = await writeCommit(pending, {
       manifest: mid,
       parents: [],
       message: 'create dataset',
@@ -253,7 +258,16 @@ export class Dataset {
       operation: 'create',
       stats: { rowsAdded: 0, rowsDeleted: 0, rowsUpdated: 0, rows: 0, bytesWritten: 0 },
     });
-    await createRef(store, 'branch', DEFAULT_BRANCH, root.id);
+    await createRowIdLease(store);
+    // The one step that makes the dataset exist. Of creates racing (or finishing one that was
+    // interrupted), exactly one creates the branch; the others fail here.
+    try {
+      await createRef(store, 'branch', DEFAULT_BRANCH, root.id);
+    } catch (e) {
+      if (e instanceof QuiverError && e.code === 'already_exists') throw exists();
+      throw e;
+    }
+    await pending.release();
     return new Dataset(store, DEFAULT_BRANCH, root, manifest, resolveWriteOptions(options.write));
   }
 
@@ -280,6 +294,9 @@ export class Dataset {
     }
     const branch = options.branch ?? DEFAULT_BRANCH;
     const ref = await readRef(store, 'branch', branch);
+    if (!ref && !(await readRef(store, 'branch', DEFAULT_BRANCH))) {
+      throw new QuiverError('not_found', `dataset: the dataset at ${store.url} was never fully created (its create was interrupted); create it again`, { url: store.url });
+    }
     if (!ref) throw new QuiverError('not_found', `dataset: no branch "${branch}"`, { branch });
     let c = await readCommit(store, ref.commit);
     if (options.asOf !== undefined) {

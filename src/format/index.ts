@@ -20,6 +20,6 @@ export {
   type CommitStats,
   type RefKind,
 } from './commit-graph.js';
-export { RowIdAllocator, type RowIdLeaseOptions } from './row-ids.js';
+export { RowIdAllocator, createRowIdLease, type RowIdLeaseOptions } from './row-ids.js';
 export { PENDING_LEASE_MS, PENDING_PREFIXES, isPendingKey, readPendingMarkers, writePendingMarker, type PendingMarker } from './pending.js';
 export { writeFragment, writeDeletes, SCALAR_ROW_GROUP_ROWS, LARGE_ROW_GROUP_ROWS, type WrittenFragment } from './fragment-writer.js';

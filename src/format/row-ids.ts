@@ -14,6 +14,25 @@ export interface RowIdLeaseOptions {
   retriesMax?: number;
 }
 
+/**
+ * The lease object is written when a dataset is created, so a dataset with data files and no
+ * lease has lost it: starting again at 0 would silently duplicate live rows' ids.
+ */
+async function refuseMissingLease(store: ObjectStore): Promise<void> {
+  for await (const _ of store.list(layout.dataPrefix)) {
+    throw new QuiverError('corrupt', `format: ${layout.rowIdLease} is missing but the dataset has data files; row ids would restart at 0 and repeat live rows' ids (restore it with "next" above every row id in use)`, { key: layout.rowIdLease });
+  }
+}
+
+/** Writes the lease of a new dataset: ids start at 0. A lease already there is left alone. */
+export async function createRowIdLease(store: ObjectStore): Promise<void> {
+  try {
+    await writeMetadata(store, 'lease', layout.rowIdLease, { next: '0' }, { ifAbsent: true });
+  } catch (e) {
+    if (!(e instanceof QuiverError && e.code === 'conflict')) throw e;
+  }
+}
+
 export class RowIdAllocator {
   private next = 0n;
   private end = 0n;
@@ -44,6 +63,7 @@ export class RowIdAllocator {
     for (let attempt = 0; attempt < this.retriesMax; attempt++) {
       const info = await this.store.head(layout.rowIdLease);
       let start = 0n;
+      if (!info) await refuseMissingLease(this.store);
       if (info) {
         const bytes = await this.store.get(layout.rowIdLease).catch(() => null);
         if (!bytes) continue;
