@@ -1,5 +1,6 @@
 // Rows appended but not yet committed. Validated batches wait in memory until they reach
-// `stagedBytesMax`, then are written as a fragment; commit writes what is left.
+// `stagedBytesMax`, then are written as a fragment; commit writes what is left. A batch leaves
+// memory only once its fragment is written.
 
 import { writeFragment, type ColumnizedBatch, type ParquetColumn, type WrittenFragment } from '../format/index.js';
 import type { ObjectStore } from '../storage/index.js';
@@ -42,13 +43,14 @@ export class Staging {
     if (this.bytes >= this.stagedBytesMax || this.batches.reduce((n, b) => n + b.rows, 0) >= this.fragmentRowsMax) await this.flush();
   }
 
-  /** Writes every waiting batch as one fragment. */
+  /** Writes every waiting batch as one fragment. If the write fails (a full disk), the batches stay staged for a retry. */
   async flush(): Promise<void> {
     if (this.batches.length === 0) return;
-    const merged = mergeBatches(this.batches);
-    this.batches = [];
-    this.bytes = 0;
-    this.written.push(await writeFragment(this.store, merged));
+    const taken = this.batches;
+    const fragment = await writeFragment(this.store, mergeBatches(taken));
+    this.batches = this.batches.slice(taken.length);
+    this.bytes = this.batches.reduce((n, b) => n + b.bytes, 0);
+    this.written.push(fragment);
   }
 
   clear(): void {

@@ -1,13 +1,13 @@
 // LocalStore's durability: its put-if-match lock under stale locks and contention, and what a
 // full disk leaves behind. The full-disk cases mount a small tmpfs (root only; skipped otherwise).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { LocalStore } from '../../../src/storage/index.js';
 import { isQuiverError } from '../../../src/errors.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { fullDiskSkip, smallDisk } from '../../helpers/tmpfs.js';
 
 const DEAD_PID = '999999999';
 
@@ -82,26 +82,8 @@ describe('LocalStore lock', () => {
   });
 });
 
-/** A fresh tmpfs of `bytes`, or null when this process may not mount one. */
-function smallDisk(bytes: number): string | null {
-  const dir = tempDir('quiver-tmpfs-');
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir], { stdio: 'ignore' });
-  } catch {
-    return null;
-  }
-  mounted.push(dir);
-  return dir;
-}
-const mounted: string[] = [];
-after(() => {
-  // Lazy, so a handle the runner still holds cannot keep the folder from being removed.
-  for (const d of mounted) execFileSync('umount', ['-l', d]);
-});
-
 describe('LocalStore on a full disk', () => {
-  const probe = smallDisk(64 * 1024);
-  const skip = probe ? false : 'mounting a tmpfs needs root';
+  const skip = fullDiskSkip();
 
   for (const condition of [undefined, { ifAbsent: true } as const]) {
     it(`refuses a put ${condition ? 'if absent ' : ''}that does not fit and leaves nothing behind`, { skip }, async () => {
