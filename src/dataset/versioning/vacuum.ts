@@ -7,6 +7,12 @@
 import { layout, listRefs, manifestKeys, PENDING_LEASE_MS, PENDING_PREFIXES, readCommit, readManifest, readPendingMarkers } from '../../format/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 
+/**
+ * Leftovers of puts (temporary files, staged locks) are removed only when older than this too,
+ * whatever `olderThan` says: a younger one may belong to a put still running. 15 minutes.
+ */
+export const LEFTOVER_AGE_MS_MIN = 15 * 60_000;
+
 export interface VacuumOptions {
   /**
    * Delete only objects last modified before this time (a Date) or this many ms ago. Default 1
@@ -35,7 +41,7 @@ export interface VacuumResult {
   young: number;
   /** Pending markers of writers presumed dead, removed (or that would be). */
   expiredMarkers: number;
-  /** Leftovers of interrupted puts removed (`.tmp-*` files, abandoned locks). */
+  /** Leftovers of interrupted puts removed (`.tmp-*` files, abandoned locks), at least LEFTOVER_AGE_MS_MIN old. */
   tmpFiles: number;
 }
 
@@ -98,6 +104,6 @@ export async function vacuum(store: ObjectStore, options: VacuumOptions = {}): P
   // Markers go after the files they listed, so a writer that finds its marker gone knows the
   // deletions are done and can check its files (PendingStore.checkIntact).
   if (!options.dryRun) for (const key of pending.expired) await store.delete(key);
-  if (store.sweepLeftovers) result.tmpFiles = await store.sweepLeftovers(cutoff, !!options.dryRun);
+  if (store.sweepLeftovers) result.tmpFiles = await store.sweepLeftovers(Math.min(cutoff, now - LEFTOVER_AGE_MS_MIN), !!options.dryRun);
   return result;
 }
