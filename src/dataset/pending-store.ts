@@ -61,6 +61,8 @@ export class PendingStore implements ObjectStore {
 
   /** Writes the marker until the store holds content number `want` or newer; concurrent puts share writes. */
   private async syncMarker(want: number): Promise<void> {
+    // Puts started together (a fragment's files) add their keys before the first write begins.
+    await Promise.resolve();
     while (this.written < want) {
       if (!this.inflight) {
         const version = this.wanted;
@@ -80,12 +82,12 @@ export class PendingStore implements ObjectStore {
   }
 
   /**
-   * Before publishing a manifest that names `keys`: if a vacuum has expired this writer's marker
-   * (it was idle past the lease), checks that the files it wrote are still there.
+   * Before publishing a manifest that names `keys` (after writing it and its commit): if a vacuum
+   * had expired this writer's marker (it was idle past the lease), checks that the files it
+   * wrote are still there.
    */
   async checkIntact(keys: readonly string[]): Promise<void> {
-    if (this.keys.size === 0) return;
-    await this.noticeLoss();
+    // Writing the manifest and commit just rewrote the marker, noticing a loss first.
     if (!this.lost) return;
     for (const key of keys) {
       if (this.keys.has(key) && !(await this.inner.head(key))) {
