@@ -266,8 +266,9 @@ export class Dataset {
     } catch (e) {
       if (e instanceof QuiverError && e.code === 'already_exists') throw exists();
       throw e;
+    } finally {
+      await pending.release();
     }
-    await pending.release();
     return new Dataset(store, DEFAULT_BRANCH, root, manifest, resolveWriteOptions(options.write));
   }
 
