@@ -91,7 +91,7 @@ export class PendingStore implements ObjectStore {
     if (!this.lost) return;
     for (const key of keys) {
       if (this.keys.has(key) && !(await this.inner.head(key))) {
-        throw new QuiverError('not_found', `dataset: staged file "${key}" is gone: the writer's pending marker expired (idle past the lease) and a vacuum removed it; append again`, { key });
+        throw new QuiverError('not_found', `dataset: staged file "${key}" is gone: the writer's pending marker expired (idle past the lease) and a vacuum removed it; close this handle and append the rows again`, { key });
       }
     }
   }
