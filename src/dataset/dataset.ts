@@ -34,7 +34,7 @@ import {
   type RecordInput,
   type SchemaInput,
 } from '../format/index.js';
-import { FileCache, mentionsSearch, referencedColumns, SearchRuntime, type Param, type SearchExplain, type SearchHost, type Session } from '../query/index.js';
+import { FileCache, USER_QUERY, mentionsSearch, referencedColumns, SearchRuntime, type Param, type SearchExplain, type SearchHost, type Session } from '../query/index.js';
 import { buildIndex, withIndex, type IndexSpec } from './search/create-index.js';
 import type { BuildProgress } from '../index/index.js';
 import { openStore, type ObjectStore, type StoreOptions } from '../storage/index.js';
@@ -48,7 +48,7 @@ import { mergeBase, resolveCommit, walkHistory } from './versioning/refs.js';
 import { applyCompaction, planAutoCompaction, planCompaction, wantsAutoCompaction, writeCompaction, type AutoCompactOptions, type CompactOptions } from './versioning/compact.js';
 import { vacuum, type VacuumOptions, type VacuumResult } from './versioning/vacuum.js';
 import { applyRowWrite, type RowWrite } from './versioning/row-write.js';
-import { planDelete, planUpdate, type RowSelector, type UpdateSpec } from './versioning/update.js';
+import { checkedPredicate, planDelete, planUpdate, type RowSelector, type UpdateSpec } from './versioning/update.js';
 
 export interface CreateOptions {
   /** Column name to type: short strings ('text', 'image', 'emb-1536', 'list<text>', 'int?') or `t.*()` builders. */
@@ -452,7 +452,7 @@ export class Dataset {
   async query(sql: string, params: readonly Param[] = []): Promise<Record<string, unknown>[]> {
     this.check(false);
     return this.mutex.run(async () => {
-      if (!mentionsSearch(sql)) return (await (await this.prepare(sql)).all(sql, params)).rows;
+      if (!mentionsSearch(sql)) return (await (await this.prepare(sql)).all(sql, params, USER_QUERY)).rows;
       return this.search.run(await this.searchHost(sql), sql, params, 'rows');
     });
   }
@@ -461,7 +461,7 @@ export class Dataset {
   async queryArrow(sql: string, params: readonly Param[] = []): Promise<arrow.Table> {
     this.check(false);
     return this.mutex.run(async () => {
-      if (!mentionsSearch(sql)) return (await this.prepare(sql)).arrow(sql, params);
+      if (!mentionsSearch(sql)) return (await this.prepare(sql)).arrow(sql, params, USER_QUERY);
       return this.search.run(await this.searchHost(sql), sql, params, 'arrow');
     });
   }
@@ -661,7 +661,9 @@ export class Dataset {
     this.check(true);
     if (typeof predicate !== 'string' || !predicate.trim()) throw new QuiverError('invalid_input', 'versioning: curate needs a SQL predicate');
     if (this.staging.rows > 0 || this.pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or drop staged changes before curate');
-    const { rows } = await this.delete({ where: `NOT coalesce((${predicate}), false)`, params });
+    // Checked alone first, so a mistake is named in the user's terms, not in the wrapper's.
+    const checked = await this.mutex.run(async () => checkedPredicate(await this.versionContext(), await this.workingManifest(), predicate, params, 'curate: predicate'));
+    const { rows } = await this.delete({ where: `NOT coalesce(${checked}, false)`, params });
     if (rows === 0) {
       return this.mutex.run(() => this.publish(message, [(m) => ({ manifest: m, stats: {} })], { curate: predicate }, 'curate'));
     }

@@ -317,7 +317,6 @@ function conjuncts(n: AstNode | null): AstNode[] {
 /** The top-k shape: SELECT … FROM dataset [WHERE …] ORDER BY <signal> LIMIT k [OFFSET o]. */
 function planTopK(tree: ParsedSql, schema: readonly ColumnDef[], params: readonly unknown[], textColumns: Set<string>, scalarIndexed: ReadonlySet<string>): { topk: TopKPlan | null; reason: string } {
   const none = (reason: string) => ({ topk: null, reason });
-  if (tree.statements.length !== 1) return none('more than one statement');
   const node = tree.statements[0].node;
   if (node.type !== 'SELECT_NODE') return none('not a plain SELECT');
   const from = node.from_table as AstNode;
@@ -402,6 +401,8 @@ function planTopK(tree: ParsedSql, schema: readonly ColumnDef[], params: readonl
  */
 export function planSearch(tree: ParsedSql, schema: readonly ColumnDef[], params: readonly unknown[], scalarIndexed: ReadonlySet<string> = new Set()): SearchPlan {
   if (tree.error) throw new QuiverError('invalid_sql', `query: ${tree.error_message ?? 'syntax error'}`);
+  // Only SELECTs serialize at all; more than one would run all but report one.
+  if (tree.statements.length !== 1) throw new QuiverError('invalid_sql', `query: expected one statement, got ${tree.statements.length}`, { statements: tree.statements.length });
   const textColumns = new Set<string>();
   const semantic = semanticRewrite(clone(tree), schema, params, textColumns) as ParsedSql;
   const { topk, reason } = planTopK(tree, schema, params, textColumns, scalarIndexed);
