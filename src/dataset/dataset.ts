@@ -447,7 +447,9 @@ export class Dataset {
   /**
    * Runs DuckDB SQL over this version; the dataset is the table `dataset`, with a `row_id`
    * column. `$1`, `$2`… bind `params` (arrays and Float32Arrays bind as lists). Only the
-   * columns the SQL names are read.
+   * columns the SQL names are read. The SQL must be one SELECT (read-only PRAGMAs such as
+   * `table_info` count as one) or one EXPLAIN of a SELECT; anything else (two statements, SET,
+   * CREATE, COPY, ATTACH, …) fails with `invalid_sql`, so no query changes what later ones see.
    */
   async query(sql: string, params: readonly Param[] = []): Promise<Record<string, unknown>[]> {
     this.check(false);
@@ -480,6 +482,7 @@ export class Dataset {
    * Builds an index over `column` and commits it on this branch. Queries give the same answers
    * with or without an index (an ANN index may miss a few of the exact top k: recall ≥ 0.95);
    * only their speed changes. Rows appended after the index was built are searched exactly.
+   * A column keeps one vector index per metric; queries use the one of their metric.
    *
    * @example
    * await ds.createIndex('image_emb', { kind: 'vector', metric: 'cosine' });
@@ -497,7 +500,7 @@ export class Dataset {
   }
 
   /**
-   * Removes the `kind` index of `column` from the next version (older versions keep theirs);
+   * Removes the `kind` index of `column` (for `vector`, the index of every metric) from the next version (older versions keep theirs);
    * queries give the same answers without it, only slower. Throws `not_found` if there is none.
    */
   async dropIndex(column: string, kind: IndexSpec['kind']): Promise<Commit> {
