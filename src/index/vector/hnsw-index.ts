@@ -66,7 +66,7 @@ export type BuildProgress = (p: { phase: 'quantize' | 'graph'; done: number; tot
 
 type GraphIndex = InstanceType<typeof usearch.Index>;
 type Resolved = Required<Omit<VectorIndexOptions, 'rows'>>;
-// 2: l2 and cosine codes centred, l2sq for cosine, robust scale and lift (quantize.ts).
+// 2: l2 codes centred with a robust scale, ip lift with a robust M (quantize.ts).
 const FORMAT_VERSION = 2;
 /** Graph recall below which search scans instead. */
 export const RECALL_MIN = 0.95;

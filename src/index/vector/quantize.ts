@@ -1,18 +1,19 @@
 // Int8 scalar quantization for the ANN graph and the quantized scan.
 // Invariant: the order of code distances approximates the order of the metric's float32
 // scores (float32 re-ranking then fixes the final order):
-// - l2: raw components, code metric l2sq.
-// - cosine: each vector normalised first; for unit vectors |q̂ − x̂|² = 2 − 2·cos, code metric
-//   l2sq, so centring (below) is allowed.
-// - ip: the MIPS-to-angle lift x' = [x, √(M² − |x|²)] / M makes rows unit length, and
-//   cos(q', x') with q' = [q, 0] ranks as q·x; code metric cos (not translation invariant, so
-//   no centring; the query gets its own scale). M is the 99th percentile of build norms, so
-//   one huge row cannot shrink every other row below the code's resolution; rows above M are
-//   kept on the unit sphere (ranked by angle in the codes, exactly after re-ranking).
-// l2 and cosine codes are centred per component (the build sample's median: translation keeps
-// l2) and share one global scale (per-component scales would weigh components unequally, which
-// l2 does not), fitted to the 99th percentile of rows' largest centred component, so an outlier
-// cannot flatten the other rows into a few code levels; rows beyond it clamp.
+// - l2: raw components, code metric l2sq. The codes are centred per component (the build
+//   sample's median: translation keeps l2) and share one global scale (per-component scales
+//   would weigh components unequally, which l2 does not), fitted to the 99th percentile of
+//   rows' largest centred component, so an outlier cannot flatten the other rows into a few
+//   code levels (rows beyond it clamp). The query shares the rows' centre and scale.
+// - cosine: each vector normalised first; code metric cos. Angles are not translation
+//   invariant, so no centring, and the query gets its own full 8-bit range.
+// - ip: the MIPS-to-angle lift x' = [x, √(M² − |x|²)] / M (M the largest build norm) makes
+//   rows unit length, and cos(q', x') with q' = [q, 0] ranks as q·x; code metric cos, as
+//   cosine. The scale is fitted to the 99th percentile of rows' largest lifted component other
+//   than the lift's own, so one huge row (which sets M) cannot shrink every other row below the
+//   codes' resolution: the lift component of those rows, near 1 for all of them, clamps at 127,
+//   which keeps the angle order among them (q' has no lift component).
 
 import type { Metric } from './metric.js';
 
@@ -20,15 +21,15 @@ export interface Quantizer {
   metric: Metric;
   /** Multiplier from a centred (normalised or lifted) float to int8. */
   scale: number;
-  /** Subtracted from each component (of codeDim) before scaling: the build sample's median (zeros for ip). */
+  /** Subtracted from each component before scaling: the build sample's median (l2; zeros otherwise). */
   center: number[];
-  /** ip only: the lift's M, the 99th percentile of build norms. */
+  /** ip only: the lift's M, the largest vector norm seen at build time. */
   normMax: number;
 }
 
 /** Build rows the centre and the scale are fitted on: a fixed stride through larger builds. */
 const FIT_ROWS_MAX = 16_384;
-/** The scale maps this quantile of rows' largest centred component to 127; ip's M is this quantile of norms. */
+/** The scale maps this quantile of rows' largest centred component to 127 (l2, ip). */
 const SCALE_QUANTILE = 0.99;
 
 /** Width of the int8 codes: ip carries the lift's extra component. */
@@ -36,9 +37,9 @@ export function codeDim(metric: Metric, dim: number): number {
   return metric === 'ip' ? dim + 1 : dim;
 }
 
-/** The usearch metric of the codes: angle for lifted ip, squared l2 otherwise (see the file header). */
+/** The usearch metric of the codes: angle for cosine and lifted ip, squared l2 for l2. */
 export function codeUsearchMetric(metric: Metric): 'cos' | 'l2sq' {
-  return metric === 'ip' ? 'cos' : 'l2sq';
+  return metric === 'l2' ? 'l2sq' : 'cos';
 }
 
 function norm(data: Float32Array, base: number, dim: number): number {
@@ -57,12 +58,8 @@ export function fitQuantizer(metric: Metric, data: Float32Array, dim: number): Q
   const stride = Math.max(1, Math.ceil(n / FIT_ROWS_MAX));
   const m = Math.ceil(n / stride);
   let normMax = 0;
-  if (metric === 'ip') {
-    const norms = new Float64Array(m);
-    for (let i = 0; i < m; i++) norms[i] = norm(data, i * stride * dim, dim);
-    norms.sort();
-    normMax = quantile(norms, SCALE_QUANTILE) || norms[m - 1] || 0;
-  }
+  // The lift's M must bound every build row, not only the sample's.
+  if (metric === 'ip') for (let r = 0; r < n; r++) normMax = Math.max(normMax, norm(data, r * dim, dim));
   const cd = codeDim(metric, dim);
   const q: Quantizer = { metric, scale: 1, center: new Array<number>(cd).fill(0), normMax: normMax || 1 };
   const sample = new Float64Array(m * cd);
@@ -72,7 +69,7 @@ export function fitQuantizer(metric: Metric, data: Float32Array, dim: number): Q
     sample.set(row, i * cd);
   }
   const column = new Float64Array(m);
-  for (let j = 0; metric !== 'ip' && j < cd; j++) {
+  for (let j = 0; metric === 'l2' && j < cd; j++) {
     for (let i = 0; i < m; i++) column[i] = sample[i * cd + j];
     column.sort();
     q.center[j] = m === 0 ? 0 : m % 2 ? column[(m - 1) / 2] : (column[m / 2 - 1] + column[m / 2]) / 2;
@@ -80,12 +77,12 @@ export function fitQuantizer(metric: Metric, data: Float32Array, dim: number): Q
   const rowMax = new Float64Array(m);
   for (let i = 0; i < m; i++) {
     let x = 0;
-    for (let j = 0; j < cd; j++) x = Math.max(x, Math.abs(sample[i * cd + j] - q.center[j]));
+    for (let j = 0; j < dim; j++) x = Math.max(x, Math.abs(sample[i * cd + j] - q.center[j]));
     rowMax[i] = x;
   }
   rowMax.sort();
-  // Lifted ip rows are unit vectors: every component is within [-1, 1] already.
-  const spread = metric === 'ip' ? rowMax[m - 1] || 0 : quantile(rowMax, SCALE_QUANTILE) || rowMax[m - 1] || 0;
+  // Normalised rows are unit vectors with no outliers in direction: their largest component sets the scale.
+  const spread = metric === 'cosine' ? rowMax[m - 1] || 0 : quantile(rowMax, SCALE_QUANTILE) || rowMax[m - 1] || 0;
   q.scale = spread === 0 ? 1 : 127 / spread;
   return q;
 }
@@ -132,24 +129,20 @@ export function encodeRows(q: Quantizer, src: Float32Array, dim: number, dst: In
 }
 
 /**
- * Encodes a query. l2 and cosine share the rows' centre and scale (code distances compare
- * across rows); lifted ip ranks the same under any positive query scale, so the query [q, 0]
- * gets its own full 8-bit range.
+ * Encodes a query. l2 shares the rows' centre and scale (absolute distances); cosine and lifted
+ * ip rank the same under any positive query scale, so the query (for ip [q, 0]) gets its own
+ * full 8-bit range.
  */
 export function encodeQuery(q: Quantizer, query: Float32Array): Int8Array {
   const dim = query.length;
   const out = new Int8Array(codeDim(q.metric, dim));
-  if (q.metric === 'ip') {
+  if (q.metric !== 'l2') {
     let maxAbs = 0;
     for (let j = 0; j < dim; j++) maxAbs = Math.max(maxAbs, Math.abs(query[j]));
     const s = maxAbs === 0 ? 1 : 127 / maxAbs;
     for (let j = 0; j < dim; j++) out[j] = toInt8(query[j] * s);
     return out;
   }
-  const row = new Float64Array(dim);
-  const nq = q.metric === 'l2' ? 1 : norm(query, 0, dim);
-  const inv = nq === 0 ? 0 : 1 / nq;
-  for (let j = 0; j < dim; j++) row[j] = query[j] * inv;
-  encodeInto(q, row, out, 0);
+  encodeInto(q, Float64Array.from(query), out, 0);
   return out;
 }
