@@ -36,7 +36,7 @@ import {
   type RecordInput,
   type SchemaInput,
 } from '../format/index.js';
-import { FileCache, mentionsSearch, referencedColumns, SearchRuntime, type Param, type SearchExplain, type SearchHost, type Session } from '../query/index.js';
+import { FileCache, USER_QUERY, mentionsSearch, referencedColumns, SearchRuntime, type Param, type SearchExplain, type SearchHost, type Session } from '../query/index.js';
 import { buildIndex, withIndex, type IndexSpec } from './search/create-index.js';
 import type { BuildProgress } from '../index/index.js';
 import { openStore, type ObjectStore, type StoreOptions } from '../storage/index.js';
@@ -51,7 +51,7 @@ import { mergeBase, resolveCommit, walkHistory } from './versioning/refs.js';
 import { applyCompaction, planAutoCompaction, planCompaction, wantsAutoCompaction, writeCompaction, type AutoCompactOptions, type CompactOptions } from './versioning/compact.js';
 import { vacuum, type VacuumOptions, type VacuumResult } from './versioning/vacuum.js';
 import { applyRowWrite, type RowWrite } from './versioning/row-write.js';
-import { planDelete, planUpdate, type RowSelector, type UpdateSpec } from './versioning/update.js';
+import { checkedPredicate, planDelete, planUpdate, type RowSelector, type UpdateSpec } from './versioning/update.js';
 
 export interface CreateOptions {
   /** Column name to type: short strings ('text', 'image', 'emb-1536', 'list<text>', 'int?') or `t.*()` builders. */
@@ -481,12 +481,14 @@ export class Dataset {
   /**
    * Runs DuckDB SQL over this version; the dataset is the table `dataset`, with a `row_id`
    * column. `$1`, `$2`… bind `params` (arrays and Float32Arrays bind as lists). Only the
-   * columns the SQL names are read.
+   * columns the SQL names are read. The SQL must be one SELECT (read-only PRAGMAs such as
+   * `table_info` count as one) or one EXPLAIN of a SELECT; anything else (two statements, SET,
+   * CREATE, COPY, ATTACH, …) fails with `invalid_sql`, so no query changes what later ones see.
    */
   async query(sql: string, params: readonly Param[] = []): Promise<Record<string, unknown>[]> {
     this.check(false);
     return this.mutex.run(async () => {
-      if (!mentionsSearch(sql)) return (await (await this.prepare(sql)).all(sql, params)).rows;
+      if (!mentionsSearch(sql)) return (await (await this.prepare(sql)).all(sql, params, USER_QUERY)).rows;
       return this.search.run(await this.searchHost(sql), sql, params, 'rows');
     });
   }
@@ -495,7 +497,7 @@ export class Dataset {
   async queryArrow(sql: string, params: readonly Param[] = []): Promise<arrow.Table> {
     this.check(false);
     return this.mutex.run(async () => {
-      if (!mentionsSearch(sql)) return (await this.prepare(sql)).arrow(sql, params);
+      if (!mentionsSearch(sql)) return (await this.prepare(sql)).arrow(sql, params, USER_QUERY);
       return this.search.run(await this.searchHost(sql), sql, params, 'arrow');
     });
   }
@@ -514,6 +516,7 @@ export class Dataset {
    * Builds an index over `column` and commits it on this branch. Queries give the same answers
    * with or without an index (an ANN index may miss a few of the exact top k: recall ≥ 0.95);
    * only their speed changes. Rows appended after the index was built are searched exactly.
+   * A column keeps one vector index per metric; queries use the one of their metric.
    *
    * @example
    * await ds.createIndex('image_emb', { kind: 'vector', metric: 'cosine' });
@@ -531,7 +534,7 @@ export class Dataset {
   }
 
   /**
-   * Removes the `kind` index of `column` from the next version (older versions keep theirs);
+   * Removes the `kind` index of `column` (for `vector`, the index of every metric) from the next version (older versions keep theirs);
    * queries give the same answers without it, only slower. Throws `not_found` if there is none.
    */
   async dropIndex(column: string, kind: IndexSpec['kind']): Promise<Commit> {
@@ -695,7 +698,9 @@ export class Dataset {
     this.check(true);
     if (typeof predicate !== 'string' || !predicate.trim()) throw new QuiverError('invalid_input', 'versioning: curate needs a SQL predicate');
     if (this.staging.rows > 0 || this.pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or drop staged changes before curate');
-    const { rows } = await this.delete({ where: `NOT coalesce((${predicate}), false)`, params });
+    // Checked alone first, so a mistake is named in the user's terms, not in the wrapper's.
+    const checked = await this.mutex.run(async () => checkedPredicate(await this.versionContext(), await this.workingManifest(), predicate, params, 'curate: predicate'));
+    const { rows } = await this.delete({ where: `NOT coalesce(${checked}, false)`, params });
     if (rows === 0) {
       return this.mutex.run(() => this.publish(message, [(m) => ({ manifest: m, stats: {} })], { curate: predicate }, 'curate'));
     }

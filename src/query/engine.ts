@@ -9,6 +9,7 @@ import {
   DuckDBInstance,
   DuckDBScalarFunction,
   DuckDBTypeId,
+  StatementType,
   BIGINT,
   DOUBLE,
   FLOAT,
@@ -25,6 +26,7 @@ import {
   type DuckDBArrayType,
   type DuckDBListType,
   type DuckDBStructType,
+  type DuckDBPreparedStatement,
 } from '@duckdb/node-api';
 import * as arrow from 'apache-arrow';
 import { QuiverError } from '../errors.js';
@@ -52,10 +54,38 @@ export interface ResultRows {
 /** A JS value that can be bound to a `$n` parameter. */
 export type Param = null | boolean | number | bigint | string | Date | Uint8Array | Float32Array | readonly Param[];
 
+/**
+ * DuckDB's first line, with the names of Quiver's internal relations put back in the user's
+ * terms: every query a user writes reads `dataset`, whatever Quiver ran in its place.
+ */
+export function userMessage(e: unknown): string {
+  const msg = ((e as Error)?.message ?? String(e)).split('\n')[0];
+  return msg.replace(/"?\b(__quiver_target|__search_view)\b"?/g, 'dataset');
+}
+
 function sqlError(sql: string, e: unknown): QuiverError {
   const msg = (e as Error)?.message ?? String(e);
-  return new QuiverError('invalid_sql', `query: ${msg.split('\n')[0]}`, { sql, duckdb: msg }, { cause: e });
+  return new QuiverError('invalid_sql', `query: ${userMessage(e)}`, { sql, duckdb: msg }, { cause: e });
 }
+
+/** Statement kinds a caller's SQL may be, by DuckDB's own parse. */
+export type StatementKind = 'select' | 'explain';
+
+export interface RunOptions {
+  /**
+   * Accept exactly one statement of these kinds and refuse anything else with `invalid_sql`
+   * (for SQL a user wrote: it must not change what later queries see). Default: any SQL.
+   * Read-only PRAGMAs (`table_info`, `version`, `show`) reach here as the SELECTs DuckDB expands them to.
+   */
+  only?: readonly StatementKind[];
+}
+
+/** What a user's query may be: one SELECT (or a read-only PRAGMA) or one EXPLAIN of a SELECT. */
+export const USER_QUERY: RunOptions = { only: ['select', 'explain'] };
+
+const KIND_OF: Partial<Record<StatementType, StatementKind>> = { [StatementType.SELECT]: 'select', [StatementType.EXPLAIN]: 'explain' };
+/** EXPLAIN's options before the statement it explains. */
+const EXPLAIN_PREFIX = /^\s*explain\s+(analy[sz]e\s+)?(\(\s*format\s+\w+\s*\)\s*)?/i;
 
 /** Converts a JS parameter into a DuckDB value; numbers that are integers bind as BIGINT-safe ints. */
 export function toDuckValue(v: Param): DuckDBValue {
@@ -120,12 +150,68 @@ export class Session {
   }
 
   /** Starts a streaming query, reporting DuckDB's refusal as `invalid_sql`. */
-  private async start(sql: string, params: readonly Param[]) {
+  private async start(sql: string, params: readonly Param[], options: RunOptions = {}) {
     this.check();
+    if (options.only) return this.runOnly(sql, params, options.only, (p) => p.stream());
     try {
       return await this.con.stream(sql, ...bindArgs(params));
     } catch (e) {
       throw sqlError(sql, e);
+    }
+  }
+
+  /**
+   * Runs `sql` only if DuckDB parses it as exactly one statement of the allowed kinds; an
+   * EXPLAIN only if what it explains is one SELECT (EXPLAIN ANALYZE runs it).
+   */
+  private async runOnly<T>(sql: string, params: readonly Param[], only: readonly StatementKind[], exec: (p: DuckDBPreparedStatement) => Promise<T>): Promise<T> {
+    const p = await this.prepareOne(sql, only);
+    try {
+      if (params.length) p.bind(...bindArgs(params));
+      return await exec(p);
+    } catch (e) {
+      throw sqlError(sql, e);
+    } finally {
+      p.destroySync();
+    }
+  }
+
+  /** The one statement of `sql`, prepared, if it is of an allowed kind. */
+  private async prepareOne(sql: string, only: readonly StatementKind[]): Promise<DuckDBPreparedStatement> {
+    let p: DuckDBPreparedStatement;
+    try {
+      const ex = await this.con.extractStatements(sql);
+      if (ex.count !== 1) throw new QuiverError('invalid_sql', `query: expected one statement, got ${ex.count}`, { sql, statements: ex.count });
+      p = await ex.prepare(0);
+    } catch (e) {
+      throw e instanceof QuiverError ? e : sqlError(sql, e);
+    }
+    try {
+      const kind = KIND_OF[p.statementType];
+      let got = StatementType[p.statementType];
+      if (kind === 'explain') {
+        const inner = sql.replace(EXPLAIN_PREFIX, '');
+        const explained = inner === sql ? null : await this.prepareOne(inner, ['select']).catch(() => null);
+        explained?.destroySync();
+        if (!explained) got = `EXPLAIN of ${inner === sql ? 'a statement it cannot read' : statementName(await this.statementTypeOf(inner))}`;
+        else if (only.includes('explain')) return p;
+      } else if (kind && only.includes(kind)) return p;
+      throw new QuiverError('invalid_sql', `query: only ${only.map((k) => k.toUpperCase()).join(' or ')} may run here, got ${got}`, { sql, statement: got });
+    } catch (e) {
+      p.destroySync();
+      throw e;
+    }
+  }
+
+  /** DuckDB's statement type of the first statement of `sql`, or null when it does not prepare. */
+  private async statementTypeOf(sql: string): Promise<StatementType | null> {
+    try {
+      const p = await (await this.con.extractStatements(sql)).prepare(0);
+      const t = p.statementType;
+      p.destroySync();
+      return t;
+    } catch {
+      return null;
     }
   }
 
@@ -158,13 +244,16 @@ export class Session {
    * in one call (two with parameters: prepare, then run) and its chunks read synchronously: each
    * call into DuckDB is a thread-pool round trip (~0.2 ms), and streaming cost one per chunk.
    */
-  async all(sql: string, params: readonly Param[] = []): Promise<ResultRows> {
+  async all(sql: string, params: readonly Param[] = [], options: RunOptions = {}): Promise<ResultRows> {
     this.check();
     let result;
-    try {
-      result = params.length ? await this.con.run(sql, ...bindArgs(params)) : await this.con.run(sql);
-    } catch (e) {
-      throw sqlError(sql, e);
+    if (options.only) result = await this.runOnly(sql, params, options.only, (p) => p.run());
+    else {
+      try {
+        result = params.length ? await this.con.run(sql, ...bindArgs(params)) : await this.con.run(sql);
+      } catch (e) {
+        throw sqlError(sql, e);
+      }
     }
     const names = result.columnNames();
     const types = result.columnTypes();
@@ -175,10 +264,10 @@ export class Session {
   }
 
   /** Runs a query and returns an Arrow table. */
-  async arrow(sql: string, params: readonly Param[] = []): Promise<arrow.Table> {
+  async arrow(sql: string, params: readonly Param[] = [], options: RunOptions = {}): Promise<arrow.Table> {
     const batches: arrow.RecordBatch[] = [];
     let schema: arrow.Schema | undefined;
-    for await (const b of this.stream(sql, params)) {
+    for await (const b of this.stream(sql, params, 2048, options)) {
       schema = b.schema;
       batches.push(b);
     }
@@ -207,8 +296,8 @@ export class Session {
    * Streams a query as Arrow record batches of up to `batchRows` rows. DuckDB produces the
    * next chunk only when the consumer asks, so memory stays bounded by the batch size.
    */
-  async *stream(sql: string, params: readonly Param[] = [], batchRows = 2048): AsyncGenerator<arrow.RecordBatch> {
-    const result = await this.start(sql, params);
+  async *stream(sql: string, params: readonly Param[] = [], batchRows = 2048, options: RunOptions = {}): AsyncGenerator<arrow.RecordBatch> {
+    const result = await this.start(sql, params, options);
     const names = result.columnNames();
     const types = result.columnTypes();
     const fields = names.map((n, i) => new arrow.Field(n, arrowTypeFromDuck(types[i]), true));
@@ -383,6 +472,10 @@ export class Session {
     this.closed = true;
     this.con.closeSync();
   }
+}
+
+function statementName(t: StatementType | null): string {
+  return t === null ? 'a statement that does not prepare' : StatementType[t];
 }
 
 export function quoteIdent(name: string): string {

@@ -1,5 +1,5 @@
 // The query layer's public face: the one DuckDB module, the dataset view planner, the file cache.
-export { Engine, Session, quoteIdent, quoteString, arrowTypeFromSql, sqlTypeFromArrow, toDuckValue, type EngineOptions, type ColumnInfo, type ResultRows, type Param } from './engine.js';
+export { Engine, Session, USER_QUERY, userMessage, quoteIdent, quoteString, arrowTypeFromSql, sqlTypeFromArrow, toDuckValue, type EngineOptions, type ColumnInfo, type ResultRows, type Param, type RunOptions, type StatementKind } from './engine.js';
 export { planScan, viewSql, referencedColumns, type ScanPlan, type ScanOptions } from './dataset-view.js';
 export { FileCache } from './file-cache.js';
 export { SearchRuntime, type SearchHost, type SearchOptions, type SearchExplain } from './search/search-exec.js';
@@ -7,3 +7,4 @@ export { mentionsSearch } from './search/search-plan.js';
 export { encodeVectorIndexFile, decodeVectorIndexFile, loadVectorIndex, type VectorIndexFile, type IndexedFile } from './search/vector-index-file.js';
 export { indexableType, type ScalarPredicate } from './search/scalar-index.js';
 export { readVectorFile, type FileVectors } from './search/vector-load.js';
+export { predicateSql, checkBoolean } from './predicate.js';

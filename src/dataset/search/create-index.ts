@@ -129,7 +129,7 @@ async function buildVector(ctx: IndexBuildContext, m: Manifest, column: string, 
   const options = sortedKeys({ metric: 'cosine', ...kernelOptions(spec) });
   // A list<embedding> column always gets a multi-vector index, so rows added later may hold any number.
   const multi = m.schema.find((c) => c.name === column)!.type.kind === 'list';
-  const prev = m.indexes.find((i) => i.column === column && i.kind === 'vector');
+  const prev = m.indexes.find((i) => sameSlot(i, { column, kind: 'vector', options }));
   const same = prev && JSON.stringify(sortedKeys(prev.options)) === JSON.stringify(options);
   const file = prev && same && !spec.rebuild ? await readIndexFile(ctx, prev.key) : null;
   if (prev && file) {
@@ -171,7 +171,17 @@ async function persist(ctx: IndexBuildContext, column: string, index: VectorInde
   return { column, kind: 'vector', key, fragments: files.map((f) => f.key), options };
 }
 
-/** The manifest with `meta` declared (replacing an index of the same column and kind). */
+/**
+ * Whether two indexes take the same place in a manifest: one per column and kind, and for
+ * vector indexes one per metric too (a cosine and an l2 index of one column live side by
+ * side; each query uses the one of its metric).
+ */
+function sameSlot(a: Pick<IndexMeta, 'column' | 'kind' | 'options'>, b: Pick<IndexMeta, 'column' | 'kind' | 'options'>): boolean {
+  if (a.column !== b.column || a.kind !== b.kind) return false;
+  return a.kind !== 'vector' || (a.options.metric ?? 'cosine') === (b.options.metric ?? 'cosine');
+}
+
+/** The manifest with `meta` declared, replacing the index in the same place (see sameSlot). */
 export function withIndex(m: Manifest, meta: IndexMeta): Manifest {
-  return { ...m, indexes: [...m.indexes.filter((i) => !(i.column === meta.column && i.kind === meta.kind)), meta] };
+  return { ...m, indexes: [...m.indexes.filter((i) => !sameSlot(i, meta)), meta] };
 }

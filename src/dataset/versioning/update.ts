@@ -4,7 +4,7 @@
 
 import { QuiverError } from '../../errors.js';
 import { isLarge, type Manifest } from '../../format/index.js';
-import { quoteIdent, referencedColumns, type Param } from '../../query/index.js';
+import { checkBoolean, predicateSql, quoteIdent, referencedColumns, type Param } from '../../query/index.js';
 import { createVersionView, idsTable, type VersionContext } from './context.js';
 import { smallColumnNames } from './diff.js';
 import { changedColumns, emptyRowWrite, writeLargeValues, writeSmallFragment, type RowWrite } from './row-write.js';
@@ -26,26 +26,39 @@ export interface UpdateSpec extends RowSelector {
 
 const FRAGMENT_COL = '__quiver_fragment';
 
+const TARGET = '__quiver_target';
+
+/**
+ * Checks a user's predicate over `m` (one boolean expression; `subject` names it in errors,
+ * e.g. `update: where`), points the target view at `m` with the columns it names, and returns
+ * the predicate as DuckDB writes it: the only text of it Quiver ever runs.
+ */
+export async function checkedPredicate(ctx: VersionContext, m: Manifest, text: string, params: readonly Param[], subject: string, fragmentColumn = false): Promise<string> {
+  const predicate = await predicateSql(ctx.session, text, subject);
+  const refs = await referencedColumns(ctx.session, `SELECT 1 WHERE ${predicate}`);
+  await createVersionView(ctx, TARGET, m, { large: refs, ...(fragmentColumn ? { fragmentColumn: FRAGMENT_COL } : {}) });
+  await checkBoolean(ctx.session, predicate, TARGET, params, subject, text);
+  return predicate;
+}
+
 /** The target rows of `sel` in `m`: row id, holding fragment and (with `small`) small columns. */
-export async function selectRows(ctx: VersionContext, m: Manifest, sel: RowSelector, small: boolean): Promise<Record<string, unknown>[]> {
+export async function selectRows(ctx: VersionContext, m: Manifest, sel: RowSelector, small: boolean, verb: 'update' | 'delete' = 'update'): Promise<Record<string, unknown>[]> {
   if (!sel || typeof sel !== 'object') throw new QuiverError('invalid_input', 'versioning: expected { where } or { rowIds }');
   const hasWhere = typeof sel.where === 'string' && sel.where.trim() !== '';
   if (hasWhere === (sel.rowIds !== undefined)) throw new QuiverError('invalid_input', 'versioning: give exactly one of where and rowIds');
-  let large: Set<string> | 'all' | 'none' = 'none';
-  if (hasWhere) {
-    const refs = await referencedColumns(ctx.session, `SELECT 1 FROM t WHERE ${sel.where}`);
-    large = refs === 'all' ? 'all' : refs;
-  }
-  await createVersionView(ctx, '__quiver_target', m, { large, fragmentColumn: FRAGMENT_COL });
   const cols = ['row_id', FRAGMENT_COL, ...(small ? smallColumnNames(m) : [])].map(quoteIdent).join(', ');
-  if (hasWhere) return (await ctx.session.all(`SELECT ${cols} FROM __quiver_target WHERE (${sel.where})`, sel.params ?? [])).rows;
+  if (hasWhere) {
+    const where = await checkedPredicate(ctx, m, sel.where!, sel.params ?? [], `${verb}: where`, true);
+    return (await ctx.session.all(`SELECT ${cols} FROM ${TARGET} WHERE ${where}`, sel.params ?? [])).rows;
+  }
+  await createVersionView(ctx, TARGET, m, { large: 'none', fragmentColumn: FRAGMENT_COL });
   const ids = sel.rowIds!.map((x) => {
     if (typeof x === 'bigint') return x;
     if (typeof x === 'number' && Number.isSafeInteger(x)) return BigInt(x);
     throw new QuiverError('invalid_input', `versioning: a row id must be an integer, got ${String(x)}`);
   });
   await idsTable(ctx, '__quiver_ids', ids);
-  return (await ctx.session.all(`SELECT ${cols} FROM __quiver_target WHERE row_id IN (SELECT id FROM __quiver_ids)`)).rows;
+  return (await ctx.session.all(`SELECT ${cols} FROM ${TARGET} WHERE row_id IN (SELECT id FROM __quiver_ids)`)).rows;
 }
 
 function hideOf(rows: Record<string, unknown>[]): Map<string, bigint[]> {
@@ -66,7 +79,7 @@ export async function planUpdate(ctx: VersionContext, m: Manifest, spec: UpdateS
   for (const k of Object.keys(set)) {
     if (!m.schema.some((c) => c.name === k)) throw new QuiverError('invalid_input', `versioning: update sets unknown column "${k}"`, { column: k });
   }
-  const rows = await selectRows(ctx, m, spec, true);
+  const rows = await selectRows(ctx, m, spec, true, 'update');
   if (rows.length === 0) return null;
   const ids = rows.map((r) => r.row_id as bigint);
   const { scalar, large } = changedColumns(m.schema, rows, set, ids);
@@ -88,7 +101,7 @@ export async function planUpdate(ctx: VersionContext, m: Manifest, spec: UpdateS
 
 /** Plans hiding the rows `sel` matches; null when it matches no row. */
 export async function planDelete(ctx: VersionContext, m: Manifest, sel: RowSelector): Promise<RowWrite | null> {
-  const rows = await selectRows(ctx, m, sel, false);
+  const rows = await selectRows(ctx, m, sel, false, 'delete');
   if (rows.length === 0) return null;
   const w = emptyRowWrite();
   w.hide = hideOf(rows);

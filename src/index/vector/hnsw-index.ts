@@ -66,11 +66,16 @@ export type BuildProgress = (p: { phase: 'quantize' | 'graph'; done: number; tot
 
 type GraphIndex = InstanceType<typeof usearch.Index>;
 type Resolved = Required<Omit<VectorIndexOptions, 'rows'>>;
-const FORMAT_VERSION = 1;
+// 2: l2 codes centred with a robust scale, ip lift with a robust M (quantize.ts).
+const FORMAT_VERSION = 2;
 /** Graph recall below which search scans instead. */
 export const RECALL_MIN = 0.95;
 /** Rows below which the graph is not calibrated (scans are cheap there anyway). */
 const CALIBRATE_ROWS_MIN = 1000;
+/** Rows below which the int8 codes are not calibrated: the planner reads them all exactly. */
+const CODES_CALIBRATE_ROWS_MIN = 64;
+/** Largest widening of the re-rank pool that calibration tries for codes that rank poorly. */
+const RERANK_WIDEN_MAX = 8;
 const CALIBRATE_QUERIES = 64;
 /**
  * The recall calibration asks of the graph on its probe queries: above RECALL_MIN, because the
@@ -114,7 +119,8 @@ function newGraph(dim: number, o: Resolved): GraphIndex {
  */
 export class VectorIndex {
   readonly dim: number;
-  readonly options: Resolved;
+  /** The resolved options; calibration may raise `rerankFactor` (see calibrateCodes). */
+  options: Resolved;
   private vecs: Float32Array;
   private codes: Int8Array;
   private count = 0;
@@ -131,6 +137,8 @@ export class VectorIndex {
    * every graph index: measured 0.21 at 100k × 768), so answers keep recall >= 0.95 on any data.
    */
   graphRecall = 1;
+  /** The configured re-rank factor, before calibration widened it (every calibration starts here). */
+  private rerankBase: number;
   /** The search depth calibration chose (the configured `ef` unless recall needed more). */
   searchEf = 64;
 
@@ -138,11 +146,12 @@ export class VectorIndex {
     if (!Number.isInteger(dim) || dim < 1) throw new QuiverError('invalid_input', `index: dim must be a positive integer, got ${dim}`);
     this.dim = dim;
     this.options = options;
+    this.rerankBase = options.rerankFactor;
     this.searchEf = options.ef;
     this.vecs = new Float32Array(capacity * dim);
     this.cdim = codeDim(options.metric, dim);
     this.codes = new Int8Array(capacity * this.cdim);
-    this.quant = { metric: options.metric, scale: 1, normMax: 1 };
+    this.quant = { metric: options.metric, scale: 1, center: new Array<number>(this.cdim).fill(0), normMax: 1 };
     this.graph = newGraph(dim, options);
   }
 
@@ -223,20 +232,16 @@ export class VectorIndex {
   private calibrate(): void {
     const n = this.rowCount;
     this.searchEf = this.options.ef;
-    if (n < CALIBRATE_ROWS_MIN) {
-      this.graphRecall = 1;
+    this.graphRecall = 1;
+    if (n < CODES_CALIBRATE_ROWS_MIN) return;
+    const k = 10;
+    const queries = this.probeQueries(k);
+    // The codes first: the graph is built on them and both int8 strategies pick from them.
+    if (!this.calibrateCodes(queries, k)) {
+      this.graphRecall = RECALL_MIN - 0.01;
       return;
     }
-    const k = 10;
-    const queries: { q: Float32Array; exact: Set<number> }[] = [];
-    for (let i = 0; i < CALIBRATE_QUERIES; i++) {
-      // Near a stored vector (as real queries are near the data), but not equal to it.
-      const a = Math.floor((i * this.count) / CALIBRATE_QUERIES);
-      const b = (a + Math.floor(this.count / 2) + i) % this.count;
-      const q = new Float32Array(this.dim);
-      for (let j = 0; j < this.dim; j++) q[j] = 0.9 * this.vecs[a * this.dim + j] + 0.1 * this.vecs[b * this.dim + j];
-      queries.push({ q, exact: new Set(this.scanExact(q, k, undefined, 1).ordinals) });
-    }
+    if (n < CALIBRATE_ROWS_MIN) return;
     for (const factor of [1, 2, 4, 8]) {
       const ef = this.options.ef * factor;
       const plan = planVectorSearch({ n, matches: n, k, hasIndex: true, dim: this.dim, vectorsPerRowMax: this.vprMax, ef, rerankFactor: this.options.rerankFactor });
@@ -255,6 +260,45 @@ export class VectorIndex {
     }
     // No depth reached the target: keep the measurement under RECALL_MIN so the planner scans.
     this.graphRecall = Math.min(this.graphRecall, RECALL_MIN - 0.01);
+  }
+
+  /** Queries near sampled stored vectors (as real queries are near the data), with their exact top k. */
+  private probeQueries(k: number): { q: Float32Array; exact: Set<number> }[] {
+    const queries: { q: Float32Array; exact: Set<number> }[] = [];
+    const count = Math.min(CALIBRATE_QUERIES, this.count);
+    for (let i = 0; i < count; i++) {
+      const a = Math.floor((i * this.count) / count);
+      const b = (a + Math.floor(this.count / 2) + i) % this.count;
+      const q = new Float32Array(this.dim);
+      for (let j = 0; j < this.dim; j++) q[j] = 0.9 * this.vecs[a * this.dim + j] + 0.1 * this.vecs[b * this.dim + j];
+      queries.push({ q, exact: new Set(this.scanExact(q, k, undefined, 1).ordinals) });
+    }
+    return queries;
+  }
+
+  /**
+   * Measures how well the int8 codes rank: the recall of the int8 scan (re-ranked in float32)
+   * on the probe queries, widening the re-rank pool ×2 up to RERANK_WIDEN_MAX while it stays
+   * under CALIBRATE_TARGET; the first factor that reaches it is kept. False when none does
+   * (data with detail finer than 8 bits resolve, e.g. points on a line far from the origin):
+   * the planner then reads those rows exactly.
+   */
+  private calibrateCodes(queries: { q: Float32Array; exact: Set<number> }[], k: number): boolean {
+    const base = this.rerankBase;
+    for (let widen = 1; widen <= RERANK_WIDEN_MAX; widen *= 2) {
+      let found = 0;
+      let wanted = 0;
+      for (const { q, exact } of queries) {
+        const got = this.scanQuantized(q, k, undefined, 1, rerankPool(k, base * widen) * this.vprMax);
+        got.ordinals.forEach((o) => void (exact.has(o) && found++));
+        wanted += exact.size;
+      }
+      if (wanted === 0 || found / wanted >= CALIBRATE_TARGET) {
+        this.options = { ...this.options, rerankFactor: base * widen };
+        return true;
+      }
+    }
+    return false;
   }
 
   private reserve(vectorsNeeded: number): void {
@@ -429,7 +473,7 @@ export class VectorIndex {
         graph,
       };
       if (this.offsets) sections.rowOffsets = this.offsets.subarray(0, this.rowTotal + 1);
-      const header = { kind: 'vector-hnsw-i8', dim: this.dim, vectorCount: this.count, rowCount: this.rowCount, quantizer: this.quant, multiVector: !!this.offsets, options: this.options, graphRecall: this.graphRecall, searchEf: this.searchEf, externalVectors: !withVectors };
+      const header = { kind: 'vector-hnsw-i8', dim: this.dim, vectorCount: this.count, rowCount: this.rowCount, quantizer: this.quant, multiVector: !!this.offsets, options: this.options, graphRecall: this.graphRecall, searchEf: this.searchEf, rerankBase: this.rerankBase, externalVectors: !withVectors };
       return encodeContainer(MAGIC, FORMAT_VERSION, header, sections);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -454,6 +498,7 @@ export class VectorIndex {
     index.quant = header.quantizer as Quantizer;
     index.graphRecall = typeof header.graphRecall === 'number' ? header.graphRecall : 1;
     index.searchEf = typeof header.searchEf === 'number' ? header.searchEf : index.options.ef;
+    index.rerankBase = typeof header.rerankBase === 'number' ? header.rerankBase : index.options.rerankFactor;
     if (header.multiVector) {
       if (!rowOffsets) throw corrupt('missing row offsets');
       index.offsets = u32Of(rowOffsets);

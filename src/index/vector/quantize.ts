@@ -1,21 +1,36 @@
 // Int8 scalar quantization for the ANN graph and the quantized scan.
-// Invariant: the order of int8 distances approximates the order of the metric's float32 scores,
-// with one global scale per index (a per-dimension scale would distort l2):
-// - cosine: each vector is normalised first (direction is all cosine sees); graph metric cos.
-// - ip: the classic MIPS-to-angle lift x' = [x, √(M² − |x|²)] / M, with M the largest build
-//   norm, makes every lifted vector unit length, so cos(q', x') = q·x / (|q| M) ranks exactly
-//   as the inner product; large-norm vectors (the ones that win) keep the finest resolution.
-// - l2: raw components; graph metric l2sq, and the query shares the data's scale.
+// Invariant: the order of code distances approximates the order of the metric's float32
+// scores (float32 re-ranking then fixes the final order):
+// - l2: raw components, code metric l2sq. The codes are centred per component (the build
+//   sample's median: translation keeps l2) and share one global scale (per-component scales
+//   would weigh components unequally, which l2 does not), fitted to the 99th percentile of
+//   rows' largest centred component, so an outlier cannot flatten the other rows into a few
+//   code levels (rows beyond it clamp). The query shares the rows' centre and scale.
+// - cosine: each vector normalised first; code metric cos. Angles are not translation
+//   invariant, so no centring, and the query gets its own full 8-bit range.
+// - ip: the MIPS-to-angle lift x' = [x, √(M² − |x|²)] / M (M the largest build norm) makes
+//   rows unit length, and cos(q', x') with q' = [q, 0] ranks as q·x; code metric cos, as
+//   cosine. The scale is fitted to the 99th percentile of rows' largest lifted component other
+//   than the lift's own, so one huge row (which sets M) cannot shrink every other row below the
+//   codes' resolution: the lift component of those rows, near 1 for all of them, clamps at 127,
+//   which keeps the angle order among them (q' has no lift component).
 
 import type { Metric } from './metric.js';
 
 export interface Quantizer {
   metric: Metric;
-  /** Multiplier from (normalised or lifted) float to int8. */
+  /** Multiplier from a centred (normalised or lifted) float to int8. */
   scale: number;
+  /** Subtracted from each component before scaling: the build sample's median (l2; zeros otherwise). */
+  center: number[];
   /** ip only: the lift's M, the largest vector norm seen at build time. */
   normMax: number;
 }
+
+/** Build rows the centre and the scale are fitted on: a fixed stride through larger builds. */
+const FIT_ROWS_MAX = 16_384;
+/** The scale maps this quantile of rows' largest centred component to 127 (l2, ip). */
+const SCALE_QUANTILE = 0.99;
 
 /** Width of the int8 codes: ip carries the lift's extra component. */
 export function codeDim(metric: Metric, dim: number): number {
@@ -33,23 +48,46 @@ function norm(data: Float32Array, base: number, dim: number): number {
   return Math.sqrt(s);
 }
 
-/** Fits the quantizer to build data: the scale maps the largest transformed component to 127. */
+function quantile(sorted: Float64Array, q: number): number {
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * (sorted.length - 1)))];
+}
+
+/** Fits the quantizer to build data: centre and scale from a sample of at most FIT_ROWS_MAX rows. */
 export function fitQuantizer(metric: Metric, data: Float32Array, dim: number): Quantizer {
   const n = data.length / dim;
+  const stride = Math.max(1, Math.ceil(n / FIT_ROWS_MAX));
+  const m = Math.ceil(n / stride);
   let normMax = 0;
+  // The lift's M must bound every build row, not only the sample's.
   if (metric === 'ip') for (let r = 0; r < n; r++) normMax = Math.max(normMax, norm(data, r * dim, dim));
-  const q: Quantizer = { metric, scale: 1, normMax: normMax || 1 };
-  const row = new Float64Array(codeDim(metric, dim));
-  let maxAbs = 0;
-  for (let r = 0; r < n; r++) {
-    transform(q, data, r * dim, dim, row);
-    for (let j = 0; j < row.length; j++) maxAbs = Math.max(maxAbs, Math.abs(row[j]));
+  const cd = codeDim(metric, dim);
+  const q: Quantizer = { metric, scale: 1, center: new Array<number>(cd).fill(0), normMax: normMax || 1 };
+  const sample = new Float64Array(m * cd);
+  const row = new Float64Array(cd);
+  for (let i = 0; i < m; i++) {
+    transform(q, data, i * stride * dim, dim, row);
+    sample.set(row, i * cd);
   }
-  q.scale = maxAbs === 0 ? 1 : 127 / maxAbs;
+  const column = new Float64Array(m);
+  for (let j = 0; metric === 'l2' && j < cd; j++) {
+    for (let i = 0; i < m; i++) column[i] = sample[i * cd + j];
+    column.sort();
+    q.center[j] = m === 0 ? 0 : m % 2 ? column[(m - 1) / 2] : (column[m / 2 - 1] + column[m / 2]) / 2;
+  }
+  const rowMax = new Float64Array(m);
+  for (let i = 0; i < m; i++) {
+    let x = 0;
+    for (let j = 0; j < dim; j++) x = Math.max(x, Math.abs(sample[i * cd + j] - q.center[j]));
+    rowMax[i] = x;
+  }
+  rowMax.sort();
+  // Normalised rows are unit vectors with no outliers in direction: their largest component sets the scale.
+  const spread = metric === 'cosine' ? rowMax[m - 1] || 0 : quantile(rowMax, SCALE_QUANTILE) || rowMax[m - 1] || 0;
+  q.scale = spread === 0 ? 1 : 127 / spread;
   return q;
 }
 
-/** The float vector the codes approximate, before scaling (see the file header). */
+/** The float vector a row's code approximates, before centring and scaling (see the file header). */
 function transform(q: Quantizer, src: Float32Array, base: number, dim: number, out: Float64Array): void {
   if (q.metric === 'l2') {
     for (let j = 0; j < dim; j++) out[j] = src[base + j];
@@ -75,6 +113,10 @@ function toInt8(v: number): number {
   return r > 127 ? 127 : r < -127 ? -127 : r;
 }
 
+function encodeInto(q: Quantizer, row: Float64Array, dst: Int8Array, at: number): void {
+  for (let j = 0; j < row.length; j++) dst[at + j] = toInt8((row[j] - q.center[j]) * q.scale);
+}
+
 /** Encodes rows of `src` (`dim` wide) into `dst` (`codeDim` wide). */
 export function encodeRows(q: Quantizer, src: Float32Array, dim: number, dst: Int8Array): void {
   const n = src.length / dim;
@@ -82,24 +124,25 @@ export function encodeRows(q: Quantizer, src: Float32Array, dim: number, dst: In
   const row = new Float64Array(cd);
   for (let r = 0; r < n; r++) {
     transform(q, src, r * dim, dim, row);
-    for (let j = 0; j < cd; j++) dst[r * cd + j] = toInt8(row[j] * q.scale);
+    encodeInto(q, row, dst, r * cd);
   }
 }
 
 /**
- * Encodes a query. l2 must share the data's scale (absolute distances); cosine and lifted ip
- * rank the same under any positive query scale, so the query gets its own full 8-bit range.
+ * Encodes a query. l2 shares the rows' centre and scale (absolute distances); cosine and lifted
+ * ip rank the same under any positive query scale, so the query (for ip [q, 0]) gets its own
+ * full 8-bit range.
  */
 export function encodeQuery(q: Quantizer, query: Float32Array): Int8Array {
   const dim = query.length;
   const out = new Int8Array(codeDim(q.metric, dim));
-  let s = q.scale;
   if (q.metric !== 'l2') {
     let maxAbs = 0;
     for (let j = 0; j < dim; j++) maxAbs = Math.max(maxAbs, Math.abs(query[j]));
-    s = maxAbs === 0 ? 1 : 127 / maxAbs;
+    const s = maxAbs === 0 ? 1 : 127 / maxAbs;
+    for (let j = 0; j < dim; j++) out[j] = toInt8(query[j] * s);
+    return out;
   }
-  // The lifted query is [q, 0]: its extra component stays zero.
-  for (let j = 0; j < dim; j++) out[j] = toInt8(query[j] * s);
+  encodeInto(q, Float64Array.from(query), out, 0);
   return out;
 }

@@ -10,7 +10,7 @@
 // Planning is pure (`scalarPredicate`); evaluation is `matchInto`.
 
 import type { ColumnDef } from '../../format/index.js';
-import { rewrite, walk, type AstNode } from './sql-ast.js';
+import { constantValue, rewrite, walk, type AstNode, type SqlValue } from './sql-ast.js';
 
 export type ScalarOp = '=' | '<' | '<=' | '>' | '>=' | 'in' | 'contains' | 'null';
 
@@ -121,9 +121,9 @@ function valueOf(n: AstNode, params: readonly unknown[], kind: ValueKind): Scala
   const u = unwrap(n);
   let v: unknown;
   if (u.class === 'CONSTANT') {
-    const c = u.value as { is_null: boolean; value: unknown };
-    if (c.is_null) return undefined;
-    v = c.value;
+    v = constantValue(u.value as SqlValue);
+    // A constant of another type (a date, an interval): DuckDB folds it with the column's type.
+    if (v === undefined) return kind !== 'string' ? { expr: n } : undefined;
   } else if (u.class === 'PARAMETER') v = params[Number(u.identifier) - 1];
   else return kind !== 'string' && isConstantExpr(n) ? { expr: n } : undefined;
   if (v === null || v === undefined) return undefined;
@@ -400,8 +400,8 @@ const INTERVAL_US: Record<string, number> = {
 /** An integer constant: the parser writes `interval 7 day`'s 7 as CAST(trunc(CAST(7 AS DOUBLE)) AS INTEGER). */
 function integer(x: AstNode): number | undefined {
   if (x.class === 'CONSTANT') {
-    const v = (x.value as { is_null: boolean; value: unknown }).value;
-    return typeof v === 'number' && Number.isInteger(v) ? v : typeof v === 'bigint' ? Number(v) : undefined;
+    const v = constantValue(x.value as SqlValue);
+    return typeof v === 'number' && Number.isInteger(v) ? v : undefined;
   }
   if (x.class === 'CAST') return integer((x as { child: AstNode }).child);
   if (x.class === 'FUNCTION' && String(x.function_name).toLowerCase() === 'trunc' && (x.children as AstNode[]).length === 1) return integer((x.children as AstNode[])[0]);

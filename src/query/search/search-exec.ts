@@ -6,7 +6,7 @@
 import * as arrow from 'apache-arrow';
 import { QuiverError, isQuiverError } from '../../errors.js';
 import type { IndexMeta, Manifest } from '../../format/index.js';
-import { Bitmap, exactSearch, higherIsBetter, planVectorSearch, type Metric } from '../../index/index.js';
+import { Bitmap, exactSearch, higherIsBetter, type Metric, type VectorPlan } from '../../index/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 import { quoteIdent, type Param, type Session } from '../engine.js';
 import { bitmapOf, CollectionCache, ordinalOf, remap, translate, sortSegment, textCollection, textMatches, textScores, type TextCollection, type VectorCollection, type VectorLayout } from './collections.js';
@@ -65,6 +65,20 @@ export interface SearchExplain {
   /** WHERE parts answered by indexes instead of DuckDB. */
   indexedFilters?: string[];
   sql: string;
+}
+
+/** How one vector signal is searched (see planVector): what explain reports and vectorTopK runs. */
+interface VectorSignalPlan {
+  signal: VectorSignal;
+  k: number;
+  exactTop: number;
+  /** The index's part: its matching rows (index ordinals) and the plan it runs over them. */
+  served: { index: LoadedIndex; filter: Bitmap; plan: VectorPlan; k: number } | null;
+  /** Segments searched exactly, with their matching positions. */
+  exact: { seg: VectorCollection; rows: Bitmap }[];
+  strategy: string;
+  index: string;
+  rows: number;
 }
 
 interface SignalHits {
@@ -207,11 +221,9 @@ export class SearchRuntime {
     const signals = [];
     for (const s of plan.topk.signals) {
       if (s.kind === 'vector') {
-        const live = await this.liveIds(host);
-        const idx = this.indexMeta(host, s.column, 'vector');
-        const matches = candidates ? candidates.count() : live.length;
-        const p = planVectorSearch({ n: live.length, matches, k: this.fetchCount(plan), exactTop: plan.topk.k, hasIndex: !!idx, dim: s.query.length });
-        signals.push({ kind: 'vector', column: s.column, metric: s.metric, strategy: p.strategy, index: idx ? idx.key : 'none (exact)', candidates: candidates ? candidates.count() : ('all' as const), rows: live.length });
+        // The very plan vectorTopK runs: explain cannot name an index execution does not use.
+        const p = await this.planVector(host, s, candidates, this.fetchCount(plan), plan.topk.k);
+        signals.push({ kind: 'vector', column: s.column, metric: s.metric, strategy: p.strategy, index: p.index, candidates: candidates ? candidates.count() : ('all' as const), rows: (await this.liveIds(host)).length });
       } else {
         const idx = this.indexMeta(host, s.column, 'fulltext');
         signals.push({ kind: 'bm25', column: s.column, strategy: 'bm25 top-k (block-max / MaxScore)', index: idx ? idx.key : 'none (built in memory for this version)', candidates: candidates ? candidates.count() : ('all' as const), rows: this.current.get(s.column)?.rowIds.length ?? 0 });
@@ -263,8 +275,9 @@ export class SearchRuntime {
       });
   }
 
-  private indexMeta(host: SearchHost, column: string, kind: IndexMeta['kind']): IndexMeta | undefined {
-    return host.manifest.indexes.find((i) => i.column === column && i.kind === kind);
+  /** The column's index of this kind; for a vector index, the one built for `metric` (there is one per metric). */
+  private indexMeta(host: SearchHost, column: string, kind: IndexMeta['kind'], metric?: string): IndexMeta | undefined {
+    return host.manifest.indexes.find((i) => i.column === column && i.kind === kind && (metric === undefined || (i.options.metric ?? 'cosine') === metric));
   }
 
   /** How many rows each signal must return: k, or enough for reciprocal-rank fusion. */
@@ -463,16 +476,16 @@ export class SearchRuntime {
     return { rowIds, scores, strategy: 'bm25', index: '', rows: c.rowIds.length, ...(tailRank !== undefined ? { tailRank } : {}) };
   }
 
-  /** The k best rows by one vector signal; only the first `exactTop` (default k) need exact order (see rerankPool). */
-  private async vectorTopK(host: SearchHost, s: VectorSignal, candidates: Bitmap | null, k: number, exactTop = k): Promise<SignalHits> {
-    // Candidates are live ordinals; without a WHERE every live row is one.
+  /**
+   * How one vector signal will be searched, decided once and then both run and explained:
+   * the index that serves (null when none matches the signal's metric, or it cannot serve),
+   * the plan it runs over the matching rows it holds, and the segments searched exactly.
+   */
+  private async planVector(host: SearchHost, s: VectorSignal, candidates: Bitmap | null, k: number, exactTop = k): Promise<VectorSignalPlan> {
     const live = await this.liveIds(host);
     const indexed = await this.vectorIndex(host, s.column, s.metric);
     const layout = await this.vectorLayout(host, s.column, indexed);
-    const best = higherIsBetter(s.metric as Metric);
-    const merged: { id: bigint; score: number }[] = [];
-    const strategies: string[] = [];
-    let exactRows = 0;
+    const exact: VectorSignalPlan['exact'] = [];
     const segs = layout.exact.length ? new Map((await this.segments(host, s.column)).map((g) => [g.key, g])) : null;
     for (const { key, ords } of layout.exact) {
       const seg = segs!.get(key)!;
@@ -483,27 +496,44 @@ export class SearchRuntime {
         if (o >= 0 && (cw === undefined || (cw[o >>> 5] >>> (o & 31)) & 1)) words[r >>> 5] |= 1 << (r & 31);
       }
       const inSeg = new Bitmap(seg.rowIds.length, words);
-      if (inSeg.count() === 0) continue;
-      exactRows += inSeg.count();
-      const r = exactSearch(seg.data, seg.dim, s.query, Math.min(k, inSeg.count()), { metric: s.metric as Metric, candidates: inSeg, rows: seg.offsets ? { offsets: seg.offsets } : undefined });
+      if (inSeg.count() > 0) exact.push({ seg, rows: inSeg });
+    }
+    const exactRows = exact.reduce((n, e) => n + e.rows.count(), 0);
+    let served: VectorSignalPlan['served'] = null;
+    if (indexed && layout.indexedLive && layout.liveToIdx) {
+      const filter = candidates ? remap(candidates, layout.liveToIdx, indexed.rowIds.length) : layout.indexedLive;
+      const matches = filter.count();
+      if (matches > 0) served = { index: indexed, filter, plan: indexed.index.plan(Math.min(k, matches), matches, undefined, exactTop), k: Math.min(k, matches) };
+    }
+    const strategies = [
+      ...(served ? [served.plan.strategy] : []),
+      ...(exactRows ? [indexed ? `exact over ${exactRows} unindexed rows` : candidates ? 'exact-gather' : 'exact-scan'] : []),
+    ];
+    return { signal: s, k, exactTop, served, exact, strategy: strategies.join(' + ') || 'empty', index: indexed ? indexed.key : 'none (exact)', rows: candidates ? candidates.count() : live.length };
+  }
+
+  /** The k best rows by one vector signal, run as planned; only the first `exactTop` need exact order (see rerankPool). */
+  private async vectorTopK(host: SearchHost, s: VectorSignal, candidates: Bitmap | null, k: number, exactTop = k): Promise<SignalHits> {
+    const plan = await this.planVector(host, s, candidates, k, exactTop);
+    const live = await this.liveIds(host);
+    const best = higherIsBetter(s.metric as Metric);
+    const merged: { id: bigint; score: number }[] = [];
+    for (const { seg, rows } of plan.exact) {
+      const r = exactSearch(seg.data, seg.dim, s.query, Math.min(k, rows.count()), { metric: s.metric as Metric, candidates: rows, rows: seg.offsets ? { offsets: seg.offsets } : undefined });
       r.ordinals.forEach((o, i) => merged.push({ id: seg.rowIds[o], score: r.scores[i] }));
     }
-    if (indexed && layout.indexedLive && layout.liveToIdx) {
-      const idxFilter = candidates ? remap(candidates, layout.liveToIdx, indexed.rowIds.length) : layout.indexedLive;
-      if (idxFilter.count() > 0) {
-        const r = indexed.index.search(s.query, Math.min(k, idxFilter.count()), { filter: idxFilter, exactTop });
-        strategies.push(r.strategy);
-        r.ordinals.forEach((o, i) => merged.push({ id: indexed.rowIds[o], score: r.scores[i] }));
-      }
+    if (plan.served) {
+      const { index, filter, k: want } = plan.served;
+      const r = index.index.search(s.query, want, { filter, exactTop, plan: plan.served.plan });
+      r.ordinals.forEach((o, i) => merged.push({ id: index.rowIds[o], score: r.scores[i] }));
     }
-    if (exactRows) strategies.push(indexed ? `exact over ${exactRows} unindexed rows` : 'exact');
     merged.sort((x, y) => (best ? y.score - x.score : x.score - y.score) || (x.id < y.id ? -1 : 1));
     const top = merged.slice(0, k);
     const rowIds = top.map((x) => x.id);
     const scores = top.map((x) => x.score);
     // A candidate without a vector scores NULL (NaN here) and SQL ranks it after every scored row.
     const tailRank = fillTail(rowIds, scores, k, live, candidates, Number.NaN);
-    return { rowIds, scores, strategy: strategies.join(' + ') || 'empty', index: indexed ? 'vector' : 'none', rows: candidates ? candidates.count() : live.length, ...(tailRank !== undefined ? { tailRank } : {}) };
+    return { rowIds, scores, strategy: plan.strategy, index: plan.index, rows: plan.rows, ...(tailRank !== undefined ? { tailRank } : {}) };
   }
 
   /**
@@ -598,8 +628,8 @@ export class SearchRuntime {
    * format this version no longer reads (answers stay exact; `createIndex` rebuilds it).
    */
   private async vectorIndex(host: SearchHost, column: string, metric: string): Promise<LoadedIndex | null> {
-    const meta = this.indexMeta(host, column, 'vector');
-    if (!meta || (meta.options.metric ?? 'cosine') !== metric) return null;
+    const meta = this.indexMeta(host, column, 'vector', metric);
+    if (!meta) return null;
     if (this.indexes.has(meta.key)) return this.indexes.get(meta.key)!;
     let file;
     try {

@@ -8,7 +8,7 @@
 
 import { QuiverError } from '../../errors.js';
 import { typeName, type ColumnDef } from '../../format/index.js';
-import { clone, columnRef, constantString, functionCall, isFunction, rewrite, walk, type AstNode, type ParsedSql } from './sql-ast.js';
+import { clone, columnRef, constantNumber, constantString, constantValue, functionCall, isFunction, rewrite, walk, type AstNode, type ParsedSql, type SqlValue } from './sql-ast.js';
 import { scalarPredicate, type ScalarPredicate } from './scalar-index.js';
 
 export type Metric = 'cosine' | 'l2' | 'ip';
@@ -112,14 +112,15 @@ function constantVector(n: AstNode, params: readonly unknown[]): Float32Array | 
   if (isFunction(c, 'list_value') || (c.class === 'FUNCTION' && String(c.function_name) === 'array_value')) {
     const vals = children(c).map((x) => {
       const u = unwrapCast(x);
-      if (u.class === 'CONSTANT') return Number((u.value as { value: unknown }).value);
+      if (u.class === 'CONSTANT') return constantNumber(u.value as SqlValue) ?? NaN;
       if (u.class === 'FUNCTION' && u.function_name === '-' && children(u).length === 1) {
         const inner = unwrapCast(children(u)[0]);
-        return inner.class === 'CONSTANT' ? -Number((inner.value as { value: unknown }).value) : NaN;
+        return inner.class === 'CONSTANT' ? -(constantNumber(inner.value as SqlValue) ?? NaN) : NaN;
       }
       return NaN;
     });
-    return Float32Array.from(vals);
+    // Not a list of numbers (a column, a function of one): not a constant vector.
+    return vals.some(Number.isNaN) ? null : Float32Array.from(vals);
   }
   return null;
 }
@@ -131,7 +132,7 @@ function constantText(n: AstNode, params: readonly unknown[]): string | null {
     return typeof v === 'string' ? v : null;
   }
   if (c.class === 'CONSTANT') {
-    const v = (c.value as { value: unknown; is_null: boolean }).value;
+    const v = constantValue(c.value as SqlValue);
     return typeof v === 'string' ? v : null;
   }
   return null;
@@ -192,8 +193,8 @@ function rrfArgs(n: AstNode): { rankings: AstNode[]; window: number } {
   const args = children(n);
   const last = args.length ? unwrapCast(args[args.length - 1]) : undefined;
   if (last?.class === 'CONSTANT') {
-    const w = Number((last.value as { value: unknown }).value);
-    if (!Number.isInteger(w) || w < 1) throw new QuiverError('invalid_input', `query: the rrf window must be a positive integer, got ${String((last.value as { value: unknown }).value)}`);
+    const w = constantNumber(last.value as SqlValue) ?? NaN;
+    if (!Number.isSafeInteger(w) || w < 1) throw new QuiverError('invalid_input', `query: the rrf window must be a positive integer, got ${String(constantValue(last.value as SqlValue))}`);
     return { rankings: args.slice(0, -1), window: w };
   }
   return { rankings: args, window: RRF_WINDOW };
@@ -294,8 +295,8 @@ function signalOf(expr: AstNode, schema: readonly ColumnDef[], params: readonly 
 function limitOf(mod: AstNode | undefined): number | null {
   const lim = mod && unwrapCast(mod.limit as AstNode);
   if (!lim || lim.class !== 'CONSTANT') return null;
-  const v = Number((lim.value as { value: unknown }).value);
-  return Number.isInteger(v) && v >= 0 ? v : null;
+  const v = constantValue(lim.value as SqlValue);
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : null;
 }
 
 function hasAggregateOrWindow(node: unknown): boolean {
@@ -316,7 +317,6 @@ function conjuncts(n: AstNode | null): AstNode[] {
 /** The top-k shape: SELECT … FROM dataset [WHERE …] ORDER BY <signal> LIMIT k [OFFSET o]. */
 function planTopK(tree: ParsedSql, schema: readonly ColumnDef[], params: readonly unknown[], textColumns: Set<string>, scalarIndexed: ReadonlySet<string>): { topk: TopKPlan | null; reason: string } {
   const none = (reason: string) => ({ topk: null, reason });
-  if (tree.statements.length !== 1) return none('more than one statement');
   const node = tree.statements[0].node;
   if (node.type !== 'SELECT_NODE') return none('not a plain SELECT');
   const from = node.from_table as AstNode;
@@ -401,6 +401,8 @@ function planTopK(tree: ParsedSql, schema: readonly ColumnDef[], params: readonl
  */
 export function planSearch(tree: ParsedSql, schema: readonly ColumnDef[], params: readonly unknown[], scalarIndexed: ReadonlySet<string> = new Set()): SearchPlan {
   if (tree.error) throw new QuiverError('invalid_sql', `query: ${tree.error_message ?? 'syntax error'}`);
+  // Only SELECTs serialize at all; more than one would run all but report one.
+  if (tree.statements.length !== 1) throw new QuiverError('invalid_sql', `query: expected one statement, got ${tree.statements.length}`, { statements: tree.statements.length });
   const textColumns = new Set<string>();
   const semantic = semanticRewrite(clone(tree), schema, params, textColumns) as ParsedSql;
   const { topk, reason } = planTopK(tree, schema, params, textColumns, scalarIndexed);

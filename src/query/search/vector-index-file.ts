@@ -23,7 +23,8 @@ export interface VectorIndexFile {
 }
 
 const MAGIC = 'QVIX';
-const VERSION = 2;
+// 3: the kernel bytes hold a vector index of format 2 (centred int8 codes); older files are rebuilt.
+const VERSION = 3;
 
 /**
  * Layout: magic, u32 version, u32 header length, header JSON, padding to 8 bytes, row ids

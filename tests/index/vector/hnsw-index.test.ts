@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { queriesNear, rng, subset, vectors, type VectorKind } from '../../../bench/lib/datagen.js';
+import { gaussian, queriesNear, rng, subset, vectors, type VectorKind } from '../../../bench/lib/datagen.js';
 import { Bitmap, exactSearch, type Metric, VectorIndex, type VectorPlan } from '../../../src/index/index.js';
 import { recall, referenceTopK } from './reference.js';
 
@@ -202,3 +202,58 @@ function forcedAnnFor(total: number): VectorPlan {
   return { strategy: 'ann', params: { count: 64, countMax: Math.max(64, total) } };
 }
 
+// Data sets that defeat one global int8 scale (issue 10, item 21): each is seeded.
+const HARD_SETS: Record<string, (seed: number) => { data: Float32Array; rows: number; d: number }> = {
+  /** 2000 points on a line far from the origin: all the spread is in a sliver of the range. */
+  line: (seed) => {
+    const d = 32, rows = 2000, g = gaussian(rng(seed)), t = rng(seed + 1);
+    const c = Float32Array.from({ length: d }, () => 10 * g());
+    const u = Float32Array.from({ length: d }, () => g());
+    const data = new Float32Array(rows * d);
+    for (let r = 0; r < rows; r++) {
+      const x = 2 * t() - 1;
+      for (let j = 0; j < d; j++) data[r * d + j] = c[j] + x * u[j] + 0.01 * g();
+    }
+    return { data, rows, d };
+  },
+  /** 600 low-rank rows and one row a thousand times larger. */
+  outlier: (seed) => {
+    const d = 32, rows = 600;
+    const data = vectors('low-rank', rows, d, seed, 8);
+    for (let j = 0; j < d; j++) data[417 * d + j] *= 1000;
+    return { data, rows, d };
+  },
+  /** Clustered directions with norms spread over four orders of magnitude. */
+  norms: (seed) => {
+    const d = 32, rows = 2000, t = rng(seed + 2);
+    const data = vectors('clustered', rows, d, seed);
+    for (let r = 0; r < rows; r++) {
+      const s = 10 ** (4 * t() - 2);
+      for (let j = 0; j < d; j++) data[r * d + j] *= s;
+    }
+    return { data, rows, d };
+  },
+};
+
+describe('VectorIndex int8 codes on hard data', () => {
+  for (const [name, make] of Object.entries(HARD_SETS)) {
+    for (const metric of ['l2', 'cosine', 'ip'] as Metric[]) {
+      it(`keeps recall@10 >= 0.95 on the ${name} set with the ${metric} metric, at every selectivity (seeded)`, () => {
+        const seed = SEED + name.length;
+        const { data, rows, d } = make(seed);
+        const index = VectorIndex.build(data, d, { metric });
+        const queries = queriesNear(data, d, NQ, seed + 3);
+        for (const frac of [0.1, 0.5, 1]) {
+          const filter = frac === 1 ? undefined : Bitmap.fromOrdinals(rows, subset(rows, frac, seed + 4));
+          let sum = 0;
+          for (let i = 0; i < NQ; i++) {
+            const q = queries.subarray(i * d, (i + 1) * d);
+            const truth = referenceTopK(data, d, q, 10, metric, filter ? [...filter] : undefined);
+            sum += recall(index.search(q, 10, { filter }).ordinals, truth.ordinals);
+          }
+          assert.ok(sum / NQ >= 0.95, `${name} (${rows} rows), ${metric}, ${frac}: recall@10 ${sum / NQ} (seed ${seed}, graph recall ${index.graphRecall})`);
+        }
+      });
+    }
+  }
+});

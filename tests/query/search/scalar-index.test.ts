@@ -163,6 +163,19 @@ describe('scalar index in ds.query', () => {
     await ds.close();
   });
 
+  it('compares with decimal and wide integer constants by their value, as DuckDB does', async () => {
+    const ds = await quiver.create(new MemoryStore(), { schema: { score: 'float64', rating: 'int64', emb: 'emb-2' } });
+    await ds.append(Array.from({ length: 60 }, (_, i) => ({ score: i / 10, rating: BigInt(i) * 10n ** 17n, emb: [Math.cos(i), Math.sin(i)] })));
+    await ds.commit('data');
+    await ds.createIndex('score', { kind: 'scalar' });
+    await ds.createIndex('rating', { kind: 'scalar' });
+    for (const where of ['score >= 2.5', 'score < 0.35', 'score in (1.5, 2.25, 3.0)', 'rating >= 3000000000000000000', 'score between 1.05 and 1.55']) {
+      const sql = `select row_id from dataset where ${where} order by cosine_similarity(emb, [1, 0]) desc limit 100`;
+      assert.deepEqual(await ds.query(sql), await ds.query(`select * from (${sql}) x`), where);
+    }
+    await ds.close();
+  });
+
   it('answers the seed filter (now() - interval, NOT list_contains, IN, IS NULL) exactly as DuckDB does', async () => {
     const ds = await quiver.create(new MemoryStore(), { schema: { created_at: 'timestamp', tags: 'list<text>', rating: 'int?', user_id: 'text?', emb: 'emb-2' } });
     const now = Date.now();

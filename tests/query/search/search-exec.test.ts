@@ -261,3 +261,57 @@ describe('search in ds.query', () => {
     await ds.close();
   });
 });
+
+describe('vector indexes per metric, explained as executed', () => {
+  const metrics = [
+    ['cosine', 'cosine_similarity', 'desc'],
+    ['l2', 'l2_distance', 'asc'],
+    ['ip', 'inner_product', 'desc'],
+  ] as const;
+
+  it('names an index in explain only for a query of its metric, and execution reports the same plan', async () => {
+    const rand = prng(21);
+    const ds = await quiver.create(`memory://search-metric-${Math.random()}`, { schema });
+    await ds.append(records(rand, 1200));
+    await ds.commit('data');
+    const q = records(rand, 1)[0].emb;
+    for (const [built] of metrics) {
+      await ds.createIndex('emb', { kind: 'vector', metric: built, rebuild: true });
+      for (const [metric, fn, dir] of metrics) {
+        const sql = `select row_id from dataset order by ${fn}(emb, $1) ${dir} limit 10`;
+        const e = (await ds.explain(sql, [q])).signals![0];
+        // Only this metric's index exists (or was built last) when it is the query's metric.
+        const has = ds.indexes.some((i) => i.kind === 'vector' && i.options.metric === metric);
+        assert.equal(e.index.startsWith('none'), !has, `${built} index, ${metric} query: ${e.index}`);
+        if (!has) assert.match(e.strategy, /^exact/, `${built} index, ${metric} query`);
+        const [fast, exact] = await both(ds, sql, [q]);
+        assert.ok(recall(fast, exact) >= 0.9, `${built} index, ${metric} query: recall ${recall(fast, exact)}`);
+      }
+    }
+    await ds.close();
+  });
+
+  it('keeps one vector index per (column, metric): a second metric adds an index, the same metric replaces it', async () => {
+    const rand = prng(22);
+    const ds = await quiver.create(`memory://search-metric2-${Math.random()}`, { schema });
+    await ds.append(records(rand, 600));
+    await ds.commit('data');
+    const q = records(rand, 1)[0].emb;
+    const cosSql = `select row_id from dataset order by cosine_similarity(emb, $1) desc limit 5`;
+    const l2Sql = `select row_id from dataset order by l2_distance(emb, $1) limit 5`;
+    await ds.createIndex('emb', { kind: 'vector', metric: 'cosine' });
+    const cosKey = (await ds.explain(cosSql, [q])).signals![0].index;
+    await ds.createIndex('emb', { kind: 'vector', metric: 'l2' });
+    const l2Key = (await ds.explain(l2Sql, [q])).signals![0].index;
+    assert.deepEqual(ds.indexes.filter((i) => i.kind === 'vector').map((i) => i.options.metric).sort(), ['cosine', 'l2']);
+    assert.equal((await ds.explain(cosSql, [q])).signals![0].index, cosKey);
+    assert.notEqual(l2Key, cosKey);
+    assert.ok(!l2Key.startsWith('none'));
+    await ds.createIndex('emb', { kind: 'vector', metric: 'l2', rebuild: true });
+    assert.equal(ds.indexes.filter((i) => i.kind === 'vector').length, 2);
+    assert.notEqual((await ds.explain(l2Sql, [q])).signals![0].index, l2Key);
+    await ds.dropIndex('emb', 'vector');
+    assert.equal(ds.indexes.filter((i) => i.kind === 'vector').length, 0);
+    await ds.close();
+  });
+});
