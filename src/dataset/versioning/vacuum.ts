@@ -29,17 +29,6 @@ export interface VacuumResult {
 
 const SWEPT = [layout.dataPrefix, layout.manifestsPrefix, layout.commitsPrefix];
 
-async function modifiedMs(store: ObjectStore, key: string): Promise<number> {
-  // The storage seam has no modification time; a local store's file has one. Objects of other
-  // stores count as old.
-  if (!store.localPath) return 0;
-  try {
-    return (await stat(store.localPath(key))).mtimeMs;
-  } catch {
-    return 0;
-  }
-}
-
 /** Every key some branch or tag reaches through its whole history. */
 export async function reachableKeys(store: ObjectStore): Promise<Set<string>> {
   const keys = new Set<string>();
@@ -100,18 +89,19 @@ export async function vacuum(store: ObjectStore, options: VacuumOptions = {}): P
   const now = Date.now();
   const o = options.olderThan ?? 3_600_000;
   const cutoff = o instanceof Date ? o.getTime() : now - o;
-  const listed: { key: string; size: number }[] = [];
+  const listed: { key: string; size: number; lastModified: number }[] = [];
   for (const prefix of SWEPT) for await (const info of store.list(prefix)) listed.push(info);
   // Mark after listing: anything committed before the mark is protected, and objects written
   // after the listing are not candidates.
   const keep = await reachableKeys(store);
   const result: VacuumResult = { deleted: 0, bytes: 0, reachable: 0, young: 0, tmpFiles: 0 };
-  for (const { key, size } of listed) {
+  for (const { key, size, lastModified } of listed) {
     if (keep.has(key)) {
       result.reachable++;
       continue;
     }
-    if ((await modifiedMs(store, key)) >= cutoff) {
+    // Every store reports a modification time, so a writer's not-yet-published objects stay young.
+    if (lastModified >= cutoff) {
       result.young++;
       continue;
     }

@@ -2,10 +2,11 @@
 // temporary file, fsyncs it, then renames (plain put), hard-links (put-if-absent) or renames
 // under a per-key lock file (put-if-match). A reader never sees a half-written object.
 
+import type { BigIntStats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { QuiverError } from '../../errors.js';
-import { type ByteRange, type ObjectInfo, type ObjectStore, type PutCondition, type PutData } from '../object-store.js';
+import { type ByteRange, type ObjectInfo, type ObjectStore, type PutCondition, type PutData, type StoredObject } from '../object-store.js';
 
 export interface LocalStoreOptions {
   /** fsync files and their folder before a put returns, so a machine crash keeps them. Default true. */
@@ -23,6 +24,10 @@ function isNodeError(e: unknown, code: string): boolean {
 
 function ioError(op: string, key: string, e: unknown): QuiverError {
   return new QuiverError('io', `storage: ${op} "${key}" failed: ${(e as Error).message}`, { key }, { cause: e });
+}
+
+function infoOf(key: string, st: BigIntStats): ObjectInfo {
+  return { key, size: Number(st.size), etag: `${st.ino}-${st.size}-${st.mtimeNs}`, lastModified: Number(st.mtimeMs) };
 }
 
 function processAlive(pid: number): boolean {
@@ -73,10 +78,26 @@ export class LocalStore implements ObjectStore {
     }
   }
 
+  async getWithInfo(key: string): Promise<StoredObject> {
+    // Stat and read through one handle: a put renames a new inode over the path, so both
+    // describe the same bytes even when a writer replaces the object meanwhile.
+    let fh: fs.FileHandle | undefined;
+    try {
+      fh = await fs.open(this.localPath(key), 'r');
+      const st = await fh.stat({ bigint: true });
+      const data = new Uint8Array(await fh.readFile());
+      return { data, info: infoOf(key, st) };
+    } catch (e) {
+      if (isNodeError(e, 'ENOENT')) throw new QuiverError('not_found', `storage: no object "${key}" in ${this.url}`, { key });
+      throw ioError('get', key, e);
+    } finally {
+      await fh?.close();
+    }
+  }
+
   async head(key: string): Promise<ObjectInfo | null> {
     try {
-      const st = await fs.stat(this.localPath(key), { bigint: true });
-      return { key, size: Number(st.size), etag: `${st.ino}-${st.size}-${st.mtimeNs}` };
+      return infoOf(key, await fs.stat(this.localPath(key), { bigint: true }));
     } catch (e) {
       if (isNodeError(e, 'ENOENT')) return null;
       throw ioError('head', key, e);
