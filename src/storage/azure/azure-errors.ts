@@ -2,7 +2,8 @@
 // tells the request runner which failures are transient (throttling, 5xx, network, timeouts).
 
 import { QuiverError } from '../../errors.js';
-import { isNetworkError, isTimeout, type FailureKind } from '../remote/request-runner.js';
+import { isNetworkError, type FailureKind } from '../remote/request-runner.js';
+import { transportError } from '../remote/transport-error.js';
 
 interface RestLike {
   name?: string;
@@ -39,11 +40,7 @@ export function azureError(w: AzureWhere, op: string, key: string, e: unknown): 
   if (s === 403 || code === 'AuthenticationFailed' || code === 'AuthorizationFailure') {
     return new QuiverError('invalid_input', `storage: ${w.endpoint} refused the credentials for ${w.url} (${code ?? s}): check the connection string, account key or SAS token`, { ...details, reason: 'credentials' }, opts);
   }
-  if (s === undefined && isTimeout(e)) {
-    return new QuiverError('io', `storage: ${op} "${key}" timed out at ${w.endpoint} (${w.url}): check the endpoint, or raise storage.requestTimeoutMs`, { ...details, reason: 'timeout' }, opts);
-  }
-  if (s === undefined && isNetworkError(e)) {
-    return new QuiverError('io', `storage: cannot reach ${w.endpoint} for ${w.url}: check the endpoint and that the server runs (${(e as Error).message})`, { ...details, reason: 'unreachable' }, opts);
-  }
+  const transport = s === undefined ? transportError(w.url, w.endpoint, op, key, e) : null;
+  if (transport) return transport;
   return new QuiverError('io', `storage: ${op} "${key}" failed at ${w.endpoint} (${w.url}): ${code ?? s ?? ''} ${(e as Error)?.message ?? ''}`.trim(), details, opts);
 }

@@ -75,15 +75,23 @@ export class RequestRunner {
 /** Node and fetch network failures that say nothing reached (or came back from) the server. */
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'REQUEST_SEND_ERROR']);
 
-export function isNetworkError(e: unknown): boolean {
-  for (let x = e as { code?: string; name?: string; cause?: unknown } | undefined, depth = 0; x && depth < 4; x = x.cause as typeof x, depth++) {
-    if (x.code && NETWORK_CODES.has(x.code)) return true;
+/** The network error code somewhere in `e`'s cause chain, if any. */
+export function networkCode(e: unknown): string | undefined {
+  for (let x = e as { code?: string; cause?: unknown } | undefined, depth = 0; x && depth < 4; x = x.cause as typeof x, depth++) {
+    if (x.code && NETWORK_CODES.has(x.code)) return x.code;
+  }
+  return undefined;
+}
+
+/** A timeout: our abort signal fired (some SDKs also name a reset socket TimeoutError, but it carries a code). */
+export function isTimeout(e: unknown): boolean {
+  if (networkCode(e)) return false;
+  for (let x = e as { name?: string; cause?: unknown } | undefined, depth = 0; x && depth < 4; x = x.cause as typeof x, depth++) {
     if (x.name === 'TimeoutError' || x.name === 'AbortError') return true;
   }
   return false;
 }
 
-export function isTimeout(e: unknown): boolean {
-  const x = e as { name?: string; cause?: { name?: string } } | undefined;
-  return x?.name === 'TimeoutError' || x?.name === 'AbortError' || x?.cause?.name === 'TimeoutError';
+export function isNetworkError(e: unknown): boolean {
+  return networkCode(e) !== undefined || isTimeout(e);
 }

@@ -2,7 +2,8 @@
 // request runner which failures are transient (throttling, 5xx, network, timeouts).
 
 import { QuiverError } from '../../errors.js';
-import { isNetworkError, isTimeout, type FailureKind } from '../remote/request-runner.js';
+import { isNetworkError, type FailureKind } from '../remote/request-runner.js';
+import { transportError } from '../remote/transport-error.js';
 
 interface SdkError {
   name?: string;
@@ -53,11 +54,7 @@ export function s3Error(w: S3Where, op: string, key: string, e: unknown): Quiver
   if (name === 'CredentialsProviderError') {
     return new QuiverError('invalid_input', `storage: no AWS credentials found for ${w.url}: set storage.credentials, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile`, { ...details, reason: 'credentials' }, opts);
   }
-  if (s === undefined && isTimeout(e)) {
-    return new QuiverError('io', `storage: ${op} "${key}" timed out at ${w.endpoint} (${w.url}): check the endpoint, or raise storage.requestTimeoutMs`, { ...details, reason: 'timeout' }, opts);
-  }
-  if (s === undefined && isNetworkError(e)) {
-    return new QuiverError('io', `storage: cannot reach ${w.endpoint} for ${w.url}: check the endpoint and that the server runs (${(e as Error).message})`, { ...details, reason: 'unreachable' }, opts);
-  }
+  const transport = s === undefined ? transportError(w.url, w.endpoint, op, key, e) : null;
+  if (transport) return transport;
   return new QuiverError('io', `storage: ${op} "${key}" failed at ${w.endpoint} (${w.url}): ${name || s} ${(e as Error)?.message ?? ''}`.trim(), details, opts);
 }
