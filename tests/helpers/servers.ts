@@ -2,8 +2,6 @@
 // writes their connection facts to servers.env. A test that needs one calls `withServer`: when the
 // server is missing it FAILS under CI=true and skips with the printed reason otherwise.
 import assert from 'node:assert/strict';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { BlobServiceClient } from '@azure/storage-blob';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,6 +45,7 @@ function s3Server(env: Record<string, string>): TestServer | string {
     options,
     url: (label = 't') => `s3://${TEST_BUCKET}/${unique(label)}`,
     async prepare() {
+      const { CreateBucketCommand, S3Client } = await import('@aws-sdk/client-s3');
       const c = new S3Client({ region: options.region, endpoint: options.endpoint, forcePathStyle: true, credentials: options.credentials });
       await c.send(new CreateBucketCommand({ Bucket: TEST_BUCKET })).catch((e) => {
         if (e.name !== 'BucketAlreadyOwnedByYou' && e.name !== 'BucketAlreadyExists') throw e;
@@ -64,6 +63,7 @@ function azureServer(env: Record<string, string>): TestServer | string {
     options,
     url: (label = 't') => `az://${TEST_BUCKET}/${unique(label)}`,
     async prepare() {
+      const { BlobServiceClient } = await import('@azure/storage-blob');
       await BlobServiceClient.fromConnectionString(options.connectionString!).getContainerClient(TEST_BUCKET).createIfNotExists();
     },
   };

@@ -3,7 +3,7 @@
 // the block list under the condition, so it stays atomic. Writes wait for the once-per-process
 // probe (remote-store.ts).
 
-import { BlobServiceClient, StorageSharedKeyCredential, type BlockBlobClient, type ContainerClient, type ContainerListBlobFlatSegmentResponse } from '@azure/storage-blob';
+import type { BlobServiceClient, BlockBlobClient, ContainerClient, ContainerListBlobFlatSegmentResponse } from '@azure/storage-blob';
 import { QuiverError } from '../../errors.js';
 import type { ByteRange, ObjectInfo, PutCondition, StoredObject } from '../object-store.js';
 import { splitRemoteUrl, type RemoteStoreOptions } from '../remote/remote-options.js';
@@ -22,18 +22,30 @@ export interface AzureStoreOptions extends RemoteStoreOptions {
   endpoint?: string;
 }
 
-function serviceClient(url: string, o: AzureStoreOptions): { client: BlobServiceClient; endpoint: string } {
+type AzureSdk = typeof import('@azure/storage-blob');
+/** The SDK loads on first use (it costs seconds of startup), once per process. */
+let sdkLoad: Promise<AzureSdk> | undefined;
+const loadSdk = () => (sdkLoad ??= import('@azure/storage-blob'));
+
+/** The blob endpoint a connection string names: BlobEndpoint, else built from account and suffix. */
+function connectionEndpoint(cs: string): string {
+  const f = Object.fromEntries(cs.split(';').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  if (f.BlobEndpoint) return f.BlobEndpoint.replace(/\/$/, '');
+  return `${f.DefaultEndpointsProtocol ?? 'https'}://${f.AccountName}.blob.${f.EndpointSuffix ?? 'core.windows.net'}`;
+}
+
+/** Checks the options now (so a bad one fails at open) and returns the endpoint and a client maker. */
+function serviceClient(url: string, o: AzureStoreOptions): { endpoint: string; make: (sdk: AzureSdk) => BlobServiceClient } {
   // Our runner retries; the SDK's own policy would retry conditional puts blindly.
   const pipeline = { retryOptions: { maxTries: 1 } };
-  if (o.connectionString) {
-    const client = BlobServiceClient.fromConnectionString(o.connectionString, pipeline);
-    return { client, endpoint: client.url.replace(/\/$/, '') };
-  }
-  if (!o.accountName) throw new QuiverError('invalid_input', `storage: ${url} needs storage.connectionString, or storage.accountName with accountKey or sasToken`, { url });
-  const endpoint = (o.endpoint ?? `https://${o.accountName}.blob.core.windows.net`).replace(/\/$/, '');
-  if (o.accountKey) return { client: new BlobServiceClient(endpoint, new StorageSharedKeyCredential(o.accountName, o.accountKey), pipeline), endpoint };
-  if (o.sasToken) return { client: new BlobServiceClient(`${endpoint}?${o.sasToken.replace(/^\?/, '')}`, undefined, pipeline), endpoint };
-  throw new QuiverError('invalid_input', `storage: ${url} needs storage.accountKey or storage.sasToken with accountName "${o.accountName}"`, { url });
+  const cs = o.connectionString;
+  if (cs) return { endpoint: connectionEndpoint(cs), make: (sdk) => sdk.BlobServiceClient.fromConnectionString(cs, pipeline) };
+  const { accountName, accountKey, sasToken } = o;
+  if (!accountName) throw new QuiverError('invalid_input', `storage: ${url} needs storage.connectionString, or storage.accountName with accountKey or sasToken`, { url });
+  const endpoint = (o.endpoint ?? `https://${accountName}.blob.core.windows.net`).replace(/\/$/, '');
+  if (accountKey) return { endpoint, make: (sdk) => new sdk.BlobServiceClient(endpoint, new sdk.StorageSharedKeyCredential(accountName, accountKey), pipeline) };
+  if (sasToken) return { endpoint, make: (sdk) => new sdk.BlobServiceClient(`${endpoint}?${sasToken.replace(/^\?/, '')}`, undefined, pipeline) };
+  throw new QuiverError('invalid_input', `storage: ${url} needs storage.accountKey or storage.sasToken with accountName "${accountName}"`, { url });
 }
 
 async function readAll(stream: NodeJS.ReadableStream | undefined): Promise<Uint8Array> {
@@ -47,7 +59,8 @@ export class AzureStore extends RemoteStore {
   readonly url: string;
   protected readonly endpoint: string;
   protected readonly root: string;
-  private readonly container: ContainerClient;
+  private readonly makeClient: (sdk: AzureSdk) => BlobServiceClient;
+  private containerClient?: Promise<ContainerClient>;
   private readonly where: AzureWhere;
 
   constructor(url: string, options: AzureStoreOptions = {}) {
@@ -56,14 +69,18 @@ export class AzureStore extends RemoteStore {
     super(parts.prefix, options, classifyAzure);
     this.url = url.replace(/\/+$/, '');
     this.root = parts.root;
-    const { client, endpoint } = serviceClient(this.url, options);
-    this.container = client.getContainerClient(parts.root);
+    const { endpoint, make } = serviceClient(this.url, options);
+    this.makeClient = make;
     this.endpoint = endpoint;
     this.where = { url: this.url, endpoint, container: parts.root };
   }
 
-  private blob(name: string): BlockBlobClient {
-    return this.container.getBlockBlobClient(name);
+  private container(): Promise<ContainerClient> {
+    return (this.containerClient ??= loadSdk().then((sdk) => this.makeClient(sdk).getContainerClient(this.root)));
+  }
+
+  private async blob(name: string): Promise<BlockBlobClient> {
+    return (await this.container()).getBlockBlobClient(name);
   }
 
   protected error(op: string, key: string, e: unknown): QuiverError {
@@ -75,18 +92,18 @@ export class AzureStore extends RemoteStore {
   }
 
   protected async fetch(name: string, range: ByteRange | undefined, abortSignal: AbortSignal): Promise<StoredObject> {
-    const r = await this.blob(name).download(range?.offset ?? 0, range?.length, { abortSignal });
+    const r = await (await this.blob(name)).download(range?.offset ?? 0, range?.length, { abortSignal });
     const data = await readAll(r.readableStreamBody);
     return { data, info: { key: name, size: data.length, etag: r.etag ?? '', lastModified: r.lastModified?.getTime() ?? 0 } };
   }
 
   protected async stat(name: string, abortSignal: AbortSignal): Promise<Omit<ObjectInfo, 'key'>> {
-    const r = await this.blob(name).getProperties({ abortSignal });
+    const r = await (await this.blob(name)).getProperties({ abortSignal });
     return { size: r.contentLength ?? 0, etag: r.etag ?? '', lastModified: r.lastModified?.getTime() ?? 0 };
   }
 
   protected async listPage(namePrefix: string, token: string | undefined, abortSignal: AbortSignal): Promise<ListPage> {
-    const pages = this.container.listBlobsFlat({ prefix: namePrefix, abortSignal }).byPage({ maxPageSize: this.o.listPageKeysMax, continuationToken: token });
+    const pages = (await this.container()).listBlobsFlat({ prefix: namePrefix, abortSignal }).byPage({ maxPageSize: this.o.listPageKeysMax, continuationToken: token });
     const next = await pages.next();
     const page: ContainerListBlobFlatSegmentResponse | undefined = next.done ? undefined : next.value;
     return {
@@ -102,14 +119,14 @@ export class AzureStore extends RemoteStore {
 
   protected putOnce(name: string, bytes: Uint8Array, condition?: PutCondition): Promise<Omit<ObjectInfo, 'key'>> {
     return this.runner.once(async (abortSignal) => {
-      const r = await this.blob(name).upload(bytes, bytes.length, { conditions: this.conditions(condition), abortSignal });
+      const r = await (await this.blob(name)).upload(bytes, bytes.length, { conditions: this.conditions(condition), abortSignal });
       return { size: bytes.length, etag: r.etag ?? '', lastModified: r.lastModified?.getTime() ?? Date.now() };
     });
   }
 
   /** Blocks are staged in parallel (bounded by the runner); the block-list commit carries the condition. */
   protected async putParts(name: string, bytes: Uint8Array, condition?: PutCondition): Promise<Omit<ObjectInfo, 'key'>> {
-    const blob = this.blob(name);
+    const blob = await this.blob(name);
     const count = Math.ceil(bytes.length / this.o.partBytes);
     // Block ids must be equal-length base64; a random tag keeps racing writers' blocks apart.
     const tag = Math.random().toString(36).slice(2, 10).padEnd(8, '0');
@@ -127,7 +144,7 @@ export class AzureStore extends RemoteStore {
   }
 
   protected async remove(name: string, abortSignal: AbortSignal): Promise<void> {
-    await this.blob(name).deleteIfExists({ abortSignal });
+    await (await this.blob(name)).deleteIfExists({ abortSignal });
   }
 
   /** A block-list commit is checked by the same conditions as a single upload. */

@@ -3,19 +3,7 @@
 // `If-Match: <etag>`; writes wait for the once-per-process probe (remote-store.ts). Etags are
 // kept without quotes, the only form radosgw's If-Match matches.
 
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  UploadPartCommand,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { QuiverError } from '../../errors.js';
 import type { ByteRange, ObjectInfo, PutCondition, StoredObject } from '../object-store.js';
 import { refused, type ProbeResult } from '../remote/condition-probe.js';
@@ -37,13 +25,19 @@ export interface S3StoreOptions extends RemoteStoreOptions {
 /** HEAD's Last-Modified has whole seconds, listings may carry milliseconds: keep seconds everywhere. */
 const modifiedMs = (d: Date | undefined): number => (d ? Math.floor(d.getTime() / 1000) * 1000 : 0);
 
+type S3Sdk = typeof import('@aws-sdk/client-s3');
+/** The SDK loads on first use (it costs seconds of startup), once per process. */
+let sdkLoad: Promise<S3Sdk> | undefined;
+const loadSdk = () => (sdkLoad ??= import('@aws-sdk/client-s3'));
+
 const unquote = (etag: string | undefined): string => (etag ?? '').replace(/^W\//, '').replace(/^"|"$/g, '');
 
 export class S3Store extends RemoteStore {
   readonly url: string;
   protected readonly endpoint: string;
   protected readonly root: string;
-  private readonly client: S3Client;
+  private readonly config: S3ClientConfig;
+  private client?: Promise<{ sdk: S3Sdk; client: S3Client }>;
   private readonly where: S3Where;
 
   constructor(url: string, options: S3StoreOptions = {}) {
@@ -53,15 +47,19 @@ export class S3Store extends RemoteStore {
     this.url = url.replace(/\/+$/, '');
     this.root = parts.root;
     const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
-    this.client = new S3Client({
+    this.config = {
       region,
       endpoint: options.endpoint,
       credentials: options.credentials,
       forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
       maxAttempts: 1, // our runner retries, and never a conditional put blindly
-    });
+    };
     this.endpoint = options.endpoint ?? `https://s3.${region}.amazonaws.com`;
     this.where = { url: this.url, endpoint: this.endpoint, bucket: this.root };
+  }
+
+  private s3(): Promise<{ sdk: S3Sdk; client: S3Client }> {
+    return (this.client ??= loadSdk().then((sdk) => ({ sdk, client: new sdk.S3Client(this.config) })));
   }
 
   protected error(op: string, key: string, e: unknown): QuiverError {
@@ -74,18 +72,21 @@ export class S3Store extends RemoteStore {
 
   protected async fetch(name: string, range: ByteRange | undefined, abortSignal: AbortSignal): Promise<StoredObject> {
     const Range = range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined;
-    const r = await this.client.send(new GetObjectCommand({ Bucket: this.root, Key: name, Range }), { abortSignal });
+    const { sdk, client } = await this.s3();
+    const r = await client.send(new sdk.GetObjectCommand({ Bucket: this.root, Key: name, Range }), { abortSignal });
     const data = await r.Body!.transformToByteArray();
     return { data, info: { key: name, size: data.length, etag: unquote(r.ETag), lastModified: modifiedMs(r.LastModified) } };
   }
 
   protected async stat(name: string, abortSignal: AbortSignal): Promise<Omit<ObjectInfo, 'key'>> {
-    const r = await this.client.send(new HeadObjectCommand({ Bucket: this.root, Key: name }), { abortSignal });
+    const { sdk, client } = await this.s3();
+    const r = await client.send(new sdk.HeadObjectCommand({ Bucket: this.root, Key: name }), { abortSignal });
     return { size: r.ContentLength ?? 0, etag: unquote(r.ETag), lastModified: modifiedMs(r.LastModified) };
   }
 
   protected async listPage(namePrefix: string, token: string | undefined, abortSignal: AbortSignal): Promise<ListPage> {
-    const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.root, Prefix: namePrefix, ContinuationToken: token, MaxKeys: this.o.listPageKeysMax }), { abortSignal });
+    const { sdk, client } = await this.s3();
+    const page = await client.send(new sdk.ListObjectsV2Command({ Bucket: this.root, Prefix: namePrefix, ContinuationToken: token, MaxKeys: this.o.listPageKeysMax }), { abortSignal });
     return {
       items: (page.Contents ?? []).map((c) => ({ key: c.Key!, size: c.Size ?? 0, etag: unquote(c.ETag), lastModified: modifiedMs(c.LastModified) })),
       next: page.IsTruncated ? page.NextContinuationToken : undefined,
@@ -100,7 +101,8 @@ export class S3Store extends RemoteStore {
 
   protected putOnce(name: string, bytes: Uint8Array, condition?: PutCondition): Promise<Omit<ObjectInfo, 'key'>> {
     return this.runner.once(async (abortSignal) => {
-      const r = await this.client.send(new PutObjectCommand({ Bucket: this.root, Key: name, Body: bytes, ...this.conditionHeaders(condition) }), { abortSignal });
+      const { sdk, client } = await this.s3();
+      const r = await client.send(new sdk.PutObjectCommand({ Bucket: this.root, Key: name, Body: bytes, ...this.conditionHeaders(condition) }), { abortSignal });
       // PutObject answers no modification time; the writer's clock stands in for it.
       return { size: bytes.length, etag: unquote(r.ETag), lastModified: Date.now() };
     });
@@ -109,30 +111,32 @@ export class S3Store extends RemoteStore {
   /** Parts go up in parallel (bounded by the runner); the complete carries the condition. */
   protected async putParts(name: string, bytes: Uint8Array, condition?: PutCondition): Promise<Omit<ObjectInfo, 'key'>> {
     const where = { Bucket: this.root, Key: name };
-    const { UploadId } = await this.runner.idempotent((abortSignal) => this.client.send(new CreateMultipartUploadCommand(where), { abortSignal }));
+    const { sdk, client } = await this.s3();
+    const { UploadId } = await this.runner.idempotent((abortSignal) => client.send(new sdk.CreateMultipartUploadCommand(where), { abortSignal }));
     try {
       const count = Math.ceil(bytes.length / this.o.partBytes);
       const parts = await Promise.all(
         Array.from({ length: count }, (_, i) =>
           this.runner.idempotent(async (abortSignal) => {
             const Body = bytes.subarray(i * this.o.partBytes, Math.min(bytes.length, (i + 1) * this.o.partBytes));
-            const r = await this.client.send(new UploadPartCommand({ ...where, UploadId, PartNumber: i + 1, Body }), { abortSignal });
+            const r = await client.send(new sdk.UploadPartCommand({ ...where, UploadId, PartNumber: i + 1, Body }), { abortSignal });
             return { ETag: r.ETag, PartNumber: i + 1 };
           }),
         ),
       );
       const r = await this.runner.once((abortSignal) =>
-        this.client.send(new CompleteMultipartUploadCommand({ ...where, UploadId, MultipartUpload: { Parts: parts }, ...this.conditionHeaders(condition) }), { abortSignal }),
+        client.send(new sdk.CompleteMultipartUploadCommand({ ...where, UploadId, MultipartUpload: { Parts: parts }, ...this.conditionHeaders(condition) }), { abortSignal }),
       );
       return { size: bytes.length, etag: unquote(r.ETag), lastModified: Date.now() };
     } catch (e) {
-      await this.runner.once((abortSignal) => this.client.send(new AbortMultipartUploadCommand({ ...where, UploadId }), { abortSignal })).catch(() => undefined);
+      await this.runner.once((abortSignal) => client.send(new sdk.AbortMultipartUploadCommand({ ...where, UploadId }), { abortSignal })).catch(() => undefined);
       throw e;
     }
   }
 
   protected async remove(name: string, abortSignal: AbortSignal): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.root, Key: name }), { abortSignal });
+    const { sdk, client } = await this.s3();
+    await client.send(new sdk.DeleteObjectCommand({ Bucket: this.root, Key: name }), { abortSignal });
   }
 
   /**
