@@ -1,11 +1,11 @@
-// An HTTP proxy in front of a real test server that injects faults into chosen requests: drop the
-// connection before forwarding, forward and then drop the answer (the write landed but the client
+// An HTTP proxy in front of a real test server that injects faults into chosen requests: never
+// answer, drop the connection before forwarding, forward and then drop the answer (the write landed but the client
 // never hears), answer 503 itself, or turn the server's 412/409 refusal into success (what an
 // endpoint that ignores conditional headers looks like). Bytes pass unchanged, so signatures hold.
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type Fault = 'pass' | 'drop-before' | 'drop-after' | 'unavailable' | 'ignore-conditions';
+export type Fault = 'pass' | 'drop-before' | 'drop-after' | 'unavailable' | 'ignore-conditions' | 'hang';
 
 export interface SeenRequest {
   method: string;
@@ -33,6 +33,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     if (fault === 'drop-before') {
       req.resume();
       req.socket.destroy();
+      return;
+    }
+    if (fault === 'hang') {
+      req.resume(); // never answer; the proxy's close ends the connection
       return;
     }
     if (fault === 'unavailable') {

@@ -152,6 +152,16 @@ for (const name of ['s3', 'azure'] as const) {
         }
       });
 
+      it('abandons a request that gets no answer within requestTimeoutMs, as a timeout naming the URL', async () => {
+        const s = openStore(server.url(), viaProxy(server, proxy, { requestTimeoutMs: 300, retriesMax: 1 }));
+        proxy.rule = (r) => (r.method === 'GET' ? 'hang' : 'pass');
+        try {
+          await assert.rejects(s.get('x'), hasReason('timeout', s.url));
+        } finally {
+          proxy.rule = () => 'pass';
+        }
+      });
+
       it('uploads a put above the threshold in parts and reads it back whole and by range', async () => {
         const s = openStore(server.url(), { ...server.options, multipartThresholdBytes: 5 * MiB, partBytes: 5 * MiB });
         const big = new Uint8Array(6 * MiB + 7).map((_, i) => i % 251);
