@@ -5,7 +5,7 @@
 
 import { QuiverError } from '../errors.js';
 import { isPendingKey, layout, randomId, writePendingMarker } from '../format/index.js';
-import type { ByteRange, ObjectInfo, ObjectStore, PutCondition, PutData } from '../storage/index.js';
+import type { ByteRange, ObjectInfo, ObjectStore, PutCondition, PutData, StoredObject } from '../storage/index.js';
 
 export class PendingStore implements ObjectStore {
   readonly url: string;
@@ -36,6 +36,10 @@ export class PendingStore implements ObjectStore {
 
   get(key: string, range?: ByteRange): Promise<Uint8Array> {
     return this.inner.get(key, range);
+  }
+
+  getWithInfo(key: string): Promise<StoredObject> {
+    return this.inner.getWithInfo(key);
   }
 
   head(key: string): Promise<ObjectInfo | null> {

@@ -3,7 +3,7 @@
 // put-if-match on it, which is what makes a commit atomic and concurrent writers safe.
 
 import { QuiverError } from '../errors.js';
-import type { ObjectStore } from '../storage/index.js';
+import type { ObjectStore, StoredObject } from '../storage/index.js';
 import { layout, randomId, validRefName } from './layout.js';
 import { readContentAddressed, readMetadata, writeContentAddressed, writeMetadata, decodeMetadata } from './metadata.js';
 import type { Manifest } from './manifest.js';
@@ -66,23 +66,19 @@ export async function readCommit(store: ObjectStore, id: string): Promise<Commit
   return { id, ...body };
 }
 
-/** A ref's commit and the etag to move it with, or null when the ref does not exist. */
+/** A ref's commit and the etag to move it with, or null when the ref does not exist. One request. */
 export async function readRef(store: ObjectStore, kind: RefKind, name: string): Promise<{ commit: string; etag: string } | null> {
   const key = refKey(kind, name);
-  const info = await store.head(key);
-  if (!info) return null;
-  let bytes: Uint8Array;
+  let read: StoredObject;
   try {
-    bytes = await store.get(key);
+    read = await store.getWithInfo(key);
   } catch (e) {
     if (e instanceof QuiverError && e.code === 'not_found') return null;
     throw e;
   }
-  const { body } = decodeMetadata<RefValue>('ref', key, bytes);
-  // The etag read before the bytes may be stale if the ref moved in between; re-check.
-  const after = await store.head(key);
-  if (!after || after.etag !== info.etag) return readRef(store, kind, name);
-  return { commit: body.commit, etag: info.etag };
+  // The etag came with these bytes, so moving the ref with it is safe: a stale etag is refused.
+  const { body } = decodeMetadata<RefValue>('ref', key, read.data);
+  return { commit: body.commit, etag: read.info.etag };
 }
 
 /** Creates a ref; fails with `already_exists` when it exists. */

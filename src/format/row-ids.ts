@@ -61,14 +61,14 @@ export class RowIdAllocator {
   private async lease(atLeast: bigint): Promise<void> {
     const size = atLeast > this.leaseSize ? atLeast : this.leaseSize;
     for (let attempt = 0; attempt < this.retriesMax; attempt++) {
-      const info = await this.store.head(layout.rowIdLease);
-      let start = 0n;
-      if (!info) await refuseMissingLease(this.store);
-      if (info) {
-        const bytes = await this.store.get(layout.rowIdLease).catch(() => null);
-        if (!bytes) continue;
-        start = BigInt(decodeMetadata<{ next: string }>('lease', layout.rowIdLease, bytes).body.next);
-      }
+      // One request: the etag describes exactly the bytes read, so the put-if-match below is safe.
+      const read = await this.store.getWithInfo(layout.rowIdLease).catch((e) => {
+        if (e instanceof QuiverError && e.code === 'not_found') return null;
+        throw e;
+      });
+      if (!read) await refuseMissingLease(this.store);
+      const info = read?.info;
+      const start = read ? BigInt(decodeMetadata<{ next: string }>('lease', layout.rowIdLease, read.data).body.next) : 0n;
       try {
         await writeMetadata(this.store, 'lease', layout.rowIdLease, { next: (start + size).toString() }, info ? { ifMatch: info.etag } : { ifAbsent: true });
         this.next = start;

@@ -1,7 +1,7 @@
 // A wrapper that counts requests and bytes per operation and remembers which keys were read,
 // so tests can assert what a query cost. It hides `localPath` so every read goes through it.
 
-import type { ByteRange, ObjectInfo, ObjectStore, PutCondition, PutData } from './object-store.js';
+import type { ByteRange, ObjectInfo, ObjectStore, PutCondition, PutData, StoredObject } from './object-store.js';
 import { dataSize } from './object-store.js';
 
 export interface StoreCounts {
@@ -38,10 +38,21 @@ export class CountingStore implements ObjectStore {
 
   async get(key: string, range?: ByteRange): Promise<Uint8Array> {
     const b = await this.inner.get(key, range);
-    this.counts.gets++;
-    this.counts.getBytes += b.length;
-    this.keysRead.set(key, (this.keysRead.get(key) ?? 0) + b.length);
+    this.countGet(key, b.length);
     return b;
+  }
+
+  /** One request, counted as a get. */
+  async getWithInfo(key: string): Promise<StoredObject> {
+    const o = await this.inner.getWithInfo(key);
+    this.countGet(key, o.data.length);
+    return o;
+  }
+
+  private countGet(key: string, bytes: number): void {
+    this.counts.gets++;
+    this.counts.getBytes += bytes;
+    this.keysRead.set(key, (this.keysRead.get(key) ?? 0) + bytes);
   }
 
   head(key: string): Promise<ObjectInfo | null> {

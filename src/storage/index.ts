@@ -1,7 +1,10 @@
 // The storage layer's public face: the ObjectStore seam, its implementations and wrappers.
-export type { ObjectStore, ObjectInfo, ByteRange, PutData, PutCondition } from './object-store.js';
+export type { ObjectStore, ObjectInfo, ByteRange, PutData, PutCondition, StoredObject } from './object-store.js';
 export { dataSize, concatParts } from './object-store.js';
 export { LocalStore, type LocalStoreOptions } from './local/local-store.js';
 export { MemoryStore } from './memory/memory-store.js';
+export { S3Store, type S3StoreOptions } from './s3/s3-store.js';
+export { AzureStore, type AzureStoreOptions } from './azure/azure-store.js';
+export type { RemoteStoreOptions } from './remote/remote-options.js';
 export { CountingStore, type StoreCounts } from './counting-store.js';
 export { openStore, type StoreOptions } from './open-store.js';

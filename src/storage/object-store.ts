@@ -7,8 +7,14 @@ export interface ObjectInfo {
   size: number;
   /** Changes whenever the object's content is replaced. */
   etag: string;
-  /** When the object was last written (ms since the epoch), where the store knows it. */
-  lastModified?: number;
+  /** When the object was last written, in ms since the Unix epoch (the store's clock). */
+  lastModified: number;
+}
+
+/** An object's bytes with the info that describes exactly those bytes (one request on remote stores). */
+export interface StoredObject {
+  data: Uint8Array;
+  info: ObjectInfo;
 }
 
 export interface ByteRange {
@@ -24,9 +30,18 @@ export type PutCondition = { ifAbsent: true } | { ifMatch: string };
 export interface ObjectStore {
   /** A URL naming the store's root, for messages and for reopening it. */
   readonly url: string;
-  /** The object's bytes, or a range of them. Throws QuiverError `not_found` when absent. */
+  /**
+   * The object's bytes, or a range of them; a range past the end returns the bytes that exist
+   * (possibly none). Throws QuiverError `not_found` when absent.
+   */
   get(key: string, range?: ByteRange): Promise<Uint8Array>;
-  /** Size and etag, or null when absent. */
+  /**
+   * The whole object with its etag and modification time, read together so the etag describes
+   * these bytes: a ref read is one request, and put-if-match with that etag is safe.
+   * Throws QuiverError `not_found` when absent.
+   */
+  getWithInfo(key: string): Promise<StoredObject>;
+  /** Size, etag and modification time, or null when absent. */
   head(key: string): Promise<ObjectInfo | null>;
   /** Every object whose key starts with `prefix`, in no particular order. */
   list(prefix: string): AsyncIterable<ObjectInfo>;

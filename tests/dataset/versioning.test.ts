@@ -312,4 +312,16 @@ describe('versioning: compaction and vacuum', () => {
     await tagged.close();
     await ds.close();
   });
+
+  it('keeps young unreachable objects on a store that is not a local folder', async () => {
+    // An object another writer put but has not yet published in a commit looks unreachable.
+    const store = new MemoryStore();
+    const ds = await seeded(3, store);
+    await store.put('data/in-flight.parquet', new Uint8Array([1, 2, 3]));
+    const r = await ds.vacuum({ olderThan: 3_600_000 });
+    assert.equal(r.deleted, 0);
+    assert.ok(await store.head('data/in-flight.parquet'));
+    assert.equal((await ds.vacuum({ olderThan: new Date(Date.now() + 1000) })).deleted, 1);
+    await ds.close();
+  });
 });

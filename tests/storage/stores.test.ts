@@ -5,10 +5,20 @@ import { CountingStore, LocalStore, MemoryStore, openStore } from '../../src/sto
 import { isQuiverError } from '../../src/errors.js';
 import { tempDir } from '../helpers/tmp.js';
 import { objectStoreCases } from './object-store.case.js';
+import { withServer } from '../helpers/servers.js';
 
-objectStoreCases('LocalStore', () => new LocalStore(tempDir()));
-objectStoreCases('MemoryStore', () => new MemoryStore());
-objectStoreCases('CountingStore(MemoryStore)', () => new CountingStore(new MemoryStore()));
+objectStoreCases('LocalStore', { make: () => new LocalStore(tempDir()), again: (s) => new LocalStore((s as LocalStore).root) });
+objectStoreCases('MemoryStore', { make: () => new MemoryStore(), again: (s) => openStore(s.url) });
+objectStoreCases('CountingStore(MemoryStore)', { make: () => new CountingStore(new MemoryStore()), again: (s) => new CountingStore(openStore(s.url)) });
+
+for (const name of ['s3', 'azure'] as const) {
+  const label = name === 's3' ? 'S3Store on radosgw' : 'AzureStore on Azurite';
+  withServer(name, label, (server) => {
+    // A small page size so the listing case crosses pages without writing thousands of keys.
+    const options = { ...server.options, listPageKeysMax: 7 };
+    objectStoreCases(label, { make: () => openStore(server.url(), options), again: (s) => openStore(s.url, options), prepare: () => server.prepare(), listPageKeys: 7 });
+  });
+}
 
 describe('LocalStore', () => {
   it('leaves no temporary files behind after puts', async () => {
@@ -54,6 +64,7 @@ describe('openStore', () => {
     assert.ok(openStore('file:///tmp/x') instanceof LocalStore);
     assert.ok(openStore('memory://t1') instanceof MemoryStore);
     assert.throws(() => openStore('gopher://x'), (e) => isQuiverError(e, 'unsupported'));
+    assert.throws(() => openStore('gs://bucket/ds'), (e) => isQuiverError(e, 'unsupported') && /gs:\/\/bucket\/ds/.test((e as Error).message));
   });
 
   it('gives one memory:// name the same objects', async () => {

@@ -4,10 +4,11 @@
 // sees a half-written or short object, and a failed put leaves no temporary file.
 
 import { randomBytes } from 'node:crypto';
+import type { BigIntStats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { QuiverError } from '../../errors.js';
-import { dataSize, type ByteRange, type ObjectInfo, type ObjectStore, type PutCondition, type PutData } from '../object-store.js';
+import { dataSize, type ByteRange, type ObjectInfo, type ObjectStore, type PutCondition, type PutData, type StoredObject } from '../object-store.js';
 
 export interface LocalStoreOptions {
   /** fsync files and their folder before a put returns, so a machine crash keeps them. Default true. */
@@ -71,6 +72,10 @@ async function renameUnlessOccupied(from: string, to: string): Promise<boolean> 
   }
 }
 
+function infoOf(key: string, st: BigIntStats): ObjectInfo {
+  return { key, size: Number(st.size), etag: `${st.ino}-${st.size}-${st.mtimeNs}`, lastModified: Number(st.mtimeMs) };
+}
+
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -121,10 +126,26 @@ export class LocalStore implements ObjectStore {
     }
   }
 
+  async getWithInfo(key: string): Promise<StoredObject> {
+    // Stat and read through one handle: a put renames a new inode over the path, so both
+    // describe the same bytes even when a writer replaces the object meanwhile.
+    let fh: fs.FileHandle | undefined;
+    try {
+      fh = await fs.open(this.localPath(key), 'r');
+      const st = await fh.stat({ bigint: true });
+      const data = new Uint8Array(await fh.readFile());
+      return { data, info: infoOf(key, st) };
+    } catch (e) {
+      if (isNodeError(e, 'ENOENT')) throw new QuiverError('not_found', `storage: no object "${key}" in ${this.url}`, { key });
+      throw ioError('get', key, e);
+    } finally {
+      await fh?.close();
+    }
+  }
+
   async head(key: string): Promise<ObjectInfo | null> {
     try {
-      const st = await fs.stat(this.localPath(key), { bigint: true });
-      return { key, size: Number(st.size), etag: `${st.ino}-${st.size}-${st.mtimeNs}`, lastModified: Number(st.mtimeNs / 1_000_000n) };
+      return infoOf(key, await fs.stat(this.localPath(key), { bigint: true }));
     } catch (e) {
       if (isNodeError(e, 'ENOENT')) return null;
       throw ioError('head', key, e);

@@ -6,7 +6,7 @@ import { readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as quiver from '../../../src/index.js';
-import { LocalStore, type ByteRange, type ObjectInfo, type ObjectStore, type PutCondition, type PutData } from '../../../src/storage/index.js';
+import { LocalStore, type ByteRange, type ObjectInfo, type ObjectStore, type PutCondition, type PutData, type StoredObject } from '../../../src/storage/index.js';
 import { vacuum } from '../../../src/dataset/versioning/vacuum.js';
 import { layout, writeMetadata } from '../../../src/format/index.js';
 import { tempDir } from '../../helpers/tmp.js';
@@ -38,6 +38,10 @@ class HookStore implements ObjectStore {
   async get(key: string, range?: ByteRange): Promise<Uint8Array> {
     await this.maybe('get', key);
     return this.inner.get(key, range);
+  }
+  async getWithInfo(key: string): Promise<StoredObject> {
+    await this.maybe('get', key);
+    return this.inner.getWithInfo(key);
   }
   head(key: string): Promise<ObjectInfo | null> {
     return this.inner.head(key);

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# A single-node Ceph RADOS Gateway (S3) on loopback for tests and benchmarks: one mon, one OSD on
+# memstore (data lives in memory), auth none, pool size 1. `up` installs Debian's packages when
+# missing, boots, waits until S3 answers and writes its connection facts; `down` stops it by pid.
+# Idempotent: `up` on a running gateway only rewrites the env file.
+set -euo pipefail
+
+STATE=${QUIVER_SERVERS_DIR:-${TMPDIR:-/tmp}/quiver-servers}
+DIR=$STATE/radosgw
+PORT=${QUIVER_S3_PORT:-7480}
+MON_PORT=${QUIVER_CEPH_MON_PORT:-6789}
+ACCESS_KEY=quiver-test
+SECRET_KEY=quiver-test-secret
+READY_WAIT_S_MAX=90
+export CEPH_CONF=$DIR/ceph.conf
+
+log() { echo "radosgw: $*" >&2; }
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+s3_answers() { curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/"; }
+
+write_env() {
+  mkdir -p "$STATE"
+  cat > "$STATE/s3.env" <<ENV
+QUIVER_S3_ENDPOINT=http://127.0.0.1:$PORT
+QUIVER_S3_REGION=us-east-1
+QUIVER_S3_ACCESS_KEY=$ACCESS_KEY
+QUIVER_S3_SECRET_KEY=$SECRET_KEY
+ENV
+}
+
+install_if_missing() {
+  command -v radosgw >/dev/null && command -v ceph-osd >/dev/null && command -v ceph-mon >/dev/null && return
+  log "installing ceph-mon ceph-osd radosgw ceph-common with apt-get (1-2 min)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ceph-mon ceph-osd radosgw ceph-common >/dev/null
+}
+
+write_conf() {
+  local fsid; fsid=$(cat /proc/sys/kernel/random/uuid)
+  cat > "$CEPH_CONF" <<CONF
+[global]
+fsid = $fsid
+mon_host = v1:127.0.0.1:$MON_PORT
+mon_initial_members = a
+ms_bind_msgr2 = false
+auth_cluster_required = none
+auth_service_required = none
+auth_client_required = none
+run_dir = $DIR/run
+pid_file = $DIR/run/\$name.pid
+admin_socket = $DIR/run/\$name.asok
+log_file = $DIR/log/\$name.log
+osd_pool_default_size = 1
+osd_pool_default_min_size = 1
+mon_allow_pool_size_one = true
+osd_pool_default_pg_num = 8
+osd_pool_default_pgp_num = 8
+osd_pool_default_pg_autoscale_mode = off
+osd_crush_chooseleaf_type = 0
+mon_warn_on_pool_no_redundancy = false
+[mon.a]
+mon_data = $DIR/mon
+public_addr = 127.0.0.1:$MON_PORT
+[osd.0]
+osd_data = $DIR/osd
+osd_objectstore = memstore
+memstore_device_bytes = 2147483648
+[client.rgw.a]
+rgw_frontends = beast endpoint=127.0.0.1:$PORT
+rgw_data = $DIR/rgw
+CONF
+}
+
+up() {
+  if alive "$DIR/run/client.rgw.a.pid" && s3_answers; then write_env; log "already running on 127.0.0.1:$PORT"; return; fi
+  install_if_missing
+  down_quiet
+  rm -rf "$DIR"; mkdir -p "$DIR/run" "$DIR/log" "$DIR/mon" "$DIR/osd" "$DIR/rgw"
+  write_conf
+  ceph-authtool --create-keyring "$DIR/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
+  monmaptool --create --add a "v1:127.0.0.1:$MON_PORT" --fsid "$(awk '/^fsid/{print $3}' "$CEPH_CONF")" "$DIR/monmap" >/dev/null
+  ceph-mon --mkfs -i a --monmap "$DIR/monmap" --keyring "$DIR/keyring"
+  ceph-mon -i a 2>>"$DIR/log/boot.log"
+  local osd; osd=$(ceph osd create)
+  ceph-osd -i "$osd" --mkfs 2>/dev/null
+  ceph osd crush add "osd.$osd" 1.0 root=default >/dev/null 2>&1
+  ceph-osd -i "$osd" 2>>"$DIR/log/boot.log"
+  radosgw -n client.rgw.a 2>>"$DIR/log/boot.log"
+  local waited=0
+  until s3_answers; do
+    sleep 1; waited=$((waited + 1))
+    if [ "$waited" -ge "$READY_WAIT_S_MAX" ]; then log "S3 did not answer on 127.0.0.1:$PORT after ${READY_WAIT_S_MAX}s; logs in $DIR/log"; exit 1; fi
+  done
+  radosgw-admin user create --uid=quiver --display-name=quiver --access-key="$ACCESS_KEY" --secret-key="$SECRET_KEY" >/dev/null 2>&1 || true
+  write_env
+  log "up on 127.0.0.1:$PORT after ${waited}s"
+}
+
+down_quiet() {
+  local pids=()
+  for f in "$DIR"/run/*.pid; do [ -f "$f" ] && alive "$f" && pids+=("$(cat "$f")"); done
+  [ ${#pids[@]} -eq 0 ] && return 0
+  kill "${pids[@]}" 2>/dev/null || true
+  # The OSD takes a few seconds after SIGTERM; wait up to 15 s, then SIGKILL the stragglers.
+  for _ in $(seq 1 30); do
+    local left=0; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && left=1; done
+    [ $left -eq 0 ] && return 0; sleep 0.5
+  done
+  kill -9 "${pids[@]}" 2>/dev/null || true
+}
+
+down() { down_quiet; rm -f "$STATE/s3.env"; log "stopped"; }
+
+case ${1:-up} in
+  up) up ;;
+  down) down ;;
+  *) echo "usage: $0 up|down" >&2; exit 2 ;;
+esac
