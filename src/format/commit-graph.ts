@@ -7,6 +7,7 @@ import type { ObjectStore } from '../storage/index.js';
 import { layout, validRefName } from './layout.js';
 import { readContentAddressed, readMetadata, writeContentAddressed, writeMetadata, decodeMetadata } from './metadata.js';
 import type { Manifest } from './manifest.js';
+import { noteChecksums } from './checksums.js';
 
 export interface CommitStats {
   rowsAdded: number;
@@ -42,12 +43,18 @@ export function refKey(kind: RefKind, name: string): string {
   return kind === 'branch' ? layout.branch(name) : layout.tag(name);
 }
 
+// Both directions note the manifest's file checksums, so every read of its files through this
+// store verifies them (a handle keeps the manifest it committed without reading it back).
 export async function writeManifest(store: ObjectStore, m: Manifest): Promise<string> {
-  return writeContentAddressed(store, 'manifest', layout.manifest, m);
+  const id = await writeContentAddressed(store, 'manifest', layout.manifest, m);
+  noteChecksums(store, m);
+  return id;
 }
 
 export async function readManifest(store: ObjectStore, id: string): Promise<Manifest> {
-  return readContentAddressed<Manifest>(store, 'manifest', layout.manifest(id), id);
+  const m = await readContentAddressed<Manifest>(store, 'manifest', layout.manifest(id), id);
+  noteChecksums(store, m);
+  return m;
 }
 
 export async function writeCommit(store: ObjectStore, body: CommitBody): Promise<Commit> {

@@ -21,4 +21,5 @@ export {
   type RefKind,
 } from './commit-graph.js';
 export { RowIdAllocator, type RowIdLeaseOptions } from './row-ids.js';
-export { writeFragment, writeDeletes, SCALAR_ROW_GROUP_ROWS, LARGE_ROW_GROUP_ROWS, type WrittenFragment } from './fragment-writer.js';
+export { writeFragment, writeDeletes, putDataFile, SCALAR_ROW_GROUP_ROWS, LARGE_ROW_GROUP_ROWS, type WrittenFragment } from './fragment-writer.js';
+export { crc32Of, crc32OfFile, checkCrc32, dataFileError, expectedChecksum, noteChecksums, manifestChecksums, CHECKSUM_KEYS_MAX } from './checksums.js';

@@ -29,7 +29,7 @@ import {
   type DuckDBStructType,
 } from '@duckdb/node-api';
 import * as arrow from 'apache-arrow';
-import { QuiverError } from '../errors.js';
+import { QuiverError, type ErrorCode } from '../errors.js';
 
 export interface EngineOptions {
   /** DuckDB worker threads. Default: DuckDB's own (the number of cores). */
@@ -54,10 +54,22 @@ export interface ResultRows {
 /** A JS value that can be bound to a `$n` parameter. */
 export type Param = null | boolean | number | bigint | string | Date | Uint8Array | Float32Array | readonly Param[];
 
+/**
+ * DuckDB errors that are not about the SQL: a file it cannot open is `io`; a Parquet file it
+ * cannot decode is `corrupt` (Quiver verifies checksums first, so these are files written
+ * before checksums, or a file that changed after it was verified). Everything else is `invalid_sql`.
+ */
+const DUCKDB_ERROR_CODES: [RegExp, ErrorCode][] = [
+  [/^IO Error:/, 'io'],
+  [/^Invalid (Input )?Error: .*(No magic bytes found|too small to be a Parquet file|Footer length error|don't know what type|Out of buffer)/, 'corrupt'],
+];
+
 function sqlError(sql: string, e: unknown): QuiverError {
   if (e instanceof QuiverError) return e; // already typed, e.g. a parameter bindArgs refused
   const msg = (e as Error)?.message ?? String(e);
-  return new QuiverError('invalid_sql', `query: ${msg.split('\n')[0]}`, { sql, duckdb: msg }, { cause: e });
+  const code = DUCKDB_ERROR_CODES.find(([re]) => re.test(msg))?.[1] ?? 'invalid_sql';
+  const path = code === 'invalid_sql' ? undefined : /["']([^"']+\.parquet)["']/.exec(msg)?.[1];
+  return new QuiverError(code, `query: ${msg.split('\n')[0]}`, { sql, duckdb: msg, ...(path ? { path } : {}) }, { cause: e });
 }
 
 /** Converts a JS parameter into a DuckDB value; numbers that are integers bind as BIGINT-safe ints. */
