@@ -5,7 +5,7 @@
 import { QuiverError } from '../../errors.js';
 import type { ParquetColumn, ParquetLeaf } from '../parquet/index.js';
 import { isImage, isLarge, typeName, type ColumnDef, type ColumnType } from './column-type.js';
-import { readImageHeader } from './image-header.js';
+import { imageDefect, readImageHeader } from './image-header.js';
 
 /** A record to append: any object whose own keys are column names (typed interfaces welcome). */
 export type RecordInput = object;
@@ -120,6 +120,15 @@ function textValue(v: string, at: Where): string {
   return v;
 }
 
+function imageValue(v: Uint8Array, at: Where): Uint8Array {
+  const info = readImageHeader(v);
+  const refuse = (why: string) => new QuiverError('schema_mismatch', `schema: row ${at.row}, column "${at.column}" expects PNG, JPEG, WebP or GIF bytes, got ${v.length} bytes ${why}`, { row: at.row, column: at.column, expected: 'image' });
+  if (!info) throw refuse('that are none of them');
+  const defect = imageDefect(v, info.format);
+  if (defect) throw refuse(`of a broken ${info.format}: ${defect}`);
+  return v;
+}
+
 function embedding(dim: number, v: unknown, at: Where): Float32Array {
   let f: Float32Array;
   if (v instanceof Float32Array) f = v;
@@ -180,9 +189,7 @@ function coerce(type: ColumnType, v: unknown, at: Where): unknown {
     case 'binary':
       return bytesValue('binary (Uint8Array)', v, at);
     case 'image':
-      bytesValue('image bytes (Uint8Array)', v, at);
-      if (!readImageHeader(v as Uint8Array)) throw new QuiverError('schema_mismatch', `schema: row ${at.row}, column "${at.column}" expects PNG, JPEG, WebP or GIF bytes, got ${(v as Uint8Array).length} bytes that are none of them`, { row: at.row, column: at.column, expected: 'image' });
-      return v;
+      return imageValue(bytesValue('image bytes (Uint8Array)', v, at), at);
     case 'embedding':
       return embedding(type.dim, v, at);
     case 'list':

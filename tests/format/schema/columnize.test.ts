@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import { columnize, parseSchema, readImageHeader, VALUE_BYTES_MAX } from '../../../src/format/index.js';
+import { columnize, imageDefect, parseSchema, readImageHeader, VALUE_BYTES_MAX } from '../../../src/format/index.js';
+import { prng } from '../../helpers/tmp.js';
 import { isQuiverError } from '../../../src/errors.js';
 
 const schema = parseSchema({ prompt: 'text!', image: 'image', emb: 'emb-3', rating: 'int', tags: 'list<text>', big: 'int64' });
@@ -109,5 +110,56 @@ describe('readImageHeader', () => {
       assert.deepEqual(readImageHeader(buf), { format: fmt, width: 33, height: 17 }, fmt);
     }
     assert.equal(readImageHeader(new Uint8Array(40)), null);
+  });
+});
+
+describe('imageDefect', () => {
+  const SEED = Number(process.env.QUIVER_SEED ?? 7);
+  const base = sharp({ create: { width: 33, height: 17, channels: 3, background: 'red' } });
+  const images = async () =>
+    [
+      ['png', await base.clone().png().toBuffer()],
+      ['jpeg', await base.clone().jpeg().toBuffer()],
+      ['jpeg', await base.clone().jpeg({ progressive: true }).toBuffer()],
+      ['webp', await base.clone().webp().toBuffer()],
+      ['webp', await base.clone().webp({ lossless: true }).toBuffer()],
+      ['gif', await base.clone().gif().toBuffer()],
+    ] as const;
+
+  it('finds nothing wrong with whole images of every format', async () => {
+    for (const [fmt, buf] of await images()) assert.equal(imageDefect(buf, fmt), null, fmt);
+  });
+
+  it('finds every truncation, wherever it cuts, in every format', async () => {
+    const random = prng(SEED);
+    for (const [fmt, buf] of await images()) {
+      for (let i = 0; i < 20; i++) {
+        const cut = 30 + Math.floor(random() * (buf.length - 31));
+        assert.notEqual(imageDefect(buf.subarray(0, cut), fmt), null, `seed ${SEED}: ${fmt} cut at ${cut} of ${buf.length}`);
+      }
+      assert.notEqual(imageDefect(buf.subarray(0, 30), fmt), null, `${fmt}: first 30 bytes`);
+    }
+  });
+
+  // WebP carries no checksum: garbage inside its VP8/VP8L bitstream keeps the RIFF structure
+  // whole, and only a decode would find it (docs/datasets.md says so).
+  it('finds a valid PNG, GIF or JPEG header followed by garbage', async () => {
+    const random = prng(SEED + 1);
+    for (const [fmt, buf] of (await images()).filter(([f]) => f !== 'webp')) {
+      const garbage = Uint8Array.from(buf);
+      // Keep the header whole: for a JPEG that is every segment up to its first scan.
+      const from = fmt === 'jpeg' ? buf.indexOf(Buffer.from([0xff, 0xda])) + 12 : 40;
+      for (let i = from; i < garbage.length; i++) garbage[i] = Math.floor(random() * 256);
+      assert.ok(readImageHeader(garbage), fmt);
+      assert.notEqual(imageDefect(garbage, fmt), null, `seed ${SEED}: ${fmt}`);
+    }
+  });
+
+  it('makes an append refuse a broken image, saying why', async () => {
+    const png = await base.clone().png().toBuffer();
+    assert.throws(
+      () => columnize(schema, [{ prompt: 'p', image: png.subarray(0, 30) }], ids(1)),
+      (e) => isQuiverError(e, 'schema_mismatch') && /row 0, column "image" expects PNG, JPEG, WebP or GIF bytes, got 30 bytes of a broken png: /.test((e as Error).message),
+    );
   });
 });
