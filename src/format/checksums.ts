@@ -44,14 +44,17 @@ async function openDataFile(path: string, key: string) {
   }
 }
 
-/** A data file that cannot be read: `corrupt` when it is gone (the manifest names it), `io` otherwise. */
-export function dataFileError(key: string, e: unknown): QuiverError {
+/**
+ * A file a manifest names (a data file, or an index file) that cannot be read: `corrupt` when
+ * it is gone, since the manifest says it exists; `io` for any other failure.
+ */
+export function dataFileError(key: string, e: unknown, what = 'data file'): QuiverError {
   const code = (e as NodeJS.ErrnoException)?.code;
   if (code === 'ENOENT' || (e instanceof QuiverError && e.code === 'not_found')) {
-    return new QuiverError('corrupt', `format: data file ${key} named by the manifest is missing`, { key }, { cause: e });
+    return new QuiverError('corrupt', `format: ${what} ${key} named by the manifest is missing`, { key }, { cause: e });
   }
   if (e instanceof QuiverError) return e;
-  return new QuiverError('io', `format: cannot read data file ${key}: ${(e as Error)?.message ?? String(e)}`, { key }, { cause: e });
+  return new QuiverError('io', `format: cannot read ${what} ${key}: ${(e as Error)?.message ?? String(e)}`, { key }, { cause: e });
 }
 
 /** Throws `corrupt` unless `actual` is the checksum the manifest recorded for `key`. */

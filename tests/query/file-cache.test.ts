@@ -150,3 +150,22 @@ describe('FileCache verification', () => {
     for (const crc of files) assert.equal(typeof crc, 'number');
   });
 });
+
+describe('index files a manifest names', () => {
+  it('reports a missing vector index file as corrupt naming it, not a raw ENOENT', async () => {
+    const store = new LocalStore(tempDir('quiver-index-'));
+    const ds = await quiver.create(store, { schema: { emb: 'emb-4' } });
+    await ds.append(rows.map((r) => ({ emb: r.emb })));
+    await ds.commit('rows');
+    await ds.createIndex('emb', { kind: 'vector', metric: 'l2' });
+    await ds.close();
+    const key = (await headManifest(store)).indexes[0].key;
+    rmSync(store.localPath(key));
+    const h = await quiver.open(store.root);
+    await assert.rejects(
+      h.query('select row_id from dataset order by l2_distance(emb, [3, 1, 0, 0]) limit 3'),
+      (e) => isQuiverError(e, 'corrupt') && (e as QuiverError).details.key === key && /^format: index file .* named by the manifest is missing$/.test((e as Error).message),
+    );
+    await h.close();
+  });
+});

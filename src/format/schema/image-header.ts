@@ -129,9 +129,16 @@ function jpegDefect(b: Uint8Array): string | null {
     if (marker === 0xda) {
       if (!frame) return 'a scan before the frame header';
       scanned = true;
-      // Entropy-coded data: 0xff is followed by 0x00 (a stuffed byte) or a restart marker inside it.
-      while (o + 1 < b.length && !(b[o] === 0xff && b[o + 1] !== 0x00 && !(b[o + 1] >= 0xd0 && b[o + 1] <= 0xd7))) o++;
-      if (o + 1 >= b.length) return 'truncated inside a scan, before EOI';
+      // Entropy-coded data: inside it 0xff is followed by 0x00 (a stuffed byte) or a restart
+      // marker; any other marker ends the scan.
+      for (;;) {
+        o = b.indexOf(0xff, o);
+        if (o < 0 || o + 1 >= b.length) return 'truncated inside a scan, before EOI';
+        const next = b[o + 1];
+        if (next === 0x00 || (next >= 0xd0 && next <= 0xd7)) o += 2;
+        else if (next === 0xff) o++;
+        else break;
+      }
       if (b[o + 1] === 0xd9) return null;
     }
   }
