@@ -199,15 +199,18 @@ function coerce(type: ColumnType, v: unknown, at: Where): unknown {
 
 function listValue(type: ColumnType & { kind: 'list' }, v: unknown, at: Where): unknown[] {
   if (!Array.isArray(v)) throw mismatch(at.row, at.column, typeName(type), v);
-  let bytes = 0;
+  let bound = 0; // bytes at most: a UTF-16 unit of text is at most 3 bytes of UTF-8
   const out = v.map((e, i) => {
     if (e === null || e === undefined) throw new QuiverError('schema_mismatch', `schema: row ${at.row}, column "${at.column}" has a null element at position ${i}`, { row: at.row, column: at.column, position: i });
     const stored = coerce(type.element, e, at);
-    bytes += valueBytes(stored);
+    bound += typeof stored === 'string' ? stored.length * 3 : valueBytes(stored);
     return stored;
   });
   // A list is one value of its row: its elements share the row's page.
-  if (bytes > at.valueBytesMax) throw tooLarge(at.row, at.column, bytes, at.valueBytesMax);
+  if (bound > at.valueBytesMax) {
+    const bytes = out.reduce<number>((n, x) => n + (typeof x === 'string' ? Buffer.byteLength(x, 'utf8') : valueBytes(x)), 0);
+    if (bytes > at.valueBytesMax) throw tooLarge(at.row, at.column, bytes, at.valueBytesMax);
+  }
   return out;
 }
 

@@ -34,7 +34,7 @@ describe('columnize', () => {
 });
 
 describe('columnize value checks', () => {
-  const all = parseSchema({ s: 'text', j: 'json', b: 'bool', i8: 'int8', i32: 'int', u32: 'uint32', i64: 'int64', u64: 'uint64', f32: 'float32', f64: 'float64', ts: 'timestamp', bin: 'binary', img: 'image', e: 'emb-2', l: 'list<float32>' });
+  const all = parseSchema({ s: 'text', j: 'json', b: 'bool', i8: 'int8', i32: 'int', u32: 'uint32', i64: 'int64', u64: 'uint64', f32: 'float32', f64: 'float64', ts: 'timestamp', bin: 'binary', img: 'image', e: 'emb-2', l: 'list<float32>', t: 'list<text>' });
   const refuse = (rec: Record<string, unknown>, msg: RegExp, limits?: { valueBytesMax: number }) =>
     assert.throws(
       () => columnize(all, [rec], ids(1), limits),
@@ -87,6 +87,8 @@ describe('columnize value checks', () => {
     refuse({ s: 'é'.repeat(6) }, /column "s" holds 12 bytes/, { valueBytesMax: 10 });
     refuse({ bin: new Uint8Array(11) }, /column "bin" holds 11 bytes/, { valueBytesMax: 10 });
     refuse({ j: { a: 'xxxxxxxxxx' } }, /column "j" holds 18 bytes/, { valueBytesMax: 10 });
+    refuse({ t: ['éé', 'éé', 'é'] }, /column "t" holds 10 bytes, above valueBytesMax \(9 bytes\)$/, { valueBytesMax: 9 });
+    assert.equal(columnize(all, [{ t: ['éé', 'éé', 'é'] }], ids(1), { valueBytesMax: 10 }).rows, 1);
     assert.equal(columnize(all, [{ s: 'x'.repeat(10), bin: new Uint8Array(10) }], ids(1), { valueBytesMax: 10 }).rows, 1);
   });
 
