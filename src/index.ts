@@ -1,6 +1,6 @@
 // Quiver's public API: one versioned multimodal dataset, and SQL-first multimodal pipelines.
 export * from './dataset/index.js';
-export { t, TypeSpec, type ColumnDef, type ColumnType, type SchemaInput, type Commit, type CommitStats, type RecordInput } from './format/index.js';
+export { t, TypeSpec, type ColumnDef, type ColumnType, type SchemaInput, type Commit, type CommitStats, type RecordInput, VALUE_BYTES_MAX } from './format/index.js';
 export { QuiverError, isQuiverError, type ErrorCode } from './errors.js';
 export { LocalStore, MemoryStore, CountingStore, type ObjectStore, type ObjectInfo } from './storage/index.js';
 export type { Param } from './query/index.js';

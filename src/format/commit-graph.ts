@@ -7,6 +7,7 @@ import type { ObjectStore, StoredObject } from '../storage/index.js';
 import { layout, randomId, validRefName } from './layout.js';
 import { readContentAddressed, readMetadata, writeContentAddressed, writeMetadata, decodeMetadata } from './metadata.js';
 import type { Manifest } from './manifest.js';
+import { noteChecksums } from './checksums.js';
 
 export interface CommitStats {
   rowsAdded: number;
@@ -45,14 +46,20 @@ export function refKey(kind: RefKind, name: string): string {
 /**
  * Writes `m` as a new manifest object and returns its id. Every write gets a fresh nonce, so two
  * commits never share a manifest object: reusing an existing unreachable one would race with a
- * vacuum that has already marked it for deletion (docs/versioning.md, "Vacuum").
+ * vacuum that has already marked it for deletion (docs/versioning.md, "Vacuum"). Both directions
+ * note the manifest's file checksums, so every read of its files through this store verifies
+ * them (a handle keeps the manifest it committed without reading it back).
  */
 export async function writeManifest(store: ObjectStore, m: Manifest): Promise<string> {
-  return writeContentAddressed(store, 'manifest', layout.manifest, { ...m, nonce: randomId() });
+  const id = await writeContentAddressed(store, 'manifest', layout.manifest, { ...m, nonce: randomId() });
+  noteChecksums(store, m);
+  return id;
 }
 
 export async function readManifest(store: ObjectStore, id: string): Promise<Manifest> {
-  return readContentAddressed<Manifest>(store, 'manifest', layout.manifest(id), id);
+  const m = await readContentAddressed<Manifest>(store, 'manifest', layout.manifest(id), id);
+  noteChecksums(store, m);
+  return m;
 }
 
 export async function writeCommit(store: ObjectStore, body: CommitBody): Promise<Commit> {

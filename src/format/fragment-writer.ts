@@ -1,11 +1,13 @@
 // Writes a validated batch as one fragment: a small-column file plus one file per large column.
 // Every file gets a fresh key and is published with put-if-absent; nothing references it until
-// a commit's manifest does, so a crash here leaves only unreferenced files for vacuum.
+// a commit's manifest does, so a crash here leaves only unreferenced files for vacuum. Each
+// file's CRC-32 goes into its manifest entry, for readers to verify (checksums.ts).
 
 import type { ObjectStore } from '../storage/index.js';
 import type { ColumnizedBatch } from './schema/index.js';
 import { writeParquet, type ParquetWriteOptions } from './parquet/index.js';
 import { layout, randomId } from './layout.js';
+import { crc32Of } from './checksums.js';
 import type { FragmentMeta, GroupFileMeta } from './manifest.js';
 
 /** Rows per row group in small-column files. */
@@ -41,27 +43,32 @@ export async function writeFragment(store: ObjectStore, batch: ColumnizedBatch, 
   // The files are independent until a manifest names them, so they are written concurrently:
   // on a local disk each put is several file-system calls, and waiting on them one by one
   // dominated a one-record commit.
-  const puts: Promise<unknown>[] = [store.put(key, scalar.parts, { ifAbsent: true })];
+  const puts: Promise<unknown>[] = [putDataFile(store, key, scalar.parts)];
   for (const [column, cols] of batch.large) {
     const file = writeParquet(cols, { rowGroupRowsMax: LARGE_ROW_GROUP_ROWS, ...options });
     const gkey = layout.groupFile(id, column);
-    puts.push(store.put(gkey, file.parts, { ifAbsent: true }));
-    groups[column] = { key: gkey, rows: batch.rows, bytes: file.size, rowIdMin: range.min, rowIdMax: range.max };
+    puts.push(putDataFile(store, gkey, file.parts));
+    groups[column] = { key: gkey, rows: batch.rows, bytes: file.size, rowIdMin: range.min, rowIdMax: range.max, crc32: crc32Of(file.parts) };
     bytes += file.size;
   }
   await Promise.all(puts);
   return {
-    fragment: { id, key, rows: batch.rows, bytes: scalar.size, rowIdMin: range.min, rowIdMax: range.max },
+    fragment: { id, key, rows: batch.rows, bytes: scalar.size, rowIdMin: range.min, rowIdMax: range.max, crc32: crc32Of(scalar.parts) },
     groups,
     bytes,
   };
 }
 
+/** Publishes a new data file under a fresh key. */
+export async function putDataFile(store: ObjectStore, key: string, parts: Uint8Array[]): Promise<void> {
+  await store.put(key, parts, { ifAbsent: true });
+}
+
 /** Writes the set of deleted row ids of a fragment as a one-column Parquet file. */
-export async function writeDeletes(store: ObjectStore, fragmentId: string, rowIds: readonly bigint[]): Promise<{ key: string; count: number; bytes: number }> {
+export async function writeDeletes(store: ObjectStore, fragmentId: string, rowIds: readonly bigint[]): Promise<{ key: string; count: number; bytes: number; crc32: number }> {
   const key = layout.deletesFile(fragmentId, randomId().slice(0, 12));
   const sorted = [...rowIds].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const file = writeParquet([{ name: 'row_id', leaf: 'int64', nullable: false, listDepth: 0, values: sorted }]);
-  await store.put(key, file.parts, { ifAbsent: true });
-  return { key, count: sorted.length, bytes: file.size };
+  await putDataFile(store, key, file.parts);
+  return { key, count: sorted.length, bytes: file.size, crc32: crc32Of(file.parts) };
 }

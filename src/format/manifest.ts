@@ -14,8 +14,10 @@ export interface FragmentMeta {
   bytes: number;
   rowIdMin: string;
   rowIdMax: string;
-  /** The file of row ids deleted from this fragment, and how many. */
-  deletes?: { key: string; count: number };
+  /** CRC-32 of the small-column file's bytes; absent in manifests written before checksums. */
+  crc32?: number;
+  /** The file of row ids deleted from this fragment, how many, and its CRC-32. */
+  deletes?: { key: string; count: number; crc32?: number };
 }
 
 export interface GroupFileMeta {
@@ -24,6 +26,8 @@ export interface GroupFileMeta {
   bytes: number;
   rowIdMin: string;
   rowIdMax: string;
+  /** CRC-32 of the file's bytes; absent in manifests written before checksums. */
+  crc32?: number;
 }
 
 export interface IndexMeta {

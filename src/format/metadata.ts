@@ -19,7 +19,13 @@ export function sha256Hex(s: string | Uint8Array): string {
 }
 
 export function encodeMetadata(kind: MetadataKind, body: unknown): { bytes: Uint8Array; sha: string } {
-  const text = stableStringify(body);
+  let text: string;
+  try {
+    text = stableStringify(body);
+  } catch (e) {
+    // A caller's free-form field (a commit's meta) can be circular or hold a throwing toJSON.
+    throw new QuiverError('invalid_input', `format: a ${kind} must be JSON; ${(e as Error).message.split('\n')[0]}`, { kind }, { cause: e });
+  }
   const sha = sha256Hex(text);
   const envelope = `{"quiver":${FORMAT_VERSION},"kind":"${kind}","sha256":"${sha}","body":${text}}\n`;
   return { bytes: new TextEncoder().encode(envelope), sha };

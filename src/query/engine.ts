@@ -13,7 +13,9 @@ import {
   BIGINT,
   DOUBLE,
   FLOAT,
+  HUGEINT,
   LIST,
+  UHUGEINT,
   arrayValue,
   blobValue,
   dateValue,
@@ -29,7 +31,7 @@ import {
   type DuckDBPreparedStatement,
 } from '@duckdb/node-api';
 import * as arrow from 'apache-arrow';
-import { QuiverError } from '../errors.js';
+import { QuiverError, type ErrorCode } from '../errors.js';
 
 export interface EngineOptions {
   /** DuckDB worker threads. Default: DuckDB's own (the number of cores). */
@@ -55,6 +57,17 @@ export interface ResultRows {
 export type Param = null | boolean | number | bigint | string | Date | Uint8Array | Float32Array | readonly Param[];
 
 /**
+ * DuckDB errors that are not about the SQL: a file it cannot open is `io`; a Parquet file it
+ * cannot decode is `corrupt` (Quiver verifies checksums first, so these are files written
+ * before checksums, or a file that changed after it was verified). Everything else is `invalid_sql`.
+ */
+const DUCKDB_ERROR_CODES: [RegExp, ErrorCode][] = [
+  [/^IO Error:/, 'io'],
+  [/^Invalid (Input )?Error: .*(No magic bytes found|too small to be a Parquet file|Footer length error|don't know what type|Out of buffer)/, 'corrupt'],
+  [/TProtocolException|Page size mismatch/, 'corrupt'],
+];
+
+/**
  * DuckDB's first line, with the names of Quiver's internal relations put back in the user's
  * terms: every query a user writes reads `dataset`, whatever Quiver ran in its place.
  */
@@ -64,8 +77,11 @@ export function userMessage(e: unknown): string {
 }
 
 function sqlError(sql: string, e: unknown): QuiverError {
+  if (e instanceof QuiverError) return e; // already typed, e.g. a parameter bindArgs refused
   const msg = (e as Error)?.message ?? String(e);
-  return new QuiverError('invalid_sql', `query: ${userMessage(e)}`, { sql, duckdb: msg }, { cause: e });
+  const code = DUCKDB_ERROR_CODES.find(([re]) => re.test(msg))?.[1] ?? 'invalid_sql';
+  const path = code === 'invalid_sql' ? undefined : /["']([^"']+\.parquet)["']/.exec(msg)?.[1];
+  return new QuiverError(code, `query: ${userMessage(e)}`, { sql, duckdb: msg, ...(path ? { path } : {}) }, { cause: e });
 }
 
 /** Statement kinds a caller's SQL may be, by DuckDB's own parse. */
@@ -97,19 +113,65 @@ export function toDuckValue(v: Param): DuckDBValue {
   return v as DuckDBValue;
 }
 
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
+const HUGEINT_MIN = -(1n << 127n);
+const HUGEINT_MAX = (1n << 127n) - 1n;
+const UHUGEINT_MAX = (1n << 128n) - 1n;
+const PARAM_KINDS = 'null, boolean, number, bigint, string, Date, Uint8Array, Float32Array or an array of these';
+
+function paramError(n: number, why: string): QuiverError {
+  return new QuiverError('invalid_input', `query: parameter $${n} ${why}`, { parameter: n });
+}
+
 /**
- * Values and type hints for `$n` parameters. A list's type is otherwise guessed from its first
- * element, so [1, 0.5] would bind as integers and fail: float lists get an explicit type.
+ * The narrowest exact integer type holding every bigint in `values` (one parameter or a list's
+ * elements): DuckDB would wrap 2n ** 127n to -2n ** 127n as HUGEINT and refuse 2n ** 64n in a
+ * BIGINT list.
  */
+function bigintType(values: readonly bigint[], n: number): DuckDBType {
+  let lo = values[0];
+  let hi = values[0];
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (lo >= INT64_MIN && hi <= INT64_MAX) return BIGINT;
+  if (lo >= HUGEINT_MIN && hi <= HUGEINT_MAX) return HUGEINT;
+  if (lo >= 0n && hi <= UHUGEINT_MAX) return UHUGEINT;
+  if (lo < HUGEINT_MIN || hi > UHUGEINT_MAX) throw paramError(n, `is a bigint outside the 128-bit integer range, got ${lo < HUGEINT_MIN ? lo : hi}n`);
+  throw paramError(n, `mixes negative bigints with bigints of 2n ** 127n or more, which no one integer type holds`);
+}
+
+/** Refuses what DuckDB cannot bind (it would say "Cannot create values of type ANY" without naming the parameter). */
+function checkParam(v: unknown, n: number): void {
+  if (v === null || v === undefined || v instanceof Uint8Array || v instanceof Float32Array || v instanceof Date) return;
+  if (['boolean', 'number', 'bigint', 'string'].includes(typeof v)) return;
+  if (Array.isArray(v)) {
+    for (const x of v) checkParam(x, n);
+    return;
+  }
+  const what = typeof v === 'object' ? `an object (${(v as object).constructor?.name ?? 'Object'})` : `a ${typeof v}`;
+  throw paramError(n, `is ${what}; parameters are ${PARAM_KINDS}`);
+}
+
+/** The type hint of one parameter, or undefined to let the binder infer it. */
+function paramType(v: Param, n: number): DuckDBType | undefined {
+  checkParam(v, n);
+  if (typeof v === 'bigint') return bigintType([v], n);
+  if (v instanceof Float32Array) return LIST(FLOAT);
+  if (Array.isArray(v) && v.length > 0) {
+    // A list's type is otherwise guessed from its first element, so [1, 0.5] would bind as
+    // integers and fail, and [1n, 2n ** 64n] as BIGINT and fail.
+    if (v.every((x) => typeof x === 'bigint')) return LIST(bigintType(v as bigint[], n));
+    if (v.every((x) => typeof x === 'number') && !v.every((x) => Number.isInteger(x))) return LIST(DOUBLE);
+  }
+  return undefined;
+}
+
+/** Values and type hints for `$n` parameters, each checked first: a bad one is named by its `$n`. */
 export function bindArgs(params: readonly Param[]): [DuckDBValue[], DuckDBType[]] {
-  const types = params.map((v): DuckDBType | undefined => {
-    if (v instanceof Float32Array) return LIST(FLOAT);
-    if (Array.isArray(v) && v.length > 0) {
-      if (v.every((x) => typeof x === 'bigint')) return LIST(BIGINT);
-      if (v.every((x) => typeof x === 'number') && !v.every((x) => Number.isInteger(x))) return LIST(DOUBLE);
-    }
-    return undefined;
-  });
+  const types = params.map((v, i) => paramType(v, i + 1));
   // The binder infers the type of a value whose entry is undefined (DuckDBPreparedStatement.bind).
   return [params.map(toDuckValue), types as DuckDBType[]];
 }

@@ -3,9 +3,23 @@ import { describe, it } from 'node:test';
 import { decodeMetadata, emptyManifest, encodeMetadata, readCommit, readManifest, writeCommit, writeManifest } from '../../src/format/index.js';
 import { readContentAddressed, writeContentAddressed } from '../../src/format/metadata.js';
 import { MemoryStore } from '../../src/storage/index.js';
+import * as quiver from '../../src/index.js';
 import { isQuiverError } from '../../src/errors.js';
 
 describe('metadata envelopes', () => {
+  it('refuse a body that is not JSON (a circular commit meta) with invalid_input, not a TypeError', async () => {
+    const meta: Record<string, unknown> = { source: 'x' };
+    meta.self = meta;
+    assert.throws(() => encodeMetadata('commit', { message: 'm', meta }), (e) => isQuiverError(e, 'invalid_input') && /^format: a commit must be JSON; Converting circular structure to JSON/.test((e as Error).message));
+    const ds = await quiver.create(new MemoryStore(), { schema: { a: 'int' } });
+    await ds.append({ a: 1 });
+    await assert.rejects(ds.commit('circular', { meta }), (e) => isQuiverError(e, 'invalid_input'));
+    // Nothing was published, and the handle still commits the staged row.
+    assert.equal((await ds.commit('plain')).stats.rowsAdded, 1);
+    assert.deepEqual(await ds.query('select a from dataset'), [{ a: 1 }]);
+    await ds.close();
+  });
+
   it('round-trip their body', () => {
     const { bytes } = encodeMetadata('manifest', { a: 1, b: [1n, 'x'] });
     assert.deepEqual(decodeMetadata('manifest', 'k', bytes).body, { a: 1, b: ['1', 'x'] });

@@ -8,10 +8,12 @@ import { QuiverError, assert } from '../../errors.js';
 import {
   LARGE_ROW_GROUP_ROWS,
   columnize,
+  crc32Of,
   isImage,
   isLarge,
   layout,
   parquetColumn,
+  putDataFile,
   randomId,
   writeDeletes,
   writeFragment,
@@ -63,7 +65,7 @@ export async function applyRowWrite(ctx: VersionContext, w: RowWrite, m: Manifes
     const d = await writeDeletes(ctx.store, fid, all);
     ctx.deletesCache.set(d.key, all);
     bytes += d.bytes;
-    fragments[i] = { ...f, deletes: { key: d.key, count: d.count } };
+    fragments[i] = { ...f, deletes: { key: d.key, count: d.count, crc32: d.crc32 } };
   }
   const groups = { ...m.groups };
   for (const g of w.groups) {
@@ -136,9 +138,9 @@ function idRange(ids: Iterable<bigint>): [bigint, bigint] {
 export async function writeGroupFile(ctx: VersionContext, def: ColumnDef, ids: bigint[], values: unknown[]): Promise<GroupFileMeta> {
   const key = layout.groupFile(randomId(), def.name);
   const file = writeParquet([{ name: 'row_id', leaf: 'int64', nullable: false, listDepth: 0, values: ids }, parquetColumn(def, values)], { rowGroupRowsMax: LARGE_ROW_GROUP_ROWS });
-  await ctx.store.put(key, file.parts, { ifAbsent: true });
+  await putDataFile(ctx.store, key, file.parts);
   const [lo, hi] = idRange(ids);
-  return { key, rows: ids.length, bytes: file.size, rowIdMin: String(lo), rowIdMax: String(hi) };
+  return { key, rows: ids.length, bytes: file.size, rowIdMin: String(lo), rowIdMax: String(hi), crc32: crc32Of(file.parts) };
 }
 
 /** Which of `m`'s files of column `column` hold which of `ids`, by key. */

@@ -3,7 +3,11 @@
 // little more than a copy (blobs are not even copied: pages reference the caller's buffers).
 // Invariant: every page holds whole rows, so readers that split by page never see half a record.
 
+import { QuiverError } from '../../errors.js';
 import { ByteSink, bin, i32, i64, struct, writeStruct, type ThriftStruct } from './thrift-compact.js';
+
+/** Bytes a data page may hold: its size is a Parquet int32. */
+export const PAGE_BYTES_MAX = 2 ** 31 - 1;
 
 /** Leaf value types Quiver writes. */
 export type ParquetLeaf =
@@ -281,6 +285,9 @@ class PageBuilder {
     body.push(...this.parts);
     let size = 0;
     for (const b of body) size += b.length;
+    // The page size is an int32: a larger page would be written with a wrapped size that no
+    // reader can read back. Appends bound values well below this (VALUE_BYTES_MAX).
+    if (size > PAGE_BYTES_MAX) throw new QuiverError('invalid_input', `parquet: a page would hold ${size} bytes, above the format's ${PAGE_BYTES_MAX}`, { bytes: size });
     const header = new ByteSink(64);
     writeStruct(header, [
       [1, i32(0)], // DATA_PAGE

@@ -122,6 +122,16 @@ export type SchemaInput = Record<string, string | TypeSpec>;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 /** Names Quiver itself puts in the `dataset` table. */
 export const RESERVED = new Set(['row_id']);
+/**
+ * Names starting with two underscores are Quiver's: the view's `__quiver_file` and
+ * `__quiver_fragment`, the update and curate targets, search's `__score` and `__q_*` helpers.
+ * A user column under one of them would be shadowed or break those statements' binding.
+ */
+export const RESERVED_PREFIX = '__';
+
+export function isReservedName(name: string): boolean {
+  return RESERVED.has(name.toLowerCase()) || name.startsWith(RESERVED_PREFIX);
+}
 
 /** Turns the user's schema object into column definitions, refusing bad names and collisions. */
 export function parseSchema(input: SchemaInput): ColumnDef[] {
@@ -131,7 +141,7 @@ export function parseSchema(input: SchemaInput): ColumnDef[] {
   const cols: ColumnDef[] = [];
   for (const [name, spec] of Object.entries(input)) {
     if (!NAME.test(name)) throw new QuiverError('invalid_input', `schema: invalid column name "${name}" (letters, digits and _; not starting with a digit)`, { column: name });
-    if (RESERVED.has(name.toLowerCase())) throw new QuiverError('invalid_input', `schema: column name "${name}" is reserved`, { column: name });
+    if (isReservedName(name)) throw new QuiverError('invalid_input', `schema: column name "${name}" is reserved (row_id and names starting with __ are Quiver's own)`, { column: name });
     const ts = typeof spec === 'string' ? parseTypeString(spec) : spec;
     if (!(ts instanceof TypeSpec)) throw new QuiverError('invalid_input', `schema: column "${name}" has no type`, { column: name });
     cols.push({ name, type: ts.type, nullable: ts.nullable });

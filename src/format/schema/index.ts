@@ -1,3 +1,3 @@
 export * from './column-type.js';
-export { readImageHeader, type ImageInfo } from './image-header.js';
-export { columnize, parquetColumn, type ColumnizedBatch, type RecordInput } from './columnize.js';
+export { readImageHeader, imageDefect, type ImageInfo } from './image-header.js';
+export { columnize, parquetColumn, describeValue, VALUE_BYTES_MAX, type ColumnizedBatch, type ColumnizeLimits, type RecordInput } from './columnize.js';

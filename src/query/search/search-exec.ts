@@ -5,7 +5,7 @@
 
 import * as arrow from 'apache-arrow';
 import { QuiverError, isQuiverError } from '../../errors.js';
-import type { IndexMeta, Manifest } from '../../format/index.js';
+import { dataFileError, type IndexMeta, type Manifest } from '../../format/index.js';
 import { Bitmap, exactSearch, higherIsBetter, type Metric, type VectorPlan } from '../../index/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 import { quoteIdent, type Param, type Session } from '../engine.js';
@@ -633,7 +633,10 @@ export class SearchRuntime {
     if (this.indexes.has(meta.key)) return this.indexes.get(meta.key)!;
     let file;
     try {
-      file = decodeVectorIndexFile(await host.store.get(meta.key), meta.key);
+      const bytes = await host.store.get(meta.key).catch((e: unknown) => {
+        throw dataFileError(meta.key, e, 'index file');
+      });
+      file = decodeVectorIndexFile(bytes, meta.key);
     } catch (e) {
       if (!isQuiverError(e) || e.code !== 'unsupported') throw e;
       this.indexes.set(meta.key, null);

@@ -40,4 +40,15 @@ describe('parseSchema', () => {
       assert.throws(() => parseSchema(bad), (e) => isQuiverError(e, 'invalid_input'), JSON.stringify(bad));
     }
   });
+
+  it('reserves the names Quiver itself uses in its SQL: row_id and anything starting with two underscores', () => {
+    for (const name of ['row_id', 'ROW_ID', '__quiver_file', '__quiver_fragment', '__Quiver_target', '__score', '__q_cos']) {
+      assert.throws(
+        () => parseSchema({ [name]: 'text' }),
+        (e) => isQuiverError(e, 'invalid_input') && e.message.includes('reserved') && e.details.column === name,
+        name,
+      );
+    }
+    assert.equal(parseSchema({ _private: 'text', a__b: 'int' }).length, 2);
+  });
 });

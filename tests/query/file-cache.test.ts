@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import { rmSync, truncateSync } from 'node:fs';
+import { before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import * as quiver from '../../src/index.js';
+import { LocalStore, MemoryStore, type ObjectStore } from '../../src/storage/index.js';
+import { isQuiverError, type QuiverError } from '../../src/errors.js';
+import { readCommit, readManifest, readRef, writeCommit, writeManifest, moveRef, forgetChecksums, type Manifest } from '../../src/format/index.js';
+import { forgetVerifiedFiles } from '../../src/query/file-cache.js';
+import { prng, tempDir } from '../helpers/tmp.js';
+
+const SEED = Number(process.env.QUIVER_SEED ?? 20261202);
+const png = await sharp({ create: { width: 4, height: 3, channels: 3, background: 'red' } }).png().toBuffer();
+const rows = Array.from({ length: 40 }, (_, i) => ({ name: `row ${i}`, n: i, img: png, emb: [i, 1, 0, 0] }));
+const queries = ['select row_id, name, n, img, emb from dataset order by row_id', 'select count(*)::INT AS c, sum(n)::INT AS s from dataset', 'select row_id from dataset order by l2_distance(emb, [3, 1, 0, 0]) limit 3'];
+
+/** Every object of `from` copied into `to`. */
+async function copyStore(from: ObjectStore, to: ObjectStore): Promise<void> {
+  for await (const info of from.list('')) await to.put(info.key, await from.get(info.key));
+}
+
+type FileKind = 'scalar' | 'deletes' | 'image' | 'embedding';
+function fileOf(m: Manifest, kind: FileKind): string {
+  if (kind === 'scalar') return m.fragments[0].key;
+  if (kind === 'deletes') return m.fragments.find((f) => f.deletes)!.deletes!.key;
+  return m.groups[kind === 'image' ? 'img' : 'emb'][0].key;
+}
+
+async function headManifest(store: ObjectStore): Promise<Manifest> {
+  return readManifest(store, (await readCommit(store, (await readRef(store, 'branch', 'main'))!.commit)).manifest);
+}
+
+/** A fresh store of the kind asked for, holding the template dataset. */
+async function copyOf(template: ObjectStore, local: boolean): Promise<ObjectStore> {
+  const store = local ? new LocalStore(tempDir('quiver-flip-')) : new MemoryStore();
+  await copyStore(template, store);
+  return store;
+}
+
+/** Every query's outcome on a fresh handle: the rows, or the error. */
+async function outcomes(store: ObjectStore): Promise<unknown[]> {
+  const ds = await quiver.open(store);
+  try {
+    const out: unknown[] = [];
+    for (const q of queries) out.push(await ds.query(q).catch((e: unknown) => e));
+    return out;
+  } finally {
+    await ds.close();
+  }
+}
+
+/** Moves main to a copy of its manifest without checksums, as Quiver wrote before it had them. */
+async function withoutChecksums(store: ObjectStore): Promise<LocalStore> {
+  const m = await headManifest(store);
+  const bare: Manifest = {
+    ...m,
+    fragments: m.fragments.map(({ crc32: _c, deletes, ...f }) => ({ ...f, ...(deletes ? { deletes: { key: deletes.key, count: deletes.count } } : {}) })),
+    groups: Object.fromEntries(Object.entries(m.groups).map(([c, files]) => [c, files.map(({ crc32: _c, ...g }) => g)])),
+  };
+  assert.ok(!JSON.stringify(bare).includes('crc32'));
+  const ref = (await readRef(store, 'branch', 'main'))!;
+  const { id, ...head } = await readCommit(store, ref.commit);
+  const c = await writeCommit(store, { ...head, parents: [id], manifest: await writeManifest(store, bare), message: 'no checksums' });
+  await moveRef(store, 'branch', 'main', c.id, ref.etag);
+  return store as LocalStore;
+}
+
+describe('FileCache verification', () => {
+  let template: ObjectStore;
+  let expected: unknown[];
+  before(async () => {
+    template = new MemoryStore();
+    const ds = await quiver.create(template, { schema: { name: 'text', n: 'int', img: 'image', emb: 'emb-4' } });
+    await ds.append(rows);
+    await ds.commit('forty');
+    await ds.delete({ where: 'n % 8 = 3' });
+    await ds.commit('five fewer');
+    await ds.close();
+    expected = await outcomes(await copyOf(template, false));
+    for (const e of expected) assert.ok(!(e instanceof Error), String(e));
+  });
+
+  for (const local of [true, false]) {
+    for (const kind of ['scalar', 'deletes', 'image', 'embedding'] as FileKind[]) {
+      it(`reports a flipped bit in a ${kind} file as corrupt naming it, never as changed rows (${local ? 'local' : 'memory'} store)`, async () => {
+        const random = prng(SEED + kind.length * 7 + (local ? 1 : 0));
+        for (let round = 0; round < 3; round++) {
+          const store = await copyOf(template, local);
+          const key = fileOf(await headManifest(store), kind);
+          const bytes = await store.get(key);
+          const bit = Math.floor(random() * bytes.length * 8);
+          bytes[bit >> 3] ^= 1 << (bit & 7);
+          await store.put(key, bytes);
+          const got = await outcomes(store);
+          got.forEach((g, i) => {
+            // A query that does not read the file may still answer, and then it answers right.
+            if (!(g instanceof Error)) return assert.deepEqual(g, expected[i], `seed ${SEED}, ${kind}, bit ${bit}, query ${i}`);
+            assert.ok(isQuiverError(g, 'corrupt'), `seed ${SEED}, ${kind}, bit ${bit}: ${g.message}`);
+            assert.equal((g as QuiverError).details.key, key);
+            assert.match(g.message, /^format: data file .* is corrupt: its crc32 is [0-9a-f]{8}, the manifest recorded [0-9a-f]{8}$/);
+          });
+          assert.ok(got.some((g) => g instanceof Error), `seed ${SEED}: no query read the damaged ${kind} file`);
+        }
+      });
+    }
+
+    it(`reports a missing data file as corrupt naming it, for SQL and vector search alike (${local ? 'local' : 'memory'} store)`, async () => {
+      for (const kind of ['scalar', 'embedding', 'deletes'] as FileKind[]) {
+        const store = await copyOf(template, local);
+        const key = fileOf(await headManifest(store), kind);
+        await store.delete(key);
+        const got = await outcomes(store);
+        for (const g of got.filter((x) => x instanceof Error)) {
+          assert.ok(isQuiverError(g, 'corrupt') && (g as QuiverError).details.key === key, `${kind}: ${(g as Error).message}`);
+          assert.match((g as Error).message, /^format: data file .* named by the manifest is missing$/);
+        }
+        assert.ok(got.some((g) => g instanceof Error), kind);
+      }
+    });
+  }
+
+  it('reads a dataset whose manifest records no checksums, as written before them', async () => {
+    const store = await withoutChecksums(await copyOf(template, true));
+    const reopened = () => outcomes(new LocalStore(store.root));
+    assert.deepEqual(await reopened(), expected);
+    // A file removed after this process verified it reaches DuckDB, which cannot open it: io.
+    const key = (await headManifest(store)).fragments[0].key;
+    rmSync(store.localPath(key));
+    const [late] = await reopened();
+    assert.ok(isQuiverError(late, 'io') && (late as QuiverError).details.path === store.localPath(key), String(late));
+    // Checked afresh, a missing file is reported by name even without a checksum.
+    forgetVerifiedFiles();
+    const [g] = await reopened();
+    assert.ok(isQuiverError(g, 'corrupt') && (g as QuiverError).details.key === key, String(g));
+  });
+
+  it('reports a Parquet file DuckDB cannot decode as corrupt when no checksum guards it', async () => {
+    const store = await withoutChecksums(await copyOf(template, true));
+    const key = (await headManifest(store)).fragments[0].key;
+    truncateSync(store.localPath(key), 100);
+    // This process learnt the checksums of the manifest it read before rewriting it.
+    forgetChecksums(store.url);
+    const [g] = await outcomes(new LocalStore(store.root));
+    assert.ok(isQuiverError(g, 'corrupt') && (g as QuiverError).details.path === store.localPath(key), String(g));
+  });
+
+  it('records a checksum for every data and deletes file a manifest names', async () => {
+    const m = await headManifest(template);
+    const files = [...m.fragments.flatMap((f) => [f.crc32, ...(f.deletes ? [f.deletes.crc32] : [])]), ...Object.values(m.groups).flat().map((g) => g.crc32)];
+    assert.ok(files.length >= 4);
+    for (const crc of files) assert.equal(typeof crc, 'number');
+  });
+});
+
+describe('index files a manifest names', () => {
+  it('reports a missing vector index file as corrupt naming it, not a raw ENOENT', async () => {
+    const store = new LocalStore(tempDir('quiver-index-'));
+    const ds = await quiver.create(store, { schema: { emb: 'emb-4' } });
+    await ds.append(rows.map((r) => ({ emb: r.emb })));
+    await ds.commit('rows');
+    await ds.createIndex('emb', { kind: 'vector', metric: 'l2' });
+    await ds.close();
+    const key = (await headManifest(store)).indexes[0].key;
+    rmSync(store.localPath(key));
+    const h = await quiver.open(store.root);
+    await assert.rejects(
+      h.query('select row_id from dataset order by l2_distance(emb, [3, 1, 0, 0]) limit 3'),
+      (e) => isQuiverError(e, 'corrupt') && (e as QuiverError).details.key === key && /^format: index file .* named by the manifest is missing$/.test((e as Error).message),
+    );
+    await h.close();
+  });
+});
