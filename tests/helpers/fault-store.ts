@@ -1,0 +1,113 @@
+// A fault-injecting ObjectStore wrapper for the fault tests: it numbers every write (put,
+// put-if-absent, put-if-match, delete) in the order they are issued and, at write `failAt`,
+// kills its own process (kill -9) or "crashes" (that write and every later call fail).
+// It also fails puts once `bytesMax` bytes were written (a full disk). Reads pass through.
+// It lives in tests/helpers, not src/: no production caller wants a store that kills itself.
+
+import { writeSync } from 'node:fs';
+import { QuiverError } from '../../src/errors.js';
+import { dataSize, type ByteRange, type ObjectInfo, type ObjectStore, type PutCondition, type PutData } from '../../src/storage/index.js';
+
+export type WriteOp = 'put' | 'put-if-absent' | 'put-if-match' | 'delete';
+
+export interface WriteEvent {
+  /** 1-based, in the order writes were issued. */
+  n: number;
+  op: WriteOp;
+  key: string;
+  /** The phase the caller set last (`FaultStore.phase`). */
+  phase: string;
+}
+
+export interface FaultPlan {
+  /** The write (1-based) at which the fault fires, before the write reaches the inner store. */
+  failAt?: number;
+  /** `kill`: SIGKILL this process. `crash`: throw, and fail every later call too. Default `crash`. */
+  mode?: 'kill' | 'crash';
+  /** Puts that would take the bytes written past this bound fail with ENOSPC and write nothing. */
+  bytesMax?: number;
+  /** Called for every write before it runs (or before the fault fires). */
+  onWrite?: (w: WriteEvent) => void;
+}
+
+function opOf(condition: PutCondition | undefined): WriteOp {
+  if (!condition) return 'put';
+  return 'ifAbsent' in condition ? 'put-if-absent' : 'put-if-match';
+}
+
+export class FaultStore implements ObjectStore {
+  /** Set by the scenario so each write is attributed to the phase that issued it. */
+  phase = 'start';
+  writes = 0;
+  bytesWritten = 0;
+  readonly log: WriteEvent[] = [];
+  private crashedAt: number | undefined;
+
+  constructor(
+    readonly inner: ObjectStore,
+    private readonly plan: FaultPlan = {},
+  ) {
+    // DuckDB and vacuum read local files directly; faults only concern writes, so keep the path.
+    if (inner.localPath) this.localPath = (key: string) => inner.localPath!(key);
+  }
+
+  localPath?: (key: string) => string;
+
+  get url(): string {
+    return this.inner.url;
+  }
+
+  /** The write at which the store crashed, if it did. */
+  get crashed(): number | undefined {
+    return this.crashedAt;
+  }
+
+  private alive(): void {
+    if (this.crashedAt !== undefined) throw new QuiverError('io', `fault: store crashed at write ${this.crashedAt}`);
+  }
+
+  private beforeWrite(op: WriteOp, key: string): void {
+    this.alive();
+    const w: WriteEvent = { n: ++this.writes, op, key, phase: this.phase };
+    this.log.push(w);
+    this.plan.onWrite?.(w);
+    if (w.n !== this.plan.failAt) return;
+    if (this.plan.mode === 'kill') {
+      writeSync(2, `fault: kill -9 at write ${w.n} (${op} ${key}, phase ${w.phase})\n`);
+      process.kill(process.pid, 'SIGKILL');
+    }
+    this.crashedAt = w.n;
+    this.alive();
+  }
+
+  get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    this.alive();
+    return this.inner.get(key, range);
+  }
+
+  head(key: string): Promise<ObjectInfo | null> {
+    this.alive();
+    return this.inner.head(key);
+  }
+
+  list(prefix: string): AsyncIterable<ObjectInfo> {
+    this.alive();
+    return this.inner.list(prefix);
+  }
+
+  put(key: string, data: PutData, condition?: PutCondition): Promise<ObjectInfo> {
+    this.beforeWrite(opOf(condition), key);
+    const size = dataSize(data);
+    if (this.plan.bytesMax !== undefined && this.bytesWritten + size > this.plan.bytesMax) {
+      const cause = Object.assign(new Error(`ENOSPC: no space left on device, write`), { code: 'ENOSPC' });
+      return Promise.reject(new QuiverError('io', `storage: put "${key}" failed: ${cause.message}`, { key }, { cause }));
+    }
+    this.bytesWritten += size;
+    return this.inner.put(key, data, condition);
+  }
+
+  delete(key: string): Promise<void> {
+    this.beforeWrite('delete', key);
+    return this.inner.delete(key);
+  }
+}
