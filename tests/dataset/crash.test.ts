@@ -37,7 +37,7 @@ for (const factory of storeFactories.filter((f) => f.crossProcess)) {
           const store = factory.make();
           const r = await runUntilKilled(store.url, n);
           assert.equal(r.signal, 'SIGKILL', `${where}: the writer was not killed: ${r.err}`);
-          const landed = /kill -9 at write (\d+) \(\S+ \S+, phase (\w+)\)/.exec(r.err);
+          const landed = /kill -9 at write (\d+) \(\S+ \S+, phase (\w+),/.exec(r.err);
           assert.deepEqual(landed && [Number(landed[1]), landed[2]], [n, phase], `${where}: the kill landed elsewhere: ${r.err}`);
           const allowed = allowedStates(clean.checkpoints, n);
           const state = await datasetState(store);

@@ -20,8 +20,11 @@ export interface WriteEvent {
 }
 
 export interface FaultPlan {
-  /** The write (1-based) at which the fault fires, before the write reaches the inner store. */
-  failAt?: number;
+  /**
+   * Where the fault fires, before that write reaches the inner store: the Nth write (1-based)
+   * of the run, or the Nth write issued during one phase.
+   */
+  failAt?: number | { phase: string; nth: number };
   /** `kill`: SIGKILL this process. `crash`: throw, and fail every later call too. Default `crash`. */
   mode?: 'kill' | 'crash';
   /** Puts that would take the bytes written past this bound fail with ENOSPC and write nothing. */
@@ -41,6 +44,8 @@ export class FaultStore implements ObjectStore {
   writes = 0;
   bytesWritten = 0;
   readonly log: WriteEvent[] = [];
+  /** Writes issued per phase. */
+  readonly phaseWrites = new Map<string, number>();
   private crashedAt: number | undefined;
 
   constructor(
@@ -70,10 +75,13 @@ export class FaultStore implements ObjectStore {
     this.alive();
     const w: WriteEvent = { n: ++this.writes, op, key, phase: this.phase };
     this.log.push(w);
+    const inPhase = (this.phaseWrites.get(w.phase) ?? 0) + 1;
+    this.phaseWrites.set(w.phase, inPhase);
     this.plan.onWrite?.(w);
-    if (w.n !== this.plan.failAt) return;
+    const at = this.plan.failAt;
+    if (typeof at === 'number' ? w.n !== at : !(at && at.phase === w.phase && at.nth === inPhase)) return;
     if (this.plan.mode === 'kill') {
-      writeSync(2, `fault: kill -9 at write ${w.n} (${op} ${key}, phase ${w.phase})\n`);
+      writeSync(2, `fault: kill -9 at write ${w.n} (${op} ${key}, phase ${w.phase}, write ${inPhase} of the phase)\n`);
       process.kill(process.pid, 'SIGKILL');
     }
     this.crashedAt = w.n;
