@@ -44,6 +44,8 @@ export class FaultStore implements ObjectStore {
   writes = 0;
   bytesWritten = 0;
   readonly log: WriteEvent[] = [];
+  /** The full-disk bound; raise it to "free space" mid-test. */
+  bytesMax: number | undefined;
   /** Writes issued per phase. */
   readonly phaseWrites = new Map<string, number>();
   private crashedAt: number | undefined;
@@ -52,6 +54,7 @@ export class FaultStore implements ObjectStore {
     readonly inner: ObjectStore,
     private readonly plan: FaultPlan = {},
   ) {
+    this.bytesMax = plan.bytesMax;
     // DuckDB and vacuum read local files directly; faults only concern writes, so keep the path.
     if (inner.localPath) this.localPath = (key: string) => inner.localPath!(key);
   }
@@ -106,7 +109,7 @@ export class FaultStore implements ObjectStore {
   put(key: string, data: PutData, condition?: PutCondition): Promise<ObjectInfo> {
     this.beforeWrite(opOf(condition), key);
     const size = dataSize(data);
-    if (this.plan.bytesMax !== undefined && this.bytesWritten + size > this.plan.bytesMax) {
+    if (this.bytesMax !== undefined && this.bytesWritten + size > this.bytesMax) {
       const cause = Object.assign(new Error(`ENOSPC: no space left on device, write`), { code: 'ENOSPC' });
       return Promise.reject(new QuiverError('io', `storage: put "${key}" failed: ${cause.message}`, { key }, { cause }));
     }
