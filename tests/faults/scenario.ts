@@ -29,7 +29,7 @@ export const schema = { seq: 'int64', rating: 'int', tag: 'text', emb: 'emb-4', 
 // A small staging bound makes appends write fragments before commit, the path vacuum races.
 const write = { stagedBytesMax: 4096, autoCompact: false as const };
 
-function rows(from: number, n: number, rating = 0): Record<string, unknown>[] {
+export function rows(from: number, n: number, rating = 0): Record<string, unknown>[] {
   return Array.from({ length: n }, (_, i) => ({
     seq: from + i,
     rating,
@@ -103,7 +103,7 @@ export async function runScenario(store: FaultStore, checkpoint: (label: string)
 }
 
 /** Rows of one version as a count and a digest of every value; checks the count its commit records. */
-async function versionState(h: quiver.Dataset): Promise<string> {
+export async function versionState(h: quiver.Dataset): Promise<string> {
   const digest = "coalesce(md5(string_agg(hash(row_id, seq, rating, tag, emb, blob)::varchar, ',' order by row_id)), '')";
   const [r] = await h.query(`select count(*) as n, count(distinct row_id) as d, ${digest} as h from dataset`);
   if (r.n !== r.d) throw new Error(`fault: duplicate row ids in ${h.version.id}`);
