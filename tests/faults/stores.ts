@@ -11,10 +11,15 @@ export interface StoreFactory {
   crossProcess: boolean;
 }
 
-export const storeFactories: StoreFactory[] = [
+const all: StoreFactory[] = [
   { name: 'memory', make: () => new MemoryStore(), crossProcess: false },
   { name: 'local', make: () => new LocalStore(tempDir('quiver-fault-')), crossProcess: true },
 ];
+
+/** Every store, or those named in QUIVER_FAULT_STORES (comma-separated), e.g. for a long sweep. */
+export const storeFactories: StoreFactory[] = process.env.QUIVER_FAULT_STORES
+  ? all.filter((f) => process.env.QUIVER_FAULT_STORES!.split(',').includes(f.name))
+  : all;
 
 /** Opens a cross-process store in a child from the url its factory's store reported. */
 export function reopenStore(url: string): ObjectStore {

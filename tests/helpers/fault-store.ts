@@ -29,8 +29,6 @@ export interface FaultPlan {
   mode?: 'kill' | 'crash';
   /** Puts that would take the bytes written past this bound fail with ENOSPC and write nothing. */
   bytesMax?: number;
-  /** Called for every write before it runs (or before the fault fires). */
-  onWrite?: (w: WriteEvent) => void;
 }
 
 function opOf(condition: PutCondition | undefined): WriteOp {
@@ -80,7 +78,6 @@ export class FaultStore implements ObjectStore {
     this.log.push(w);
     const inPhase = (this.phaseWrites.get(w.phase) ?? 0) + 1;
     this.phaseWrites.set(w.phase, inPhase);
-    this.plan.onWrite?.(w);
     const at = this.plan.failAt;
     if (typeof at === 'number' ? w.n !== at : !(at && at.phase === w.phase && at.nth === inPhase)) return;
     if (this.plan.mode === 'kill') {
@@ -91,33 +88,37 @@ export class FaultStore implements ObjectStore {
     this.alive();
   }
 
-  get(key: string, range?: ByteRange): Promise<Uint8Array> {
+  // Every method is async so a fault rejects the returned promise, as a real store's would.
+  async get(key: string, range?: ByteRange): Promise<Uint8Array> {
     this.alive();
     return this.inner.get(key, range);
   }
 
-  head(key: string): Promise<ObjectInfo | null> {
+  async head(key: string): Promise<ObjectInfo | null> {
     this.alive();
     return this.inner.head(key);
   }
 
-  list(prefix: string): AsyncIterable<ObjectInfo> {
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
     this.alive();
-    return this.inner.list(prefix);
+    for await (const info of this.inner.list(prefix)) {
+      this.alive();
+      yield info;
+    }
   }
 
-  put(key: string, data: PutData, condition?: PutCondition): Promise<ObjectInfo> {
+  async put(key: string, data: PutData, condition?: PutCondition): Promise<ObjectInfo> {
     this.beforeWrite(opOf(condition), key);
     const size = dataSize(data);
     if (this.bytesMax !== undefined && this.bytesWritten + size > this.bytesMax) {
       const cause = Object.assign(new Error(`ENOSPC: no space left on device, write`), { code: 'ENOSPC' });
-      return Promise.reject(new QuiverError('io', `storage: put "${key}" failed: ${cause.message}`, { key }, { cause }));
+      throw new QuiverError('io', `storage: put "${key}" failed: ${cause.message}`, { key }, { cause });
     }
     this.bytesWritten += size;
     return this.inner.put(key, data, condition);
   }
 
-  delete(key: string): Promise<void> {
+  async delete(key: string): Promise<void> {
     this.beforeWrite('delete', key);
     return this.inner.delete(key);
   }
