@@ -48,6 +48,16 @@ describe('FaultStore', () => {
     assert.equal(s.crashed, 3);
   });
 
+  it('lands a write whose reply it loses, and keeps working afterwards', async () => {
+    const inner = new MemoryStore();
+    const s = new FaultStore(inner, { failAt: 1, mode: 'lost-ack' });
+    await assert.rejects(s.put('a', b(3), { ifAbsent: true }), /reply to write 1/);
+    assert.equal((await inner.head('a'))?.size, 3);
+    await assert.rejects(s.put('a', b(3), { ifAbsent: true }), (e) => isQuiverError(e, 'conflict'));
+    await s.delete('a');
+    assert.equal(await inner.head('a'), null);
+  });
+
   it('fails puts past its byte budget with ENOSPC and writes nothing, until the budget is raised', async () => {
     const inner = new MemoryStore();
     const s = new FaultStore(inner, { bytesMax: 10 });

@@ -1,6 +1,7 @@
 // A fault-injecting ObjectStore wrapper for the fault tests: it numbers every write (put,
 // put-if-absent, put-if-match, delete) in the order they are issued and, at write `failAt`,
-// kills its own process (kill -9) or "crashes" (that write and every later call fail).
+// kills its own process (kill -9), "crashes" (that write and every later call fail) or lands
+// the write and loses its reply.
 // It also fails puts once `bytesMax` bytes were written (a full disk). Reads pass through.
 // It lives in tests/helpers, not src/: no production caller wants a store that kills itself.
 
@@ -25,8 +26,12 @@ export interface FaultPlan {
    * of the run, or the Nth write issued during one phase.
    */
   failAt?: number | { phase: string; nth: number };
-  /** `kill`: SIGKILL this process. `crash`: throw, and fail every later call too. Default `crash`. */
-  mode?: 'kill' | 'crash';
+  /**
+   * `kill`: SIGKILL this process. `crash`: reject, and every later call too. `lost-ack`: the
+   * write lands but its caller sees an error (a response lost on the network); later calls
+   * work. Default `crash`.
+   */
+  mode?: 'kill' | 'crash' | 'lost-ack';
   /** Puts that would take the bytes written past this bound fail with ENOSPC and write nothing. */
   bytesMax?: number;
 }
@@ -47,6 +52,8 @@ export class FaultStore implements ObjectStore {
   /** Writes issued per phase. */
   readonly phaseWrites = new Map<string, number>();
   private crashedAt: number | undefined;
+  /** The write the fault fired on, whatever the mode. */
+  faultedAt: number | undefined;
 
   constructor(
     readonly inner: ObjectStore,
@@ -72,20 +79,29 @@ export class FaultStore implements ObjectStore {
     if (this.crashedAt !== undefined) throw new QuiverError('io', `fault: store crashed at write ${this.crashedAt}`);
   }
 
-  private beforeWrite(op: WriteOp, key: string): void {
+  /** Numbers the write; true when the fault fires on it with the write still to land (lost-ack). */
+  private beforeWrite(op: WriteOp, key: string): boolean {
     this.alive();
     const w: WriteEvent = { n: ++this.writes, op, key, phase: this.phase };
     this.log.push(w);
     const inPhase = (this.phaseWrites.get(w.phase) ?? 0) + 1;
     this.phaseWrites.set(w.phase, inPhase);
     const at = this.plan.failAt;
-    if (typeof at === 'number' ? w.n !== at : !(at && at.phase === w.phase && at.nth === inPhase)) return;
+    if (typeof at === 'number' ? w.n !== at : !(at && at.phase === w.phase && at.nth === inPhase)) return false;
+    this.faultedAt = w.n;
+    if (this.plan.mode === 'lost-ack') return true;
     if (this.plan.mode === 'kill') {
       writeSync(2, `fault: kill -9 at write ${w.n} (${op} ${key}, phase ${w.phase}, write ${inPhase} of the phase)\n`);
       process.kill(process.pid, 'SIGKILL');
     }
     this.crashedAt = w.n;
     this.alive();
+    return false;
+  }
+
+  /** The rejection a lost acknowledgement gives, after the write landed. */
+  private lostAck(key: string): never {
+    throw new QuiverError('io', `fault: the reply to write ${this.faultedAt} ("${key}") was lost`, { key });
   }
 
   // Every method is async so a fault rejects the returned promise, as a real store's would.
@@ -108,18 +124,20 @@ export class FaultStore implements ObjectStore {
   }
 
   async put(key: string, data: PutData, condition?: PutCondition): Promise<ObjectInfo> {
-    this.beforeWrite(opOf(condition), key);
+    const lost = this.beforeWrite(opOf(condition), key);
     const size = dataSize(data);
     if (this.bytesMax !== undefined && this.bytesWritten + size > this.bytesMax) {
       const cause = Object.assign(new Error(`ENOSPC: no space left on device, write`), { code: 'ENOSPC' });
       throw new QuiverError('io', `storage: put "${key}" failed: ${cause.message}`, { key }, { cause });
     }
     this.bytesWritten += size;
-    return this.inner.put(key, data, condition);
+    const info = await this.inner.put(key, data, condition);
+    return lost ? this.lostAck(key) : info;
   }
 
   async delete(key: string): Promise<void> {
-    this.beforeWrite('delete', key);
-    return this.inner.delete(key);
+    const lost = this.beforeWrite('delete', key);
+    await this.inner.delete(key);
+    if (lost) this.lostAck(key);
   }
 }
