@@ -1,63 +1,51 @@
-// Kills a writer process at random instants (seeded) during append and commit, then checks
-// that the dataset opens at a committed version with every committed row intact.
+// Kills a writer process (kill -9) at seeded writes of every phase of the fault scenario, each
+// on a fresh dataset, then checks the reopened dataset shows exactly the last step that returned
+// (or the one in flight) and still takes commits. The kill point is a write number, so a seed
+// replays the same run. Default: one write per phase; QUIVER_FAULT_SWEEP=full kills at every write.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import * as quiver from '../../src/index.js';
-import { prng, tempDir } from '../helpers/tmp.js';
+import { FaultStore } from '../helpers/fault-store.js';
+import { allowedStates, cleanRun, datasetState, PHASES, pickWrites, schema, stillWritable, type Checkpoint } from '../faults/scenario.js';
+import { storeFactories } from '../faults/stores.js';
 
 const SEED = Number(process.env.QUIVER_SEED ?? 20261122);
-const KILLS = Number(process.env.QUIVER_CRASH_KILLS ?? 10);
-const BATCH = 10;
 
-function runAndKill(dir: string, afterMs: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'tests/dataset/fixtures/crash-writer.ts', dir, String(BATCH)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let committed = -1;
+function runUntilKilled(url: string, n: number): Promise<{ signal: NodeJS.Signals | null; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'tests/dataset/fixtures/crash-writer.ts', url, String(n)], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      for (const m of d.toString().matchAll(/committed (\d+)/g)) committed = Number(m[1]);
-    });
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), afterMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (signal !== 'SIGKILL') reject(new Error(`writer exited on its own (${code}): ${err}`));
-      else resolve(committed);
-    });
+    child.on('exit', (_code, signal) => resolve({ signal, err }));
   });
 }
 
-describe('crash safety', () => {
-  it(`keeps every committed row when the writer is killed at random instants (seed ${SEED})`, { timeout: 240_000 }, async () => {
-    const rand = prng(SEED);
-    const dir = tempDir() + '/crash';
-    let lastSeen = 0;
-    for (let k = 0; k < KILLS; k++) {
-      // Early kills land during start-up and create; later ones during appends and commits.
-      // Under load (CI runs files in parallel) start-up is slower, so the window is wide.
-      const afterMs = 500 + Math.floor(rand() * 3000);
-      const reported = await runAndKill(dir, afterMs);
-      let ds: quiver.Dataset;
-      try {
-        ds = await quiver.open(dir);
-      } catch (e) {
-        // Killed before the dataset was created: nothing was committed, so nothing is lost.
-        assert.equal(reported, -1, `seed ${SEED}, kill ${k}: dataset missing after commits were reported`);
-        continue;
-      }
-      const [{ n, lo, hi, distinct }] = await ds.query('select count(*) as n, min(seq) as lo, max(seq) as hi, count(distinct seq) as distinct from dataset');
-      const rows = Number(n);
-      assert.ok(rows >= reported, `seed ${SEED}, kill ${k}: ${rows} rows but ${reported} were reported committed`);
-      assert.ok(rows >= lastSeen, `seed ${SEED}, kill ${k}: rows went from ${lastSeen} to ${rows}`);
-      assert.equal(rows % BATCH, 0, `seed ${SEED}, kill ${k}: a partial batch is visible (${rows} rows)`);
-      assert.equal(Number(distinct), rows, `seed ${SEED}, kill ${k}: duplicate rows`);
-      if (rows > 0) assert.deepEqual([Number(lo), Number(hi)], [0, rows - 1]);
-      const bad = await ds.query(`select count(*) as bad from dataset where prompt <> 'p' || seq or emb[1] <> seq or octet_length(blob) <> 2000`);
-      assert.equal(Number(bad[0].bad), 0);
-      lastSeen = rows;
-      await ds.close();
+for (const factory of storeFactories.filter((f) => f.crossProcess)) {
+  describe(`crash safety on the ${factory.name} store (seed ${SEED})`, () => {
+    let clean: { checkpoints: Checkpoint[]; phases: string[] };
+    before(async () => {
+      clean = await cleanRun(() => new FaultStore(factory.make()));
+    });
+
+    for (const [k, phase] of PHASES.entries()) {
+      it(`keeps every committed row when the writer is killed at a write of ${phase}`, { timeout: 600_000 }, async () => {
+        const points = pickWrites(clean.phases, phase, SEED + k);
+        assert.ok(points.length > 0, `the scenario issues no write in phase ${phase}`);
+        for (const n of points) {
+          const where = `seed ${SEED}, kill -9 at write ${n}`;
+          const store = factory.make();
+          const r = await runUntilKilled(store.url, n);
+          assert.equal(r.signal, 'SIGKILL', `${where}: the writer was not killed: ${r.err}`);
+          const landed = /kill -9 at write (\d+) \(\S+ \S+, phase (\w+),/.exec(r.err);
+          assert.deepEqual(landed && [Number(landed[1]), landed[2]], [n, phase], `${where}: the kill landed elsewhere: ${r.err}`);
+          const allowed = allowedStates(clean.checkpoints, n);
+          const state = await datasetState(store);
+          assert.ok(allowed.some((c) => c.state === state), `${where}: state ${state}\nexpected one of\n${allowed.map((c) => `${c.label}: ${c.state}`).join('\n')}`);
+          if (state === 'absent') await (await quiver.create(store, { schema })).close();
+          else await stillWritable(store);
+        }
+      });
     }
-    assert.ok(lastSeen > 0, 'no kill happened after a commit: raise the delays');
   });
-});
+}

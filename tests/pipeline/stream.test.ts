@@ -8,7 +8,8 @@ import fc from 'fast-check';
 import { rebatch } from '../../src/pipeline/stream/rebatch.js';
 import { parallelMap } from '../../src/pipeline/stream/parallel-map.js';
 
-const seed = Number(process.env.QUIVER_SEED ?? Date.now() % 1e9);
+// A fixed default, so every run replays the same cases; QUIVER_SEED explores (the seed is in each name).
+const seed = Number(process.env.QUIVER_SEED ?? 20261202);
 const params = { seed, numRuns: 60 };
 
 async function* tables(sizes: number[]): AsyncGenerator<arrow.Table> {
