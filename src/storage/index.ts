@@ -5,3 +5,5 @@ export { LocalStore, type LocalStoreOptions } from './local/local-store.js';
 export { MemoryStore } from './memory/memory-store.js';
 export { CountingStore, type StoreCounts } from './counting-store.js';
 export { openStore, type StoreOptions } from './open-store.js';
+export { ObjectCache, type ObjectCacheOptions, type ObjectCacheStats, type LocalCopy } from './cache/object-cache.js';
+export { CachedStore } from './cache/cached-store.js';
