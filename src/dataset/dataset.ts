@@ -39,7 +39,7 @@ import { buildIndex, withIndex, type IndexSpec } from './search/create-index.js'
 import type { BuildProgress } from '../index/index.js';
 import { openStore, type ObjectStore, type StoreOptions } from '../storage/index.js';
 import { Mutex } from './mutex.js';
-import { sharedEngine } from './shared-engine.js';
+import { sharedEngine, sharedObjectCache } from './shared-engine.js';
 import { Staging } from './staging.js';
 import { createVersionView, versionSql, type VersionContext } from './versioning/context.js';
 import { buildDiffTable, diffCounts, diffRows, type DiffCounts, type DiffRow } from './versioning/diff.js';
@@ -186,7 +186,7 @@ export class Dataset {
     protected readonly writeOptions: Required<WriteOptions>,
   ) {
     this.staging = new Staging(store, writeOptions.stagedBytesMax, writeOptions.fragmentRowsMax);
-    this.cache = new FileCache(store);
+    this.cache = new FileCache(store, sharedObjectCache());
     this.rowIds = new RowIdAllocator(store);
   }
 
@@ -956,7 +956,7 @@ export class Dataset {
     await this.mutex.run(async () => undefined);
     this.closed = true;
     this.session?.close();
-    this.cache.dispose();
+    await this.cache.dispose();
   }
 }
 

@@ -108,7 +108,7 @@ export class CachedStore implements ObjectStore {
    * folder already has one; any other store's object is copied once into the cache's disk tier.
    */
   async localCopy(key: string): Promise<LocalCopy> {
-    if (this.inner.localPath) return { path: this.inner.localPath(key), release: () => undefined };
+    if (this.inner.localPath) return { path: this.inner.localPath(key), release: () => Promise.resolve() };
     return this.cache.localCopy(this.inner.url, key, () => this.inner.get(key));
   }
 

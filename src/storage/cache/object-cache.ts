@@ -29,7 +29,8 @@ export interface ObjectCacheOptions {
 /** A disk copy in use: the file stays until `release` is called, whatever the cache's bound. */
 export interface LocalCopy {
   path: string;
-  release(): void;
+  /** Unpins the copy; resolves once any eviction it allowed is done. */
+  release(): Promise<void>;
 }
 
 interface DiskEntry {
@@ -153,10 +154,10 @@ export class ObjectCache {
     return {
       path: entry.path,
       release: () => {
-        if (released) return;
+        if (released) return Promise.resolve();
         released = true;
         entry.pins--;
-        void this.evictCopies();
+        return this.evictCopies();
       },
     };
   }

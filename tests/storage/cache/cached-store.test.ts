@@ -125,8 +125,8 @@ describe('ObjectCache local copies', () => {
     assert.equal(a.path, b.path);
     assert.equal(counting.counts.gets, 1);
     assert.deepEqual(new Uint8Array(readFileSync(a.path)), data);
-    a.release();
-    b.release();
+    await a.release();
+    await b.release();
   });
 
   it('evicts unpinned copies past its bound and never a pinned one', async () => {
@@ -136,14 +136,13 @@ describe('ObjectCache local copies', () => {
     for (const k of ['x', 'y', 'z']) await inner.put(k, bytesOf(1000, k.charCodeAt(0)));
     const x = await store.localCopy('x');
     const y = await store.localCopy('y');
-    y.release();
+    await y.release();
     const z = await store.localCopy('z');
-    z.release(); // 3000 bytes > 2500: y goes (oldest unpinned), x stays pinned
-    await new Promise((r) => setImmediate(r));
+    await z.release(); // 3000 bytes > 2500: y goes (oldest unpinned), x stays pinned
     assert.ok(existsSync(x.path));
     assert.ok(!existsSync(y.path));
     assert.ok(cache.stats.diskBytes <= 2500);
-    x.release();
+    await x.release();
   });
 
   it('copies again after an eviction', async () => {
@@ -152,11 +151,10 @@ describe('ObjectCache local copies', () => {
     await inner.put('k', bytesOf(10, 8));
     const store = new CachedStore(inner, cache, () => true);
     const a = await store.localCopy('k');
-    a.release();
-    await new Promise((r) => setImmediate(r));
+    await a.release();
     const b = await store.localCopy('k');
     assert.ok(existsSync(b.path));
     assert.equal(inner.counts.gets, 2);
-    b.release();
+    await b.release();
   });
 });
