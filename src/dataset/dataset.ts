@@ -42,7 +42,7 @@ import type { BuildProgress } from '../index/index.js';
 import { openStore, type ObjectStore, type StoreOptions } from '../storage/index.js';
 import { Mutex } from './mutex.js';
 import { PendingStore } from './pending-store.js';
-import { sharedEngine } from './shared-engine.js';
+import { sharedEngine, sharedObjectCache } from './shared-engine.js';
 import { Staging } from './staging.js';
 import { createVersionView, versionSql, type VersionContext } from './versioning/context.js';
 import { buildDiffTable, diffCounts, diffRows, type DiffCounts, type DiffRow } from './versioning/diff.js';
@@ -195,7 +195,7 @@ export class Dataset {
   ) {
     this.store = this.pending = PendingStore.of(store);
     this.staging = new Staging(this.store, writeOptions.stagedBytesMax, writeOptions.fragmentRowsMax);
-    this.cache = new FileCache(this.store);
+    this.cache = new FileCache(this.store, sharedObjectCache());
     this.rowIds = new RowIdAllocator(this.store);
   }
 
@@ -998,7 +998,7 @@ export class Dataset {
     // Staged rows die with the handle: their files become garbage for vacuum.
     await this.pending.release().catch(() => undefined);
     this.session?.close();
-    this.cache.dispose();
+    await this.cache.dispose();
   }
 }
 

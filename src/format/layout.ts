@@ -27,6 +27,15 @@ export const layout = {
   deletesFile: (fragmentId: string, generation: string) => `data/${fragmentId}.deletes-${generation}.parquet`,
 };
 
+/**
+ * True for keys whose object is never rewritten once it exists (data and index files, manifests,
+ * commits: fresh or content-addressed keys written put-if-absent), so a cached copy never goes
+ * stale. Refs, the lease and the marker change in place and must always be read from the store.
+ */
+export function immutableKey(key: string): boolean {
+  return key.startsWith(layout.dataPrefix) || key.startsWith(layout.indexPrefix) || key.startsWith(layout.manifestsPrefix) || key.startsWith(layout.commitsPrefix);
+}
+
 const REF_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}(\/[A-Za-z0-9][A-Za-z0-9._-]{0,99})*$/;
 
 export function validRefName(name: string): boolean {

@@ -1,15 +1,15 @@
-// DuckDB reads Parquet from local paths. A local store's files are read in place; objects of any
-// other store (memory, object storage, or a wrapper that must see every read) are fetched once
-// into a private cache folder. Data files are immutable, so a cached copy never goes stale.
+// DuckDB reads Parquet from local paths. A local store's files are read in place; the objects of
+// any other store (memory, object storage, or a wrapper that must see every read) come from the
+// process-wide ObjectCache's disk tier, copied once and shared by every handle. Data files are
+// immutable, so a cached copy never goes stale. A handle pins the copies it has been given until
+// it is disposed; the cache's disk bound applies to the copies no open handle holds.
 // Invariant: a path is handed out only for bytes that match the checksum their manifest recorded
 // (format/checksums.ts) and for a file that exists; otherwise `corrupt` naming the key.
 
-import { mkdirSync, existsSync, rmSync } from 'node:fs';
-import { writeFile, rename, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { checkCrc32, crc32Of, crc32OfFile, dataFileError, expectedChecksum } from '../format/index.js';
-import type { ObjectStore } from '../storage/index.js';
+import { stat } from 'node:fs/promises';
+import { assert } from '../errors.js';
+import { checkCrc32, crc32Of, crc32OfFile, dataFileError, expectedChecksum, immutableKey } from '../format/index.js';
+import type { LocalCopy, ObjectCache, ObjectStore } from '../storage/index.js';
 
 /** Local files remembered as verified, process-wide; past this the oldest are checked again on next use. */
 export const VERIFIED_FILES_MAX = 65_536;
@@ -38,56 +38,46 @@ export function forgetVerifiedFiles(): void {
 }
 
 export class FileCache {
-  private readonly dir: string;
-  private readonly pending = new Map<string, Promise<string>>();
+  private readonly held = new Map<string, Promise<LocalCopy>>();
 
   constructor(
     private readonly store: ObjectStore,
-    dir?: string,
-  ) {
-    this.dir = dir ?? join(tmpdir(), `quiver-cache-${process.pid}-${Math.random().toString(36).slice(2)}`);
-  }
+    private readonly cache: ObjectCache,
+  ) {}
 
-  /** A local path holding the object's bytes, verified (see the invariant above). */
+  /** A local path holding the object's bytes, verified (see the invariant above), valid until `dispose`. */
   async path(key: string): Promise<string> {
-    const inflight = this.pending.get(key);
-    if (inflight) return inflight;
-    const p = this.resolve(key);
-    this.pending.set(key, p);
-    try {
-      return await p;
-    } finally {
-      this.pending.delete(key);
-    }
-  }
-
-  private async resolve(key: string): Promise<string> {
     const expected = expectedChecksum(this.store, key);
     if (this.store.localPath) {
       const path = this.store.localPath(key);
       await verifyLocal(path, key, expected);
       return path;
     }
-    // A cached copy was verified before it was renamed into place.
-    const target = join(this.dir, key.replace(/\//g, '__'));
-    if (existsSync(target)) return target;
-    mkdirSync(this.dir, { recursive: true });
-    const bytes = await this.store.get(key).catch((e) => {
-      throw dataFileError(key, e);
-    });
-    if (expected !== undefined) checkCrc32(key, expected, crc32Of([bytes]));
-    const tmp = `${target}.tmp-${Math.random().toString(36).slice(2)}`;
-    await writeFile(tmp, bytes);
-    await rename(tmp, target);
-    return target;
+    assert(immutableKey(key), `file cache: "${key}" is not an immutable object`);
+    let copy = this.held.get(key);
+    if (!copy) {
+      // A copy is verified before it is renamed into the cache, so every later use can trust it.
+      copy = this.cache.localCopy(this.store.url, key, async () => {
+        const bytes = await this.store.get(key).catch((e) => {
+          throw dataFileError(key, e);
+        });
+        if (expected !== undefined) checkCrc32(key, expected, crc32Of([bytes]));
+        return bytes;
+      });
+      this.held.set(key, copy);
+      copy.catch(() => this.held.delete(key));
+    }
+    return (await copy).path;
   }
 
   async paths(keys: readonly string[]): Promise<string[]> {
     return Promise.all(keys.map((k) => this.path(k)));
   }
 
-  /** Removes the cache folder (a local store has none). */
-  dispose(): void {
-    if (!this.store.localPath && existsSync(this.dir)) rmSync(this.dir, { recursive: true, force: true });
+  /** Releases every copy this handle pinned; they stay cached for other handles until evicted. */
+  async dispose(): Promise<void> {
+    const held = [...this.held.values()];
+    this.held.clear();
+    await Promise.all(held.map((p) => p.then((c) => c.release(), () => undefined)));
   }
 }

@@ -8,3 +8,6 @@ export { AzureStore, type AzureStoreOptions } from './azure/azure-store.js';
 export type { RemoteStoreOptions } from './remote/remote-options.js';
 export { CountingStore, type StoreCounts } from './counting-store.js';
 export { openStore, type StoreOptions } from './open-store.js';
+export { ObjectCache, type ObjectCacheOptions, type ObjectCacheStats, type LocalCopy } from './cache/object-cache.js';
+export { CachedStore } from './cache/cached-store.js';
+export { byteSourceOf, mergeRanges, type AsyncByteSource, type ByteSourceOptions } from './byte-source.js';

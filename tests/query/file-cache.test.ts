@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { rmSync, truncateSync } from 'node:fs';
+import { existsSync, rmSync, truncateSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import * as quiver from '../../src/index.js';
-import { LocalStore, MemoryStore, type ObjectStore } from '../../src/storage/index.js';
+import { CountingStore, LocalStore, MemoryStore, ObjectCache, type ObjectStore } from '../../src/storage/index.js';
 import { isQuiverError, type QuiverError } from '../../src/errors.js';
 import { readCommit, readManifest, readRef, writeCommit, writeManifest, moveRef, forgetChecksums, type Manifest } from '../../src/format/index.js';
-import { forgetVerifiedFiles } from '../../src/query/file-cache.js';
+import { FileCache, forgetVerifiedFiles } from '../../src/query/file-cache.js';
 import { prng, tempDir } from '../helpers/tmp.js';
 
 const SEED = Number(process.env.QUIVER_SEED ?? 20261202);
@@ -168,5 +168,41 @@ describe('index files a manifest names', () => {
       (e) => isQuiverError(e, 'corrupt') && (e as QuiverError).details.key === key && /^format: index file .* named by the manifest is missing$/.test((e as Error).message),
     );
     await h.close();
+  });
+});
+
+const sharedSchema = { prompt: 'text', rating: 'int', emb: 'emb-4' };
+const sharedRows = Array.from({ length: 30 }, (_, i) => ({ prompt: `p${i}`, rating: i % 5, emb: [i, 1, 2, 3] }));
+
+describe('FileCache sharing', () => {
+  it('serves a second handle on the same store from the process cache, across close()', async () => {
+    const store = new CountingStore(new MemoryStore());
+    const a = await quiver.create(store, { schema: sharedSchema });
+    await a.append(sharedRows);
+    await a.commit('rows');
+    await a.query('select count(*) from dataset where rating > 1');
+    await a.close();
+    const b = await quiver.open(store);
+    store.reset();
+    const [{ n }] = await b.query('select count(*) as n from dataset where rating > 1');
+    assert.equal(Number(n), 18);
+    assert.deepEqual([...store.keysRead.keys()].filter((k) => k.startsWith('data/')), []);
+    await b.close();
+  });
+
+  it('keeps the copies a handle holds and lets them be evicted once it is disposed', async () => {
+    const inner = new MemoryStore();
+    await inner.put('data/x.parquet', new Uint8Array(1000));
+    await inner.put('data/y.parquet', new Uint8Array(1000));
+    const cache = new ObjectCache({ diskBytesMax: 1500, dir: tempDir() });
+    const h1 = new FileCache(inner, cache);
+    const x = await h1.path('data/x.parquet');
+    const h2 = new FileCache(inner, cache);
+    const y = await h2.path('data/y.parquet');
+    assert.ok(existsSync(x) && existsSync(y), 'both pinned: the bound waits');
+    await h1.dispose();
+    assert.ok(!existsSync(x), 'released and over the bound: evicted');
+    assert.ok(existsSync(y));
+    await h2.dispose();
   });
 });

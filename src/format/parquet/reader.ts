@@ -40,6 +40,8 @@ export interface FooterChunk {
   /** min/max statistics of a plain integer column, when written. */
   min?: bigint;
   max?: bigint;
+  /** Where the chunk's offset index (its pages' places and first rows) is, when written. */
+  offsetIndex?: { offset: number; length: number };
 }
 
 export interface FooterRowGroup {
@@ -187,13 +189,17 @@ export function decodeFooter(bytes: Uint8Array): ParquetFooter {
     const rg = fields(g, 'row group');
     const rows = num(rg.get(3), 'row group rows');
     const chunks = list(rg.get(1)).map((ch): FooterChunk => {
-      const md = fields(fields(ch, 'column chunk').get(3), 'column metadata');
+      const cc = fields(ch, 'column chunk');
+      const md = fields(cc.get(3), 'column metadata');
+      const oiAt = cc.get(4);
+      const oiLen = cc.get(5);
+      const offsetIndex = typeof oiAt === 'number' && typeof oiLen === 'number' ? { offsetIndex: { offset: oiAt, length: oiLen } } : {};
       const dict = md.get(11);
       const stats = md.get(12) instanceof Map ? (md.get(12) as ThriftFields) : undefined;
       const stat = (v: ThriftRead | undefined) => (v instanceof Uint8Array && v.length === 8 ? new DataView(v.buffer, v.byteOffset, 8).getBigInt64(0, true) : undefined);
       const min = stat(stats?.get(6) ?? stats?.get(2));
       const max = stat(stats?.get(5) ?? stats?.get(1));
-      return { offset: typeof dict === 'number' ? dict : num(md.get(9), 'data page offset'), size: num(md.get(7), 'chunk size'), codec: num(md.get(4), 'codec'), ...(min !== undefined && max !== undefined ? { min, max } : {}) };
+      return { offset: typeof dict === 'number' ? dict : num(md.get(9), 'data page offset'), size: num(md.get(7), 'chunk size'), codec: num(md.get(4), 'codec'), ...offsetIndex, ...(min !== undefined && max !== undefined ? { min, max } : {}) };
     });
     if (chunks.length !== columns.length) throw corrupt(`a row group has ${chunks.length} column chunks for ${columns.length} columns`);
     const out = { rows, first, chunks };
@@ -288,14 +294,14 @@ function levelSection(body: Uint8Array, src: ByteSource, n: number, max: number)
 
 const bitWidth = (max: number) => (max === 0 ? 0 : 32 - Math.clz32(max));
 
-interface PageHeader {
+export interface PageHeader {
   /** Bytes of the header itself. */
   headerBytes: number;
   bodyBytes: number;
   values: number;
 }
 
-function decodePageHeader(bytes: Uint8Array): PageHeader {
+export function decodePageHeader(bytes: Uint8Array): PageHeader {
   const src = new ByteSource(bytes);
   const h = readStruct(src);
   const type = h.get(1);
@@ -389,7 +395,7 @@ export function readRows(file: RandomAccess, footer: ParquetFooter, column: numb
 }
 
 /** Fills `out[i]` for each positions[i] (from index `from`) that falls in this page, which starts at row `first`. */
-function decodePage(col: FooterColumn, body: Uint8Array, n: number, first: number, positions: readonly number[], from: number, out: unknown[]): void {
+export function decodePage(col: FooterColumn, body: Uint8Array, n: number, first: number, positions: readonly number[], from: number, out: unknown[]): void {
   const src = new ByteSource(body);
   const reps = col.maxRep ? expand(levelSection(body, src, n, col.maxRep), n) : null;
   const defs = col.maxDef ? expand(levelSection(body, src, n, col.maxDef), n) : null;

@@ -50,6 +50,11 @@ export interface ParquetWriteOptions {
   pageBytesMax?: number;
   /** Extra key/value metadata stored in the footer. */
   metadata?: Record<string, string>;
+  /**
+   * Write an offset index (each page's place and first row) per column chunk, so a ranged reader
+   * finds the page holding a row without reading the pages before it. Default true.
+   */
+  offsetIndex?: boolean;
 }
 
 const PT = { BOOLEAN: 0, INT32: 1, INT64: 2, FLOAT: 4, DOUBLE: 5, BYTE_ARRAY: 6 } as const;
@@ -385,6 +390,23 @@ function approxRowBytes(c: ParquetColumn, v: unknown): number {
 }
 
 /**
+ * Appends one OffsetIndex per column chunk after the data (where readers find them through the
+ * chunk's offset_index_offset/length fields, 4 and 5) and returns the new end offset.
+ */
+function writeOffsetIndexes(located: { chunk: ThriftStruct; pages: [number, number, number][] }[], parts: Uint8Array[], offset: number): number {
+  for (const { chunk, pages } of located) {
+    const sink = new ByteSink(16 + pages.length * 12);
+    const locations = pages.map(([o, size, first]): ThriftStruct => [[1, i64(o)], [2, i32(size)], [3, i64(first)]]);
+    writeStruct(sink, [[1, { t: 'list', elem: 'struct', v: locations }]]);
+    const bytes = sink.result();
+    chunk.push([4, i64(offset)], [5, i32(bytes.length)]);
+    parts.push(bytes);
+    offset += bytes.length;
+  }
+  return offset;
+}
+
+/**
  * Encodes columns (all of equal length) as one Parquet file, returned as a list of byte parts
  * to be written in order (large blobs are referenced, not copied).
  */
@@ -413,6 +435,8 @@ export function writeParquet(columns: readonly ParquetColumn[], options: Parquet
   const parts: Uint8Array[] = [textEncoder.encode('PAR1')];
   let offset = 4;
   const rowGroups: ThriftStruct[] = [];
+  /** Per column chunk written: its struct (to get the index fields) and its pages [offset, bytes, first row]. */
+  const located: { chunk: ThriftStruct; pages: [number, number, number][] }[] = [];
   for (let g = 0; g + 1 < cuts.length; g++) {
     const start = cuts[g];
     const end = cuts[g + 1];
@@ -429,8 +453,11 @@ export function writeParquet(columns: readonly ParquetColumn[], options: Parquet
       let min: number | bigint | undefined;
       let maxV: number | bigint | undefined;
       let page = new PageBuilder(c.leaf, max, stats);
+      let pageFirst = 0;
+      const pages: [number, number, number][] = [];
       const flush = () => {
         const { header, body, size } = page.finish();
+        pages.push([offset, header.length + size, pageFirst]);
         parts.push(header, ...body);
         offset += header.length + size;
         chunkSize += header.length + size;
@@ -444,6 +471,7 @@ export function writeParquet(columns: readonly ParquetColumn[], options: Parquet
         if (page.valueBytes >= pageBytesMax && r + 1 < end) {
           flush();
           page = new PageBuilder(c.leaf, max, stats);
+          pageFirst = r + 1 - start;
         }
       }
       flush();
@@ -456,7 +484,7 @@ export function writeParquet(columns: readonly ParquetColumn[], options: Parquet
               [6, bin(statBytes(c.leaf, min))],
             ]
           : undefined;
-      chunks.push([
+      const chunk: ThriftStruct = [
         [2, i64(chunkStart)],
         [
           3,
@@ -472,7 +500,9 @@ export function writeParquet(columns: readonly ParquetColumn[], options: Parquet
             [12, statistics ? struct(statistics) : undefined],
           ]),
         ],
-      ]);
+      ];
+      chunks.push(chunk);
+      located.push({ chunk, pages });
     }
     rowGroups.push([
       [1, { t: 'list', elem: 'struct', v: chunks }],
@@ -480,6 +510,8 @@ export function writeParquet(columns: readonly ParquetColumn[], options: Parquet
       [3, i64(end - start)],
     ]);
   }
+
+  if (options.offsetIndex ?? true) offset = writeOffsetIndexes(located, parts, offset);
 
   const schema: ThriftStruct[] = [[[4, bin('schema')], [5, i32(columns.length)]]];
   for (const c of columns) schema.push(...schemaElements(c));

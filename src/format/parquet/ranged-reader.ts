@@ -1,0 +1,183 @@
+// Reads rows of Quiver's Parquet files through an AsyncByteSource (an object on remote storage)
+// as plan, then fetch, then decode: the footer and offset indexes name the pages that hold the
+// rows asked for, every page of a lookup is fetched in one batch, and the pages are decoded by
+// the same code as the local reader. A file written without offset indexes costs its chunk.
+// Invariant: only bytes of pages that hold a wanted row (or, without an index, its chunk) are read.
+
+import { QuiverError } from '../../errors.js';
+import type { AsyncByteSource, ByteRange } from '../../storage/index.js';
+import { decodeFooter, decodePage, decodePageHeader, readRows, type ParquetFooter, type RandomAccess } from './reader.js';
+import { ByteSource, ThriftDecodeError, readStruct, type ThriftFields } from './thrift-compact.js';
+
+/** One page: its byte span (header included) and its first row within the row group. */
+export interface PageLocation {
+  offset: number;
+  size: number;
+  firstRow: number;
+}
+
+/** A file opened for ranged reads: its footer and, per row group and column, its pages when indexed. */
+export interface RangedFile {
+  readonly source: AsyncByteSource;
+  readonly footer: ParquetFooter;
+  /** pages[group][column], or null for a chunk written without an offset index. */
+  readonly pages: (PageLocation[] | null)[][];
+}
+
+/** One column's rows to read: positions ascending within the row group. */
+export interface RowRead {
+  column: number;
+  group: number;
+  positions: readonly number[];
+}
+
+/** Bytes read from the end of a file at open; the footer and offset indexes of small files fit. */
+const TAIL_GUESS = 64 * 1024;
+
+const corrupt = (what: string) => new QuiverError('corrupt', `parquet: ${what}`);
+
+/** Opens a file: one read of its tail, and one more only if the footer or indexes lie before it. */
+export async function openRanged(source: AsyncByteSource): Promise<RangedFile> {
+  if (source.size < 12) throw corrupt('file too short to be Parquet');
+  const tailAt = Math.max(0, source.size - TAIL_GUESS);
+  let [tail] = await source.read([{ offset: tailAt, length: source.size - tailAt }]);
+  let base = tailAt;
+  const len = new DataView(tail.buffer, tail.byteOffset, tail.byteLength).getUint32(tail.length - 8, true);
+  if (new TextDecoder().decode(tail.subarray(tail.length - 4)) !== 'PAR1') throw corrupt('no Parquet magic at the end of the file');
+  if (len + 12 > source.size) throw corrupt(`footer length ${len} exceeds the file`);
+  const footerAt = source.size - 8 - len;
+  if (footerAt < base) {
+    [tail] = await source.read([{ offset: footerAt, length: len + 8 }]);
+    base = footerAt;
+  }
+  const footer = decodeFooter(tail.subarray(footerAt - base, footerAt - base + len));
+  const spans = footer.rowGroups.flatMap((g) => g.chunks.map((c) => c.offsetIndex)).filter((x) => x !== undefined);
+  if (spans.length === 0) return { source, footer, pages: footer.rowGroups.map((g) => g.chunks.map(() => null)) };
+  const lo = Math.min(...spans.map((s) => s.offset));
+  const hi = Math.max(...spans.map((s) => s.offset + s.length));
+  if (lo < 0 || hi > footerAt) throw corrupt('an offset index lies outside the data');
+  // Indexes sit just before the footer: usually already in the tail read.
+  let index = tail;
+  let indexBase = base;
+  if (lo < base) {
+    [index] = await source.read([{ offset: lo, length: hi - lo }]);
+    indexBase = lo;
+  }
+  const pages = footer.rowGroups.map((g) => g.chunks.map((c) => (c.offsetIndex ? decodeOffsetIndex(index.subarray(c.offsetIndex.offset - indexBase, c.offsetIndex.offset - indexBase + c.offsetIndex.length), c) : null)));
+  return { source, footer, pages };
+}
+
+function decodeOffsetIndex(bytes: Uint8Array, chunk: { offset: number; size: number }): PageLocation[] {
+  let s: ThriftFields;
+  try {
+    s = readStruct(new ByteSource(bytes));
+  } catch (e) {
+    if (e instanceof ThriftDecodeError) throw corrupt(`offset index: ${e.message}`);
+    throw e;
+  }
+  const list = s.get(1);
+  if (!Array.isArray(list)) throw corrupt('offset index has no page locations');
+  const out = list.map((p): PageLocation => {
+    const f = p as ThriftFields;
+    const [offset, size, firstRow] = [f.get(1), f.get(2), f.get(3)];
+    if (typeof offset !== 'number' || typeof size !== 'number' || typeof firstRow !== 'number') throw corrupt('a page location is incomplete');
+    if (offset < chunk.offset || offset + size > chunk.offset + chunk.size) throw corrupt(`a page at ${offset} lies outside its column chunk`);
+    return { offset, size, firstRow };
+  });
+  for (let i = 1; i < out.length; i++) if (out[i].firstRow <= out[i - 1].firstRow) throw corrupt('page first rows are not ascending');
+  return out;
+}
+
+/**
+ * The byte ranges a batch of reads needs (pure): for each read, the pages holding its positions,
+ * or its whole chunk when the chunk has no offset index. Shared pages are listed once.
+ */
+export function planRowReads(file: RangedFile, reads: readonly RowRead[]): ByteRange[] {
+  const seen = new Set<number>();
+  const out: ByteRange[] = [];
+  const add = (r: ByteRange) => {
+    if (seen.has(r.offset)) return;
+    seen.add(r.offset);
+    out.push(r);
+  };
+  for (const r of reads) {
+    const pages = file.pages[r.group][r.column];
+    if (!pages) {
+      const c = file.footer.rowGroups[r.group].chunks[r.column];
+      add({ offset: c.offset, length: c.size });
+    } else for (const i of pagesOf(pages, r.positions)) add({ offset: pages[i].offset, length: pages[i].size });
+  }
+  return out;
+}
+
+/** Indexes of the pages holding `positions` (ascending), found by binary search on first rows. */
+function pagesOf(pages: readonly PageLocation[], positions: readonly number[]): number[] {
+  const out: number[] = [];
+  for (const p of positions) {
+    let lo = 0;
+    let hi = pages.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (pages[mid].firstRow <= p) lo = mid;
+      else hi = mid - 1;
+    }
+    if (out[out.length - 1] !== lo) out.push(lo);
+  }
+  return out;
+}
+
+/** The values of every read, in order: one batched fetch of the planned ranges, then decoding. */
+export async function readRowsRanged(file: RangedFile, reads: readonly RowRead[]): Promise<unknown[][]> {
+  const ranges = planRowReads(file, reads);
+  const bytes = await file.source.read(ranges);
+  const at = new Map(ranges.map((r, i) => [r.offset, bytes[i]]));
+  return reads.map((r) => {
+    const pages = file.pages[r.group][r.column];
+    if (!pages) {
+      const c = file.footer.rowGroups[r.group].chunks[r.column];
+      return readRows(chunkAccess(at.get(c.offset)!, c.offset, file.source.size), file.footer, r.column, r.group, r.positions);
+    }
+    return decodeIndexed(file, r, pages, at);
+  });
+}
+
+function decodeIndexed(file: RangedFile, r: RowRead, pages: readonly PageLocation[], at: Map<number, Uint8Array>): unknown[] {
+  const col = file.footer.columns[r.column];
+  const chunk = file.footer.rowGroups[r.group].chunks[r.column];
+  if (chunk.codec !== 0) throw new QuiverError('unsupported', `parquet: codec ${chunk.codec}`);
+  const out = new Array<unknown>(r.positions.length).fill(null);
+  const rows = file.footer.rowGroups[r.group].rows;
+  let from = 0;
+  for (const i of pagesOf(pages, r.positions)) {
+    const page = at.get(pages[i].offset)!;
+    const head = headerOf(page, pages[i].offset);
+    const body = page.subarray(head.headerBytes, head.headerBytes + head.bodyBytes);
+    if (body.length !== head.bodyBytes) throw corrupt(`page at ${pages[i].offset} is shorter than its header says`);
+    decodePage(col, body, head.values, pages[i].firstRow, r.positions, from, out);
+    const end = i + 1 < pages.length ? pages[i + 1].firstRow : rows;
+    while (from < r.positions.length && r.positions[from] < end) from++;
+  }
+  if (from < r.positions.length) throw corrupt(`row ${r.positions[from]} is past the end of column "${col.name}" in row group ${r.group}`);
+  return out;
+}
+
+function headerOf(page: Uint8Array, offset: number): ReturnType<typeof decodePageHeader> {
+  try {
+    return decodePageHeader(page);
+  } catch (e) {
+    if (e instanceof ThriftDecodeError) throw corrupt(`page header at ${offset} does not decode`);
+    throw e;
+  }
+}
+
+/** The local reader's view of one fetched chunk: reads outside it are a corrupt file. */
+function chunkAccess(bytes: Uint8Array, base: number, size: number): RandomAccess {
+  return {
+    size,
+    read(offset, length) {
+      if (offset < base || offset + length > base + bytes.length) throw corrupt(`read of ${length} bytes at ${offset} is outside its column chunk`);
+      return bytes.subarray(offset - base, offset - base + length);
+    },
+    close: () => undefined,
+  };
+}
