@@ -39,6 +39,7 @@ import { buildIndex, withIndex, type IndexSpec } from './search/create-index.js'
 import type { BuildProgress } from '../index/index.js';
 import { openStore, type ObjectStore, type StoreOptions } from '../storage/index.js';
 import { Mutex } from './mutex.js';
+import { openTarget, type OpenTargetOptions } from './open-target.js';
 import { sharedEngine } from './shared-engine.js';
 import { Staging } from './staging.js';
 import { createVersionView, versionSql, type VersionContext } from './versioning/context.js';
@@ -59,15 +60,12 @@ export interface CreateOptions {
   write?: WriteOptions;
 }
 
-export interface OpenOptions {
-  /** Open this version (a commit id) read-only. */
-  version?: string;
-  /** Open this branch for reading and writing. Default 'main'. */
-  branch?: string;
-  /** Open the version a tag names, read-only. */
-  tag?: string;
-  /** Open the branch's last version committed at or before this time, read-only. */
-  asOf?: Date;
+/**
+ * What `open` reads and how. Allowed: nothing (main's head), `branch`, `version`, `tag`, `asOf`
+ * (main at a time) or `branch` + `asOf`. Any other combination, or an unknown option, fails
+ * with `invalid_input`. Only a branch head is writable; the others open read-only.
+ */
+export interface OpenOptions extends OpenTargetOptions {
   storage?: StoreOptions;
   write?: WriteOptions;
 }
@@ -250,6 +248,7 @@ export class Dataset {
   }
 
   static async open(url: string | ObjectStore, options: OpenOptions = {}): Promise<Dataset> {
+    const target = openTarget(options as OpenOptions & Record<string, unknown>, ['storage', 'write'], DEFAULT_BRANCH);
     const store = openStore(url, options.storage);
     try {
       await readMetadata(store, 'marker', layout.marker);
@@ -257,32 +256,24 @@ export class Dataset {
       if (e instanceof QuiverError && e.code === 'not_found') throw new QuiverError('not_found', `dataset: no dataset at ${store.url}`, { url: store.url });
       throw e;
     }
-    const picked = [options.version, options.tag, options.asOf].filter((x) => x !== undefined).length;
-    if (picked > 1) throw new QuiverError('invalid_input', 'dataset: give at most one of version, tag and asOf');
     const w = resolveWriteOptions(options.write);
-    if (options.version !== undefined) {
-      const c = await readCommit(store, options.version);
-      return new Dataset(store, null, c, await readManifest(store, c.manifest), w);
+    const at = async (c: Commit) => new Dataset(store, null, c, await readManifest(store, c.manifest), w);
+    if (target.kind === 'version') return at(await readCommit(store, target.version));
+    if (target.kind === 'tag') {
+      const ref = await readRef(store, 'tag', target.tag);
+      if (!ref) throw new QuiverError('not_found', `dataset: no tag "${target.tag}"`, { tag: target.tag });
+      return at(await readCommit(store, ref.commit));
     }
-    if (options.tag !== undefined) {
-      const ref = await readRef(store, 'tag', options.tag);
-      if (!ref) throw new QuiverError('not_found', `dataset: no tag "${options.tag}"`, { tag: options.tag });
-      const c = await readCommit(store, ref.commit);
-      return new Dataset(store, null, c, await readManifest(store, c.manifest), w);
-    }
-    const branch = options.branch ?? DEFAULT_BRANCH;
+    const { branch, asOf } = target;
     const ref = await readRef(store, 'branch', branch);
     if (!ref) throw new QuiverError('not_found', `dataset: no branch "${branch}"`, { branch });
     let c = await readCommit(store, ref.commit);
-    if (options.asOf !== undefined) {
-      const limit = options.asOf.getTime();
-      while (Date.parse(c.time) > limit) {
-        if (c.parents.length === 0) throw new QuiverError('not_found', `dataset: branch "${branch}" has no version at or before ${options.asOf.toISOString()}`);
-        c = await readCommit(store, c.parents[0]);
-      }
-      return new Dataset(store, null, c, await readManifest(store, c.manifest), w);
+    if (asOf === undefined) return new Dataset(store, branch, c, await readManifest(store, c.manifest), w);
+    while (Date.parse(c.time) > asOf.getTime()) {
+      if (c.parents.length === 0) throw new QuiverError('not_found', `dataset: branch "${branch}" has no version at or before ${asOf.toISOString()}`, { branch });
+      c = await readCommit(store, c.parents[0]);
     }
-    return new Dataset(store, branch, c, await readManifest(store, c.manifest), w);
+    return at(c);
   }
 
   protected check(write: boolean): void {
