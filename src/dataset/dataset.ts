@@ -855,17 +855,20 @@ export class Dataset {
         const ours = this.head;
         const theirs = await resolveCommit(this.store, source);
         const base = await mergeBase(this.store, ours.id, theirs.id);
-        const none = { added: 0, removed: 0, changed: 0 };
-        if (base === theirs.id) return { kind: 'up-to-date', commit: null, base, conflicts: [], counts: none, dryRun: !!options.dryRun };
+        // Theirs is already in ours: nothing of theirs is missing here.
+        if (base === theirs.id) return { kind: 'up-to-date', commit: null, base, conflicts: [], counts: { added: 0, removed: 0, changed: 0 }, dryRun: !!options.dryRun };
         if (base === ours.id) {
-          if (options.dryRun) return { kind: 'fast-forward', commit: theirs, base, conflicts: [], counts: none, dryRun: true };
+          // The branch becomes theirs, so what it gains is exactly the diff from ours to theirs.
+          const theirsManifest = await readManifest(this.store, theirs.manifest);
+          const counts = await this.changeCounts(this.manifest, theirsManifest);
+          if (options.dryRun) return { kind: 'fast-forward', commit: theirs, base, conflicts: [], counts, dryRun: true };
           const ref = await readRef(this.store, 'branch', this.branchName!);
           if (ref && ref.commit === ours.id) {
             try {
               await moveRef(this.store, 'branch', this.branchName!, theirs.id, ref.etag);
               this.head = theirs;
-              this.manifest = await readManifest(this.store, theirs.manifest);
-              return { kind: 'fast-forward', commit: theirs, base, conflicts: [], counts: none, dryRun: false };
+              this.manifest = theirsManifest;
+              return { kind: 'fast-forward', commit: theirs, base, conflicts: [], counts, dryRun: false };
             } catch (e) {
               if (!isQuiverError(e, 'conflict')) throw e;
             }
@@ -895,6 +898,14 @@ export class Dataset {
         }
       }
     });
+  }
+
+  /** Rows added, removed and changed from manifest `a` to manifest `b` (what `diff` counts). Caller holds the mutex. */
+  private async changeCounts(a: Manifest, b: Manifest): Promise<MergeResult['counts']> {
+    const ctx = await this.versionContext();
+    const t = await buildDiffTable(ctx, '__quiver_change_counts', a, b);
+    const { added, removed, changed } = await diffCounts(ctx, t);
+    return { added, removed, changed };
   }
 
   /**
