@@ -326,14 +326,91 @@ export class Dataset {
           return { manifest: { ...m, fragments: [...m.fragments, ...written.map((w) => w.fragment)], groups }, stats: { rowsAdded: rows, bytesWritten: written.reduce((n, w) => n + w.bytes, 0) } };
         });
       }
-      ops.push(...this.pendingOps);
-      const commit = await this.publish(message, ops, options.meta, 'commit');
+      // Which staged update or delete conflicted, if one did (its index in pendingOps).
+      let conflicted = -1;
+      ops.push(...this.pendingOps.map((op, i): PendingOp => async (m) => {
+        try {
+          return await op(m);
+        } catch (e) {
+          if (isQuiverError(e, 'conflict')) conflicted = i;
+          throw e;
+        }
+      }));
+      let commit: Commit;
+      try {
+        commit = await this.publish(message, ops, options.meta, 'commit');
+      } catch (e) {
+        if (conflicted < 0 || !isQuiverError(e, 'conflict')) throw e;
+        throw await this.dropConflicted(conflicted, e);
+      }
       this.staging.clear();
       this.pendingOps.length = 0;
       this.working = null;
       await this.autoCompact();
       return commit;
     });
+  }
+
+  /**
+   * After a commit failed because staged operation `i` conflicts with the branch head: drops it
+   * and every operation staged after it (they were planned on top of it), keeps the appends and
+   * the earlier operations staged on the refreshed head, and says so in the error it returns.
+   * Caller holds the mutex.
+   */
+  private async dropConflicted(i: number, cause: QuiverError): Promise<QuiverError> {
+    const dropped = this.pendingOps.length - i;
+    this.pendingOps.length = i;
+    await this.syncHead();
+    let m = this.manifest;
+    for (let k = 0; k < this.pendingOps.length; k++) {
+      try {
+        m = (await this.pendingOps[k](m)).manifest;
+      } catch (e) {
+        if (!isQuiverError(e, 'conflict')) throw e;
+        this.pendingOps.length = k; // the head moved again and an earlier one conflicts too
+      }
+    }
+    this.working = this.pendingOps.length ? m : null;
+    const droppedAll = dropped + (i - this.pendingOps.length);
+    return new QuiverError(
+      'conflict',
+      `${cause.message}; nothing was committed: ${droppedAll} staged update/delete(s) were dropped (the conflicting one and those staged after it), ${this.staging.rows} appended rows and ${this.pendingOps.length} earlier change(s) stay staged`,
+      { ...cause.details, droppedOps: droppedAll, keptOps: this.pendingOps.length, stagedRows: this.staging.rows },
+      { cause },
+    );
+  }
+
+  /**
+   * Drops everything staged on this handle and not committed: appended rows, updates and
+   * deletes. Fragments already written for staged rows become garbage that `vacuum` removes.
+   *
+   * @example
+   * await ds.append({ prompt: 'oops' });
+   * await ds.discard();
+   * ds.stagedRows; // 0
+   */
+  async discard(): Promise<void> {
+    this.check(true);
+    await this.mutex.run(async () => {
+      this.staging.clear();
+      this.pendingOps.length = 0;
+      this.working = null;
+    });
+  }
+
+  /**
+   * Reads this handle's branch again so that `version`, `rowCount`, `schema` and `indexes` show
+   * its newest commit, and returns that commit. Queries, diffs and writes refresh on their own;
+   * a read-only handle (a version, tag or time) stays where it is. Staged changes are kept.
+   *
+   * @example
+   * const head = await ds.refresh();
+   * console.log(head.id, ds.rowCount);
+   */
+  async refresh(): Promise<Commit> {
+    this.check(false);
+    await this.mutex.run(() => this.syncHead());
+    return this.head;
   }
 
   /** Runs the automatic compaction policy; a compaction that loses a race is skipped, never an error. Caller holds the mutex. */
@@ -392,8 +469,8 @@ export class Dataset {
     }
   }
 
-  /** A writable handle reads its branch's newest version; a read-only one stays put. */
-  private async refresh(): Promise<void> {
+  /** A writable handle reads its branch's newest version; a read-only one stays put. Caller holds the mutex. */
+  private async syncHead(): Promise<void> {
     if (this.branchName === null) return;
     const ref = await readRef(this.store, 'branch', this.branchName);
     if (!ref || ref.commit === this.head.id) return;
@@ -404,7 +481,7 @@ export class Dataset {
 
   private async prepare(sql: string): Promise<Session> {
     if (typeof sql !== 'string' || !sql.trim()) throw new QuiverError('invalid_input', 'query: expected a SQL string');
-    await this.refresh();
+    await this.syncHead();
     return this.view(sql);
   }
 
@@ -480,7 +557,7 @@ export class Dataset {
   async createIndex(column: string, spec: IndexSpec, options: { onProgress?: BuildProgress } = {}): Promise<Commit> {
     this.check(true);
     return this.mutex.run(async () => {
-      await this.refresh();
+      await this.syncHead();
       const ctx = await this.versionContext();
       const meta = await buildIndex({ store: this.store, session: ctx.session, paths: (k) => this.cache.paths(k), onProgress: options.onProgress }, this.manifest, column, spec);
       return this.publish(`create ${spec.kind} index on ${column}`, [(m) => ({ manifest: withIndex(m, meta), stats: {} })], undefined, 'create-index');
@@ -494,7 +571,7 @@ export class Dataset {
   async dropIndex(column: string, kind: IndexSpec['kind']): Promise<Commit> {
     this.check(true);
     return this.mutex.run(async () => {
-      await this.refresh();
+      await this.syncHead();
       if (!this.manifest.indexes.some((i) => i.column === column && i.kind === kind)) {
         throw new QuiverError('not_found', `index: no ${kind} index on "${column}"`, { column });
       }
@@ -520,7 +597,7 @@ export class Dataset {
   async scanSql(options: { since?: string } = {}): Promise<string> {
     this.check(false);
     return this.mutex.run(async () => {
-      await this.refresh();
+      await this.syncHead();
       const sqlOf = (m: Manifest, large: 'all' | 'none') => versionSql((keys) => this.cache.paths(keys), m, { large });
       const current = await sqlOf(this.manifest, 'all');
       if (options.since === undefined) return current;
@@ -532,7 +609,7 @@ export class Dataset {
   /** The search executor's view of this handle, pinned to one version for one query. */
   private async searchHost(sql: string): Promise<SearchHost> {
     if (typeof sql !== 'string' || !sql.trim()) throw new QuiverError('invalid_input', 'query: expected a SQL string');
-    await this.refresh();
+    await this.syncHead();
     const session = (await this.versionContext()).session;
     return {
       session,
@@ -563,7 +640,7 @@ export class Dataset {
   /** The versions of this handle's history (first parents), oldest first. */
   async versions(): Promise<Commit[]> {
     this.check(false);
-    await this.mutex.run(() => this.refresh());
+    await this.mutex.run(() => this.syncHead());
     const out: Commit[] = [];
     let c: Commit | undefined = this.head;
     while (c) {
@@ -589,7 +666,7 @@ export class Dataset {
   /** The manifest the next update or delete reads: the head with pending changes applied. */
   private async workingManifest(): Promise<Manifest> {
     if (this.working) return this.working;
-    await this.refresh();
+    await this.syncHead();
     return this.manifest;
   }
 
@@ -651,7 +728,7 @@ export class Dataset {
   async curate(predicate: string, message: string, params: readonly Param[] = []): Promise<Commit> {
     this.check(true);
     if (typeof predicate !== 'string' || !predicate.trim()) throw new QuiverError('invalid_input', 'versioning: curate needs a SQL predicate');
-    if (this.staging.rows > 0 || this.pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or drop staged changes before curate');
+    if (this.staging.rows > 0 || this.pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or discard() staged changes before curate');
     const { rows } = await this.delete({ where: `NOT coalesce((${predicate}), false)`, params });
     if (rows === 0) {
       return this.mutex.run(() => this.publish(message, [(m) => ({ manifest: m, stats: {} })], { curate: predicate }, 'curate'));
@@ -684,7 +761,7 @@ export class Dataset {
         c = await resolveCommit(this.store, options.from);
         m = await readManifest(this.store, c.manifest);
       } else if (this.branchName !== null) {
-        await this.refresh();
+        await this.syncHead();
         c = this.head;
         m = this.manifest;
       }
@@ -727,7 +804,7 @@ export class Dataset {
       let c = this.head;
       if (options.at !== undefined) c = await resolveCommit(this.store, options.at);
       else if (this.branchName !== null) {
-        await this.refresh();
+        await this.syncHead();
         c = this.head;
       }
       await createRef(this.store, 'tag', name, c.id);
@@ -788,7 +865,7 @@ export class Dataset {
     this.check(false);
     return this.mutex.run(async () => {
       const a0 = await resolveCommit(this.store, from);
-      const b = to === undefined ? (await this.refresh(), this.head) : await resolveCommit(this.store, to);
+      const b = to === undefined ? (await this.syncHead(), this.head) : await resolveCommit(this.store, to);
       const base = await mergeBase(this.store, a0.id, b.id);
       const a = options.sinceBase && base ? await readCommit(this.store, base) : a0;
       const ctx = await this.versionContext();
@@ -823,7 +900,7 @@ export class Dataset {
     this.check(false);
     let start = this.head;
     if (options.from !== undefined) start = await resolveCommit(this.store, options.from);
-    else await this.mutex.run(() => this.refresh());
+    else await this.mutex.run(() => this.syncHead());
     yield* walkHistory(this.store, [options.from !== undefined ? start : this.head], options.limit ?? Infinity);
   }
 
@@ -848,10 +925,10 @@ export class Dataset {
     this.check(true);
     const policy = options.onConflict ?? 'fail';
     if (!['fail', 'ours', 'theirs'].includes(policy)) throw new QuiverError('invalid_input', `versioning: onConflict must be 'fail', 'ours' or 'theirs', got ${String(policy)}`);
-    if (this.staging.rows > 0 || this.pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or drop staged changes before merge');
+    if (this.staging.rows > 0 || this.pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or discard() staged changes before merge');
     return this.mutex.run(async () => {
       for (let attempt = 0; ; attempt++) {
-        await this.refresh();
+        await this.syncHead();
         const ours = this.head;
         const theirs = await resolveCommit(this.store, source);
         const base = await mergeBase(this.store, ours.id, theirs.id);
@@ -923,12 +1000,12 @@ export class Dataset {
    */
   async compact(options: CompactOptions = {}): Promise<Commit | null> {
     this.check(true);
-    if (this.staging.rows > 0 || this.pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or drop staged changes before compact');
+    if (this.staging.rows > 0 || this.pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or discard() staged changes before compact');
     return this.mutex.run(() => this.compactLocked(options));
   }
 
   private async compactLocked(options: CompactOptions, plan: (m: Manifest, o: CompactOptions) => FragmentMeta[] = planCompaction): Promise<Commit | null> {
-    await this.refresh();
+    await this.syncHead();
     const picked = plan(this.manifest, options);
     if (picked.length === 0) return null;
     const ctx = await this.versionContext();
