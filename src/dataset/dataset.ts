@@ -131,6 +131,9 @@ export interface CommitOptions {
 
 const DEFAULT_BRANCH = 'main';
 
+/** Commits a prepared merge is re-applied over (see PublishOptions.preparedOn) before it is prepared again. */
+const REBASE_COMMITS_MAX = 256;
+
 /** A change to apply to the branch head at commit time; re-applied as is if another writer wins the race. */
 export type PendingOp = (m: Manifest) => PendingOpResult | Promise<PendingOpResult>;
 
@@ -143,8 +146,14 @@ export interface PendingOpResult {
 export interface PublishOptions {
   /** Parents after the branch head (a merge's other side). */
   extraParents?: string[];
-  /** Fail with `conflict` instead of rebasing when the branch head is not this commit. */
-  expectHead?: string;
+  /**
+   * The commit the ops were prepared on. If the branch has moved past it only by single-parent
+   * commits (appends, updates, deletes, compactions: none can bring rows of another branch),
+   * the ops are re-applied on the new head like an append's, and refuse (`conflict`) if those
+   * commits touched their rows; otherwise (a merge landed meanwhile, or more than
+   * `rebaseCommitsMax` commits) publish fails with `conflict` and `details.expected`.
+   */
+  preparedOn?: string;
 }
 
 /**
@@ -430,8 +439,8 @@ export class Dataset {
     for (let attempt = 0; ; attempt++) {
       const ref = await readRef(this.store, 'branch', branch);
       if (!ref) throw new QuiverError('not_found', `dataset: branch "${branch}" was deleted`, { branch });
-      if (options.expectHead !== undefined && ref.commit !== options.expectHead) {
-        throw new QuiverError('conflict', `dataset: branch "${branch}" moved while ${operation} was being prepared`, { branch, expected: options.expectHead, found: ref.commit });
+      if (options.preparedOn !== undefined && ref.commit !== options.preparedOn && !(await this.linearSince(options.preparedOn, ref.commit))) {
+        throw new QuiverError('conflict', `dataset: branch "${branch}" moved while ${operation} was being prepared`, { branch, expected: options.preparedOn, found: ref.commit });
       }
       const head = ref.commit === this.head.id ? this.head : await readCommit(this.store, ref.commit);
       let manifest = ref.commit === this.head.id ? this.manifest : await readManifest(this.store, head.manifest);
@@ -467,6 +476,17 @@ export class Dataset {
         await new Promise((r) => setTimeout(r, Math.random() * Math.min(200, 5 * 2 ** attempt)));
       }
     }
+  }
+
+  /** True when `to` descends from `from` through at most `rebaseCommitsMax` single-parent commits. */
+  private async linearSince(from: string, to: string): Promise<boolean> {
+    let c = await readCommit(this.store, to);
+    for (let steps = 0; steps < REBASE_COMMITS_MAX; steps++) {
+      if (c.parents.length !== 1) return false;
+      if (c.parents[0] === from) return true;
+      c = await readCommit(this.store, c.parents[0]);
+    }
+    return false;
   }
 
   /** A writable handle reads its branch's newest version; a read-only one stays put. Caller holds the mutex. */
@@ -953,28 +973,47 @@ export class Dataset {
           if (attempt + 1 >= this.writeOptions.commitRetriesMax) throw new QuiverError('conflict', `versioning: could not fast-forward "${this.branchName}" (other writers kept winning)`);
           continue;
         }
-        const ctx = await this.versionContext();
-        const o = this.manifest;
-        const t = await readManifest(this.store, theirs.manifest);
-        const b = base ? await readManifest(this.store, (await readCommit(this.store, base)).manifest) : emptyManifest(o.schema);
-        const analysis = await analyzeMerge(ctx, b, o, t, policy);
-        if (analysis.conflicts.length && policy === 'fail') {
-          const shown = analysis.conflicts.slice(0, 3).map((c) => `row ${c.rowId} ${c.column ?? '(deleted on one side)'}`).join(', ');
-          if (options.dryRun) return { kind: 'merge', commit: null, base, conflicts: analysis.conflicts, counts: analysis.counts, dryRun: true };
-          throw new QuiverError('conflict', `versioning: merging "${source}" into "${this.branchName}" has ${analysis.conflicts.length} conflicts (${shown}${analysis.conflicts.length > 3 ? ', …' : ''}); pass onConflict 'ours' or 'theirs'`, { conflicts: analysis.conflicts });
-        }
-        if (options.dryRun) return { kind: 'merge', commit: null, base, conflicts: analysis.conflicts, counts: analysis.counts, dryRun: true };
-        const w = await writeMerge(ctx, b, o, t, analysis);
-        try {
-          const message = options.message ?? `merge ${source} into ${this.branchName}`;
-          const commit = await this.publish(message, [(m) => applyRowWrite(ctx, w, m)], { source, onConflict: policy, conflicts: analysis.conflicts.length }, 'merge', { expectHead: ours.id, extraParents: [theirs.id] });
-          return { kind: 'merge', commit, base, conflicts: analysis.conflicts, counts: analysis.counts, dryRun: false };
-        } catch (e) {
-          // Our branch moved while the merge was prepared: prepare it again on the new head.
-          if (!isQuiverError(e, 'conflict') || !(e as QuiverError).details.expected || attempt + 1 >= this.writeOptions.commitRetriesMax) throw e;
-        }
+        const done = await this.mergeThreeWay(source, ours, theirs, base, policy, options);
+        if (done) return done;
+        if (attempt + 1 >= this.writeOptions.commitRetriesMax) throw new QuiverError('conflict', `versioning: could not merge into "${this.branchName}" (the branch kept changing the merged rows)`);
       }
     });
+  }
+
+  /**
+   * Prepares a three-way merge on `ours` (the handle's head) and publishes it, re-applied over
+   * any appends or other single-parent commits that land meanwhile. Returns null when the branch
+   * changed in a way that needs the merge prepared again. Caller holds the mutex.
+   */
+  private async mergeThreeWay(source: string, ours: Commit, theirs: Commit, base: string | null, policy: ConflictPolicy, options: MergeOptions): Promise<MergeResult | null> {
+    const ctx = await this.versionContext();
+    const o = this.manifest;
+    const t = await readManifest(this.store, theirs.manifest);
+    const b = base ? await readManifest(this.store, (await readCommit(this.store, base)).manifest) : emptyManifest(o.schema);
+    const analysis = await analyzeMerge(ctx, b, o, t, policy);
+    const result = (commit: Commit | null): MergeResult => ({ kind: 'merge', commit, base, conflicts: analysis.conflicts, counts: analysis.counts, dryRun: commit === null });
+    if (options.dryRun) return result(null);
+    if (analysis.conflicts.length && policy === 'fail') {
+      const shown = analysis.conflicts.slice(0, 3).map((c) => `row ${c.rowId} ${c.column ?? '(deleted on one side)'}`).join(', ');
+      throw new QuiverError('conflict', `versioning: merging "${source}" into "${this.branchName}" has ${analysis.conflicts.length} conflicts (${shown}${analysis.conflicts.length > 3 ? ', …' : ''}); pass onConflict 'ours' or 'theirs'`, { conflicts: analysis.conflicts });
+    }
+    const w = await writeMerge(ctx, b, o, t, analysis);
+    let touched = false; // re-applied on a newer head, the merge found its rows changed there
+    const op: PendingOp = async (m) => {
+      try {
+        return await applyRowWrite(ctx, w, m);
+      } catch (e) {
+        if (isQuiverError(e, 'conflict')) touched = true;
+        throw e;
+      }
+    };
+    try {
+      const message = options.message ?? `merge ${source} into ${this.branchName}`;
+      return result(await this.publish(message, [op], { source, onConflict: policy, conflicts: analysis.conflicts.length }, 'merge', { preparedOn: ours.id, extraParents: [theirs.id] }));
+    } catch (e) {
+      if (isQuiverError(e, 'conflict') && (touched || e.details.expected)) return null;
+      throw e;
+    }
   }
 
   /** Rows added, removed and changed from manifest `a` to manifest `b` (what `diff` counts). Caller holds the mutex. */

@@ -5,8 +5,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { isQuiverError } from '../../../src/errors.js';
 import * as quiver from '../../../src/index.js';
-import { MemoryStore } from '../../../src/storage/index.js';
+import { CountingStore, MemoryStore, type ByteRange } from '../../../src/storage/index.js';
+import { layout } from '../../../src/format/index.js';
 
 const SEED = Number(process.env.QUIVER_SEED ?? 20261202);
 const RUNS = Number(process.env.QUIVER_MERGE_RUNS ?? 20);
@@ -103,3 +105,77 @@ describe('merge counts', () => {
     await main.close();
   });
 });
+
+/** A store that runs `hook` before each read of one key: the merge's read of the source's manifest, once per preparation. */
+class HookStore extends CountingStore {
+  watched = '';
+  hook: () => Promise<void> = async () => undefined;
+  override async get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    if (key === this.watched) await this.hook();
+    return super.get(key, range);
+  }
+}
+
+describe('three-way merge under concurrent appends', () => {
+  it('re-applies the prepared merge over appends that land while it is prepared, in one preparation', async () => {
+    const inner = new MemoryStore();
+    const main = await quiver.create(inner, { schema: { k: 'int', rating: 'int' } });
+    await main.append(Array.from({ length: 10 }, (_, k) => ({ k, rating: 0 })));
+    await main.commit('seed');
+    const exp = await main.branch('exp');
+    await exp.update({ where: 'k = 1', set: { rating: 5 } });
+    await exp.delete({ where: 'k = 2' });
+    await exp.append({ k: 100, rating: 100 });
+    const theirs = await exp.commit('exp');
+    await main.append({ k: 50, rating: 50 });
+    await main.commit('ours');
+    // The appender commits to main every time the merge starts preparing, so the head the
+    // merge was prepared on is always stale by the time it publishes.
+    const appender = await quiver.open(inner);
+    const store = new HookStore(inner);
+    const merger = await quiver.open(store, { write: { commitRetriesMax: 8 } });
+    let appends = 0;
+    store.watched = layout.manifest(theirs.manifest);
+    store.hook = async () => {
+      await appender.append({ k: 200 + appends, rating: 0 });
+      await appender.commit(`append ${appends++}`);
+    };
+    const m = await merger.merge('exp');
+    assert.equal(m.kind, 'merge');
+    assert.equal(appends, 1, 'the merge was prepared once');
+    assert.deepEqual(m.counts, { added: 1, removed: 1, changed: 1 });
+    assert.equal(m.commit!.parents[1], theirs.id);
+    const rows = await merger.query('select k, rating from dataset order by k');
+    assert.deepEqual(rows.map((r) => `${r.k}:${r.rating}`), ['0:0', '1:5', '3:0', '4:0', '5:0', '6:0', '7:0', '8:0', '9:0', '50:50', '100:100', '200:0']);
+    for (const h of [merger, appender, exp, main]) await h.close();
+  });
+
+  it('prepares the merge again when a concurrent commit changed the rows it merges', async () => {
+    const inner = new MemoryStore();
+    const main = await quiver.create(inner, { schema: { k: 'int', rating: 'int' } });
+    await main.append(Array.from({ length: 4 }, (_, k) => ({ k, rating: 0 })));
+    await main.commit('seed');
+    const exp = await main.branch('exp');
+    await exp.update({ where: 'k = 1', set: { rating: 5 } });
+    const theirs = await exp.commit('exp');
+    await main.append({ k: 50, rating: 50 });
+    await main.commit('ours');
+    const writer = await quiver.open(inner);
+    const store = new HookStore(inner);
+    const merger = await quiver.open(store);
+    let preparations = 0;
+    store.watched = layout.manifest(theirs.manifest);
+    store.hook = async () => {
+      if (preparations++ > 0) return;
+      await writer.update({ where: 'k = 1', set: { rating: 7 } }); // the row the merge takes from theirs
+      await writer.commit('concurrent change of row 1');
+    };
+    await assert.rejects(merger.merge('exp'), (e) => isQuiverError(e, 'conflict') && Array.isArray(e.details.conflicts));
+    assert.equal(preparations, 2, 'prepared again on the new head, which found the conflict');
+    const m = await merger.merge('exp', { onConflict: 'theirs' });
+    assert.equal(m.kind, 'merge');
+    assert.deepEqual((await merger.query('select rating from dataset where k = 1')).map((r) => r.rating), [5]);
+    for (const h of [merger, writer, exp, main]) await h.close();
+  });
+});
+
