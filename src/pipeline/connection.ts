@@ -18,7 +18,7 @@ export interface ConnectOptions extends EngineOptions, ProgressOptions {}
 
 /** Options of `con.sql`. */
 export interface SqlOptions {
-  /** Datasets the SQL reads, by the table name it uses for them. Needs a dataset provider. Default none. */
+  /** Datasets the SQL reads, by the table name it uses for them (read through the dataset provider). Default none. */
   datasets?: Record<string, string | DatasetRef>;
   /** With datasets: only the rows added after this version. Default: all rows. */
   since?: DatasetVersion;

@@ -18,7 +18,7 @@ import { arrowSchemaFromColumns } from './schema-sql.js';
 import { countOf, writeParquetBatches, writeParquetSql, type ParquetOptions } from './sink/parquet-sink.js';
 import { formatTable } from './sink/show.js';
 import { inTransaction, writeTable, type TableMode } from './sink/table-sink.js';
-import { sourceSql, streamSql } from './source.js';
+import { noDatasets, sourceSql, streamSql } from './source.js';
 import type { StageKind } from './udf-call.js';
 import { isModuleRef, locateUdf, moduleUrl, udfName, type Udf, type UdfPlanRef } from './udf-ref.js';
 
@@ -309,13 +309,14 @@ export class Relation implements AsyncIterable<arrow.Table> {
    * Appends the result to a Quiver dataset and commits, recording the source SQL and UDF
    * stages in the commit. Atomic: a failed run commits nothing.
    *
-   * Caveat: needs a dataset provider (`configure({ datasets })`); without one it fails with `unsupported`.
+   * Goes through the default dataset provider (Quiver datasets), which creates the dataset from
+   * the output columns when none exists at `url`; `configure({ datasets })` substitutes another.
    * @example
    * await classified.writeDataset('file:///data/media', { branch: 'main', message: 'classify' });
    */
   async writeDataset(url: string, options: WriteDatasetOptions = {}): Promise<{ version: DatasetVersion; report: RunReport }> {
     const provider = currentConfig().datasets;
-    if (!provider) throw new QuiverError('unsupported', 'pipeline: datasets are not connected yet; configure({ datasets }) with a dataset provider first', { url });
+    if (!provider) throw noDatasets({ url });
     const plan = await this.plan();
     const columns: ColumnSpec[] = planColumns(plan) ?? (await this.describe());
     const sink = await provider.openSink(url, { ...options, columns, lineage: lineageOf(plan) });
