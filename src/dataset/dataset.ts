@@ -197,7 +197,7 @@ export class Dataset {
     this.rowIds = new RowIdAllocator(store);
   }
 
-  /** The dataset's location. */
+  /** The dataset's location: the URL (or store URL) it was created or opened with. */
   get url(): string {
     return this.store.url;
   }
@@ -217,7 +217,15 @@ export class Dataset {
     return this.manifest.schema;
   }
 
-  /** Live rows at this version. */
+  /**
+   * Live rows at this handle's version (deleted rows excluded, staged rows not counted). A
+   * writable handle's version moves when it commits, queries or calls `refresh()`; until then
+   * another writer's commits are not counted.
+   *
+   * @example
+   * await ds.refresh();
+   * console.log(ds.rowCount);
+   */
   get rowCount(): number {
     return liveRows(this.manifest);
   }
@@ -227,7 +235,14 @@ export class Dataset {
     return this.manifest.indexes.map((i) => ({ column: i.column, kind: i.kind, options: { ...i.options } }));
   }
 
-  /** Rows appended and not yet committed. */
+  /**
+   * Rows appended on this handle and not yet committed (staged updates and deletes are not
+   * rows). `commit` publishes them, `discard` drops them; 0 after either.
+   *
+   * @example
+   * await ds.append([{ prompt: 'a' }, { prompt: 'b' }]);
+   * ds.stagedRows; // 2
+   */
   get stagedRows(): number {
     return this.staging.rows;
   }
@@ -612,7 +627,14 @@ export class Dataset {
   /**
    * Standalone DuckDB SQL that reads this version (every column, local file paths), for engines
    * other than this handle's session, such as a pipeline's. With `since` (a version id), only
-   * the rows added after that version. The paths stay valid while the handle is open.
+   * the rows added after that version (by row id: updated rows are not "added").
+   *
+   * Caveats: the paths stay valid while the handle is open; objects of a remote store are
+   * fetched into a local cache first. A writable handle reads its branch's newest version.
+   *
+   * @example
+   * const sql = await ds.scanSql();
+   * await con.run(`create table snapshot as ${sql}`); // con = await quiver.connect()
    */
   async scanSql(options: { since?: string } = {}): Promise<string> {
     this.check(false);
@@ -790,7 +812,13 @@ export class Dataset {
     });
   }
 
-  /** Every branch with the commit it points at, sorted by name. */
+  /**
+   * Every branch of the dataset with the commit id it points at now, sorted by name (read from
+   * the store, so other writers' branches are included).
+   *
+   * @example
+   * for (const b of await ds.branches()) console.log(b.name, b.commit);
+   */
   async branches(): Promise<{ name: string; commit: string }[]> {
     this.check(false);
     return listRefs(this.store, 'branch');
@@ -832,7 +860,12 @@ export class Dataset {
     });
   }
 
-  /** Every tag with the commit it names, sorted by name. */
+  /**
+   * Every tag of the dataset with the commit id it names, sorted by name.
+   *
+   * @example
+   * const r3 = (await ds.tags()).find((t) => t.name === 'release-3');
+   */
   async tags(): Promise<{ name: string; commit: string }[]> {
     this.check(false);
     return listRefs(this.store, 'tag');
@@ -1068,7 +1101,14 @@ export class Dataset {
     return vacuum(this.store, options);
   }
 
-  /** Releases the handle's DuckDB session and cached files. Staged, uncommitted rows are dropped. */
+  /**
+   * Releases the handle's DuckDB session and cached files; waits for a call in progress first.
+   * Staged, uncommitted changes are dropped. Later calls fail with `closed`; closing twice is a
+   * no-op. Paths from `scanSql` stop being valid.
+   *
+   * @example
+   * try { await ds.query('select 1'); } finally { await ds.close(); }
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     await this.mutex.run(async () => undefined);
