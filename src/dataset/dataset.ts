@@ -166,35 +166,43 @@ export interface PublishOptions {
  * const rows = await ds.query('select prompt from dataset where rating >= $1', [4]);
  */
 export class Dataset {
-  private readonly mutex = new Mutex();
-  private readonly staging: Staging;
-  private readonly cache: FileCache;
+  readonly #mutex = new Mutex();
+  readonly #staging: Staging;
+  readonly #cache: FileCache;
   /** What the session's `dataset` view currently shows (version and large columns), if known. */
-  private viewKey: string | undefined;
+  #viewKey: string | undefined;
   /** Columns each SQL text names (parsing costs a DuckDB round trip; texts repeat). */
-  private readonly referenced = new Map<string, Set<string> | 'all'>();
-  private readonly rowIds: RowIdAllocator;
-  private session: Session | undefined;
-  private closed = false;
+  readonly #referenced = new Map<string, Set<string> | 'all'>();
+  readonly #rowIds: RowIdAllocator;
+  #session: Session | undefined;
+  #closed = false;
   /** Operations beyond plain appends (updates, deletes…) waiting for commit. */
-  protected readonly pendingOps: PendingOp[] = [];
+  readonly #pendingOps: PendingOp[] = [];
   /** The head manifest with the pending operations applied: what the next update or delete sees. */
-  private working: Manifest | null = null;
-  private readonly deletesCache = new Map<string, bigint[]>();
-  private diffCounter = 0;
-  private readonly search = new SearchRuntime();
+  #working: Manifest | null = null;
+  readonly #deletesCache = new Map<string, bigint[]>();
+  #diffCounter = 0;
+  readonly #search = new SearchRuntime();
 
-  protected constructor(
+  #head: Commit;
+  #manifest: Manifest;
+  readonly #writeOptions: Required<WriteOptions>;
+
+  private constructor(
+    /** The object store behind the handle: `open(ds.store, …)` opens another handle on it. */
     readonly store: ObjectStore,
     /** The branch this handle writes to, or null for a read-only handle. */
     readonly branchName: string | null,
-    protected head: Commit,
-    protected manifest: Manifest,
-    protected readonly writeOptions: Required<WriteOptions>,
+    head: Commit,
+    manifest: Manifest,
+    writeOptions: Required<WriteOptions>,
   ) {
-    this.staging = new Staging(store, writeOptions.stagedBytesMax, writeOptions.fragmentRowsMax);
-    this.cache = new FileCache(store);
-    this.rowIds = new RowIdAllocator(store);
+    this.#head = head;
+    this.#manifest = manifest;
+    this.#writeOptions = writeOptions;
+    this.#staging = new Staging(store, writeOptions.stagedBytesMax, writeOptions.fragmentRowsMax);
+    this.#cache = new FileCache(store);
+    this.#rowIds = new RowIdAllocator(store);
   }
 
   /** The dataset's location: the URL (or store URL) it was created or opened with. */
@@ -209,12 +217,12 @@ export class Dataset {
 
   /** The version (commit) this handle reads. */
   get version(): Commit {
-    return this.head;
+    return this.#head;
   }
 
   /** The columns of the dataset at this version. */
   get schema(): ColumnDef[] {
-    return this.manifest.schema;
+    return this.#manifest.schema;
   }
 
   /**
@@ -227,12 +235,12 @@ export class Dataset {
    * console.log(ds.rowCount);
    */
   get rowCount(): number {
-    return liveRows(this.manifest);
+    return liveRows(this.#manifest);
   }
 
   /** The indexes of this version: column, kind and the options they were built with. */
   get indexes(): { column: string; kind: 'vector' | 'fulltext' | 'scalar'; options: Record<string, unknown> }[] {
-    return this.manifest.indexes.map((i) => ({ column: i.column, kind: i.kind, options: { ...i.options } }));
+    return this.#manifest.indexes.map((i) => ({ column: i.column, kind: i.kind, options: { ...i.options } }));
   }
 
   /**
@@ -244,7 +252,7 @@ export class Dataset {
    * ds.stagedRows; // 2
    */
   get stagedRows(): number {
-    return this.staging.rows;
+    return this.#staging.rows;
   }
 
   static async create(url: string | ObjectStore, options: CreateOptions): Promise<Dataset> {
@@ -300,10 +308,10 @@ export class Dataset {
     return at(c);
   }
 
-  protected check(write: boolean): void {
-    if (this.closed) throw new QuiverError('closed', 'dataset: the handle is closed');
+  #check(write: boolean): void {
+    if (this.#closed) throw new QuiverError('closed', 'dataset: the handle is closed');
     if (write && this.branchName === null) {
-      throw new QuiverError('read_only', `dataset: version ${this.head.id} was opened read-only; open a branch to write`, { version: this.head.id });
+      throw new QuiverError('read_only', `dataset: version ${this.#head.id} was opened read-only; open a branch to write`, { version: this.#head.id });
     }
   }
 
@@ -312,18 +320,18 @@ export class Dataset {
    * does not fit the schema throws (naming row and column) and nothing of the call is staged.
    */
   async append(records: RecordInput | readonly RecordInput[]): Promise<AppendResult> {
-    this.check(true);
+    this.#check(true);
     const list = Array.isArray(records) ? (records as readonly RecordInput[]) : [records as RecordInput];
     if (list.length === 0) return { rows: 0, rowIds: [] };
-    return this.mutex.run(async () => {
+    return this.#mutex.run(async () => {
       // Validate with placeholder ids first, so bad input costs no lease.
       const placeholder = new BigInt64Array(list.length);
-      const batch = columnize(this.manifest.schema, list, placeholder);
-      const ids = await this.rowIds.take(list.length);
+      const batch = columnize(this.#manifest.schema, list, placeholder);
+      const ids = await this.#rowIds.take(list.length);
       const idValues = Array.from(ids);
       batch.scalar[0].values = idValues;
       for (const cols of batch.large.values()) cols[0] = batch.scalar[0];
-      await this.staging.add(batch);
+      await this.#staging.add(batch);
       return { rows: list.length, rowIds: idValues };
     });
   }
@@ -333,12 +341,12 @@ export class Dataset {
    * If another writer moved the branch meanwhile, the change is re-applied on top of theirs.
    */
   async commit(message: string, options: CommitOptions = {}): Promise<Commit> {
-    this.check(true);
+    this.#check(true);
     if (typeof message !== 'string') throw new QuiverError('invalid_input', 'dataset: a commit needs a message');
-    return this.mutex.run(async () => {
-      await this.staging.flush();
-      const written = [...this.staging.written];
-      if (written.length === 0 && this.pendingOps.length === 0) {
+    return this.#mutex.run(async () => {
+      await this.#staging.flush();
+      const written = [...this.#staging.written];
+      if (written.length === 0 && this.#pendingOps.length === 0) {
         throw new QuiverError('invalid_input', 'dataset: nothing to commit (append, update or delete first)');
       }
       const ops: PendingOp[] = [];
@@ -352,7 +360,7 @@ export class Dataset {
       }
       // Which staged update or delete conflicted, if one did (its index in pendingOps).
       let conflicted = -1;
-      ops.push(...this.pendingOps.map((op, i): PendingOp => async (m) => {
+      ops.push(...this.#pendingOps.map((op, i): PendingOp => async (m) => {
         try {
           return await op(m);
         } catch (e) {
@@ -362,15 +370,15 @@ export class Dataset {
       }));
       let commit: Commit;
       try {
-        commit = await this.publish(message, ops, options.meta, 'commit');
+        commit = await this.#publish(message, ops, options.meta, 'commit');
       } catch (e) {
         if (conflicted < 0 || !isQuiverError(e, 'conflict')) throw e;
-        throw await this.dropConflicted(conflicted, e);
+        throw await this.#dropConflicted(conflicted, e);
       }
-      this.staging.clear();
-      this.pendingOps.length = 0;
-      this.working = null;
-      await this.autoCompact();
+      this.#staging.clear();
+      this.#pendingOps.length = 0;
+      this.#working = null;
+      await this.#autoCompact();
       return commit;
     });
   }
@@ -381,25 +389,25 @@ export class Dataset {
    * the earlier operations staged on the refreshed head, and says so in the error it returns.
    * Caller holds the mutex.
    */
-  private async dropConflicted(i: number, cause: QuiverError): Promise<QuiverError> {
-    const dropped = this.pendingOps.length - i;
-    this.pendingOps.length = i;
-    await this.syncHead();
-    let m = this.manifest;
-    for (let k = 0; k < this.pendingOps.length; k++) {
+  async #dropConflicted(i: number, cause: QuiverError): Promise<QuiverError> {
+    const dropped = this.#pendingOps.length - i;
+    this.#pendingOps.length = i;
+    await this.#syncHead();
+    let m = this.#manifest;
+    for (let k = 0; k < this.#pendingOps.length; k++) {
       try {
-        m = (await this.pendingOps[k](m)).manifest;
+        m = (await this.#pendingOps[k](m)).manifest;
       } catch (e) {
         if (!isQuiverError(e, 'conflict')) throw e;
-        this.pendingOps.length = k; // the head moved again and an earlier one conflicts too
+        this.#pendingOps.length = k; // the head moved again and an earlier one conflicts too
       }
     }
-    this.working = this.pendingOps.length ? m : null;
-    const droppedAll = dropped + (i - this.pendingOps.length);
+    this.#working = this.#pendingOps.length ? m : null;
+    const droppedAll = dropped + (i - this.#pendingOps.length);
     return new QuiverError(
       'conflict',
-      `${cause.message}; nothing was committed: ${droppedAll} staged update/delete(s) were dropped (the conflicting one and those staged after it), ${this.staging.rows} appended rows and ${this.pendingOps.length} earlier change(s) stay staged`,
-      { ...cause.details, droppedOps: droppedAll, keptOps: this.pendingOps.length, stagedRows: this.staging.rows },
+      `${cause.message}; nothing was committed: ${droppedAll} staged update/delete(s) were dropped (the conflicting one and those staged after it), ${this.#staging.rows} appended rows and ${this.#pendingOps.length} earlier change(s) stay staged`,
+      { ...cause.details, droppedOps: droppedAll, keptOps: this.#pendingOps.length, stagedRows: this.#staging.rows },
       { cause },
     );
   }
@@ -414,11 +422,11 @@ export class Dataset {
    * ds.stagedRows; // 0
    */
   async discard(): Promise<void> {
-    this.check(true);
-    await this.mutex.run(async () => {
-      this.staging.clear();
-      this.pendingOps.length = 0;
-      this.working = null;
+    this.#check(true);
+    await this.#mutex.run(async () => {
+      this.#staging.clear();
+      this.#pendingOps.length = 0;
+      this.#working = null;
     });
   }
 
@@ -432,33 +440,33 @@ export class Dataset {
    * console.log(head.id, ds.rowCount);
    */
   async refresh(): Promise<Commit> {
-    this.check(false);
-    await this.mutex.run(() => this.syncHead());
-    return this.head;
+    this.#check(false);
+    await this.#mutex.run(() => this.#syncHead());
+    return this.#head;
   }
 
   /** Runs the automatic compaction policy; a compaction that loses a race is skipped, never an error. Caller holds the mutex. */
-  private async autoCompact(): Promise<void> {
-    const policy = this.writeOptions.autoCompact;
-    if (policy === false || !wantsAutoCompaction(this.manifest, policy)) return;
+  async #autoCompact(): Promise<void> {
+    const policy = this.#writeOptions.autoCompact;
+    if (policy === false || !wantsAutoCompaction(this.#manifest, policy)) return;
     try {
-      await this.compactLocked(policy, planAutoCompaction);
+      await this.#compactLocked(policy, planAutoCompaction);
     } catch (e) {
       if (!isQuiverError(e, 'conflict') && !isQuiverError(e, 'not_found')) throw e;
     }
   }
 
   /** Applies ops to the branch head and moves the branch, retrying on lost races. Caller holds the mutex. */
-  protected async publish(message: string, ops: PendingOp[], meta: Record<string, unknown> | undefined, operation: string, options: PublishOptions = {}): Promise<Commit> {
+  async #publish(message: string, ops: PendingOp[], meta: Record<string, unknown> | undefined, operation: string, options: PublishOptions = {}): Promise<Commit> {
     const branch = this.branchName!;
     for (let attempt = 0; ; attempt++) {
       const ref = await readRef(this.store, 'branch', branch);
       if (!ref) throw new QuiverError('not_found', `dataset: branch "${branch}" was deleted`, { branch });
-      if (options.preparedOn !== undefined && ref.commit !== options.preparedOn && !(await this.linearSince(options.preparedOn, ref.commit))) {
+      if (options.preparedOn !== undefined && ref.commit !== options.preparedOn && !(await this.#linearSince(options.preparedOn, ref.commit))) {
         throw new QuiverError('conflict', `dataset: branch "${branch}" moved while ${operation} was being prepared`, { branch, expected: options.preparedOn, found: ref.commit });
       }
-      const head = ref.commit === this.head.id ? this.head : await readCommit(this.store, ref.commit);
-      let manifest = ref.commit === this.head.id ? this.manifest : await readManifest(this.store, head.manifest);
+      const head = ref.commit === this.#head.id ? this.#head : await readCommit(this.store, ref.commit);
+      let manifest = ref.commit === this.#head.id ? this.#manifest : await readManifest(this.store, head.manifest);
       const stats: CommitStats = { rowsAdded: 0, rowsDeleted: 0, rowsUpdated: 0, rows: 0, bytesWritten: 0 };
       for (const op of ops) {
         const r = await op(manifest);
@@ -478,11 +486,11 @@ export class Dataset {
       });
       try {
         await moveRef(this.store, 'branch', branch, commit.id, ref.etag);
-        this.head = commit;
-        this.manifest = manifest;
+        this.#head = commit;
+        this.#manifest = manifest;
         return commit;
       } catch (e) {
-        if (!(e instanceof QuiverError && e.code === 'conflict') || attempt + 1 >= this.writeOptions.commitRetriesMax) {
+        if (!(e instanceof QuiverError && e.code === 'conflict') || attempt + 1 >= this.#writeOptions.commitRetriesMax) {
           if (e instanceof QuiverError && e.code === 'conflict') {
             throw new QuiverError('conflict', `dataset: could not commit to "${branch}" after ${attempt + 1} attempts (other writers kept winning)`, { branch });
           }
@@ -494,7 +502,7 @@ export class Dataset {
   }
 
   /** True when `to` descends from `from` through at most `rebaseCommitsMax` single-parent commits. */
-  private async linearSince(from: string, to: string): Promise<boolean> {
+  async #linearSince(from: string, to: string): Promise<boolean> {
     let c = await readCommit(this.store, to);
     for (let steps = 0; steps < REBASE_COMMITS_MAX; steps++) {
       if (c.parents.length !== 1) return false;
@@ -505,44 +513,44 @@ export class Dataset {
   }
 
   /** A writable handle reads its branch's newest version; a read-only one stays put. Caller holds the mutex. */
-  private async syncHead(): Promise<void> {
+  async #syncHead(): Promise<void> {
     if (this.branchName === null) return;
     const ref = await readRef(this.store, 'branch', this.branchName);
-    if (!ref || ref.commit === this.head.id) return;
+    if (!ref || ref.commit === this.#head.id) return;
     const c = await readCommit(this.store, ref.commit);
-    this.manifest = await readManifest(this.store, c.manifest);
-    this.head = c;
+    this.#manifest = await readManifest(this.store, c.manifest);
+    this.#head = c;
   }
 
-  private async prepare(sql: string): Promise<Session> {
+  async #prepare(sql: string): Promise<Session> {
     if (typeof sql !== 'string' || !sql.trim()) throw new QuiverError('invalid_input', 'query: expected a SQL string');
-    await this.syncHead();
-    return this.view(sql);
+    await this.#syncHead();
+    return this.#view(sql);
   }
 
   /** The columns `sql` names (memoized: planning a repeated query costs no parse). */
-  private async referencedOf(session: Session, sql: string): Promise<Set<string> | 'all'> {
-    let needed = this.referenced.get(sql);
+  async #referencedOf(session: Session, sql: string): Promise<Set<string> | 'all'> {
+    let needed = this.#referenced.get(sql);
     if (!needed) {
       needed = await referencedColumns(session, sql);
-      if (this.referenced.size >= 256) this.referenced.clear();
-      this.referenced.set(sql, needed);
+      if (this.#referenced.size >= 256) this.#referenced.clear();
+      this.#referenced.set(sql, needed);
     }
     return needed;
   }
 
   /** Points the session's `dataset` view at this handle's version with the columns `sql` names. */
-  private async view(sql: string): Promise<Session> {
-    const ctx = await this.versionContext();
-    const needed = await this.referencedOf(ctx.session, sql);
+  async #view(sql: string): Promise<Session> {
+    const ctx = await this.#versionContext();
+    const needed = await this.#referencedOf(ctx.session, sql);
     // Re-creating the view costs a bind over every file; skip it when neither the version nor
     // the set of large columns changed since the last query.
-    const large = needed === 'all' ? 'all' : this.manifest.schema.filter((c) => isLarge(c.type) && needed.has(c.name.toLowerCase())).map((c) => c.name).join(',');
-    const viewKey = `${this.head.manifest}|${large}`;
-    if (viewKey !== this.viewKey) {
-      this.viewKey = undefined;
-      await createVersionView(ctx, 'dataset', this.manifest, { large: needed });
-      this.viewKey = viewKey;
+    const large = needed === 'all' ? 'all' : this.#manifest.schema.filter((c) => isLarge(c.type) && needed.has(c.name.toLowerCase())).map((c) => c.name).join(',');
+    const viewKey = `${this.#head.manifest}|${large}`;
+    if (viewKey !== this.#viewKey) {
+      this.#viewKey = undefined;
+      await createVersionView(ctx, 'dataset', this.#manifest, { large: needed });
+      this.#viewKey = viewKey;
     }
     return ctx.session;
   }
@@ -553,19 +561,19 @@ export class Dataset {
    * columns the SQL names are read.
    */
   async query(sql: string, params: readonly Param[] = []): Promise<Record<string, unknown>[]> {
-    this.check(false);
-    return this.mutex.run(async () => {
-      if (!mentionsSearch(sql)) return (await (await this.prepare(sql)).all(sql, params)).rows;
-      return this.search.run(await this.searchHost(sql), sql, params, 'rows');
+    this.#check(false);
+    return this.#mutex.run(async () => {
+      if (!mentionsSearch(sql)) return (await (await this.#prepare(sql)).all(sql, params)).rows;
+      return this.#search.run(await this.#searchHost(sql), sql, params, 'rows');
     });
   }
 
   /** Like `query`, returning an Arrow table. */
   async queryArrow(sql: string, params: readonly Param[] = []): Promise<arrow.Table> {
-    this.check(false);
-    return this.mutex.run(async () => {
-      if (!mentionsSearch(sql)) return (await this.prepare(sql)).arrow(sql, params);
-      return this.search.run(await this.searchHost(sql), sql, params, 'arrow');
+    this.#check(false);
+    return this.#mutex.run(async () => {
+      if (!mentionsSearch(sql)) return (await this.#prepare(sql)).arrow(sql, params);
+      return this.#search.run(await this.#searchHost(sql), sql, params, 'arrow');
     });
   }
 
@@ -575,8 +583,8 @@ export class Dataset {
    * kernel strategy; otherwise the exact SQL DuckDB runs.
    */
   async explain(sql: string, params: readonly Param[] = []): Promise<SearchExplain> {
-    this.check(false);
-    return this.mutex.run(async () => this.search.explain(await this.searchHost(sql), sql, params));
+    this.#check(false);
+    return this.#mutex.run(async () => this.#search.explain(await this.#searchHost(sql), sql, params));
   }
 
   /**
@@ -590,12 +598,12 @@ export class Dataset {
    * await ds.createIndex('rating', { kind: 'scalar' });
    */
   async createIndex(column: string, spec: IndexSpec, options: { onProgress?: BuildProgress } = {}): Promise<Commit> {
-    this.check(true);
-    return this.mutex.run(async () => {
-      await this.syncHead();
-      const ctx = await this.versionContext();
-      const meta = await buildIndex({ store: this.store, session: ctx.session, paths: (k) => this.cache.paths(k), onProgress: options.onProgress }, this.manifest, column, spec);
-      return this.publish(`create ${spec.kind} index on ${column}`, [(m) => ({ manifest: withIndex(m, meta), stats: {} })], undefined, 'create-index');
+    this.#check(true);
+    return this.#mutex.run(async () => {
+      await this.#syncHead();
+      const ctx = await this.#versionContext();
+      const meta = await buildIndex({ store: this.store, session: ctx.session, paths: (k) => this.#cache.paths(k), onProgress: options.onProgress }, this.#manifest, column, spec);
+      return this.#publish(`create ${spec.kind} index on ${column}`, [(m) => ({ manifest: withIndex(m, meta), stats: {} })], undefined, 'create-index');
     });
   }
 
@@ -604,14 +612,14 @@ export class Dataset {
    * queries give the same answers without it, only slower. Throws `not_found` if there is none.
    */
   async dropIndex(column: string, kind: IndexSpec['kind']): Promise<Commit> {
-    this.check(true);
-    return this.mutex.run(async () => {
-      await this.syncHead();
-      if (!this.manifest.indexes.some((i) => i.column === column && i.kind === kind)) {
+    this.#check(true);
+    return this.#mutex.run(async () => {
+      await this.#syncHead();
+      if (!this.#manifest.indexes.some((i) => i.column === column && i.kind === kind)) {
         throw new QuiverError('not_found', `index: no ${kind} index on "${column}"`, { column });
       }
       const drop = (m: Manifest): Manifest => ({ ...m, indexes: m.indexes.filter((i) => !(i.column === column && i.kind === kind)) });
-      return this.publish(`drop ${kind} index on ${column}`, [(m) => ({ manifest: drop(m), stats: {} })], undefined, 'drop-index');
+      return this.#publish(`drop ${kind} index on ${column}`, [(m) => ({ manifest: drop(m), stats: {} })], undefined, 'drop-index');
     });
   }
 
@@ -620,8 +628,8 @@ export class Dataset {
    * `threshold`), each pair once, most similar first. Checks the `k` nearest rows of each row.
    */
   async nearDuplicates(column: string, options: { threshold?: number; k?: number } = {}): Promise<{ a: bigint; b: bigint; similarity: number }[]> {
-    this.check(false);
-    return this.mutex.run(async () => this.search.nearDuplicates(await this.searchHost(`select ${column} from dataset`), column, options.threshold ?? 0.95, options.k ?? 10));
+    this.#check(false);
+    return this.#mutex.run(async () => this.#search.nearDuplicates(await this.#searchHost(`select ${column} from dataset`), column, options.threshold ?? 0.95, options.k ?? 10));
   }
 
   /**
@@ -637,11 +645,11 @@ export class Dataset {
    * await con.run(`create table snapshot as ${sql}`); // con = await quiver.connect()
    */
   async scanSql(options: { since?: string } = {}): Promise<string> {
-    this.check(false);
-    return this.mutex.run(async () => {
-      await this.syncHead();
-      const sqlOf = (m: Manifest, large: 'all' | 'none') => versionSql((keys) => this.cache.paths(keys), m, { large });
-      const current = await sqlOf(this.manifest, 'all');
+    this.#check(false);
+    return this.#mutex.run(async () => {
+      await this.#syncHead();
+      const sqlOf = (m: Manifest, large: 'all' | 'none') => versionSql((keys) => this.#cache.paths(keys), m, { large });
+      const current = await sqlOf(this.#manifest, 'all');
       if (options.since === undefined) return current;
       const old = await readManifest(this.store, (await readCommit(this.store, String(options.since))).manifest);
       return `SELECT * FROM (${current}) AS cur WHERE row_id NOT IN (SELECT row_id FROM (${await sqlOf(old, 'none')}) AS old)`;
@@ -649,42 +657,42 @@ export class Dataset {
   }
 
   /** The search executor's view of this handle, pinned to one version for one query. */
-  private async searchHost(sql: string): Promise<SearchHost> {
+  async #searchHost(sql: string): Promise<SearchHost> {
     if (typeof sql !== 'string' || !sql.trim()) throw new QuiverError('invalid_input', 'query: expected a SQL string');
-    await this.syncHead();
-    const session = (await this.versionContext()).session;
+    await this.#syncHead();
+    const session = (await this.#versionContext()).session;
     return {
       session,
-      manifest: this.manifest,
-      versionKey: this.head.manifest,
+      manifest: this.#manifest,
+      versionKey: this.#head.manifest,
       store: this.store,
-      prepareView: async (q) => void (await this.view(q)),
-      rowsSql: (q, ids) => this.rowsSql(session, q, ids),
-      paths: (keys) => this.cache.paths(keys),
-      referenced: (q) => this.referencedOf(session, q),
+      prepareView: async (q) => void (await this.#view(q)),
+      rowsSql: (q, ids) => this.#rowsSql(session, q, ids),
+      paths: (keys) => this.#cache.paths(keys),
+      referenced: (q) => this.#referencedOf(session, q),
     };
   }
 
   /** A SELECT of the rows with these ids (columns as `sql` needs them), over only the files whose row-id range holds one. */
-  private async rowsSql(session: Session, sql: string, ids: readonly bigint[]): Promise<string> {
-    const needed = await this.referencedOf(session, sql);
+  async #rowsSql(session: Session, sql: string, ids: readonly bigint[]): Promise<string> {
+    const needed = await this.#referencedOf(session, sql);
     const holds = (f: { rowIdMin: string; rowIdMax: string }) => {
       const lo = BigInt(f.rowIdMin);
       const hi = BigInt(f.rowIdMax);
       return ids.some((id) => id >= lo && id <= hi);
     };
-    const m = this.manifest;
+    const m = this.#manifest;
     const subset: Manifest = { ...m, fragments: m.fragments.filter(holds), groups: Object.fromEntries(Object.entries(m.groups).map(([c, files]) => [c, files.filter(holds)])) };
-    const view = await versionSql((keys) => this.cache.paths(keys), subset, { large: needed });
+    const view = await versionSql((keys) => this.#cache.paths(keys), subset, { large: needed });
     return `SELECT * FROM (${view}) WHERE row_id IN (${ids.length ? ids.join(', ') : 'NULL'})`;
   }
 
   /** The versions of this handle's history (first parents), oldest first. */
   async versions(): Promise<Commit[]> {
-    this.check(false);
-    await this.mutex.run(() => this.syncHead());
+    this.#check(false);
+    await this.#mutex.run(() => this.#syncHead());
     const out: Commit[] = [];
-    let c: Commit | undefined = this.head;
+    let c: Commit | undefined = this.#head;
     while (c) {
       out.push(c);
       c = c.parents.length ? await readCommit(this.store, c.parents[0]) : undefined;
@@ -693,23 +701,23 @@ export class Dataset {
   }
 
   /** The DuckDB session, file paths and caches the versioning operations work with. */
-  private async versionContext(): Promise<VersionContext> {
-    this.session ??= await (await sharedEngine()).session();
-    return { store: this.store, session: this.session, paths: (keys) => this.cache.paths(keys), deletesCache: this.deletesCache };
+  async #versionContext(): Promise<VersionContext> {
+    this.#session ??= await (await sharedEngine()).session();
+    return { store: this.store, session: this.#session, paths: (keys) => this.#cache.paths(keys), deletesCache: this.#deletesCache };
   }
 
   /** Stages a planned row change: applies it to the working manifest now, and to the branch head at commit. */
-  private async stageRowWrite(w: RowWrite, ctx: VersionContext, base: Manifest): Promise<void> {
+  async #stageRowWrite(w: RowWrite, ctx: VersionContext, base: Manifest): Promise<void> {
     const op: PendingOp = (m) => applyRowWrite(ctx, w, m);
-    this.working = (await op(base)).manifest;
-    this.pendingOps.push(op);
+    this.#working = (await op(base)).manifest;
+    this.#pendingOps.push(op);
   }
 
   /** The manifest the next update or delete reads: the head with pending changes applied. */
-  private async workingManifest(): Promise<Manifest> {
-    if (this.working) return this.working;
-    await this.syncHead();
-    return this.manifest;
+  async #workingManifest(): Promise<Manifest> {
+    if (this.#working) return this.#working;
+    await this.#syncHead();
+    return this.#manifest;
   }
 
   /**
@@ -727,12 +735,12 @@ export class Dataset {
    * @returns the number of rows matched.
    */
   async update(spec: UpdateSpec): Promise<{ rows: number }> {
-    this.check(true);
-    return this.mutex.run(async () => {
-      const base = await this.workingManifest();
-      const ctx = await this.versionContext();
+    this.#check(true);
+    return this.#mutex.run(async () => {
+      const base = await this.#workingManifest();
+      const ctx = await this.#versionContext();
       const w = await planUpdate(ctx, base, spec);
-      if (w) await this.stageRowWrite(w, ctx, base);
+      if (w) await this.#stageRowWrite(w, ctx, base);
       return { rows: w ? w.hide.size && [...w.hide.values()].reduce((n, l) => n + l.length, 0) : 0 };
     });
   }
@@ -748,12 +756,12 @@ export class Dataset {
    * @returns the number of rows matched.
    */
   async delete(sel: RowSelector): Promise<{ rows: number }> {
-    this.check(true);
-    return this.mutex.run(async () => {
-      const base = await this.workingManifest();
-      const ctx = await this.versionContext();
+    this.#check(true);
+    return this.#mutex.run(async () => {
+      const base = await this.#workingManifest();
+      const ctx = await this.#versionContext();
       const w = await planDelete(ctx, base, sel);
-      if (w) await this.stageRowWrite(w, ctx, base);
+      if (w) await this.#stageRowWrite(w, ctx, base);
       return { rows: w ? [...w.hide.values()].reduce((n, l) => n + l.length, 0) : 0 };
     });
   }
@@ -768,19 +776,19 @@ export class Dataset {
    * await ft.curate("rating >= 4 and not list_contains(tags, 'unsafe')", 'curated for fine-tune');
    */
   async curate(predicate: string, message: string, params: readonly Param[] = []): Promise<Commit> {
-    this.check(true);
+    this.#check(true);
     if (typeof predicate !== 'string' || !predicate.trim()) throw new QuiverError('invalid_input', 'versioning: curate needs a SQL predicate');
-    if (this.staging.rows > 0 || this.pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or discard() staged changes before curate');
+    if (this.#staging.rows > 0 || this.#pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or discard() staged changes before curate');
     const { rows } = await this.delete({ where: `NOT coalesce((${predicate}), false)`, params });
     if (rows === 0) {
-      return this.mutex.run(() => this.publish(message, [(m) => ({ manifest: m, stats: {} })], { curate: predicate }, 'curate'));
+      return this.#mutex.run(() => this.#publish(message, [(m) => ({ manifest: m, stats: {} })], { curate: predicate }, 'curate'));
     }
-    return this.mutex.run(async () => {
+    return this.#mutex.run(async () => {
       try {
-        return await this.publish(message, [...this.pendingOps], { curate: predicate }, 'curate');
+        return await this.#publish(message, [...this.#pendingOps], { curate: predicate }, 'curate');
       } finally {
-        this.pendingOps.length = 0;
-        this.working = null;
+        this.#pendingOps.length = 0;
+        this.#working = null;
       }
     });
   }
@@ -795,20 +803,20 @@ export class Dataset {
    * const fix = await ds.branch('hotfix', { from: 'release-3' });
    */
   async branch(name: string, options: { from?: string } = {}): Promise<Dataset> {
-    this.check(false);
-    return this.mutex.run(async () => {
-      let c = this.head;
-      let m = this.manifest;
+    this.#check(false);
+    return this.#mutex.run(async () => {
+      let c = this.#head;
+      let m = this.#manifest;
       if (options.from !== undefined) {
         c = await resolveCommit(this.store, options.from);
         m = await readManifest(this.store, c.manifest);
       } else if (this.branchName !== null) {
-        await this.syncHead();
-        c = this.head;
-        m = this.manifest;
+        await this.#syncHead();
+        c = this.#head;
+        m = this.#manifest;
       }
       await createRef(this.store, 'branch', name, c.id);
-      return new Dataset(this.store, name, c, m, this.writeOptions);
+      return new Dataset(this.store, name, c, m, this.#writeOptions);
     });
   }
 
@@ -820,7 +828,7 @@ export class Dataset {
    * for (const b of await ds.branches()) console.log(b.name, b.commit);
    */
   async branches(): Promise<{ name: string; commit: string }[]> {
-    this.check(false);
+    this.#check(false);
     return listRefs(this.store, 'branch');
   }
 
@@ -832,7 +840,7 @@ export class Dataset {
    * await ds.deleteBranch('experiment');
    */
   async deleteBranch(name: string): Promise<void> {
-    this.check(false);
+    this.#check(false);
     if (name === this.branchName || name === DEFAULT_BRANCH) throw new QuiverError('invalid_input', `versioning: cannot delete branch "${name}" (the default branch or this handle's own)`, { name });
     if (!(await readRef(this.store, 'branch', name))) throw new QuiverError('not_found', `versioning: no branch "${name}"`, { name });
     await this.store.delete(refKey('branch', name));
@@ -847,13 +855,13 @@ export class Dataset {
    * const r3 = await quiver.open(url, { tag: 'release-3' });
    */
   async tag(name: string, options: { at?: string } = {}): Promise<Commit> {
-    this.check(false);
-    return this.mutex.run(async () => {
-      let c = this.head;
+    this.#check(false);
+    return this.#mutex.run(async () => {
+      let c = this.#head;
       if (options.at !== undefined) c = await resolveCommit(this.store, options.at);
       else if (this.branchName !== null) {
-        await this.syncHead();
-        c = this.head;
+        await this.#syncHead();
+        c = this.#head;
       }
       await createRef(this.store, 'tag', name, c.id);
       return c;
@@ -867,13 +875,13 @@ export class Dataset {
    * const r3 = (await ds.tags()).find((t) => t.name === 'release-3');
    */
   async tags(): Promise<{ name: string; commit: string }[]> {
-    this.check(false);
+    this.#check(false);
     return listRefs(this.store, 'tag');
   }
 
   /** Deletes a tag. Its data stays as long as a branch or retained version reaches it. */
   async deleteTag(name: string): Promise<void> {
-    this.check(false);
+    this.#check(false);
     if (!(await readRef(this.store, 'tag', name))) throw new QuiverError('not_found', `versioning: no tag "${name}"`, { name });
     await this.store.delete(refKey('tag', name));
   }
@@ -888,13 +896,13 @@ export class Dataset {
    * const r3 = await ds.checkout({ tag: 'release-3' });
    */
   async checkout(target: string | Omit<OpenOptions, 'storage' | 'write'>): Promise<Dataset> {
-    this.check(false);
+    this.#check(false);
     if (typeof target === 'string') {
-      if (validRefName(target) && (await readRef(this.store, 'branch', target))) return Dataset.open(this.store, { branch: target, write: this.writeOptions });
+      if (validRefName(target) && (await readRef(this.store, 'branch', target))) return Dataset.open(this.store, { branch: target, write: this.#writeOptions });
       const c = await resolveCommit(this.store, target);
-      return new Dataset(this.store, null, c, await readManifest(this.store, c.manifest), this.writeOptions);
+      return new Dataset(this.store, null, c, await readManifest(this.store, c.manifest), this.#writeOptions);
     }
-    return Dataset.open(this.store, { ...target, write: this.writeOptions });
+    return Dataset.open(this.store, { ...target, write: this.#writeOptions });
   }
 
   /**
@@ -915,16 +923,16 @@ export class Dataset {
    * for await (const r of d.rows()) if (r.change === 'changed') console.log(r.rowId, r.columns);
    */
   async diff(from: string, to?: string, options: { sinceBase?: boolean; largeValues?: boolean } = {}): Promise<VersionDiff> {
-    this.check(false);
-    return this.mutex.run(async () => {
+    this.#check(false);
+    return this.#mutex.run(async () => {
       const a0 = await resolveCommit(this.store, from);
-      const b = to === undefined ? (await this.syncHead(), this.head) : await resolveCommit(this.store, to);
+      const b = to === undefined ? (await this.#syncHead(), this.#head) : await resolveCommit(this.store, to);
       const base = await mergeBase(this.store, a0.id, b.id);
       const a = options.sinceBase && base ? await readCommit(this.store, base) : a0;
-      const ctx = await this.versionContext();
-      const t = await buildDiffTable(ctx, `__quiver_diff${++this.diffCounter}`, await readManifest(this.store, a.manifest), await readManifest(this.store, b.manifest), { largeValues: options.largeValues });
+      const ctx = await this.#versionContext();
+      const t = await buildDiffTable(ctx, `__quiver_diff${++this.#diffCounter}`, await readManifest(this.store, a.manifest), await readManifest(this.store, b.manifest), { largeValues: options.largeValues });
       const counts = await diffCounts(ctx, t);
-      const mutex = this.mutex;
+      const mutex = this.#mutex;
       return {
         from: a.id,
         to: b.id,
@@ -950,11 +958,11 @@ export class Dataset {
    * for await (const c of ds.log()) console.log(c.time, c.message, c.stats.rowsAdded);
    */
   async *log(options: { from?: string; limit?: number } = {}): AsyncGenerator<Commit> {
-    this.check(false);
-    let start = this.head;
+    this.#check(false);
+    let start = this.#head;
     if (options.from !== undefined) start = await resolveCommit(this.store, options.from);
-    else await this.mutex.run(() => this.syncHead());
-    yield* walkHistory(this.store, [options.from !== undefined ? start : this.head], options.limit ?? Infinity);
+    else await this.#mutex.run(() => this.#syncHead());
+    yield* walkHistory(this.store, [options.from !== undefined ? start : this.#head], options.limit ?? Infinity);
   }
 
   /**
@@ -975,14 +983,14 @@ export class Dataset {
    * console.log(m.kind, m.counts, m.conflicts.length);
    */
   async merge(source: string, options: MergeOptions = {}): Promise<MergeResult> {
-    this.check(true);
+    this.#check(true);
     const policy = options.onConflict ?? 'fail';
     if (!['fail', 'ours', 'theirs'].includes(policy)) throw new QuiverError('invalid_input', `versioning: onConflict must be 'fail', 'ours' or 'theirs', got ${String(policy)}`);
-    if (this.staging.rows > 0 || this.pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or discard() staged changes before merge');
-    return this.mutex.run(async () => {
+    if (this.#staging.rows > 0 || this.#pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or discard() staged changes before merge');
+    return this.#mutex.run(async () => {
       for (let attempt = 0; ; attempt++) {
-        await this.syncHead();
-        const ours = this.head;
+        await this.#syncHead();
+        const ours = this.#head;
         const theirs = await resolveCommit(this.store, source);
         const base = await mergeBase(this.store, ours.id, theirs.id);
         // Theirs is already in ours: nothing of theirs is missing here.
@@ -990,25 +998,25 @@ export class Dataset {
         if (base === ours.id) {
           // The branch becomes theirs, so what it gains is exactly the diff from ours to theirs.
           const theirsManifest = await readManifest(this.store, theirs.manifest);
-          const counts = await this.changeCounts(this.manifest, theirsManifest);
+          const counts = await this.#changeCounts(this.#manifest, theirsManifest);
           if (options.dryRun) return { kind: 'fast-forward', commit: theirs, base, conflicts: [], counts, dryRun: true };
           const ref = await readRef(this.store, 'branch', this.branchName!);
           if (ref && ref.commit === ours.id) {
             try {
               await moveRef(this.store, 'branch', this.branchName!, theirs.id, ref.etag);
-              this.head = theirs;
-              this.manifest = theirsManifest;
+              this.#head = theirs;
+              this.#manifest = theirsManifest;
               return { kind: 'fast-forward', commit: theirs, base, conflicts: [], counts, dryRun: false };
             } catch (e) {
               if (!isQuiverError(e, 'conflict')) throw e;
             }
           }
-          if (attempt + 1 >= this.writeOptions.commitRetriesMax) throw new QuiverError('conflict', `versioning: could not fast-forward "${this.branchName}" (other writers kept winning)`);
+          if (attempt + 1 >= this.#writeOptions.commitRetriesMax) throw new QuiverError('conflict', `versioning: could not fast-forward "${this.branchName}" (other writers kept winning)`);
           continue;
         }
-        const done = await this.mergeThreeWay(source, ours, theirs, base, policy, options);
+        const done = await this.#mergeThreeWay(source, ours, theirs, base, policy, options);
         if (done) return done;
-        if (attempt + 1 >= this.writeOptions.commitRetriesMax) throw new QuiverError('conflict', `versioning: could not merge into "${this.branchName}" (the branch kept changing the merged rows)`);
+        if (attempt + 1 >= this.#writeOptions.commitRetriesMax) throw new QuiverError('conflict', `versioning: could not merge into "${this.branchName}" (the branch kept changing the merged rows)`);
       }
     });
   }
@@ -1018,9 +1026,9 @@ export class Dataset {
    * any appends or other single-parent commits that land meanwhile. Returns null when the branch
    * changed in a way that needs the merge prepared again. Caller holds the mutex.
    */
-  private async mergeThreeWay(source: string, ours: Commit, theirs: Commit, base: string | null, policy: ConflictPolicy, options: MergeOptions): Promise<MergeResult | null> {
-    const ctx = await this.versionContext();
-    const o = this.manifest;
+  async #mergeThreeWay(source: string, ours: Commit, theirs: Commit, base: string | null, policy: ConflictPolicy, options: MergeOptions): Promise<MergeResult | null> {
+    const ctx = await this.#versionContext();
+    const o = this.#manifest;
     const t = await readManifest(this.store, theirs.manifest);
     const b = base ? await readManifest(this.store, (await readCommit(this.store, base)).manifest) : emptyManifest(o.schema);
     const analysis = await analyzeMerge(ctx, b, o, t, policy);
@@ -1042,7 +1050,7 @@ export class Dataset {
     };
     try {
       const message = options.message ?? `merge ${source} into ${this.branchName}`;
-      return result(await this.publish(message, [op], { source, onConflict: policy, conflicts: analysis.conflicts.length }, 'merge', { preparedOn: ours.id, extraParents: [theirs.id] }));
+      return result(await this.#publish(message, [op], { source, onConflict: policy, conflicts: analysis.conflicts.length }, 'merge', { preparedOn: ours.id, extraParents: [theirs.id] }));
     } catch (e) {
       if (isQuiverError(e, 'conflict') && (touched || e.details.expected)) return null;
       throw e;
@@ -1050,8 +1058,8 @@ export class Dataset {
   }
 
   /** Rows added, removed and changed from manifest `a` to manifest `b` (what `diff` counts). Caller holds the mutex. */
-  private async changeCounts(a: Manifest, b: Manifest): Promise<MergeResult['counts']> {
-    const ctx = await this.versionContext();
+  async #changeCounts(a: Manifest, b: Manifest): Promise<MergeResult['counts']> {
+    const ctx = await this.#versionContext();
     const t = await buildDiffTable(ctx, '__quiver_change_counts', a, b);
     const { added, removed, changed } = await diffCounts(ctx, t);
     return { added, removed, changed };
@@ -1071,18 +1079,18 @@ export class Dataset {
    * const c = await ds.compact();
    */
   async compact(options: CompactOptions = {}): Promise<Commit | null> {
-    this.check(true);
-    if (this.staging.rows > 0 || this.pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or discard() staged changes before compact');
-    return this.mutex.run(() => this.compactLocked(options));
+    this.#check(true);
+    if (this.#staging.rows > 0 || this.#pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or discard() staged changes before compact');
+    return this.#mutex.run(() => this.#compactLocked(options));
   }
 
-  private async compactLocked(options: CompactOptions, plan: (m: Manifest, o: CompactOptions) => FragmentMeta[] = planCompaction): Promise<Commit | null> {
-    await this.syncHead();
-    const picked = plan(this.manifest, options);
+  async #compactLocked(options: CompactOptions, plan: (m: Manifest, o: CompactOptions) => FragmentMeta[] = planCompaction): Promise<Commit | null> {
+    await this.#syncHead();
+    const picked = plan(this.#manifest, options);
     if (picked.length === 0) return null;
-    const ctx = await this.versionContext();
-    const w = await writeCompaction(ctx, this.manifest, picked, options.fragmentRowsMax ?? this.writeOptions.fragmentRowsMax);
-    return this.publish(`compact ${picked.length} fragments`, [(m) => applyCompaction(w, m)], { fragments: picked.length }, 'compact');
+    const ctx = await this.#versionContext();
+    const w = await writeCompaction(ctx, this.#manifest, picked, options.fragmentRowsMax ?? this.#writeOptions.fragmentRowsMax);
+    return this.#publish(`compact ${picked.length} fragments`, [(m) => applyCompaction(w, m)], { fragments: picked.length }, 'compact');
   }
 
   /**
@@ -1097,7 +1105,7 @@ export class Dataset {
    * const r = await ds.vacuum({ olderThan: new Date(Date.now() - 7 * 86_400_000) });
    */
   async vacuum(options: VacuumOptions = {}): Promise<VacuumResult> {
-    this.check(false);
+    this.#check(false);
     return vacuum(this.store, options);
   }
 
@@ -1110,11 +1118,11 @@ export class Dataset {
    * try { await ds.query('select 1'); } finally { await ds.close(); }
    */
   async close(): Promise<void> {
-    if (this.closed) return;
-    await this.mutex.run(async () => undefined);
-    this.closed = true;
-    this.session?.close();
-    this.cache.dispose();
+    if (this.#closed) return;
+    await this.#mutex.run(async () => undefined);
+    this.#closed = true;
+    this.#session?.close();
+    this.#cache.dispose();
   }
 }
 
