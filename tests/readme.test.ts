@@ -17,24 +17,35 @@ function tsBlocks(markdown: string): string[] {
   return [...markdown.matchAll(/^```ts\n([\s\S]*?)^```/gm)].map((m) => m[1]);
 }
 
-/** One program from the blocks: imports hoisted (and pointed at this repo), bodies in order. */
-function program(blocks: string[], prelude: string, workdir: string): string {
+/** Where an example's import points in this repo: 'quiver' is src/, `./udfs/` the seed guide's UDFs. */
+function target(from: string): string {
+  if (from === 'quiver') return join(root, 'src/index.ts');
+  if (from.startsWith('./examples/')) return join(root, from.replace(/\.js$/, '.ts'));
+  if (from.startsWith('./udfs/')) return join(root, 'examples/pipeline', from.replace(/\.js$/, '.ts'));
+  return from;
+}
+
+/**
+ * One program from the blocks: imports hoisted (and pointed at this repo), bodies in order,
+ * each in its own scope when `scoped` (blocks that each stand alone), else sharing one.
+ */
+function program(blocks: string[], prelude: string, workdir: string, scoped: boolean): string {
   const imports = new Set<string>();
-  const bodies = blocks.map((b) =>
-    b.replace(/^import .*? from '([^']+)';\n/gm, (line, from: string) => {
-      const target = from === 'quiver' ? join(root, 'src/index.ts') : from.startsWith('./examples/') ? join(root, from.replace(/\.js$/, '.ts')) : from;
-      imports.add(line.replace(`'${from}'`, JSON.stringify(target)));
+  const bodies = blocks.map((b) => {
+    const body = b.replace(/^import (.*?) from '([^']+)';.*\n/gm, (_, what: string, from: string) => {
+      imports.add(`import ${what} from ${JSON.stringify(target(from))};`);
       return '';
-    }),
-  );
+    });
+    return scoped ? `{\n${body}}` : body;
+  });
   if (![...imports].some((l) => /\* as quiver/.test(l))) imports.add(`import * as quiver from ${JSON.stringify(join(root, 'src/index.ts'))};`);
   return [...imports, `process.chdir(${JSON.stringify(workdir)});`, prelude, ...bodies, "console.log('examples ran');"].join('\n');
 }
 
-function run(markdownPath: string, prelude: string): void {
+function run(markdownPath: string, prelude: string, scoped = false): void {
   const dir = tempDir('quiver-readme-');
   const file = join(dir, 'examples.mts');
-  writeFileSync(file, program(tsBlocks(readFileSync(markdownPath, 'utf8')), prelude, dir));
+  writeFileSync(file, program(tsBlocks(readFileSync(markdownPath, 'utf8')), prelude, dir, scoped));
   const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, `${markdownPath} examples failed:\n${r.stderr}\n${r.stdout}`);
   assert.match(r.stdout, /examples ran/);
@@ -69,5 +80,24 @@ const q = vec(1536, 5);
 
   it('runs every code block of docs/datasets.md', { timeout: 180_000 }, () => {
     run(join(root, 'docs/datasets.md'), '');
+  });
+
+  it('runs every code block of docs/versioning.md and docs/search.md', { timeout: 180_000 }, () => {
+    const prelude = `${media}
+const url = './gen';
+const ds = await quiver.create(url, { schema: { prompt: 'text', image_emb: 'emb-4', rating: 'int', tags: 'list<text>', user_id: 'text' } });
+await ds.append(Array.from({ length: 12 }, (_, i) => ({ prompt: 'prompt ' + i, image_emb: vec(4, i % 3), rating: i % 6, tags: i % 4 ? ['safe'] : ['unsafe'], user_id: 'u' + (i % 10) })));
+await ds.commit('seed');
+const id = 0n;
+`;
+    run(join(root, 'docs/versioning.md'), prelude);
+    run(join(root, 'docs/search.md'), prelude, true);
+  });
+
+  it('runs every code block of docs/pipelines.md, each on its own', { timeout: 180_000 }, () => {
+    run(join(root, 'docs/pipelines.md'), `${media}
+const con = await quiver.connect({ terminal: 'off' });
+await con.run("create table media as select * from read_parquet('data/media_index/*.parquet')");
+`, true);
   });
 });
