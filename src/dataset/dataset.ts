@@ -42,6 +42,7 @@ import type { BuildProgress } from '../index/index.js';
 import { openStore, type ObjectStore, type StoreOptions } from '../storage/index.js';
 import { Mutex } from './mutex.js';
 import { PendingStore } from './pending-store.js';
+import { openTarget, type OpenTargetOptions } from './open-target.js';
 import { sharedEngine, sharedObjectCache } from './shared-engine.js';
 import { Staging } from './staging.js';
 import { createVersionView, versionSql, type VersionContext } from './versioning/context.js';
@@ -62,15 +63,12 @@ export interface CreateOptions {
   write?: WriteOptions;
 }
 
-export interface OpenOptions {
-  /** Open this version (a commit id) read-only. */
-  version?: string;
-  /** Open this branch for reading and writing. Default 'main'. */
-  branch?: string;
-  /** Open the version a tag names, read-only. */
-  tag?: string;
-  /** Open the branch's last version committed at or before this time, read-only. */
-  asOf?: Date;
+/**
+ * What `open` reads and how. Allowed: nothing (main's head), `branch`, `version`, `tag`, `asOf`
+ * (main at a time) or `branch` + `asOf`. Any other combination, or an unknown option, fails
+ * with `invalid_input`. Only a branch head is writable; the others open read-only.
+ */
+export interface OpenOptions extends OpenTargetOptions {
   storage?: StoreOptions;
   write?: WriteOptions;
 }
@@ -136,6 +134,9 @@ export interface CommitOptions {
 
 const DEFAULT_BRANCH = 'main';
 
+/** Commits a prepared merge is re-applied over (see PublishOptions.preparedOn) before it is prepared again. */
+const REBASE_COMMITS_MAX = 256;
+
 /** A change to apply to the branch head at commit time; re-applied as is if another writer wins the race. */
 export type PendingOp = (m: Manifest) => PendingOpResult | Promise<PendingOpResult>;
 
@@ -148,8 +149,14 @@ export interface PendingOpResult {
 export interface PublishOptions {
   /** Parents after the branch head (a merge's other side). */
   extraParents?: string[];
-  /** Fail with `conflict` instead of rebasing when the branch head is not this commit. */
-  expectHead?: string;
+  /**
+   * The commit the ops were prepared on. If the branch has moved past it only by single-parent
+   * commits (appends, updates, deletes, compactions: none can bring rows of another branch),
+   * the ops are re-applied on the new head like an append's, and refuse (`conflict`) if those
+   * commits touched their rows; otherwise (a merge landed meanwhile, or more than
+   * `rebaseCommitsMax` commits) publish fails with `conflict` and `details.expected`.
+   */
+  preparedOn?: string;
 }
 
 /**
@@ -162,44 +169,53 @@ export interface PublishOptions {
  * const rows = await ds.query('select prompt from dataset where rating >= $1', [4]);
  */
 export class Dataset {
-  private readonly mutex = new Mutex();
-  private readonly staging: Staging;
-  private readonly cache: FileCache;
+  readonly #mutex = new Mutex();
+  readonly #staging: Staging;
+  readonly #cache: FileCache;
   /** What the session's `dataset` view currently shows (version and large columns), if known. */
-  private viewKey: string | undefined;
+  #viewKey: string | undefined;
   /** Columns each SQL text names (parsing costs a DuckDB round trip; texts repeat). */
-  private readonly referenced = new Map<string, Set<string> | 'all'>();
-  private readonly rowIds: RowIdAllocator;
-  private session: Session | undefined;
-  private closed = false;
+  readonly #referenced = new Map<string, Set<string> | 'all'>();
+  readonly #rowIds: RowIdAllocator;
+  #session: Session | undefined;
+  #closed = false;
   /** Operations beyond plain appends (updates, deletes…) waiting for commit. */
-  protected readonly pendingOps: PendingOp[] = [];
+  readonly #pendingOps: PendingOp[] = [];
   /** The head manifest with the pending operations applied: what the next update or delete sees. */
-  private working: Manifest | null = null;
-  private readonly deletesCache = new Map<string, bigint[]>();
-  private diffCounter = 0;
-  private readonly search = new SearchRuntime();
+  #working: Manifest | null = null;
+  readonly #deletesCache = new Map<string, bigint[]>();
+  #diffCounter = 0;
+  readonly #search = new SearchRuntime();
 
-  /** The dataset's objects, seen through this handle's pending marker. */
+  #head: Commit;
+  #manifest: Manifest;
+  readonly #writeOptions: Required<WriteOptions>;
+  /**
+   * The object store behind the handle, seen through this handle's pending marker:
+   * `open(ds.store, …)` opens another handle on it (with a marker of its own).
+   */
   readonly store: ObjectStore;
   /** Lists every file this handle writes before writing it, so vacuum keeps it until published. */
-  private readonly pending: PendingStore;
+  readonly #pending: PendingStore;
 
-  protected constructor(
+  private constructor(
     store: ObjectStore,
     /** The branch this handle writes to, or null for a read-only handle. */
     readonly branchName: string | null,
-    protected head: Commit,
-    protected manifest: Manifest,
-    protected readonly writeOptions: Required<WriteOptions>,
+    head: Commit,
+    manifest: Manifest,
+    writeOptions: Required<WriteOptions>,
   ) {
-    this.store = this.pending = PendingStore.of(store);
-    this.staging = new Staging(this.store, writeOptions.stagedBytesMax, writeOptions.fragmentRowsMax);
-    this.cache = new FileCache(this.store, sharedObjectCache());
-    this.rowIds = new RowIdAllocator(this.store);
+    this.store = this.#pending = PendingStore.of(store);
+    this.#head = head;
+    this.#manifest = manifest;
+    this.#writeOptions = writeOptions;
+    this.#staging = new Staging(this.store, writeOptions.stagedBytesMax, writeOptions.fragmentRowsMax);
+    this.#cache = new FileCache(this.store, sharedObjectCache());
+    this.#rowIds = new RowIdAllocator(this.store);
   }
 
-  /** The dataset's location. */
+  /** The dataset's location: the URL (or store URL) it was created or opened with. */
   get url(): string {
     return this.store.url;
   }
@@ -211,27 +227,42 @@ export class Dataset {
 
   /** The version (commit) this handle reads. */
   get version(): Commit {
-    return this.head;
+    return this.#head;
   }
 
   /** The columns of the dataset at this version. */
   get schema(): ColumnDef[] {
-    return this.manifest.schema;
+    return this.#manifest.schema;
   }
 
-  /** Live rows at this version. */
+  /**
+   * Live rows at this handle's version (deleted rows excluded, staged rows not counted). A
+   * writable handle's version moves when it commits, queries or calls `refresh()`; until then
+   * another writer's commits are not counted.
+   *
+   * @example
+   * await ds.refresh();
+   * console.log(ds.rowCount);
+   */
   get rowCount(): number {
-    return liveRows(this.manifest);
+    return liveRows(this.#manifest);
   }
 
   /** The indexes of this version: column, kind and the options they were built with. */
   get indexes(): { column: string; kind: 'vector' | 'fulltext' | 'scalar'; options: Record<string, unknown> }[] {
-    return this.manifest.indexes.map((i) => ({ column: i.column, kind: i.kind, options: { ...i.options } }));
+    return this.#manifest.indexes.map((i) => ({ column: i.column, kind: i.kind, options: { ...i.options } }));
   }
 
-  /** Rows appended and not yet committed. */
+  /**
+   * Rows appended on this handle and not yet committed (staged updates and deletes are not
+   * rows). `commit` publishes them, `discard` drops them; 0 after either.
+   *
+   * @example
+   * await ds.append([{ prompt: 'a' }, { prompt: 'b' }]);
+   * ds.stagedRows; // 2
+   */
   get stagedRows(): number {
-    return this.staging.rows;
+    return this.#staging.rows;
   }
 
   static async create(url: string | ObjectStore, options: CreateOptions): Promise<Dataset> {
@@ -273,6 +304,7 @@ export class Dataset {
   }
 
   static async open(url: string | ObjectStore, options: OpenOptions = {}): Promise<Dataset> {
+    const target = openTarget(options as OpenOptions & Record<string, unknown>, ['storage', 'write'], DEFAULT_BRANCH);
     const store = openStore(url, options.storage);
     try {
       await readMetadata(store, 'marker', layout.marker);
@@ -280,41 +312,33 @@ export class Dataset {
       if (e instanceof QuiverError && e.code === 'not_found') throw new QuiverError('not_found', `dataset: no dataset at ${store.url}`, { url: store.url });
       throw e;
     }
-    const picked = [options.version, options.tag, options.asOf].filter((x) => x !== undefined).length;
-    if (picked > 1) throw new QuiverError('invalid_input', 'dataset: give at most one of version, tag and asOf');
     const w = resolveWriteOptions(options.write);
-    if (options.version !== undefined) {
-      const c = await readCommit(store, options.version);
-      return new Dataset(store, null, c, await readManifest(store, c.manifest), w);
+    const at = async (c: Commit) => new Dataset(store, null, c, await readManifest(store, c.manifest), w);
+    if (target.kind === 'version') return at(await readCommit(store, target.version));
+    if (target.kind === 'tag') {
+      const ref = await readRef(store, 'tag', target.tag);
+      if (!ref) throw new QuiverError('not_found', `dataset: no tag "${target.tag}"`, { tag: target.tag });
+      return at(await readCommit(store, ref.commit));
     }
-    if (options.tag !== undefined) {
-      const ref = await readRef(store, 'tag', options.tag);
-      if (!ref) throw new QuiverError('not_found', `dataset: no tag "${options.tag}"`, { tag: options.tag });
-      const c = await readCommit(store, ref.commit);
-      return new Dataset(store, null, c, await readManifest(store, c.manifest), w);
-    }
-    const branch = options.branch ?? DEFAULT_BRANCH;
+    const { branch, asOf } = target;
     const ref = await readRef(store, 'branch', branch);
     if (!ref && !(await readRef(store, 'branch', DEFAULT_BRANCH))) {
       throw new QuiverError('not_found', `dataset: the dataset at ${store.url} was never fully created (its create was interrupted); create it again`, { url: store.url });
     }
     if (!ref) throw new QuiverError('not_found', `dataset: no branch "${branch}"`, { branch });
     let c = await readCommit(store, ref.commit);
-    if (options.asOf !== undefined) {
-      const limit = options.asOf.getTime();
-      while (Date.parse(c.time) > limit) {
-        if (c.parents.length === 0) throw new QuiverError('not_found', `dataset: branch "${branch}" has no version at or before ${options.asOf.toISOString()}`);
-        c = await readCommit(store, c.parents[0]);
-      }
-      return new Dataset(store, null, c, await readManifest(store, c.manifest), w);
+    if (asOf === undefined) return new Dataset(store, branch, c, await readManifest(store, c.manifest), w);
+    while (Date.parse(c.time) > asOf.getTime()) {
+      if (c.parents.length === 0) throw new QuiverError('not_found', `dataset: branch "${branch}" has no version at or before ${asOf.toISOString()}`, { branch });
+      c = await readCommit(store, c.parents[0]);
     }
-    return new Dataset(store, branch, c, await readManifest(store, c.manifest), w);
+    return at(c);
   }
 
-  protected check(write: boolean): void {
-    if (this.closed) throw new QuiverError('closed', 'dataset: the handle is closed');
+  #check(write: boolean): void {
+    if (this.#closed) throw new QuiverError('closed', 'dataset: the handle is closed');
     if (write && this.branchName === null) {
-      throw new QuiverError('read_only', `dataset: version ${this.head.id} was opened read-only; open a branch to write`, { version: this.head.id });
+      throw new QuiverError('read_only', `dataset: version ${this.#head.id} was opened read-only; open a branch to write`, { version: this.#head.id });
     }
   }
 
@@ -323,18 +347,18 @@ export class Dataset {
    * does not fit the schema throws (naming row and column) and nothing of the call is staged.
    */
   async append(records: RecordInput | readonly RecordInput[]): Promise<AppendResult> {
-    this.check(true);
+    this.#check(true);
     const list = Array.isArray(records) ? (records as readonly RecordInput[]) : [records as RecordInput];
     if (list.length === 0) return { rows: 0, rowIds: [] };
-    return this.mutex.run(async () => {
+    return this.#mutex.run(async () => {
       // Validate with placeholder ids first, so bad input costs no lease.
       const placeholder = new BigInt64Array(list.length);
-      const batch = columnize(this.manifest.schema, list, placeholder);
-      const ids = await this.rowIds.take(list.length);
+      const batch = columnize(this.#manifest.schema, list, placeholder);
+      const ids = await this.#rowIds.take(list.length);
       const idValues = Array.from(ids);
       batch.scalar[0].values = idValues;
       for (const cols of batch.large.values()) cols[0] = batch.scalar[0];
-      await this.staging.add(batch);
+      await this.#staging.add(batch);
       return { rows: list.length, rowIds: idValues };
     });
   }
@@ -344,12 +368,12 @@ export class Dataset {
    * If another writer moved the branch meanwhile, the change is re-applied on top of theirs.
    */
   async commit(message: string, options: CommitOptions = {}): Promise<Commit> {
-    this.check(true);
+    this.#check(true);
     if (typeof message !== 'string') throw new QuiverError('invalid_input', 'dataset: a commit needs a message');
-    return this.mutex.run(async () => {
-      await this.staging.flush();
-      const written = [...this.staging.written];
-      if (written.length === 0 && this.pendingOps.length === 0) {
+    return this.#mutex.run(async () => {
+      await this.#staging.flush();
+      const written = [...this.#staging.written];
+      if (written.length === 0 && this.#pendingOps.length === 0) {
         throw new QuiverError('invalid_input', 'dataset: nothing to commit (append, update or delete first)');
       }
       const ops: PendingOp[] = [];
@@ -361,39 +385,117 @@ export class Dataset {
           return { manifest: { ...m, fragments: [...m.fragments, ...written.map((w) => w.fragment)], groups }, stats: { rowsAdded: rows, bytesWritten: written.reduce((n, w) => n + w.bytes, 0) } };
         });
       }
-      ops.push(...this.pendingOps);
-      const commit = await this.publish(message, ops, options.meta, 'commit');
-      this.staging.clear();
-      this.pendingOps.length = 0;
-      this.working = null;
-      await this.releaseIfIdle();
-      await this.autoCompact();
+      // Which staged update or delete conflicted, if one did (its index in pendingOps).
+      let conflicted = -1;
+      ops.push(...this.#pendingOps.map((op, i): PendingOp => async (m) => {
+        try {
+          return await op(m);
+        } catch (e) {
+          if (isQuiverError(e, 'conflict')) conflicted = i;
+          throw e;
+        }
+      }));
+      let commit: Commit;
+      try {
+        commit = await this.#publish(message, ops, options.meta, 'commit');
+      } catch (e) {
+        if (conflicted < 0 || !isQuiverError(e, 'conflict')) throw e;
+        throw await this.#dropConflicted(conflicted, e);
+      }
+      this.#staging.clear();
+      this.#pendingOps.length = 0;
+      this.#working = null;
+      await this.#releaseIfIdle();
+      await this.#autoCompact();
       return commit;
     });
   }
 
+  /**
+   * After a commit failed because staged operation `i` conflicts with the branch head: drops it
+   * and every operation staged after it (they were planned on top of it), keeps the appends and
+   * the earlier operations staged on the refreshed head, and says so in the error it returns.
+   * Caller holds the mutex.
+   */
+  async #dropConflicted(i: number, cause: QuiverError): Promise<QuiverError> {
+    const dropped = this.#pendingOps.length - i;
+    this.#pendingOps.length = i;
+    await this.#syncHead();
+    let m = this.#manifest;
+    for (let k = 0; k < this.#pendingOps.length; k++) {
+      try {
+        m = (await this.#pendingOps[k](m)).manifest;
+      } catch (e) {
+        if (!isQuiverError(e, 'conflict')) throw e;
+        this.#pendingOps.length = k; // the head moved again and an earlier one conflicts too
+      }
+    }
+    this.#working = this.#pendingOps.length ? m : null;
+    const droppedAll = dropped + (i - this.#pendingOps.length);
+    return new QuiverError(
+      'conflict',
+      `${cause.message}; nothing was committed: ${droppedAll} staged update/delete(s) were dropped (the conflicting one and those staged after it), ${this.#staging.rows} appended rows and ${this.#pendingOps.length} earlier change(s) stay staged`,
+      { ...cause.details, droppedOps: droppedAll, keptOps: this.#pendingOps.length, stagedRows: this.#staging.rows },
+      { cause },
+    );
+  }
+
+  /**
+   * Drops everything staged on this handle and not committed: appended rows, updates and
+   * deletes. Fragments already written for staged rows become garbage that `vacuum` removes.
+   *
+   * @example
+   * await ds.append({ prompt: 'oops' });
+   * await ds.discard();
+   * ds.stagedRows; // 0
+   */
+  async discard(): Promise<void> {
+    this.#check(true);
+    await this.#mutex.run(async () => {
+      this.#staging.clear();
+      this.#pendingOps.length = 0;
+      this.#working = null;
+      await this.#releaseIfIdle();
+    });
+  }
+
+  /**
+   * Reads this handle's branch again so that `version`, `rowCount`, `schema` and `indexes` show
+   * its newest commit, and returns that commit. Queries, diffs and writes refresh on their own;
+   * a read-only handle (a version, tag or time) stays where it is. Staged changes are kept.
+   *
+   * @example
+   * const head = await ds.refresh();
+   * console.log(head.id, ds.rowCount);
+   */
+  async refresh(): Promise<Commit> {
+    this.#check(false);
+    await this.#mutex.run(() => this.#syncHead());
+    return this.#head;
+  }
+
   /** Runs the automatic compaction policy; a compaction that loses a race is skipped, never an error. Caller holds the mutex. */
-  private async autoCompact(): Promise<void> {
-    const policy = this.writeOptions.autoCompact;
-    if (policy === false || !wantsAutoCompaction(this.manifest, policy)) return;
+  async #autoCompact(): Promise<void> {
+    const policy = this.#writeOptions.autoCompact;
+    if (policy === false || !wantsAutoCompaction(this.#manifest, policy)) return;
     try {
-      await this.compactLocked(policy, planAutoCompaction);
+      await this.#compactLocked(policy, planAutoCompaction);
     } catch (e) {
       if (!isQuiverError(e, 'conflict') && !isQuiverError(e, 'not_found')) throw e;
     }
   }
 
   /** Applies ops to the branch head and moves the branch, retrying on lost races. Caller holds the mutex. */
-  protected async publish(message: string, ops: PendingOp[], meta: Record<string, unknown> | undefined, operation: string, options: PublishOptions = {}): Promise<Commit> {
+  async #publish(message: string, ops: PendingOp[], meta: Record<string, unknown> | undefined, operation: string, options: PublishOptions = {}): Promise<Commit> {
     const branch = this.branchName!;
     for (let attempt = 0; ; attempt++) {
       const ref = await readRef(this.store, 'branch', branch);
       if (!ref) throw new QuiverError('not_found', `dataset: branch "${branch}" was deleted`, { branch });
-      if (options.expectHead !== undefined && ref.commit !== options.expectHead) {
-        throw new QuiverError('conflict', `dataset: branch "${branch}" moved while ${operation} was being prepared`, { branch, expected: options.expectHead, found: ref.commit });
+      if (options.preparedOn !== undefined && ref.commit !== options.preparedOn && !(await this.#linearSince(options.preparedOn, ref.commit))) {
+        throw new QuiverError('conflict', `dataset: branch "${branch}" moved while ${operation} was being prepared`, { branch, expected: options.preparedOn, found: ref.commit });
       }
-      const head = ref.commit === this.head.id ? this.head : await readCommit(this.store, ref.commit);
-      let manifest = ref.commit === this.head.id ? this.manifest : await readManifest(this.store, head.manifest);
+      const head = ref.commit === this.#head.id ? this.#head : await readCommit(this.store, ref.commit);
+      let manifest = ref.commit === this.#head.id ? this.#manifest : await readManifest(this.store, head.manifest);
       const stats: CommitStats = { rowsAdded: 0, rowsDeleted: 0, rowsUpdated: 0, rows: 0, bytesWritten: 0 };
       for (const op of ops) {
         const r = await op(manifest);
@@ -412,14 +514,14 @@ export class Dataset {
         ...(meta ? { meta } : {}),
       });
       try {
-        await this.pending.checkIntact(manifestKeys(manifest));
+        await this.#pending.checkIntact(manifestKeys(manifest));
         await moveRef(this.store, 'branch', branch, commit.id, ref.etag);
-        this.head = commit;
-        this.manifest = manifest;
-        await this.releaseIfIdle();
+        this.#head = commit;
+        this.#manifest = manifest;
+        await this.#releaseIfIdle();
         return commit;
       } catch (e) {
-        if (!(e instanceof QuiverError && e.code === 'conflict') || attempt + 1 >= this.writeOptions.commitRetriesMax) {
+        if (!(e instanceof QuiverError && e.code === 'conflict') || attempt + 1 >= this.#writeOptions.commitRetriesMax) {
           if (e instanceof QuiverError && e.code === 'conflict') {
             throw new QuiverError('conflict', `dataset: could not commit to "${branch}" after ${attempt + 1} attempts (other writers kept winning)`, { branch });
           }
@@ -431,49 +533,60 @@ export class Dataset {
   }
 
   /** Drops the pending marker once nothing this handle wrote waits for a commit. */
-  private async releaseIfIdle(): Promise<void> {
-    if (this.staging.rows === 0 && this.pendingOps.length === 0) await this.pending.release();
+  async #releaseIfIdle(): Promise<void> {
+    if (this.#staging.rows === 0 && this.#pendingOps.length === 0) await this.#pending.release();
   }
 
-  /** A writable handle reads its branch's newest version; a read-only one stays put. */
-  private async refresh(): Promise<void> {
+  /** True when `to` descends from `from` through at most `rebaseCommitsMax` single-parent commits. */
+  async #linearSince(from: string, to: string): Promise<boolean> {
+    let c = await readCommit(this.store, to);
+    for (let steps = 0; steps < REBASE_COMMITS_MAX; steps++) {
+      if (c.parents.length !== 1) return false;
+      if (c.parents[0] === from) return true;
+      c = await readCommit(this.store, c.parents[0]);
+    }
+    return false;
+  }
+
+  /** A writable handle reads its branch's newest version; a read-only one stays put. Caller holds the mutex. */
+  async #syncHead(): Promise<void> {
     if (this.branchName === null) return;
     const ref = await readRef(this.store, 'branch', this.branchName);
-    if (!ref || ref.commit === this.head.id) return;
+    if (!ref || ref.commit === this.#head.id) return;
     const c = await readCommit(this.store, ref.commit);
-    this.manifest = await readManifest(this.store, c.manifest);
-    this.head = c;
+    this.#manifest = await readManifest(this.store, c.manifest);
+    this.#head = c;
   }
 
-  private async prepare(sql: string): Promise<Session> {
+  async #prepare(sql: string): Promise<Session> {
     if (typeof sql !== 'string' || !sql.trim()) throw new QuiverError('invalid_input', 'query: expected a SQL string');
-    await this.refresh();
-    return this.view(sql);
+    await this.#syncHead();
+    return this.#view(sql);
   }
 
   /** The columns `sql` names (memoized: planning a repeated query costs no parse). */
-  private async referencedOf(session: Session, sql: string): Promise<Set<string> | 'all'> {
-    let needed = this.referenced.get(sql);
+  async #referencedOf(session: Session, sql: string): Promise<Set<string> | 'all'> {
+    let needed = this.#referenced.get(sql);
     if (!needed) {
       needed = await referencedColumns(session, sql);
-      if (this.referenced.size >= 256) this.referenced.clear();
-      this.referenced.set(sql, needed);
+      if (this.#referenced.size >= 256) this.#referenced.clear();
+      this.#referenced.set(sql, needed);
     }
     return needed;
   }
 
   /** Points the session's `dataset` view at this handle's version with the columns `sql` names. */
-  private async view(sql: string): Promise<Session> {
-    const ctx = await this.versionContext();
-    const needed = await this.referencedOf(ctx.session, sql);
+  async #view(sql: string): Promise<Session> {
+    const ctx = await this.#versionContext();
+    const needed = await this.#referencedOf(ctx.session, sql);
     // Re-creating the view costs a bind over every file; skip it when neither the version nor
     // the set of large columns changed since the last query.
-    const large = needed === 'all' ? 'all' : this.manifest.schema.filter((c) => isLarge(c.type) && needed.has(c.name.toLowerCase())).map((c) => c.name).join(',');
-    const viewKey = `${this.head.manifest}|${large}`;
-    if (viewKey !== this.viewKey) {
-      this.viewKey = undefined;
-      await createVersionView(ctx, 'dataset', this.manifest, { large: needed });
-      this.viewKey = viewKey;
+    const large = needed === 'all' ? 'all' : this.#manifest.schema.filter((c) => isLarge(c.type) && needed.has(c.name.toLowerCase())).map((c) => c.name).join(',');
+    const viewKey = `${this.#head.manifest}|${large}`;
+    if (viewKey !== this.#viewKey) {
+      this.#viewKey = undefined;
+      await createVersionView(ctx, 'dataset', this.#manifest, { large: needed });
+      this.#viewKey = viewKey;
     }
     return ctx.session;
   }
@@ -486,19 +599,19 @@ export class Dataset {
    * CREATE, COPY, ATTACH, …) fails with `invalid_sql`, so no query changes what later ones see.
    */
   async query(sql: string, params: readonly Param[] = []): Promise<Record<string, unknown>[]> {
-    this.check(false);
-    return this.mutex.run(async () => {
-      if (!mentionsSearch(sql)) return (await (await this.prepare(sql)).all(sql, params, USER_QUERY)).rows;
-      return this.search.run(await this.searchHost(sql), sql, params, 'rows');
+    this.#check(false);
+    return this.#mutex.run(async () => {
+      if (!mentionsSearch(sql)) return (await (await this.#prepare(sql)).all(sql, params, USER_QUERY)).rows;
+      return this.#search.run(await this.#searchHost(sql), sql, params, 'rows');
     });
   }
 
   /** Like `query`, returning an Arrow table. */
   async queryArrow(sql: string, params: readonly Param[] = []): Promise<arrow.Table> {
-    this.check(false);
-    return this.mutex.run(async () => {
-      if (!mentionsSearch(sql)) return (await this.prepare(sql)).arrow(sql, params, USER_QUERY);
-      return this.search.run(await this.searchHost(sql), sql, params, 'arrow');
+    this.#check(false);
+    return this.#mutex.run(async () => {
+      if (!mentionsSearch(sql)) return (await this.#prepare(sql)).arrow(sql, params, USER_QUERY);
+      return this.#search.run(await this.#searchHost(sql), sql, params, 'arrow');
     });
   }
 
@@ -508,8 +621,8 @@ export class Dataset {
    * kernel strategy; otherwise the exact SQL DuckDB runs.
    */
   async explain(sql: string, params: readonly Param[] = []): Promise<SearchExplain> {
-    this.check(false);
-    return this.mutex.run(async () => this.search.explain(await this.searchHost(sql), sql, params));
+    this.#check(false);
+    return this.#mutex.run(async () => this.#search.explain(await this.#searchHost(sql), sql, params));
   }
 
   /**
@@ -524,12 +637,12 @@ export class Dataset {
    * await ds.createIndex('rating', { kind: 'scalar' });
    */
   async createIndex(column: string, spec: IndexSpec, options: { onProgress?: BuildProgress } = {}): Promise<Commit> {
-    this.check(true);
-    return this.mutex.run(async () => {
-      await this.refresh();
-      const ctx = await this.versionContext();
-      const meta = await buildIndex({ store: this.store, session: ctx.session, paths: (k) => this.cache.paths(k), onProgress: options.onProgress }, this.manifest, column, spec);
-      return this.publish(`create ${spec.kind} index on ${column}`, [(m) => ({ manifest: withIndex(m, meta), stats: {} })], undefined, 'create-index');
+    this.#check(true);
+    return this.#mutex.run(async () => {
+      await this.#syncHead();
+      const ctx = await this.#versionContext();
+      const meta = await buildIndex({ store: this.store, session: ctx.session, paths: (k) => this.#cache.paths(k), onProgress: options.onProgress }, this.#manifest, column, spec);
+      return this.#publish(`create ${spec.kind} index on ${column}`, [(m) => ({ manifest: withIndex(m, meta), stats: {} })], undefined, 'create-index');
     });
   }
 
@@ -538,14 +651,14 @@ export class Dataset {
    * queries give the same answers without it, only slower. Throws `not_found` if there is none.
    */
   async dropIndex(column: string, kind: IndexSpec['kind']): Promise<Commit> {
-    this.check(true);
-    return this.mutex.run(async () => {
-      await this.refresh();
-      if (!this.manifest.indexes.some((i) => i.column === column && i.kind === kind)) {
+    this.#check(true);
+    return this.#mutex.run(async () => {
+      await this.#syncHead();
+      if (!this.#manifest.indexes.some((i) => i.column === column && i.kind === kind)) {
         throw new QuiverError('not_found', `index: no ${kind} index on "${column}"`, { column });
       }
       const drop = (m: Manifest): Manifest => ({ ...m, indexes: m.indexes.filter((i) => !(i.column === column && i.kind === kind)) });
-      return this.publish(`drop ${kind} index on ${column}`, [(m) => ({ manifest: drop(m), stats: {} })], undefined, 'drop-index');
+      return this.#publish(`drop ${kind} index on ${column}`, [(m) => ({ manifest: drop(m), stats: {} })], undefined, 'drop-index');
     });
   }
 
@@ -554,21 +667,28 @@ export class Dataset {
    * `threshold`), each pair once, most similar first. Checks the `k` nearest rows of each row.
    */
   async nearDuplicates(column: string, options: { threshold?: number; k?: number } = {}): Promise<{ a: bigint; b: bigint; similarity: number }[]> {
-    this.check(false);
-    return this.mutex.run(async () => this.search.nearDuplicates(await this.searchHost(`select ${column} from dataset`), column, options.threshold ?? 0.95, options.k ?? 10));
+    this.#check(false);
+    return this.#mutex.run(async () => this.#search.nearDuplicates(await this.#searchHost(`select ${column} from dataset`), column, options.threshold ?? 0.95, options.k ?? 10));
   }
 
   /**
    * Standalone DuckDB SQL that reads this version (every column, local file paths), for engines
    * other than this handle's session, such as a pipeline's. With `since` (a version id), only
-   * the rows added after that version. The paths stay valid while the handle is open.
+   * the rows added after that version (by row id: updated rows are not "added").
+   *
+   * Caveats: the paths stay valid while the handle is open; objects of a remote store are
+   * fetched into a local cache first. A writable handle reads its branch's newest version.
+   *
+   * @example
+   * const sql = await ds.scanSql();
+   * await con.run(`create table snapshot as ${sql}`); // con = await quiver.connect()
    */
   async scanSql(options: { since?: string } = {}): Promise<string> {
-    this.check(false);
-    return this.mutex.run(async () => {
-      await this.refresh();
-      const sqlOf = (m: Manifest, large: 'all' | 'none') => versionSql((keys) => this.cache.paths(keys), m, { large });
-      const current = await sqlOf(this.manifest, 'all');
+    this.#check(false);
+    return this.#mutex.run(async () => {
+      await this.#syncHead();
+      const sqlOf = (m: Manifest, large: 'all' | 'none') => versionSql((keys) => this.#cache.paths(keys), m, { large });
+      const current = await sqlOf(this.#manifest, 'all');
       if (options.since === undefined) return current;
       const old = await readManifest(this.store, (await readCommit(this.store, String(options.since))).manifest);
       return `SELECT * FROM (${current}) AS cur WHERE row_id NOT IN (SELECT row_id FROM (${await sqlOf(old, 'none')}) AS old)`;
@@ -576,42 +696,42 @@ export class Dataset {
   }
 
   /** The search executor's view of this handle, pinned to one version for one query. */
-  private async searchHost(sql: string): Promise<SearchHost> {
+  async #searchHost(sql: string): Promise<SearchHost> {
     if (typeof sql !== 'string' || !sql.trim()) throw new QuiverError('invalid_input', 'query: expected a SQL string');
-    await this.refresh();
-    const session = (await this.versionContext()).session;
+    await this.#syncHead();
+    const session = (await this.#versionContext()).session;
     return {
       session,
-      manifest: this.manifest,
-      versionKey: this.head.manifest,
+      manifest: this.#manifest,
+      versionKey: this.#head.manifest,
       store: this.store,
-      prepareView: async (q) => void (await this.view(q)),
-      rowsSql: (q, ids) => this.rowsSql(session, q, ids),
-      paths: (keys) => this.cache.paths(keys),
-      referenced: (q) => this.referencedOf(session, q),
+      prepareView: async (q) => void (await this.#view(q)),
+      rowsSql: (q, ids) => this.#rowsSql(session, q, ids),
+      paths: (keys) => this.#cache.paths(keys),
+      referenced: (q) => this.#referencedOf(session, q),
     };
   }
 
   /** A SELECT of the rows with these ids (columns as `sql` needs them), over only the files whose row-id range holds one. */
-  private async rowsSql(session: Session, sql: string, ids: readonly bigint[]): Promise<string> {
-    const needed = await this.referencedOf(session, sql);
+  async #rowsSql(session: Session, sql: string, ids: readonly bigint[]): Promise<string> {
+    const needed = await this.#referencedOf(session, sql);
     const holds = (f: { rowIdMin: string; rowIdMax: string }) => {
       const lo = BigInt(f.rowIdMin);
       const hi = BigInt(f.rowIdMax);
       return ids.some((id) => id >= lo && id <= hi);
     };
-    const m = this.manifest;
+    const m = this.#manifest;
     const subset: Manifest = { ...m, fragments: m.fragments.filter(holds), groups: Object.fromEntries(Object.entries(m.groups).map(([c, files]) => [c, files.filter(holds)])) };
-    const view = await versionSql((keys) => this.cache.paths(keys), subset, { large: needed });
+    const view = await versionSql((keys) => this.#cache.paths(keys), subset, { large: needed });
     return `SELECT * FROM (${view}) WHERE row_id IN (${ids.length ? ids.join(', ') : 'NULL'})`;
   }
 
   /** The versions of this handle's history (first parents), oldest first. */
   async versions(): Promise<Commit[]> {
-    this.check(false);
-    await this.mutex.run(() => this.refresh());
+    this.#check(false);
+    await this.#mutex.run(() => this.#syncHead());
     const out: Commit[] = [];
-    let c: Commit | undefined = this.head;
+    let c: Commit | undefined = this.#head;
     while (c) {
       out.push(c);
       c = c.parents.length ? await readCommit(this.store, c.parents[0]) : undefined;
@@ -620,23 +740,23 @@ export class Dataset {
   }
 
   /** The DuckDB session, file paths and caches the versioning operations work with. */
-  private async versionContext(): Promise<VersionContext> {
-    this.session ??= await (await sharedEngine()).session();
-    return { store: this.store, session: this.session, paths: (keys) => this.cache.paths(keys), deletesCache: this.deletesCache };
+  async #versionContext(): Promise<VersionContext> {
+    this.#session ??= await (await sharedEngine()).session();
+    return { store: this.store, session: this.#session, paths: (keys) => this.#cache.paths(keys), deletesCache: this.#deletesCache };
   }
 
   /** Stages a planned row change: applies it to the working manifest now, and to the branch head at commit. */
-  private async stageRowWrite(w: RowWrite, ctx: VersionContext, base: Manifest): Promise<void> {
+  async #stageRowWrite(w: RowWrite, ctx: VersionContext, base: Manifest): Promise<void> {
     const op: PendingOp = (m) => applyRowWrite(ctx, w, m);
-    this.working = (await op(base)).manifest;
-    this.pendingOps.push(op);
+    this.#working = (await op(base)).manifest;
+    this.#pendingOps.push(op);
   }
 
   /** The manifest the next update or delete reads: the head with pending changes applied. */
-  private async workingManifest(): Promise<Manifest> {
-    if (this.working) return this.working;
-    await this.refresh();
-    return this.manifest;
+  async #workingManifest(): Promise<Manifest> {
+    if (this.#working) return this.#working;
+    await this.#syncHead();
+    return this.#manifest;
   }
 
   /**
@@ -654,12 +774,12 @@ export class Dataset {
    * @returns the number of rows matched.
    */
   async update(spec: UpdateSpec): Promise<{ rows: number }> {
-    this.check(true);
-    return this.mutex.run(async () => {
-      const base = await this.workingManifest();
-      const ctx = await this.versionContext();
+    this.#check(true);
+    return this.#mutex.run(async () => {
+      const base = await this.#workingManifest();
+      const ctx = await this.#versionContext();
       const w = await planUpdate(ctx, base, spec);
-      if (w) await this.stageRowWrite(w, ctx, base);
+      if (w) await this.#stageRowWrite(w, ctx, base);
       return { rows: w ? w.hide.size && [...w.hide.values()].reduce((n, l) => n + l.length, 0) : 0 };
     });
   }
@@ -675,12 +795,12 @@ export class Dataset {
    * @returns the number of rows matched.
    */
   async delete(sel: RowSelector): Promise<{ rows: number }> {
-    this.check(true);
-    return this.mutex.run(async () => {
-      const base = await this.workingManifest();
-      const ctx = await this.versionContext();
+    this.#check(true);
+    return this.#mutex.run(async () => {
+      const base = await this.#workingManifest();
+      const ctx = await this.#versionContext();
       const w = await planDelete(ctx, base, sel);
-      if (w) await this.stageRowWrite(w, ctx, base);
+      if (w) await this.#stageRowWrite(w, ctx, base);
       return { rows: w ? [...w.hide.values()].reduce((n, l) => n + l.length, 0) : 0 };
     });
   }
@@ -695,22 +815,22 @@ export class Dataset {
    * await ft.curate("rating >= 4 and not list_contains(tags, 'unsafe')", 'curated for fine-tune');
    */
   async curate(predicate: string, message: string, params: readonly Param[] = []): Promise<Commit> {
-    this.check(true);
+    this.#check(true);
     if (typeof predicate !== 'string' || !predicate.trim()) throw new QuiverError('invalid_input', 'versioning: curate needs a SQL predicate');
-    if (this.staging.rows > 0 || this.pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or drop staged changes before curate');
+    if (this.#staging.rows > 0 || this.#pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or discard() staged changes before curate');
     // Checked alone first, so a mistake is named in the user's terms, not in the wrapper's.
-    const checked = await this.mutex.run(async () => checkedPredicate(await this.versionContext(), await this.workingManifest(), predicate, params, 'curate: predicate'));
+    const checked = await this.#mutex.run(async () => checkedPredicate(await this.#versionContext(), await this.#workingManifest(), predicate, params, 'curate: predicate'));
     const { rows } = await this.delete({ where: `NOT coalesce(${checked}, false)`, params });
     if (rows === 0) {
-      return this.mutex.run(() => this.publish(message, [(m) => ({ manifest: m, stats: {} })], { curate: predicate }, 'curate'));
+      return this.#mutex.run(() => this.#publish(message, [(m) => ({ manifest: m, stats: {} })], { curate: predicate }, 'curate'));
     }
-    return this.mutex.run(async () => {
+    return this.#mutex.run(async () => {
       try {
-        return await this.publish(message, [...this.pendingOps], { curate: predicate }, 'curate');
+        return await this.#publish(message, [...this.#pendingOps], { curate: predicate }, 'curate');
       } finally {
-        this.pendingOps.length = 0;
-        this.working = null;
-        await this.releaseIfIdle();
+        this.#pendingOps.length = 0;
+        this.#working = null;
+        await this.#releaseIfIdle();
       }
     });
   }
@@ -725,26 +845,32 @@ export class Dataset {
    * const fix = await ds.branch('hotfix', { from: 'release-3' });
    */
   async branch(name: string, options: { from?: string } = {}): Promise<Dataset> {
-    this.check(false);
-    return this.mutex.run(async () => {
-      let c = this.head;
-      let m = this.manifest;
+    this.#check(false);
+    return this.#mutex.run(async () => {
+      let c = this.#head;
+      let m = this.#manifest;
       if (options.from !== undefined) {
         c = await resolveCommit(this.store, options.from);
         m = await readManifest(this.store, c.manifest);
       } else if (this.branchName !== null) {
-        await this.refresh();
-        c = this.head;
-        m = this.manifest;
+        await this.#syncHead();
+        c = this.#head;
+        m = this.#manifest;
       }
       await createRef(this.store, 'branch', name, c.id);
-      return new Dataset(this.store, name, c, m, this.writeOptions);
+      return new Dataset(this.store, name, c, m, this.#writeOptions);
     });
   }
 
-  /** Every branch with the commit it points at, sorted by name. */
+  /**
+   * Every branch of the dataset with the commit id it points at now, sorted by name (read from
+   * the store, so other writers' branches are included).
+   *
+   * @example
+   * for (const b of await ds.branches()) console.log(b.name, b.commit);
+   */
   async branches(): Promise<{ name: string; commit: string }[]> {
-    this.check(false);
+    this.#check(false);
     return listRefs(this.store, 'branch');
   }
 
@@ -756,7 +882,7 @@ export class Dataset {
    * await ds.deleteBranch('experiment');
    */
   async deleteBranch(name: string): Promise<void> {
-    this.check(false);
+    this.#check(false);
     if (name === this.branchName || name === DEFAULT_BRANCH) throw new QuiverError('invalid_input', `versioning: cannot delete branch "${name}" (the default branch or this handle's own)`, { name });
     if (!(await readRef(this.store, 'branch', name))) throw new QuiverError('not_found', `versioning: no branch "${name}"`, { name });
     await this.store.delete(refKey('branch', name));
@@ -771,28 +897,33 @@ export class Dataset {
    * const r3 = await quiver.open(url, { tag: 'release-3' });
    */
   async tag(name: string, options: { at?: string } = {}): Promise<Commit> {
-    this.check(false);
-    return this.mutex.run(async () => {
-      let c = this.head;
+    this.#check(false);
+    return this.#mutex.run(async () => {
+      let c = this.#head;
       if (options.at !== undefined) c = await resolveCommit(this.store, options.at);
       else if (this.branchName !== null) {
-        await this.refresh();
-        c = this.head;
+        await this.#syncHead();
+        c = this.#head;
       }
       await createRef(this.store, 'tag', name, c.id);
       return c;
     });
   }
 
-  /** Every tag with the commit it names, sorted by name. */
+  /**
+   * Every tag of the dataset with the commit id it names, sorted by name.
+   *
+   * @example
+   * const r3 = (await ds.tags()).find((t) => t.name === 'release-3');
+   */
   async tags(): Promise<{ name: string; commit: string }[]> {
-    this.check(false);
+    this.#check(false);
     return listRefs(this.store, 'tag');
   }
 
   /** Deletes a tag. Its data stays as long as a branch or retained version reaches it. */
   async deleteTag(name: string): Promise<void> {
-    this.check(false);
+    this.#check(false);
     if (!(await readRef(this.store, 'tag', name))) throw new QuiverError('not_found', `versioning: no tag "${name}"`, { name });
     await this.store.delete(refKey('tag', name));
   }
@@ -807,13 +938,13 @@ export class Dataset {
    * const r3 = await ds.checkout({ tag: 'release-3' });
    */
   async checkout(target: string | Omit<OpenOptions, 'storage' | 'write'>): Promise<Dataset> {
-    this.check(false);
+    this.#check(false);
     if (typeof target === 'string') {
-      if (validRefName(target) && (await readRef(this.store, 'branch', target))) return Dataset.open(this.store, { branch: target, write: this.writeOptions });
+      if (validRefName(target) && (await readRef(this.store, 'branch', target))) return Dataset.open(this.store, { branch: target, write: this.#writeOptions });
       const c = await resolveCommit(this.store, target);
-      return new Dataset(this.store, null, c, await readManifest(this.store, c.manifest), this.writeOptions);
+      return new Dataset(this.store, null, c, await readManifest(this.store, c.manifest), this.#writeOptions);
     }
-    return Dataset.open(this.store, { ...target, write: this.writeOptions });
+    return Dataset.open(this.store, { ...target, write: this.#writeOptions });
   }
 
   /**
@@ -834,16 +965,16 @@ export class Dataset {
    * for await (const r of d.rows()) if (r.change === 'changed') console.log(r.rowId, r.columns);
    */
   async diff(from: string, to?: string, options: { sinceBase?: boolean; largeValues?: boolean } = {}): Promise<VersionDiff> {
-    this.check(false);
-    return this.mutex.run(async () => {
+    this.#check(false);
+    return this.#mutex.run(async () => {
       const a0 = await resolveCommit(this.store, from);
-      const b = to === undefined ? (await this.refresh(), this.head) : await resolveCommit(this.store, to);
+      const b = to === undefined ? (await this.#syncHead(), this.#head) : await resolveCommit(this.store, to);
       const base = await mergeBase(this.store, a0.id, b.id);
       const a = options.sinceBase && base ? await readCommit(this.store, base) : a0;
-      const ctx = await this.versionContext();
-      const t = await buildDiffTable(ctx, `__quiver_diff${++this.diffCounter}`, await readManifest(this.store, a.manifest), await readManifest(this.store, b.manifest), { largeValues: options.largeValues });
+      const ctx = await this.#versionContext();
+      const t = await buildDiffTable(ctx, `__quiver_diff${++this.#diffCounter}`, await readManifest(this.store, a.manifest), await readManifest(this.store, b.manifest), { largeValues: options.largeValues });
       const counts = await diffCounts(ctx, t);
-      const mutex = this.mutex;
+      const mutex = this.#mutex;
       return {
         from: a.id,
         to: b.id,
@@ -869,11 +1000,11 @@ export class Dataset {
    * for await (const c of ds.log()) console.log(c.time, c.message, c.stats.rowsAdded);
    */
   async *log(options: { from?: string; limit?: number } = {}): AsyncGenerator<Commit> {
-    this.check(false);
-    let start = this.head;
+    this.#check(false);
+    let start = this.#head;
     if (options.from !== undefined) start = await resolveCommit(this.store, options.from);
-    else await this.mutex.run(() => this.refresh());
-    yield* walkHistory(this.store, [options.from !== undefined ? start : this.head], options.limit ?? Infinity);
+    else await this.#mutex.run(() => this.#syncHead());
+    yield* walkHistory(this.store, [options.from !== undefined ? start : this.#head], options.limit ?? Infinity);
   }
 
   /**
@@ -894,56 +1025,86 @@ export class Dataset {
    * console.log(m.kind, m.counts, m.conflicts.length);
    */
   async merge(source: string, options: MergeOptions = {}): Promise<MergeResult> {
-    this.check(true);
+    this.#check(true);
     const policy = options.onConflict ?? 'fail';
     if (!['fail', 'ours', 'theirs'].includes(policy)) throw new QuiverError('invalid_input', `versioning: onConflict must be 'fail', 'ours' or 'theirs', got ${String(policy)}`);
-    if (this.staging.rows > 0 || this.pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or drop staged changes before merge');
-    return this.mutex.run(async () => {
+    if (this.#staging.rows > 0 || this.#pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or discard() staged changes before merge');
+    return this.#mutex.run(async () => {
       for (let attempt = 0; ; attempt++) {
-        await this.refresh();
-        const ours = this.head;
+        await this.#syncHead();
+        const ours = this.#head;
         const theirs = await resolveCommit(this.store, source);
         const base = await mergeBase(this.store, ours.id, theirs.id);
-        const none = { added: 0, removed: 0, changed: 0 };
-        if (base === theirs.id) return { kind: 'up-to-date', commit: null, base, conflicts: [], counts: none, dryRun: !!options.dryRun };
+        // Theirs is already in ours: nothing of theirs is missing here.
+        if (base === theirs.id) return { kind: 'up-to-date', commit: null, base, conflicts: [], counts: { added: 0, removed: 0, changed: 0 }, dryRun: !!options.dryRun };
         if (base === ours.id) {
-          if (options.dryRun) return { kind: 'fast-forward', commit: theirs, base, conflicts: [], counts: none, dryRun: true };
+          // The branch becomes theirs, so what it gains is exactly the diff from ours to theirs.
+          const theirsManifest = await readManifest(this.store, theirs.manifest);
+          const counts = await this.#changeCounts(this.#manifest, theirsManifest);
+          if (options.dryRun) return { kind: 'fast-forward', commit: theirs, base, conflicts: [], counts, dryRun: true };
           const ref = await readRef(this.store, 'branch', this.branchName!);
           if (ref && ref.commit === ours.id) {
             try {
               await moveRef(this.store, 'branch', this.branchName!, theirs.id, ref.etag);
-              this.head = theirs;
-              this.manifest = await readManifest(this.store, theirs.manifest);
-              return { kind: 'fast-forward', commit: theirs, base, conflicts: [], counts: none, dryRun: false };
+              this.#head = theirs;
+              this.#manifest = theirsManifest;
+              return { kind: 'fast-forward', commit: theirs, base, conflicts: [], counts, dryRun: false };
             } catch (e) {
               if (!isQuiverError(e, 'conflict')) throw e;
             }
           }
-          if (attempt + 1 >= this.writeOptions.commitRetriesMax) throw new QuiverError('conflict', `versioning: could not fast-forward "${this.branchName}" (other writers kept winning)`);
+          if (attempt + 1 >= this.#writeOptions.commitRetriesMax) throw new QuiverError('conflict', `versioning: could not fast-forward "${this.branchName}" (other writers kept winning)`);
           continue;
         }
-        const ctx = await this.versionContext();
-        const o = this.manifest;
-        const t = await readManifest(this.store, theirs.manifest);
-        const b = base ? await readManifest(this.store, (await readCommit(this.store, base)).manifest) : emptyManifest(o.schema);
-        const analysis = await analyzeMerge(ctx, b, o, t, policy);
-        if (analysis.conflicts.length && policy === 'fail') {
-          const shown = analysis.conflicts.slice(0, 3).map((c) => `row ${c.rowId} ${c.column ?? '(deleted on one side)'}`).join(', ');
-          if (options.dryRun) return { kind: 'merge', commit: null, base, conflicts: analysis.conflicts, counts: analysis.counts, dryRun: true };
-          throw new QuiverError('conflict', `versioning: merging "${source}" into "${this.branchName}" has ${analysis.conflicts.length} conflicts (${shown}${analysis.conflicts.length > 3 ? ', …' : ''}); pass onConflict 'ours' or 'theirs'`, { conflicts: analysis.conflicts });
-        }
-        if (options.dryRun) return { kind: 'merge', commit: null, base, conflicts: analysis.conflicts, counts: analysis.counts, dryRun: true };
-        const w = await writeMerge(ctx, b, o, t, analysis);
-        try {
-          const message = options.message ?? `merge ${source} into ${this.branchName}`;
-          const commit = await this.publish(message, [(m) => applyRowWrite(ctx, w, m)], { source, onConflict: policy, conflicts: analysis.conflicts.length }, 'merge', { expectHead: ours.id, extraParents: [theirs.id] });
-          return { kind: 'merge', commit, base, conflicts: analysis.conflicts, counts: analysis.counts, dryRun: false };
-        } catch (e) {
-          // Our branch moved while the merge was prepared: prepare it again on the new head.
-          if (!isQuiverError(e, 'conflict') || !(e as QuiverError).details.expected || attempt + 1 >= this.writeOptions.commitRetriesMax) throw e;
-        }
+        const done = await this.#mergeThreeWay(source, ours, theirs, base, policy, options);
+        if (done) return done;
+        if (attempt + 1 >= this.#writeOptions.commitRetriesMax) throw new QuiverError('conflict', `versioning: could not merge into "${this.branchName}" (the branch kept changing the merged rows)`);
       }
     });
+  }
+
+  /**
+   * Prepares a three-way merge on `ours` (the handle's head) and publishes it, re-applied over
+   * any appends or other single-parent commits that land meanwhile. Returns null when the branch
+   * changed in a way that needs the merge prepared again. Caller holds the mutex.
+   */
+  async #mergeThreeWay(source: string, ours: Commit, theirs: Commit, base: string | null, policy: ConflictPolicy, options: MergeOptions): Promise<MergeResult | null> {
+    const ctx = await this.#versionContext();
+    const o = this.#manifest;
+    const t = await readManifest(this.store, theirs.manifest);
+    const b = base ? await readManifest(this.store, (await readCommit(this.store, base)).manifest) : emptyManifest(o.schema);
+    const analysis = await analyzeMerge(ctx, b, o, t, policy);
+    const result = (commit: Commit | null): MergeResult => ({ kind: 'merge', commit, base, conflicts: analysis.conflicts, counts: analysis.counts, dryRun: commit === null });
+    if (options.dryRun) return result(null);
+    if (analysis.conflicts.length && policy === 'fail') {
+      const shown = analysis.conflicts.slice(0, 3).map((c) => `row ${c.rowId} ${c.column ?? '(deleted on one side)'}`).join(', ');
+      throw new QuiverError('conflict', `versioning: merging "${source}" into "${this.branchName}" has ${analysis.conflicts.length} conflicts (${shown}${analysis.conflicts.length > 3 ? ', …' : ''}); pass onConflict 'ours' or 'theirs'`, { conflicts: analysis.conflicts });
+    }
+    const w = await writeMerge(ctx, b, o, t, analysis);
+    let touched = false; // re-applied on a newer head, the merge found its rows changed there
+    const op: PendingOp = async (m) => {
+      try {
+        return await applyRowWrite(ctx, w, m);
+      } catch (e) {
+        if (isQuiverError(e, 'conflict')) touched = true;
+        throw e;
+      }
+    };
+    try {
+      const message = options.message ?? `merge ${source} into ${this.branchName}`;
+      return result(await this.#publish(message, [op], { source, onConflict: policy, conflicts: analysis.conflicts.length }, 'merge', { preparedOn: ours.id, extraParents: [theirs.id] }));
+    } catch (e) {
+      if (isQuiverError(e, 'conflict') && (touched || e.details.expected)) return null;
+      throw e;
+    }
+  }
+
+  /** Rows added, removed and changed from manifest `a` to manifest `b` (what `diff` counts). Caller holds the mutex. */
+  async #changeCounts(a: Manifest, b: Manifest): Promise<MergeResult['counts']> {
+    const ctx = await this.#versionContext();
+    const t = await buildDiffTable(ctx, '__quiver_change_counts', a, b);
+    const { added, removed, changed } = await diffCounts(ctx, t);
+    return { added, removed, changed };
   }
 
   /**
@@ -960,18 +1121,18 @@ export class Dataset {
    * const c = await ds.compact();
    */
   async compact(options: CompactOptions = {}): Promise<Commit | null> {
-    this.check(true);
-    if (this.staging.rows > 0 || this.pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or drop staged changes before compact');
-    return this.mutex.run(() => this.compactLocked(options));
+    this.#check(true);
+    if (this.#staging.rows > 0 || this.#pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or discard() staged changes before compact');
+    return this.#mutex.run(() => this.#compactLocked(options));
   }
 
-  private async compactLocked(options: CompactOptions, plan: (m: Manifest, o: CompactOptions) => FragmentMeta[] = planCompaction): Promise<Commit | null> {
-    await this.refresh();
-    const picked = plan(this.manifest, options);
+  async #compactLocked(options: CompactOptions, plan: (m: Manifest, o: CompactOptions) => FragmentMeta[] = planCompaction): Promise<Commit | null> {
+    await this.#syncHead();
+    const picked = plan(this.#manifest, options);
     if (picked.length === 0) return null;
-    const ctx = await this.versionContext();
-    const w = await writeCompaction(ctx, this.manifest, picked, options.fragmentRowsMax ?? this.writeOptions.fragmentRowsMax);
-    return this.publish(`compact ${picked.length} fragments`, [(m) => applyCompaction(w, m)], { fragments: picked.length }, 'compact');
+    const ctx = await this.#versionContext();
+    const w = await writeCompaction(ctx, this.#manifest, picked, options.fragmentRowsMax ?? this.#writeOptions.fragmentRowsMax);
+    return this.#publish(`compact ${picked.length} fragments`, [(m) => applyCompaction(w, m)], { fragments: picked.length }, 'compact');
   }
 
   /**
@@ -986,19 +1147,26 @@ export class Dataset {
    * const r = await ds.vacuum({ olderThan: new Date(Date.now() - 7 * 86_400_000) });
    */
   async vacuum(options: VacuumOptions = {}): Promise<VacuumResult> {
-    this.check(false);
+    this.#check(false);
     return vacuum(this.store, options);
   }
 
-  /** Releases the handle's DuckDB session and cached files. Staged, uncommitted rows are dropped. */
+  /**
+   * Releases the handle's DuckDB session and cached files; waits for a call in progress first.
+   * Staged, uncommitted changes are dropped. Later calls fail with `closed`; closing twice is a
+   * no-op. Paths from `scanSql` stop being valid.
+   *
+   * @example
+   * try { await ds.query('select 1'); } finally { await ds.close(); }
+   */
   async close(): Promise<void> {
-    if (this.closed) return;
-    await this.mutex.run(async () => undefined);
-    this.closed = true;
+    if (this.#closed) return;
+    await this.#mutex.run(async () => undefined);
+    this.#closed = true;
     // Staged rows die with the handle: their files become garbage for vacuum.
-    await this.pending.release().catch(() => undefined);
-    this.session?.close();
-    await this.cache.dispose();
+    await this.#pending.release().catch(() => undefined);
+    this.#session?.close();
+    await this.#cache.dispose();
   }
 }
 

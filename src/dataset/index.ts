@@ -12,6 +12,8 @@ export {
   type MergeOptions,
   type MergeResult,
 } from './dataset.js';
+export type { OpenTargetOptions } from './open-target.js';
+export { toJsonRows, toJsonValue } from './json-rows.js';
 export type { CompactOptions, AutoCompactOptions } from './versioning/compact.js';
 export type { CellChange, DiffRow, DiffCounts } from './versioning/diff.js';
 export type { ConflictPolicy, MergeConflict } from './versioning/merge.js';

@@ -5,6 +5,7 @@
 import * as arrow from 'apache-arrow';
 import { QuiverError } from '../errors.js';
 import { Engine, type EngineOptions, type Session } from '../query/index.js';
+import { openTarget } from '../dataset/open-target.js';
 import type { DatasetRef, DatasetVersion } from './dataset-seam.js';
 import type { ProgressOptions } from './progress.js';
 import { Relation, type RelationHost } from './relation.js';
@@ -17,18 +18,22 @@ export interface ConnectOptions extends EngineOptions, ProgressOptions {}
 
 /** Options of `con.sql`. */
 export interface SqlOptions {
-  /** Datasets the SQL reads, by the table name it uses for them. Needs a dataset provider. Default none. */
+  /** Datasets the SQL reads, by the table name it uses for them (read through the dataset provider). Default none. */
   datasets?: Record<string, string | DatasetRef>;
   /** With datasets: only the rows added after this version. Default: all rows. */
   since?: DatasetVersion;
 }
 
-/** Options of `con.dataset`. */
+/** Options of `con.dataset`: which version to read, as `open` takes them (one of branch, version, tag; a branch may add asOf). */
 export interface DatasetOptions {
   /** Branch head to read. Default: the main branch. */
   branch?: string;
   /** Fixed version to read instead of a branch head. */
   version?: DatasetVersion;
+  /** The version a tag names. */
+  tag?: string;
+  /** The branch's last version committed at or before this time (a Date or an ISO 8601 string). */
+  asOf?: Date | string;
   /** Only the rows added after this version. */
   since?: DatasetVersion;
 }
@@ -78,19 +83,25 @@ export class Connection implements RelationHost {
   }
 
   /**
-   * A lazy relation over a Quiver dataset at a branch head or a fixed version.
-   * Caveat: needs a dataset provider (`configure({ datasets })`); runs fail with `unsupported` until then.
+   * A lazy relation over a Quiver dataset at a branch head, a fixed version, a tag, or a
+   * branch as of a time. The options are checked at once with `open`'s rules (`invalid_input`
+   * for a combination it refuses or an unknown option). Read through the default dataset
+   * provider (Quiver datasets); `configure({ datasets })` only to substitute another.
    *
    * @example
    * const media = con.dataset('file:///data/media', { branch: 'main' });
    */
   dataset(url: string, options: DatasetOptions = {}): Relation {
     this.checkOpen();
-    if (options.branch !== undefined && options.version !== undefined) {
-      throw new QuiverError('invalid_input', 'pipeline: dataset takes a branch or a version, not both');
-    }
-    const { since, ...at } = options;
-    return new Relation(this, { kind: 'dataset', dataset: { url, ...at }, ...(since !== undefined ? { since } : {}) });
+    if (typeof url !== 'string' || !url) throw new QuiverError('invalid_input', `pipeline: dataset needs a url, got ${String(url)}`);
+    const { since, version, ...rest } = options;
+    // Checked now, with open's own table, so a wrong combination fails where it is written.
+    const target = openTarget({ ...rest, ...(version !== undefined ? { version: String(version) } : {}) }, ['since'], 'main');
+    const ref: DatasetRef =
+      target.kind === 'version' ? { url, version: version! }
+      : target.kind === 'tag' ? { url, tag: target.tag }
+      : { url, ...(options.branch !== undefined ? { branch: target.branch } : {}), ...(target.asOf ? { asOf: target.asOf.toISOString() } : {}) };
+    return new Relation(this, { kind: 'dataset', dataset: ref, ...(since !== undefined ? { since } : {}) });
   }
 
   /**

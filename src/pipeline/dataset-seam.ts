@@ -8,11 +8,17 @@ import type { ColumnSpec } from './schema.js';
 /** A dataset version as the dataset layer names it (a number or an id). */
 export type DatasetVersion = number | string;
 
-/** Which dataset and which state of it: a branch head (default: the main branch) or a fixed version. */
+/**
+ * Which dataset and which state of it: a branch head (default: the main branch), a fixed
+ * version, a tag, or a branch as of a time. The combinations `open` allows are the allowed ones.
+ */
 export interface DatasetRef {
   url: string;
   branch?: string;
   version?: DatasetVersion;
+  tag?: string;
+  /** An ISO 8601 time: the branch's last version committed at or before it. */
+  asOf?: string;
 }
 
 /** What produced a commit, recorded in it: the source SQL and every UDF stage. */

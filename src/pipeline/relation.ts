@@ -15,10 +15,10 @@ import { runnerFor } from './runner/index.js';
 import { backendFor } from './backend/index.js';
 import { recordsFromTable, type ColumnSpec } from './schema.js';
 import { arrowSchemaFromColumns } from './schema-sql.js';
-import { writeParquetBatches, writeParquetSql, type ParquetOptions } from './sink/parquet-sink.js';
+import { countOf, writeParquetBatches, writeParquetSql, type ParquetOptions } from './sink/parquet-sink.js';
 import { formatTable } from './sink/show.js';
 import { inTransaction, writeTable, type TableMode } from './sink/table-sink.js';
-import { sourceSql, streamSql } from './source.js';
+import { noDatasets, sourceSql, streamSql } from './source.js';
 import type { StageKind } from './udf-call.js';
 import { isModuleRef, locateUdf, moduleUrl, udfName, type Udf, type UdfPlanRef } from './udf-ref.js';
 
@@ -260,17 +260,21 @@ export class Relation implements AsyncIterable<arrow.Table> {
     const cols = planColumns(plan);
     if (!cols) {
       const sql = await sourceSql(plan.source, currentConfig().datasets);
-      await this.withSession((s) =>
-        inTransaction(s, () => s.run(mode === 'append' ? `insert into ${quoteIdent(name)} ${sql}` : `create ${mode === 'replace' ? 'or replace ' : ''}table ${quoteIdent(name)} as ${sql}`)),
+      const started = Date.now();
+      const rows = await this.withSession((s) =>
+        inTransaction(s, async () => countOf(await s.all(mode === 'append' ? `insert into ${quoteIdent(name)} ${sql}` : `create ${mode === 'replace' ? 'or replace ' : ''}table ${quoteIdent(name)} as ${sql}`))),
       );
-      return this.sqlOnlyReport(plan);
+      return this.sqlOnlyReport(plan, started, rows);
     }
     await this.withSession((s) => writeTable(s, name, cols, this.execute(plan), mode));
     return this.lastReport!;
   }
 
-  private sqlOnlyReport(plan: Plan): RunReport {
+  /** The report of a run DuckDB did alone (no stages): only the sink's row count is known. */
+  private sqlOnlyReport(plan: Plan, startedAt: number, rowsOut: number): RunReport {
     const r = newReport(plan.runner, []);
+    r.startedAt = startedAt;
+    r.rowsOut = rowsOut;
     r.done = true;
     r.elapsedMs = Date.now() - r.startedAt;
     this.lastReport = r;
@@ -293,8 +297,9 @@ export class Relation implements AsyncIterable<arrow.Table> {
     const cols = planColumns(plan);
     if (!cols) {
       const sql = await sourceSql(plan.source, currentConfig().datasets);
-      await this.withSession((s) => writeParquetSql(s, path, sql, options));
-      return this.sqlOnlyReport(plan);
+      const started = Date.now();
+      const rows = await this.withSession((s) => writeParquetSql(s, path, sql, options));
+      return this.sqlOnlyReport(plan, started, rows);
     }
     await this.withSession((s) => writeParquetBatches(s, path, cols, this.execute(plan), options));
     return this.lastReport!;
@@ -304,13 +309,14 @@ export class Relation implements AsyncIterable<arrow.Table> {
    * Appends the result to a Quiver dataset and commits, recording the source SQL and UDF
    * stages in the commit. Atomic: a failed run commits nothing.
    *
-   * Caveat: needs a dataset provider (`configure({ datasets })`); without one it fails with `unsupported`.
+   * Goes through the default dataset provider (Quiver datasets), which creates the dataset from
+   * the output columns when none exists at `url`; `configure({ datasets })` substitutes another.
    * @example
    * await classified.writeDataset('file:///data/media', { branch: 'main', message: 'classify' });
    */
   async writeDataset(url: string, options: WriteDatasetOptions = {}): Promise<{ version: DatasetVersion; report: RunReport }> {
     const provider = currentConfig().datasets;
-    if (!provider) throw new QuiverError('unsupported', 'pipeline: datasets are not connected yet; configure({ datasets }) with a dataset provider first', { url });
+    if (!provider) throw noDatasets({ url });
     const plan = await this.plan();
     const columns: ColumnSpec[] = planColumns(plan) ?? (await this.describe());
     const sink = await provider.openSink(url, { ...options, columns, lineage: lineageOf(plan) });

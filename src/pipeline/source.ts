@@ -7,8 +7,9 @@ import { quoteIdent, type Session } from '../query/index.js';
 import type { DatasetProvider } from './dataset-seam.js';
 import type { SourcePlan } from './plan.js';
 
-function noDatasets(): QuiverError {
-  return new QuiverError('unsupported', 'pipeline: datasets are not connected yet; configure({ datasets }) with a dataset provider first');
+/** The error of a dataset call after `configure({ datasets: undefined })` turned the default provider off. */
+export function noDatasets(details: Record<string, unknown> = {}): QuiverError {
+  return new QuiverError('unsupported', 'pipeline: no dataset provider (configure({ datasets: undefined }) turned it off); configure({ datasets }) with one to use datasets', details);
 }
 
 /** The SQL text a source reads, asking the dataset provider for any dataset it names. */

@@ -35,4 +35,20 @@ describe('QuiverDatasets', () => {
     await src.close();
     await con.close();
   });
+
+  it('reports the rows writeDataset committed, with and without stages', async () => {
+    const dir = tempDir();
+    const con = await connect({ terminal: 'off' });
+    try {
+      const plain = con.sql('select range::INTEGER as n from range(7)');
+      const staged = plain.map((r: Record<string, unknown>) => ({ n: r.n }), { schema: { n: 'INTEGER' } });
+      const reports = [await plain.writeDataset(`${dir}/plain`), await staged.writeDataset(`${dir}/staged`)];
+      assert.deepEqual(reports.map((r) => r.report.rowsOut), [7, 7]);
+      const ds = await quiver.open(`${dir}/staged`);
+      assert.equal(ds.rowCount, 7);
+      await ds.close();
+    } finally {
+      await con.close();
+    }
+  });
 });

@@ -184,4 +184,18 @@ describe('Relation', () => {
     assert.deepEqual([last.stages[0].rowsIn, last.stages[0].batchesOut], [20, 4]);
     assert.ok(reports.length >= 4);
   });
+
+  it('reports the rows every sink wrote, with and without stages', async () => {
+    const plain = con.sql(nums(10));
+    const staged = plain.mapBatches(double, { schema: { x: 'BIGINT', y: 'BIGINT' } });
+    const written: Record<string, number> = {};
+    for (const [name, rel] of [['sql', plain], ['staged', staged]] as const) {
+      written[`${name} parquet`] = (await rel.writeParquet(join(dir, `rows-${name}.parquet`))).rowsOut;
+      written[`${name} parquet dir`] = (await rel.writeParquet(join(dir, `rows-${name}`))).rowsOut;
+      written[`${name} table`] = (await rel.toTable(`rows_${name}`)).rowsOut;
+      written[`${name} table replace`] = (await rel.toTable(`rows_${name}`, { mode: 'replace' })).rowsOut;
+      written[`${name} table append`] = (await rel.toTable(`rows_${name}`, { mode: 'append' })).rowsOut;
+    }
+    assert.deepEqual(Object.values(written), Array(10).fill(10), JSON.stringify(written));
+  });
 });

@@ -78,10 +78,11 @@ export class QuiverDatasets implements DatasetProvider {
   private readonly handles = new Map<string, Promise<Dataset>>();
 
   private handle(ref: DatasetRef): Promise<Dataset> {
-    const key = `${ref.url}|${ref.branch ?? ''}|${ref.version ?? ''}`;
+    const { url, version, ...at } = ref;
+    const key = JSON.stringify([url, version ?? null, at.branch ?? null, at.tag ?? null, at.asOf ?? null]);
     let h = this.handles.get(key);
     if (!h) {
-      h = open(ref.url, ref.version !== undefined ? { version: String(ref.version) } : { branch: ref.branch });
+      h = open(url, { ...at, ...(version !== undefined ? { version: String(version) } : {}) });
       h.catch(() => this.handles.delete(key));
       this.handles.set(key, h);
     }

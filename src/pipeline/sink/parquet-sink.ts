@@ -86,13 +86,20 @@ export async function writeParquetBatches(session: Session, target: string, colu
   });
 }
 
-/** Writes a pure SQL relation as Parquet at `target`, letting DuckDB do all of it. */
-export async function writeParquetSql(session: Session, target: string, sql: string, o: ParquetOptions = {}): Promise<string[]> {
-  return atomically(target, o.overwrite ?? false, async (tmp) => {
+/** Writes a pure SQL relation as Parquet at `target`, letting DuckDB do all of it; returns the rows written. */
+export async function writeParquetSql(session: Session, target: string, sql: string, o: ParquetOptions = {}): Promise<number> {
+  let rows = 0;
+  await atomically(target, o.overwrite ?? false, async (tmp) => {
     const file = isSingleFile(target) ? join(tmp, basename(target)) : join(tmp, 'part-00000.parquet');
-    await session.run(copySql(`(${sql})`, file));
+    rows = countOf(await session.all(copySql(`(${sql})`, file)));
     return [file];
   });
+  return rows;
+}
+
+/** The row count DuckDB reports for COPY, CREATE TABLE AS and INSERT. */
+export function countOf(result: { rows: Record<string, unknown>[] }): number {
+  return Number(result.rows[0]?.Count ?? 0);
 }
 
 async function atomically(target: string, overwrite: boolean, write: (tmp: string) => Promise<string[]>): Promise<string[]> {
