@@ -5,12 +5,9 @@
 
 import { QuiverError } from '../errors.js';
 import { isPendingKey, layout, randomId, writePendingMarker } from '../format/index.js';
-import type { ByteRange, ObjectInfo, ObjectStore, PutCondition, PutData, StoredObject } from '../storage/index.js';
+import { ForwardingStore, type ObjectInfo, type ObjectStore, type PutCondition, type PutData } from '../storage/index.js';
 
-export class PendingStore implements ObjectStore {
-  readonly url: string;
-  readonly localPath?: (key: string) => string;
-  readonly sweepLeftovers?: (beforeMs: number, dryRun?: boolean) => Promise<number>;
+export class PendingStore extends ForwardingStore {
   private readonly writer = randomId();
   /** Each listed key with the number of the first marker content holding it. */
   private readonly keys = new Map<string, number>();
@@ -23,10 +20,8 @@ export class PendingStore implements ObjectStore {
   /** A vacuum removed the marker while this writer held keys: it was idle past the lease. */
   private lost = false;
 
-  private constructor(readonly inner: ObjectStore) {
-    this.url = inner.url;
-    if (inner.localPath) this.localPath = (key) => inner.localPath!(key);
-    if (inner.sweepLeftovers) this.sweepLeftovers = (beforeMs, dryRun) => inner.sweepLeftovers!(beforeMs, dryRun);
+  private constructor(inner: ObjectStore) {
+    super(inner);
   }
 
   /** A fresh writer (its own marker) over `store`, unwrapping another writer's view. */
@@ -34,33 +29,13 @@ export class PendingStore implements ObjectStore {
     return new PendingStore(store instanceof PendingStore ? store.inner : store);
   }
 
-  get(key: string, range?: ByteRange): Promise<Uint8Array> {
-    return this.inner.get(key, range);
-  }
-
-  getWithInfo(key: string): Promise<StoredObject> {
-    return this.inner.getWithInfo(key);
-  }
-
-  head(key: string): Promise<ObjectInfo | null> {
-    return this.inner.head(key);
-  }
-
-  list(prefix: string): AsyncIterable<ObjectInfo> {
-    return this.inner.list(prefix);
-  }
-
-  async put(key: string, data: PutData, condition?: PutCondition): Promise<ObjectInfo> {
+  override async put(key: string, data: PutData, condition?: PutCondition): Promise<ObjectInfo> {
     if (isPendingKey(key)) {
       let version = this.keys.get(key);
       if (version === undefined) this.keys.set(key, (version = ++this.wanted));
       await this.syncMarker(version);
     }
     return this.inner.put(key, data, condition);
-  }
-
-  delete(key: string): Promise<void> {
-    return this.inner.delete(key);
   }
 
   /** Writes the marker until the store holds content number `want` or newer; concurrent puts share writes. */

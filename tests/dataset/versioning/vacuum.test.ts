@@ -6,7 +6,7 @@ import { readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as quiver from '../../../src/index.js';
-import { LocalStore, type ByteRange, type ObjectInfo, type ObjectStore, type PutCondition, type PutData, type StoredObject } from '../../../src/storage/index.js';
+import { ForwardingStore, LocalStore, type ByteRange, type ObjectInfo, type ObjectStore, type PutCondition, type PutData, type StoredObject } from '../../../src/storage/index.js';
 import { vacuum } from '../../../src/dataset/versioning/vacuum.js';
 import { layout, writeMetadata } from '../../../src/format/index.js';
 import { tempDir } from '../../helpers/tmp.js';
@@ -17,15 +17,14 @@ const rec = (i: number) => ({ prompt: `p${i}`, rating: i % 5 });
 const everything = () => ({ olderThan: new Date(Date.now() + 3_600_000) });
 
 /** Passes every call through to `inner`, first running `hook` once when `when` matches a call. */
-class HookStore implements ObjectStore {
-  readonly url: string;
+class HookStore extends ForwardingStore {
   private fired = false;
   constructor(
-    readonly inner: ObjectStore,
+    inner: ObjectStore,
     private readonly when: (op: 'get' | 'put', key: string, condition?: PutCondition) => boolean,
     private readonly hook: () => Promise<unknown>,
   ) {
-    this.url = inner.url;
+    super(inner);
   }
   private async maybe(op: 'get' | 'put', key: string, condition?: PutCondition): Promise<void> {
     if (this.fired || !this.when(op, key, condition)) return;
@@ -35,26 +34,17 @@ class HookStore implements ObjectStore {
   get hookRan(): boolean {
     return this.fired;
   }
-  async get(key: string, range?: ByteRange): Promise<Uint8Array> {
+  override async get(key: string, range?: ByteRange): Promise<Uint8Array> {
     await this.maybe('get', key);
     return this.inner.get(key, range);
   }
-  async getWithInfo(key: string): Promise<StoredObject> {
+  override async getWithInfo(key: string): Promise<StoredObject> {
     await this.maybe('get', key);
     return this.inner.getWithInfo(key);
   }
-  head(key: string): Promise<ObjectInfo | null> {
-    return this.inner.head(key);
-  }
-  list(prefix: string): AsyncIterable<ObjectInfo> {
-    return this.inner.list(prefix);
-  }
-  async put(key: string, data: PutData, condition?: PutCondition): Promise<ObjectInfo> {
+  override async put(key: string, data: PutData, condition?: PutCondition): Promise<ObjectInfo> {
     await this.maybe('put', key, condition);
     return this.inner.put(key, data, condition);
-  }
-  delete(key: string): Promise<void> {
-    return this.inner.delete(key);
   }
 }
 
