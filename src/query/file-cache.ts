@@ -21,15 +21,28 @@ function remember(path: string, crc: number): void {
   if (verified.size > VERIFIED_FILES_MAX) verified.delete(verified.keys().next().value!);
 }
 
+/** Checks under way, so concurrent queries reading one file checksum it once. */
+const verifying = new Map<string, Promise<void>>();
+
 /** Checks a local data file once per process: its checksum when one is recorded, else that it exists. */
-async function verifyLocal(path: string, key: string, expected: number | undefined): Promise<void> {
-  if (verified.get(path) === (expected ?? -1)) return;
-  if (expected === undefined) {
-    await stat(path).catch((e) => {
-      throw dataFileError(key, e);
-    });
-  } else checkCrc32(key, expected, await crc32OfFile(path, key));
-  remember(path, expected ?? -1);
+function verifyLocal(path: string, key: string, expected: number | undefined): Promise<void> {
+  if (verified.get(path) === (expected ?? -1)) return Promise.resolve();
+  const id = `${path}\0${expected ?? -1}`;
+  let p = verifying.get(id);
+  if (!p) {
+    p = (async () => {
+      if (expected === undefined) {
+        await stat(path).catch((e) => {
+          throw dataFileError(key, e);
+        });
+      } else checkCrc32(key, expected, await crc32OfFile(path, key));
+      remember(path, expected ?? -1);
+    })();
+    verifying.set(id, p);
+    const done = () => verifying.delete(id);
+    p.then(done, done);
+  }
+  return p;
 }
 
 /** Forgets which local files were verified (tests that damage a file after reading it). */

@@ -6,7 +6,7 @@
 
 import { QuiverError } from '../../errors.js';
 import type { ByteRange, ObjectInfo, ObjectStore, PutCondition, PutData, StoredObject } from '../object-store.js';
-import type { LocalCopy, ObjectCache } from './object-cache.js';
+import type { ObjectCache } from './object-cache.js';
 
 /** Heads of immutable objects kept per wrapper (a key and two numbers each). */
 const HEADS_MAX = 65_536;
@@ -108,15 +108,6 @@ export class CachedStore implements ObjectStore {
       parts.push(p);
     }
     return parts;
-  }
-
-  /**
-   * A local file with the object's bytes, for readers that need a path. A store that is a local
-   * folder already has one; any other store's object is copied once into the cache's disk tier.
-   */
-  async localCopy(key: string): Promise<LocalCopy> {
-    if (this.inner.localPath) return { path: this.inner.localPath(key), release: () => Promise.resolve() };
-    return this.cache.localCopy(this.inner.url, key, () => this.inner.get(key));
   }
 
   list(prefix: string): AsyncIterable<ObjectInfo> {

@@ -120,11 +120,12 @@ describe('CachedStore', () => {
 
 describe('ObjectCache local copies', () => {
   it('copies a remote object to disk once and shares the path', async () => {
-    const { counting, store } = setup(64);
+    const { counting, cache } = setup(64);
     const data = bytesOf(3000, 7);
     await counting.inner.put('data/l', data);
     counting.reset();
-    const [a, b] = await Promise.all([store.localCopy('data/l'), store.localCopy('data/l')]);
+    const copy = () => cache.localCopy(counting.inner.url, 'data/l', () => counting.get('data/l'));
+    const [a, b] = await Promise.all([copy(), copy()]);
     assert.equal(a.path, b.path);
     assert.equal(counting.counts.gets, 1);
     assert.deepEqual(new Uint8Array(readFileSync(a.path)), data);
@@ -135,12 +136,12 @@ describe('ObjectCache local copies', () => {
   it('evicts unpinned copies past its bound and never a pinned one', async () => {
     const cache = new ObjectCache({ diskBytesMax: 2500, dir: tempDir() });
     const inner = new MemoryStore();
-    const store = new CachedStore(inner, cache, () => true);
+    const copy = (k: string) => cache.localCopy(inner.url, k, () => inner.get(k));
     for (const k of ['x', 'y', 'z']) await inner.put(k, bytesOf(1000, k.charCodeAt(0)));
-    const x = await store.localCopy('x');
-    const y = await store.localCopy('y');
+    const x = await copy('x');
+    const y = await copy('y');
     await y.release();
-    const z = await store.localCopy('z');
+    const z = await copy('z');
     await z.release(); // 3000 bytes > 2500: y goes (oldest unpinned), x stays pinned
     assert.ok(existsSync(x.path));
     assert.ok(!existsSync(y.path));
@@ -152,10 +153,10 @@ describe('ObjectCache local copies', () => {
     const cache = new ObjectCache({ diskBytesMax: 0, dir: tempDir() });
     const inner = new CountingStore(new MemoryStore());
     await inner.put('k', bytesOf(10, 8));
-    const store = new CachedStore(inner, cache, () => true);
-    const a = await store.localCopy('k');
+    const copy = () => cache.localCopy(inner.url, 'k', () => inner.get('k'));
+    const a = await copy();
     await a.release();
-    const b = await store.localCopy('k');
+    const b = await copy();
     assert.ok(existsSync(b.path));
     assert.equal(inner.counts.gets, 2);
     await b.release();
