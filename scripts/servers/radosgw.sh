@@ -4,6 +4,9 @@
 # missing, boots, waits until S3 answers and writes its connection facts; `down` stops it by pid.
 # Idempotent: `up` on a running gateway only rewrites the env file.
 set -euo pipefail
+# CI runs with standard input closed, and the ceph CLI then fails (`ceph osd crush add` exits
+# non-zero, printing nothing); every tool here reads nothing from it, so give them /dev/null.
+exec </dev/null
 
 STATE=${QUIVER_SERVERS_DIR:-${TMPDIR:-/tmp}/quiver-servers}
 DIR=$STATE/radosgw
@@ -16,6 +19,8 @@ export CEPH_CONF=$DIR/ceph.conf
 
 log() { echo "radosgw: $*" >&2; }
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# A failed step says which, with the daemons' last log lines, instead of exiting silently.
+trap 'rc=$?; log "failed (exit $rc) at line $LINENO: $BASH_COMMAND; logs in $DIR/log"; tail -n 5 "$DIR"/log/*.log >&2 2>/dev/null || true' ERR
 s3_answers() { curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/"; }
 
 write_env() {
