@@ -174,6 +174,14 @@ interface WarmRun {
   meter: Meter;
   storeGetsPerQuery?: number;
   recall: number;
+  /** The distinct requests the timed queries made, ids shown as `*` ("get refs/heads/main"). */
+  shapes: string[];
+}
+
+/** A request's shape: its op and key relative to the dataset, with hex ids and numbers as `*`. */
+function shapeOf(e: Exchange, prefix: string): string {
+  const key = e.key.startsWith(prefix) ? e.key.slice(prefix.length) : e.key;
+  return `${e.op} ${key.replace(/[0-9a-f-]{8,}/g, '*').replace(/\d+/g, '*')}`;
 }
 
 async function runWarm(system: SystemName, url: string, s3: S3Target, q: QueryName, vectors: Float32Array[], truth: (v: number) => Set<string>, proxy: CountingProxy, prefix: string): Promise<WarmRun> {
@@ -191,10 +199,11 @@ async function runWarm(system: SystemName, url: string, s3: S3Target, q: QueryNa
       recall += recallOf(a, truth(i));
     }
     const n = latenciesMs.length;
-    const total = meter(proxy.since(mark), prefix);
+    const exchanges = proxy.since(mark);
+    const total = meter(exchanges, prefix);
     const per: Meter = { requests: total.requests / n, dataRequests: total.dataRequests / n, receivedBytes: total.receivedBytes / n, sentBytes: total.sentBytes / n, bytesByKind: new Map([...total.bytesByKind].map(([k, v]) => [k, v / n])) };
     const counts = sys.counts();
-    return { latenciesMs, meter: per, storeGetsPerQuery: counts ? counts.gets / n : undefined, recall: recall / n };
+    return { latenciesMs, meter: per, storeGetsPerQuery: counts ? counts.gets / n : undefined, recall: recall / n, shapes: [...new Set(exchanges.map((e) => shapeOf(e, prefix)))] };
   } finally {
     await sys.close();
   }
@@ -335,6 +344,10 @@ function report(args: Args, appends: AppendResult[], cold: Map<string, ColdRun[]
     }
   }
   console.log(markdown(warmRows, ['query', 'system', 'p50 ms', 'p99 ms', 'requests', 'data requests', 'KB down', 'CountingStore gets', 'recall@20 vs exact']));
+  for (const system of SYSTEMS) {
+    const shapes = [...new Set(QUERY_NAMES.flatMap((q) => warm.get(`${system}|${q}`)!.shapes))];
+    console.log(`${system}'s warm requests: ${shapes.length ? shapes.join(', ') : 'none'}`);
+  }
   console.log('\nRatios (LanceDB ÷ Quiver; > 1 means Quiver is faster):');
   console.log(markdown(QUERY_NAMES.map((q) => {
     const c = (s: SystemName) => median(cold.get(`${s}|${q}`)!.map((r) => r.openToResultMs));
