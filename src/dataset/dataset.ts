@@ -623,7 +623,7 @@ export class Dataset {
   /**
    * A query without search functions. On a store that is not a local folder, a query that names
    * large columns only in its select list reads them for its result rows alone, by range
-   * (query/late-columns.ts); any other query runs over the files it names.
+   * (query/late-columns.ts), up to LATE_ROWS_MAX rows; any other query runs over the files it names.
    */
   async #plainQuery(sql: string, params: readonly Param[], as: 'rows'): Promise<Record<string, unknown>[]>;
   async #plainQuery(sql: string, params: readonly Param[], as: 'arrow'): Promise<arrow.Table>;
@@ -632,7 +632,8 @@ export class Dataset {
     const plan = this.store.localPath ? null : await this.#late.plan(session, sql, this.#manifest.schema);
     if (plan) {
       const host = { session, manifest: this.#manifest, large: this.#large, prepareSmallView: async () => void (await this.#view(sql, 'none')) };
-      return as === 'rows' ? this.#late.run(host, plan, params, 'rows') : this.#late.run(host, plan, params, 'arrow');
+      const late = as === 'rows' ? await this.#late.run(host, plan, params, 'rows') : await this.#late.run(host, plan, params, 'arrow');
+      if (late) return late;
     }
     await this.#view(sql);
     return as === 'rows' ? (await session.all(sql, params, USER_QUERY)).rows : session.arrow(sql, params, USER_QUERY);

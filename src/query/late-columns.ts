@@ -20,6 +20,11 @@ const LATE_VIEW = '__quiver_late_view';
 const RID = '__quiver_rid';
 /** Each row's place in the probe's result, so the final rows keep the probe's order. */
 const POS = '__quiver_pos';
+/**
+ * Result rows past which a query reads its large columns through DuckDB instead: their values
+ * would all be held in memory at once, where DuckDB streams them from whole-file copies.
+ */
+export const LATE_ROWS_MAX = 4096;
 
 export interface LatePlan {
   /** The large columns the select list names, as the schema spells them. */
@@ -121,13 +126,15 @@ export class LateRuntime {
     return p;
   }
 
-  async run(host: LateHost, plan: LatePlan, params: readonly Param[], as: 'rows'): Promise<Record<string, unknown>[]>;
-  async run(host: LateHost, plan: LatePlan, params: readonly Param[], as: 'arrow'): Promise<arrow.Table>;
-  async run(host: LateHost, plan: LatePlan, params: readonly Param[], as: 'rows' | 'arrow'): Promise<Record<string, unknown>[] | arrow.Table> {
+  /** Runs a late plan; null when the query has more than LATE_ROWS_MAX rows (the caller runs it as it is). */
+  async run(host: LateHost, plan: LatePlan, params: readonly Param[], as: 'rows'): Promise<Record<string, unknown>[] | null>;
+  async run(host: LateHost, plan: LatePlan, params: readonly Param[], as: 'arrow'): Promise<arrow.Table | null>;
+  async run(host: LateHost, plan: LatePlan, params: readonly Param[], as: 'rows' | 'arrow'): Promise<Record<string, unknown>[] | arrow.Table | null> {
     const { session } = host;
     await host.prepareSmallView();
     const probe = compactParams(plan.probe, params);
     const ids = (await session.all(await unparseSql(session, probe.tree), probe.params)).rows.map((r) => r[RID] as bigint);
+    if (ids.length > LATE_ROWS_MAX) return null;
     try {
       await loadLargeTable(host, LATE_TABLE, plan.columns, ids);
       const replace = plan.columns.map((c) => `l.${quoteIdent(c)} AS ${quoteIdent(c)}`).join(', ');

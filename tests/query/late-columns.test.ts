@@ -6,10 +6,11 @@ import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import * as quiver from '../../src/index.js';
 import { LateRuntime, planLate, type Param } from '../../src/query/index.js';
+import { LATE_ROWS_MAX } from '../../src/query/late-columns.js';
 import { parseSql } from '../../src/query/search/sql-ast.js';
 import { sharedEngine } from '../../src/dataset/shared-engine.js';
 import { parseSchema } from '../../src/format/index.js';
-import { LocalStore, MemoryStore, type ObjectStore } from '../../src/storage/index.js';
+import { CountingStore, LocalStore, MemoryStore, type ObjectStore } from '../../src/storage/index.js';
 import { prng, tempDir } from '../helpers/tmp.js';
 import { isQuiverError, type QuiverError } from '../../src/errors.js';
 
@@ -67,6 +68,12 @@ const QUERIES = [
 ];
 const PARAMS: Record<number, Param[]> = { 3: ['prompt 1%'], 4: [2, 10] };
 
+async function listKeys(store: ObjectStore): Promise<string[]> {
+  const out: string[] = [];
+  for await (const o of store.list('')) out.push(o.key);
+  return out;
+}
+
 /** Rows in a canonical order, for queries whose order SQL leaves open. */
 function canonical(rows: Record<string, unknown>[]): Record<string, unknown>[] {
   const text = (r: Record<string, unknown>) => JSON.stringify(r, (_, v) => (typeof v === 'bigint' ? `${v}n` : ArrayBuffer.isView(v) ? Array.from(v as Uint8Array) : v));
@@ -110,6 +117,25 @@ describe('late materialisation of large columns', () => {
     assert.equal((e1 as Error).message, (e2 as Error).message);
     await mem.close();
     await local.close();
+  });
+
+  it('reads the large columns of a result past LATE_ROWS_MAX rows through DuckDB, from whole files', async () => {
+    const store = new CountingStore(new MemoryStore());
+    const ds = await quiver.create(store, { schema: { prompt: 'text', image: 'image' } });
+    const png = await pngOf(1);
+    await ds.append(Array.from({ length: LATE_ROWS_MAX + 1 }, (_, i) => ({ prompt: `p${i}`, image: png })));
+    await ds.commit('many');
+    const imageFile = (await listKeys(store)).find((k) => k.endsWith('.image.parquet'))!;
+    store.reset();
+    const few = await ds.query('select row_id, image from dataset order by row_id limit 3');
+    assert.equal(few.length, 3);
+    assert.ok((store.keysRead.get(imageFile) ?? 0) < (await store.head(imageFile))!.size, 'a few rows: read by range');
+    store.reset();
+    const all = await ds.query('select row_id, image from dataset');
+    assert.equal(all.length, LATE_ROWS_MAX + 1);
+    assert.ok(all.every((r) => Buffer.from(r.image as Uint8Array).equals(Buffer.from(png))));
+    assert.equal(store.keysRead.get(imageFile), (await store.head(imageFile))!.size, 'past the bound: the whole file, for DuckDB');
+    await ds.close();
   });
 
   it('reports any flipped bit of a large file read by range as corrupt naming it, never as changed rows', async () => {
