@@ -56,14 +56,32 @@ export function planLate(tree: ParsedSql, schema: readonly ColumnDef[], aggregat
   const large = new Map(schema.filter((c) => isLarge(c.type)).map((c) => [c.name.toLowerCase(), c.name]));
   const named = new Set<string>();
   let inSql = false;
+  // Select items that read a large column: WHERE and ORDER BY may name them by alias or position.
+  const items = (node.select_list as AstNode[]).map((item) => {
+    const before = named.size;
+    let star = false;
+    walk(item, (n) => {
+      if (n.class === 'STAR' || n.class === 'COLUMNS') {
+        star = true;
+        for (const c of large.values()) named.add(c);
+      } else if (n.class === 'COLUMN_REF' && large.has(lastName(n))) named.add(large.get(lastName(n))!);
+      else if (n.class === 'SUBQUERY' || n.class === 'WINDOW' || (n.class === 'FUNCTION' && aggregateCall(n, aggregates))) inSql = true;
+    });
+    return { alias: String(item.alias ?? '').toLowerCase(), star, large: star || named.size > before || readsLarge(item, large) };
+  });
+  const largeAliases = new Set(items.filter((i) => i.large && i.alias).map((i) => i.alias));
   walk([node.where_clause, modifiers], (n) => {
-    if (n.class === 'STAR' || n.class === 'COLUMNS' || (n.class === 'COLUMN_REF' && large.has(lastName(n)))) inSql = true;
+    if (n.class === 'STAR' || n.class === 'COLUMNS' || (n.class === 'COLUMN_REF' && (large.has(lastName(n)) || ((n.column_names as string[]).length === 1 && largeAliases.has(lastName(n)))))) inSql = true;
   });
-  walk(node.select_list, (n) => {
-    if (n.class === 'STAR' || n.class === 'COLUMNS') for (const c of large.values()) named.add(c);
-    else if (n.class === 'COLUMN_REF' && large.has(lastName(n))) named.add(large.get(lastName(n))!);
-    else if (n.class === 'SUBQUERY' || n.class === 'WINDOW' || (n.class === 'FUNCTION' && aggregateCall(n, aggregates))) inSql = true;
-  });
+  for (const m of modifiers.filter((x) => x.type === 'ORDER_MODIFIER')) {
+    for (const o of (m.orders as { expression: AstNode }[]) ?? []) {
+      const e = o.expression;
+      if (e.class !== 'CONSTANT') continue;
+      // ORDER BY 2 sorts by the second select item (of the star's expansion, if there is one).
+      const k = Number((e.value as { value?: unknown } | undefined)?.value);
+      if (items.some((i) => i.star) || (Number.isInteger(k) && items[k - 1]?.large)) inSql = true;
+    }
+  }
   if (inSql || named.size === 0) return null;
   const from = node.from_table as AstNode;
   const alias = (from.alias as string) || 'dataset';
@@ -81,6 +99,13 @@ export function planLate(tree: ParsedSql, schema: readonly ColumnDef[], aggregat
 function plainFrom(from: AstNode | null): boolean {
   if (!from || from.type !== 'BASE_TABLE') return false;
   return String(from.table_name).toLowerCase() === 'dataset' && !from.schema_name && !from.catalog_name && !from.at_clause && !from.sample && ((from.column_name_alias as unknown[]) ?? []).length === 0;
+}
+
+/** Whether an expression references a large column. */
+function readsLarge(node: AstNode, large: ReadonlyMap<string, string>): boolean {
+  let found = false;
+  walk(node, (n) => void (n.class === 'COLUMN_REF' && large.has(lastName(n)) && (found = true)));
+  return found;
 }
 
 const lastName = (n: AstNode): string => {

@@ -65,6 +65,8 @@ const QUERIES = [
   'select image from dataset where octet_length(image) > 100 order by row_id limit 5',
   'select count(image) as n, max(octet_length(image)) as m from dataset',
   'select distinct image_format, image is null as z from dataset order by 1, 2',
+  'select row_id, octet_length(image) as n from dataset order by n desc nulls last, row_id limit 6',
+  'select row_id, image from dataset order by 2 desc nulls last, 1 limit 4',
 ];
 const PARAMS: Record<number, Param[]> = { 3: ['prompt 1%'], 4: [2, 10] };
 
@@ -182,6 +184,7 @@ describe('late materialisation of large columns', () => {
     const late = async (sql: string) => planLate(await parseSql(session, sql), cols, aggregates);
     assert.deepEqual((await late('select prompt, image from dataset where rating >= 4 limit 10'))?.columns, ['image']);
     assert.deepEqual((await late('select * from dataset'))?.columns.sort(), ['emb', 'image', 'shots']);
+    assert.deepEqual((await late('select octet_length(image) as n, rating as r from dataset where r > 1 order by r, 2 limit 3'))?.columns, ['image']);
     for (const sql of [
       'select prompt from dataset',
       'select image from dataset where length(image) > 3',
@@ -194,6 +197,11 @@ describe('late materialisation of large columns', () => {
       'select image, (select max(rating) from dataset) from dataset',
       'select image, row_number() over () from dataset',
       'select image from dataset union all select image from dataset',
+      'select octet_length(image) as n from dataset order by n limit 3',
+      'select octet_length(image) as n from dataset where n > 3',
+      'select prompt, image from dataset order by 2 limit 3',
+      'select * from dataset order by 3 limit 3',
+      'select image from dataset order by all',
     ]) assert.equal(await late(sql), null, sql);
     session.close();
     assert.ok(new LateRuntime());
