@@ -35,6 +35,9 @@ export interface LatePlan {
   finish: ParsedSql;
 }
 
+/** Functions of a select list that make several rows of one: the probe would see them over NULL. */
+const ROW_MAKERS = new Set(['unnest', 'unlist']);
+
 const SHAPE_FIELDS_EMPTY = ['group_expressions', 'group_sets'] as const;
 const SHAPE_FIELDS_NULL = ['having', 'qualify', 'sample'] as const;
 
@@ -65,7 +68,7 @@ export function planLate(tree: ParsedSql, schema: readonly ColumnDef[], aggregat
         star = true;
         for (const c of large.values()) named.add(c);
       } else if (n.class === 'COLUMN_REF' && large.has(lastName(n))) named.add(large.get(lastName(n))!);
-      else if (n.class === 'SUBQUERY' || n.class === 'WINDOW' || (n.class === 'FUNCTION' && aggregateCall(n, aggregates))) inSql = true;
+      else if (n.class === 'SUBQUERY' || n.class === 'WINDOW' || (n.class === 'FUNCTION' && (aggregateCall(n, aggregates) || ROW_MAKERS.has(String(n.function_name).toLowerCase())))) inSql = true;
     });
     return { alias: String(item.alias ?? '').toLowerCase(), star, large: star || named.size > before || readsLarge(item, large) };
   });

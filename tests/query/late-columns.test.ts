@@ -67,6 +67,7 @@ const QUERIES = [
   'select distinct image_format, image is null as z from dataset order by 1, 2',
   'select row_id, octet_length(image) as n from dataset order by n desc nulls last, row_id limit 6',
   'select row_id, image from dataset order by 2 desc nulls last, 1 limit 4',
+  'select row_id, unnest(shots) as s from dataset order by row_id limit 7',
 ];
 const PARAMS: Record<number, Param[]> = { 3: ['prompt 1%'], 4: [2, 10] };
 
@@ -202,6 +203,7 @@ describe('late materialisation of large columns', () => {
       'select prompt, image from dataset order by 2 limit 3',
       'select * from dataset order by 3 limit 3',
       'select image from dataset order by all',
+      'select row_id, unnest(shots) as s from dataset',
     ]) assert.equal(await late(sql), null, sql);
     session.close();
     assert.ok(new LateRuntime());
