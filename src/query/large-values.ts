@@ -96,6 +96,7 @@ export class LargeValues {
       const [path] = await this.#paths([g.key]);
       return openRanged(localSource(path, g.bytes));
     }
+    this.#store.knowSize(g.key, g.bytes);
     const source = byteSourceOf(this.#store, g.key, g.bytes);
     const from = g.bytes - g.tail.bytes;
     const [tail] = await source.read([{ offset: from, length: g.tail.bytes }]);

@@ -25,10 +25,10 @@ async function noisePng(rand: () => number, bytes: number): Promise<Uint8Array> 
 
 const vec = (rand: () => number) => Float32Array.from({ length: 32 }, () => rand() - 0.5);
 
-/** Data requests (gets of data and index files) and their bytes, per kind of file. */
-function dataReads(store: CountingStore): { requests: number; bytes: number; keys: string[] } {
+/** Data requests (gets of data and index files) and their bytes, and every head request. */
+function dataReads(store: CountingStore): { requests: number; bytes: number; keys: string[]; heads: number } {
   const keys = [...store.keysRead.keys()].filter((k) => k.startsWith('data/') || k.startsWith('index/'));
-  return { requests: keys.reduce((n, k) => n + (store.requestsRead.get(k) ?? 0), 0), bytes: keys.reduce((n, k) => n + store.keysRead.get(k)!, 0), keys };
+  return { requests: keys.reduce((n, k) => n + (store.requestsRead.get(k) ?? 0), 0), bytes: keys.reduce((n, k) => n + store.keysRead.get(k)!, 0), keys, heads: store.counts.heads };
 }
 
 /** The cost cases on the store `make` gives, wrapped in a CountingStore (the dataset sees nothing else). */
@@ -67,7 +67,7 @@ function costSuite(title: string, make: () => Promise<ObjectStore>): void {
     it('never downloads an image or vector file for a query over small columns', () => {
       assert.ok(small.keys.length > 0, 'the small-column file was read');
       assert.deepEqual(small.keys.filter((k) => LARGE_FILE.test(k)), [], `seed ${SEED}`);
-      console.log(`# select prompt … limit 10, cold: ${small.requests} data requests, ${small.bytes} bytes (${small.keys.join(', ')})`);
+      console.log(`# select prompt … limit 10, cold: ${small.requests} data requests, ${small.heads} heads, ${small.bytes} bytes (${small.keys.join(', ')})`);
     });
 
     it('reads the images of the result rows by range: less than twice their bytes, and nothing warm', async () => {
@@ -80,7 +80,8 @@ function costSuite(title: string, make: () => Promise<ObjectStore>): void {
       const r = dataReads(store);
       assert.ok(r.keys.every((k) => !/\.(emb|other_emb)\.parquet$/.test(k)), `read ${r.keys.join(', ')}`);
       assert.ok(r.bytes < 2 * imageBytes, `seed ${SEED}: read ${r.bytes} bytes for ${imageBytes} bytes of images`);
-      console.log(`# select prompt, image … limit 10, cold: ${r.requests} data requests, ${r.bytes} bytes for ${imageBytes} image bytes (${(r.bytes / imageBytes).toFixed(2)}x)`);
+      assert.equal(r.heads, 0, 'sizes come from the manifest: no HEAD request');
+      console.log(`# select prompt, image … limit 10, cold: ${r.requests} data requests, ${r.heads} heads, ${r.bytes} bytes for ${imageBytes} image bytes (${(r.bytes / imageBytes).toFixed(2)}x)`);
       store.reset();
       assert.deepEqual(await ds.query('select prompt, image from dataset where rating >= 4 limit 10'), rows);
       assert.equal(dataReads(store).requests, 0, 'a warm repeat makes no data request');
@@ -104,7 +105,8 @@ function costSuite(title: string, make: () => Promise<ObjectStore>): void {
       const r = dataReads(store);
       assert.ok(r.keys.every((k) => k.endsWith('.image.parquet')), `read ${r.keys.join(', ')}`);
       assert.ok(r.bytes < 2 * imageBytes, `seed ${SEED}: read ${r.bytes} bytes for ${imageBytes} bytes of images`);
-      console.log(`# 20 winners with images, cold: ${r.requests} data requests, ${r.bytes} bytes for ${imageBytes} image bytes (${(r.bytes / imageBytes).toFixed(2)}x)`);
+      assert.equal(r.heads, 0, 'sizes come from the manifest: no HEAD request');
+      console.log(`# 20 winners with images, cold: ${r.requests} data requests, ${r.heads} heads, ${r.bytes} bytes for ${imageBytes} image bytes (${(r.bytes / imageBytes).toFixed(2)}x)`);
       store.reset();
       assert.deepEqual(await ds.query(sql, [q]), rows);
       assert.equal(dataReads(store).requests, 0, 'a warm repeat makes no data request');
