@@ -36,7 +36,7 @@ import {
   type RecordInput,
   type SchemaInput,
 } from '../format/index.js';
-import { FileCache, USER_QUERY, mentionsSearch, referencedColumns, SearchRuntime, type Param, type SearchExplain, type SearchHost, type Session } from '../query/index.js';
+import { FileCache, LargeValues, LateRuntime, USER_QUERY, mentionsSearch, referencedColumns, SearchRuntime, type Param, type SearchExplain, type SearchHost, type Session } from '../query/index.js';
 import { buildIndex, withIndex, type IndexSpec } from './search/create-index.js';
 import type { BuildProgress } from '../index/index.js';
 import { openStore, type ObjectStore, type StoreOptions } from '../storage/index.js';
@@ -186,6 +186,9 @@ export class Dataset {
   readonly #deletesCache = new Map<string, bigint[]>();
   #diffCounter = 0;
   readonly #search = new SearchRuntime();
+  /** Large columns of a query's result rows, read by range when the store is not a local folder. */
+  readonly #late = new LateRuntime();
+  readonly #large: LargeValues;
 
   #head: Commit;
   #manifest: Manifest;
@@ -212,6 +215,7 @@ export class Dataset {
     this.#writeOptions = writeOptions;
     this.#staging = new Staging(this.store, writeOptions.stagedBytesMax, writeOptions.fragmentRowsMax);
     this.#cache = new FileCache(this.store, sharedObjectCache());
+    this.#large = new LargeValues(this.store, sharedObjectCache(), (keys) => this.#cache.paths(keys));
     this.#rowIds = new RowIdAllocator(this.store);
   }
 
@@ -558,10 +562,11 @@ export class Dataset {
     this.#head = c;
   }
 
+  /** Checks the SQL text and syncs the head; the session's view is not moved yet. */
   async #prepare(sql: string): Promise<Session> {
     if (typeof sql !== 'string' || !sql.trim()) throw new QuiverError('invalid_input', 'query: expected a SQL string');
     await this.#syncHead();
-    return this.#view(sql);
+    return (await this.#versionContext()).session;
   }
 
   /** The columns `sql` names (memoized: planning a repeated query costs no parse). */
@@ -575,14 +580,14 @@ export class Dataset {
     return needed;
   }
 
-  /** Points the session's `dataset` view at this handle's version with the columns `sql` names. */
-  async #view(sql: string): Promise<Session> {
+  /** Points the session's `dataset` view at this handle's version with the columns `sql` names (or no large column). */
+  async #view(sql: string, large?: 'none'): Promise<Session> {
     const ctx = await this.#versionContext();
-    const needed = await this.#referencedOf(ctx.session, sql);
+    const needed = large ?? (await this.#referencedOf(ctx.session, sql));
     // Re-creating the view costs a bind over every file; skip it when neither the version nor
     // the set of large columns changed since the last query.
-    const large = needed === 'all' ? 'all' : this.#manifest.schema.filter((c) => isLarge(c.type) && needed.has(c.name.toLowerCase())).map((c) => c.name).join(',');
-    const viewKey = `${this.#head.manifest}|${large}`;
+    const joined = needed === 'all' ? 'all' : needed === 'none' ? '' : this.#manifest.schema.filter((c) => isLarge(c.type) && needed.has(c.name.toLowerCase())).map((c) => c.name).join(',');
+    const viewKey = `${this.#head.manifest}|${joined}`;
     if (viewKey !== this.#viewKey) {
       this.#viewKey = undefined;
       await createVersionView(ctx, 'dataset', this.#manifest, { large: needed });
@@ -601,7 +606,7 @@ export class Dataset {
   async query(sql: string, params: readonly Param[] = []): Promise<Record<string, unknown>[]> {
     this.#check(false);
     return this.#mutex.run(async () => {
-      if (!mentionsSearch(sql)) return (await (await this.#prepare(sql)).all(sql, params, USER_QUERY)).rows;
+      if (!mentionsSearch(sql)) return this.#plainQuery(sql, params, 'rows');
       return this.#search.run(await this.#searchHost(sql), sql, params, 'rows');
     });
   }
@@ -610,9 +615,28 @@ export class Dataset {
   async queryArrow(sql: string, params: readonly Param[] = []): Promise<arrow.Table> {
     this.#check(false);
     return this.#mutex.run(async () => {
-      if (!mentionsSearch(sql)) return (await this.#prepare(sql)).arrow(sql, params, USER_QUERY);
+      if (!mentionsSearch(sql)) return this.#plainQuery(sql, params, 'arrow');
       return this.#search.run(await this.#searchHost(sql), sql, params, 'arrow');
     });
+  }
+
+  /**
+   * A query without search functions. On a store that is not a local folder, a query that names
+   * large columns only in its select list reads them for its result rows alone, by range
+   * (query/late-columns.ts), up to LATE_ROWS_MAX rows; any other query runs over the files it names.
+   */
+  async #plainQuery(sql: string, params: readonly Param[], as: 'rows'): Promise<Record<string, unknown>[]>;
+  async #plainQuery(sql: string, params: readonly Param[], as: 'arrow'): Promise<arrow.Table>;
+  async #plainQuery(sql: string, params: readonly Param[], as: 'rows' | 'arrow'): Promise<Record<string, unknown>[] | arrow.Table> {
+    const session = await this.#prepare(sql);
+    const plan = this.store.localPath ? null : await this.#late.plan(session, sql, this.#manifest.schema);
+    if (plan) {
+      const host = { session, manifest: this.#manifest, large: this.#large, prepareSmallView: async () => void (await this.#view(sql, 'none')) };
+      const late = as === 'rows' ? await this.#late.run(host, plan, params, 'rows') : await this.#late.run(host, plan, params, 'arrow');
+      if (late) return late;
+    }
+    await this.#view(sql);
+    return as === 'rows' ? (await session.all(sql, params, USER_QUERY)).rows : session.arrow(sql, params, USER_QUERY);
   }
 
   /**
@@ -705,7 +729,8 @@ export class Dataset {
       manifest: this.#manifest,
       versionKey: this.#head.manifest,
       store: this.store,
-      prepareView: async (q) => void (await this.#view(q)),
+      large: this.#large,
+      prepareView: async (q, large) => void (await this.#view(q, large)),
       rowsSql: (q, ids) => this.#rowsSql(session, q, ids),
       paths: (keys) => this.#cache.paths(keys),
       referenced: (q) => this.#referencedOf(session, q),

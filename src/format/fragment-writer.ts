@@ -55,7 +55,7 @@ export async function writeFragment(store: ObjectStore, batch: ColumnizedBatch, 
     const file = writeParquet(cols, { rowGroupRowsMax: LARGE_ROW_GROUP_ROWS, ...(media ? { pageBytesMax: MEDIA_PAGE_BYTES } : {}), ...options });
     const gkey = layout.groupFile(id, column);
     puts.push(putDataFile(store, gkey, file.parts));
-    groups[column] = { key: gkey, rows: batch.rows, bytes: file.size, rowIdMin: range.min, rowIdMax: range.max, crc32: crc32Of(file.parts) };
+    groups[column] = { key: gkey, rows: batch.rows, bytes: file.size, rowIdMin: range.min, rowIdMax: range.max, crc32: crc32Of(file.parts), tail: file.tail };
     bytes += file.size;
   }
   await Promise.all(puts);

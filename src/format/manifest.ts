@@ -28,6 +28,12 @@ export interface GroupFileMeta {
   rowIdMax: string;
   /** CRC-32 of the file's bytes; absent in manifests written before checksums. */
   crc32?: number;
+  /**
+   * CRC-32 of the file's last `bytes` bytes (offset indexes and footer), so a reader of a few
+   * pages by range can trust the footer without the whole file (pages carry their own CRC-32).
+   * Absent for files written before it, which a ranged reader checks whole.
+   */
+  tail?: { bytes: number; crc32: number };
 }
 
 export interface IndexMeta {

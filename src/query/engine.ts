@@ -465,17 +465,30 @@ export class Session {
       const cols = fields.map((f) => `${quoteIdent(f.name)} ${sqlTypeFromArrow(f.type)}`).join(', ');
       await this.run(`create ${options.temp ? 'temp ' : ''}table ${quoteIdent(table)} (${cols})`);
     }
+    await this.append(table, data.batches.map((batch) => ({ rows: batch.numRows, value: (c, r) => batch.getChildAt(c)!.get(r) })));
+  }
+
+  /**
+   * Appends rows given column by column as plain JS values (bytes, numbers, bigints, nested
+   * arrays), each converted to the table's column type, through DataChunk appends.
+   */
+  async appendColumns(table: string, columns: readonly (readonly unknown[])[]): Promise<void> {
+    this.check();
+    await this.append(table, [{ rows: columns[0]?.length ?? 0, value: (c, r) => columns[c][r] }]);
+  }
+
+  /** Appends parts of rows (value(column, row) gives each value) to a table, 2,048 rows a chunk. */
+  private async append(table: string, parts: readonly { rows: number; value: (column: number, row: number) => unknown }[]): Promise<void> {
     const appender = await this.con.createAppender(table);
     try {
-      const types = fields.map((_, i) => appender.columnType(i));
-      for (const batch of data.batches) {
-        for (let start = 0; start < batch.numRows; start += 2048) {
-          const n = Math.min(2048, batch.numRows - start);
+      const types = Array.from({ length: appender.columnCount }, (_, i) => appender.columnType(i));
+      for (const part of parts) {
+        for (let start = 0; start < part.rows; start += 2048) {
+          const n = Math.min(2048, part.rows - start);
           const chunk = DuckDBDataChunk.create(types, n);
-          const cols: DuckDBValue[][] = fields.map((_, c) => {
-            const vec = batch.getChildAt(c)!;
+          const cols: DuckDBValue[][] = types.map((t, c) => {
             const out: DuckDBValue[] = new Array(n);
-            for (let r = 0; r < n; r++) out[r] = fromArrowJs(vec.get(start + r), types[c]);
+            for (let r = 0; r < n; r++) out[r] = fromArrowJs(part.value(c, start + r), t);
             return out;
           });
           chunk.setColumns(cols);

@@ -2,6 +2,8 @@
 export { Engine, Session, USER_QUERY, userMessage, quoteIdent, quoteString, arrowTypeFromSql, sqlTypeFromArrow, toDuckValue, type EngineOptions, type ColumnInfo, type ResultRows, type Param, type RunOptions, type StatementKind } from './engine.js';
 export { planScan, viewSql, referencedColumns, type ScanPlan, type ScanOptions } from './dataset-view.js';
 export { FileCache } from './file-cache.js';
+export { LargeValues } from './large-values.js';
+export { LateRuntime, planLate, type LatePlan, type LateHost } from './late-columns.js';
 export { SearchRuntime, type SearchHost, type SearchOptions, type SearchExplain } from './search/search-exec.js';
 export { mentionsSearch } from './search/search-plan.js';
 export { encodeVectorIndexFile, decodeVectorIndexFile, loadVectorIndex, type VectorIndexFile, type IndexedFile } from './search/vector-index-file.js';

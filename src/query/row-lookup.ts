@@ -2,7 +2,7 @@
 // with 10–20 winners out of millions; DuckDB reads them by decoding each winner's whole row
 // group of every column asked for (~1–2 ms a winner at 1M rows), this reads one page per
 // column per winner. The rows go back to DuckDB as a VALUES list, so the query's own SELECT
-// still runs there. Large columns (media, vectors) are not read here: callers use DuckDB.
+// still runs there. Large columns (media, vectors) are not read here: see large-values.ts.
 // Invariant, from the manifest: a live row id is in exactly one fragment not deleting it.
 
 import { QuiverError } from '../errors.js';
@@ -124,7 +124,7 @@ export class RowLookup {
 }
 
 /** Whether a sorted id list has one in [lo, hi]. */
-function inRange(sorted: readonly bigint[], lo: bigint, hi: bigint): boolean {
+export function inRange(sorted: readonly bigint[], lo: bigint, hi: bigint): boolean {
   let a = 0;
   let b = sorted.length;
   while (a < b) {

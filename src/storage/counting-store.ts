@@ -1,8 +1,11 @@
 // A wrapper that counts requests and bytes per operation and remembers which keys were read,
-// so tests can assert what a query cost. It hides `localPath` so every read goes through it.
+// so tests can assert what a query cost. It keeps the inner store's shape: over a local folder
+// it offers `localPath` too (counted as an open of the whole file, the way DuckDB reads it in
+// place), so a cost test runs the path a user's query runs, never a download path of its own.
 
 import type { ByteRange, ObjectInfo, ObjectStore, PutCondition, PutData, StoredObject } from './object-store.js';
 import { dataSize } from './object-store.js';
+import { ForwardingStore } from './forwarding-store.js';
 
 export interface StoreCounts {
   gets: number;
@@ -12,38 +15,44 @@ export interface StoreCounts {
   lists: number;
   heads: number;
   deletes: number;
+  /** Local paths handed out (a reader then reads that file in place, unseen by the store). */
+  localPaths: number;
 }
 
-export class CountingStore implements ObjectStore {
+export class CountingStore extends ForwardingStore {
   counts: StoreCounts = CountingStore.zero();
   /** Keys read since the last reset, with bytes read from each. */
   readonly keysRead = new Map<string, number>();
+  /** Keys read since the last reset, with the requests (gets) made for each. */
+  readonly requestsRead = new Map<string, number>();
+  /** Keys whose local path was handed out since the last reset, with how many times. */
+  readonly keysOpened = new Map<string, number>();
   readonly keysWritten = new Map<string, number>();
-
-  constructor(readonly inner: ObjectStore) {}
-
-  get url(): string {
-    return this.inner.url;
+  protected override handedLocalPath(key: string): void {
+    this.counts.localPaths++;
+    this.keysOpened.set(key, (this.keysOpened.get(key) ?? 0) + 1);
   }
 
   static zero(): StoreCounts {
-    return { gets: 0, getBytes: 0, puts: 0, putBytes: 0, lists: 0, heads: 0, deletes: 0 };
+    return { gets: 0, getBytes: 0, puts: 0, putBytes: 0, lists: 0, heads: 0, deletes: 0, localPaths: 0 };
   }
 
   reset(): void {
     this.counts = CountingStore.zero();
     this.keysRead.clear();
+    this.requestsRead.clear();
+    this.keysOpened.clear();
     this.keysWritten.clear();
   }
 
-  async get(key: string, range?: ByteRange): Promise<Uint8Array> {
+  override async get(key: string, range?: ByteRange): Promise<Uint8Array> {
     const b = await this.inner.get(key, range);
     this.countGet(key, b.length);
     return b;
   }
 
   /** One request, counted as a get. */
-  async getWithInfo(key: string): Promise<StoredObject> {
+  override async getWithInfo(key: string): Promise<StoredObject> {
     const o = await this.inner.getWithInfo(key);
     this.countGet(key, o.data.length);
     return o;
@@ -53,19 +62,20 @@ export class CountingStore implements ObjectStore {
     this.counts.gets++;
     this.counts.getBytes += bytes;
     this.keysRead.set(key, (this.keysRead.get(key) ?? 0) + bytes);
+    this.requestsRead.set(key, (this.requestsRead.get(key) ?? 0) + 1);
   }
 
-  head(key: string): Promise<ObjectInfo | null> {
+  override head(key: string): Promise<ObjectInfo | null> {
     this.counts.heads++;
     return this.inner.head(key);
   }
 
-  list(prefix: string): AsyncIterable<ObjectInfo> {
+  override list(prefix: string): AsyncIterable<ObjectInfo> {
     this.counts.lists++;
     return this.inner.list(prefix);
   }
 
-  async put(key: string, data: PutData, condition?: PutCondition): Promise<ObjectInfo> {
+  override async put(key: string, data: PutData, condition?: PutCondition): Promise<ObjectInfo> {
     const info = await this.inner.put(key, data, condition);
     this.counts.puts++;
     this.counts.putBytes += dataSize(data);
@@ -73,7 +83,7 @@ export class CountingStore implements ObjectStore {
     return info;
   }
 
-  delete(key: string): Promise<void> {
+  override delete(key: string): Promise<void> {
     this.counts.deletes++;
     return this.inner.delete(key);
   }

@@ -17,9 +17,18 @@ export class ForwardingStore implements ObjectStore {
     readonly inner: ObjectStore,
     options: ForwardingOptions = {},
   ) {
-    if (options.localPath !== false && inner.localPath) this.localPath = (key) => inner.localPath!(key);
+    if (options.localPath !== false && inner.localPath) {
+      this.localPath = (key) => {
+        const path = inner.localPath!(key);
+        this.handedLocalPath(key);
+        return path;
+      };
+    }
     if (inner.sweepLeftovers) this.sweepLeftovers = (beforeMs, dryRun) => inner.sweepLeftovers!(beforeMs, dryRun);
   }
+
+  /** Called each time a local path of `key` is handed out (a reader then reads it unseen). */
+  protected handedLocalPath(_key: string): void {}
 
   get url(): string {
     return this.inner.url;

@@ -159,4 +159,16 @@ describe('Dataset: cost', () => {
     assert.ok([...store.keysRead.keys()].some((k) => k.endsWith('.image.parquet')));
     await ds.close();
   });
+  it('sees the production path of a local dataset: its files read in place, never downloaded', async () => {
+    const c = new CountingStore(new LocalStore(tempDir()));
+    const ds = await quiver.create(c, { schema: { prompt: 'text', image: 'image' } });
+    await ds.append({ prompt: 'p', image: png });
+    await ds.commit('one');
+    c.reset();
+    assert.equal((await ds.query('select prompt, image from dataset')).length, 1);
+    const opened = [...c.keysOpened.keys()];
+    assert.ok(opened.some((k) => k.endsWith('.image.parquet')), `opened ${opened.join(', ')}`);
+    assert.deepEqual([...c.keysRead.keys()].filter((k) => k.startsWith('data/')), []);
+    await ds.close();
+  });
 });

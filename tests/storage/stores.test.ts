@@ -46,7 +46,7 @@ describe('LocalStore', () => {
 });
 
 describe('CountingStore', () => {
-  it('counts gets and bytes per key and hides localPath', async () => {
+  it('counts gets and bytes per key', async () => {
     const c = new CountingStore(new LocalStore(tempDir()));
     await c.put('a', new Uint8Array(10));
     await c.get('a');
@@ -54,8 +54,19 @@ describe('CountingStore', () => {
     assert.equal(c.counts.gets, 2);
     assert.equal(c.counts.getBytes, 14);
     assert.equal(c.keysRead.get('a'), 14);
-    assert.equal((c as { localPath?: unknown }).localPath, undefined);
+    assert.equal(c.requestsRead.get('a'), 2);
   });
+
+  it('keeps the inner store\'s local paths, counting each one handed out, and offers none over a store without them', async () => {
+    const inner = new LocalStore(tempDir());
+    const c = new CountingStore(inner);
+    await c.put('a', new Uint8Array(10));
+    assert.equal(c.localPath!('a'), inner.localPath('a'));
+    assert.equal(c.counts.localPaths, 1);
+    assert.equal(c.keysOpened.get('a'), 1);
+    assert.equal(new CountingStore(new MemoryStore()).localPath, undefined);
+  });
+
 });
 
 describe('openStore', () => {

@@ -2,8 +2,10 @@
 // as plan, then fetch, then decode: the footer and offset indexes name the pages that hold the
 // rows asked for, every page of a lookup is fetched in one batch, and the pages are decoded by
 // the same code as the local reader. A file written without offset indexes costs its chunk.
-// Invariant: only bytes of pages that hold a wanted row (or, without an index, its chunk) are read.
+// Invariant: only bytes of pages that hold a wanted row (or, without an index, its chunk) are
+// read, and a page whose header records a CRC-32 is decoded only if its body matches it.
 
+import { crc32 } from 'node:zlib';
 import { QuiverError } from '../../errors.js';
 import type { AsyncByteSource, ByteRange } from '../../storage/index.js';
 import { decodeFooter, decodePage, decodePageHeader, readRows, type ParquetFooter, type RandomAccess } from './reader.js';
@@ -36,8 +38,12 @@ const TAIL_GUESS = 64 * 1024;
 
 const corrupt = (what: string) => new QuiverError('corrupt', `parquet: ${what}`);
 
-/** Opens a file: one read of its tail, and one more only if the footer or indexes lie before it. */
-export async function openRanged(source: AsyncByteSource): Promise<RangedFile> {
+/**
+ * Opens a file: one read of its tail, and one more only if the footer or indexes lie before it.
+ * With `tailFrom`, the footer and offset indexes must lie at or after that offset (a region the
+ * caller has checked), or the file is corrupt.
+ */
+export async function openRanged(source: AsyncByteSource, tailFrom = 0): Promise<RangedFile> {
   if (source.size < 12) throw corrupt('file too short to be Parquet');
   const tailAt = Math.max(0, source.size - TAIL_GUESS);
   let [tail] = await source.read([{ offset: tailAt, length: source.size - tailAt }]);
@@ -46,6 +52,7 @@ export async function openRanged(source: AsyncByteSource): Promise<RangedFile> {
   if (new TextDecoder().decode(tail.subarray(tail.length - 4)) !== 'PAR1') throw corrupt('no Parquet magic at the end of the file');
   if (len + 12 > source.size) throw corrupt(`footer length ${len} exceeds the file`);
   const footerAt = source.size - 8 - len;
+  if (footerAt < tailFrom) throw corrupt('the footer lies outside the checksummed tail');
   if (footerAt < base) {
     [tail] = await source.read([{ offset: footerAt, length: len + 8 }]);
     base = footerAt;
@@ -55,7 +62,7 @@ export async function openRanged(source: AsyncByteSource): Promise<RangedFile> {
   if (spans.length === 0) return { source, footer, pages: footer.rowGroups.map((g) => g.chunks.map(() => null)) };
   const lo = Math.min(...spans.map((s) => s.offset));
   const hi = Math.max(...spans.map((s) => s.offset + s.length));
-  if (lo < 0 || hi > footerAt) throw corrupt('an offset index lies outside the data');
+  if (lo < tailFrom || hi > footerAt) throw corrupt(lo < 0 ? 'an offset index lies outside the data' : 'an offset index lies outside the checksummed tail');
   // Indexes sit just before the footer: usually already in the tail read.
   let index = tail;
   let indexBase = base;
@@ -153,6 +160,10 @@ function decodeIndexed(file: RangedFile, r: RowRead, pages: readonly PageLocatio
     const head = headerOf(page, pages[i].offset);
     const body = page.subarray(head.headerBytes, head.headerBytes + head.bodyBytes);
     if (body.length !== head.bodyBytes) throw corrupt(`page at ${pages[i].offset} is shorter than its header says`);
+    // Pages are read without the rest of the file, so the file's checksum cannot be checked.
+    if (head.crc !== undefined && (crc32(body) | 0) !== head.crc) {
+      throw corrupt(`page at ${pages[i].offset}: its crc32 is ${hex(crc32(body))}, the page header recorded ${hex(head.crc)}`);
+    }
     decodePage(col, body, head.values, pages[i].firstRow, r.positions, from, out);
     const end = i + 1 < pages.length ? pages[i + 1].firstRow : rows;
     while (from < r.positions.length && r.positions[from] < end) from++;
@@ -160,6 +171,8 @@ function decodeIndexed(file: RangedFile, r: RowRead, pages: readonly PageLocatio
   if (from < r.positions.length) throw corrupt(`row ${r.positions[from]} is past the end of column "${col.name}" in row group ${r.group}`);
   return out;
 }
+
+const hex = (crc: number) => (crc >>> 0).toString(16).padStart(8, '0');
 
 function headerOf(page: Uint8Array, offset: number): ReturnType<typeof decodePageHeader> {
   try {

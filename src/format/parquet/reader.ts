@@ -299,6 +299,8 @@ export interface PageHeader {
   headerBytes: number;
   bodyBytes: number;
   values: number;
+  /** The CRC-32 of the body as an int32, when the writer recorded one (ours do). */
+  crc?: number;
 }
 
 export function decodePageHeader(bytes: Uint8Array): PageHeader {
@@ -309,7 +311,8 @@ export function decodePageHeader(bytes: Uint8Array): PageHeader {
   const dph = fields(h.get(5), 'data page header');
   if (dph.get(2) !== ENC_PLAIN) throw unsupported(`value encoding ${String(dph.get(2))}`);
   for (const f of [3, 4]) if (dph.get(f) !== ENC_RLE && dph.get(f) !== ENC_BIT_PACKED) throw unsupported(`level encoding ${String(dph.get(f))}`);
-  return { headerBytes: src.pos, bodyBytes: num(h.get(3), 'page size'), values: num(dph.get(1), 'page values') };
+  const crc = h.get(4);
+  return { headerBytes: src.pos, bodyBytes: num(h.get(3), 'page size'), values: num(dph.get(1), 'page values'), ...(typeof crc === 'number' ? { crc } : {}) };
 }
 
 /** Reads the header of the page at `offset` (a second, larger read if the first was short). */

@@ -3,6 +3,7 @@
 // little more than a copy (blobs are not even copied: pages reference the caller's buffers).
 // Invariant: every page holds whole rows, so readers that split by page never see half a record.
 
+import { crc32 } from 'node:zlib';
 import { QuiverError } from '../../errors.js';
 import { ByteSink, bin, i32, i64, struct, writeStruct, type ThriftStruct } from './thrift-compact.js';
 
@@ -294,10 +295,15 @@ class PageBuilder {
     // reader can read back. Appends bound values well below this (VALUE_BYTES_MAX).
     if (size > PAGE_BYTES_MAX) throw new QuiverError('invalid_input', `parquet: a page would hold ${size} bytes, above the format's ${PAGE_BYTES_MAX}`, { bytes: size });
     const header = new ByteSink(64);
+    let crc = 0;
+    for (const b of body) crc = crc32(b, crc);
     writeStruct(header, [
       [1, i32(0)], // DATA_PAGE
       [2, i32(size)],
       [3, i32(size)],
+      // The page's CRC-32 (Parquet's optional field, an int32): a reader of single pages by
+      // range cannot check the whole file's checksum, so it checks each page it reads.
+      [4, i32(crc | 0)],
       [5, struct([[1, i32(this.numValues)], [2, i32(ENC_PLAIN)], [3, i32(ENC_RLE)], [4, i32(ENC_RLE)]])],
     ]);
     return { header: header.result().slice(), body, size };
@@ -406,11 +412,18 @@ function writeOffsetIndexes(located: { chunk: ThriftStruct; pages: [number, numb
   return offset;
 }
 
+export interface WrittenParquet {
+  parts: Uint8Array[];
+  size: number;
+  /** The file's last `bytes` (offset indexes, footer, length, magic) and their CRC-32: see GroupFileMeta.tail. */
+  tail: { bytes: number; crc32: number };
+}
+
 /**
  * Encodes columns (all of equal length) as one Parquet file, returned as a list of byte parts
  * to be written in order (large blobs are referenced, not copied).
  */
-export function writeParquet(columns: readonly ParquetColumn[], options: ParquetWriteOptions = {}): { parts: Uint8Array[]; size: number } {
+export function writeParquet(columns: readonly ParquetColumn[], options: ParquetWriteOptions = {}): WrittenParquet {
   const rowGroupRowsMax = options.rowGroupRowsMax ?? 65_536;
   const rowGroupBytesMax = options.rowGroupBytesMax ?? 128 * 1024 * 1024;
   const pageBytesMax = options.pageBytesMax ?? 1024 * 1024;
@@ -467,12 +480,15 @@ export function writeParquet(columns: readonly ParquetColumn[], options: Parquet
         if (page.max !== undefined && (maxV === undefined || page.max > maxV)) maxV = page.max;
       };
       for (let r = start; r < end; r++) {
-        shredRow(c, page, c.values[r]);
-        if (page.valueBytes >= pageBytesMax && r + 1 < end) {
+        // A page ends before the value that would take it past pageBytesMax, so a ranged read
+        // of one 50 KB image in 64 KiB pages costs that image, not two (a value larger than a
+        // page gets a page of its own).
+        if (r > start + pageFirst && page.valueBytes + approxRowBytes(c, c.values[r]) > pageBytesMax) {
           flush();
           page = new PageBuilder(c.leaf, max, stats);
-          pageFirst = r + 1 - start;
+          pageFirst = r - start;
         }
+        shredRow(c, page, c.values[r]);
       }
       flush();
       groupBytes += chunkSize;
@@ -511,6 +527,8 @@ export function writeParquet(columns: readonly ParquetColumn[], options: Parquet
     ]);
   }
 
+  const tailAt = offset;
+  const tailPart = parts.length;
   if (options.offsetIndex ?? true) offset = writeOffsetIndexes(located, parts, offset);
 
   const schema: ThriftStruct[] = [[[4, bin('schema')], [5, i32(columns.length)]]];
@@ -531,5 +549,7 @@ export function writeParquet(columns: readonly ParquetColumn[], options: Parquet
   tail.set(textEncoder.encode('PAR1'), 4);
   parts.push(f, tail);
   offset += f.length + 8;
-  return { parts, size: offset };
+  let crc = 0;
+  for (let i = tailPart; i < parts.length; i++) crc = crc32(parts[i], crc);
+  return { parts, size: offset, tail: { bytes: offset - tailAt, crc32: crc } };
 }

@@ -5,7 +5,7 @@
 
 import * as arrow from 'apache-arrow';
 import { QuiverError, isQuiverError } from '../../errors.js';
-import { dataFileError, type IndexMeta, type Manifest } from '../../format/index.js';
+import { dataFileError, type ColumnDef, type IndexMeta, type Manifest } from '../../format/index.js';
 import { Bitmap, exactSearch, higherIsBetter, type Metric, type VectorPlan } from '../../index/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 import { quoteIdent, type Param, type Session } from '../engine.js';
@@ -18,7 +18,9 @@ import { readColumnData } from './scalar-load.js';
 import { readVectorFile } from './vector-load.js';
 import { RowLookup, valuesSql } from '../row-lookup.js';
 import { smallColumns } from '../dataset-view.js';
-import { isLarge } from '../../format/index.js';
+import { derivedColumns, isLarge, sqlType } from '../../format/index.js';
+import type { LargeValues } from '../large-values.js';
+import { loadLargeTable } from '../late-columns.js';
 import type { VectorIndex } from '../../index/index.js';
 
 /** A persisted index with its vectors, ready to search. */
@@ -37,8 +39,10 @@ export interface SearchHost {
   /** Names the version's content (its manifest id): collections are cached under it. */
   versionKey: string;
   store: ObjectStore;
-  /** Points the temp view `dataset` at this version with the columns `sql` names. */
-  prepareView(sql: string): Promise<void>;
+  /** Reads large columns of a few rows by range (used when `store` has no local paths). */
+  large: LargeValues;
+  /** Points the temp view `dataset` at this version with the columns `sql` names (or no large column). */
+  prepareView(sql: string, large?: 'none'): Promise<void>;
   /**
    * A SELECT of this version's rows with the given ids and the columns `sql` names, reading
    * only the files whose row-id range holds one of them.
@@ -89,6 +93,21 @@ interface SignalHits {
   strategy: string;
   index: string;
   rows: number;
+}
+
+/** The temp table of the winners' large values (replaced by each query that needs one). */
+const WINNERS_LARGE = '__quiver_winners_large';
+
+/** The winners' columns in the view's order: small ones from `values`, large ones from the temp table. */
+function withLargeSql(schema: readonly ColumnDef[], named: (name: string) => boolean, values: string): string {
+  const cols = ['v.row_id'];
+  for (const c of schema) {
+    const q = quoteIdent(c.name);
+    if (named(c.name)) cols.push(isLarge(c.type) ? `l.${q}::${sqlType(c.type)} AS ${q}` : `v.${q}`);
+    for (const d of derivedColumns(c)) if (named(d)) cols.push(`v.${quoteIdent(d)}`);
+  }
+  cols.push(`v.${SCORE_COLUMN}`);
+  return `SELECT ${cols.join(', ')} FROM (${values}) v LEFT JOIN ${WINNERS_LARGE} l ON l.row_id = v.row_id`;
 }
 
 export class SearchRuntime {
@@ -178,7 +197,9 @@ export class SearchRuntime {
       // `dataset` stays valid for any subquery of the final SELECT; the winners themselves come
       // from winnersSql (their rows read by id, never a join over every file).
       const overDataset = finalSql.replace(SEARCH_VIEW, 'dataset');
-      await host.prepareView(overDataset);
+      // When no subquery reads `dataset` itself, the view needs no large column: on a remote
+      // store the winners' own come by range, and joining the files in would copy them whole.
+      await host.prepareView(overDataset, !host.store.localPath && !/\bdataset\b/i.test(finalSql) ? 'none' : undefined);
       // A CTE rather than a view: one DuckDB round trip fewer per query (the top-k shape has no WITH of its own).
       const sqlText = `WITH ${SEARCH_VIEW} AS (${await this.winnersSql(host, overDataset, hits)}) ${finalSql}`;
       return as === 'rows' ? (await host.session.all(sqlText, final.params)).rows : host.session.arrow(sqlText, final.params);
@@ -191,18 +212,24 @@ export class SearchRuntime {
 
   /**
    * The winners with the columns `sql` names and their scores. Small columns are read straight
-   * from the files (RowLookup); a query naming a large column, or a file the lookup cannot read,
-   * reads them through DuckDB from only the files whose row-id range holds a winner.
+   * from the files (RowLookup); large ones, on a store without local paths, by range for the
+   * winners alone (LargeValues, into a temp table). On a local store a query naming a large
+   * column, or a file the lookup cannot read, reads them through DuckDB from only the files
+   * whose row-id range holds a winner.
    */
   private async winnersSql(host: SearchHost, sql: string, hits: { rowIds: bigint[]; scores: number[] }): Promise<string> {
     const score = (i: number) => `${Number.isFinite(hits.scores[i]) ? hits.scores[i] : 'NULL'}::DOUBLE`;
     const needed = await host.referenced(sql);
     const named = (name: string) => needed === 'all' || needed.has(name.toLowerCase());
-    if (!host.manifest.schema.some((c) => isLarge(c.type) && named(c.name))) {
+    const large = host.manifest.schema.filter((c) => isLarge(c.type) && named(c.name)).map((c) => c.name);
+    if (large.length === 0 || !host.store.localPath) {
       const columns = smallColumns(host.manifest.schema).filter((c) => named(c.name));
       try {
         const found = await this.lookup.rows(host.manifest, host.paths, hits.rowIds, columns.map((c) => c.name));
-        return valuesSql(columns, found, hits.rowIds.map((id, i) => ({ id, extra: [score(i)] })), [{ name: SCORE_COLUMN, sqlType: 'DOUBLE' }]);
+        const values = valuesSql(columns, found, hits.rowIds.map((id, i) => ({ id, extra: [score(i)] })), [{ name: SCORE_COLUMN, sqlType: 'DOUBLE' }]);
+        if (large.length === 0) return values;
+        await loadLargeTable(host, WINNERS_LARGE, large, [...found.rows.keys()]);
+        return withLargeSql(host.manifest.schema, named, values);
       } catch (e) {
         if (!isQuiverError(e, 'unsupported')) throw e;
       }

@@ -29,6 +29,14 @@ export class CachedStore implements ObjectStore {
     return this.inner.url;
   }
 
+  /**
+   * Records the size of an immutable object the caller knows from elsewhere (a manifest), so its
+   * ranged reads need no HEAD request first. head() then reports that size with an empty etag.
+   */
+  knowSize(key: string, size: number): void {
+    if (this.immutable(key) && !this.heads.has(key)) this.remember({ key, size, etag: '', lastModified: 0 });
+  }
+
   async head(key: string): Promise<ObjectInfo | null> {
     if (!this.immutable(key)) return this.inner.head(key);
     const known = this.heads.get(key);

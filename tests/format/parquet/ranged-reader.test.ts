@@ -58,6 +58,18 @@ describe('ranged parquet reader', () => {
     assert.ok(store.counts.getBytes < positions.length * 1100, `${store.counts.getBytes} bytes for ${positions.length} images of 1000 bytes`);
   });
 
+  it('ends a page before the value that would take it past the page bound, so one value costs one page', async () => {
+    const rows = 12;
+    const blobs: ParquetColumn = { name: 'image', leaf: 'binary', nullable: false, listDepth: 0, values: Array.from({ length: rows }, (_, i) => new Uint8Array(50_000).fill(i)) };
+    const { store, source } = await stored([ids(rows), blobs], 10_000, 64 * 1024);
+    const file = await openRanged(source);
+    assert.equal(file.pages[0][1]!.length, rows, 'one 50 KB value per 64 KiB page');
+    store.reset();
+    const [got] = await readRowsRanged(file, [{ column: 1, group: 0, positions: [5] }]);
+    assert.equal((got[0] as Uint8Array)[0], 5);
+    assert.ok(store.counts.getBytes < 51_000, `read ${store.counts.getBytes} bytes for one 50,000-byte value`);
+  });
+
   it('plans a chunk read for a file without offset indexes', async () => {
     const { source, size } = await stored([ids(50)], 100, 40, false);
     const file = await openRanged(source);

@@ -1,0 +1,162 @@
+// Large-column values (media, vectors) of a few rows by row id, read by byte range through
+// CachedStore (the process-wide ObjectCache's blocks, so a warm repeat makes no request): per
+// file its footer once, the row ids of the groups that may hold a wanted row, then only the
+// pages holding them. Invariant: no byte is used unchecked — the tail against the manifest's
+// CRC-32, each page against its header's (a file without a tail CRC is copied and checked whole).
+
+import { QuiverError, isQuiverError } from '../errors.js';
+import { checkCrc32, crc32Of, dataFileError, immutableKey, openFile, openRanged, readRowsRanged, type GroupFileMeta, type Manifest, type RangedFile, type RowRead } from '../format/index.js';
+import { inRange } from './row-lookup.js';
+import { byteSourceOf, CachedStore, type AsyncByteSource, type ObjectCache, type ObjectStore } from '../storage/index.js';
+
+/** Opened files (footer and page locations) kept per handle; past this the oldest are reopened on next use. */
+export const RANGED_FILES_MAX = 4096;
+/** Bytes of row-id columns kept per handle (8 per row): 32 MiB covers 4M rows of large files. */
+export const RANGED_ROW_ID_BYTES_MAX = 32 * 1024 * 1024;
+
+export class LargeValues {
+  readonly #store: CachedStore;
+  readonly #paths: (keys: readonly string[]) => Promise<string[]>;
+  readonly #files = new Map<string, Promise<RangedFile>>();
+  /** Row ids of one row group of one file (`key#group`), most recently used last. */
+  readonly #groupIds = new Map<string, BigInt64Array>();
+  #groupIdBytes = 0;
+
+  /** @param paths gives verified local copies (FileCache), for files recorded without a tail checksum. */
+  constructor(store: ObjectStore, cache: ObjectCache, paths: (keys: readonly string[]) => Promise<string[]>) {
+    this.#store = new CachedStore(store, cache, immutableKey);
+    this.#paths = paths;
+  }
+
+  /** The values of `column` (a large column of `m`) for these row ids; ids in no file are absent. */
+  async read(m: Manifest, column: string, ids: readonly bigint[]): Promise<Map<bigint, unknown>> {
+    const want = [...new Set(ids)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const out = new Map<bigint, unknown>();
+    if (want.length === 0) return out;
+    const files = (m.groups[column] ?? []).filter((g) => inRange(want, BigInt(g.rowIdMin), BigInt(g.rowIdMax)));
+    const parts = await Promise.all(files.map((g) => this.#readFile(g, column, want).catch((e) => {
+      throw fileError(g.key, e);
+    })));
+    for (const part of parts) for (const [id, v] of part) if (!out.has(id)) out.set(id, v);
+    return out;
+  }
+
+  /** The values of one file; a file that fails to open is opened afresh next time. */
+  async #readFile(g: GroupFileMeta, column: string, want: readonly bigint[]): Promise<Map<bigint, unknown>> {
+    const file = await this.#open(g);
+    const c = file.footer.columns.findIndex((x) => x.name === column);
+    if (file.footer.columns[0]?.name !== 'row_id' || c < 0) throw new QuiverError('corrupt', `lookup: ${g.key} has no row_id and "${column}" columns`, { key: g.key });
+    const groups = file.footer.rowGroups.map((rg, i) => ({ rg, i })).filter(({ rg }) => {
+      const { min, max } = rg.chunks[0];
+      return min === undefined || max === undefined || inRange(want, min, max);
+    });
+    const ids = await this.#idsOf(g.key, file, groups.map((x) => x.i));
+    const wanted = new Set(want);
+    const reads: RowRead[] = [];
+    const found: bigint[][] = [];
+    groups.forEach(({ i }, n) => {
+      const positions: number[] = [];
+      const hit: bigint[] = [];
+      ids[n].forEach((id, p) => {
+        if (wanted.has(id)) {
+          positions.push(p);
+          hit.push(id);
+        }
+      });
+      if (positions.length) {
+        reads.push({ column: c, group: i, positions });
+        found.push(hit);
+      }
+    });
+    const out = new Map<bigint, unknown>();
+    if (reads.length === 0) return out;
+    const values = await readRowsRanged(file, reads);
+    values.forEach((vs, r) => vs.forEach((v, i) => out.set(found[r][i], v)));
+    return out;
+  }
+
+  #open(g: GroupFileMeta): Promise<RangedFile> {
+    let f = this.#files.get(g.key);
+    if (!f) {
+      f = this.#openChecked(g);
+      if (this.#files.size >= RANGED_FILES_MAX) this.#files.delete(this.#files.keys().next().value!);
+      this.#files.set(g.key, f);
+      f.catch(() => this.#files.delete(g.key));
+    }
+    return f;
+  }
+
+  /**
+   * A file whose footer can be trusted: its tail checked against the manifest's CRC-32 (the
+   * pages are checked as they are read); a file recorded without one is copied whole, checked
+   * against the file's CRC-32, and read from the copy.
+   */
+  async #openChecked(g: GroupFileMeta): Promise<RangedFile> {
+    if (!g.tail) {
+      const [path] = await this.#paths([g.key]);
+      return openRanged(localSource(path, g.bytes));
+    }
+    this.#store.knowSize(g.key, g.bytes);
+    const source = byteSourceOf(this.#store, g.key, g.bytes);
+    const from = g.bytes - g.tail.bytes;
+    const [tail] = await source.read([{ offset: from, length: g.tail.bytes }]);
+    checkCrc32(g.key, g.tail.crc32, crc32Of([tail]));
+    return openRanged(source, from);
+  }
+
+  /** The row ids of these row groups of a file, reading the ones not held in one batch. */
+  async #idsOf(key: string, file: RangedFile, groups: readonly number[]): Promise<BigInt64Array[]> {
+    const got = new Map<number, BigInt64Array>();
+    for (const i of groups) {
+      const held = this.#groupIds.get(`${key}#${i}`);
+      if (held) got.set(i, held);
+    }
+    const missing = groups.filter((i) => !got.has(i));
+    if (missing.length) {
+      const reads = missing.map((i): RowRead => ({ column: 0, group: i, positions: Array.from({ length: file.footer.rowGroups[i].rows }, (_, p) => p) }));
+      const values = await readRowsRanged(file, reads);
+      missing.forEach((i, n) => got.set(i, BigInt64Array.from(values[n] as bigint[])));
+    }
+    for (const [i, ids] of got) this.#remember(`${key}#${i}`, ids);
+    return groups.map((i) => got.get(i)!);
+  }
+
+  #remember(id: string, ids: BigInt64Array): void {
+    const old = this.#groupIds.get(id);
+    if (old) {
+      this.#groupIds.delete(id);
+      this.#groupIdBytes -= old.byteLength;
+    }
+    this.#groupIds.set(id, ids);
+    this.#groupIdBytes += ids.byteLength;
+    for (const [k, v] of this.#groupIds) {
+      if (this.#groupIdBytes <= RANGED_ROW_ID_BYTES_MAX || k === id) break;
+      this.#groupIds.delete(k);
+      this.#groupIdBytes -= v.byteLength;
+    }
+  }
+}
+
+/** A failed read of a data file, named by its key: missing and damaged files are `corrupt`. */
+function fileError(key: string, e: unknown): QuiverError {
+  if (isQuiverError(e, 'corrupt') && !(e as QuiverError).details.key) {
+    return new QuiverError('corrupt', `format: data file ${key} is corrupt: ${(e as Error).message.replace(/^parquet: /, '')}`, { key }, { cause: e });
+  }
+  return dataFileError(key, e);
+}
+
+/** A byte source over a verified local copy of `size` bytes. */
+function localSource(path: string, size: number): AsyncByteSource {
+  return {
+    size,
+    async read(ranges) {
+      const file = openFile(path);
+      try {
+        // The reader's buffer is reused by its next read: each range is copied out.
+        return ranges.map((r) => file.read(r.offset, r.length).slice());
+      } finally {
+        file.close();
+      }
+    },
+  };
+}

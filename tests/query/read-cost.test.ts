@@ -1,0 +1,124 @@
+// What a query costs on a store that is not a local folder, counted by a CountingStore under
+// the dataset (the production path: FileCache copies of small-column files, large columns by
+// range through the process-wide ObjectCache), on memory and on S3 (radosgw). Images are about
+// 50 KB, as the seed's are.
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import * as quiver from '../../src/index.js';
+import { CountingStore, MemoryStore, openStore, type ObjectStore } from '../../src/storage/index.js';
+import { withServer } from '../helpers/servers.js';
+import { prng } from '../helpers/tmp.js';
+
+const SEED = Number(process.env.QUIVER_SEED ?? 11);
+const ROWS = 160;
+const schema = { prompt: 'text', image: 'image', emb: 'emb-32', other_emb: 'emb-32', rating: 'int' };
+const LARGE_FILE = /\.(image|emb|other_emb)\.parquet$/;
+
+/** A PNG of noise, so it does not compress: about `bytes` long. */
+async function noisePng(rand: () => number, bytes: number): Promise<Uint8Array> {
+  const side = Math.round(Math.sqrt(bytes / 3));
+  const raw = Buffer.alloc(side * side * 3);
+  for (let i = 0; i < raw.length; i++) raw[i] = Math.floor(rand() * 256);
+  return new Uint8Array(await sharp(raw, { raw: { width: side, height: side, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer());
+}
+
+const vec = (rand: () => number) => Float32Array.from({ length: 32 }, () => rand() - 0.5);
+
+/** Data requests (gets of data and index files) and their bytes, and every head request. */
+function dataReads(store: CountingStore): { requests: number; bytes: number; keys: string[]; heads: number } {
+  const keys = [...store.keysRead.keys()].filter((k) => k.startsWith('data/') || k.startsWith('index/'));
+  return { requests: keys.reduce((n, k) => n + (store.requestsRead.get(k) ?? 0), 0), bytes: keys.reduce((n, k) => n + store.keysRead.get(k)!, 0), keys, heads: store.counts.heads };
+}
+
+/** The cost cases on the store `make` gives, wrapped in a CountingStore (the dataset sees nothing else). */
+function costSuite(title: string, make: () => Promise<ObjectStore>): void {
+  describe(title, () => {
+    let store: CountingStore;
+    let indexed: string[] = [];
+    let small: ReturnType<typeof dataReads>;
+    const rand = prng(SEED);
+    before(async () => {
+      store = new CountingStore(await make());
+      const ds = await quiver.create(store, { schema });
+      const recs = [];
+      for (let i = 0; i < ROWS; i++) recs.push({ prompt: `prompt ${i}`, image: await noisePng(rand, 50_000), emb: vec(rand), other_emb: vec(rand), rating: 1 + Math.floor(rand() * 5) });
+      await ds.append(recs);
+      await ds.commit('rows');
+      store.reset();
+      const reader = await quiver.open(store);
+      assert.equal((await reader.query('select prompt from dataset where rating >= 4 limit 10')).length, 10);
+      await reader.close();
+      small = dataReads(store);
+      store.reset();
+      await ds.createIndex('emb', { kind: 'vector', metric: 'cosine' });
+      await ds.close();
+      const searcher = await quiver.open(store);
+      await searcher.query('select row_id from dataset order by cosine_similarity(emb, $1) desc limit 20', [vec(rand)]);
+      await searcher.close();
+      indexed = dataReads(store).keys;
+    });
+
+    it('builds and loads a vector index without reading another vector column or an image', () => {
+      assert.ok(indexed.some((k) => k.startsWith('index/')) && indexed.some((k) => k.endsWith('.emb.parquet')), `read ${indexed.join(', ')}`);
+      assert.deepEqual(indexed.filter((k) => /\.(image|other_emb)\.parquet$/.test(k)), []);
+    });
+
+    it('never downloads an image or vector file for a query over small columns', () => {
+      assert.ok(small.keys.length > 0, 'the small-column file was read');
+      assert.deepEqual(small.keys.filter((k) => LARGE_FILE.test(k)), [], `seed ${SEED}`);
+      console.log(`# select prompt … limit 10, cold: ${small.requests} data requests, ${small.heads} heads, ${small.bytes} bytes (${small.keys.join(', ')})`);
+    });
+
+    it('reads the images of the result rows by range: less than twice their bytes, and nothing warm', async () => {
+      const ds = await quiver.open(store);
+      await ds.query('select prompt from dataset where rating >= 4 limit 10'); // small files cached
+      store.reset();
+      const rows = await ds.query('select prompt, image from dataset where rating >= 4 limit 10');
+      assert.equal(rows.length, 10);
+      const imageBytes = rows.reduce((n, r) => n + (r.image as Uint8Array).length, 0);
+      const r = dataReads(store);
+      assert.ok(r.keys.every((k) => !/\.(emb|other_emb)\.parquet$/.test(k)), `read ${r.keys.join(', ')}`);
+      assert.ok(r.bytes < 2 * imageBytes, `seed ${SEED}: read ${r.bytes} bytes for ${imageBytes} bytes of images`);
+      assert.equal(r.heads, 0, 'sizes come from the manifest: no HEAD request');
+      console.log(`# select prompt, image … limit 10, cold: ${r.requests} data requests, ${r.heads} heads, ${r.bytes} bytes for ${imageBytes} image bytes (${(r.bytes / imageBytes).toFixed(2)}x)`);
+      store.reset();
+      assert.deepEqual(await ds.query('select prompt, image from dataset where rating >= 4 limit 10'), rows);
+      assert.equal(dataReads(store).requests, 0, 'a warm repeat makes no data request');
+      const again = await quiver.open(store);
+      store.reset();
+      assert.deepEqual(await again.query('select prompt, image from dataset where rating >= 4 limit 10'), rows);
+      assert.equal(dataReads(store).requests, 0, 'another handle in the process makes no data request either');
+      await again.close();
+      await ds.close();
+    });
+
+    it('fetches 20 search winners with their images for less than twice the images, and with no other file', async () => {
+      const ds = await quiver.open(store);
+      const q = vec(prng(SEED + 1));
+      const sql = 'select row_id, prompt, image from dataset order by cosine_similarity(emb, $1) desc limit 20';
+      await ds.query('select row_id, prompt from dataset order by cosine_similarity(emb, $1) desc limit 20', [q]); // index, vectors, small files
+      store.reset();
+      const rows = await ds.query(sql, [q]);
+      assert.equal(rows.length, 20);
+      const imageBytes = rows.reduce((n, r) => n + (r.image as Uint8Array).length, 0);
+      const r = dataReads(store);
+      assert.ok(r.keys.every((k) => k.endsWith('.image.parquet')), `read ${r.keys.join(', ')}`);
+      assert.ok(r.bytes < 2 * imageBytes, `seed ${SEED}: read ${r.bytes} bytes for ${imageBytes} bytes of images`);
+      assert.equal(r.heads, 0, 'sizes come from the manifest: no HEAD request');
+      console.log(`# 20 winners with images, cold: ${r.requests} data requests, ${r.heads} heads, ${r.bytes} bytes for ${imageBytes} image bytes (${(r.bytes / imageBytes).toFixed(2)}x)`);
+      store.reset();
+      assert.deepEqual(await ds.query(sql, [q]), rows);
+      assert.equal(dataReads(store).requests, 0, 'a warm repeat makes no data request');
+      await ds.close();
+    });
+  });
+}
+
+costSuite('read cost on a memory store (counted)', async () => new MemoryStore(`memory://read-cost-${SEED}-${Math.random()}`));
+withServer('s3', 'read cost on s3:// (radosgw, counted)', (server) =>
+  costSuite('read cost on s3:// (radosgw, counted)', async () => {
+    await server.prepare();
+    return openStore(server.url('cost'), server.options);
+  }),
+);
