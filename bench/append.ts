@@ -12,7 +12,8 @@ import * as arrow from 'apache-arrow';
 import * as lancedb from '@lancedb/lancedb';
 import { create, open } from '../src/index.js';
 import { Engine, quoteString, type Session } from '../src/query/index.js';
-import { generateRequests, makeImagePool } from './lib/records.js';
+import { arrowSchema, benchRows, inputBytes, quiverSchema, type BenchRecord } from './lib/bench-rows.js';
+import { makeImagePool } from './lib/records.js';
 
 const DATA_DIR = resolve('bench/.data/append');
 const PROMPT_DIM = 1536;
@@ -22,16 +23,6 @@ const QUERY_REPEATS = 5;
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
-
-interface BenchRecord {
-  prompt: string;
-  image: Uint8Array;
-  prompt_emb: Float32Array;
-  image_emb: Float32Array;
-  rating: number | null;
-  tags: string[];
-  user_id: string;
-}
 
 interface Args {
   rows: number;
@@ -51,11 +42,8 @@ function parseArgs(argv: string[]): Args {
   return { rows, singleRowsMax: Math.min(rows, quick ? 200 : 1_000) };
 }
 
-const SCHEMA = { prompt: 'text', image: 'image', prompt_emb: `emb-${PROMPT_DIM}`, image_emb: `emb-${IMAGE_DIM}`, rating: 'int', tags: 'list<text>', user_id: 'text' };
-
-function inputBytes(r: BenchRecord): number {
-  return r.image.length + r.prompt_emb.byteLength + r.image_emb.byteLength + r.prompt.length + r.user_id.length + 4 + r.tags.reduce((n, t) => n + t.length, 0);
-}
+const DIMS = { promptDim: PROMPT_DIM, imageDim: IMAGE_DIM };
+const SCHEMA = quiverSchema(DIMS);
 
 function batchesOf<T>(items: T[], size: number, limit: number): T[][] {
   const out: T[][] = [];
@@ -82,16 +70,7 @@ function freshDir(name: string): string {
 
 // ---- Arrow (LanceDB's and DuckDB's input) ----------------------------------------------------
 
-const item = (t: arrow.DataType) => new arrow.Field('item', t, true);
-const ARROW_SCHEMA = new arrow.Schema([
-  new arrow.Field('prompt', new arrow.Utf8(), true),
-  new arrow.Field('image', new arrow.Binary(), true),
-  new arrow.Field('prompt_emb', new arrow.FixedSizeList(PROMPT_DIM, item(new arrow.Float32())), true),
-  new arrow.Field('image_emb', new arrow.FixedSizeList(IMAGE_DIM, item(new arrow.Float32())), true),
-  new arrow.Field('rating', new arrow.Int32(), true),
-  new arrow.Field('tags', new arrow.List(item(new arrow.Utf8())), true),
-  new arrow.Field('user_id', new arrow.Utf8(), true),
-]);
+const ARROW_SCHEMA = arrowSchema(DIMS);
 
 function binaryData(values: Uint8Array[]): arrow.Data {
   const valueOffsets = new Int32Array(values.length + 1);
@@ -318,15 +297,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
   const pool = await makeImagePool({ seed: 7, size: 128, targetBytes: IMAGE_BYTES_TARGET });
-  const records: BenchRecord[] = generateRequests({ seed: 7, count: args.rows, promptDim: PROMPT_DIM, imageDim: IMAGE_DIM, imagesMax: 1, users: 200 }, pool).map((r) => ({
-    prompt: r.prompt,
-    image: r.images[0],
-    prompt_emb: r.prompt_emb,
-    image_emb: r.image_embs[0],
-    rating: r.rating,
-    tags: r.tags,
-    user_id: r.user_id,
-  }));
+  const records = benchRows(args.rows, DIMS, pool);
   const bytesPerRecord = records.reduce((n, r) => n + inputBytes(r), 0) / records.length;
   console.log(`bench/append: ${args.rows.toLocaleString('en-US')} records, ${(bytesPerRecord / 1e3).toFixed(1)} KB each (PNG ~${(pool.meanBytes / 1e3).toFixed(1)} KB + ${PROMPT_DIM}+${IMAGE_DIM} float32), pre-generated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   console.log(`batch-of-1 runs are capped at ${args.singleRowsMax.toLocaleString('en-US')} records (each is a commit per record for every system)\n`);
