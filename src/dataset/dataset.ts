@@ -310,6 +310,9 @@ export class Dataset {
   static async open(url: string | ObjectStore, options: OpenOptions = {}): Promise<Dataset> {
     const target = openTarget(options as OpenOptions & Record<string, unknown>, ['storage', 'write'], DEFAULT_BRANCH);
     const store = openStore(url, options.storage);
+    // On object storage each read is a round trip: the branch's ref is asked for with the marker.
+    const branchRef = target.kind === 'branch' ? readRef(store, 'branch', target.branch) : null;
+    branchRef?.catch(() => undefined);
     try {
       await readMetadata(store, 'marker', layout.marker);
     } catch (e) {
@@ -325,7 +328,7 @@ export class Dataset {
       return at(await readCommit(store, ref.commit));
     }
     const { branch, asOf } = target;
-    const ref = await readRef(store, 'branch', branch);
+    const ref = await (branchRef ?? readRef(store, 'branch', branch));
     if (!ref && !(await readRef(store, 'branch', DEFAULT_BRANCH))) {
       throw new QuiverError('not_found', `dataset: the dataset at ${store.url} was never fully created (its create was interrupted); create it again`, { url: store.url });
     }

@@ -115,6 +115,8 @@ export class SearchRuntime {
   /** Reads the winners' small columns from the files (see row-lookup.ts). */
   private readonly lookup = new RowLookup();
   private readonly indexes = new Map<string, LoadedIndex | null>();
+  /** Index files being (or downloaded and not yet) read: a prefetch's download is used once, then dropped. */
+  private readonly indexFetches = new Map<string, Promise<Uint8Array>>();
   private readonly ready = new WeakSet<Session>();
   /** Parse trees by SQL text, and SQL text by tree: planning a repeated query costs no DuckDB round trip. */
   private readonly parsed = new Map<string, ParsedSql>();
@@ -461,6 +463,7 @@ export class SearchRuntime {
 
   private async topK(host: SearchHost, plan: SearchPlan, params: readonly Param[]): Promise<{ rowIds: bigint[]; scores: number[] }> {
     const topk = plan.topk!;
+    for (const s of topk.signals) if (s.kind === 'vector') this.prefetchVectors(host, s);
     const candidates = await this.candidates(host, plan, params);
     const n = this.fetchCount(plan);
     const lists: SignalHits[] = [];
@@ -660,9 +663,8 @@ export class SearchRuntime {
     if (this.indexes.has(meta.key)) return this.indexes.get(meta.key)!;
     let file;
     try {
-      const bytes = await host.store.get(meta.key).catch((e: unknown) => {
-        throw dataFileError(meta.key, e, 'index file');
-      });
+      const bytes = await this.indexBytes(host, meta.key);
+      this.indexFetches.delete(meta.key);
       file = decodeVectorIndexFile(bytes, meta.key);
     } catch (e) {
       if (!isQuiverError(e) || e.code !== 'unsupported') throw e;
@@ -683,6 +685,34 @@ export class SearchRuntime {
     if (this.indexes.size >= 8) this.indexes.clear();
     this.indexes.set(meta.key, loaded);
     return loaded;
+  }
+
+  /** An index file's bytes: the download a prefetch started, or a new one. */
+  private indexBytes(host: SearchHost, key: string): Promise<Uint8Array> {
+    let bytes = this.indexFetches.get(key);
+    if (!bytes) {
+      bytes = host.store.get(key).catch((e: unknown) => {
+        throw dataFileError(key, e, 'index file');
+      });
+      this.indexFetches.set(key, bytes);
+      // A failed download is not kept: the next query tries again.
+      bytes.catch(() => this.indexFetches.delete(key));
+    }
+    return bytes;
+  }
+
+  /**
+   * Starts the downloads a vector signal will wait for (its index file, the column's current
+   * files) without waiting for them, so a cold query's transfers overlap the filter it works
+   * out first. Decoding stays in the search's own order (it may use the DuckDB session).
+   * Failures are left to the calls that need the bytes, which retry.
+   */
+  private prefetchVectors(host: SearchHost, s: VectorSignal): void {
+    const quiet = () => undefined;
+    const meta = this.indexMeta(host, s.column, 'vector', s.metric);
+    if (meta && !this.indexes.has(meta.key)) this.indexBytes(host, meta.key).catch(quiet);
+    const keys = (host.manifest.groups[s.column] ?? []).map((f) => f.key).filter((k) => this.cache.get(`file|${k}|${s.column}`)?.kind !== 'vector');
+    host.paths(keys).catch(quiet);
   }
 
   /** Builds (or reuses) the BM25 statistics of every text column the query scores. */
