@@ -4,16 +4,16 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { StoreOptions } from '../../src/storage/index.js';
 
 export const serversEnvPath = join(process.env.QUIVER_SERVERS_DIR ?? join(process.env.TMPDIR ?? tmpdir(), 'quiver-servers'), 'servers.env');
 
-function readEnv(): Record<string, string> {
-  if (!existsSync(serversEnvPath)) return {};
+function readEnv(path = serversEnvPath): Record<string, string> {
+  if (!existsSync(path)) return {};
   const out: Record<string, string> = {};
-  for (const line of readFileSync(serversEnvPath, 'utf8').split('\n')) {
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
     const i = line.indexOf('=');
     if (i > 0) out[line.slice(0, i)] = line.slice(i + 1);
   }
@@ -97,7 +97,8 @@ export function withServer(name: 's3' | 'azure', title: string, body: (server: T
 
 /** The test Redis's URL (scripts/servers/redis.sh), or the reason it is missing. */
 export function redisUrl(): { url: string } | string {
-  const url = readEnv().QUIVER_REDIS_URL;
+  // redis.sh's own file too: servers.env is rewritten by whichever up.sh ran last.
+  const url = readEnv().QUIVER_REDIS_URL ?? readEnv(join(dirname(serversEnvPath), 'redis.env')).QUIVER_REDIS_URL;
   return url ? { url } : `no Redis test server (${serversEnvPath} has no QUIVER_REDIS_URL): run bash scripts/servers/up.sh`;
 }
 
