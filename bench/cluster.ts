@@ -14,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 import type * as arrow from 'apache-arrow';
 import sharp from 'sharp';
 import { configure, connect, type BackendName, type Connection, type Relation } from '../src/pipeline/index.js';
+import { steady } from './lib/steady.js';
 import { identity, resize } from './pipeline-udfs.js';
 
 const large = process.argv.includes('--large');
@@ -23,7 +24,6 @@ const redisUrl = process.argv[process.argv.indexOf('--redis') + 1] && process.ar
   : /QUIVER_REDIS_URL=(\S+)/.exec(readFileSync(join(tmpdir(), 'quiver-servers', 'redis.env'), 'utf8'))?.[1];
 if (!redisUrl) throw new Error('bench/cluster: no Redis; run bash scripts/servers/redis.sh up or pass --redis URL');
 const prefix = `bench${process.pid}`;
-const now = () => performance.now();
 
 function startWorker(i: number): Promise<ChildProcess> {
   const p = spawn(process.execPath, ['--import', 'tsx', resolve('src/cli/main.ts'), 'worker', '--redis', redisUrl!, '--prefix', prefix, '--concurrency', '1', '--name', `bench-${i}`], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -38,19 +38,6 @@ async function stopWorkers(ws: ChildProcess[]): Promise<void> {
   await Promise.all(ws.map((w) => new Promise<void>((r) => (w.once('exit', () => r()), w.kill('SIGTERM')))));
 }
 
-/** Runs to the end; steady state is timed from the first output batch, so start-up is excluded. */
-async function steady(rel: AsyncIterable<arrow.Table>): Promise<{ totalMs: number; steadyMs: number; batches: number; rows: number }> {
-  const t0 = now();
-  let first = 0;
-  let batches = 0;
-  let rows = 0;
-  for await (const b of rel) {
-    if (first === 0) first = now();
-    else (batches++, (rows += b.numRows));
-  }
-  return { totalMs: now() - t0, steadyMs: now() - first, batches, rows };
-}
-
 function useRunner(cluster: boolean, store: string): void {
   configure({ runner: cluster ? { kind: 'bullmq', connection: redisUrl!, prefix, store } : 'local', progress: 'off' });
 }
@@ -63,7 +50,7 @@ async function overhead(con: Connection, store: string): Promise<void> {
   for (const backend of ['subprocess_task', 'subprocess_actor', 'cluster_task', 'cluster_actor'] as const) {
     useRunner(backend.startsWith('cluster'), store);
     const r = await steady(rel(backend));
-    per[backend] = r.steadyMs / r.batches;
+    per[backend] = r.steadyMs / r.batchesAfterFirst;
     console.log(`${backend.padEnd(17)} ${per[backend].toFixed(2)} ms/batch (total ${r.totalMs.toFixed(0)} ms)`);
   }
   console.log(`cluster_task / subprocess_task: ${(per.cluster_task / per.subprocess_task).toFixed(1)}×; cluster_actor / subprocess_actor: ${(per.cluster_actor / per.subprocess_actor).toFixed(1)}×`);
@@ -90,7 +77,7 @@ async function throughput(con: Connection, dir: string, store: string, mediaByte
   console.log(`\n## CPU-bound throughput (sharp resize ${sizes.imagePx}px → 64px, ${sizes.images} PNGs, libvips 1 thread per process; ${cpus().length} cores here)`);
   const rel = (backend: BackendName, concurrency: number): Relation => con.sql(`select id, path from read_parquet('${dir}/index.parquet')`)
     .mapBatches(resize, { schema: { id: 'BIGINT', thumb: 'BLOB' }, batchSize: 4, backend, concurrency });
-  const rate = (r: { rows: number; steadyMs: number }) => (r.rows / r.steadyMs) * 1000;
+  const rate = (r: { rowsAfterFirst: number; steadyMs: number }) => (r.rowsAfterFirst / r.steadyMs) * 1000;
   useRunner(false, store);
   for (const c of [1, 2, 3]) {
     const r = await steady(rel('subprocess_task', c));
