@@ -14,8 +14,8 @@ import { errorFromWire } from '../../backend/host/wire-error.js';
 import { ipcFromTable, tableFromIpc } from '../../ipc.js';
 import type { StagePlan } from '../../plan.js';
 import type { ResolvedOptions } from './options.js';
-import { readPayload, writePayload } from './payload.js';
-import { keys, resourcesText, slotsFor, type ClusterStage, type JobData, type JobResult, type RunAnnouncement, type WorkerRecord } from './protocol.js';
+import { payloadBytes, readPayload, writePayload } from './payload.js';
+import { keys, resourcesText, slotsFor, type ClusterStage, type JobData, type JobResult, type Payload, type RunAnnouncement, type Slice, type WorkerRecord } from './protocol.js';
 import { openRedis, serverRunId } from './redis.js';
 
 interface Pending {
@@ -26,7 +26,7 @@ interface Pending {
   reject(e: Error): void;
 }
 
-/** Bytes that crossed the coordinator, inline in Redis or through the store. */
+/** Arrow IPC bytes the coordinator itself wrote or read: source batches, inline slices, the sink's batches. */
 export interface CoordinatorBytes {
   sent: number;
   received: number;
@@ -125,22 +125,34 @@ export class ClusterRun {
     }
   }
 
-  /** Runs one call of one batch on the cluster and returns its output table. */
-  async call(stage: number, batch: number, call: number, table: arrow.Table): Promise<arrow.Table> {
-    if (this.failure) throw this.failure;
-    const ipc = ipcFromTable(table);
-    const input = await writePayload(this.store, this.storePrefix, ipc, this.o.inlineBytesMax);
+  /** Puts a table where workers can read it; its bytes count as sent by the coordinator. */
+  async putTable(t: arrow.Table): Promise<Payload> {
+    const ipc = ipcFromTable(t);
     this.bytes.sent += ipc.byteLength;
-    const data: JobData = { batch, call, input };
-    const jobId = keys.jobId(batch, call);
+    return writePayload(this.store, this.storePrefix, ipc, this.o.inlineBytesMax);
+  }
+
+  /** Reads a worker's output; its bytes count as received by the coordinator. */
+  async readTable(p: Payload): Promise<arrow.Table> {
+    const bytes = await readPayload(this.store, p);
+    this.bytes.received += bytes.byteLength;
+    return tableFromIpc(bytes);
+  }
+
+  /** Runs one batch of a stage on the cluster; resolves with a reference to its output, which stays in the store. */
+  async call(stage: number, batch: number, input: Slice[]): Promise<Extract<JobResult, { ok: true }>> {
+    if (this.failure) throw this.failure;
+    // An inline slice crosses the coordinator (in the job, in Redis); a stored one does not.
+    for (const sl of input) if ('ipc' in sl.payload) this.bytes.sent += payloadBytes(sl.payload).inline;
+    const data: JobData = { batch, input };
+    const jobId = keys.jobId(batch);
     const result = await new Promise<JobResult>((resolve, reject) => {
       this.pending.set(`${stage}/${jobId}`, { stage, jobId, data, resolve, reject });
       this.queues.get(stage)!.add('batch', data, { jobId, attempts: 1 }).catch((e) => this.fail(e));
     });
     if (!result.ok) throw errorFromWire(result.error);
-    const out = await readPayload(this.store, result.output);
-    this.bytes.received += out.byteLength;
-    return tableFromIpc(out);
+    if ('ipc' in result.output) this.bytes.received += payloadBytes(result.output).inline;
+    return result;
   }
 
   private settle(stage: number, jobId: string, value: unknown): void {

@@ -1,38 +1,92 @@
-// The bullmq runner's run: the source is read here, `cluster_task` / `cluster_actor` stages run
-// as jobs on workers, any other stage runs here as under `local`, all chained by the same stage
-// runner (batching, retries, onError, ordering, counts). Nothing outlives the run: its queues,
-// announcement and stored batches are removed when it ends, however it ends.
+// The bullmq runner's run. The source is read here; a `cluster_task` / `cluster_actor` stage runs
+// as one job per batch on the workers, and its output stays in the store: the next cluster stage
+// gets slices of it (re-cut to its batch size by row counts alone), so batches go worker to
+// worker. Only a local stage or the sink reads batches back here. Nothing outlives the run: its
+// queues, announcement and stored batches are removed when it ends, however it ends.
 
 import type * as arrow from 'apache-arrow';
 import { assert } from '../../../errors.js';
 import { backendFor, clusterMode, type Executor } from '../../backend/index.js';
 import type { Plan, StagePlan } from '../../plan.js';
-import { runStages } from '../local/local-runner.js';
+import type { StageReport } from '../../report.js';
+import { parallelMap } from '../../stream/parallel-map.js';
+import { openAll } from '../local/local-runner.js';
+import { runStage } from '../local/stage-run.js';
 import type { RunContext } from '../runner.js';
 import { ClusterRun } from './cluster-run.js';
 import { resolveOptions } from './options.js';
+import type { Payload, Slice } from './protocol.js';
 import { checkReachable } from './redis.js';
 import { describeModule } from './udf-module.js';
 
-async function clusterExecutor(run: ClusterRun, s: StagePlan, mode: 'task' | 'actor'): Promise<Executor> {
+/** A batch between stages: a table here, or a reference to one in the run's store. */
+type Item = { table: arrow.Table } | { ref: Payload; rows: number };
+
+async function* tablesOf(items: AsyncIterable<Item>, run: ClusterRun): AsyncGenerator<arrow.Table> {
+  for await (const it of items) yield 'table' in it ? it.table : await run.readTable(it.ref);
+}
+
+async function* refsOf(items: AsyncIterable<Item>, run: ClusterRun): AsyncGenerator<{ ref: Payload; rows: number }> {
+  for await (const it of items) {
+    if ('ref' in it) yield it;
+    else if (it.table.numRows > 0) yield { ref: await run.putTable(it.table), rows: it.table.numRows };
+  }
+}
+
+/** Re-cuts references into batches of exactly `rows` rows (the last may be smaller), as `rebatch` does with tables. */
+export async function* sliceBatches(input: AsyncIterable<{ ref: Payload; rows: number }>, rows: number): AsyncGenerator<Slice[]> {
+  let parts: Slice[] = [];
+  let held = 0;
+  for await (const r of input) {
+    let at = 0;
+    while (at < r.rows) {
+      const n = Math.min(rows - held, r.rows - at);
+      parts.push({ payload: r.ref, offset: at, rows: n });
+      held += n;
+      at += n;
+      if (held === rows) {
+        yield parts;
+        parts = [];
+        held = 0;
+      }
+    }
+  }
+  if (held > 0) yield parts;
+}
+
+function clusterStage(input: AsyncIterable<Item>, s: StagePlan, run: ClusterRun, rep: StageReport, progress: () => void): AsyncGenerator<Item> {
+  const one = async (slices: Slice[], i: number): Promise<Item> => {
+    rep.rowsIn += slices.reduce((n, sl) => n + sl.rows, 0);
+    rep.batchesIn++;
+    const r = await run.call(s.index, i, slices);
+    rep.rowsOut += r.rows;
+    rep.batchesOut++;
+    rep.retries += r.counts.retries;
+    rep.skippedRows += r.counts.skippedRows;
+    rep.nulledRows += r.counts.nulledRows;
+    progress();
+    return { ref: r.output, rows: r.rows };
+  };
+  return parallelMap(sliceBatches(refsOf(input, run), s.batchRows), one, s.batchesInFlightMax, s.ordered);
+}
+
+async function* itemsOf(tables: AsyncIterable<arrow.Table>): AsyncGenerator<Item> {
+  for await (const table of tables) yield { table };
+}
+
+/** Announces a cluster stage (waiting for a worker that fits it); local stages open their backend. */
+async function openStage(run: ClusterRun, s: StagePlan, ctx: RunContext): Promise<Executor | { cluster: true; close(): Promise<void> }> {
+  const mode = clusterMode(s.backend);
+  if (!mode) return backendFor(s.backend).open(s, ctx.inlineUdfs.get(s.index));
   assert(s.udf.kind === 'module', 'a cluster stage names its UDF by module (stagePlan refuses closures)');
   await run.addStage(s, {
     index: s.index, name: s.name, kind: s.kind, mode, module: describeModule(s.udf.module), export: s.udf.export,
     columns: s.columns, ctorArgs: s.ctorArgs, resources: s.resources, concurrency: s.concurrency,
-    restartsMax: s.restartsMax, batchTimeoutMs: s.batchTimeoutMs,
+    restartsMax: s.restartsMax, batchTimeoutMs: s.batchTimeoutMs, backend: s.backend, maxRetries: s.maxRetries,
+    retryBackoffMs: s.retryBackoffMs, retryBackoffMsMax: s.retryBackoffMsMax, onError: s.onError,
+    ...(s.idColumn !== undefined ? { idColumn: s.idColumn } : {}),
   });
-  // Calls per batch: a retry or a row-by-row call is a new call, so a new job id; a redelivered
-  // job keeps its id and its first answer.
-  const calls = new Map<number, number>();
-  return {
-    stats: { restarts: 0, initMs: 0 },
-    call(batch, where) {
-      const n = calls.get(where.batch) ?? 0;
-      calls.set(where.batch, n + 1);
-      return run.call(s.index, where.batch, n, batch);
-    },
-    async close() {},
-  };
+  return { cluster: true, close: async () => undefined };
 }
 
 export async function* runOnCluster(plan: Plan, ctx: RunContext): AsyncGenerator<arrow.Table> {
@@ -41,10 +95,22 @@ export async function* runOnCluster(plan: Plan, ctx: RunContext): AsyncGenerator
   const run = new ClusterRun(o);
   try {
     await run.start();
-    yield* runStages(plan, ctx, (s) => {
-      const mode = clusterMode(s.backend);
-      return mode ? clusterExecutor(run, s, mode) : backendFor(s.backend).open(s, ctx.inlineUdfs.get(s.index));
-    });
+    const opened = await openAll(plan, (s) => openStage(run, s, ctx));
+    try {
+      let stream: AsyncIterable<Item> = itemsOf(ctx.source(plan.stages[0]?.batchRows ?? 2048));
+      plan.stages.forEach((s, i) => {
+        const rep = ctx.report.stages[i];
+        const e = opened[i];
+        if ('cluster' in e) stream = clusterStage(stream, s, run, rep, ctx.progress);
+        else {
+          rep.initMs = e.stats.initMs;
+          stream = itemsOf(runStage(tablesOf(stream, run), s, e, rep, ctx.progress));
+        }
+      });
+      yield* tablesOf(stream, run);
+    } finally {
+      await Promise.allSettled(opened.map((e) => e.close()));
+    }
   } finally {
     ctx.report.coordinatorBytes = { ...run.bytes };
     await run.end();

@@ -1,9 +1,13 @@
 // What the coordinator and the workers say to each other through Redis: a run's announcement
-// (its stages, where batches travel), a job per batch call, and a worker's answer. Plain JSON.
-// Keys are named here only, so both sides agree on them.
+// (its stages, where batches travel), a job per batch (slices of earlier outputs, so batches go
+// worker to worker through the store), and a worker's answer. Plain JSON. Keys are named here
+// only, so both sides agree on them.
 
+import type { BackendName } from '../../backend/index.js';
 import type { WireError } from '../../backend/host/protocol.js';
+import type { OnError } from '../../plan.js';
 import type { ColumnSpec } from '../../schema.js';
+import type { BatchCounters } from '../local/stage-run.js';
 import type { StageKind } from '../../udf-call.js';
 import type { ModuleDescriptor } from './udf-module.js';
 
@@ -23,6 +27,12 @@ export interface ClusterStage {
   concurrency: number;
   restartsMax: number;
   batchTimeoutMs: number;
+  backend: BackendName;
+  maxRetries: number;
+  retryBackoffMs: number;
+  retryBackoffMsMax: number;
+  onError: OnError;
+  idColumn?: string;
 }
 
 export interface RunAnnouncement {
@@ -37,14 +47,23 @@ export interface RunAnnouncement {
 /** A batch, inline (base64 Arrow IPC) or as a content-addressed key in the run's store. */
 export type Payload = { ipc: string } | { key: string; bytes: number };
 
-export interface JobData {
-  batch: number;
-  /** Which call of this batch (retries and row-by-row calls are calls of their own). */
-  call: number;
-  input: Payload;
+/** Rows [offset, offset + rows) of the table a payload holds. */
+export interface Slice {
+  payload: Payload;
+  offset: number;
+  rows: number;
 }
 
-export type JobResult = { ok: true; output: Payload; worker: string } | { ok: false; error: WireError; worker: string };
+/** One batch of a stage: its index and its rows, as slices of earlier payloads in order. */
+export interface JobData {
+  batch: number;
+  input: Slice[];
+}
+
+/** A worker's answer: the output batch with its row count and the counters of its retries and onError, or the error. */
+export type JobResult =
+  | { ok: true; output: Payload; rows: number; counts: BatchCounters; worker: string }
+  | { ok: false; error: WireError; worker: string };
 
 /** What a worker records about itself, refreshed while it lives. */
 export interface WorkerRecord {
@@ -60,7 +79,7 @@ export const keys = {
   workerPattern: (prefix: string) => `${prefix}:worker:*`,
   /** BullMQ queue names (BullMQ adds the prefix itself). */
   queue: (run: string, stage: number) => `run-${run}-s${stage}`,
-  jobId: (batch: number, call: number) => `b${batch}-c${call}`,
+  jobId: (batch: number) => `b${batch}`,
 };
 
 /** Slots a worker gives a stage: its concurrency, bounded by the stage's and by whole multiples of each resource; 0 when it lacks one. */

@@ -2,9 +2,11 @@
 // watches for announced runs, and serves each cluster stage it fits with a BullMQ worker on
 // that stage's queue. The UDF runs in this machine's child processes (the subprocess_task or
 // subprocess_actor pool, so an actor is constructed once per slot), loaded from this install.
-// Every job gets one answer: the output batch, or the error as data, naming this worker.
+// Every job gets one answer: the output batch (retries and onError applied here, by the local
+// runner's own batch code), or the error as data, naming this worker.
 
 import { hostname } from 'node:os';
+import * as arrow from 'apache-arrow';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QuiverError } from '../../../errors.js';
@@ -12,8 +14,9 @@ import { openStore, type ObjectStore } from '../../../storage/index.js';
 import { backendFor, type Executor } from '../../backend/index.js';
 import { wireError } from '../../backend/host/wire-error.js';
 import { ipcFromTable, tableFromIpc } from '../../ipc.js';
+import { batchRunner } from '../local/stage-run.js';
 import { readPayload, writePayload } from './payload.js';
-import { keys, slotsFor, type ClusterStage, type JobData, type JobResult, type RunAnnouncement, type WorkerRecord } from './protocol.js';
+import { keys, slotsFor, type ClusterStage, type JobData, type JobResult, type RunAnnouncement, type Slice, type WorkerRecord } from './protocol.js';
 import { checkReachable, openRedis } from './redis.js';
 import { resolveModule } from './udf-module.js';
 
@@ -47,6 +50,20 @@ export interface ClusterWorker {
 interface Served {
   bull: Worker;
   exec?: Promise<Executor>;
+}
+
+/** A batch from its slices: each payload read once, sliced, and the parts joined in order. */
+async function assemble(store: ObjectStore, slices: Slice[]): Promise<arrow.Table> {
+  const read = new Map<string, Promise<arrow.Table>>();
+  const parts: arrow.Table[] = [];
+  for (const sl of slices) {
+    const id = 'key' in sl.payload ? sl.payload.key : sl.payload.ipc;
+    let t = read.get(id);
+    if (!t) read.set(id, (t = readPayload(store, sl.payload).then(tableFromIpc)));
+    const whole = await t;
+    parts.push(sl.offset === 0 && sl.rows === whole.numRows ? whole : whole.slice(sl.offset, sl.offset + sl.rows));
+  }
+  return new arrow.Table(parts[0].schema, parts.flatMap((p) => p.batches));
 }
 
 class WorkerLoop implements ClusterWorker {
@@ -135,9 +152,12 @@ class WorkerLoop implements ClusterWorker {
         // Opened on the first job, so a run whose stage never reaches this worker costs nothing.
         served.exec ??= this.openExecutor(s, slots);
         const exec = await served.exec;
-        const input = tableFromIpc(await readPayload(store, job.data.input));
-        const out = await exec.call(input, { stage: s.index, stageName: s.name, batch: job.data.batch });
-        return { ok: true, output: await writePayload(store, a.storePrefix, ipcFromTable(out), a.inlineBytesMax), worker: this.name };
+        const input = await assemble(store, job.data.input);
+        const counts = { retries: 0, skippedRows: 0, nulledRows: 0 };
+        // Retries and onError run here, with the stage runner's own code, so they match `local`.
+        const out = await batchRunner(s, exec, counts)(input, job.data.batch);
+        const output = await writePayload(store, a.storePrefix, ipcFromTable(out), a.inlineBytesMax);
+        return { ok: true, output, rows: out.numRows, counts, worker: this.name };
       } catch (e) {
         return { ok: false, error: wireError(this.named(e)), worker: this.name };
       }

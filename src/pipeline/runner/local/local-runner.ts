@@ -11,7 +11,8 @@ import { runStage } from './stage-run.js';
 /** Opens one stage's executor; a runner chooses where each stage runs. */
 export type StageOpener = (stage: StagePlan) => Promise<Executor>;
 
-async function openAll(plan: Plan, open: StageOpener): Promise<Executor[]> {
+/** Opens every stage at once; when one fails, closes those that opened and throws its error. */
+export async function openAll<T extends { close(): Promise<void> }>(plan: Plan, open: (stage: StagePlan) => Promise<T>): Promise<T[]> {
   const opened = await Promise.allSettled(plan.stages.map(open));
   const failed = opened.find((r) => r.status === 'rejected');
   const ok = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));

@@ -63,6 +63,19 @@ withRedis('bullmq runner', (redisUrl) => {
       assert.ok(rel.lastReport!.coordinatorBytes!.sent > 0);
     });
 
+    it('passes one cluster stage\'s output to the next worker to worker, not through the coordinator', async () => {
+      const rel = (cluster: boolean) => con.sql('select range as x from range(48)')
+        .mapBatches({ ...cudfs, export: 'blobOf' }, { schema: { x: 'BIGINT', blob: 'BLOB' }, batchSize: 8, backend: cluster ? 'cluster_task' : 'subprocess_task', concurrency: 2 })
+        .map({ ...cudfs, export: 'sizeOf' }, { schema: { x: 'BIGINT', n: 'INTEGER', first: 'INTEGER' }, batchSize: 12, backend: cluster ? 'cluster_actor' : 'subprocess_actor', concurrency: 2 });
+      const local = await bytesOf(rel(false));
+      restore = useCluster(redisUrl, prefix, tmp.url);
+      const cluster = rel(true);
+      assert.ok((await bytesOf(cluster)).equals(local));
+      const { sent, received } = cluster.lastReport!.coordinatorBytes!;
+      const blobBytes = 48 * 65_536;
+      assert.ok(sent + received < blobBytes / 20, `the coordinator moved ${sent + received} bytes of ${blobBytes} blob bytes`);
+    });
+
     it('constructs an actor once per worker slot and serves many batches with it', async () => {
       restore = useCluster(redisUrl, prefix, tmp.url);
       const rows = await con.sql('select range as x from range(200)')
