@@ -10,6 +10,7 @@ import { backendFor, clusterMode, type Executor } from '../../backend/index.js';
 import type { Plan, StagePlan } from '../../plan.js';
 import type { StageReport } from '../../report.js';
 import { parallelMap } from '../../stream/parallel-map.js';
+import { rebatch } from '../../stream/rebatch.js';
 import { openAll } from '../local/local-runner.js';
 import { runStage } from '../local/stage-run.js';
 import type { RunContext } from '../runner.js';
@@ -26,11 +27,16 @@ async function* tablesOf(items: AsyncIterable<Item>, run: ClusterRun): AsyncGene
   for await (const it of items) yield 'table' in it ? it.table : await run.readTable(it.ref);
 }
 
-async function* refsOf(items: AsyncIterable<Item>, run: ClusterRun): AsyncGenerator<{ ref: Payload; rows: number }> {
+async function* refsOf(items: AsyncIterable<Item>): AsyncGenerator<{ ref: Payload; rows: number }> {
   for await (const it of items) {
-    if ('ref' in it) yield it;
-    else if (it.table.numRows > 0) yield { ref: await run.putTable(it.table), rows: it.table.numRows };
+    assert('ref' in it, 'a stage after a cluster stage gets references');
+    yield it;
   }
+}
+
+/** Tables (the source, a local stage) are cut here, as `local` cuts them, and each batch put once. */
+async function* putBatches(tables: AsyncIterable<arrow.Table>, rows: number, run: ClusterRun): AsyncGenerator<Slice[]> {
+  for await (const t of rebatch(tables, rows)) yield [{ payload: await run.putTable(t), offset: 0, rows: t.numRows }];
 }
 
 /** Re-cuts references into batches of exactly `rows` rows (the last may be smaller), as `rebatch` does with tables. */
@@ -54,7 +60,7 @@ export async function* sliceBatches(input: AsyncIterable<{ ref: Payload; rows: n
   if (held > 0) yield parts;
 }
 
-function clusterStage(input: AsyncIterable<Item>, s: StagePlan, run: ClusterRun, rep: StageReport, progress: () => void): AsyncGenerator<Item> {
+function clusterStage(input: AsyncIterable<Item>, afterCluster: boolean, s: StagePlan, run: ClusterRun, rep: StageReport, progress: () => void): AsyncGenerator<Item> {
   const one = async (slices: Slice[], i: number): Promise<Item> => {
     rep.rowsIn += slices.reduce((n, sl) => n + sl.rows, 0);
     rep.batchesIn++;
@@ -67,7 +73,8 @@ function clusterStage(input: AsyncIterable<Item>, s: StagePlan, run: ClusterRun,
     progress();
     return { ref: r.output, rows: r.rows };
   };
-  return parallelMap(sliceBatches(refsOf(input, run), s.batchRows), one, s.batchesInFlightMax, s.ordered);
+  const batches = afterCluster ? sliceBatches(refsOf(input), s.batchRows) : putBatches(tablesOf(input, run), s.batchRows, run);
+  return parallelMap(batches, one, s.batchesInFlightMax, s.ordered);
 }
 
 async function* itemsOf(tables: AsyncIterable<arrow.Table>): AsyncGenerator<Item> {
@@ -101,7 +108,7 @@ export async function* runOnCluster(plan: Plan, ctx: RunContext): AsyncGenerator
       plan.stages.forEach((s, i) => {
         const rep = ctx.report.stages[i];
         const e = opened[i];
-        if ('cluster' in e) stream = clusterStage(stream, s, run, rep, ctx.progress);
+        if ('cluster' in e) stream = clusterStage(stream, i > 0 && 'cluster' in opened[i - 1], s, run, rep, ctx.progress);
         else {
           rep.initMs = e.stats.initMs;
           stream = itemsOf(runStage(tablesOf(stream, run), s, e, rep, ctx.progress));
