@@ -5,6 +5,7 @@ export { connect, Connection, type ConnectOptions, type SqlOptions, type Dataset
 export { Relation, lineageOf, type ToTableOptions, type WriteDatasetOptions } from './relation.js';
 export { configure, type PipelineConfig, type RunnerSetting } from './config.js';
 export { registerRunner, type Runner, type RunContext } from './runner/index.js';
+export { startWorker, type BullmqRunnerOptions, type WorkerOptions, type ClusterWorker } from './runner/bullmq/index.js';
 export { backendNames, type BackendName } from './backend/index.js';
 export type { Plan, StagePlan, SourcePlan, StageOptions, OnError } from './plan.js';
 export type { RunReport, StageReport } from './report.js';
