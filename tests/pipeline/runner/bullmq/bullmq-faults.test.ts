@@ -29,7 +29,7 @@ async function heldBy(dir: string): Promise<number> {
   }
 }
 
-const held = (con: Connection, backend: 'cluster_task' | 'subprocess_task') =>
+const held = (con: Connection, backend: 'cluster_task' | 'inline') =>
   con.sql('select range as x from range(400)')
     .mapBatches({ ...cudfs, export: 'holdThenDouble' }, { schema: { x: 'BIGINT', y: 'BIGINT' }, batchSize: 20, backend, concurrency: 3 });
 
@@ -85,8 +85,8 @@ withRedis('bullmq runner faults', (redisUrl) => {
       mkdirSync(markers);
       const env = { QUIVER_TEST_MARKER_DIR: markers, QUIVER_TEST_HOLD_AT: '200' };
       writeFileSync(join(markers, 'release'), '');
-      Object.assign(process.env, env); // the local run's subprocesses see the markers too
-      const local = await bytesOf(held(con, 'subprocess_task'));
+      Object.assign(process.env, env); // the local run (in this process) sees the markers too
+      const local = await bytesOf(held(con, 'inline'));
       rmSync(join(markers, 'release'));
       const prefix = uniquePrefix();
       const workers = await Promise.all([1, 2, 3].map((i) => startWorkerProcess(redisUrl, ['--prefix', prefix, '--concurrency', '2', '--name', `w-kill-${i}`, '--lock-duration-ms', '1000'], { env })));
@@ -110,7 +110,7 @@ withRedis('bullmq runner faults', (redisUrl) => {
       const env = { QUIVER_TEST_MARKER_DIR: markers, QUIVER_TEST_HOLD_AT: '100' };
       writeFileSync(join(markers, 'release'), '');
       Object.assign(process.env, env);
-      const local = await bytesOf(held(con, 'subprocess_task'));
+      const local = await bytesOf(held(con, 'inline'));
       rmSync(join(markers, 'release'));
       const redis = await privateRedis(markers);
       const workers = await Promise.all([1, 2].map((i) => startWorkerProcess(redis.url, ['--concurrency', '2', '--name', `w-restart-${i}`, '--lock-duration-ms', '1000'], { env })));

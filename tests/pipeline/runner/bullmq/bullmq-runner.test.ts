@@ -45,11 +45,11 @@ withRedis('bullmq runner', (redisUrl) => {
       tmp.dispose();
     });
 
-    /** The same stages under local (subprocess backends) and bullmq (cluster backends). */
+    /** The same stages under local (in-process, the cheapest to compare with) and bullmq (cluster backends). */
     const pipeline = (cluster: boolean) =>
       con.sql('select range as x from range(300)')
-        .mapBatches({ ...cudfs, export: 'holdThenDouble' }, { schema: { x: 'BIGINT', y: 'BIGINT' }, batchSize: 16, backend: cluster ? 'cluster_task' : 'subprocess_task', concurrency: 3 })
-        .map({ ...udfs, export: 'parity' }, { schema: { x: 'BIGINT', parity: 'VARCHAR' }, batchSize: 50, backend: cluster ? 'cluster_actor' : 'subprocess_actor', concurrency: 2 })
+        .mapBatches({ ...cudfs, export: 'holdThenDouble' }, { schema: { x: 'BIGINT', y: 'BIGINT' }, batchSize: 16, backend: cluster ? 'cluster_task' : 'inline', concurrency: 3 })
+        .map({ ...udfs, export: 'parity' }, { schema: { x: 'BIGINT', parity: 'VARCHAR' }, batchSize: 50, backend: cluster ? 'cluster_actor' : 'inline', concurrency: 2 })
         .flatMap({ ...udfs, export: 'repeatMod3' }, { schema: { x: 'BIGINT', k: 'INTEGER' }, batchSize: 40, backend: 'inline' });
 
     it('gives byte-identical output to the local runner for task, actor and inline stages', async () => {
@@ -65,8 +65,8 @@ withRedis('bullmq runner', (redisUrl) => {
 
     it('passes one cluster stage\'s output to the next worker to worker, not through the coordinator', async () => {
       const rel = (cluster: boolean) => con.sql('select range as x from range(48)')
-        .mapBatches({ ...cudfs, export: 'blobOf' }, { schema: { x: 'BIGINT', blob: 'BLOB' }, batchSize: 8, backend: cluster ? 'cluster_task' : 'subprocess_task', concurrency: 2 })
-        .map({ ...cudfs, export: 'sizeOf' }, { schema: { x: 'BIGINT', n: 'INTEGER', first: 'INTEGER' }, batchSize: 12, backend: cluster ? 'cluster_actor' : 'subprocess_actor', concurrency: 2 });
+        .mapBatches({ ...cudfs, export: 'blobOf' }, { schema: { x: 'BIGINT', blob: 'BLOB' }, batchSize: 8, backend: cluster ? 'cluster_task' : 'inline', concurrency: 2 })
+        .map({ ...cudfs, export: 'sizeOf' }, { schema: { x: 'BIGINT', n: 'INTEGER', first: 'INTEGER' }, batchSize: 12, backend: cluster ? 'cluster_actor' : 'inline', concurrency: 2 });
       const local = await bytesOf(rel(false));
       restore = useCluster(redisUrl, prefix, tmp.url);
       const cluster = rel(true);
@@ -109,7 +109,7 @@ withRedis('bullmq runner', (redisUrl) => {
 
     it('skips failing rows under onError skip exactly as the local runner does', async () => {
       const rel = (cluster: boolean) => con.sql('select range as x from range(50)')
-        .mapBatches({ ...udfs, export: 'failOn6Mod7' }, { schema: { x: 'BIGINT' }, batchSize: 8, backend: cluster ? 'cluster_task' : 'subprocess_task', onError: 'skip' });
+        .mapBatches({ ...udfs, export: 'failOn6Mod7' }, { schema: { x: 'BIGINT' }, batchSize: 8, backend: cluster ? 'cluster_task' : 'inline', onError: 'skip' });
       restore();
       const local = rel(false);
       const localBytes = await bytesOf(local);
