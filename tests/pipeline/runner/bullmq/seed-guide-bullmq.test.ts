@@ -8,9 +8,12 @@ import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { makeMedia } from '../../../../examples/pipeline/make-media.js';
 import { connect } from '../../../../src/pipeline/index.js';
+import { withRedis } from '../../../helpers/servers.js';
 import { privateRedis, startWorkerProcess, tempDir } from './cluster-harness.js';
 
-describe('examples/pipeline/seed-guide.ts on bullmq', () => {
+// Under withRedis so a machine without redis-server skips (or, under CI, fails) with the reason;
+// the example gets a private server, since a run there uses the default key prefix.
+withRedis('examples/pipeline/seed-guide.ts on bullmq', () => describe('examples/pipeline/seed-guide.ts on bullmq', () => {
   const tmp = tempDir('seed-bullmq');
   after(() => tmp.dispose());
 
@@ -42,4 +45,4 @@ describe('examples/pipeline/seed-guide.ts on bullmq', () => {
       await redis.stop();
     }
   });
-});
+}));
