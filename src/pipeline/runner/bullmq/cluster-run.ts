@@ -55,6 +55,11 @@ export class ClusterRun {
     this.store = openStore(o.store);
   }
 
+  /** The announcement lapses this long after the coordinator's last watchdog pass, so workers leave the run of a coordinator that died. */
+  private get announcementTtlMs(): number {
+    return Math.max(10 * this.o.watchIntervalMs, 5000);
+  }
+
   private get storePrefix(): string {
     return `runs/${this.id}`;
   }
@@ -64,7 +69,7 @@ export class ClusterRun {
   }
 
   private async announce(): Promise<void> {
-    await this.redis.set(keys.run(this.o.prefix, this.id), JSON.stringify(this.announcement()));
+    await this.redis.set(keys.run(this.o.prefix, this.id), JSON.stringify(this.announcement()), 'PX', this.announcementTtlMs);
     await this.redis.sadd(keys.runs(this.o.prefix), this.id);
     for (const [i, q] of this.queues) await q.setGlobalConcurrency(this.stages.get(i)!.concurrency);
   }
@@ -205,7 +210,8 @@ export class ClusterRun {
 
   private async watchOnce(): Promise<void> {
     const id = await serverRunId(this.redis);
-    if (id !== this.redisId) {
+    const kept = await this.redis.pexpire(keys.run(this.o.prefix, this.id), this.announcementTtlMs);
+    if (id !== this.redisId || kept === 0) {
       // Redis restarted without persistence: the announcement, queues and jobs are gone. Put
       // them back; outputs are content-addressed and answers settle once, so re-running is safe.
       this.redisId = id;

@@ -96,7 +96,7 @@ class WorkerLoop implements ClusterWorker {
       await this.redis.set(keys.worker(this.o.prefix, this.name), JSON.stringify(this.record), 'PX', ttlMs);
       const live = new Set(await this.redis.smembers(keys.runs(this.o.prefix)));
       for (const run of live) if (!this.runs.has(run)) await this.join(run);
-      for (const run of [...this.runs]) if (!live.has(run)) await this.leave(run);
+      for (const run of [...this.runs]) if (!live.has(run) || !(await this.redis.exists(keys.run(this.o.prefix, run)))) await this.leave(run);
     } catch {
       // Redis away: BullMQ and the next poll reconnect; the coordinator decides whether the run survives.
     } finally {
@@ -106,7 +106,11 @@ class WorkerLoop implements ClusterWorker {
 
   private async join(run: string): Promise<void> {
     const text = await this.redis.get(keys.run(this.o.prefix, run));
-    if (!text) return;
+    if (!text) {
+      // Listed but lapsed: its coordinator stopped refreshing it (died). Forget it for everyone.
+      await this.redis.srem(keys.runs(this.o.prefix), run);
+      return;
+    }
     const a = JSON.parse(text) as RunAnnouncement;
     this.runs.add(run);
     for (const s of a.stages) {

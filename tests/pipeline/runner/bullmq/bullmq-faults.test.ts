@@ -7,6 +7,7 @@ import { strict as assert } from 'node:assert';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { isQuiverError } from '../../../../src/errors.js';
 import { connect, type Connection, type Relation } from '../../../../src/pipeline/index.js';
 import { ipcFromTable } from '../../../../src/pipeline/ipc.js';
@@ -125,6 +126,31 @@ withRedis('bullmq runner faults', (redisUrl) => {
         restore();
         await Promise.all(workers.map((w) => w.stop()));
         await redis.stop();
+      }
+    });
+
+    it('stops serving a run whose coordinator died, once its announcement lapses', async () => {
+      const prefix = uniquePrefix();
+      const w = await startWorkerProcess(redisUrl, ['--prefix', prefix, '--name', 'w-orphan']);
+      const r = new Redis(redisUrl);
+      const until = async (ok: () => boolean | Promise<boolean>) => {
+        while (!(await ok())) await sleep(20);
+      };
+      try {
+        const stage = {
+          queue: 'run-dead-s1', index: 1, name: 'x', kind: 'map_batches', mode: 'task', module: { url: cudfs.module }, export: 'holdThenDouble',
+          columns: [{ name: 'x', type: 'BIGINT' }], ctorArgs: [], resources: {}, concurrency: 1, restartsMax: 0, batchTimeoutMs: 0,
+          backend: 'cluster_task', maxRetries: 0, retryBackoffMs: 0, retryBackoffMsMax: 0, onError: 'fail',
+        };
+        await r.set(`${prefix}:run:dead`, JSON.stringify({ run: 'dead', store: tmp.url, storePrefix: 'runs/dead', inlineBytesMax: 0, stages: [stage] }));
+        await r.sadd(`${prefix}:runs`, 'dead');
+        await until(() => w.output().includes('serving run-dead-s1'));
+        await r.pexpire(`${prefix}:run:dead`, 1); // what a coordinator that stopped refreshing it leaves behind
+        await until(() => w.output().includes('stopped run-dead-s1'));
+        await until(async () => (await r.smembers(`${prefix}:runs`)).length === 0);
+      } finally {
+        r.disconnect();
+        await w.stop();
       }
     });
 
