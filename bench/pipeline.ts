@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import * as arrow from 'apache-arrow';
 import sharp from 'sharp';
 import { connect, type BackendName, type Connection } from '../src/pipeline/index.js';
+import { steady } from './lib/steady.js';
 import { Fingerprint, SlowModel, fakeImageBytes, identity, resize } from './pipeline-udfs.js';
 
 const large = process.argv.includes('--large');
@@ -35,20 +36,6 @@ async function drain(rel: AsyncIterable<arrow.Table>): Promise<number> {
   let n = 0;
   for await (const b of rel) n += b.numRows;
   return n;
-}
-
-/** Runs to the end; steady state is measured from the first output batch, so start-up is excluded. */
-async function steady(rel: AsyncIterable<arrow.Table>): Promise<{ totalMs: number; steadyMs: number; batchesAfterFirst: number; rowsAfterFirst: number }> {
-  const t0 = now();
-  let first = 0;
-  let batches = 0;
-  let rows = 0;
-  for await (const b of rel) {
-    if (first === 0) first = now();
-    else (batches++, (rows += b.numRows));
-  }
-  const end = now();
-  return { totalMs: end - t0, steadyMs: end - first, batchesAfterFirst: batches, rowsAfterFirst: rows };
 }
 
 async function overhead(con: Connection): Promise<void> {

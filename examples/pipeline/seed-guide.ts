@@ -1,7 +1,8 @@
 // The seed guide ("SQL Multimodal Pipeline") in TypeScript: select candidate rows with SQL,
 // load bytes with a task UDF, classify with an actor UDF, return to SQL, write Parquet.
-// Usage: npx tsx examples/pipeline/seed-guide.ts [workdir]   (makes sample media if absent)
-// The tests run this file, so it cannot rot.
+// Usage: npx tsx examples/pipeline/seed-guide.ts [workdir] [redis-url]   (makes sample media if absent)
+// With a Redis URL the same SQL and UDFs run on a bullmq cluster: start workers first with
+// `node bin/quiver.mjs worker --redis redis-url`. The tests run this file both ways, so it cannot rot.
 
 import { existsSync } from 'node:fs';
 import { connect, configure } from '../../src/pipeline/index.js';
@@ -10,10 +11,12 @@ import { ImageClassifier } from './udfs/image-classifier.js';
 import { loadImageBytes } from './udfs/load-image-bytes.js';
 
 const workdir = process.argv[2] ?? 'seed-guide-work';
+const redis = process.argv[3];
 if (!existsSync(`${workdir}/data/media_index`)) await makeMedia(workdir, 40);
 process.chdir(workdir);
 
-configure({ runner: 'local' });
+// The one setting that moves the UDF stages to a cluster; the backends below name where each runs.
+configure({ runner: redis ? { kind: 'bullmq', connection: redis } : 'local' });
 const con = await connect();
 
 // 1. Start with metadata in SQL: filters run in DuckDB before any UDF sees a row.
@@ -25,14 +28,14 @@ const items = con.sql(`
 const withBytes = items.mapBatches(loadImageBytes, {
   schema: { id: 'BIGINT', path: 'VARCHAR', media_type: 'VARCHAR', image_bytes: 'BLOB' },
   batchSize: 32,
-  backend: 'subprocess_task',
+  backend: redis ? 'cluster_task' : 'subprocess_task',
 });
 
 // 3. Run the model step: a class constructed once per actor process.
 const classified = withBytes.mapBatches(ImageClassifier, {
   schema: { id: 'BIGINT', path: 'VARCHAR', media_type: 'VARCHAR', label: 'VARCHAR', score: 'DOUBLE' },
   batchSize: 16,
-  backend: 'subprocess_actor',
+  backend: redis ? 'cluster_actor' : 'subprocess_actor',
   concurrency: 2,
 });
 

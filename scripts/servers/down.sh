@@ -4,5 +4,6 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 STATE=${QUIVER_SERVERS_DIR:-${TMPDIR:-/tmp}/quiver-servers}
 rm -f "$STATE/servers.env"
+bash "$HERE/redis.sh" down
 bash "$HERE/azurite.sh" down
 bash "$HERE/radosgw.sh" down

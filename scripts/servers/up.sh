@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Boots every test server (S3 on radosgw, Azure Blob on Azurite) and writes their connection facts
+# Boots every test server (S3 on radosgw, Azure Blob on Azurite, Redis for the bullmq runner) and writes their connection facts
 # to $QUIVER_SERVERS_DIR/servers.env (default /tmp/quiver-servers). Idempotent.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 STATE=${QUIVER_SERVERS_DIR:-${TMPDIR:-/tmp}/quiver-servers}
 bash "$HERE/radosgw.sh" up
 bash "$HERE/azurite.sh" up
-cat "$STATE/s3.env" "$STATE/azure.env" > "$STATE/servers.env.tmp" && mv "$STATE/servers.env.tmp" "$STATE/servers.env"
+bash "$HERE/redis.sh" up
+cat "$STATE/s3.env" "$STATE/azure.env" "$STATE/redis.env" > "$STATE/servers.env.tmp" && mv "$STATE/servers.env.tmp" "$STATE/servers.env"

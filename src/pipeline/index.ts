@@ -3,8 +3,9 @@
 
 export { connect, Connection, type ConnectOptions, type SqlOptions, type DatasetOptions, type FunctionOptions } from './connection.js';
 export { Relation, lineageOf, type ToTableOptions, type WriteDatasetOptions } from './relation.js';
-export { configure, type PipelineConfig } from './config.js';
+export { configure, type PipelineConfig, type RunnerSetting } from './config.js';
 export { registerRunner, type Runner, type RunContext } from './runner/index.js';
+export { startWorker, type BullmqRunnerOptions, type WorkerOptions, type ClusterWorker } from './runner/bullmq/index.js';
 export { backendNames, type BackendName } from './backend/index.js';
 export type { Plan, StagePlan, SourcePlan, StageOptions, OnError } from './plan.js';
 export type { RunReport, StageReport } from './report.js';

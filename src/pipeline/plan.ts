@@ -43,6 +43,8 @@ export interface StageOptions {
   name?: string;
   /** Arguments for a class UDF's constructor (structured-cloneable). Default []. */
   constructorArgs?: unknown[];
+  /** Cluster backends: what a worker must offer to run a batch, e.g. `{ gpus: 1 }`. Default {}. */
+  resources?: Record<string, number>;
 }
 
 export interface StagePlan extends BackendStage {
@@ -83,6 +85,16 @@ function positiveInt(name: string, v: number | undefined, dflt: number, min = 1)
   return v;
 }
 
+function resourcesOf(r: Record<string, number> | undefined): Record<string, number> {
+  if (r === undefined) return {};
+  if (typeof r !== 'object' || r === null) throw new QuiverError('invalid_input', `pipeline: resources must be an object of names to counts, got ${String(r)}`);
+  for (const [k, v] of Object.entries(r)) {
+    if (!/^[a-z][a-z0-9_]*$/i.test(k)) throw new QuiverError('invalid_input', `pipeline: a resource name must be an identifier, got ${JSON.stringify(k)}`);
+    positiveInt(`resources.${k}`, v, 0, 1);
+  }
+  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => a.localeCompare(b)));
+}
+
 /** Resolves a stage's options to a stage plan: every default filled in, every value checked. */
 export function stagePlan(index: number, kind: StageKind, udf: UdfPlanRef, defaultName: string, o: StageOptions): StagePlan {
   if (!o || typeof o !== 'object') throw new QuiverError('invalid_input', 'pipeline: stage options with a schema are required');
@@ -111,6 +123,7 @@ export function stagePlan(index: number, kind: StageKind, udf: UdfPlanRef, defau
     restartsMax: positiveInt('restartsMax', o.restartsMax, stageDefaults.restartsMax, 0),
     batchTimeoutMs: positiveInt('batchTimeoutMs', o.batchTimeoutMs, stageDefaults.batchTimeoutMs, 0),
     ctorArgs: o.constructorArgs ?? [],
+    resources: resourcesOf(o.resources),
     ...(o.idColumn !== undefined ? { idColumn: o.idColumn } : {}),
   };
 }

@@ -148,6 +148,7 @@ export class Relation implements AsyncIterable<arrow.Table> {
       const ctx = {
         source: (rows: number) => streamSql(session, sql, rows),
         inlineUdfs: this.inlineUdfs(),
+        options: currentConfig().runnerOptions,
         report,
         progress: () => progress.update(report),
       };

@@ -31,6 +31,8 @@ export interface RunReport {
   startedAt: number;
   elapsedMs: number;
   done: boolean;
+  /** Cluster runners: Arrow IPC bytes the coordinator sent to workers and received from them. */
+  coordinatorBytes?: { sent: number; received: number };
 }
 
 export function newReport(runner: string, stages: { index: number; name: string; backend: string }[]): RunReport {

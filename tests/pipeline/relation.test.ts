@@ -57,7 +57,7 @@ describe('Relation', () => {
         index: 1, name: 'double', kind: 'map_batches', udf: { kind: 'module', module: fixtures, export: 'double' },
         columns: [{ name: 'x', type: 'BIGINT' }, { name: 'y', type: 'BIGINT' }],
         backend: 'subprocess_task', batchRows: 4, concurrency: 1, ordered: true, batchesInFlightMax: 2,
-        maxRetries: 0, retryBackoffMs: 100, retryBackoffMsMax: 5000, onError: 'fail', restartsMax: 3, batchTimeoutMs: 0, ctorArgs: [],
+        maxRetries: 0, retryBackoffMs: 100, retryBackoffMsMax: 5000, onError: 'fail', restartsMax: 3, batchTimeoutMs: 0, ctorArgs: [], resources: {},
       }],
     });
     assert.deepEqual(JSON.parse(JSON.stringify(plan)), plan, 'a plan is plain serialisable data');

@@ -8,7 +8,7 @@ import type { StageKind } from '../udf-call.js';
 import type { UdfPlanRef } from '../udf-ref.js';
 
 /** The execution backends a stage can choose. */
-export type BackendName = 'inline' | 'thread_task' | 'subprocess_task' | 'subprocess_actor';
+export type BackendName = 'inline' | 'thread_task' | 'subprocess_task' | 'subprocess_actor' | 'cluster_task' | 'cluster_actor';
 
 /** What a backend needs to know about a stage (a slice of the stage plan). */
 export interface BackendStage {
@@ -21,6 +21,8 @@ export interface BackendStage {
   restartsMax: number;
   batchTimeoutMs: number;
   ctorArgs: unknown[];
+  /** What a worker must offer to run the stage (cluster backends), e.g. { gpus: 1 }. */
+  resources: Record<string, number>;
 }
 
 /** Counters a backend keeps for the run report. */

@@ -1,13 +1,17 @@
-// The runner registry: `local` is built in; another runner registers under its own name and is
+// The runner registry: `local` and `bullmq` are built in; another runner registers under its own name and is
 // chosen with `configure({ runner })`.
 
 import { QuiverError } from '../../errors.js';
+import { bullmqRunner } from './bullmq/index.js';
 import { localRunner } from './local/local-runner.js';
 import type { Runner } from './runner.js';
 
 export type { Runner, RunContext } from './runner.js';
 
-const runners = new Map<string, Runner>([['local', localRunner]]);
+const runners = new Map<string, Runner>([
+  ['local', localRunner],
+  ['bullmq', bullmqRunner],
+]);
 
 /** Makes a runner available to `configure({ runner: name })`. */
 export function registerRunner(runner: Runner): void {

@@ -11,6 +11,8 @@ export interface RunContext {
   source(batchRows: number): AsyncIterable<arrow.Table>;
   /** In-process UDF values by stage index, for stages whose UDF ref is `inline`. */
   inlineUdfs: ReadonlyMap<number, unknown>;
+  /** The runner's options from `configure({ runner: { kind, ...options } })`. */
+  options: Readonly<Record<string, unknown>>;
   /** The report to fill in; call `progress` after changing it. */
   report: RunReport;
   progress(): void;
@@ -18,6 +20,8 @@ export interface RunContext {
 
 export interface Runner {
   readonly name: string;
+  /** Throws `invalid_input` for options this runner refuses; called by `configure`. */
+  checkOptions?(options: Readonly<Record<string, unknown>>): void;
   /**
    * Runs the plan and yields its output batches, each with the last stage's schema.
    * Stopping the iteration early stops the run and releases its workers.

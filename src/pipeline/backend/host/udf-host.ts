@@ -5,12 +5,12 @@
 
 import { parentPort } from 'node:worker_threads';
 import type * as arrow from 'apache-arrow';
-import { isQuiverError } from '../../../errors.js';
 import { ipcFromTable, tableFromIpc, transferable } from '../../ipc.js';
 import { tableFromUdfOutput } from '../../schema.js';
 import { batchCallFor, type BatchCall } from '../../udf-call.js';
 import { loadUdf } from '../../udf-ref.js';
-import type { HostMessage, InitMessage, ParentMessage, WireError } from './protocol.js';
+import type { HostMessage, InitMessage, ParentMessage } from './protocol.js';
+import { wireError } from './wire-error.js';
 
 function send(m: HostMessage): void {
   if (!parentPort) {
@@ -19,16 +19,6 @@ function send(m: HostMessage): void {
     const t = transferable(m.ipc);
     parentPort.postMessage({ ...m, ipc: t.bytes }, [t.buffer]);
   } else parentPort.postMessage(m);
-}
-
-function wire(e: unknown): WireError {
-  const err = e instanceof Error ? e : new Error(String(e));
-  const w: WireError = { name: err.name, message: err.message, stack: err.stack };
-  if (isQuiverError(e)) {
-    w.code = e.code;
-    w.details = { ...e.details };
-  }
-  return w;
 }
 
 let init: InitMessage | undefined;
@@ -44,7 +34,7 @@ async function onMessage(m: ParentMessage): Promise<void> {
       call = batchCallFor(await loadUdf(m.ref), m.kind, m.mode, m.ctorArgs);
       send({ t: 'ready', initMs: performance.now() - started });
     } catch (e) {
-      send({ t: 'init_error', error: wire(e) });
+      send({ t: 'init_error', error: wireError(e) });
     }
     return;
   }
@@ -53,7 +43,7 @@ async function onMessage(m: ParentMessage): Promise<void> {
     const out = tableFromUdfOutput(await call!(tableFromIpc(m.ipc)), schema!, where);
     send({ t: 'result', id: m.id, ipc: ipcFromTable(out) });
   } catch (e) {
-    send({ t: 'error', id: m.id, error: wire(e) });
+    send({ t: 'error', id: m.id, error: wireError(e) });
   }
 }
 

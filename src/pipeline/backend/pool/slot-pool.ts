@@ -8,19 +8,12 @@ import { ipcFromTable, tableFromIpc } from '../../ipc.js';
 import { describeWhere, type BatchWhere } from '../../schema.js';
 import { arrowSchemaFromColumns } from '../../schema-sql.js';
 import type { BackendStage, Executor, ExecutorStats } from '../backend.js';
-import type { HostMessage, InitMessage, WireError } from '../host/protocol.js';
+import type { HostMessage, InitMessage } from '../host/protocol.js';
+import { errorFromWire } from '../host/wire-error.js';
 import type { Channel, ChannelFactory } from './channel.js';
 
 /** Thrown inside the pool when a host dies mid-call; never escapes it. */
 class HostCrash extends Error {}
-
-/** Rebuilds a host's error: a QuiverError keeps its code; a UDF's own error stays a plain Error. */
-function errorFromWire(w: WireError): Error {
-  const e = w.code ? new QuiverError(w.code as never, w.message, w.details ?? {}) : new Error(w.message);
-  if (!w.code) e.name = w.name;
-  if (w.stack) e.stack = w.stack;
-  return e;
-}
 
 class Slot {
   private channel?: Channel;

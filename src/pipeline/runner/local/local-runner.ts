@@ -4,12 +4,16 @@
 
 import type * as arrow from 'apache-arrow';
 import { backendFor, type Executor } from '../../backend/index.js';
-import type { Plan } from '../../plan.js';
+import type { Plan, StagePlan } from '../../plan.js';
 import type { RunContext, Runner } from '../runner.js';
 import { runStage } from './stage-run.js';
 
-async function openAll(plan: Plan, ctx: RunContext): Promise<Executor[]> {
-  const opened = await Promise.allSettled(plan.stages.map((s) => backendFor(s.backend).open(s, ctx.inlineUdfs.get(s.index))));
+/** Opens one stage's executor; a runner chooses where each stage runs. */
+export type StageOpener = (stage: StagePlan) => Promise<Executor>;
+
+/** Opens every stage at once; when one fails, closes those that opened and throws its error. */
+export async function openAll<T extends { close(): Promise<void> }>(plan: Plan, open: (stage: StagePlan) => Promise<T>): Promise<T[]> {
+  const opened = await Promise.allSettled(plan.stages.map(open));
   const failed = opened.find((r) => r.status === 'rejected');
   const ok = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   if (failed) {
@@ -19,19 +23,22 @@ async function openAll(plan: Plan, ctx: RunContext): Promise<Executor[]> {
   return ok;
 }
 
+/** Opens every stage's executor, chains the stages over the source, and closes them all at the end. */
+export async function* runStages(plan: Plan, ctx: RunContext, open: StageOpener): AsyncGenerator<arrow.Table> {
+  const execs = await openAll(plan, open);
+  try {
+    execs.forEach((e, i) => (ctx.report.stages[i].initMs = e.stats.initMs));
+    let stream: AsyncIterable<arrow.Table> = ctx.source(plan.stages[0]?.batchRows ?? 2048);
+    plan.stages.forEach((s, i) => {
+      stream = runStage(stream, s, execs[i], ctx.report.stages[i], ctx.progress);
+    });
+    yield* stream;
+  } finally {
+    await Promise.allSettled(execs.map((e) => e.close()));
+  }
+}
+
 export const localRunner: Runner = {
   name: 'local',
-  async *run(plan: Plan, ctx: RunContext): AsyncGenerator<arrow.Table> {
-    const execs = await openAll(plan, ctx);
-    try {
-      execs.forEach((e, i) => (ctx.report.stages[i].initMs = e.stats.initMs));
-      let stream: AsyncIterable<arrow.Table> = ctx.source(plan.stages[0]?.batchRows ?? 2048);
-      plan.stages.forEach((s, i) => {
-        stream = runStage(stream, s, execs[i], ctx.report.stages[i], ctx.progress);
-      });
-      yield* stream;
-    } finally {
-      await Promise.allSettled(execs.map((e) => e.close()));
-    }
-  },
+  run: (plan: Plan, ctx: RunContext) => runStages(plan, ctx, (s) => backendFor(s.backend).open(s, ctx.inlineUdfs.get(s.index))),
 };

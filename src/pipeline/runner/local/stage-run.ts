@@ -1,6 +1,7 @@
 // Runs one stage locally: re-cuts its input into `batchRows` batches, calls the executor with
 // up to `batchesInFlightMax` batches pending, retries with backoff, and applies `onError`
 // row by row once a batch has failed for good. Errors name the stage, batch and first row id.
+// `batchRunner` (one batch) is shared with the cluster workers, so both behave the same.
 
 import * as arrow from 'apache-arrow';
 import { QuiverError, isQuiverError } from '../../../errors.js';
@@ -24,7 +25,7 @@ function firstRowId(batch: arrow.Table, idColumn: string | undefined): unknown {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
 }
 
-function udfError(stage: StagePlan, w: BatchWhere, batch: arrow.Table, attempts: number, e: unknown): QuiverError {
+function udfError(stage: BatchStage, w: BatchWhere, batch: arrow.Table, attempts: number, e: unknown): QuiverError {
   const id = firstRowId(batch, stage.idColumn);
   const msg = (e as Error)?.message ?? String(e);
   return new QuiverError(
@@ -43,9 +44,18 @@ function nullRows(rows: arrow.Table, schema: arrow.Schema, w: BatchWhere): arrow
   return tableFromRecords(recs, schema, w);
 }
 
-export function runStage(input: AsyncIterable<arrow.Table>, stage: StagePlan, exec: Executor, rep: StageReport, progress: () => void): AsyncGenerator<arrow.Table> {
+/** The counters one batch's run adds to: a worker keeps its own and sends them back. */
+export type BatchCounters = Pick<StageReport, 'retries' | 'skippedRows' | 'nulledRows'>;
+
+/** What running one batch needs of a stage plan (a worker gets it from the run's announcement). */
+export type BatchStage = Pick<StagePlan, 'index' | 'name' | 'backend' | 'columns' | 'maxRetries' | 'retryBackoffMs' | 'retryBackoffMsMax' | 'onError' | 'idColumn'>;
+
+/**
+ * One batch through a stage: the executor call with retries and backoff, then `onError` row by
+ * row once it has failed for good. Returns the output conformed to the stage's schema.
+ */
+export function batchRunner(stage: BatchStage, exec: Executor, rep: BatchCounters): (batch: arrow.Table, batchIndex: number) => Promise<arrow.Table> {
   const schema = arrowSchemaFromColumns(stage.columns);
-  const where = (batch: number): BatchWhere => ({ stage: stage.index, stageName: stage.name, batch });
 
   const attempt = async (batch: arrow.Table, w: BatchWhere): Promise<arrow.Table> => {
     for (let tried = 0; ; tried++) {
@@ -84,17 +94,23 @@ export function runStage(input: AsyncIterable<arrow.Table>, stage: StagePlan, ex
     return parts.reduce((a, b) => a.concat(b), new arrow.Table(schema));
   };
 
-  const one = async (batch: arrow.Table, i: number): Promise<arrow.Table> => {
-    const w = where(i);
-    rep.rowsIn += batch.numRows;
-    rep.batchesIn++;
-    let out: arrow.Table;
+  return async (batch, i) => {
+    const w: BatchWhere = { stage: stage.index, stageName: stage.name, batch: i };
     try {
-      out = await attempt(batch, w);
+      return await attempt(batch, w);
     } catch (e) {
       if (stage.onError === 'fail' || !udfFailures.has(e as object)) throw e;
-      out = await rowByRow(batch, w);
+      return rowByRow(batch, w);
     }
+  };
+}
+
+export function runStage(input: AsyncIterable<arrow.Table>, stage: StagePlan, exec: Executor, rep: StageReport, progress: () => void): AsyncGenerator<arrow.Table> {
+  const run = batchRunner(stage, exec, rep);
+  const one = async (batch: arrow.Table, i: number): Promise<arrow.Table> => {
+    rep.rowsIn += batch.numRows;
+    rep.batchesIn++;
+    const out = await run(batch, i);
     rep.rowsOut += out.numRows;
     rep.batchesOut++;
     rep.restarts = exec.stats.restarts;

@@ -1,0 +1,125 @@
+// The bullmq runner's run. The source is read here; a `cluster_task` / `cluster_actor` stage runs
+// as one job per batch on the workers, and its output stays in the store: the next cluster stage
+// gets slices of it (re-cut to its batch size by row counts alone), so batches go worker to
+// worker. Only a local stage or the sink reads batches back here. Nothing outlives the run: its
+// queues, announcement and stored batches are removed when it ends, however it ends.
+
+import type * as arrow from 'apache-arrow';
+import { assert } from '../../../errors.js';
+import { backendFor, clusterMode, type Executor } from '../../backend/index.js';
+import type { Plan, StagePlan } from '../../plan.js';
+import type { StageReport } from '../../report.js';
+import { parallelMap } from '../../stream/parallel-map.js';
+import { rebatch } from '../../stream/rebatch.js';
+import { openAll } from '../local/local-runner.js';
+import { runStage } from '../local/stage-run.js';
+import type { RunContext } from '../runner.js';
+import { ClusterRun } from './cluster-run.js';
+import { resolveOptions } from './options.js';
+import type { Payload, Slice } from './protocol.js';
+import { checkReachable } from './redis.js';
+import { describeModule } from './udf-module.js';
+
+/** A batch between stages: a table here, or a reference to one in the run's store. */
+type Item = { table: arrow.Table } | { ref: Payload; rows: number };
+
+async function* tablesOf(items: AsyncIterable<Item>, run: ClusterRun): AsyncGenerator<arrow.Table> {
+  for await (const it of items) yield 'table' in it ? it.table : await run.readTable(it.ref);
+}
+
+async function* refsOf(items: AsyncIterable<Item>): AsyncGenerator<{ ref: Payload; rows: number }> {
+  for await (const it of items) {
+    assert('ref' in it, 'a stage after a cluster stage gets references');
+    yield it;
+  }
+}
+
+/** Tables (the source, a local stage) are cut here, as `local` cuts them, and each batch put once. */
+async function* putBatches(tables: AsyncIterable<arrow.Table>, rows: number, run: ClusterRun): AsyncGenerator<Slice[]> {
+  for await (const t of rebatch(tables, rows)) yield [{ payload: await run.putTable(t), offset: 0, rows: t.numRows }];
+}
+
+/** Re-cuts references into batches of exactly `rows` rows (the last may be smaller), as `rebatch` does with tables. */
+export async function* sliceBatches(input: AsyncIterable<{ ref: Payload; rows: number }>, rows: number): AsyncGenerator<Slice[]> {
+  let parts: Slice[] = [];
+  let held = 0;
+  for await (const r of input) {
+    let at = 0;
+    while (at < r.rows) {
+      const n = Math.min(rows - held, r.rows - at);
+      parts.push({ payload: r.ref, offset: at, rows: n });
+      held += n;
+      at += n;
+      if (held === rows) {
+        yield parts;
+        parts = [];
+        held = 0;
+      }
+    }
+  }
+  if (held > 0) yield parts;
+}
+
+function clusterStage(input: AsyncIterable<Item>, afterCluster: boolean, s: StagePlan, run: ClusterRun, rep: StageReport, progress: () => void): AsyncGenerator<Item> {
+  const one = async (slices: Slice[], i: number): Promise<Item> => {
+    rep.rowsIn += slices.reduce((n, sl) => n + sl.rows, 0);
+    rep.batchesIn++;
+    const r = await run.call(s.index, i, slices);
+    rep.rowsOut += r.rows;
+    rep.batchesOut++;
+    rep.retries += r.counts.retries;
+    rep.skippedRows += r.counts.skippedRows;
+    rep.nulledRows += r.counts.nulledRows;
+    progress();
+    return { ref: r.output, rows: r.rows };
+  };
+  const batches = afterCluster ? sliceBatches(refsOf(input), s.batchRows) : putBatches(tablesOf(input, run), s.batchRows, run);
+  return parallelMap(batches, one, s.batchesInFlightMax, s.ordered);
+}
+
+async function* itemsOf(tables: AsyncIterable<arrow.Table>): AsyncGenerator<Item> {
+  for await (const table of tables) yield { table };
+}
+
+/** Announces a cluster stage (waiting for a worker that fits it); local stages open their backend. */
+async function openStage(run: ClusterRun, s: StagePlan, ctx: RunContext): Promise<Executor | { cluster: true; close(): Promise<void> }> {
+  const mode = clusterMode(s.backend);
+  if (!mode) return backendFor(s.backend).open(s, ctx.inlineUdfs.get(s.index));
+  assert(s.udf.kind === 'module', 'a cluster stage names its UDF by module (stagePlan refuses closures)');
+  await run.addStage(s, {
+    index: s.index, name: s.name, kind: s.kind, mode, module: describeModule(s.udf.module), export: s.udf.export,
+    columns: s.columns, ctorArgs: s.ctorArgs, resources: s.resources, concurrency: s.concurrency,
+    restartsMax: s.restartsMax, batchTimeoutMs: s.batchTimeoutMs, backend: s.backend, maxRetries: s.maxRetries,
+    retryBackoffMs: s.retryBackoffMs, retryBackoffMsMax: s.retryBackoffMsMax, onError: s.onError,
+    ...(s.idColumn !== undefined ? { idColumn: s.idColumn } : {}),
+  });
+  return { cluster: true, close: async () => undefined };
+}
+
+export async function* runOnCluster(plan: Plan, ctx: RunContext): AsyncGenerator<arrow.Table> {
+  const o = resolveOptions(ctx.options);
+  await checkReachable(o.connection, 'the bullmq runner');
+  const run = new ClusterRun(o);
+  try {
+    await run.start();
+    const opened = await openAll(plan, (s) => openStage(run, s, ctx));
+    try {
+      let stream: AsyncIterable<Item> = itemsOf(ctx.source(plan.stages[0]?.batchRows ?? 2048));
+      plan.stages.forEach((s, i) => {
+        const rep = ctx.report.stages[i];
+        const e = opened[i];
+        if ('cluster' in e) stream = clusterStage(stream, i > 0 && 'cluster' in opened[i - 1], s, run, rep, ctx.progress);
+        else {
+          rep.initMs = e.stats.initMs;
+          stream = itemsOf(runStage(tablesOf(stream, run), s, e, rep, ctx.progress));
+        }
+      });
+      yield* tablesOf(stream, run);
+    } finally {
+      await Promise.allSettled(opened.map((e) => e.close()));
+    }
+  } finally {
+    ctx.report.coordinatorBytes = { ...run.bytes };
+    await run.end();
+  }
+}

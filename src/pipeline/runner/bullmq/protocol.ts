@@ -1,0 +1,95 @@
+// What the coordinator and the workers say to each other through Redis: a run's announcement
+// (its stages, where batches travel), a job per batch (slices of earlier outputs, so batches go
+// worker to worker through the store), and a worker's answer. Plain JSON. Keys are named here
+// only, so both sides agree on them.
+
+import type { BackendName } from '../../backend/index.js';
+import type { WireError } from '../../backend/host/protocol.js';
+import type { OnError } from '../../plan.js';
+import type { ColumnSpec } from '../../schema.js';
+import type { BatchCounters } from '../local/stage-run.js';
+import type { StageKind } from '../../udf-call.js';
+import type { ModuleDescriptor } from './udf-module.js';
+
+/** A stage as a worker needs it: the UDF to load, how, and what it needs of the worker. */
+export interface ClusterStage {
+  queue: string;
+  index: number;
+  name: string;
+  kind: StageKind;
+  mode: 'task' | 'actor';
+  module: ModuleDescriptor;
+  export: string;
+  columns: ColumnSpec[];
+  ctorArgs: unknown[];
+  resources: Record<string, number>;
+  /** Batches of this stage running at once, cluster-wide. */
+  concurrency: number;
+  restartsMax: number;
+  batchTimeoutMs: number;
+  backend: BackendName;
+  maxRetries: number;
+  retryBackoffMs: number;
+  retryBackoffMsMax: number;
+  onError: OnError;
+  idColumn?: string;
+}
+
+export interface RunAnnouncement {
+  run: string;
+  /** The object store URL batches travel through, and the key prefix of this run's objects. */
+  store: string;
+  storePrefix: string;
+  inlineBytesMax: number;
+  stages: ClusterStage[];
+}
+
+/** A batch, inline (base64 Arrow IPC) or as a content-addressed key in the run's store. */
+export type Payload = { ipc: string } | { key: string; bytes: number };
+
+/** Rows [offset, offset + rows) of the table a payload holds. */
+export interface Slice {
+  payload: Payload;
+  offset: number;
+  rows: number;
+}
+
+/** One batch of a stage: its index and its rows, as slices of earlier payloads in order. */
+export interface JobData {
+  batch: number;
+  input: Slice[];
+}
+
+/** A worker's answer: the output batch with its row count and the counters of its retries and onError, or the error. */
+export type JobResult =
+  | { ok: true; output: Payload; rows: number; counts: BatchCounters; worker: string }
+  | { ok: false; error: WireError; worker: string };
+
+/** What a worker records about itself, refreshed while it lives. */
+export interface WorkerRecord {
+  name: string;
+  concurrency: number;
+  resources: Record<string, number>;
+}
+
+export const keys = {
+  runs: (prefix: string) => `${prefix}:runs`,
+  run: (prefix: string, run: string) => `${prefix}:run:${run}`,
+  worker: (prefix: string, name: string) => `${prefix}:worker:${name}`,
+  workerPattern: (prefix: string) => `${prefix}:worker:*`,
+  /** BullMQ queue names (BullMQ adds the prefix itself). */
+  queue: (run: string, stage: number) => `run-${run}-s${stage}`,
+  jobId: (batch: number) => `b${batch}`,
+};
+
+/** Slots a worker gives a stage: its concurrency, bounded by the stage's and by whole multiples of each resource; 0 when it lacks one. */
+export function slotsFor(worker: WorkerRecord, stage: { concurrency: number; resources: Record<string, number> }): number {
+  let slots = Math.min(worker.concurrency, stage.concurrency);
+  for (const [r, need] of Object.entries(stage.resources)) slots = Math.min(slots, Math.floor((worker.resources[r] ?? 0) / need));
+  return slots;
+}
+
+export function resourcesText(r: Record<string, number>): string {
+  const parts = Object.entries(r).map(([k, v]) => `${k}=${v}`);
+  return parts.length ? parts.join(',') : 'none';
+}

@@ -1,0 +1,221 @@
+// A cluster worker: it records itself in Redis (name, concurrency, resources) while it lives,
+// watches for announced runs, and serves each cluster stage it fits with a BullMQ worker on
+// that stage's queue. The UDF runs in this machine's child processes (the subprocess_task or
+// subprocess_actor pool, so an actor is constructed once per slot), loaded from this install.
+// Every job gets one answer: the output batch (retries and onError applied here, by the local
+// runner's own batch code), or the error as data, naming this worker.
+
+import { hostname } from 'node:os';
+import * as arrow from 'apache-arrow';
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { QuiverError } from '../../../errors.js';
+import { openStore, type ObjectStore } from '../../../storage/index.js';
+import { backendFor, type Executor } from '../../backend/index.js';
+import { wireError } from '../../backend/host/wire-error.js';
+import { ipcFromTable, tableFromIpc } from '../../ipc.js';
+import { batchRunner } from '../local/stage-run.js';
+import { readPayload, writePayload } from './payload.js';
+import { keys, slotsFor, type ClusterStage, type JobData, type JobResult, type RunAnnouncement, type Slice, type WorkerRecord } from './protocol.js';
+import { checkReachable, openRedis } from './redis.js';
+import { resolveModule } from './udf-module.js';
+
+export interface WorkerOptions {
+  /** The Redis URL the coordinator uses. Required. */
+  connection: string;
+  /** Batches this worker runs at once per stage. Default 1. */
+  concurrency?: number;
+  /** What this worker offers, e.g. { gpus: 1 }; stages needing more are left to others. Default {}. */
+  resources?: Record<string, number>;
+  /** Its name in errors and in Redis. Default `<hostname>-<pid>`. */
+  name?: string;
+  /** Redis key prefix; must match the coordinator's. Default 'quiver'. */
+  prefix?: string;
+  /** Where UDF packages are resolved from. Default the working directory. */
+  cwd?: string;
+  /** How often it looks for new or ended runs and refreshes its record. Default 200 ms. */
+  pollIntervalMs?: number;
+  /** BullMQ's job lock: a job whose worker died is re-run elsewhere after about this long. Default 30,000 ms. */
+  lockDurationMs?: number;
+  /** One line per event (stage served, stage ended); default silent. */
+  log?: (line: string) => void;
+}
+
+export interface ClusterWorker {
+  readonly name: string;
+  /** Stops taking jobs, closes the UDF processes and removes its record. */
+  close(): Promise<void>;
+}
+
+interface Served {
+  bull: Worker;
+  exec?: Promise<Executor>;
+}
+
+/** A batch from its slices: each payload read once, sliced, and the parts joined in order. */
+async function assemble(store: ObjectStore, slices: Slice[]): Promise<arrow.Table> {
+  const read = new Map<string, Promise<arrow.Table>>();
+  const parts: arrow.Table[] = [];
+  for (const sl of slices) {
+    const id = 'key' in sl.payload ? sl.payload.key : sl.payload.ipc;
+    let t = read.get(id);
+    if (!t) read.set(id, (t = readPayload(store, sl.payload).then(tableFromIpc)));
+    const whole = await t;
+    parts.push(sl.offset === 0 && sl.rows === whole.numRows ? whole : whole.slice(sl.offset, sl.offset + sl.rows));
+  }
+  return new arrow.Table(parts[0].schema, parts.flatMap((p) => p.batches));
+}
+
+class WorkerLoop implements ClusterWorker {
+  readonly name: string;
+  private readonly redis: Redis;
+  private readonly record: WorkerRecord;
+  private readonly served = new Map<string, Served>();
+  private readonly runs = new Set<string>();
+  private readonly stores = new Map<string, ObjectStore>();
+  private timer?: NodeJS.Timeout;
+  private polling = false;
+  private closed = false;
+
+  constructor(private readonly o: Required<Omit<WorkerOptions, 'log'>> & Pick<WorkerOptions, 'log'>) {
+    this.name = o.name;
+    this.redis = openRedis(o.connection);
+    this.record = { name: o.name, concurrency: o.concurrency, resources: o.resources };
+  }
+
+  async start(): Promise<void> {
+    await this.poll();
+    this.timer = setInterval(() => void this.poll(), this.o.pollIntervalMs);
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling || this.closed) return;
+    this.polling = true;
+    try {
+      const ttlMs = Math.max(3 * this.o.pollIntervalMs, 2000);
+      await this.redis.set(keys.worker(this.o.prefix, this.name), JSON.stringify(this.record), 'PX', ttlMs);
+      const live = new Set(await this.redis.smembers(keys.runs(this.o.prefix)));
+      for (const run of live) if (!this.runs.has(run)) await this.join(run);
+      for (const run of [...this.runs]) if (!live.has(run) || !(await this.redis.exists(keys.run(this.o.prefix, run)))) await this.leave(run);
+    } catch {
+      // Redis away: BullMQ and the next poll reconnect; the coordinator decides whether the run survives.
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private async join(run: string): Promise<void> {
+    const text = await this.redis.get(keys.run(this.o.prefix, run));
+    if (!text) {
+      // Listed but lapsed: its coordinator stopped refreshing it (died). Forget it for everyone.
+      await this.redis.srem(keys.runs(this.o.prefix), run);
+      return;
+    }
+    const a = JSON.parse(text) as RunAnnouncement;
+    this.runs.add(run);
+    for (const s of a.stages) {
+      const slots = slotsFor(this.record, s);
+      if (slots > 0 && !this.served.has(s.queue)) this.serve(a, s, slots);
+    }
+  }
+
+  private async leave(run: string): Promise<void> {
+    this.runs.delete(run);
+    const mine = [...this.served.entries()].filter(([q]) => q.startsWith(`run-${run}-`));
+    await Promise.allSettled(mine.map(([q, s]) => this.stop(q, s)));
+  }
+
+  private async stop(queue: string, s: Served): Promise<void> {
+    this.served.delete(queue);
+    await s.bull.close(true).catch(() => undefined);
+    await (await s.exec?.catch(() => undefined))?.close();
+    await s.bull.disconnect().catch(() => undefined);
+    this.o.log?.(`stopped ${queue}`);
+  }
+
+  private storeFor(url: string): ObjectStore {
+    let s = this.stores.get(url);
+    if (!s) this.stores.set(url, (s = openStore(url)));
+    return s;
+  }
+
+  /** Opens the stage's UDF pool: modules resolved from this install, one process per slot. */
+  private openExecutor(s: ClusterStage, slots: number): Promise<Executor> {
+    const module = resolveModule(s.module, this.o.cwd, this.name);
+    return backendFor(s.mode === 'actor' ? 'subprocess_actor' : 'subprocess_task').open({
+      index: s.index, name: s.name, kind: s.kind, udf: { kind: 'module', module, export: s.export }, columns: s.columns,
+      concurrency: slots, restartsMax: s.restartsMax, batchTimeoutMs: s.batchTimeoutMs, ctorArgs: s.ctorArgs, resources: s.resources,
+    });
+  }
+
+  private serve(a: RunAnnouncement, s: ClusterStage, slots: number): void {
+    const served = {} as Served;
+    const store = this.storeFor(a.store);
+    const process = async (job: Job<JobData>): Promise<JobResult> => {
+      try {
+        // Opened on the first job, so a run whose stage never reaches this worker costs nothing.
+        served.exec ??= this.openExecutor(s, slots);
+        const exec = await served.exec;
+        const input = await assemble(store, job.data.input);
+        const counts = { retries: 0, skippedRows: 0, nulledRows: 0 };
+        // Retries and onError run here, with the stage runner's own code, so they match `local`.
+        const out = await batchRunner(s, exec, counts)(input, job.data.batch);
+        const output = await writePayload(store, a.storePrefix, ipcFromTable(out), a.inlineBytesMax);
+        return { ok: true, output, rows: out.numRows, counts, worker: this.name };
+      } catch (e) {
+        return { ok: false, error: wireError(this.named(e)), worker: this.name };
+      }
+    };
+    served.bull = new Worker(s.queue, process, {
+      connection: openRedis(this.o.connection),
+      prefix: this.o.prefix,
+      concurrency: slots,
+      lockDuration: this.o.lockDurationMs,
+      stalledInterval: this.o.lockDurationMs,
+      maxStalledCount: 5,
+      drainDelay: 1,
+    });
+    served.bull.on('error', () => undefined);
+    this.served.set(s.queue, served);
+    this.o.log?.(`serving ${s.queue} (stage ${s.index} "${s.name}", ${slots} slot${slots > 1 ? 's' : ''})`);
+  }
+
+  /** A Quiver error from this machine (a module it cannot load) says which worker it was. */
+  private named(e: unknown): unknown {
+    if (!(e instanceof QuiverError) || e.message.includes(`worker ${this.name}`)) return e;
+    return new QuiverError(e.code, `${e.message} (on worker ${this.name})`, { ...e.details, worker: this.name });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    await Promise.allSettled([...this.served.entries()].map(([q, s]) => this.stop(q, s)));
+    await this.redis.del(keys.worker(this.o.prefix, this.name)).catch(() => undefined);
+    this.redis.disconnect();
+  }
+}
+
+/**
+ * Starts a worker: fails at once with `io` when Redis does not answer, then serves runs until
+ * `close()`.
+ *
+ * @example
+ * const w = await startWorker({ connection: 'redis://127.0.0.1:6379', concurrency: 2, resources: { gpus: 1 } });
+ */
+export async function startWorker(o: WorkerOptions): Promise<ClusterWorker> {
+  await checkReachable(o.connection, 'quiver worker');
+  const loop = new WorkerLoop({
+    connection: o.connection,
+    concurrency: o.concurrency ?? 1,
+    resources: o.resources ?? {},
+    name: o.name ?? `${hostname()}-${process.pid}`,
+    prefix: o.prefix ?? 'quiver',
+    cwd: o.cwd ?? process.cwd(),
+    pollIntervalMs: o.pollIntervalMs ?? 200,
+    lockDurationMs: o.lockDurationMs ?? 30_000,
+    log: o.log,
+  });
+  await loop.start();
+  return loop;
+}

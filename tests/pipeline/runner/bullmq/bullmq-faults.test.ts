@@ -1,0 +1,182 @@
+// The bullmq runner's faults, each against real processes: Redis unreachable, no worker with the
+// requested resources, a worker killed -9 mid-batch, Redis restarted mid-run, a worker without the
+// UDF module (or with another version of it). Each either fails naming the cause or finishes with
+// the local runner's bytes, and none commits anything partial. Markers, not timers, decide when to act.
+
+import { strict as assert } from 'node:assert';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { isQuiverError } from '../../../../src/errors.js';
+import { connect, type Connection, type Relation } from '../../../../src/pipeline/index.js';
+import { ipcFromTable } from '../../../../src/pipeline/ipc.js';
+import { withRedis } from '../../../helpers/servers.js';
+import { freePort, privateRedis, startWorkerProcess, tempDir, uniquePrefix, useCluster, type WorkerProcess } from './cluster-harness.js';
+
+const cudfs = { module: new URL('../../fixtures/cluster-udfs.ts', import.meta.url).href };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function bytesOf(rel: Relation): Promise<Buffer> {
+  return Buffer.from(ipcFromTable(await rel.toArrow()));
+}
+
+/** Resolves with the pid in the first `held-<pid>` marker in `dir`. */
+async function heldBy(dir: string): Promise<number> {
+  for (;;) {
+    const m = readdirSync(dir).find((n) => n.startsWith('held-'));
+    if (m) return Number(m.slice(5));
+    await sleep(10);
+  }
+}
+
+const held = (con: Connection, backend: 'cluster_task' | 'inline') =>
+  con.sql('select range as x from range(400)')
+    .mapBatches({ ...cudfs, export: 'holdThenDouble' }, { schema: { x: 'BIGINT', y: 'BIGINT' }, batchSize: 20, backend, concurrency: 3 });
+
+describe('bullmq runner: redis unreachable', () => {
+  it('fails the run with io naming the URL instead of waiting', async () => {
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    const restore = useCluster(url, uniquePrefix(), 'memory://unused');
+    const con = await connect({ terminal: 'off' });
+    try {
+      const rel = con.sql('select 1::bigint as x').mapBatches({ ...cudfs, export: 'holdThenDouble' }, { schema: { x: 'BIGINT', y: 'BIGINT' }, backend: 'cluster_task' });
+      await assert.rejects(rel.toArrow(), (e) => isQuiverError(e, 'io') && e.message.includes(`cannot reach redis at ${url}`));
+    } finally {
+      restore();
+      await con.close();
+    }
+  });
+
+  it('makes quiver worker exit with status 3 and say which URL', async () => {
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    await assert.rejects(startWorkerProcess(url, []), (e: Error) => /exited with 3/.test(e.message) && e.message.includes(`cannot reach redis at ${url}`));
+  });
+});
+
+withRedis('bullmq runner faults', (redisUrl) => {
+  describe('bullmq runner faults', () => {
+    const tmp = tempDir('bullmq-faults');
+    let con: Connection;
+    before(async () => (con = await connect({ terminal: 'off' })));
+    after(async () => {
+      await con?.close();
+      tmp.dispose();
+    });
+
+    it('fails after workerWaitMs naming the resource no worker offers, and commits nothing', async () => {
+      const prefix = uniquePrefix();
+      const w = await startWorkerProcess(redisUrl, ['--prefix', prefix, '--name', 'w-cpu-only']);
+      const restore = useCluster(redisUrl, prefix, tmp.url, { workerWaitMs: 300 });
+      const target = join(tmp.path, 'no-gpu-dataset');
+      try {
+        const rel = con.sql('select range as x from range(10)')
+          .mapBatches({ ...cudfs, export: 'holdThenDouble' }, { schema: { x: 'BIGINT', y: 'BIGINT' }, backend: 'cluster_actor', resources: { gpus: 1 } });
+        await assert.rejects(rel.writeDataset(target), (e) => isQuiverError(e, 'unsupported') && /resources gpus=1/.test(e.message) && /w-cpu-only \[none\]/.test(e.message));
+        // writeDataset creates a missing dataset before the run (as under local); the failed run adds no rows to it.
+        assert.equal((await con.dataset(target).rows()).length, 0);
+      } finally {
+        restore();
+        await w.stop();
+      }
+    });
+
+    it('re-runs the batch of a worker killed -9 mid-batch elsewhere, with the local bytes', async () => {
+      const markers = join(tmp.path, 'kill');
+      mkdirSync(markers);
+      const env = { QUIVER_TEST_MARKER_DIR: markers, QUIVER_TEST_HOLD_AT: '200' };
+      writeFileSync(join(markers, 'release'), '');
+      Object.assign(process.env, env); // the local run (in this process) sees the markers too
+      const local = await bytesOf(held(con, 'inline'));
+      rmSync(join(markers, 'release'));
+      const prefix = uniquePrefix();
+      const workers = await Promise.all([1, 2, 3].map((i) => startWorkerProcess(redisUrl, ['--prefix', prefix, '--concurrency', '2', '--name', `w-kill-${i}`, '--lock-duration-ms', '1000'], { env })));
+      const restore = useCluster(redisUrl, prefix, tmp.url);
+      try {
+        const run = bytesOf(held(con, 'cluster_task'));
+        const pid = await heldBy(markers);
+        assert.ok(workers.some((w) => w.pid === pid), `the held batch runs on one of the workers (pid ${pid})`);
+        process.kill(pid, 'SIGKILL');
+        writeFileSync(join(markers, 'release'), '');
+        assert.ok((await run).equals(local), 'the output after the kill differs from the local run');
+      } finally {
+        restore();
+        await Promise.all(workers.map((w) => w.stop()));
+      }
+    });
+
+    it('finishes a run with the local bytes when Redis restarts (empty) mid-run', async () => {
+      const markers = join(tmp.path, 'restart');
+      mkdirSync(markers);
+      const env = { QUIVER_TEST_MARKER_DIR: markers, QUIVER_TEST_HOLD_AT: '100' };
+      writeFileSync(join(markers, 'release'), '');
+      Object.assign(process.env, env);
+      const local = await bytesOf(held(con, 'inline'));
+      rmSync(join(markers, 'release'));
+      const redis = await privateRedis(markers);
+      const workers = await Promise.all([1, 2].map((i) => startWorkerProcess(redis.url, ['--concurrency', '2', '--name', `w-restart-${i}`, '--lock-duration-ms', '1000'], { env })));
+      const restore = useCluster(redis.url, 'quiver', tmp.url);
+      try {
+        const run = bytesOf(held(con, 'cluster_task'));
+        await heldBy(markers);
+        await redis.restart();
+        writeFileSync(join(markers, 'release'), '');
+        assert.ok((await run).equals(local), 'the output after the restart differs from the local run');
+      } finally {
+        restore();
+        await Promise.all(workers.map((w) => w.stop()));
+        await redis.stop();
+      }
+    });
+
+    it('stops serving a run whose coordinator died, once its announcement lapses', async () => {
+      const prefix = uniquePrefix();
+      const w = await startWorkerProcess(redisUrl, ['--prefix', prefix, '--name', 'w-orphan']);
+      const r = new Redis(redisUrl);
+      const until = async (ok: () => boolean | Promise<boolean>) => {
+        while (!(await ok())) await sleep(20);
+      };
+      try {
+        const stage = {
+          queue: 'run-dead-s1', index: 1, name: 'x', kind: 'map_batches', mode: 'task', module: { url: cudfs.module }, export: 'holdThenDouble',
+          columns: [{ name: 'x', type: 'BIGINT' }], ctorArgs: [], resources: {}, concurrency: 1, restartsMax: 0, batchTimeoutMs: 0,
+          backend: 'cluster_task', maxRetries: 0, retryBackoffMs: 0, retryBackoffMsMax: 0, onError: 'fail',
+        };
+        await r.set(`${prefix}:run:dead`, JSON.stringify({ run: 'dead', store: tmp.url, storePrefix: 'runs/dead', inlineBytesMax: 0, stages: [stage] }));
+        await r.sadd(`${prefix}:runs`, 'dead');
+        await until(() => w.output().includes('serving run-dead-s1'));
+        await r.pexpire(`${prefix}:run:dead`, 1); // what a coordinator that stopped refreshing it leaves behind
+        await until(() => w.output().includes('stopped run-dead-s1'));
+        await until(async () => (await r.smembers(`${prefix}:runs`)).length === 0);
+      } finally {
+        r.disconnect();
+        await w.stop();
+      }
+    });
+
+    it('fails naming the worker when it cannot find the UDF module in its install, or has another version', async () => {
+      const prefix = uniquePrefix();
+      const elsewhere = join(tmp.path, 'other-install');
+      mkdirSync(join(elsewhere, 'tests/pipeline/fixtures'), { recursive: true });
+      writeFileSync(join(elsewhere, 'package.json'), JSON.stringify({ name: 'not-quiver' }));
+      const stale = join(tmp.path, 'stale-install');
+      mkdirSync(join(stale, 'tests/pipeline/fixtures'), { recursive: true });
+      writeFileSync(join(stale, 'package.json'), JSON.stringify({ name: 'quiver' }));
+      writeFileSync(join(stale, 'tests/pipeline/fixtures/cluster-udfs.ts'), 'export function holdThenDouble() {}\n');
+      const rel = () => con.sql('select range as x from range(4)')
+        .mapBatches({ ...cudfs, export: 'holdThenDouble' }, { schema: { x: 'BIGINT', y: 'BIGINT' }, backend: 'cluster_task' });
+      const restore = useCluster(redisUrl, prefix, tmp.url);
+      try {
+        const missing = await startWorkerProcess(redisUrl, ['--prefix', prefix, '--name', 'w-missing'], { cwd: elsewhere });
+        await assert.rejects(rel().toArrow(), (e) => isQuiverError(e, 'udf_failed') && /worker w-missing cannot find UDF module tests\/pipeline\/fixtures\/cluster-udfs.ts of package quiver/.test(e.message));
+        await missing.stop();
+        const old = await startWorkerProcess(redisUrl, ['--prefix', prefix, '--name', 'w-stale'], { cwd: stale });
+        await assert.rejects(rel().toArrow(), (e) => isQuiverError(e, 'udf_failed') && /worker w-stale has a different version of UDF module/.test(e.message));
+        await old.stop();
+      } finally {
+        restore();
+      }
+      assert.ok(!existsSync(join(elsewhere, 'runs')));
+    });
+  });
+});

@@ -1,0 +1,173 @@
+// The bullmq runner against a real Redis and real `quiver worker` processes: the same relation
+// gives the same bytes as under `local`; actors, resources and the cluster-wide concurrency
+// bound hold; a run leaves nothing in Redis or the store; a worker without the UDF module says so.
+
+import { strict as assert } from 'node:assert';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { open } from '../../../../src/dataset/index.js';
+import { connect, type Connection, type Relation } from '../../../../src/pipeline/index.js';
+import { ipcFromTable } from '../../../../src/pipeline/ipc.js';
+import { withRedis } from '../../../helpers/servers.js';
+import { startWorkerProcess, tempDir, uniquePrefix, useCluster, type WorkerProcess } from './cluster-harness.js';
+
+const fixtures = new URL('../../fixtures/', import.meta.url).href;
+const udfs = { module: `${fixtures}udfs.ts` };
+const cudfs = { module: `${fixtures}cluster-udfs.ts` };
+
+async function bytesOf(rel: Relation): Promise<Buffer> {
+  return Buffer.from(ipcFromTable(await rel.toArrow()));
+}
+
+withRedis('bullmq runner', (redisUrl) => {
+  describe('bullmq runner', () => {
+    const tmp = tempDir('bullmq');
+    const prefix = uniquePrefix();
+    const env = { QUIVER_TEST_MARKER_DIR: tmp.path };
+    let workers: WorkerProcess[] = [];
+    let con: Connection;
+    let restore = () => undefined as void;
+
+    before(async () => {
+      workers = await Promise.all([
+        startWorkerProcess(redisUrl, ['--prefix', prefix, '--concurrency', '2', '--name', 'w-plain-1'], { env }),
+        startWorkerProcess(redisUrl, ['--prefix', prefix, '--concurrency', '2', '--name', 'w-plain-2'], { env }),
+        startWorkerProcess(redisUrl, ['--prefix', prefix, '--concurrency', '1', '--resources', 'gpus=1', '--name', 'w-gpu'], { env }),
+      ]);
+      con = await connect({ terminal: 'off' });
+    });
+    after(async () => {
+      restore();
+      await con?.close();
+      await Promise.all(workers.map((w) => w.stop()));
+      tmp.dispose();
+    });
+
+    /** The same stages under local (in-process, the cheapest to compare with) and bullmq (cluster backends). */
+    const pipeline = (cluster: boolean) =>
+      con.sql('select range as x from range(300)')
+        .mapBatches({ ...cudfs, export: 'holdThenDouble' }, { schema: { x: 'BIGINT', y: 'BIGINT' }, batchSize: 16, backend: cluster ? 'cluster_task' : 'inline', concurrency: 3 })
+        .map({ ...udfs, export: 'parity' }, { schema: { x: 'BIGINT', parity: 'VARCHAR' }, batchSize: 50, backend: cluster ? 'cluster_actor' : 'inline', concurrency: 2 })
+        .flatMap({ ...udfs, export: 'repeatMod3' }, { schema: { x: 'BIGINT', k: 'INTEGER' }, batchSize: 40, backend: 'inline' });
+
+    it('gives byte-identical output to the local runner for task, actor and inline stages', async () => {
+      const local = await bytesOf(pipeline(false));
+      restore = useCluster(redisUrl, prefix, tmp.url, { inlineBytesMax: 256 });
+      const rel = pipeline(true);
+      const cluster = await bytesOf(rel);
+      assert.ok(cluster.equals(local), 'the cluster output differs from the local one');
+      assert.equal(rel.lastReport!.stages[0].rowsOut, 300);
+      assert.equal(rel.lastReport!.stages[1].batchesIn, 6);
+      assert.ok(rel.lastReport!.coordinatorBytes!.sent > 0);
+    });
+
+    it('passes one cluster stage\'s output to the next worker to worker, not through the coordinator', async () => {
+      const rel = (cluster: boolean) => con.sql('select range as x from range(48)')
+        .mapBatches({ ...cudfs, export: 'blobOf' }, { schema: { x: 'BIGINT', blob: 'BLOB' }, batchSize: 8, backend: cluster ? 'cluster_task' : 'inline', concurrency: 2 })
+        .map({ ...cudfs, export: 'sizeOf' }, { schema: { x: 'BIGINT', n: 'INTEGER', first: 'INTEGER' }, batchSize: 12, backend: cluster ? 'cluster_actor' : 'inline', concurrency: 2 });
+      const local = await bytesOf(rel(false));
+      restore = useCluster(redisUrl, prefix, tmp.url);
+      const cluster = rel(true);
+      assert.ok((await bytesOf(cluster)).equals(local));
+      const { sent, received } = cluster.lastReport!.coordinatorBytes!;
+      const blobBytes = 48 * 65_536;
+      assert.ok(sent + received < blobBytes / 20, `the coordinator moved ${sent + received} bytes of ${blobBytes} blob bytes`);
+    });
+
+    it('constructs an actor once per worker slot and serves many batches with it', async () => {
+      restore = useCluster(redisUrl, prefix, tmp.url);
+      const rows = await con.sql('select range as x from range(200)')
+        .mapBatches({ ...udfs, export: 'Counter' }, { schema: { x: 'BIGINT', instance: 'INTEGER', calls: 'INTEGER', pid: 'INTEGER' }, batchSize: 10, backend: 'cluster_actor', concurrency: 3 })
+        .rows();
+      assert.equal(rows.length, 200);
+      const byPid = new Map<unknown, typeof rows>();
+      for (const r of rows) byPid.set(r.pid, [...(byPid.get(r.pid) ?? []), r]);
+      assert.ok(byPid.size <= 5, `at most one actor per slot of the two plain workers and the gpu worker (${byPid.size} processes)`);
+      for (const [pid, rs] of byPid) assert.ok(rs.every((r) => r.instance === 1), `process ${pid} constructed its actor once`);
+      assert.equal(Math.max(...rows.map((r) => r.calls as number)) > 1, true, 'an actor served more than one batch');
+    });
+
+    it('runs a stage that asks for gpus only on the worker offering them', async () => {
+      restore = useCluster(redisUrl, prefix, tmp.url);
+      const rows = await con.sql('select range as x from range(60)')
+        .map({ ...cudfs, export: 'whichWorker' }, { schema: { x: 'BIGINT', worker: 'INTEGER' }, batchSize: 5, backend: 'cluster_actor', concurrency: 4, resources: { gpus: 1 } })
+        .rows();
+      const gpu = workers.find((w) => w.output().includes('w-gpu'))!;
+      assert.deepEqual([...new Set(rows.map((r) => r.worker))], [gpu.pid]);
+    });
+
+    it('never runs more batches of a stage at once than its concurrency, across all workers', async () => {
+      restore = useCluster(redisUrl, prefix, tmp.url);
+      const rows = await con.sql('select range as x from range(120)')
+        .mapBatches({ ...cudfs, export: 'countActive' }, { schema: { x: 'BIGINT', busy: 'INTEGER' }, batchSize: 4, backend: 'cluster_task', concurrency: 2 })
+        .rows();
+      assert.equal(rows.length, 120);
+      assert.ok(Math.max(...rows.map((r) => r.busy as number)) <= 2, 'five worker slots are free, yet at most two batches may run');
+    });
+
+    it('skips failing rows under onError skip exactly as the local runner does', async () => {
+      const rel = (cluster: boolean) => con.sql('select range as x from range(50)')
+        .mapBatches({ ...udfs, export: 'failOn6Mod7' }, { schema: { x: 'BIGINT' }, batchSize: 8, backend: cluster ? 'cluster_task' : 'inline', onError: 'skip' });
+      restore();
+      const local = rel(false);
+      const localBytes = await bytesOf(local);
+      restore = useCluster(redisUrl, prefix, tmp.url);
+      const cluster = rel(true);
+      assert.ok((await bytesOf(cluster)).equals(localBytes));
+      assert.equal(cluster.lastReport!.stages[0].skippedRows, local.lastReport!.stages[0].skippedRows);
+    });
+
+    it('commits writeDataset once, with the bullmq runner in its lineage, and nothing when a batch fails', async () => {
+      restore = useCluster(redisUrl, prefix, tmp.url);
+      const good = join(tmp.path, 'ds-good');
+      const { report } = await con.sql('select range as x from range(30)')
+        .mapBatches({ ...cudfs, export: 'holdThenDouble' }, { schema: { x: 'BIGINT', y: 'BIGINT' }, batchSize: 7, backend: 'cluster_task' })
+        .writeDataset(good, { message: 'doubled' });
+      assert.equal(report.rowsOut, 30);
+      const ds = await open(good);
+      try {
+        const log = [];
+        for await (const c of ds.log()) log.push(c);
+        assert.equal(log.filter((c) => c.message === 'doubled').length, 1);
+        assert.equal((log[0].meta as { pipeline: { runner: string } }).pipeline.runner, 'bullmq');
+      } finally {
+        await ds.close();
+      }
+      const bad = join(tmp.path, 'ds-bad');
+      await assert.rejects(con.sql('select range as x from range(30)')
+        .mapBatches({ ...udfs, export: 'failOn6Mod7' }, { schema: { x: 'BIGINT' }, batchSize: 7, backend: 'cluster_task' })
+        .writeDataset(bad, { message: 'never' }), /failed on batch 0 \(first row id 0\)/);
+      assert.equal((await con.dataset(bad).rows()).length, 0);
+    });
+
+    it('stops the run\'s jobs when the caller stops reading', async () => {
+      restore = useCluster(redisUrl, prefix, tmp.url);
+      const rel = con.sql('select range as x from range(2000)')
+        .mapBatches({ ...cudfs, export: 'holdThenDouble' }, { schema: { x: 'BIGINT', y: 'BIGINT' }, batchSize: 10, backend: 'cluster_task' });
+      let batches = 0;
+      for await (const _ of rel) if (++batches === 2) break;
+      const r = new Redis(redisUrl);
+      try {
+        assert.deepEqual(await r.keys(`${prefix}:run-*`), [], 'the run\'s queue is gone');
+        assert.deepEqual(await r.smembers(`${prefix}:runs`), []);
+      } finally {
+        r.disconnect();
+      }
+      assert.ok(rel.lastReport!.stages[0].batchesIn < 200);
+    });
+
+    it('leaves no run, queue or stored batch behind once the run is done', async () => {
+      const r = new Redis(redisUrl);
+      try {
+        assert.deepEqual(await r.keys(`${prefix}:run*`), []);
+        assert.equal((await r.smembers(`${prefix}:runs`)).length, 0);
+      } finally {
+        r.disconnect();
+      }
+      const stored = readdirSync(join(tmp.path), { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && e.parentPath.includes('runs'));
+      assert.deepEqual(stored.map((e) => e.name), []);
+    });
+  });
+});
