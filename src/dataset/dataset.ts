@@ -22,6 +22,7 @@ import {
   readManifest,
   readMetadata,
   readRef,
+  sqlType,
   RowIdAllocator,
   createRowIdLease,
   writeCommit,
@@ -32,11 +33,13 @@ import {
   type Commit,
   type CommitStats,
   type Manifest,
+  type ColumnizedBatch,
   type FragmentMeta,
+  type GroupFileMeta,
   type RecordInput,
   type SchemaInput,
 } from '../format/index.js';
-import { FileCache, USER_QUERY, mentionsSearch, referencedColumns, SearchRuntime, type Param, type SearchExplain, type SearchHost, type Session } from '../query/index.js';
+import { FileCache, USER_QUERY, mentionsSearch, quoteIdent, referencedColumns, SearchRuntime, type Param, type SearchExplain, type SearchHost, type Session } from '../query/index.js';
 import { buildIndex, withIndex, type IndexSpec } from './search/create-index.js';
 import type { BuildProgress } from '../index/index.js';
 import { openStore, type ObjectStore, type StoreOptions } from '../storage/index.js';
@@ -52,6 +55,7 @@ import { mergeBase, resolveCommit, walkHistory } from './versioning/refs.js';
 import { applyCompaction, planAutoCompaction, planCompaction, wantsAutoCompaction, writeCompaction, type AutoCompactOptions, type CompactOptions } from './versioning/compact.js';
 import { vacuum, type VacuumOptions, type VacuumResult } from './versioning/vacuum.js';
 import { applyRowWrite, type RowWrite } from './versioning/row-write.js';
+import { mergePatches, planRowPatches, rowPatchesOf, splitUpsert, keyValue, type RowPatches } from './versioning/row-patch.js';
 import { checkedPredicate, planDelete, planUpdate, type RowSelector, type UpdateSpec } from './versioning/update.js';
 
 export interface CreateOptions {
@@ -127,12 +131,36 @@ export interface MergeResult {
   dryRun: boolean;
 }
 
+/** `update({ rows })`: per-row values, each entry a `row_id` and the columns it changes. */
+export interface RowsUpdate {
+  rows: readonly Record<string, unknown>[];
+}
+
 export interface CommitOptions {
   /** Provenance stored with the commit (e.g. the pipeline that produced the rows). */
   meta?: Record<string, unknown>;
 }
 
 const DEFAULT_BRANCH = 'main';
+
+/** A `commit` call waiting for the publish that holds its changes. */
+interface CommitWaiter {
+  message: string;
+  meta: Record<string, unknown> | undefined;
+  /** The handle's change count when the call was made. */
+  seq: number;
+  /** A publish was in flight when the call was made (it may hold the call's changes). */
+  inFlight: boolean;
+  resolve(c: Commit): void;
+  reject(e: unknown): void;
+}
+
+/** `m` with staged append fragments added (and their large-column files). */
+function withFragments(m: Manifest, written: readonly { fragment: FragmentMeta; groups: Record<string, GroupFileMeta> }[]): Manifest {
+  const groups = { ...m.groups };
+  for (const w of written) for (const [col, g] of Object.entries(w.groups)) groups[col] = [...(groups[col] ?? []), g];
+  return { ...m, fragments: [...m.fragments, ...written.map((w) => w.fragment)], groups };
+}
 
 /** Commits a prepared merge is re-applied over (see PublishOptions.preparedOn) before it is prepared again. */
 const REBASE_COMMITS_MAX = 256;
@@ -183,6 +211,16 @@ export class Dataset {
   readonly #pendingOps: PendingOp[] = [];
   /** The head manifest with the pending operations applied: what the next update or delete sees. */
   #working: Manifest | null = null;
+  /** How many of `staging.written` `#working` already holds. */
+  #workingStaged = 0;
+  /** Per-row values staged by `update({ rows })` and `upsert`, planned at commit. */
+  #rowPatches: RowPatches = new Map();
+  /** Counts staged changes; a commit call waits for the publish that holds its count. */
+  #seq = 0;
+  readonly #commitWaiters: CommitWaiter[] = [];
+  #leading = false;
+  #lastPublish: { commit: Commit; seq: number } | undefined;
+  #refreshedAt = new Date();
   readonly #deletesCache = new Map<string, bigint[]>();
   #diffCounter = 0;
   readonly #search = new SearchRuntime();
@@ -225,9 +263,17 @@ export class Dataset {
     return this.branchName === null;
   }
 
-  /** The version (commit) this handle reads. */
+  /**
+   * The version (commit) this handle reads: its branch's head as of `refreshedAt` (another
+   * writer may have committed since; `refresh()` reads the branch again).
+   */
   get version(): Commit {
     return this.#head;
+  }
+
+  /** When this handle last read its branch's head (opened, committed, queried or refreshed). */
+  get refreshedAt(): Date {
+    return new Date(this.#refreshedAt.getTime());
   }
 
   /** The columns of the dataset at this version. */
@@ -236,9 +282,9 @@ export class Dataset {
   }
 
   /**
-   * Live rows at this handle's version (deleted rows excluded, staged rows not counted). A
-   * writable handle's version moves when it commits, queries or calls `refresh()`; until then
-   * another writer's commits are not counted.
+   * Live rows at this handle's version (deleted rows excluded, staged rows not counted), as of
+   * `refreshedAt`. A writable handle's version moves when it commits, queries or calls
+   * `refresh()`; until then another writer's commits are not counted.
    *
    * @example
    * await ds.refresh();
@@ -354,61 +400,121 @@ export class Dataset {
       // Validate with placeholder ids first, so bad input costs no lease.
       const placeholder = new BigInt64Array(list.length);
       const batch = columnize(this.#manifest.schema, list, placeholder);
-      const ids = await this.#rowIds.take(list.length);
-      const idValues = Array.from(ids);
-      batch.scalar[0].values = idValues;
-      for (const cols of batch.large.values()) cols[0] = batch.scalar[0];
-      await this.#staging.add(batch);
-      return { rows: list.length, rowIds: idValues };
+      return { rows: list.length, rowIds: await this.#stageBatch(batch, list.length) };
     });
   }
 
   /**
-   * Publishes the staged rows (and pending updates) as a new version on this handle's branch.
+   * Publishes the staged rows, updates and deletes as a new version on this handle's branch.
    * If another writer moved the branch meanwhile, the change is re-applied on top of theirs.
+   *
+   * Group commit: calls made while a publish is in flight wait for it; if it already holds
+   * their changes they get its commit, and the rest share the next publish (one commit whose
+   * message is the first caller's, every caller's message in `meta.messages`). So a server that
+   * calls `update` then `commit` per request makes few publishes, and each caller learns the
+   * version that holds its change. A failed publish fails every caller that shared it.
+   *
+   * @example
+   * await Promise.all(requests.map(async (r) => {
+   *   await ds.update({ rows: [{ row_id: r.id, rating: r.rating }] });
+   *   return ds.commit('feedback');
+   * }));
    */
   async commit(message: string, options: CommitOptions = {}): Promise<Commit> {
     this.#check(true);
     if (typeof message !== 'string') throw new QuiverError('invalid_input', 'dataset: a commit needs a message');
-    return this.#mutex.run(async () => {
-      await this.#staging.flush();
-      const written = [...this.#staging.written];
-      if (written.length === 0 && this.#pendingOps.length === 0) {
-        throw new QuiverError('invalid_input', 'dataset: nothing to commit (append, update or delete first)');
-      }
-      const ops: PendingOp[] = [];
-      if (written.length) {
-        ops.push((m) => {
-          const groups = { ...m.groups };
-          for (const w of written) for (const [col, g] of Object.entries(w.groups)) groups[col] = [...(groups[col] ?? []), g];
-          const rows = written.reduce((n, w) => n + w.fragment.rows, 0);
-          return { manifest: { ...m, fragments: [...m.fragments, ...written.map((w) => w.fragment)], groups }, stats: { rowsAdded: rows, bytesWritten: written.reduce((n, w) => n + w.bytes, 0) } };
-        });
-      }
-      // Which staged update or delete conflicted, if one did (its index in pendingOps).
-      let conflicted = -1;
-      ops.push(...this.#pendingOps.map((op, i): PendingOp => async (m) => {
-        try {
-          return await op(m);
-        } catch (e) {
-          if (isQuiverError(e, 'conflict')) conflicted = i;
-          throw e;
-        }
-      }));
-      let commit: Commit;
-      try {
-        commit = await this.#publish(message, ops, options.meta, 'commit');
-      } catch (e) {
-        if (conflicted < 0 || !isQuiverError(e, 'conflict')) throw e;
-        throw await this.#dropConflicted(conflicted, e);
-      }
-      this.#staging.clear();
-      this.#pendingOps.length = 0;
-      this.#working = null;
-      await this.#releaseIfIdle();
-      await this.#autoCompact();
-      return commit;
+    return new Promise<Commit>((resolve, reject) => {
+      this.#commitWaiters.push({ message, meta: options.meta, seq: this.#seq, inFlight: this.#leading, resolve, reject });
+      if (!this.#leading) void this.#leadCommits();
     });
+  }
+
+  /** Publishes queued commit calls a group at a time until none wait. One leader at a time. */
+  async #leadCommits(): Promise<void> {
+    this.#leading = true;
+    try {
+      while (this.#commitWaiters.length) {
+        const queued = this.#commitWaiters.splice(0);
+        // Calls made while the last publish ran, whose changes it already took.
+        const last = this.#lastPublish;
+        const done = queued.filter((w) => w.inFlight && last && w.seq <= last.seq);
+        for (const w of done) w.resolve(last!.commit);
+        const group = queued.filter((w) => !done.includes(w));
+        if (group.length === 0) continue;
+        for (const w of group) w.inFlight = true;
+        const messages = group.map((w) => w.message);
+        const meta = group.length === 1 ? group[0].meta : { ...Object.assign({}, ...group.map((w) => w.meta ?? {})), messages };
+        try {
+          const c = await this.#mutex.run(() => this.#commitLocked(messages[0], meta));
+          for (const w of group) w.resolve(c);
+        } catch (e) {
+          for (const w of group) w.reject(e);
+        }
+      }
+    } finally {
+      this.#leading = false;
+    }
+  }
+
+  /** One publish of everything staged now. Caller holds the mutex. */
+  async #commitLocked(message: string, meta: Record<string, unknown> | undefined): Promise<Commit> {
+    await this.#staging.flush();
+    await this.#materializePatches();
+    const seq = this.#seq;
+    const written = [...this.#staging.written];
+    if (written.length === 0 && this.#pendingOps.length === 0) {
+      throw new QuiverError('invalid_input', 'dataset: nothing to commit (append, update or delete first)');
+    }
+    const ops: PendingOp[] = [];
+    if (written.length) ops.push((m) => ({ manifest: withFragments(m, written), stats: { rowsAdded: written.reduce((n, w) => n + w.fragment.rows, 0), bytesWritten: written.reduce((n, w) => n + w.bytes, 0) } }));
+    // Which staged update or delete conflicted, if one did (its index in pendingOps).
+    let conflicted = -1;
+    ops.push(...this.#pendingOps.map((op, i): PendingOp => async (m) => {
+      try {
+        return await op(m);
+      } catch (e) {
+        if (isQuiverError(e, 'conflict')) conflicted = i;
+        throw e;
+      }
+    }));
+    let commit: Commit;
+    try {
+      commit = await this.#publish(message, ops, meta, 'commit');
+    } catch (e) {
+      if (conflicted < 0 || !isQuiverError(e, 'conflict')) throw e;
+      throw await this.#dropConflicted(conflicted, e);
+    }
+    this.#lastPublish = { commit, seq };
+    this.#staging.clear();
+    this.#pendingOps.length = 0;
+    this.#working = null;
+    await this.#releaseIfIdle();
+    await this.#autoCompact();
+    return commit;
+  }
+
+  /**
+   * Plans the staged row patches (update by rows, upsert) into one pending op. A row id that
+   * matches no row fails with `not_found` and is dropped; the other patches stay staged.
+   * Caller holds the mutex.
+   */
+  async #materializePatches(): Promise<void> {
+    if (this.#rowPatches.size === 0) return;
+    const patches = this.#rowPatches;
+    this.#rowPatches = new Map();
+    await this.#staging.flush();
+    const base = await this.#workingManifest();
+    const ctx = await this.#versionContext();
+    try {
+      await this.#stageRowWrite(await planRowPatches(ctx, base, patches), ctx, base);
+    } catch (e) {
+      // Keep what was staged meanwhile on top of what goes back.
+      const later = this.#rowPatches;
+      this.#rowPatches = patches;
+      if (isQuiverError(e, 'not_found') && Array.isArray(e.details.rowIds)) for (const id of e.details.rowIds as bigint[]) patches.delete(id);
+      mergePatches(this.#rowPatches, later);
+      throw e;
+    }
   }
 
   /**
@@ -421,7 +527,7 @@ export class Dataset {
     const dropped = this.#pendingOps.length - i;
     this.#pendingOps.length = i;
     await this.#syncHead();
-    let m = this.#manifest;
+    let m = withFragments(this.#manifest, this.#staging.written);
     for (let k = 0; k < this.#pendingOps.length; k++) {
       try {
         m = (await this.#pendingOps[k](m)).manifest;
@@ -431,6 +537,7 @@ export class Dataset {
       }
     }
     this.#working = this.#pendingOps.length ? m : null;
+    this.#workingStaged = this.#staging.written.length;
     const droppedAll = dropped + (i - this.#pendingOps.length);
     return new QuiverError(
       'conflict',
@@ -454,6 +561,7 @@ export class Dataset {
     await this.#mutex.run(async () => {
       this.#staging.clear();
       this.#pendingOps.length = 0;
+      this.#rowPatches = new Map();
       this.#working = null;
       await this.#releaseIfIdle();
     });
@@ -516,6 +624,7 @@ export class Dataset {
       try {
         await this.#pending.checkIntact(manifestKeys(manifest));
         await moveRef(this.store, 'branch', branch, commit.id, ref.etag);
+        this.#refreshedAt = new Date();
         this.#head = commit;
         this.#manifest = manifest;
         await this.#releaseIfIdle();
@@ -534,7 +643,12 @@ export class Dataset {
 
   /** Drops the pending marker once nothing this handle wrote waits for a commit. */
   async #releaseIfIdle(): Promise<void> {
-    if (this.#staging.rows === 0 && this.#pendingOps.length === 0) await this.#pending.release();
+    if (!this.#hasStaged()) await this.#pending.release();
+  }
+
+  /** True while appends, updates or deletes wait for commit. */
+  #hasStaged(): boolean {
+    return this.#staging.rows > 0 || this.#pendingOps.length > 0 || this.#rowPatches.size > 0;
   }
 
   /** True when `to` descends from `from` through at most `rebaseCommitsMax` single-parent commits. */
@@ -552,6 +666,7 @@ export class Dataset {
   async #syncHead(): Promise<void> {
     if (this.branchName === null) return;
     const ref = await readRef(this.store, 'branch', this.branchName);
+    this.#refreshedAt = new Date();
     if (!ref || ref.commit === this.#head.id) return;
     const c = await readCommit(this.store, ref.commit);
     this.#manifest = await readManifest(this.store, c.manifest);
@@ -749,45 +864,127 @@ export class Dataset {
   async #stageRowWrite(w: RowWrite, ctx: VersionContext, base: Manifest): Promise<void> {
     const op: PendingOp = (m) => applyRowWrite(ctx, w, m);
     this.#working = (await op(base)).manifest;
+    this.#workingStaged = this.#staging.written.length;
     this.#pendingOps.push(op);
+    this.#seq++;
   }
 
   /** The manifest the next update or delete reads: the head with pending changes applied. */
   async #workingManifest(): Promise<Manifest> {
-    if (this.#working) return this.#working;
+    const written = this.#staging.written;
+    if (this.#working) {
+      if (written.length > this.#workingStaged) this.#working = withFragments(this.#working, written.slice(this.#workingStaged));
+      this.#workingStaged = written.length;
+      return this.#working;
+    }
     await this.#syncHead();
-    return this.#manifest;
+    return withFragments(this.#manifest, written);
   }
 
   /**
-   * Stages new values for the rows a SQL predicate (or a list of row ids) selects; `commit`
-   * publishes them. Only the changed rows' small columns are written again (a new fragment under
-   * the same row ids); images and embeddings stay where they are unless `set` names them, in
-   * which case the files holding those rows are rewritten (copy-on-write).
+   * Stages new values for rows; `commit` publishes them. Three forms:
+   * - `{ where, params?, set }` or `{ rowIds, set }`: the same values for every matched row;
+   * - `{ rows: [{ row_id, column: value, … }, …] }`: per-row values, each row naming only the
+   *   columns it changes. Validated at once (a row id twice in one call, an unknown column or a
+   *   bad value throws and stages nothing), resolved at commit in one pass for every row staged
+   *   since the last commit: a stream of one-row updates costs one small fragment per commit.
+   *   A row id that matches no row fails that commit with `not_found` (`details.rowIds`) and is
+   *   dropped; the other staged changes stay staged.
    *
-   * Caveats: rows appended but not yet committed cannot be updated. If another writer commits
-   * a change to the same rows first, `commit` fails with `conflict` (nothing is written).
+   * Only the changed rows' small columns are written again (a new fragment under the same row
+   * ids); images and embeddings stay where they are unless the update names them, in which case
+   * the files holding those rows are rewritten (copy-on-write). Rows appended on this handle and
+   * not yet committed can be updated too. If another writer commits a change to the same rows
+   * first, `commit` fails with `conflict` (nothing is written).
    *
    * @example
    * await ds.update({ where: 'row_id = $1', params: [id], set: { rating: 5 } });
+   * await ds.update({ rows: [{ row_id: id, rating: 5 }, { row_id: id2, rating: 2, thumbs: false }] });
    * await ds.commit('feedback for 2026-11-22');
-   * @returns the number of rows matched.
+   * @returns the number of rows matched (for `rows`: staged).
    */
-  async update(spec: UpdateSpec): Promise<{ rows: number }> {
+  async update(spec: UpdateSpec | RowsUpdate): Promise<{ rows: number }> {
     this.#check(true);
+    if (spec && typeof spec === 'object' && 'rows' in spec) {
+      const patches = rowPatchesOf(this.#manifest.schema, spec.rows);
+      // Staged without waiting for the handle: the commit in flight has taken the patches it publishes.
+      mergePatches(this.#rowPatches, patches);
+      this.#seq++;
+      return { rows: patches.size };
+    }
     return this.#mutex.run(async () => {
-      const base = await this.#workingManifest();
-      const ctx = await this.#versionContext();
+      await this.#materializePatches();
+      const { ctx, base } = await this.#planBase();
       const w = await planUpdate(ctx, base, spec);
       if (w) await this.#stageRowWrite(w, ctx, base);
-      return { rows: w ? w.hide.size && [...w.hide.values()].reduce((n, l) => n + l.length, 0) : 0 };
+      return { rows: w ? [...w.hide.values()].reduce((n, l) => n + l.length, 0) : 0 };
     });
+  }
+
+  /**
+   * Inserts records whose key column `on` holds a new value and updates the rows holding an
+   * existing one (only the columns a record names); `commit` publishes both, as one version.
+   * The key column must be a small column unique per row: a key twice in one call or null is
+   * `invalid_input`, a key held by several rows is `conflict`, and either stages nothing.
+   * Rows appended on this handle and not yet committed are matched too.
+   *
+   * @example
+   * await ds.upsert([{ request_id: 'r1', rating: 5 }, { request_id: 'r2', rating: 1 }], { on: 'request_id' });
+   * await ds.commit('feedback 14:00');
+   * @returns how many records update existing rows and how many are new.
+   */
+  async upsert(records: RecordInput | readonly RecordInput[], options: { on: string }): Promise<{ updated: number; inserted: number; rowIds: bigint[] }> {
+    this.#check(true);
+    const list = Array.isArray(records) ? (records as readonly RecordInput[]) : [records as RecordInput];
+    const on = options?.on;
+    const def = this.#manifest.schema.find((c) => c.name === on);
+    if (!def || isLarge(def.type)) throw new QuiverError('invalid_input', `upsert: "on" must name a small column of the dataset, got ${String(on)}`, { column: on });
+    return this.#mutex.run(async () => {
+      // A staged patch of the key column must land before keys are looked up.
+      if ([...this.#rowPatches.values()].some((p) => on in p)) await this.#materializePatches();
+      const { ctx, base } = await this.#planBase();
+      const keys = [...new Set(list.map((r) => keyValue((r as Record<string, unknown>)[on])).filter((k) => k !== null))];
+      const existing = new Map<unknown, bigint[]>();
+      if (keys.length) {
+        await createVersionView(ctx, '__quiver_upsert', base, { large: 'none' });
+        const q = `SELECT row_id, ${quoteIdent(on)} AS k FROM __quiver_upsert WHERE ${quoteIdent(on)} IN (SELECT unnest($1::${sqlType(def.type)}[]))`;
+        for (const r of (await ctx.session.all(q, [keys as unknown as Param])).rows) {
+          const k = keyValue(r.k);
+          existing.set(k, [...(existing.get(k) ?? []), r.row_id as bigint]);
+        }
+      }
+      const { patches, inserts } = splitUpsert(this.#manifest.schema, list, on, existing);
+      const batch = inserts.length ? columnize(this.#manifest.schema, inserts, new BigInt64Array(inserts.length)) : null;
+      const rowIds = [...patches.keys()];
+      if (batch) rowIds.push(...(await this.#stageBatch(batch, inserts.length)));
+      mergePatches(this.#rowPatches, patches);
+      this.#seq++;
+      return { updated: patches.size, inserted: inserts.length, rowIds };
+    });
+  }
+
+  /** Gives a validated batch row ids and stages it; returns the ids. Caller holds the mutex. */
+  async #stageBatch(batch: ColumnizedBatch, rows: number): Promise<bigint[]> {
+    const ids = await this.#rowIds.take(rows);
+    const idValues = Array.from(ids);
+    batch.scalar[0].values = idValues;
+    for (const cols of batch.large.values()) cols[0] = batch.scalar[0];
+    await this.#staging.add(batch);
+    this.#seq++;
+    return idValues;
+  }
+
+  /** The manifest an update or delete plans on, with appended rows written so it sees them. Caller holds the mutex. */
+  async #planBase(): Promise<{ ctx: VersionContext; base: Manifest }> {
+    await this.#staging.flush();
+    return { ctx: await this.#versionContext(), base: await this.#workingManifest() };
   }
 
   /**
    * Stages the deletion of the rows a SQL predicate (or a list of row ids) selects; `commit`
    * publishes it. Writes only a small file of deleted row ids per touched fragment: no data
-   * file is rewritten, and earlier versions keep the rows.
+   * file is rewritten, and earlier versions keep the rows. Rows appended on this handle and
+   * not yet committed can be deleted too.
    *
    * @example
    * await ds.delete({ where: "user_id = 'u9'" });
@@ -797,8 +994,8 @@ export class Dataset {
   async delete(sel: RowSelector): Promise<{ rows: number }> {
     this.#check(true);
     return this.#mutex.run(async () => {
-      const base = await this.#workingManifest();
-      const ctx = await this.#versionContext();
+      await this.#materializePatches();
+      const { ctx, base } = await this.#planBase();
       const w = await planDelete(ctx, base, sel);
       if (w) await this.#stageRowWrite(w, ctx, base);
       return { rows: w ? [...w.hide.values()].reduce((n, l) => n + l.length, 0) : 0 };
@@ -817,7 +1014,7 @@ export class Dataset {
   async curate(predicate: string, message: string, params: readonly Param[] = []): Promise<Commit> {
     this.#check(true);
     if (typeof predicate !== 'string' || !predicate.trim()) throw new QuiverError('invalid_input', 'versioning: curate needs a SQL predicate');
-    if (this.#staging.rows > 0 || this.#pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or discard() staged changes before curate');
+    if (this.#hasStaged()) throw new QuiverError('invalid_input', 'versioning: commit or discard() staged changes before curate');
     // Checked alone first, so a mistake is named in the user's terms, not in the wrapper's.
     const checked = await this.#mutex.run(async () => checkedPredicate(await this.#versionContext(), await this.#workingManifest(), predicate, params, 'curate: predicate'));
     const { rows } = await this.delete({ where: `NOT coalesce(${checked}, false)`, params });
@@ -1028,7 +1225,7 @@ export class Dataset {
     this.#check(true);
     const policy = options.onConflict ?? 'fail';
     if (!['fail', 'ours', 'theirs'].includes(policy)) throw new QuiverError('invalid_input', `versioning: onConflict must be 'fail', 'ours' or 'theirs', got ${String(policy)}`);
-    if (this.#staging.rows > 0 || this.#pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or discard() staged changes before merge');
+    if (this.#hasStaged()) throw new QuiverError('invalid_input', 'versioning: commit or discard() staged changes before merge');
     return this.#mutex.run(async () => {
       for (let attempt = 0; ; attempt++) {
         await this.#syncHead();
@@ -1122,7 +1319,7 @@ export class Dataset {
    */
   async compact(options: CompactOptions = {}): Promise<Commit | null> {
     this.#check(true);
-    if (this.#staging.rows > 0 || this.#pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or discard() staged changes before compact');
+    if (this.#hasStaged()) throw new QuiverError('invalid_input', 'versioning: commit or discard() staged changes before compact');
     return this.#mutex.run(() => this.#compactLocked(options));
   }
 

@@ -8,6 +8,7 @@ export {
   type WriteOptions,
   type AppendResult,
   type CommitOptions,
+  type RowsUpdate,
   type VersionDiff,
   type MergeOptions,
   type MergeResult,

@@ -124,7 +124,7 @@ export class RowLookup {
 }
 
 /** Whether a sorted id list has one in [lo, hi]. */
-function inRange(sorted: readonly bigint[], lo: bigint, hi: bigint): boolean {
+export function inRange(sorted: readonly bigint[], lo: bigint, hi: bigint): boolean {
   let a = 0;
   let b = sorted.length;
   while (a < b) {
