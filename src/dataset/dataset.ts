@@ -213,6 +213,8 @@ export class Dataset {
   #working: Manifest | null = null;
   /** How many of `staging.written` `#working` already holds. */
   #workingStaged = 0;
+  /** Set when a pending op was staged without applying it to `#working`. */
+  #workingStale = false;
   /** Per-row values staged by `update({ rows })` and `upsert`, planned at commit. */
   #rowPatches: RowPatches = new Map();
   /** Counts staged changes; a commit call waits for the publish that holds its count. */
@@ -459,7 +461,8 @@ export class Dataset {
   /** One publish of everything staged now. Caller holds the mutex. */
   async #commitLocked(message: string, meta: Record<string, unknown> | undefined): Promise<Commit> {
     await this.#staging.flush();
-    await this.#materializePatches();
+    // Published at once: no later update plans on it, so it is not applied to the working manifest.
+    await this.#materializePatches(false);
     const seq = this.#seq;
     const written = [...this.#staging.written];
     if (written.length === 0 && this.#pendingOps.length === 0) {
@@ -481,6 +484,8 @@ export class Dataset {
     try {
       commit = await this.#publish(message, ops, meta, 'commit');
     } catch (e) {
+      this.#working = null;
+      this.#workingStale = this.#pendingOps.length > 0;
       if (conflicted < 0 || !isQuiverError(e, 'conflict')) throw e;
       throw await this.#dropConflicted(conflicted, e);
     }
@@ -488,6 +493,7 @@ export class Dataset {
     this.#staging.clear();
     this.#pendingOps.length = 0;
     this.#working = null;
+    this.#workingStale = false;
     await this.#releaseIfIdle();
     await this.#autoCompact();
     return commit;
@@ -498,7 +504,7 @@ export class Dataset {
    * matches no row fails with `not_found` and is dropped; the other patches stay staged.
    * Caller holds the mutex.
    */
-  async #materializePatches(): Promise<void> {
+  async #materializePatches(applyNow = true): Promise<void> {
     if (this.#rowPatches.size === 0) return;
     const patches = this.#rowPatches;
     this.#rowPatches = new Map();
@@ -506,7 +512,12 @@ export class Dataset {
     const base = await this.#workingManifest();
     const ctx = await this.#versionContext();
     try {
-      await this.#stageRowWrite(await planRowPatches(ctx, base, patches), ctx, base);
+      const w = await planRowPatches(ctx, base, patches);
+      if (applyNow) await this.#stageRowWrite(w, ctx, base);
+      else {
+        this.#pendingOps.push((m) => applyRowWrite(ctx, w, m));
+        this.#workingStale = true;
+      }
     } catch (e) {
       // Keep what was staged meanwhile on top of what goes back.
       const later = this.#rowPatches;
@@ -538,6 +549,7 @@ export class Dataset {
     }
     this.#working = this.#pendingOps.length ? m : null;
     this.#workingStaged = this.#staging.written.length;
+    this.#workingStale = false;
     const droppedAll = dropped + (i - this.#pendingOps.length);
     return new QuiverError(
       'conflict',
@@ -563,6 +575,7 @@ export class Dataset {
       this.#pendingOps.length = 0;
       this.#rowPatches = new Map();
       this.#working = null;
+      this.#workingStale = false;
       await this.#releaseIfIdle();
     });
   }
@@ -872,6 +885,15 @@ export class Dataset {
   /** The manifest the next update or delete reads: the head with pending changes applied. */
   async #workingManifest(): Promise<Manifest> {
     const written = this.#staging.written;
+    if (this.#workingStale) {
+      // An op was staged without being applied (a failed commit's patches): apply them all again.
+      await this.#syncHead();
+      let m = withFragments(this.#manifest, written);
+      for (const op of this.#pendingOps) m = (await op(m)).manifest;
+      this.#working = this.#pendingOps.length ? m : null;
+      this.#workingStaged = written.length;
+      this.#workingStale = false;
+    }
     if (this.#working) {
       if (written.length > this.#workingStaged) this.#working = withFragments(this.#working, written.slice(this.#workingStaged));
       this.#workingStaged = written.length;
@@ -1027,6 +1049,7 @@ export class Dataset {
       } finally {
         this.#pendingOps.length = 0;
         this.#working = null;
+        this.#workingStale = false;
         await this.#releaseIfIdle();
       }
     });

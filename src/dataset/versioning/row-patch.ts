@@ -5,8 +5,8 @@
 
 import { QuiverError } from '../../errors.js';
 import { columnize, isLarge, type ColumnDef, type Manifest, type ParquetColumn, type RecordInput } from '../../format/index.js';
-import { inRange, quoteIdent } from '../../query/index.js';
-import { createVersionView, idsTable, type VersionContext } from './context.js';
+import { inRange, quoteIdent, quoteString } from '../../query/index.js';
+import { readDeletes, type VersionContext } from './context.js';
 import { smallColumnNames } from './diff.js';
 import { changedColumns, emptyRowWrite, writeLargeValues, writeSmallFragment, type RowWrite } from './row-write.js';
 
@@ -97,16 +97,37 @@ function pruned(m: Manifest, ids: readonly bigint[]): Manifest {
 }
 
 /**
+ * The live rows of `m` with these ids: row id, holding fragment and every small column. Reads
+ * only the fragments whose row-id range holds one, with the ids as literals so DuckDB skips
+ * row groups by their row_id statistics; deleted copies are dropped here, from cached deletes.
+ */
+async function liveRowsById(ctx: VersionContext, m: Manifest, ids: readonly bigint[]): Promise<Record<string, unknown>[]> {
+  const frags = pruned(m, ids).fragments;
+  if (frags.length === 0) return [];
+  const paths = await ctx.paths(frags.map((f) => f.key));
+  const fragOf = new Map(paths.map((p, i) => [p, frags[i]]));
+  const cols = ['row_id', ...smallColumnNames(m)].map(quoteIdent).join(', ');
+  const rows = (await ctx.session.all(`SELECT ${cols}, __quiver_file FROM read_parquet([${paths.map(quoteString).join(', ')}], filename = '__quiver_file') WHERE row_id IN (${ids.join(', ')})`)).rows;
+  const dead = new Map<string, Set<bigint>>();
+  for (const f of frags) if (f.deletes && f.deletes.count > 0) dead.set(f.id, new Set(await readDeletes(ctx, f.deletes.key)));
+  const out: Record<string, unknown>[] = [];
+  for (const r of rows) {
+    const f = fragOf.get(r.__quiver_file as string)!;
+    if (dead.get(f.id)?.has(r.row_id as bigint)) continue;
+    r[FRAGMENT_COL] = f.id;
+    out.push(r);
+  }
+  return out;
+}
+
+/**
  * Writes the rows `patches` change over `m`: one small fragment holding every patched row
  * (its other small columns copied), and copy-on-write large files for large columns a patch
  * names. A row id that matches no live row fails with `not_found` before anything is written.
  */
 export async function planRowPatches(ctx: VersionContext, m: Manifest, patches: RowPatches): Promise<RowWrite> {
   const ids = [...patches.keys()];
-  const cols = ['row_id', FRAGMENT_COL, ...smallColumnNames(m)].map(quoteIdent).join(', ');
-  await createVersionView(ctx, '__quiver_patch_target', pruned(m, ids), { large: 'none', fragmentColumn: FRAGMENT_COL });
-  await idsTable(ctx, '__quiver_patch_ids', ids);
-  const rows = (await ctx.session.all(`SELECT ${cols} FROM __quiver_patch_target WHERE row_id IN (SELECT id FROM __quiver_patch_ids)`)).rows;
+  const rows = await liveRowsById(ctx, m, ids);
   if (rows.length !== ids.length) {
     const found = new Set(rows.map((r) => r.row_id as bigint));
     const missing = ids.filter((id) => !found.has(id));
