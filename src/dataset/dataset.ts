@@ -38,6 +38,8 @@ import {
   type GroupFileMeta,
   type RecordInput,
   type SchemaInput,
+  type TypeSpec,
+  typeName,
 } from '../format/index.js';
 import { FileCache, USER_QUERY, mentionsSearch, quoteIdent, referencedColumns, SearchRuntime, type Param, type SearchExplain, type SearchHost, type Session } from '../query/index.js';
 import { buildIndex, withIndex, type IndexSpec } from './search/create-index.js';
@@ -55,6 +57,7 @@ import { mergeBase, resolveCommit, walkHistory } from './versioning/refs.js';
 import { applyCompaction, planAutoCompaction, planCompaction, wantsAutoCompaction, writeCompaction, type AutoCompactOptions, type CompactOptions } from './versioning/compact.js';
 import { vacuum, type VacuumOptions, type VacuumResult } from './versioning/vacuum.js';
 import { applyRowWrite, type RowWrite } from './versioning/row-write.js';
+import { parseColumn, planAddColumn, planAlterColumn, planDropColumn, planRenameColumn, type AddColumnOptions, type AlterColumnOptions } from './versioning/schema-change.js';
 import { mergePatches, planRowPatches, rowPatchesOf, splitUpsert, keyValue, type RowPatches } from './versioning/row-patch.js';
 import { checkedPredicate, planDelete, planUpdate, type RowSelector, type UpdateSpec } from './versioning/update.js';
 
@@ -1021,6 +1024,80 @@ export class Dataset {
       const w = await planDelete(ctx, base, sel);
       if (w) await this.#stageRowWrite(w, ctx, base);
       return { rows: w ? [...w.hide.values()].reduce((n, l) => n + l.length, 0) : 0 };
+    });
+  }
+
+  /**
+   * Adds a column and commits the new schema. Existing rows read NULL, or `default`, or `expr`
+   * (a SQL expression over their columns, evaluated now); a required column needs one of
+   * those. Only the new column's files are written (none when it starts NULL); older versions
+   * keep their schema. Refuses while changes are staged, and a name that files still hold for
+   * a dropped or renamed column (until compaction rewrites them).
+   *
+   * @example
+   * await ds.addColumn('siglip_emb', 'emb-768');                       // NULL until backfilled
+   * await ds.addColumn('reviewed', 'bool', { default: false });
+   * await ds.addColumn('liked', 'bool', { expr: 'rating >= 4' });
+   */
+  async addColumn(name: string, type: string | TypeSpec, options: AddColumnOptions = {}): Promise<Commit> {
+    const def = parseColumn(name, type);
+    return this.#schemaChange(`add column ${name}`, { add: name, type: typeName(def.type) }, async (ctx, m) => planAddColumn(ctx, m, def, options));
+  }
+
+  /**
+   * Drops a column from the next version and commits; no data is written (older versions keep
+   * the column, vacuum frees its files once no version needs them). Its indexes go with it.
+   *
+   * @example
+   * await ds.dropColumn('old_emb');
+   */
+  async dropColumn(name: string): Promise<Commit> {
+    return this.#schemaChange(`drop column ${name}`, { drop: name }, async (_ctx, m) => ({ manifest: planDropColumn(m, name), bytes: 0 }));
+  }
+
+  /**
+   * Renames a small column and commits; no data is written (files keep the old name and the
+   * version maps it). Indexes on the column are dropped. A large column (image, embedding,
+   * binary) cannot be renamed: add a new one and backfill it.
+   *
+   * @example
+   * await ds.renameColumn('thumbs', 'thumbs_up');
+   */
+  async renameColumn(from: string, to: string): Promise<Commit> {
+    return this.#schemaChange(`rename column ${from} to ${to}`, { rename: from, to }, async (_ctx, m) => ({ manifest: planRenameColumn(m, from, to), bytes: 0 }));
+  }
+
+  /**
+   * Widens a number column's type (int32 → int64, float32 → float64, …) and/or relaxes required
+   * to nullable, and commits; no data is written. Narrowing or changing kind is `invalid_input`.
+   *
+   * @example
+   * await ds.alterColumn('rating', { type: 'int64', nullable: true });
+   */
+  async alterColumn(name: string, options: AlterColumnOptions): Promise<Commit> {
+    return this.#schemaChange(`alter column ${name}`, { alter: name, ...(options.type !== undefined ? { type: String(options.type) } : {}), ...(options.nullable ? { nullable: true } : {}) }, async (_ctx, m) => ({ manifest: planAlterColumn(m, name, options) }));
+  }
+
+  /** Plans a schema change on the head and publishes it; planned again if the branch moves first. */
+  async #schemaChange(message: string, meta: Record<string, unknown>, plan: (ctx: VersionContext, m: Manifest) => Promise<{ manifest: Manifest; bytes?: number }>): Promise<Commit> {
+    this.#check(true);
+    if (this.#hasStaged()) throw new QuiverError('invalid_input', 'schema: commit or discard() staged changes before changing the schema');
+    return this.#mutex.run(async () => {
+      for (let attempt = 0; ; attempt++) {
+        await this.#syncHead();
+        const planned = this.#manifest;
+        const r = await plan(await this.#versionContext(), planned);
+        // A fill covers the rows of the head it was planned on: on any other head, plan again.
+        const op: PendingOp = (m) => {
+          if (m !== planned) throw new QuiverError('conflict', 'schema: the branch moved while the change was planned');
+          return { manifest: r.manifest, stats: { bytesWritten: r.bytes ?? 0 } };
+        };
+        try {
+          return await this.#publish(message, [op], { schema: meta }, 'schema');
+        } catch (e) {
+          if (!isQuiverError(e, 'conflict') || attempt + 1 >= this.#writeOptions.commitRetriesMax) throw e;
+        }
+      }
     });
   }
 

@@ -6,7 +6,7 @@
 import { QuiverError } from '../../errors.js';
 import { columnize, isLarge, type ColumnDef, type Manifest, type ParquetColumn, type RecordInput } from '../../format/index.js';
 import { inRange, quoteIdent, quoteString } from '../../query/index.js';
-import { readDeletes, type VersionContext } from './context.js';
+import { readDeletes, versionSql, type VersionContext } from './context.js';
 import { smallColumnNames } from './diff.js';
 import { changedColumns, emptyRowWrite, writeLargeValues, writeSmallFragment, type RowWrite } from './row-write.js';
 
@@ -102,8 +102,15 @@ function pruned(m: Manifest, ids: readonly bigint[]): Manifest {
  * row groups by their row_id statistics; deleted copies are dropped here, from cached deletes.
  */
 async function liveRowsById(ctx: VersionContext, m: Manifest, ids: readonly bigint[]): Promise<Record<string, unknown>[]> {
-  const frags = pruned(m, ids).fragments;
+  const sub = pruned(m, ids);
+  const frags = sub.fragments;
   if (frags.length === 0) return [];
+  if (m.evolution) {
+    // Files of older schemas name columns differently: read them through the version's view.
+    const cols = ['row_id', FRAGMENT_COL, ...smallColumnNames(m)].map(quoteIdent).join(', ');
+    const view = await versionSql(ctx.paths, sub, { large: 'none', fragmentColumn: FRAGMENT_COL });
+    return (await ctx.session.all(`SELECT ${cols} FROM (${view}) WHERE row_id IN (${ids.join(', ')})`)).rows;
+  }
   const paths = await ctx.paths(frags.map((f) => f.key));
   const fragOf = new Map(paths.map((p, i) => [p, frags[i]]));
   const cols = ['row_id', ...smallColumnNames(m)].map(quoteIdent).join(', ');
