@@ -29,6 +29,7 @@ import {
   writeManifest,
   writeMetadata,
   FORMAT_VERSION,
+  stableStringify,
   type ColumnDef,
   type Commit,
   type CommitStats,
@@ -57,7 +58,7 @@ import { mergeBase, resolveCommit, walkHistory } from './versioning/refs.js';
 import { applyCompaction, planAutoCompaction, planCompaction, wantsAutoCompaction, writeCompaction, type AutoCompactOptions, type CompactOptions } from './versioning/compact.js';
 import { vacuum, type VacuumOptions, type VacuumResult } from './versioning/vacuum.js';
 import { applyRowWrite, type RowWrite } from './versioning/row-write.js';
-import { parseColumn, planAddColumn, planAlterColumn, planDropColumn, planRenameColumn, type AddColumnOptions, type AlterColumnOptions } from './versioning/schema-change.js';
+import { schemaChanges, parseColumn, planAddColumn, planAlterColumn, planDropColumn, planRenameColumn, type AddColumnOptions, type AlterColumnOptions } from './versioning/schema-change.js';
 import { mergePatches, planRowPatches, rowPatchesOf, splitUpsert, keyValue, type RowPatches } from './versioning/row-patch.js';
 import { checkedPredicate, planDelete, planUpdate, type RowSelector, type UpdateSpec } from './versioning/update.js';
 
@@ -109,6 +110,12 @@ export interface VersionDiff {
   /** The two versions' common ancestor, or null when they share no history. */
   base: string | null;
   counts: DiffCounts;
+  /**
+   * Columns `to` has and `from` lacks (added), the reverse (dropped), and columns whose type
+   * or nullability differs (changed), by name; a rename shows as a drop and an add. Rows are
+   * compared on the columns both versions have.
+   */
+  schema: { added: string[]; dropped: string[]; changed: string[] };
   /** The differing rows in row id order, read a page at a time. */
   rows(): AsyncGenerator<DiffRow>;
 }
@@ -1269,14 +1276,18 @@ export class Dataset {
       const base = await mergeBase(this.store, a0.id, b.id);
       const a = options.sinceBase && base ? await readCommit(this.store, base) : a0;
       const ctx = await this.#versionContext();
-      const t = await buildDiffTable(ctx, `__quiver_diff${++this.#diffCounter}`, await readManifest(this.store, a.manifest), await readManifest(this.store, b.manifest), { largeValues: options.largeValues });
+      const ma = await readManifest(this.store, a.manifest);
+      const mb = await readManifest(this.store, b.manifest);
+      const t = await buildDiffTable(ctx, `__quiver_diff${++this.#diffCounter}`, ma, mb, { largeValues: options.largeValues });
       const counts = await diffCounts(ctx, t);
+      const schema = schemaChanges(ma.schema, mb.schema);
       const mutex = this.#mutex;
       return {
         from: a.id,
         to: b.id,
         base,
         counts,
+        schema,
         async *rows() {
           const it = diffRows(ctx, t);
           for (;;) {
@@ -1370,6 +1381,7 @@ export class Dataset {
     const o = this.#manifest;
     const t = await readManifest(this.store, theirs.manifest);
     const b = base ? await readManifest(this.store, (await readCommit(this.store, base)).manifest) : emptyManifest(o.schema);
+    await this.#checkMergeSchemas(source, b, o, t);
     const analysis = await analyzeMerge(ctx, b, o, t, policy);
     const result = (commit: Commit | null): MergeResult => ({ kind: 'merge', commit, base, conflicts: analysis.conflicts, counts: analysis.counts, dryRun: commit === null });
     if (options.dryRun) return result(null);
@@ -1396,11 +1408,42 @@ export class Dataset {
     }
   }
 
-  /** Rows added, removed and changed from manifest `a` to manifest `b` (what `diff` counts). Caller holds the mutex. */
-  async #changeCounts(a: Manifest, b: Manifest): Promise<MergeResult['counts']> {
+  /**
+   * A three-way merge needs one schema on both sides. When they differ it fails with
+   * `conflict`: `details.schemaConflicts` lists each column one side dropped while the other
+   * changed its values since the base; `details.schema` has both sides' changes from the base.
+   * Caller holds the mutex.
+   */
+  async #checkMergeSchemas(source: string, b: Manifest, o: Manifest, t: Manifest): Promise<void> {
+    if (stableStringify(o.schema) === stableStringify(t.schema)) return;
+    const ours = schemaChanges(b.schema, o.schema);
+    const theirs = schemaChanges(b.schema, t.schema);
+    const changedBy = async (m: Manifest) => {
+      if (!b.schema.length) return {};
+      return (await this.#changeCountsByColumn(b, m)).byColumn;
+    };
+    const schemaConflicts: { column: string; droppedBy: 'ours' | 'theirs' }[] = [];
+    for (const [dropped, other, by] of [[ours.dropped, t, 'ours'], [theirs.dropped, o, 'theirs']] as const) {
+      if (!dropped.length) continue;
+      const changed = await changedBy(other);
+      for (const c of dropped) if (changed[c]) schemaConflicts.push({ column: c, droppedBy: by });
+    }
+    const what = schemaConflicts.length
+      ? schemaConflicts.map((c) => `column "${c.column}" was dropped on ${c.droppedBy === 'ours' ? 'this branch' : `"${source}"`} and updated on the other side`).join('; ')
+      : 'the two sides have different schemas; make the same schema change on this branch first';
+    throw new QuiverError('conflict', `versioning: cannot merge "${source}" into "${this.branchName}": ${what}`, { schemaConflicts, schema: { ours, theirs }, conflicts: [] });
+  }
+
+  /** Changed cells per column from `a` to `b`, over the columns both have. Caller holds the mutex. */
+  async #changeCountsByColumn(a: Manifest, b: Manifest): Promise<DiffCounts> {
     const ctx = await this.#versionContext();
     const t = await buildDiffTable(ctx, '__quiver_change_counts', a, b);
-    const { added, removed, changed } = await diffCounts(ctx, t);
+    return diffCounts(ctx, t);
+  }
+
+  /** Rows added, removed and changed from manifest `a` to manifest `b` (what `diff` counts). Caller holds the mutex. */
+  async #changeCounts(a: Manifest, b: Manifest): Promise<MergeResult['counts']> {
+    const { added, removed, changed } = await this.#changeCountsByColumn(a, b);
     return { added, removed, changed };
   }
 

@@ -101,4 +101,39 @@ describe('Dataset schema changes', () => {
     assert.deepEqual(await got(), want);
     await ds.close();
   });
+
+  it('diffs across a schema change on the columns both versions have, listing the schema change', async () => {
+    const { ds } = await seeded();
+    const v1 = ds.version.id;
+    await ds.addColumn('note', 'text', { default: 'x' });
+    await ds.dropColumn('thumbs');
+    await ds.update({ where: "prompt = 'p1'", set: { rating: 30, note: 'y' } });
+    await ds.commit('edit');
+    const d = await ds.diff(v1);
+    assert.deepEqual(d.schema, { added: ['note'], dropped: ['thumbs'], changed: [] });
+    assert.deepEqual([d.counts.changed, d.counts.byColumn], [1, { rating: 1 }]);
+    await ds.close();
+  });
+
+  it('fails a merge where one side dropped a column the other updated, naming the column', async () => {
+    const { ds } = await seeded();
+    const ft = await ds.branch('ft');
+    await ds.dropColumn('thumbs');
+    await ft.update({ where: "prompt = 'p0'", set: { thumbs: false } });
+    await ft.commit('thumbs down');
+    await assert.rejects(ds.merge('ft'), (e) => {
+      assert.ok(isQuiverError(e, 'conflict'), String(e));
+      assert.deepEqual(e.details.schemaConflicts, [{ column: 'thumbs', droppedBy: 'ours' }]);
+      return true;
+    });
+    // The same schema on both sides merges as usual.
+    await ft.dropColumn('thumbs');
+    await ft.update({ where: "prompt = 'p0'", set: { rating: 40 } });
+    await ft.commit('rating');
+    const m = await ds.merge('ft');
+    assert.equal(m.kind, 'merge');
+    assert.equal((await ds.query("select rating from dataset where prompt = 'p0'"))[0].rating, 40);
+    await ft.close();
+    await ds.close();
+  });
 });
