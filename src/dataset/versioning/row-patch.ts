@@ -4,7 +4,7 @@
 // Invariant: a patch set holds each row id once (a later patch of a row merges into it).
 
 import { QuiverError } from '../../errors.js';
-import { columnize, isLarge, type ColumnDef, type Manifest, type ParquetColumn, type RecordInput } from '../../format/index.js';
+import { columnize, derivedColumns, isLarge, type ColumnDef, type Manifest, type ParquetColumn, type RecordInput } from '../../format/index.js';
 import { inRange, quoteIdent, quoteString } from '../../query/index.js';
 import { readDeletes, versionSql, type VersionContext } from './context.js';
 import { smallColumnNames } from './diff.js';
@@ -141,28 +141,40 @@ export async function planRowPatches(ctx: VersionContext, m: Manifest, patches: 
     throw new QuiverError('not_found', `update: ${missing.length} row id(s) match no row (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''})`, { rowIds: missing });
   }
   const w = emptyRowWrite();
-  for (const r of rows) {
-    const f = r[FRAGMENT_COL] as string;
-    let list = w.hide.get(f);
-    if (!list) w.hide.set(f, (list = []));
-    list.push(r.row_id as bigint);
-  }
   // Rows naming the same columns share one columnize pass; their columns are concatenated.
   const sets = rows.map((r) => patches.get(r.row_id as bigint)!);
   let scalar: ParquetColumn[] | undefined;
   const large = new Map<string, Map<bigint, unknown>>();
+  const addLarge = (column: string, ids: bigint[], values: unknown[]) => {
+    let byId = large.get(column);
+    if (!byId) large.set(column, (byId = new Map()));
+    ids.forEach((id, k) => byId!.set(id, values[k]));
+  };
   for (const idx of byColumns(sets).values()) {
-    const part = changedColumns(m.schema, idx.map((i) => rows[i]), sets[idx[0]], idx.map((i) => rows[i].row_id as bigint), idx.map((i) => sets[i]));
-    scalar = scalar ? scalar.map((c, k) => ({ ...c, values: (c.values as unknown[]).concat(part.scalar[k].values as unknown[]) })) : part.scalar;
-    for (const [column, values] of part.large) {
-      let byId = large.get(column);
-      if (!byId) large.set(column, (byId = new Map()));
-      idx.forEach((i, k) => byId!.set(rows[i].row_id as bigint, values[k]));
+    const ids = idx.map((i) => rows[i].row_id as bigint);
+    const named = m.schema.filter((c) => c.name in sets[idx[0]]);
+    if (named.every((c) => isLarge(c.type) && derivedColumns(c).length === 0)) {
+      // Only large columns change (a backfill): their files are rewritten, the rows stay put.
+      const batch = columnize(named, idx.map((i) => sets[i]), ids);
+      for (const [column, cols] of batch.large) addLarge(column, ids, cols[1].values as unknown[]);
+      continue;
     }
+    for (const r of idx.map((i) => rows[i])) {
+      const f = r[FRAGMENT_COL] as string;
+      let list = w.hide.get(f);
+      if (!list) w.hide.set(f, (list = []));
+      list.push(r.row_id as bigint);
+    }
+    const part = changedColumns(m.schema, idx.map((i) => rows[i]), sets[idx[0]], ids, idx.map((i) => sets[i]));
+    scalar = scalar ? scalar.map((c, k) => ({ ...c, values: (c.values as unknown[]).concat(part.scalar[k].values as unknown[]) })) : part.scalar;
+    for (const [column, values] of part.large) addLarge(column, ids, values);
   }
-  const frag = await writeSmallFragment(ctx, scalar!);
-  w.addFragments.push(frag.fragment);
-  let bytes = frag.bytes;
+  let bytes = 0;
+  if (scalar) {
+    const frag = await writeSmallFragment(ctx, scalar);
+    w.addFragments.push(frag.fragment);
+    bytes += frag.bytes;
+  }
   for (const [column, byId] of large) {
     const def = m.schema.find((c) => c.name === column && isLarge(c.type))!;
     const g = await writeLargeValues(ctx, m, def, byId);
