@@ -51,7 +51,7 @@ import { PendingStore } from './pending-store.js';
 import { openTarget, type OpenTargetOptions } from './open-target.js';
 import { sharedEngine, sharedObjectCache } from './shared-engine.js';
 import { Staging } from './staging.js';
-import { createVersionView, versionSql, type VersionContext } from './versioning/context.js';
+import { createVersionView, idsTable, versionSql, type VersionContext } from './versioning/context.js';
 import { buildDiffTable, diffCounts, diffRows, type DiffCounts, type DiffRow } from './versioning/diff.js';
 import { analyzeMerge, writeMerge, type ConflictPolicy, type MergeConflict } from './versioning/merge.js';
 import { mergeBase, resolveCommit, walkHistory } from './versioning/refs.js';
@@ -1125,11 +1125,11 @@ export class Dataset {
     const checked = await this.#mutex.run(async () => checkedPredicate(await this.#versionContext(), await this.#workingManifest(), predicate, params, 'curate: predicate'));
     const { rows } = await this.delete({ where: `NOT coalesce(${checked}, false)`, params });
     if (rows === 0) {
-      return this.#mutex.run(() => this.#publish(message, [(m) => ({ manifest: m, stats: {} })], { curate: predicate }, 'curate'));
+      return this.#mutex.run(() => this.#publish(message, [(m) => ({ manifest: m, stats: {} })], curateMeta(predicate, params), 'curate'));
     }
     return this.#mutex.run(async () => {
       try {
-        return await this.#publish(message, [...this.#pendingOps], { curate: predicate }, 'curate');
+        return await this.#publish(message, [...this.#pendingOps], curateMeta(predicate, params), 'curate');
       } finally {
         this.#pendingOps.length = 0;
         this.#working = null;
@@ -1137,6 +1137,54 @@ export class Dataset {
         await this.#releaseIfIdle();
       }
     });
+  }
+
+  /**
+   * Brings a curated branch up to date with `source` (a branch, tag or commit): merges it in,
+   * then passes the rows `source` added or changed since the branches split through the
+   * branch's latest `curate` predicate, deleting those it rejects, in a 'curate' commit. So
+   * "training set v13" is v12's rule over today's data: rows the rule dropped stay dropped
+   * unless `source` changed them into rows it keeps. Returns the merge and the curate commit
+   * (null when no row needed removing). Cell conflicts default to `onConflict: 'theirs'`.
+   * Fails with `invalid_input` when the branch was never curated.
+   *
+   * @example
+   * const ft = await ds.checkout('ft-v12');
+   * const { merge, rejected } = await ft.sync('main');
+   */
+  async sync(source: string, options: Omit<MergeOptions, 'dryRun'> = {}): Promise<{ merge: MergeResult; curate: Commit | null; rejected: number }> {
+    this.#check(true);
+    const rule = await this.#curateRule();
+    const merge = await this.merge(source, { onConflict: 'theirs', ...options });
+    if (merge.kind === 'up-to-date') return { merge, curate: null, rejected: 0 };
+    return this.#mutex.run(async () => {
+      const ctx = await this.#versionContext();
+      const theirs = await readManifest(this.store, (await resolveCommit(this.store, source)).manifest);
+      const from = merge.base ? await readManifest(this.store, (await readCommit(this.store, merge.base)).manifest) : emptyManifest(theirs.schema);
+      const t = await buildDiffTable(ctx, '__quiver_sync', from, theirs);
+      const ids = (await ctx.session.all('SELECT row_id FROM __quiver_sync WHERE in_b')).rows.map((r) => r.row_id as bigint);
+      if (ids.length === 0) return { merge, curate: null, rejected: 0 };
+      await this.#syncHead();
+      const m = this.#manifest;
+      const where = await checkedPredicate(ctx, m, rule.predicate, rule.params, 'sync: curate predicate', true);
+      await idsTable(ctx, '__quiver_sync_ids', ids);
+      const rows = (await ctx.session.all(`SELECT row_id FROM __quiver_target WHERE row_id IN (SELECT id FROM __quiver_sync_ids) AND NOT coalesce(${where}, false)`, rule.params)).rows;
+      if (rows.length === 0) return { merge, curate: null, rejected: 0 };
+      const w = await planDelete(ctx, m, { rowIds: rows.map((r) => r.row_id as bigint) });
+      const meta = { ...curateMeta(rule.predicate, rule.params), sync: source };
+      const curate = await this.#publish(`sync ${source} through curate predicate`, [(x) => applyRowWrite(ctx, w!, x)], meta, 'curate');
+      return { merge, curate, rejected: rows.length };
+    });
+  }
+
+  /** The predicate and parameters of the latest `curate` on this branch's history (first parents). */
+  async #curateRule(): Promise<{ predicate: string; params: Param[] }> {
+    const history = (await this.versions()).reverse();
+    for (const c of history) {
+      const meta = c.meta as { curate?: unknown; curateParams?: unknown[] } | undefined;
+      if (c.operation === 'curate' && typeof meta?.curate === 'string') return { predicate: meta.curate, params: decodeParams(meta.curateParams ?? []) };
+    }
+    throw new QuiverError('invalid_input', `versioning: branch "${this.branchName}" was never curated; sync passes new rows through its curate predicate`);
   }
 
   /**
@@ -1508,6 +1556,15 @@ export class Dataset {
     this.#session?.close();
     await this.#cache.dispose();
   }
+}
+
+/** What a curate commit records: its predicate and parameters (bigints tagged, as JSON has none). */
+function curateMeta(predicate: string, params: readonly Param[]): Record<string, unknown> {
+  return params.length ? { curate: predicate, curateParams: params.map((p) => (typeof p === 'bigint' ? { bigint: String(p) } : p)) } : { curate: predicate };
+}
+
+function decodeParams(list: unknown[]): Param[] {
+  return list.map((p) => (p && typeof p === 'object' && 'bigint' in p ? BigInt((p as { bigint: string }).bigint) : p)) as Param[];
 }
 
 function resolveWriteOptions(w: WriteOptions = {}): Required<WriteOptions> {
