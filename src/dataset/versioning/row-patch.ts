@@ -6,7 +6,7 @@
 import { QuiverError } from '../../errors.js';
 import { columnize, derivedColumns, isLarge, type ColumnDef, type Manifest, type ParquetColumn, type RecordInput } from '../../format/index.js';
 import { inRange, quoteIdent, quoteString } from '../../query/index.js';
-import { readDeletes, versionSql, type VersionContext } from './context.js';
+import { idsTable, readDeletes, versionSql, type VersionContext } from './context.js';
 import { smallColumnNames } from './diff.js';
 import { changedColumns, emptyRowWrite, writeLargeValues, writeSmallFragment, type RowWrite } from './row-write.js';
 
@@ -14,6 +14,13 @@ import { changedColumns, emptyRowWrite, writeLargeValues, writeSmallFragment, ty
 export type RowPatches = Map<bigint, Record<string, unknown>>;
 
 const FRAGMENT_COL = '__quiver_fragment';
+
+/**
+ * Row ids up to this many are matched as SQL literals, which lets DuckDB skip row groups by
+ * their row_id statistics; more are joined from a temp table (a long IN list costs more to
+ * plan than the scan it saves).
+ */
+const LITERAL_IDS_MAX = 256;
 
 function rowIdOf(v: unknown, i: number): bigint {
   if (typeof v === 'bigint') return v;
@@ -96,6 +103,13 @@ function pruned(m: Manifest, ids: readonly bigint[]): Manifest {
   return { ...m, fragments: m.fragments.filter(holds) };
 }
 
+/** The SQL set (after IN) of `ids`: literals when few, else a temp table filled with them. */
+async function idsMatch(ctx: VersionContext, ids: readonly bigint[]): Promise<string> {
+  if (ids.length <= LITERAL_IDS_MAX) return `(${ids.join(', ')})`;
+  await idsTable(ctx, '__quiver_patch_ids', ids);
+  return '(SELECT id FROM __quiver_patch_ids)';
+}
+
 /**
  * The live rows of `m` with these ids: row id, holding fragment and every small column. Reads
  * only the fragments whose row-id range holds one, with the ids as literals so DuckDB skips
@@ -109,12 +123,12 @@ async function liveRowsById(ctx: VersionContext, m: Manifest, ids: readonly bigi
     // Files of older schemas name columns differently: read them through the version's view.
     const cols = ['row_id', FRAGMENT_COL, ...smallColumnNames(m)].map(quoteIdent).join(', ');
     const view = await versionSql(ctx.paths, sub, { large: 'none', fragmentColumn: FRAGMENT_COL });
-    return (await ctx.session.all(`SELECT ${cols} FROM (${view}) WHERE row_id IN (${ids.join(', ')})`)).rows;
+    return (await ctx.session.all(`SELECT ${cols} FROM (${view}) WHERE row_id IN ${await idsMatch(ctx, ids)}`)).rows;
   }
   const paths = await ctx.paths(frags.map((f) => f.key));
   const fragOf = new Map(paths.map((p, i) => [p, frags[i]]));
   const cols = ['row_id', ...smallColumnNames(m)].map(quoteIdent).join(', ');
-  const rows = (await ctx.session.all(`SELECT ${cols}, __quiver_file FROM read_parquet([${paths.map(quoteString).join(', ')}], filename = '__quiver_file') WHERE row_id IN (${ids.join(', ')})`)).rows;
+  const rows = (await ctx.session.all(`SELECT ${cols}, __quiver_file FROM read_parquet([${paths.map(quoteString).join(', ')}], filename = '__quiver_file') WHERE row_id IN ${await idsMatch(ctx, ids)}`)).rows;
   const dead = new Map<string, Set<bigint>>();
   for (const f of frags) if (f.deletes && f.deletes.count > 0) dead.set(f.id, new Set(await readDeletes(ctx, f.deletes.key)));
   const out: Record<string, unknown>[] = [];

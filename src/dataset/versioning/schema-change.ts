@@ -6,7 +6,7 @@
 
 import { QuiverError } from '../../errors.js';
 import { columnize, derivedColumns, isLarge, parseSchema, sqlType, typeName, widens, type ColumnDef, type GroupFileMeta, type Manifest, type SchemaEvolution, type TypeSpec } from '../../format/index.js';
-import { predicateSql } from '../../query/index.js';
+import { predicateSql, referencedColumns } from '../../query/index.js';
 import { createVersionView, type VersionContext } from './context.js';
 import { smallColumnNames } from './diff.js';
 import { recordValue, writeGroupFile } from './row-write.js';
@@ -65,16 +65,17 @@ export function parseColumn(name: string, type: string | TypeSpec): ColumnDef {
 
 /** The values of the new column for every live row of `m`, in stored form, with their row ids. */
 async function fillValues(ctx: VersionContext, m: Manifest, def: ColumnDef, opts: AddColumnOptions): Promise<{ ids: bigint[]; values: unknown[] }> {
-  await createVersionView(ctx, '__quiver_add', m, { large: 'all' });
   if (opts.expr === undefined) {
-    const ids = (await ctx.session.all('SELECT row_id FROM __quiver_add ORDER BY row_id')).rows.map((r) => r.row_id as bigint);
+    await createVersionView(ctx, '__quiver_add', m, { large: 'none' });
+    const ids = (await ctx.session.all('SELECT row_id FROM __quiver_add')).rows.map((r) => r.row_id as bigint);
     const stored = storedValues(def, [opts.default]);
     return { ids, values: ids.map(() => stored[0]) };
   }
   if (typeof opts.expr !== 'string' || !opts.expr.trim()) throw new QuiverError('invalid_input', 'schema: expr must be a SQL expression');
   // One expression, checked like a predicate (no statement smuggled in), then cast to the type.
   const expr = await predicateSql(ctx.session, opts.expr, 'addColumn: expr');
-  const r = await ctx.session.all(`SELECT row_id, (${expr})::${sqlType(def.type)} AS v FROM __quiver_add ORDER BY row_id`);
+  await createVersionView(ctx, '__quiver_add', m, { large: await referencedColumns(ctx.session, `SELECT ${expr}`) });
+  const r = await ctx.session.all(`SELECT row_id, (${expr})::${sqlType(def.type)} AS v FROM __quiver_add`);
   return { ids: r.rows.map((x) => x.row_id as bigint), values: storedValues(def, r.rows.map((x) => recordValue(def, x.v))) };
 }
 
