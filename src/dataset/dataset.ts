@@ -456,12 +456,17 @@ export class Dataset {
         for (const w of group) w.inFlight = true;
         const messages = group.map((w) => w.message);
         const meta = group.length === 1 ? group[0].meta : { ...Object.assign({}, ...group.map((w) => w.meta ?? {})), messages };
+        let c: Commit;
         try {
-          const c = await this.#mutex.run(() => this.#commitLocked(messages[0], meta));
-          for (const w of group) w.resolve(c);
+          c = await this.#mutex.run(() => this.#commitLocked(messages[0], meta));
         } catch (e) {
           for (const w of group) w.reject(e);
+          continue;
         }
+        for (const w of group) w.resolve(c);
+        // Queued before any call the callers make next, but not in their latency: their change
+        // is durable already. A compaction is best effort (see WriteOptions.autoCompact).
+        void this.#mutex.run(() => this.#autoCompact()).catch(() => undefined);
       }
     } finally {
       this.#leading = false;
@@ -505,7 +510,6 @@ export class Dataset {
     this.#working = null;
     this.#workingStale = false;
     await this.#releaseIfIdle();
-    await this.#autoCompact();
     return commit;
   }
 
