@@ -165,6 +165,17 @@ interface CommitWaiter {
   reject(e: unknown): void;
 }
 
+/**
+ * `m`, if its schema is the one staged rows were written with (`schema`, stable JSON): a
+ * schema change by another writer since makes them unreadable as they are, a `conflict`.
+ */
+function checkSchema(m: Manifest, schema: string): Manifest {
+  if (stableStringify(m.schema) !== schema) {
+    throw new QuiverError('conflict', 'dataset: another writer changed the schema since these rows were appended; discard() and append them again');
+  }
+  return m;
+}
+
 /** `m` with staged append fragments added (and their large-column files). */
 function withFragments(m: Manifest, written: readonly { fragment: FragmentMeta; groups: Record<string, GroupFileMeta> }[]): Manifest {
   const groups = { ...m.groups };
@@ -233,6 +244,8 @@ export class Dataset {
   #leading = false;
   #lastPublish: { commit: Commit; seq: number } | undefined;
   #refreshedAt = new Date();
+  /** The schema (stable JSON) staged rows were validated and written with. */
+  #stagedSchema = '';
   readonly #deletesCache = new Map<string, bigint[]>();
   #diffCounter = 0;
   readonly #search = new SearchRuntime();
@@ -409,6 +422,8 @@ export class Dataset {
     const list = Array.isArray(records) ? (records as readonly RecordInput[]) : [records as RecordInput];
     if (list.length === 0) return { rows: 0, rowIds: [] };
     return this.#mutex.run(async () => {
+      // The first staged rows take the branch's newest schema (another writer may have changed it).
+      if (this.#staging.rows === 0) await this.#syncHead();
       // Validate with placeholder ids first, so bad input costs no lease.
       const placeholder = new BigInt64Array(list.length);
       const batch = columnize(this.#manifest.schema, list, placeholder);
@@ -475,16 +490,19 @@ export class Dataset {
 
   /** One publish of everything staged now. Caller holds the mutex. */
   async #commitLocked(message: string, meta: Record<string, unknown> | undefined): Promise<Commit> {
+    // Every change counted so far is in this publish: appends and planned updates are staged
+    // under the mutex, and the row patches are taken below, after this count.
+    const seq = this.#seq;
     await this.#staging.flush();
     // Published at once: no later update plans on it, so it is not applied to the working manifest.
     await this.#materializePatches(false);
-    const seq = this.#seq;
     const written = [...this.#staging.written];
     if (written.length === 0 && this.#pendingOps.length === 0) {
       throw new QuiverError('invalid_input', 'dataset: nothing to commit (append, update or delete first)');
     }
     const ops: PendingOp[] = [];
-    if (written.length) ops.push((m) => ({ manifest: withFragments(m, written), stats: { rowsAdded: written.reduce((n, w) => n + w.fragment.rows, 0), bytesWritten: written.reduce((n, w) => n + w.bytes, 0) } }));
+    const stagedSchema = this.#stagedSchema;
+    if (written.length) ops.push((m) => ({ manifest: withFragments(checkSchema(m, stagedSchema), written), stats: { rowsAdded: written.reduce((n, w) => n + w.fragment.rows, 0), bytesWritten: written.reduce((n, w) => n + w.bytes, 0) } }));
     // Which staged update or delete conflicted, if one did (its index in pendingOps).
     let conflicted = -1;
     ops.push(...this.#pendingOps.map((op, i): PendingOp => async (m) => {
@@ -1001,6 +1019,9 @@ export class Dataset {
 
   /** Gives a validated batch row ids and stages it; returns the ids. Caller holds the mutex. */
   async #stageBatch(batch: ColumnizedBatch, rows: number): Promise<bigint[]> {
+    const schema = stableStringify(this.#manifest.schema);
+    if (this.#staging.rows === 0) this.#stagedSchema = schema;
+    else checkSchema(this.#manifest, this.#stagedSchema);
     const ids = await this.#rowIds.take(rows);
     const idValues = Array.from(ids);
     batch.scalar[0].values = idValues;

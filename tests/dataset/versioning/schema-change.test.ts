@@ -136,4 +136,18 @@ describe('Dataset schema changes', () => {
     await ft.close();
     await ds.close();
   });
+
+  it("refuses another handle's rows staged under the schema before a change", async () => {
+    const { store, ds } = await seeded();
+    const other = await quiver.open(store);
+    await other.append({ prompt: 'late', rating: 1, thumbs: true });
+    await ds.renameColumn('thumbs', 'thumbs_up');
+    await assert.rejects(other.commit('late'), (e) => isQuiverError(e, 'conflict') && /schema/.test(e.message));
+    await other.discard();
+    await other.append({ prompt: 'late', rating: 1, thumbs_up: true });
+    await other.commit('late again');
+    assert.equal(other.rowCount, 5);
+    await other.close();
+    await ds.close();
+  });
 });
