@@ -9,11 +9,14 @@ import { execSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as arrow from 'apache-arrow';
+import { createRequire } from 'node:module';
 import * as lancedb from '@lancedb/lancedb';
 import * as quiver from '../src/index.js';
 import { CountingStore, LocalStore } from '../src/storage/index.js';
 import { rng } from './lib/datagen.js';
+
+// LanceDB loads Arrow as CommonJS: its tables must come from that instance, not the ESM one.
+const arrow = createRequire(import.meta.url)('apache-arrow') as typeof import('apache-arrow');
 
 const quick = process.argv.includes('--quick');
 const ROWS = quick ? 20_000 : 100_000;
