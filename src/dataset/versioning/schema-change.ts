@@ -1,8 +1,8 @@
 // Schema evolution: add, drop and rename columns, widen a number type, relax required to
 // nullable. Each change is a new manifest over the same files: adding a column writes only
 // that column's files (none when it starts NULL), dropping or renaming writes no data.
-// Invariant: a name some file still holds for another (dropped or renamed) column is never
-// given to a new column, so every physical name in a version's files means one column.
+// Invariant: a name some fragment's file still holds for another (dropped or renamed) column
+// is never given to a new column, so every physical name in a version's files means one column.
 
 import { QuiverError } from '../../errors.js';
 import { columnize, derivedColumns, isLarge, parseSchema, sqlType, typeName, widens, type ColumnDef, type GroupFileMeta, type Manifest, type SchemaEvolution, type TypeSpec } from '../../format/index.js';
@@ -46,15 +46,24 @@ function column(m: Manifest, name: string): ColumnDef {
   return c;
 }
 
-/** Refuses a name that is taken now or that some file holds for another column. */
+/**
+ * Refuses a name that is taken now or that some fragment's file holds for another column
+ * (compaction rewrites files with the current names, freeing old ones).
+ */
 function checkFreeName(m: Manifest, def: ColumnDef): void {
   const taken = new Set<string>();
   for (const c of m.schema) for (const n of [c.name, ...derivedColumns(c)]) taken.add(n.toLowerCase());
   for (const f of physicalOf(m)) for (const n of f.columns!) taken.add(n.toLowerCase());
-  for (const n of m.evolution?.retired ?? []) taken.add(n.toLowerCase());
   for (const n of [def.name, ...derivedColumns(def)]) {
     if (taken.has(n.toLowerCase())) throw new QuiverError('invalid_input', `schema: column name "${n}" is taken (by a column, or by files of a dropped or renamed one until compaction)`, { column: n });
   }
+}
+
+/** Forgets a free name as an old name of other columns: no file holds it for them any more. */
+function reuseName(ev: SchemaEvolution, def: ColumnDef): void {
+  const names = new Set([def.name, ...derivedColumns(def)].map((n) => n.toLowerCase()));
+  for (const [c, old] of Object.entries(ev.renamed)) ev.renamed[c] = old.filter((n) => !names.has(n.toLowerCase()));
+  ev.retired = ev.retired.filter((n) => !names.has(n.toLowerCase()));
 }
 
 /** Parses one column like `create` does (name rules, type string or builder). */
@@ -102,6 +111,7 @@ export async function planAddColumn(ctx: VersionContext, m: Manifest, def: Colum
   if (!def.nullable && !fill) throw new QuiverError('invalid_input', `schema: required column "${def.name}" needs a default or expr for the existing rows`, { column: def.name });
   if (isImage(def) && fill) throw new QuiverError('unsupported', `schema: an image column starts NULL; backfill "${def.name}" with update`, { column: def.name });
   const out = frozen(m);
+  reuseName(out.evolution, def);
   out.schema = [...m.schema, def];
   if (!fill || m.fragments.length === 0) return { manifest: out, bytes: 0 };
   const { ids, values } = await fillValues(ctx, m, def, opts);
@@ -140,6 +150,7 @@ export function planRenameColumn(m: Manifest, from: string, to: string): Manifes
   parseColumn(to, 'text'); // the name rules
   checkFreeName(m, next);
   const out = frozen(m);
+  reuseName(out.evolution, next);
   out.schema = m.schema.map((c) => (c.name === from ? next : c));
   const ev = out.evolution;
   ev.renamed[to] = [from, ...(ev.renamed[from] ?? [])];

@@ -150,4 +150,21 @@ describe('Dataset schema changes', () => {
     await other.close();
     await ds.close();
   });
+
+  it('frees the names of dropped and renamed columns once compaction rewrote their files', async () => {
+    const { ds } = await seeded();
+    await ds.append({ prompt: 'p4', rating: 6, thumbs: true });
+    await ds.commit('a second fragment, so compaction has two to merge');
+    await ds.dropColumn('thumbs');
+    await ds.renameColumn('rating', 'score');
+    await assert.rejects(ds.addColumn('rating', 'int'), (e) => isQuiverError(e, 'invalid_input'));
+    await ds.compact({ fragmentRowsMin: 1_000_000 });
+    await ds.addColumn('thumbs', 'text', { default: 'new' });
+    await ds.addColumn('rating', 'int');
+    await ds.append({ prompt: 'n', score: 7, thumbs: 'x', rating: 1 });
+    await ds.commit('reused');
+    const rows = await ds.query('select prompt, score, thumbs, rating from dataset order by row_id');
+    assert.deepEqual(rows.map((r) => `${r.prompt}:${r.score}:${r.thumbs}:${r.rating}`), ['p0:2:new:null', 'p1:3:new:null', 'p2:4:new:null', 'p3:5:new:null', 'p4:6:new:null', 'n:7:x:1']);
+    await ds.close();
+  });
 });
