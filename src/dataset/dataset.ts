@@ -22,21 +22,27 @@ import {
   readManifest,
   readMetadata,
   readRef,
+  sqlType,
   RowIdAllocator,
   createRowIdLease,
   writeCommit,
   writeManifest,
   writeMetadata,
   FORMAT_VERSION,
+  stableStringify,
   type ColumnDef,
   type Commit,
   type CommitStats,
   type Manifest,
+  type ColumnizedBatch,
   type FragmentMeta,
+  type GroupFileMeta,
   type RecordInput,
   type SchemaInput,
+  type TypeSpec,
+  typeName,
 } from '../format/index.js';
-import { FileCache, LargeValues, LateRuntime, USER_QUERY, mentionsSearch, referencedColumns, SearchRuntime, type Param, type SearchExplain, type SearchHost, type Session } from '../query/index.js';
+import { FileCache, LargeValues, LateRuntime, USER_QUERY, mentionsSearch, quoteIdent, referencedColumns, SearchRuntime, type Param, type SearchExplain, type SearchHost, type Session } from '../query/index.js';
 import { buildIndex, withIndex, type IndexSpec } from './search/create-index.js';
 import type { BuildProgress } from '../index/index.js';
 import { openStore, type ObjectStore, type StoreOptions } from '../storage/index.js';
@@ -45,13 +51,15 @@ import { PendingStore } from './pending-store.js';
 import { openTarget, type OpenTargetOptions } from './open-target.js';
 import { sharedEngine, sharedObjectCache } from './shared-engine.js';
 import { Staging } from './staging.js';
-import { createVersionView, versionSql, type VersionContext } from './versioning/context.js';
+import { createVersionView, idsTable, versionSql, type VersionContext } from './versioning/context.js';
 import { buildDiffTable, diffCounts, diffRows, type DiffCounts, type DiffRow } from './versioning/diff.js';
 import { analyzeMerge, writeMerge, type ConflictPolicy, type MergeConflict } from './versioning/merge.js';
 import { mergeBase, resolveCommit, walkHistory } from './versioning/refs.js';
 import { applyCompaction, planAutoCompaction, planCompaction, wantsAutoCompaction, writeCompaction, type AutoCompactOptions, type CompactOptions } from './versioning/compact.js';
 import { vacuum, type VacuumOptions, type VacuumResult } from './versioning/vacuum.js';
 import { applyRowWrite, type RowWrite } from './versioning/row-write.js';
+import { schemaChanges, parseColumn, planAddColumn, planAlterColumn, planDropColumn, planRenameColumn, type AddColumnOptions, type AlterColumnOptions } from './versioning/schema-change.js';
+import { mergePatches, planRowPatches, rowPatchesOf, splitUpsert, keyValue, type RowPatches } from './versioning/row-patch.js';
 import { checkedPredicate, planDelete, planUpdate, type RowSelector, type UpdateSpec } from './versioning/update.js';
 
 export interface CreateOptions {
@@ -102,6 +110,12 @@ export interface VersionDiff {
   /** The two versions' common ancestor, or null when they share no history. */
   base: string | null;
   counts: DiffCounts;
+  /**
+   * Columns `to` has and `from` lacks (added), the reverse (dropped), and columns whose type
+   * or nullability differs (changed), by name; a rename shows as a drop and an add. Rows are
+   * compared on the columns both versions have.
+   */
+  schema: { added: string[]; dropped: string[]; changed: string[] };
   /** The differing rows in row id order, read a page at a time. */
   rows(): AsyncGenerator<DiffRow>;
 }
@@ -127,12 +141,47 @@ export interface MergeResult {
   dryRun: boolean;
 }
 
+/** `update({ rows })`: per-row values, each entry a `row_id` and the columns it changes. */
+export interface RowsUpdate {
+  rows: readonly Record<string, unknown>[];
+}
+
 export interface CommitOptions {
   /** Provenance stored with the commit (e.g. the pipeline that produced the rows). */
   meta?: Record<string, unknown>;
 }
 
 const DEFAULT_BRANCH = 'main';
+
+/** A `commit` call waiting for the publish that holds its changes. */
+interface CommitWaiter {
+  message: string;
+  meta: Record<string, unknown> | undefined;
+  /** The handle's change count when the call was made. */
+  seq: number;
+  /** A publish was in flight when the call was made (it may hold the call's changes). */
+  inFlight: boolean;
+  resolve(c: Commit): void;
+  reject(e: unknown): void;
+}
+
+/**
+ * `m`, if its schema is the one staged rows were written with (`schema`, stable JSON): a
+ * schema change by another writer since makes them unreadable as they are, a `conflict`.
+ */
+function checkSchema(m: Manifest, schema: string): Manifest {
+  if (stableStringify(m.schema) !== schema) {
+    throw new QuiverError('conflict', 'dataset: another writer changed the schema since these rows were appended; discard() and append them again');
+  }
+  return m;
+}
+
+/** `m` with staged append fragments added (and their large-column files). */
+function withFragments(m: Manifest, written: readonly { fragment: FragmentMeta; groups: Record<string, GroupFileMeta> }[]): Manifest {
+  const groups = { ...m.groups };
+  for (const w of written) for (const [col, g] of Object.entries(w.groups)) groups[col] = [...(groups[col] ?? []), g];
+  return { ...m, fragments: [...m.fragments, ...written.map((w) => w.fragment)], groups };
+}
 
 /** Commits a prepared merge is re-applied over (see PublishOptions.preparedOn) before it is prepared again. */
 const REBASE_COMMITS_MAX = 256;
@@ -183,6 +232,20 @@ export class Dataset {
   readonly #pendingOps: PendingOp[] = [];
   /** The head manifest with the pending operations applied: what the next update or delete sees. */
   #working: Manifest | null = null;
+  /** How many of `staging.written` `#working` already holds. */
+  #workingStaged = 0;
+  /** Set when a pending op was staged without applying it to `#working`. */
+  #workingStale = false;
+  /** Per-row values staged by `update({ rows })` and `upsert`, planned at commit. */
+  #rowPatches: RowPatches = new Map();
+  /** Counts staged changes; a commit call waits for the publish that holds its count. */
+  #seq = 0;
+  readonly #commitWaiters: CommitWaiter[] = [];
+  #leading = false;
+  #lastPublish: { commit: Commit; seq: number } | undefined;
+  #refreshedAt = new Date();
+  /** The schema (stable JSON) staged rows were validated and written with. */
+  #stagedSchema = '';
   readonly #deletesCache = new Map<string, bigint[]>();
   #diffCounter = 0;
   readonly #search = new SearchRuntime();
@@ -229,9 +292,17 @@ export class Dataset {
     return this.branchName === null;
   }
 
-  /** The version (commit) this handle reads. */
+  /**
+   * The version (commit) this handle reads: its branch's head as of `refreshedAt` (another
+   * writer may have committed since; `refresh()` reads the branch again).
+   */
   get version(): Commit {
     return this.#head;
+  }
+
+  /** When this handle last read its branch's head (opened, committed, queried or refreshed). */
+  get refreshedAt(): Date {
+    return new Date(this.#refreshedAt.getTime());
   }
 
   /** The columns of the dataset at this version. */
@@ -240,9 +311,9 @@ export class Dataset {
   }
 
   /**
-   * Live rows at this handle's version (deleted rows excluded, staged rows not counted). A
-   * writable handle's version moves when it commits, queries or calls `refresh()`; until then
-   * another writer's commits are not counted.
+   * Live rows at this handle's version (deleted rows excluded, staged rows not counted), as of
+   * `refreshedAt`. A writable handle's version moves when it commits, queries or calls
+   * `refresh()`; until then another writer's commits are not counted.
    *
    * @example
    * await ds.refresh();
@@ -358,64 +429,142 @@ export class Dataset {
     const list = Array.isArray(records) ? (records as readonly RecordInput[]) : [records as RecordInput];
     if (list.length === 0) return { rows: 0, rowIds: [] };
     return this.#mutex.run(async () => {
+      // The first staged rows take the branch's newest schema (another writer may have changed it).
+      if (this.#staging.rows === 0) await this.#syncHead();
       // Validate with placeholder ids first, so bad input costs no lease.
       const placeholder = new BigInt64Array(list.length);
       const batch = columnize(this.#manifest.schema, list, placeholder);
-      const ids = await this.#rowIds.take(list.length);
-      const idValues = Array.from(ids);
-      batch.scalar[0].values = idValues;
-      for (const cols of batch.large.values()) cols[0] = batch.scalar[0];
-      await this.#staging.add(batch);
-      return { rows: list.length, rowIds: idValues };
+      return { rows: list.length, rowIds: await this.#stageBatch(batch, list.length) };
     });
   }
 
   /**
-   * Publishes the staged rows (and pending updates) as a new version on this handle's branch.
+   * Publishes the staged rows, updates and deletes as a new version on this handle's branch.
    * If another writer moved the branch meanwhile, the change is re-applied on top of theirs.
+   *
+   * Group commit: calls made while a publish is in flight wait for it; if it already holds
+   * their changes they get its commit, and the rest share the next publish (one commit whose
+   * message is the first caller's, every caller's message in `meta.messages`). So a server that
+   * calls `update` then `commit` per request makes few publishes, and each caller learns the
+   * version that holds its change. A failed publish fails every caller that shared it.
+   *
+   * @example
+   * await Promise.all(requests.map(async (r) => {
+   *   await ds.update({ rows: [{ row_id: r.id, rating: r.rating }] });
+   *   return ds.commit('feedback');
+   * }));
    */
   async commit(message: string, options: CommitOptions = {}): Promise<Commit> {
     this.#check(true);
     if (typeof message !== 'string') throw new QuiverError('invalid_input', 'dataset: a commit needs a message');
-    return this.#mutex.run(async () => {
-      await this.#staging.flush();
-      const written = [...this.#staging.written];
-      if (written.length === 0 && this.#pendingOps.length === 0) {
-        throw new QuiverError('invalid_input', 'dataset: nothing to commit (append, update or delete first)');
-      }
-      const ops: PendingOp[] = [];
-      if (written.length) {
-        ops.push((m) => {
-          const groups = { ...m.groups };
-          for (const w of written) for (const [col, g] of Object.entries(w.groups)) groups[col] = [...(groups[col] ?? []), g];
-          const rows = written.reduce((n, w) => n + w.fragment.rows, 0);
-          return { manifest: { ...m, fragments: [...m.fragments, ...written.map((w) => w.fragment)], groups }, stats: { rowsAdded: rows, bytesWritten: written.reduce((n, w) => n + w.bytes, 0) } };
-        });
-      }
-      // Which staged update or delete conflicted, if one did (its index in pendingOps).
-      let conflicted = -1;
-      ops.push(...this.#pendingOps.map((op, i): PendingOp => async (m) => {
-        try {
-          return await op(m);
-        } catch (e) {
-          if (isQuiverError(e, 'conflict')) conflicted = i;
-          throw e;
-        }
-      }));
-      let commit: Commit;
-      try {
-        commit = await this.#publish(message, ops, options.meta, 'commit');
-      } catch (e) {
-        if (conflicted < 0 || !isQuiverError(e, 'conflict')) throw e;
-        throw await this.#dropConflicted(conflicted, e);
-      }
-      this.#staging.clear();
-      this.#pendingOps.length = 0;
-      this.#working = null;
-      await this.#releaseIfIdle();
-      await this.#autoCompact();
-      return commit;
+    return new Promise<Commit>((resolve, reject) => {
+      this.#commitWaiters.push({ message, meta: options.meta, seq: this.#seq, inFlight: this.#leading, resolve, reject });
+      if (!this.#leading) void this.#leadCommits();
     });
+  }
+
+  /** Publishes queued commit calls a group at a time until none wait. One leader at a time. */
+  async #leadCommits(): Promise<void> {
+    this.#leading = true;
+    try {
+      while (this.#commitWaiters.length) {
+        const queued = this.#commitWaiters.splice(0);
+        // Calls made while the last publish ran, whose changes it already took.
+        const last = this.#lastPublish;
+        const done = queued.filter((w) => w.inFlight && last && w.seq <= last.seq);
+        for (const w of done) w.resolve(last!.commit);
+        const group = queued.filter((w) => !done.includes(w));
+        if (group.length === 0) continue;
+        for (const w of group) w.inFlight = true;
+        const messages = group.map((w) => w.message);
+        const meta = group.length === 1 ? group[0].meta : { ...Object.assign({}, ...group.map((w) => w.meta ?? {})), messages };
+        let c: Commit;
+        try {
+          c = await this.#mutex.run(() => this.#commitLocked(messages[0], meta));
+        } catch (e) {
+          for (const w of group) w.reject(e);
+          continue;
+        }
+        for (const w of group) w.resolve(c);
+        // Queued before any call the callers make next, but not in their latency: their change
+        // is durable already. A compaction is best effort (see WriteOptions.autoCompact).
+        void this.#mutex.run(() => this.#autoCompact()).catch(() => undefined);
+      }
+    } finally {
+      this.#leading = false;
+    }
+  }
+
+  /** One publish of everything staged now. Caller holds the mutex. */
+  async #commitLocked(message: string, meta: Record<string, unknown> | undefined): Promise<Commit> {
+    // Every change counted so far is in this publish: appends and planned updates are staged
+    // under the mutex, and the row patches are taken below, after this count.
+    const seq = this.#seq;
+    await this.#staging.flush();
+    // Published at once: no later update plans on it, so it is not applied to the working manifest.
+    await this.#materializePatches(false);
+    const written = [...this.#staging.written];
+    if (written.length === 0 && this.#pendingOps.length === 0) {
+      throw new QuiverError('invalid_input', 'dataset: nothing to commit (append, update or delete first)');
+    }
+    const ops: PendingOp[] = [];
+    const stagedSchema = this.#stagedSchema;
+    if (written.length) ops.push((m) => ({ manifest: withFragments(checkSchema(m, stagedSchema), written), stats: { rowsAdded: written.reduce((n, w) => n + w.fragment.rows, 0), bytesWritten: written.reduce((n, w) => n + w.bytes, 0) } }));
+    // Which staged update or delete conflicted, if one did (its index in pendingOps).
+    let conflicted = -1;
+    ops.push(...this.#pendingOps.map((op, i): PendingOp => async (m) => {
+      try {
+        return await op(m);
+      } catch (e) {
+        if (isQuiverError(e, 'conflict')) conflicted = i;
+        throw e;
+      }
+    }));
+    let commit: Commit;
+    try {
+      commit = await this.#publish(message, ops, meta, 'commit');
+    } catch (e) {
+      this.#working = null;
+      this.#workingStale = this.#pendingOps.length > 0;
+      if (conflicted < 0 || !isQuiverError(e, 'conflict')) throw e;
+      throw await this.#dropConflicted(conflicted, e);
+    }
+    this.#lastPublish = { commit, seq };
+    this.#staging.clear();
+    this.#pendingOps.length = 0;
+    this.#working = null;
+    this.#workingStale = false;
+    await this.#releaseIfIdle();
+    return commit;
+  }
+
+  /**
+   * Plans the staged row patches (update by rows, upsert) into one pending op. A row id that
+   * matches no row fails with `not_found` and is dropped; the other patches stay staged.
+   * Caller holds the mutex.
+   */
+  async #materializePatches(applyNow = true): Promise<void> {
+    if (this.#rowPatches.size === 0) return;
+    const patches = this.#rowPatches;
+    this.#rowPatches = new Map();
+    await this.#staging.flush();
+    const base = await this.#workingManifest();
+    const ctx = await this.#versionContext();
+    try {
+      const w = await planRowPatches(ctx, base, patches);
+      if (applyNow) await this.#stageRowWrite(w, ctx, base);
+      else {
+        this.#pendingOps.push((m) => applyRowWrite(ctx, w, m));
+        this.#workingStale = true;
+      }
+    } catch (e) {
+      // Keep what was staged meanwhile on top of what goes back.
+      const later = this.#rowPatches;
+      this.#rowPatches = patches;
+      if (isQuiverError(e, 'not_found') && Array.isArray(e.details.rowIds)) for (const id of e.details.rowIds as bigint[]) patches.delete(id);
+      mergePatches(this.#rowPatches, later);
+      throw e;
+    }
   }
 
   /**
@@ -428,7 +577,7 @@ export class Dataset {
     const dropped = this.#pendingOps.length - i;
     this.#pendingOps.length = i;
     await this.#syncHead();
-    let m = this.#manifest;
+    let m = withFragments(this.#manifest, this.#staging.written);
     for (let k = 0; k < this.#pendingOps.length; k++) {
       try {
         m = (await this.#pendingOps[k](m)).manifest;
@@ -438,6 +587,8 @@ export class Dataset {
       }
     }
     this.#working = this.#pendingOps.length ? m : null;
+    this.#workingStaged = this.#staging.written.length;
+    this.#workingStale = false;
     const droppedAll = dropped + (i - this.#pendingOps.length);
     return new QuiverError(
       'conflict',
@@ -461,7 +612,9 @@ export class Dataset {
     await this.#mutex.run(async () => {
       this.#staging.clear();
       this.#pendingOps.length = 0;
+      this.#rowPatches = new Map();
       this.#working = null;
+      this.#workingStale = false;
       await this.#releaseIfIdle();
     });
   }
@@ -523,6 +676,7 @@ export class Dataset {
       try {
         await this.#pending.checkIntact(manifestKeys(manifest));
         await moveRef(this.store, 'branch', branch, commit.id, ref.etag);
+        this.#refreshedAt = new Date();
         this.#head = commit;
         this.#manifest = manifest;
         await this.#releaseIfIdle();
@@ -541,7 +695,12 @@ export class Dataset {
 
   /** Drops the pending marker once nothing this handle wrote waits for a commit. */
   async #releaseIfIdle(): Promise<void> {
-    if (this.#staging.rows === 0 && this.#pendingOps.length === 0) await this.#pending.release();
+    if (!this.#hasStaged()) await this.#pending.release();
+  }
+
+  /** True while appends, updates or deletes wait for commit. */
+  #hasStaged(): boolean {
+    return this.#staging.rows > 0 || this.#pendingOps.length > 0 || this.#rowPatches.size > 0;
   }
 
   /** True when `to` descends from `from` through at most `rebaseCommitsMax` single-parent commits. */
@@ -559,6 +718,7 @@ export class Dataset {
   async #syncHead(): Promise<void> {
     if (this.branchName === null) return;
     const ref = await readRef(this.store, 'branch', this.branchName);
+    this.#refreshedAt = new Date();
     if (!ref || ref.commit === this.#head.id) return;
     const c = await readCommit(this.store, ref.commit);
     this.#manifest = await readManifest(this.store, c.manifest);
@@ -777,45 +937,139 @@ export class Dataset {
   async #stageRowWrite(w: RowWrite, ctx: VersionContext, base: Manifest): Promise<void> {
     const op: PendingOp = (m) => applyRowWrite(ctx, w, m);
     this.#working = (await op(base)).manifest;
+    this.#workingStaged = this.#staging.written.length;
     this.#pendingOps.push(op);
+    this.#seq++;
   }
 
   /** The manifest the next update or delete reads: the head with pending changes applied. */
   async #workingManifest(): Promise<Manifest> {
-    if (this.#working) return this.#working;
+    const written = this.#staging.written;
+    if (this.#workingStale) {
+      // An op was staged without being applied (a failed commit's patches): apply them all again.
+      await this.#syncHead();
+      let m = withFragments(this.#manifest, written);
+      for (const op of this.#pendingOps) m = (await op(m)).manifest;
+      this.#working = this.#pendingOps.length ? m : null;
+      this.#workingStaged = written.length;
+      this.#workingStale = false;
+    }
+    if (this.#working) {
+      if (written.length > this.#workingStaged) this.#working = withFragments(this.#working, written.slice(this.#workingStaged));
+      this.#workingStaged = written.length;
+      return this.#working;
+    }
     await this.#syncHead();
-    return this.#manifest;
+    return withFragments(this.#manifest, written);
   }
 
   /**
-   * Stages new values for the rows a SQL predicate (or a list of row ids) selects; `commit`
-   * publishes them. Only the changed rows' small columns are written again (a new fragment under
-   * the same row ids); images and embeddings stay where they are unless `set` names them, in
-   * which case the files holding those rows are rewritten (copy-on-write).
+   * Stages new values for rows; `commit` publishes them. Three forms:
+   * - `{ where, params?, set }` or `{ rowIds, set }`: the same values for every matched row;
+   * - `{ rows: [{ row_id, column: value, … }, …] }`: per-row values, each row naming only the
+   *   columns it changes. Validated at once (a row id twice in one call, an unknown column or a
+   *   bad value throws and stages nothing), resolved at commit in one pass for every row staged
+   *   since the last commit: a stream of one-row updates costs one small fragment per commit.
+   *   A row id that matches no row fails that commit with `not_found` (`details.rowIds`) and is
+   *   dropped; the other staged changes stay staged.
    *
-   * Caveats: rows appended but not yet committed cannot be updated. If another writer commits
-   * a change to the same rows first, `commit` fails with `conflict` (nothing is written).
+   * Only the changed rows' small columns are written again (a new fragment under the same row
+   * ids); images and embeddings stay where they are unless the update names them, in which case
+   * the files holding those rows are rewritten (copy-on-write). Rows appended on this handle and
+   * not yet committed can be updated too. If another writer commits a change to the same rows
+   * first, `commit` fails with `conflict` (nothing is written).
    *
    * @example
    * await ds.update({ where: 'row_id = $1', params: [id], set: { rating: 5 } });
+   * await ds.update({ rows: [{ row_id: id, rating: 5 }, { row_id: id2, rating: 2, thumbs: false }] });
    * await ds.commit('feedback for 2026-11-22');
-   * @returns the number of rows matched.
+   * @returns the number of rows matched (for `rows`: staged).
    */
-  async update(spec: UpdateSpec): Promise<{ rows: number }> {
+  async update(spec: UpdateSpec | RowsUpdate): Promise<{ rows: number }> {
     this.#check(true);
+    if (spec && typeof spec === 'object' && 'rows' in spec) {
+      const patches = rowPatchesOf(this.#manifest.schema, spec.rows);
+      // Staged without waiting for the handle: the commit in flight has taken the patches it publishes.
+      mergePatches(this.#rowPatches, patches);
+      this.#seq++;
+      return { rows: patches.size };
+    }
     return this.#mutex.run(async () => {
-      const base = await this.#workingManifest();
-      const ctx = await this.#versionContext();
+      await this.#materializePatches();
+      const { ctx, base } = await this.#planBase();
       const w = await planUpdate(ctx, base, spec);
       if (w) await this.#stageRowWrite(w, ctx, base);
-      return { rows: w ? w.hide.size && [...w.hide.values()].reduce((n, l) => n + l.length, 0) : 0 };
+      return { rows: w ? [...w.hide.values()].reduce((n, l) => n + l.length, 0) : 0 };
     });
+  }
+
+  /**
+   * Inserts records whose key column `on` holds a new value and updates the rows holding an
+   * existing one (only the columns a record names); `commit` publishes both, as one version.
+   * The key column must be a small column unique per row: a key twice in one call or null is
+   * `invalid_input`, a key held by several rows is `conflict`, and either stages nothing.
+   * Rows appended on this handle and not yet committed are matched too.
+   *
+   * @example
+   * await ds.upsert([{ request_id: 'r1', rating: 5 }, { request_id: 'r2', rating: 1 }], { on: 'request_id' });
+   * await ds.commit('feedback 14:00');
+   * @returns how many records update existing rows and how many are new.
+   */
+  async upsert(records: RecordInput | readonly RecordInput[], options: { on: string }): Promise<{ updated: number; inserted: number; rowIds: bigint[] }> {
+    this.#check(true);
+    const list = Array.isArray(records) ? (records as readonly RecordInput[]) : [records as RecordInput];
+    const on = options?.on;
+    const def = this.#manifest.schema.find((c) => c.name === on);
+    if (!def || isLarge(def.type)) throw new QuiverError('invalid_input', `upsert: "on" must name a small column of the dataset, got ${String(on)}`, { column: on });
+    return this.#mutex.run(async () => {
+      // A staged patch of the key column must land before keys are looked up.
+      if ([...this.#rowPatches.values()].some((p) => on in p)) await this.#materializePatches();
+      const { ctx, base } = await this.#planBase();
+      const keys = [...new Set(list.map((r) => keyValue((r as Record<string, unknown>)[on])).filter((k) => k !== null))];
+      const existing = new Map<unknown, bigint[]>();
+      if (keys.length) {
+        await createVersionView(ctx, '__quiver_upsert', base, { large: 'none' });
+        const q = `SELECT row_id, ${quoteIdent(on)} AS k FROM __quiver_upsert WHERE ${quoteIdent(on)} IN (SELECT unnest($1::${sqlType(def.type)}[]))`;
+        for (const r of (await ctx.session.all(q, [keys as unknown as Param])).rows) {
+          const k = keyValue(r.k);
+          existing.set(k, [...(existing.get(k) ?? []), r.row_id as bigint]);
+        }
+      }
+      const { patches, inserts } = splitUpsert(this.#manifest.schema, list, on, existing);
+      const batch = inserts.length ? columnize(this.#manifest.schema, inserts, new BigInt64Array(inserts.length)) : null;
+      const rowIds = [...patches.keys()];
+      if (batch) rowIds.push(...(await this.#stageBatch(batch, inserts.length)));
+      mergePatches(this.#rowPatches, patches);
+      this.#seq++;
+      return { updated: patches.size, inserted: inserts.length, rowIds };
+    });
+  }
+
+  /** Gives a validated batch row ids and stages it; returns the ids. Caller holds the mutex. */
+  async #stageBatch(batch: ColumnizedBatch, rows: number): Promise<bigint[]> {
+    const schema = stableStringify(this.#manifest.schema);
+    if (this.#staging.rows === 0) this.#stagedSchema = schema;
+    else checkSchema(this.#manifest, this.#stagedSchema);
+    const ids = await this.#rowIds.take(rows);
+    const idValues = Array.from(ids);
+    batch.scalar[0].values = idValues;
+    for (const cols of batch.large.values()) cols[0] = batch.scalar[0];
+    await this.#staging.add(batch);
+    this.#seq++;
+    return idValues;
+  }
+
+  /** The manifest an update or delete plans on, with appended rows written so it sees them. Caller holds the mutex. */
+  async #planBase(): Promise<{ ctx: VersionContext; base: Manifest }> {
+    await this.#staging.flush();
+    return { ctx: await this.#versionContext(), base: await this.#workingManifest() };
   }
 
   /**
    * Stages the deletion of the rows a SQL predicate (or a list of row ids) selects; `commit`
    * publishes it. Writes only a small file of deleted row ids per touched fragment: no data
-   * file is rewritten, and earlier versions keep the rows.
+   * file is rewritten, and earlier versions keep the rows. Rows appended on this handle and
+   * not yet committed can be deleted too.
    *
    * @example
    * await ds.delete({ where: "user_id = 'u9'" });
@@ -825,11 +1079,85 @@ export class Dataset {
   async delete(sel: RowSelector): Promise<{ rows: number }> {
     this.#check(true);
     return this.#mutex.run(async () => {
-      const base = await this.#workingManifest();
-      const ctx = await this.#versionContext();
+      await this.#materializePatches();
+      const { ctx, base } = await this.#planBase();
       const w = await planDelete(ctx, base, sel);
       if (w) await this.#stageRowWrite(w, ctx, base);
       return { rows: w ? [...w.hide.values()].reduce((n, l) => n + l.length, 0) : 0 };
+    });
+  }
+
+  /**
+   * Adds a column and commits the new schema. Existing rows read NULL, or `default`, or `expr`
+   * (a SQL expression over their columns, evaluated now); a required column needs one of
+   * those. Only the new column's files are written (none when it starts NULL); older versions
+   * keep their schema. Refuses while changes are staged, and a name that files still hold for
+   * a dropped or renamed column (until compaction rewrites them).
+   *
+   * @example
+   * await ds.addColumn('siglip_emb', 'emb-768');                       // NULL until backfilled
+   * await ds.addColumn('reviewed', 'bool', { default: false });
+   * await ds.addColumn('liked', 'bool', { expr: 'rating >= 4' });
+   */
+  async addColumn(name: string, type: string | TypeSpec, options: AddColumnOptions = {}): Promise<Commit> {
+    const def = parseColumn(name, type);
+    return this.#schemaChange(`add column ${name}`, { add: name, type: typeName(def.type) }, async (ctx, m) => planAddColumn(ctx, m, def, options));
+  }
+
+  /**
+   * Drops a column from the next version and commits; no data is written (older versions keep
+   * the column, vacuum frees its files once no version needs them). Its indexes go with it.
+   *
+   * @example
+   * await ds.dropColumn('old_emb');
+   */
+  async dropColumn(name: string): Promise<Commit> {
+    return this.#schemaChange(`drop column ${name}`, { drop: name }, async (_ctx, m) => ({ manifest: planDropColumn(m, name), bytes: 0 }));
+  }
+
+  /**
+   * Renames a small column and commits; no data is written (files keep the old name and the
+   * version maps it). Indexes on the column are dropped. A large column (image, embedding,
+   * binary) cannot be renamed: add a new one and backfill it.
+   *
+   * @example
+   * await ds.renameColumn('thumbs', 'thumbs_up');
+   */
+  async renameColumn(from: string, to: string): Promise<Commit> {
+    return this.#schemaChange(`rename column ${from} to ${to}`, { rename: from, to }, async (_ctx, m) => ({ manifest: planRenameColumn(m, from, to), bytes: 0 }));
+  }
+
+  /**
+   * Widens a number column's type (int32 → int64, float32 → float64, …) and/or relaxes required
+   * to nullable, and commits; no data is written. Narrowing or changing kind is `invalid_input`.
+   *
+   * @example
+   * await ds.alterColumn('rating', { type: 'int64', nullable: true });
+   */
+  async alterColumn(name: string, options: AlterColumnOptions): Promise<Commit> {
+    return this.#schemaChange(`alter column ${name}`, { alter: name, ...(options.type !== undefined ? { type: String(options.type) } : {}), ...(options.nullable ? { nullable: true } : {}) }, async (_ctx, m) => ({ manifest: planAlterColumn(m, name, options) }));
+  }
+
+  /** Plans a schema change on the head and publishes it; planned again if the branch moves first. */
+  async #schemaChange(message: string, meta: Record<string, unknown>, plan: (ctx: VersionContext, m: Manifest) => Promise<{ manifest: Manifest; bytes?: number }>): Promise<Commit> {
+    this.#check(true);
+    if (this.#hasStaged()) throw new QuiverError('invalid_input', 'schema: commit or discard() staged changes before changing the schema');
+    return this.#mutex.run(async () => {
+      for (let attempt = 0; ; attempt++) {
+        await this.#syncHead();
+        const planned = this.#manifest;
+        const r = await plan(await this.#versionContext(), planned);
+        // A fill covers the rows of the head it was planned on: on any other head, plan again.
+        const op: PendingOp = (m) => {
+          if (m !== planned) throw new QuiverError('conflict', 'schema: the branch moved while the change was planned');
+          return { manifest: r.manifest, stats: { bytesWritten: r.bytes ?? 0 } };
+        };
+        try {
+          return await this.#publish(message, [op], { schema: meta }, 'schema');
+        } catch (e) {
+          if (!isQuiverError(e, 'conflict') || attempt + 1 >= this.#writeOptions.commitRetriesMax) throw e;
+        }
+      }
     });
   }
 
@@ -845,22 +1173,71 @@ export class Dataset {
   async curate(predicate: string, message: string, params: readonly Param[] = []): Promise<Commit> {
     this.#check(true);
     if (typeof predicate !== 'string' || !predicate.trim()) throw new QuiverError('invalid_input', 'versioning: curate needs a SQL predicate');
-    if (this.#staging.rows > 0 || this.#pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or discard() staged changes before curate');
+    if (this.#hasStaged()) throw new QuiverError('invalid_input', 'versioning: commit or discard() staged changes before curate');
     // Checked alone first, so a mistake is named in the user's terms, not in the wrapper's.
     const checked = await this.#mutex.run(async () => checkedPredicate(await this.#versionContext(), await this.#workingManifest(), predicate, params, 'curate: predicate'));
     const { rows } = await this.delete({ where: `NOT coalesce(${checked}, false)`, params });
     if (rows === 0) {
-      return this.#mutex.run(() => this.#publish(message, [(m) => ({ manifest: m, stats: {} })], { curate: predicate }, 'curate'));
+      return this.#mutex.run(() => this.#publish(message, [(m) => ({ manifest: m, stats: {} })], curateMeta(predicate, params), 'curate'));
     }
     return this.#mutex.run(async () => {
       try {
-        return await this.#publish(message, [...this.#pendingOps], { curate: predicate }, 'curate');
+        return await this.#publish(message, [...this.#pendingOps], curateMeta(predicate, params), 'curate');
       } finally {
         this.#pendingOps.length = 0;
         this.#working = null;
+        this.#workingStale = false;
         await this.#releaseIfIdle();
       }
     });
+  }
+
+  /**
+   * Brings a curated branch up to date with `source` (a branch, tag or commit): merges it in,
+   * then passes the rows `source` added or changed since the branches split through the
+   * branch's latest `curate` predicate, deleting those it rejects, in a 'curate' commit. So
+   * "training set v13" is v12's rule over today's data: rows the rule dropped stay dropped
+   * unless `source` changed them into rows it keeps. Returns the merge and the curate commit
+   * (null when no row needed removing). Cell conflicts default to `onConflict: 'theirs'`.
+   * Fails with `invalid_input` when the branch was never curated.
+   *
+   * @example
+   * const ft = await ds.checkout('ft-v12');
+   * const { merge, rejected } = await ft.sync('main');
+   */
+  async sync(source: string, options: Omit<MergeOptions, 'dryRun'> = {}): Promise<{ merge: MergeResult; curate: Commit | null; rejected: number }> {
+    this.#check(true);
+    const rule = await this.#curateRule();
+    const merge = await this.merge(source, { onConflict: 'theirs', ...options });
+    if (merge.kind === 'up-to-date') return { merge, curate: null, rejected: 0 };
+    return this.#mutex.run(async () => {
+      const ctx = await this.#versionContext();
+      const theirs = await readManifest(this.store, (await resolveCommit(this.store, source)).manifest);
+      const from = merge.base ? await readManifest(this.store, (await readCommit(this.store, merge.base)).manifest) : emptyManifest(theirs.schema);
+      const t = await buildDiffTable(ctx, '__quiver_sync', from, theirs);
+      const ids = (await ctx.session.all('SELECT row_id FROM __quiver_sync WHERE in_b')).rows.map((r) => r.row_id as bigint);
+      if (ids.length === 0) return { merge, curate: null, rejected: 0 };
+      await this.#syncHead();
+      const m = this.#manifest;
+      const where = await checkedPredicate(ctx, m, rule.predicate, rule.params, 'sync: curate predicate', true);
+      await idsTable(ctx, '__quiver_sync_ids', ids);
+      const rows = (await ctx.session.all(`SELECT row_id FROM __quiver_target WHERE row_id IN (SELECT id FROM __quiver_sync_ids) AND NOT coalesce(${where}, false)`, rule.params)).rows;
+      if (rows.length === 0) return { merge, curate: null, rejected: 0 };
+      const w = await planDelete(ctx, m, { rowIds: rows.map((r) => r.row_id as bigint) });
+      const meta = { ...curateMeta(rule.predicate, rule.params), sync: source };
+      const curate = await this.#publish(`sync ${source} through curate predicate`, [(x) => applyRowWrite(ctx, w!, x)], meta, 'curate');
+      return { merge, curate, rejected: rows.length };
+    });
+  }
+
+  /** The predicate and parameters of the latest `curate` on this branch's history (first parents). */
+  async #curateRule(): Promise<{ predicate: string; params: Param[] }> {
+    const history = (await this.versions()).reverse();
+    for (const c of history) {
+      const meta = c.meta as { curate?: unknown; curateParams?: unknown[] } | undefined;
+      if (c.operation === 'curate' && typeof meta?.curate === 'string') return { predicate: meta.curate, params: decodeParams(meta.curateParams ?? []) };
+    }
+    throw new QuiverError('invalid_input', `versioning: branch "${this.branchName}" was never curated; sync passes new rows through its curate predicate`);
   }
 
   /**
@@ -1000,14 +1377,18 @@ export class Dataset {
       const base = await mergeBase(this.store, a0.id, b.id);
       const a = options.sinceBase && base ? await readCommit(this.store, base) : a0;
       const ctx = await this.#versionContext();
-      const t = await buildDiffTable(ctx, `__quiver_diff${++this.#diffCounter}`, await readManifest(this.store, a.manifest), await readManifest(this.store, b.manifest), { largeValues: options.largeValues });
+      const ma = await readManifest(this.store, a.manifest);
+      const mb = await readManifest(this.store, b.manifest);
+      const t = await buildDiffTable(ctx, `__quiver_diff${++this.#diffCounter}`, ma, mb, { largeValues: options.largeValues });
       const counts = await diffCounts(ctx, t);
+      const schema = schemaChanges(ma.schema, mb.schema);
       const mutex = this.#mutex;
       return {
         from: a.id,
         to: b.id,
         base,
         counts,
+        schema,
         async *rows() {
           const it = diffRows(ctx, t);
           for (;;) {
@@ -1056,7 +1437,7 @@ export class Dataset {
     this.#check(true);
     const policy = options.onConflict ?? 'fail';
     if (!['fail', 'ours', 'theirs'].includes(policy)) throw new QuiverError('invalid_input', `versioning: onConflict must be 'fail', 'ours' or 'theirs', got ${String(policy)}`);
-    if (this.#staging.rows > 0 || this.#pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or discard() staged changes before merge');
+    if (this.#hasStaged()) throw new QuiverError('invalid_input', 'versioning: commit or discard() staged changes before merge');
     return this.#mutex.run(async () => {
       for (let attempt = 0; ; attempt++) {
         await this.#syncHead();
@@ -1101,6 +1482,7 @@ export class Dataset {
     const o = this.#manifest;
     const t = await readManifest(this.store, theirs.manifest);
     const b = base ? await readManifest(this.store, (await readCommit(this.store, base)).manifest) : emptyManifest(o.schema);
+    await this.#checkMergeSchemas(source, b, o, t);
     const analysis = await analyzeMerge(ctx, b, o, t, policy);
     const result = (commit: Commit | null): MergeResult => ({ kind: 'merge', commit, base, conflicts: analysis.conflicts, counts: analysis.counts, dryRun: commit === null });
     if (options.dryRun) return result(null);
@@ -1127,11 +1509,42 @@ export class Dataset {
     }
   }
 
-  /** Rows added, removed and changed from manifest `a` to manifest `b` (what `diff` counts). Caller holds the mutex. */
-  async #changeCounts(a: Manifest, b: Manifest): Promise<MergeResult['counts']> {
+  /**
+   * A three-way merge needs one schema on both sides. When they differ it fails with
+   * `conflict`: `details.schemaConflicts` lists each column one side dropped while the other
+   * changed its values since the base; `details.schema` has both sides' changes from the base.
+   * Caller holds the mutex.
+   */
+  async #checkMergeSchemas(source: string, b: Manifest, o: Manifest, t: Manifest): Promise<void> {
+    if (stableStringify(o.schema) === stableStringify(t.schema)) return;
+    const ours = schemaChanges(b.schema, o.schema);
+    const theirs = schemaChanges(b.schema, t.schema);
+    const changedBy = async (m: Manifest) => {
+      if (!b.schema.length) return {};
+      return (await this.#changeCountsByColumn(b, m)).byColumn;
+    };
+    const schemaConflicts: { column: string; droppedBy: 'ours' | 'theirs' }[] = [];
+    for (const [dropped, other, by] of [[ours.dropped, t, 'ours'], [theirs.dropped, o, 'theirs']] as const) {
+      if (!dropped.length) continue;
+      const changed = await changedBy(other);
+      for (const c of dropped) if (changed[c]) schemaConflicts.push({ column: c, droppedBy: by });
+    }
+    const what = schemaConflicts.length
+      ? schemaConflicts.map((c) => `column "${c.column}" was dropped on ${c.droppedBy === 'ours' ? 'this branch' : `"${source}"`} and updated on the other side`).join('; ')
+      : 'the two sides have different schemas; make the same schema change on this branch first';
+    throw new QuiverError('conflict', `versioning: cannot merge "${source}" into "${this.branchName}": ${what}`, { schemaConflicts, schema: { ours, theirs }, conflicts: [] });
+  }
+
+  /** Changed cells per column from `a` to `b`, over the columns both have. Caller holds the mutex. */
+  async #changeCountsByColumn(a: Manifest, b: Manifest): Promise<DiffCounts> {
     const ctx = await this.#versionContext();
     const t = await buildDiffTable(ctx, '__quiver_change_counts', a, b);
-    const { added, removed, changed } = await diffCounts(ctx, t);
+    return diffCounts(ctx, t);
+  }
+
+  /** Rows added, removed and changed from manifest `a` to manifest `b` (what `diff` counts). Caller holds the mutex. */
+  async #changeCounts(a: Manifest, b: Manifest): Promise<MergeResult['counts']> {
+    const { added, removed, changed } = await this.#changeCountsByColumn(a, b);
     return { added, removed, changed };
   }
 
@@ -1150,7 +1563,7 @@ export class Dataset {
    */
   async compact(options: CompactOptions = {}): Promise<Commit | null> {
     this.#check(true);
-    if (this.#staging.rows > 0 || this.#pendingOps.length > 0) throw new QuiverError('invalid_input', 'versioning: commit or discard() staged changes before compact');
+    if (this.#hasStaged()) throw new QuiverError('invalid_input', 'versioning: commit or discard() staged changes before compact');
     return this.#mutex.run(() => this.#compactLocked(options));
   }
 
@@ -1196,6 +1609,15 @@ export class Dataset {
     this.#session?.close();
     await this.#cache.dispose();
   }
+}
+
+/** What a curate commit records: its predicate and parameters (bigints tagged, as JSON has none). */
+function curateMeta(predicate: string, params: readonly Param[]): Record<string, unknown> {
+  return params.length ? { curate: predicate, curateParams: params.map((p) => (typeof p === 'bigint' ? { bigint: String(p) } : p)) } : { curate: predicate };
+}
+
+function decodeParams(list: unknown[]): Param[] {
+  return list.map((p) => (p && typeof p === 'object' && 'bigint' in p ? BigInt((p as { bigint: string }).bigint) : p)) as Param[];
 }
 
 function resolveWriteOptions(w: WriteOptions = {}): Required<WriteOptions> {

@@ -8,6 +8,7 @@ export {
   type WriteOptions,
   type AppendResult,
   type CommitOptions,
+  type RowsUpdate,
   type VersionDiff,
   type MergeOptions,
   type MergeResult,
@@ -18,5 +19,6 @@ export type { CompactOptions, AutoCompactOptions } from './versioning/compact.js
 export type { CellChange, DiffRow, DiffCounts } from './versioning/diff.js';
 export type { ConflictPolicy, MergeConflict } from './versioning/merge.js';
 export type { RowSelector, UpdateSpec } from './versioning/update.js';
+export type { AddColumnOptions, AlterColumnOptions } from './versioning/schema-change.js';
 export type { VacuumOptions, VacuumResult } from './versioning/vacuum.js';
 export type { IndexSpec, VectorIndexSpec, FullTextIndexSpec, ScalarIndexSpec } from './search/create-index.js';

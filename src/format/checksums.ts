@@ -72,6 +72,7 @@ export function manifestChecksums(m: Manifest): [string, number][] {
     if (f.deletes?.crc32 !== undefined) out.push([f.deletes.key, f.deletes.crc32]);
   }
   for (const files of Object.values(m.groups)) for (const g of files) if (g.crc32 !== undefined) out.push([g.key, g.crc32]);
+  for (const fill of Object.values(m.evolution?.fills ?? {})) for (const g of fill.files) if (g.crc32 !== undefined) out.push([g.key, g.crc32]);
   return out;
 }
 

@@ -18,6 +18,29 @@ export interface FragmentMeta {
   crc32?: number;
   /** The file of row ids deleted from this fragment, how many, and its CRC-32. */
   deletes?: { key: string; count: number; crc32?: number };
+  /**
+   * The small-column names physically in the file (row_id aside), set on every fragment
+   * written before a schema change. Absent: the file holds exactly the version's small columns.
+   */
+  columns?: string[];
+}
+
+/**
+ * How a version's schema differs from the files written under earlier ones; present once the
+ * schema changed. Files are never rewritten for a schema change: the view reads them by name
+ * (missing columns as NULL, narrower numbers widened) and maps old names to new ones.
+ */
+export interface SchemaEvolution {
+  /** Earlier names a small column has in older files, by its current name (renames). */
+  renamed: Record<string, string[]>;
+  /** Names files still hold for dropped columns; no column may take one until compaction. */
+  retired: string[];
+  /**
+   * Values of a small column added with a default or an expression, for the rows of the
+   * fragments that existed then (`fragments`): its own files, keyed by row id, holding the
+   * values under `field` (the name the column had when they were written).
+   */
+  fills: Record<string, { files: GroupFileMeta[]; fragments: string[]; field: string }>;
 }
 
 export interface GroupFileMeta {
@@ -51,6 +74,8 @@ export interface Manifest {
   /** Files of each large column, by column name. */
   groups: Record<string, GroupFileMeta[]>;
   indexes: IndexMeta[];
+  /** Present once the schema changed after files were written; see SchemaEvolution. */
+  evolution?: SchemaEvolution;
   /** Random, written by each manifest write so that no two commits share a manifest object. */
   nonce?: string;
 }
@@ -67,6 +92,7 @@ export function manifestKeys(m: Manifest): string[] {
     if (f.deletes) keys.push(f.deletes.key);
   }
   for (const files of Object.values(m.groups)) for (const g of files) keys.push(g.key);
+  for (const fill of Object.values(m.evolution?.fills ?? {})) for (const g of fill.files) keys.push(g.key);
   for (const ix of m.indexes) if (ix.key) keys.push(ix.key);
   return keys;
 }

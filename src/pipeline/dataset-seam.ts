@@ -46,5 +46,6 @@ export interface DatasetSource {
 }
 
 export interface DatasetProvider extends DatasetSource {
-  openSink(url: string, options: { branch?: string; message?: string; columns: ColumnSpec[]; lineage: DatasetLineage }): Promise<DatasetSink>;
+  /** With `update`, batches update rows by key (see WriteDatasetOptions.update) instead of appending. */
+  openSink(url: string, options: { branch?: string; message?: string; columns: ColumnSpec[]; lineage: DatasetLineage; update?: { on: string } }): Promise<DatasetSink>;
 }

@@ -47,6 +47,12 @@ export interface WriteDatasetOptions {
   branch?: string;
   /** Commit message. */
   message?: string;
+  /**
+   * Update existing rows instead of appending: `{ on: 'row_id' }` gives each output row's
+   * columns to the row with that id (a backfill; an id matching no row fails the commit),
+   * `{ on: column }` upserts by a unique key column. One commit either way.
+   */
+  update?: { on: string };
 }
 
 /** A lazy, immutable pipeline over SQL and UDF stages. Create one with `con.sql()` or `con.dataset()`. */

@@ -4,8 +4,9 @@
 //    an image or vector file;
 //  - a fragment's deletes hide that fragment's copy of a row only, so an update can move a row
 //    to a new fragment under the same row id.
-// Every fragment of a version is written with the version's schema, so files are read by
-// position of name without `union_by_name` (which costs a schema read per file).
+// Until the schema changes, every fragment holds the version's small columns, so files are read
+// without `union_by_name` (which costs a schema read per file); after a schema change (see
+// SchemaEvolution) they are read by name: missing columns NULL, old names mapped to new ones.
 
 import { isLarge, sqlType, derivedColumns, type ColumnDef, type Manifest } from '../format/index.js';
 import { quoteIdent, quoteString, type Session } from './engine.js';
@@ -27,6 +28,13 @@ export interface ScanPlan {
   fragmentColumn?: string;
   /** Every key the view reads. */
   keys: string[];
+  /** Set once the schema changed: how each small column is read from older files. */
+  evolved?: {
+    /** Physical names holding each small column (current name first), only those some file has. */
+    sources: Record<string, string[]>;
+    /** Files of small columns added with a default, and the fragments whose rows they fill. */
+    fills: { column: string; keys: string[]; fragments: string[]; field: string }[];
+  };
 }
 
 /** The column the view carries each row's small-column file path in; never shown to users. */
@@ -58,7 +66,25 @@ export function planScan(manifest: Manifest, options: ScanOptions = {}): ScanPla
     .filter((c) => isLarge(c.type) && wanted(options.large, c.name))
     .map((c) => ({ column: c.name, keys: (manifest.groups[c.name] ?? []).map((g) => g.key) }));
   const keys = [...fragments.flatMap((f) => (f.deletesKey ? [f.key, f.deletesKey] : [f.key])), ...groups.flatMap((g) => g.keys)];
-  return { schema: manifest.schema, fragments, groups, keys, ...(options.fragmentColumn ? { fragmentColumn: options.fragmentColumn } : {}) };
+  const evolved = planEvolved(manifest);
+  if (evolved) for (const f of evolved.fills) keys.push(...f.keys);
+  return { schema: manifest.schema, fragments, groups, keys, ...(options.fragmentColumn ? { fragmentColumn: options.fragmentColumn } : {}), ...(evolved ? { evolved } : {}) };
+}
+
+/** Where each small column of an evolved version comes from; undefined before any schema change. */
+function planEvolved(m: Manifest): ScanPlan['evolved'] {
+  const ev = m.evolution;
+  if (!ev) return undefined;
+  const current = smallColumns(m.schema).map((c) => c.name);
+  const present = new Set<string>();
+  for (const f of m.fragments) for (const n of f.columns ?? current) present.add(n);
+  const sources: Record<string, string[]> = {};
+  for (const n of current) sources[n] = [n, ...(ev.renamed[n] ?? [])].filter((p) => present.has(p));
+  const live = new Set(m.fragments.map((f) => f.id));
+  const fills = Object.entries(ev.fills)
+    .map(([column, f]) => ({ column, field: f.field, keys: f.files.map((g) => g.key), fragments: f.fragments.filter((id) => live.has(id)) }))
+    .filter((f) => f.fragments.length && current.includes(f.column));
+  return { sources, fills };
 }
 
 const list = (paths: string[]) => `[${paths.map(quoteString).join(', ')}]`;
@@ -74,12 +100,26 @@ export function smallColumns(schema: readonly ColumnDef[]): { name: string; sqlT
   return schema.flatMap((c) => [...(isLarge(c.type) ? [] : [{ name: c.name, sqlType: sqlType(c.type) }]), ...derivedColumns(c).map((d) => ({ name: d, sqlType: derivedSqlType(c, d) }))]);
 }
 
+/** The SQL reading small column `name` from the fragment row `s` (and its fill, if any). */
+function smallSource(plan: ScanPlan, name: string, fillAlias: ReadonlyMap<string, string>): string {
+  if (!plan.evolved) return `s.${quoteIdent(name)}`;
+  const parts = plan.evolved.sources[name].map((p) => `s.${quoteIdent(p)}`);
+  const fill = fillAlias.get(name);
+  if (fill) parts.push(fill);
+  // A file holds one of a column's names (renames never reuse a name files hold), so at most
+  // one part is non-NULL for any row.
+  if (parts.length === 0) return 'NULL';
+  return parts.length === 1 ? parts[0] : `COALESCE(${parts.join(', ')})`;
+}
+
 /** The SELECT that defines the view for a plan, given local paths for its keys. */
 export function viewSql(plan: ScanPlan, pathOf: (key: string) => string): string {
   const empty = plan.fragments.length === 0;
   const cols: string[] = [empty ? 'NULL::BIGINT AS row_id' : 's.row_id::BIGINT AS row_id'];
   const joins: string[] = [];
   const group = new Map(plan.groups.map((g, i) => [g.column, { ...g, alias: `g${i}` }]));
+  const fills = plan.evolved?.fills ?? [];
+  const fillAlias = new Map(fills.map((f, i) => [f.column, `fl${i}.${quoteIdent(f.field)}`]));
   for (const c of plan.schema) {
     const q = quoteIdent(c.name);
     const t = sqlType(c.type);
@@ -89,18 +129,26 @@ export function viewSql(plan: ScanPlan, pathOf: (key: string) => string): string
         cols.push(`${g.alias}.${q}::${t} AS ${q}`);
         joins.push(`LEFT JOIN read_parquet(${list(g.keys.map(pathOf))}) ${g.alias} ON ${g.alias}.row_id = s.row_id`);
       } else cols.push(`NULL::${t} AS ${q}`);
-    } else cols.push(empty ? `NULL::${t} AS ${q}` : `s.${q}::${t} AS ${q}`);
+    } else cols.push(empty ? `NULL::${t} AS ${q}` : `${smallSource(plan, c.name, fillAlias)}::${t} AS ${q}`);
     for (const d of derivedColumns(c)) {
       const full = derivedSqlType(c, d);
-      cols.push(empty ? `NULL::${full} AS ${quoteIdent(d)}` : `s.${quoteIdent(d)}::${full} AS ${quoteIdent(d)}`);
+      cols.push(empty ? `NULL::${full} AS ${quoteIdent(d)}` : `${smallSource(plan, d, fillAlias)}::${full} AS ${quoteIdent(d)}`);
     }
   }
   const fc = plan.fragmentColumn;
   if (fc) cols.push(empty ? `NULL::VARCHAR AS ${quoteIdent(fc)}` : `fm.fid AS ${quoteIdent(fc)}`);
   if (empty) return `SELECT ${cols.join(', ')} WHERE false`;
   const withDeletes = plan.fragments.filter((f) => f.deletesKey);
-  const needFile = withDeletes.length > 0 || !!fc;
-  const from = `read_parquet(${list(plan.fragments.map((f) => pathOf(f.key)))}${needFile ? `, filename = '${FILE_COL}'` : ''}) s`;
+  const needFile = withDeletes.length > 0 || !!fc || fills.length > 0;
+  const from = `read_parquet(${list(plan.fragments.map((f) => pathOf(f.key)))}${needFile ? `, filename = '${FILE_COL}'` : ''}${plan.evolved ? ', union_by_name = true' : ''}) s`;
+  // A fill gives its value only to rows of the fragments it was written for: a row rewritten
+  // since (an update) carries its own value in its new fragment.
+  const byId = new Map(plan.fragments.map((f) => [f.id, f.key]));
+  fills.forEach((f, i) => {
+    const a = `fl${i}`;
+    const paths = f.fragments.map((id) => quoteString(pathOf(byId.get(id)!))).join(', ');
+    joins.push(`LEFT JOIN read_parquet(${list(f.keys.map(pathOf))}) ${a} ON ${a}.row_id = s.row_id AND s.${FILE_COL} IN (${paths})`);
+  });
   if (withDeletes.length) {
     const pairs = withDeletes.map((f) => `(${quoteString(pathOf(f.deletesKey!))}, ${quoteString(pathOf(f.key))})`).join(', ');
     joins.unshift(

@@ -10,3 +10,4 @@ export { encodeVectorIndexFile, decodeVectorIndexFile, loadVectorIndex, type Vec
 export { indexableType, type ScalarPredicate } from './search/scalar-index.js';
 export { readVectorFile, type FileVectors } from './search/vector-load.js';
 export { predicateSql, checkBoolean } from './predicate.js';
+export { inRange } from './row-lookup.js';

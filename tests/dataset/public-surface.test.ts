@@ -7,11 +7,11 @@ import * as quiver from '../../src/index.js';
 import { MemoryStore } from '../../src/storage/index.js';
 
 const METHODS = [
-  'append', 'branch', 'branches', 'checkout', 'close', 'commit', 'compact', 'createIndex', 'curate', 'delete', 'deleteBranch', 'deleteTag',
-  'diff', 'discard', 'dropIndex', 'explain', 'log', 'merge', 'nearDuplicates', 'query', 'queryArrow', 'refresh', 'scanSql', 'tag', 'tags',
-  'update', 'vacuum', 'versions',
+  'addColumn', 'alterColumn', 'append', 'branch', 'branches', 'checkout', 'close', 'commit', 'compact', 'createIndex', 'curate', 'delete', 'deleteBranch', 'deleteTag',
+  'diff', 'discard', 'dropColumn', 'dropIndex', 'explain', 'log', 'merge', 'nearDuplicates', 'query', 'queryArrow', 'refresh', 'renameColumn', 'scanSql', 'sync', 'tag', 'tags',
+  'update', 'upsert', 'vacuum', 'versions',
 ];
-const GETTERS = ['indexes', 'readOnly', 'rowCount', 'schema', 'stagedRows', 'url', 'version'];
+const GETTERS = ['indexes', 'readOnly', 'refreshedAt', 'rowCount', 'schema', 'stagedRows', 'url', 'version'];
 
 describe('Dataset public surface', () => {
   it('shows only the documented methods and getters on the prototype', () => {

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import * as quiver from '../../src/index.js';
 import { connect, quiverTypeOf } from '../../src/index.js';
 import { tempDir } from '../helpers/tmp.js';
+import { readdirSync } from 'node:fs';
 
 describe('QuiverDatasets', () => {
   it('maps SQL types to dataset column types', () => {
@@ -50,5 +51,32 @@ describe('QuiverDatasets', () => {
     } finally {
       await con.close();
     }
+  });
+
+  it('backfills a new column from a pipeline with update on row_id, in one commit writing only that column', async () => {
+    const dir = tempDir();
+    const ds = await quiver.create(`${dir}/gen`, { schema: { prompt: 'text', rating: 'int' } });
+    await ds.append([{ prompt: 'a', rating: 5 }, { prompt: 'bb', rating: 1 }, { prompt: 'ccc', rating: 3 }]);
+    await ds.commit('seed');
+    await ds.addColumn('emb', 'emb-2');
+    const before = (await ds.versions()).length;
+    const filesBefore = new Set(readdirSync(`${dir}/gen/data`));
+    const con = await connect({ terminal: 'off' });
+    try {
+      const emb = con
+        .sql('select row_id, prompt from gen', { datasets: { gen: `${dir}/gen` } })
+        .map((r: Record<string, unknown>) => ({ row_id: r.row_id, emb: [String(r.prompt).length, 0] }), { schema: { row_id: 'BIGINT', emb: 'FLOAT[2]' } });
+      await emb.writeDataset(`${dir}/gen`, { update: { on: 'row_id' }, message: 'emb backfill' });
+    } finally {
+      await con.close();
+    }
+    const versions = await ds.versions();
+    assert.equal(versions.length, before + 1);
+    const written = readdirSync(`${dir}/gen/data`).filter((f) => !filesBefore.has(f));
+    assert.deepEqual(written.map((f) => f.replace(/^[^.]+/, '')), ['.emb.parquet']);
+    const last = versions[versions.length - 1];
+    assert.deepEqual([last.message, last.stats.rowsUpdated], ['emb backfill', 3]);
+    assert.deepEqual((await ds.query('select prompt, rating, emb[1]::INT e from dataset order by row_id')).map((r) => `${r.prompt}:${r.rating}:${r.e}`), ['a:5:1', 'bb:1:2', 'ccc:3:3']);
+    await ds.close();
   });
 });

@@ -76,8 +76,8 @@ async function largeChanges(ctx: VersionContext, a: Manifest, b: Manifest, colum
   const pb = await ctx.paths(onlyB);
   const q = quoteIdent(column);
   return (
-    `SELECT DISTINCT x.row_id FROM read_parquet([${pa.map(quoteString).join(', ')}]) x JOIN read_parquet([${pb.map(quoteString).join(', ')}]) y ON x.row_id = y.row_id ` +
-    `WHERE x.${q} IS DISTINCT FROM y.${q} AND x.row_id IN (SELECT row_id FROM ${liveA}) AND x.row_id IN (SELECT row_id FROM ${liveB})`
+    `SELECT DISTINCT __qx.row_id FROM read_parquet([${pa.map(quoteString).join(', ')}]) __qx JOIN read_parquet([${pb.map(quoteString).join(', ')}]) __qy ON __qx.row_id = __qy.row_id ` +
+    `WHERE __qx.${q} IS DISTINCT FROM __qy.${q} AND __qx.row_id IN (SELECT row_id FROM ${liveA}) AND __qx.row_id IN (SELECT row_id FROM ${liveB})`
   );
 }
 
@@ -86,17 +86,20 @@ async function largeChanges(ctx: VersionContext, a: Manifest, b: Manifest, colum
  * row_id, in_a, in_b, a_i/b_i for each small column i, l_j for each large column j.
  */
 export async function buildDiffTable(ctx: VersionContext, name: string, a: Manifest, b: Manifest, options: { largeValues?: boolean } = {}): Promise<DiffTable> {
-  const small = smallColumnNames(b);
-  const large = largeColumnNames(b);
+  // Across a schema change, rows are compared on the columns both versions have; the columns
+  // added, dropped or retyped are the diff's `schema` part.
+  const inA = new Set([...smallColumnNames(a), ...largeColumnNames(a)]);
+  const small = smallColumnNames(b).filter((c) => inA.has(c));
+  const large = largeColumnNames(b).filter((c) => inA.has(c));
   await createVersionView(ctx, `${name}_ra`, restrict(a, b), { large: 'none' });
   await createVersionView(ctx, `${name}_rb`, restrict(b, a), { large: 'none' });
   const pick = (x: string, y: string) => small.map((c, i) => `${x}.${quoteIdent(c)} AS a_${i}, ${y}.${quoteIdent(c)} AS b_${i}`).join(', ');
   const flags = large.map((_, j) => `false AS l_${j}`).join(', ');
   const cols = (x: string, y: string) => [`coalesce(${x}.row_id, ${y}.row_id) AS row_id`, `${x}.row_id IS NOT NULL AS in_a`, `${y}.row_id IS NOT NULL AS in_b`, pick(x, y), flags].filter(Boolean).join(', ');
-  const differs = small.map((c) => `a.${quoteIdent(c)} IS DISTINCT FROM b.${quoteIdent(c)}`);
+  const differs = small.map((c) => `__qa.${quoteIdent(c)} IS DISTINCT FROM __qb.${quoteIdent(c)}`);
   await ctx.session.run(
-    `CREATE OR REPLACE TEMP TABLE ${name} AS SELECT ${cols('a', 'b')} FROM ${name}_ra a FULL OUTER JOIN ${name}_rb b ON a.row_id = b.row_id ` +
-      `WHERE a.row_id IS NULL OR b.row_id IS NULL${differs.length ? ' OR ' + differs.join(' OR ') : ''}`,
+    `CREATE OR REPLACE TEMP TABLE ${name} AS SELECT ${cols('__qa', '__qb')} FROM ${name}_ra __qa FULL OUTER JOIN ${name}_rb __qb ON __qa.row_id = __qb.row_id ` +
+      `WHERE __qa.row_id IS NULL OR __qb.row_id IS NULL${differs.length ? ' OR ' + differs.join(' OR ') : ''}`,
   );
   let fullViews = false;
   for (let j = 0; j < large.length; j++) {
@@ -109,7 +112,7 @@ export async function buildDiffTable(ctx: VersionContext, name: string, a: Manif
     if (!sql) continue;
     await ctx.session.run(`CREATE OR REPLACE TEMP TABLE ${name}_l AS ${sql}`);
     await ctx.session.run(
-      `INSERT INTO ${name} SELECT ${cols('a', 'b')} FROM ${name}_l k JOIN ${name}_fa a ON a.row_id = k.row_id JOIN ${name}_fb b ON b.row_id = k.row_id WHERE k.row_id NOT IN (SELECT row_id FROM ${name})`,
+      `INSERT INTO ${name} SELECT ${cols('__qa', '__qb')} FROM ${name}_l __qk JOIN ${name}_fa __qa ON __qa.row_id = __qk.row_id JOIN ${name}_fb __qb ON __qb.row_id = __qk.row_id WHERE __qk.row_id NOT IN (SELECT row_id FROM ${name})`,
     );
     await ctx.session.run(`UPDATE ${name} SET l_${j} = true WHERE row_id IN (SELECT row_id FROM ${name}_l)`);
   }

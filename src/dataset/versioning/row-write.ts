@@ -90,13 +90,15 @@ export function recordValue(def: ColumnDef, v: unknown): unknown {
 /**
  * The small-column file columns (in the order appends write them) for rows read from a view
  * (`current`, with every small and derived column) with `set` applied, plus the stored values
- * of large columns that `set` names.
+ * of large columns that `set` names. With `sets`, row i takes its values from `sets[i]` (each
+ * naming the same columns as `set`): per-row values in one pass.
  */
-export function changedColumns(schema: readonly ColumnDef[], current: readonly Record<string, unknown>[], set: Record<string, unknown>, rowIds: readonly bigint[]): { scalar: ParquetColumn[]; large: Map<string, unknown[]> } {
+export function changedColumns(schema: readonly ColumnDef[], current: readonly Record<string, unknown>[], set: Record<string, unknown>, rowIds: readonly bigint[], sets?: readonly Record<string, unknown>[]): { scalar: ParquetColumn[]; large: Map<string, unknown[]> } {
   const sub = schema.filter((c) => !isLarge(c.type) || c.name in set);
-  const records = current.map((row) => {
+  const records = current.map((row, i) => {
     const r: Record<string, unknown> = {};
-    for (const c of sub) r[c.name] = c.name in set ? set[c.name] : recordValue(c, row[c.name]);
+    const s = sets ? sets[i] : set;
+    for (const c of sub) r[c.name] = c.name in s ? s[c.name] : recordValue(c, row[c.name]);
     return r;
   });
   const batch = columnize(sub, records, [...rowIds]);

@@ -222,3 +222,24 @@ export function typeName(type: ColumnType): string {
   if (type.kind === 'list') return `list<${typeName(type.element)}>`;
   return type.kind;
 }
+
+const SIGNED = ['int8', 'int16', 'int32', 'int64'];
+const UNSIGNED = ['uint8', 'uint16', 'uint32', 'uint64'];
+
+/**
+ * True when every value of type `from` is exactly a value of `to`: a wider integer of the same
+ * signedness, an unsigned integer into a wider signed one, float32 into float64, or an integer
+ * of up to 32 bits into float64. The widenings `alterColumn` allows without rewriting files.
+ */
+export function widens(from: ColumnType, to: ColumnType): boolean {
+  const a = from.kind;
+  const b = to.kind;
+  if (a === b) return false;
+  const si = (k: string) => SIGNED.indexOf(k);
+  const ui = (k: string) => UNSIGNED.indexOf(k);
+  if (si(a) >= 0 && si(b) > si(a)) return true;
+  if (ui(a) >= 0 && ui(b) > ui(a)) return true;
+  if (ui(a) >= 0 && si(b) > ui(a)) return true;
+  if (a === 'float32' && b === 'float64') return true;
+  return b === 'float64' && ((si(a) >= 0 && si(a) <= 2) || (ui(a) >= 0 && ui(a) <= 2));
+}

@@ -1,6 +1,6 @@
 // The dataset provider that connects pipelines to Quiver datasets: `con.dataset(url)` and
 // `con.sql(…, { datasets })` read a version through standalone SQL over its files, and
-// `writeDataset` appends a pipeline's batches to a branch and commits them once, with the
+// `writeDataset` appends a pipeline's batches to a branch (or updates rows by a key) and commits them once, with the
 // pipeline's lineage in the commit. A failed pipeline drops what it staged.
 
 import * as arrow from 'apache-arrow';
@@ -45,6 +45,7 @@ class QuiverSink implements DatasetSink {
     private readonly ds: Dataset,
     private readonly message: string,
     private readonly lineage: DatasetLineage,
+    private readonly update?: { on: string },
   ) {}
 
   async append(batch: arrow.Table): Promise<void> {
@@ -56,7 +57,9 @@ class QuiverSink implements DatasetSink {
       for (let c = 0; c < names.length; c++) rec[names[c]] = plain(cols[c].get(r));
       records[r] = rec;
     }
-    await this.ds.append(records);
+    if (!this.update) await this.ds.append(records);
+    else if (this.update.on === 'row_id') await this.ds.update({ rows: records });
+    else await this.ds.upsert(records, { on: this.update.on });
   }
 
   async commit(): Promise<{ version: DatasetVersion }> {
@@ -94,16 +97,16 @@ export class QuiverDatasets implements DatasetProvider {
     return ds.scanSql(options.since !== undefined ? { since: String(options.since) } : {});
   }
 
-  async openSink(url: string, options: { branch?: string; message?: string; columns: ColumnSpec[]; lineage: DatasetLineage }): Promise<DatasetSink> {
+  async openSink(url: string, options: { branch?: string; message?: string; columns: ColumnSpec[]; lineage: DatasetLineage; update?: { on: string } }): Promise<DatasetSink> {
     let ds: Dataset;
     try {
       ds = await open(url, { branch: options.branch });
     } catch (e) {
-      if (!isQuiverError(e, 'not_found') || options.branch) throw e;
+      if (!isQuiverError(e, 'not_found') || options.branch || options.update) throw e;
       const schema: SchemaInput = Object.fromEntries(options.columns.map((c) => [c.name, quiverTypeOf(c.type)]));
       ds = await create(url, { schema });
     }
-    return new QuiverSink(ds, options.message ?? 'pipeline output', options.lineage);
+    return new QuiverSink(ds, options.message ?? 'pipeline output', options.lineage, options.update);
   }
 
   /** Closes every handle this provider opened. */

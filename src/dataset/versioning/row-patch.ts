@@ -1,0 +1,234 @@
+// Per-row values: `update({ rows })` and `upsert`. A row patch is a row id and the columns it
+// sets; patches are validated when staged and resolved in one pass at commit, so a feedback
+// stream of one-row updates costs one small fragment per commit, not one per update.
+// Invariant: a patch set holds each row id once (a later patch of a row merges into it).
+
+import { QuiverError } from '../../errors.js';
+import { columnize, derivedColumns, isLarge, type ColumnDef, type Manifest, type ParquetColumn, type RecordInput } from '../../format/index.js';
+import { inRange, quoteIdent, quoteString } from '../../query/index.js';
+import { idsTable, readDeletes, versionSql, type VersionContext } from './context.js';
+import { smallColumnNames } from './diff.js';
+import { changedColumns, emptyRowWrite, writeLargeValues, writeSmallFragment, type RowWrite } from './row-write.js';
+
+/** New values by row id: each patch names only the columns it sets. */
+export type RowPatches = Map<bigint, Record<string, unknown>>;
+
+const FRAGMENT_COL = '__quiver_fragment';
+
+/**
+ * Row ids up to this many are matched as SQL literals, which lets DuckDB skip row groups by
+ * their row_id statistics; more are joined from a temp table (a long IN list costs more to
+ * plan than the scan it saves).
+ */
+const LITERAL_IDS_MAX = 256;
+
+function rowIdOf(v: unknown, i: number): bigint {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+  throw new QuiverError('invalid_input', `update: rows[${i}] needs an integer row_id, got ${String(v)}`, { row: i });
+}
+
+/** Records grouped by the set of columns they name, so each group validates as one batch. */
+function byColumns(records: readonly Record<string, unknown>[]): Map<string, number[]> {
+  const groups = new Map<string, number[]>();
+  records.forEach((r, i) => {
+    const key = Object.keys(r).sort().join('\0');
+    let list = groups.get(key);
+    if (!list) groups.set(key, (list = []));
+    list.push(i);
+  });
+  return groups;
+}
+
+/** Validates partial records (only the columns each names) against `schema`; throws naming the record. */
+export function validatePartial(schema: readonly ColumnDef[], records: readonly Record<string, unknown>[], subject: string): void {
+  for (const [key, idx] of byColumns(records)) {
+    const names = key === '' ? [] : key.split('\0');
+    for (const n of names) {
+      if (!schema.some((c) => c.name === n)) throw new QuiverError('schema_mismatch', `${subject}: rows[${idx[0]}] sets unknown column "${n}"`, { row: idx[0], column: n });
+    }
+    const sub = schema.filter((c) => names.includes(c.name));
+    try {
+      columnize(sub, idx.map((i) => records[i]), idx.map(() => 0n));
+    } catch (e) {
+      if (e instanceof QuiverError && typeof e.details.row === 'number') {
+        const row = idx[e.details.row];
+        throw new QuiverError(e.code, `${subject}: rows[${row}]: ${e.message}`, { ...e.details, row }, { cause: e });
+      }
+      throw e;
+    }
+  }
+}
+
+/**
+ * Turns `update({ rows })` input into patches: every entry has a `row_id` and at least one
+ * column; a row id twice in one call is an error. Validates every value; stages nothing on error.
+ */
+export function rowPatchesOf(schema: readonly ColumnDef[], rows: readonly Record<string, unknown>[]): RowPatches {
+  if (!Array.isArray(rows)) throw new QuiverError('invalid_input', 'update: rows must be an array of { row_id, column: value }');
+  const out: RowPatches = new Map();
+  const sets: Record<string, unknown>[] = [];
+  rows.forEach((r, i) => {
+    if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new QuiverError('invalid_input', `update: rows[${i}] is not a record object`, { row: i });
+    const { row_id, ...set } = r as Record<string, unknown>;
+    const id = rowIdOf(row_id, i);
+    if (Object.keys(set).length === 0) throw new QuiverError('invalid_input', `update: rows[${i}] sets no column`, { row: i });
+    if (out.has(id)) throw new QuiverError('invalid_input', `update: row id ${id} appears twice in one call`, { rowId: id, row: i });
+    out.set(id, set);
+    sets.push(set);
+  });
+  validatePartial(schema, sets, 'update');
+  return out;
+}
+
+/** Merges `later` into `into`: a row patched twice keeps the later value of each column. */
+export function mergePatches(into: RowPatches, later: RowPatches): void {
+  for (const [id, set] of later) into.set(id, { ...(into.get(id) ?? {}), ...set });
+}
+
+/** The manifest with only the fragments whose row-id range may hold one of `ids`. */
+function pruned(m: Manifest, ids: readonly bigint[]): Manifest {
+  let lo = ids[0];
+  let hi = ids[0];
+  for (const id of ids) {
+    if (id < lo) lo = id;
+    if (id > hi) hi = id;
+  }
+  const sorted = [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const holds = (f: { rowIdMin: string; rowIdMax: string }) => {
+    const a = BigInt(f.rowIdMin);
+    const b = BigInt(f.rowIdMax);
+    return b >= lo && a <= hi && inRange(sorted, a, b);
+  };
+  return { ...m, fragments: m.fragments.filter(holds) };
+}
+
+/** The SQL set (after IN) of `ids`: literals when few, else a temp table filled with them. */
+async function idsMatch(ctx: VersionContext, ids: readonly bigint[]): Promise<string> {
+  if (ids.length <= LITERAL_IDS_MAX) return `(${ids.join(', ')})`;
+  await idsTable(ctx, '__quiver_patch_ids', ids);
+  return '(SELECT id FROM __quiver_patch_ids)';
+}
+
+/**
+ * The live rows of `m` with these ids: row id, holding fragment and every small column. Reads
+ * only the fragments whose row-id range holds one, with the ids as literals so DuckDB skips
+ * row groups by their row_id statistics; deleted copies are dropped here, from cached deletes.
+ */
+async function liveRowsById(ctx: VersionContext, m: Manifest, ids: readonly bigint[]): Promise<Record<string, unknown>[]> {
+  const sub = pruned(m, ids);
+  const frags = sub.fragments;
+  if (frags.length === 0) return [];
+  if (m.evolution) {
+    // Files of older schemas name columns differently: read them through the version's view.
+    const cols = ['row_id', FRAGMENT_COL, ...smallColumnNames(m)].map(quoteIdent).join(', ');
+    const view = await versionSql(ctx.paths, sub, { large: 'none', fragmentColumn: FRAGMENT_COL });
+    return (await ctx.session.all(`SELECT ${cols} FROM (${view}) WHERE row_id IN ${await idsMatch(ctx, ids)}`)).rows;
+  }
+  const paths = await ctx.paths(frags.map((f) => f.key));
+  const fragOf = new Map(paths.map((p, i) => [p, frags[i]]));
+  const cols = ['row_id', ...smallColumnNames(m)].map(quoteIdent).join(', ');
+  const rows = (await ctx.session.all(`SELECT ${cols}, __quiver_file FROM read_parquet([${paths.map(quoteString).join(', ')}], filename = '__quiver_file') WHERE row_id IN ${await idsMatch(ctx, ids)}`)).rows;
+  const dead = new Map<string, Set<bigint>>();
+  for (const f of frags) if (f.deletes && f.deletes.count > 0) dead.set(f.id, new Set(await readDeletes(ctx, f.deletes.key)));
+  const out: Record<string, unknown>[] = [];
+  for (const r of rows) {
+    const f = fragOf.get(r.__quiver_file as string)!;
+    if (dead.get(f.id)?.has(r.row_id as bigint)) continue;
+    r[FRAGMENT_COL] = f.id;
+    out.push(r);
+  }
+  return out;
+}
+
+/**
+ * Writes the rows `patches` change over `m`: one small fragment holding every patched row
+ * (its other small columns copied), and copy-on-write large files for large columns a patch
+ * names. A row id that matches no live row fails with `not_found` before anything is written.
+ */
+export async function planRowPatches(ctx: VersionContext, m: Manifest, patches: RowPatches): Promise<RowWrite> {
+  const ids = [...patches.keys()];
+  const rows = await liveRowsById(ctx, m, ids);
+  if (rows.length !== ids.length) {
+    const found = new Set(rows.map((r) => r.row_id as bigint));
+    const missing = ids.filter((id) => !found.has(id));
+    throw new QuiverError('not_found', `update: ${missing.length} row id(s) match no row (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''})`, { rowIds: missing });
+  }
+  const w = emptyRowWrite();
+  // Rows naming the same columns share one columnize pass; their columns are concatenated.
+  const sets = rows.map((r) => patches.get(r.row_id as bigint)!);
+  let scalar: ParquetColumn[] | undefined;
+  const large = new Map<string, Map<bigint, unknown>>();
+  const addLarge = (column: string, ids: bigint[], values: unknown[]) => {
+    let byId = large.get(column);
+    if (!byId) large.set(column, (byId = new Map()));
+    ids.forEach((id, k) => byId!.set(id, values[k]));
+  };
+  for (const idx of byColumns(sets).values()) {
+    const ids = idx.map((i) => rows[i].row_id as bigint);
+    const named = m.schema.filter((c) => c.name in sets[idx[0]]);
+    if (named.every((c) => isLarge(c.type) && derivedColumns(c).length === 0)) {
+      // Only large columns change (a backfill): their files are rewritten, the rows stay put.
+      const batch = columnize(named, idx.map((i) => sets[i]), ids);
+      for (const [column, cols] of batch.large) addLarge(column, ids, cols[1].values as unknown[]);
+      continue;
+    }
+    for (const r of idx.map((i) => rows[i])) {
+      const f = r[FRAGMENT_COL] as string;
+      let list = w.hide.get(f);
+      if (!list) w.hide.set(f, (list = []));
+      list.push(r.row_id as bigint);
+    }
+    const part = changedColumns(m.schema, idx.map((i) => rows[i]), sets[idx[0]], ids, idx.map((i) => sets[i]));
+    scalar = scalar ? scalar.map((c, k) => ({ ...c, values: (c.values as unknown[]).concat(part.scalar[k].values as unknown[]) })) : part.scalar;
+    for (const [column, values] of part.large) addLarge(column, ids, values);
+  }
+  let bytes = 0;
+  if (scalar) {
+    const frag = await writeSmallFragment(ctx, scalar);
+    w.addFragments.push(frag.fragment);
+    bytes += frag.bytes;
+  }
+  for (const [column, byId] of large) {
+    const def = m.schema.find((c) => c.name === column && isLarge(c.type))!;
+    const g = await writeLargeValues(ctx, m, def, byId);
+    w.groups.push({ column, remove: g.remove, add: g.add });
+    bytes += g.bytes;
+  }
+  w.stats = { rowsUpdated: rows.length, bytesWritten: bytes };
+  return w;
+}
+
+/**
+ * Splits upsert records by key column `on` into patches of existing rows and new records.
+ * `existing` maps each key found in the dataset to the row ids holding it. A key twice in the
+ * call, a null key, or a key held by several rows is an error and nothing is staged.
+ */
+export function splitUpsert(schema: readonly ColumnDef[], records: readonly RecordInput[], on: string, existing: Map<unknown, bigint[]>): { patches: RowPatches; inserts: RecordInput[] } {
+  const seen = new Set<unknown>();
+  const patches: RowPatches = new Map();
+  const inserts: RecordInput[] = [];
+  const sets: Record<string, unknown>[] = [];
+  records.forEach((rec, i) => {
+    const key = keyValue((rec as Record<string, unknown>)[on]);
+    if (key === null) throw new QuiverError('invalid_input', `upsert: records[${i}] has no value for key column "${on}"`, { row: i, column: on });
+    if (seen.has(key)) throw new QuiverError('invalid_input', `upsert: key ${on} = ${String(key)} appears twice in one call`, { row: i, column: on, key });
+    seen.add(key);
+    const ids = existing.get(key);
+    if (ids && ids.length > 1) throw new QuiverError('conflict', `upsert: key ${on} = ${String(key)} matches ${ids.length} rows (row ids ${ids.slice(0, 5).join(', ')}); the key column must be unique`, { column: on, key, rowIds: ids });
+    if (ids) {
+      patches.set(ids[0], rec as Record<string, unknown>);
+      sets.push(rec as Record<string, unknown>);
+    } else inserts.push(rec);
+  });
+  validatePartial(schema, sets, 'upsert');
+  return { patches, inserts };
+}
+
+/** A key as a Map key: numbers and bigints of one value compare equal; strings as they are. */
+export function keyValue(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+  if (v instanceof Date) return v.getTime();
+  return v;
+}

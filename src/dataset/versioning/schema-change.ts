@@ -1,0 +1,194 @@
+// Schema evolution: add, drop and rename columns, widen a number type, relax required to
+// nullable. Each change is a new manifest over the same files: adding a column writes only
+// that column's files (none when it starts NULL), dropping or renaming writes no data.
+// Invariant: a name some fragment's file still holds for another (dropped or renamed) column
+// is never given to a new column, so every physical name in a version's files means one column.
+
+import { QuiverError } from '../../errors.js';
+import { columnize, derivedColumns, isLarge, parseSchema, sqlType, typeName, widens, type ColumnDef, type GroupFileMeta, type Manifest, type SchemaEvolution, type TypeSpec } from '../../format/index.js';
+import { predicateSql, referencedColumns } from '../../query/index.js';
+import { createVersionView, type VersionContext } from './context.js';
+import { smallColumnNames } from './diff.js';
+import { recordValue, writeGroupFile } from './row-write.js';
+
+/** How `addColumn` fills the rows that exist: NULL (default), one value, or a SQL expression over their columns. */
+export interface AddColumnOptions {
+  /** A value for every existing row, validated like an appended one. */
+  default?: unknown;
+  /** A DuckDB SQL expression over the existing columns, e.g. `rating >= 4` or `length(prompt)`. */
+  expr?: string;
+}
+
+/** What `alterColumn` changes: a wider number type and/or required → nullable. */
+export interface AlterColumnOptions {
+  type?: string | TypeSpec;
+  nullable?: true;
+}
+
+/** Rows per file written for a filled column, so one file stays a bounded read. */
+const FILL_FILE_ROWS_MAX = 131_072;
+
+/** The small-column names each of `m`'s files holds: recorded on the fragment, or the schema's. */
+function physicalOf(m: Manifest): Manifest['fragments'] {
+  const current = smallColumnNames(m);
+  return m.fragments.map((f) => (f.columns ? f : { ...f, columns: current }));
+}
+
+/** `m` ready for a schema change: every fragment names its columns, and evolution exists. */
+function frozen(m: Manifest): Manifest & { evolution: SchemaEvolution } {
+  const ev = m.evolution ?? { renamed: {}, retired: [], fills: {} };
+  return { ...m, fragments: physicalOf(m), evolution: { renamed: { ...ev.renamed }, retired: [...ev.retired], fills: { ...ev.fills } } };
+}
+
+function column(m: Manifest, name: string): ColumnDef {
+  const c = m.schema.find((x) => x.name === name);
+  if (!c) throw new QuiverError('not_found', `schema: no column "${name}"`, { column: name });
+  return c;
+}
+
+/**
+ * Refuses a name that is taken now or that some fragment's file holds for another column
+ * (compaction rewrites files with the current names, freeing old ones).
+ */
+function checkFreeName(m: Manifest, def: ColumnDef): void {
+  const taken = new Set<string>();
+  for (const c of m.schema) for (const n of [c.name, ...derivedColumns(c)]) taken.add(n.toLowerCase());
+  for (const f of physicalOf(m)) for (const n of f.columns!) taken.add(n.toLowerCase());
+  for (const n of [def.name, ...derivedColumns(def)]) {
+    if (taken.has(n.toLowerCase())) throw new QuiverError('invalid_input', `schema: column name "${n}" is taken (by a column, or by files of a dropped or renamed one until compaction)`, { column: n });
+  }
+}
+
+/** Forgets a free name as an old name of other columns: no file holds it for them any more. */
+function reuseName(ev: SchemaEvolution, def: ColumnDef): void {
+  const names = new Set([def.name, ...derivedColumns(def)].map((n) => n.toLowerCase()));
+  for (const [c, old] of Object.entries(ev.renamed)) ev.renamed[c] = old.filter((n) => !names.has(n.toLowerCase()));
+  ev.retired = ev.retired.filter((n) => !names.has(n.toLowerCase()));
+}
+
+/** Parses one column like `create` does (name rules, type string or builder). */
+export function parseColumn(name: string, type: string | TypeSpec): ColumnDef {
+  if (typeof name !== 'string') throw new QuiverError('invalid_input', `schema: a column name must be a string, got ${String(name)}`);
+  return parseSchema({ [name]: type })[0];
+}
+
+/** The values of the new column for every live row of `m`, in stored form, with their row ids. */
+async function fillValues(ctx: VersionContext, m: Manifest, def: ColumnDef, opts: AddColumnOptions): Promise<{ ids: bigint[]; values: unknown[] }> {
+  if (opts.expr === undefined) {
+    await createVersionView(ctx, '__quiver_add', m, { large: 'none' });
+    const ids = (await ctx.session.all('SELECT row_id FROM __quiver_add')).rows.map((r) => r.row_id as bigint);
+    const stored = storedValues(def, [opts.default]);
+    return { ids, values: ids.map(() => stored[0]) };
+  }
+  if (typeof opts.expr !== 'string' || !opts.expr.trim()) throw new QuiverError('invalid_input', 'schema: expr must be a SQL expression');
+  // One expression, checked like a predicate (no statement smuggled in), then cast to the type.
+  const expr = await predicateSql(ctx.session, opts.expr, 'addColumn: expr');
+  await createVersionView(ctx, '__quiver_add', m, { large: await referencedColumns(ctx.session, `SELECT ${expr}`) });
+  const r = await ctx.session.all(`SELECT row_id, (${expr})::${sqlType(def.type)} AS v FROM __quiver_add`);
+  return { ids: r.rows.map((x) => x.row_id as bigint), values: storedValues(def, r.rows.map((x) => recordValue(def, x.v))) };
+}
+
+/** Validates values for `def` like appended ones; returns them as files store them. */
+function storedValues(def: ColumnDef, values: unknown[]): unknown[] {
+  const batch = columnize([def], values.map((v) => ({ [def.name]: v })), values.map(() => 0n));
+  return isLarge(def.type) ? (batch.large.get(def.name)![1].values as unknown[]) : (batch.scalar[1].values as unknown[]);
+}
+
+async function writeFill(ctx: VersionContext, def: ColumnDef, ids: bigint[], values: unknown[]): Promise<GroupFileMeta[]> {
+  const files: GroupFileMeta[] = [];
+  for (let i = 0; i < ids.length; i += FILL_FILE_ROWS_MAX) files.push(await writeGroupFile(ctx, def, ids.slice(i, i + FILL_FILE_ROWS_MAX), values.slice(i, i + FILL_FILE_ROWS_MAX)));
+  return files;
+}
+
+/**
+ * Adds column `def` to `m`. Existing rows read NULL, or `default`, or `expr` evaluated over
+ * them now; a required column needs one of those. Returns the new manifest and bytes written.
+ */
+export async function planAddColumn(ctx: VersionContext, m: Manifest, def: ColumnDef, opts: AddColumnOptions): Promise<{ manifest: Manifest; bytes: number }> {
+  checkFreeName(m, def);
+  if (opts.default !== undefined && opts.expr !== undefined) throw new QuiverError('invalid_input', 'schema: give default or expr, not both');
+  const fill = opts.default !== undefined || opts.expr !== undefined;
+  if (!def.nullable && !fill) throw new QuiverError('invalid_input', `schema: required column "${def.name}" needs a default or expr for the existing rows`, { column: def.name });
+  if (isImage(def) && fill) throw new QuiverError('unsupported', `schema: an image column starts NULL; backfill "${def.name}" with update`, { column: def.name });
+  const out = frozen(m);
+  reuseName(out.evolution, def);
+  out.schema = [...m.schema, def];
+  if (!fill || m.fragments.length === 0) return { manifest: out, bytes: 0 };
+  const { ids, values } = await fillValues(ctx, m, def, opts);
+  if (!def.nullable && values.some((v) => v === null)) throw new QuiverError('schema_mismatch', `schema: required column "${def.name}" would be NULL for some rows`, { column: def.name });
+  const files = await writeFill(ctx, def, ids, values);
+  if (isLarge(def.type)) out.groups = { ...m.groups, [def.name]: files };
+  else out.evolution.fills[def.name] = { files, fragments: m.fragments.map((f) => f.id), field: def.name };
+  return { manifest: out, bytes: files.reduce((n, g) => n + g.bytes, 0) };
+}
+
+function isImage(def: ColumnDef): boolean {
+  return derivedColumns(def).length > 0;
+}
+
+/** Drops column `name`: no data is written; older versions keep it. */
+export function planDropColumn(m: Manifest, name: string): Manifest {
+  const def = column(m, name);
+  if (m.schema.length === 1) throw new QuiverError('invalid_input', `schema: cannot drop "${name}", the only column`, { column: name });
+  const out = frozen(m);
+  out.schema = m.schema.filter((c) => c.name !== name);
+  const ev = out.evolution;
+  const small = isLarge(def.type) ? derivedColumns(def) : [name];
+  for (const n of small) ev.retired.push(n, ...(ev.renamed[n] ?? []));
+  delete ev.renamed[name];
+  delete ev.fills[name];
+  const groups = { ...m.groups };
+  delete groups[name];
+  return { ...out, groups, indexes: m.indexes.filter((i) => i.column !== name) };
+}
+
+/** Renames small column `from` to `to`: files keep the old name, the view maps it; indexes on it are dropped. */
+export function planRenameColumn(m: Manifest, from: string, to: string): Manifest {
+  const def = column(m, from);
+  if (isLarge(def.type)) throw new QuiverError('unsupported', `schema: cannot rename large column "${from}" (its files carry its name); add a new column and backfill it`, { column: from });
+  const next = { ...def, name: to };
+  parseColumn(to, 'text'); // the name rules
+  checkFreeName(m, next);
+  const out = frozen(m);
+  reuseName(out.evolution, next);
+  out.schema = m.schema.map((c) => (c.name === from ? next : c));
+  const ev = out.evolution;
+  ev.renamed[to] = [from, ...(ev.renamed[from] ?? [])];
+  delete ev.renamed[from];
+  if (ev.fills[from]) {
+    ev.fills[to] = ev.fills[from];
+    delete ev.fills[from];
+  }
+  return { ...out, indexes: m.indexes.filter((i) => i.column !== from) };
+}
+
+/** Widens a number column's type and/or lets it hold NULL; files are read as they are. */
+export function planAlterColumn(m: Manifest, name: string, opts: AlterColumnOptions): Manifest {
+  const def = column(m, name);
+  let next: ColumnDef = def;
+  if (opts.type !== undefined) {
+    const to = parseColumn(name, opts.type).type;
+    if (!widens(def.type, to)) throw new QuiverError('invalid_input', `schema: cannot change "${name}" from ${typeName(def.type)} to ${typeName(to)} (only widening a number type)`, { column: name });
+    next = { ...next, type: to };
+  }
+  if (opts.nullable !== undefined) {
+    if (opts.nullable !== true) throw new QuiverError('invalid_input', `schema: a column can be made nullable, not required ("${name}")`, { column: name });
+    next = { ...next, nullable: true };
+  }
+  if (next === def) throw new QuiverError('invalid_input', 'schema: alterColumn needs { type } or { nullable: true }');
+  const out = frozen(m);
+  out.schema = m.schema.map((c) => (c.name === name ? next : c));
+  return out;
+}
+
+/** Columns added, dropped and retyped from schema `a` to schema `b`, by name. */
+export function schemaChanges(a: readonly ColumnDef[], b: readonly ColumnDef[]): { added: string[]; dropped: string[]; changed: string[] } {
+  const byName = (s: readonly ColumnDef[]) => new Map(s.map((c) => [c.name, c]));
+  const ma = byName(a);
+  const mb = byName(b);
+  return {
+    added: b.filter((c) => !ma.has(c.name)).map((c) => c.name),
+    dropped: a.filter((c) => !mb.has(c.name)).map((c) => c.name),
+    changed: b.filter((c) => ma.has(c.name) && (sqlType(ma.get(c.name)!.type) !== sqlType(c.type) || ma.get(c.name)!.nullable !== c.nullable)).map((c) => c.name),
+  };
+}

@@ -1,0 +1,127 @@
+// Per-row updates, upserts, group commit and changes to rows not yet committed: each is one
+// commit, writes only the changed rows, and refuses ambiguous input before staging anything.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as quiver from '../../../src/index.js';
+import { MemoryStore } from '../../../src/storage/index.js';
+import { isQuiverError } from '../../../src/errors.js';
+
+async function seeded(n = 5): Promise<{ store: MemoryStore; ds: quiver.Dataset; ids: bigint[] }> {
+  const store = new MemoryStore();
+  const ds = await quiver.create(store, { schema: { k: 'text', rating: 'int', thumbs: 'bool', emb: 'emb-4' } });
+  const r = await ds.append(Array.from({ length: n }, (_, i) => ({ k: `k${i}`, rating: 0, thumbs: null, emb: [i, 0, 0, 0] })));
+  await ds.commit('seed');
+  return { store, ds, ids: r.rowIds };
+}
+
+const rows = async (ds: quiver.Dataset) => (await ds.query('select k, rating, thumbs, emb[1] as e from dataset order by k')).map((r) => `${r.k}:${r.rating}:${r.thumbs}:${r.e}`);
+
+describe('Dataset.update with rows', () => {
+  it('gives each row its own values in one commit and one new fragment', async () => {
+    const { ds, ids } = await seeded();
+    const before = (await ds.log({ limit: 1 }).next()).value!;
+    await ds.update({ rows: [{ row_id: ids[1], rating: 5 }, { row_id: ids[3], rating: 2, thumbs: false }] });
+    await ds.update({ rows: [{ row_id: ids[1], thumbs: true }] }); // merges into the staged patch
+    const c = await ds.commit('feedback');
+    assert.deepEqual(c.parents, [before.id]);
+    assert.equal(c.stats.rowsUpdated, 2);
+    assert.deepEqual(await rows(ds), ['k0:0:null:0', 'k1:5:true:1', 'k2:0:null:2', 'k3:2:false:3', 'k4:0:null:4']);
+    const m = (await ds.query('select count(*)::INT as n from dataset'))[0].n;
+    assert.equal(m, 5);
+    await ds.close();
+  });
+
+  it('rewrites a large column only when a row names it', async () => {
+    const { ds, ids } = await seeded();
+    await ds.update({ rows: [{ row_id: ids[0], emb: [9, 9, 9, 9] }, { row_id: ids[2], rating: 7 }] });
+    await ds.commit('emb');
+    assert.deepEqual(await rows(ds), ['k0:0:null:9', 'k1:0:null:1', 'k2:7:null:2', 'k3:0:null:3', 'k4:0:null:4']);
+    await ds.close();
+  });
+
+  it('refuses a row id twice in one call and stages nothing', async () => {
+    const { ds, ids } = await seeded();
+    await assert.rejects(ds.update({ rows: [{ row_id: ids[0], rating: 1 }, { row_id: ids[0], rating: 2 }] }), (e) => isQuiverError(e, 'invalid_input'));
+    await assert.rejects(ds.update({ rows: [{ row_id: ids[0], rating: 'five' }] }), (e) => isQuiverError(e, 'schema_mismatch'));
+    await assert.rejects(ds.commit('nothing'), (e) => isQuiverError(e, 'invalid_input'));
+    await ds.close();
+  });
+
+  it('fails the commit naming a row id that matches no row, and commits the others next', async () => {
+    const { ds, ids } = await seeded();
+    await ds.update({ rows: [{ row_id: ids[0], rating: 1 }, { row_id: 999_999n, rating: 2 }] });
+    await assert.rejects(ds.commit('bad'), (e) => isQuiverError(e, 'not_found') && (e.details.rowIds as bigint[])[0] === 999_999n);
+    await ds.commit('good');
+    assert.deepEqual((await rows(ds))[0], 'k0:1:null:0');
+    await ds.close();
+  });
+});
+
+describe('Dataset.upsert', () => {
+  it('inserts new keys and updates existing ones in one commit', async () => {
+    const { ds } = await seeded();
+    const r = await ds.upsert([{ k: 'k2', rating: 4 }, { k: 'new', rating: 3, emb: [7, 0, 0, 0] }], { on: 'k' });
+    assert.deepEqual([r.updated, r.inserted], [1, 1]);
+    const c = await ds.commit('upsert');
+    assert.deepEqual([c.stats.rowsAdded, c.stats.rowsUpdated], [1, 1]);
+    assert.deepEqual(await rows(ds), ['k0:0:null:0', 'k1:0:null:1', 'k2:4:null:2', 'k3:0:null:3', 'k4:0:null:4', 'new:3:null:7']);
+    await ds.close();
+  });
+
+  it('refuses a key twice in one call, and a key held by several rows, staging nothing', async () => {
+    const { ds } = await seeded();
+    await assert.rejects(ds.upsert([{ k: 'x', rating: 1 }, { k: 'x', rating: 2 }], { on: 'k' }), (e) => isQuiverError(e, 'invalid_input'));
+    await ds.append({ k: 'k1', rating: 9 }); // staged rows are matched too: k1 is now held twice
+    await assert.rejects(ds.upsert([{ k: 'k1', rating: 1 }, { k: 'y', rating: 1 }], { on: 'k' }), (e) => isQuiverError(e, 'conflict'));
+    await ds.commit('one append');
+    assert.equal(ds.rowCount, 6);
+    await ds.close();
+  });
+
+  it('matches rows appended on the handle and not yet committed', async () => {
+    const { ds } = await seeded();
+    await ds.append({ k: 'fresh', rating: 1 });
+    const r = await ds.upsert({ k: 'fresh', rating: 2 }, { on: 'k' });
+    assert.equal(r.updated, 1);
+    await ds.commit('fresh');
+    assert.deepEqual((await rows(ds)).filter((x) => x.startsWith('fresh')), ['fresh:2:null:null']);
+    await ds.close();
+  });
+});
+
+describe('Dataset staged rows', () => {
+  it('updates and deletes rows appended and not yet committed', async () => {
+    const { ds } = await seeded();
+    const a = await ds.append([{ k: 'a', rating: 1 }, { k: 'b', rating: 1 }, { k: 'c', rating: 1 }]);
+    assert.equal((await ds.update({ rowIds: [a.rowIds[0]], set: { rating: 8 } })).rows, 1);
+    assert.equal((await ds.delete({ where: "k = 'b'" })).rows, 1);
+    await ds.update({ rows: [{ row_id: a.rowIds[2], rating: 6 }] });
+    await ds.commit('staged');
+    assert.deepEqual((await rows(ds)).slice(0, 2), ['a:8:null:null', 'c:6:null:null']);
+    assert.equal(ds.rowCount, 7);
+    await ds.close();
+  });
+});
+
+describe('Dataset group commit', () => {
+  it('coalesces concurrent commits into few publishes, each caller getting the version holding its change', async () => {
+    const callers = 16;
+    const { ds, ids } = await seeded(callers);
+    const head0 = ds.version.id;
+    const commits = await Promise.all(ids.map(async (id, i) => {
+      await ds.update({ rows: [{ row_id: id, rating: i + 1 }] });
+      return { i, c: await ds.commit(`feedback ${i}`) };
+    }));
+    const distinct = new Set(commits.map((x) => x.c.id));
+    assert.ok(distinct.size < callers, `publishes ${distinct.size}`);
+    for (const { i, c } of commits) {
+      const at = await ds.checkout(c.id);
+      const [r] = await at.query('select rating from dataset where k = $1', [`k${i}`]);
+      assert.equal(r.rating, i + 1, `caller ${i} at ${c.id}`);
+      await at.close();
+    }
+    const history = (await ds.versions()).map((c) => c.id);
+    assert.equal(history.indexOf(head0), history.length - 1 - distinct.size);
+    await ds.close();
+  });
+});

@@ -1,0 +1,170 @@
+// Schema evolution: each change is one commit over the same files. Adding writes only the new
+// column's files, dropping and renaming write no data, and every version keeps its own schema.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as quiver from '../../../src/index.js';
+import { MemoryStore } from '../../../src/storage/index.js';
+import { isQuiverError } from '../../../src/errors.js';
+
+async function seeded(): Promise<{ store: MemoryStore; ds: quiver.Dataset; ids: bigint[] }> {
+  const store = new MemoryStore();
+  const ds = await quiver.create(store, { schema: { prompt: 'text', rating: 'int', thumbs: 'bool' } });
+  const r = await ds.append([0, 1, 2, 3].map((i) => ({ prompt: `p${i}`, rating: i + 2, thumbs: i % 2 === 0 })));
+  await ds.commit('seed');
+  return { store, ds, ids: r.rowIds };
+}
+
+async function dataKeys(store: MemoryStore): Promise<Set<string>> {
+  const out = new Set<string>();
+  for await (const o of store.list('data/')) out.add(o.key);
+  return out;
+}
+
+describe('Dataset schema changes', () => {
+  it('adds a nullable column writing no data, then backfills it with per-row updates', async () => {
+    const { store, ds, ids } = await seeded();
+    const before = await dataKeys(store);
+    const c = await ds.addColumn('emb', 'emb-3');
+    assert.equal(c.stats.bytesWritten, 0);
+    assert.deepEqual(await dataKeys(store), before);
+    assert.deepEqual(ds.schema.map((x) => x.name), ['prompt', 'rating', 'thumbs', 'emb']);
+    assert.equal((await ds.query('select count(*)::INT n from dataset where emb is null'))[0].n, 4);
+    await ds.update({ rows: ids.map((id, i) => ({ row_id: id, emb: [i, i, i] })) });
+    await ds.commit('backfill');
+    assert.deepEqual((await ds.query('select emb[1]::INT e from dataset order by row_id')).map((r) => r.e), [0, 1, 2, 3]);
+    await ds.close();
+  });
+
+  it('adds a small column with a default or an expression, writing only that column', async () => {
+    const { store, ds } = await seeded();
+    const before = await dataKeys(store);
+    await ds.addColumn('reviewed', 'bool', { default: false });
+    await ds.addColumn('liked', 'bool!', { expr: 'rating >= 4' });
+    const added = [...(await dataKeys(store))].filter((k) => !before.has(k));
+    assert.equal(added.length, 2);
+    await ds.append({ prompt: 'new', rating: 1, thumbs: null, reviewed: true, liked: false });
+    await ds.commit('after');
+    const rows = await ds.query('select prompt, reviewed, liked from dataset order by row_id');
+    assert.deepEqual(rows.map((r) => `${r.prompt}:${r.reviewed}:${r.liked}`), ['p0:false:false', 'p1:false:false', 'p2:false:true', 'p3:false:true', 'new:true:false']);
+    // An updated old row carries its own value, not the fill's.
+    await ds.update({ where: "prompt = 'p0'", set: { reviewed: null } });
+    await ds.commit('unset');
+    assert.equal((await ds.query("select reviewed from dataset where prompt = 'p0'"))[0].reviewed, null);
+    await ds.close();
+  });
+
+  it('drops and renames columns writing no data, and time travel shows the old schema', async () => {
+    const { store, ds } = await seeded();
+    const v1 = ds.version.id;
+    const before = await dataKeys(store);
+    await ds.dropColumn('thumbs');
+    await ds.renameColumn('rating', 'score');
+    assert.deepEqual(await dataKeys(store), before);
+    await ds.append({ prompt: 'new', score: 9 });
+    await ds.commit('after rename');
+    assert.deepEqual((await ds.query('select prompt, score from dataset order by row_id')).map((r) => `${r.prompt}:${r.score}`), ['p0:2', 'p1:3', 'p2:4', 'p3:5', 'new:9']);
+    await assert.rejects(ds.query('select thumbs from dataset'), (e) => isQuiverError(e, 'invalid_sql'));
+    const old = await ds.checkout(v1);
+    assert.deepEqual(old.schema.map((c) => c.name), ['prompt', 'rating', 'thumbs']);
+    assert.deepEqual((await old.query('select rating, thumbs from dataset order by row_id')).map((r) => `${r.rating}:${r.thumbs}`), ['2:true', '3:false', '4:true', '5:false']);
+    // Files still hold "thumbs" and "rating" for other columns: those names stay taken.
+    await assert.rejects(ds.addColumn('thumbs', 'int'), (e) => isQuiverError(e, 'invalid_input'));
+    await assert.rejects(ds.renameColumn('prompt', 'rating'), (e) => isQuiverError(e, 'invalid_input'));
+    await old.close();
+    await ds.close();
+  });
+
+  it('widens a number type and relaxes required to nullable, refusing narrowing', async () => {
+    const store = new MemoryStore();
+    const ds = await quiver.create(store, { schema: { n: 'int32!' } });
+    await ds.append([{ n: 1 }, { n: 2 }]);
+    await ds.commit('seed');
+    await assert.rejects(ds.alterColumn('n', { type: 'int16' }), (e) => isQuiverError(e, 'invalid_input'));
+    await ds.alterColumn('n', { type: 'int64', nullable: true });
+    await ds.append([{ n: 2n ** 40n }, { n: null }]);
+    await ds.commit('wide');
+    assert.deepEqual((await ds.query('select n from dataset order by row_id')).map((r) => r.n), [1n, 2n, 2n ** 40n, null]);
+    await ds.close();
+  });
+
+  it('keeps updates, deletes and compaction working across a schema change', async () => {
+    const { ds, ids } = await seeded();
+    await ds.renameColumn('thumbs', 'thumbs_up');
+    await ds.addColumn('note', 'text', { default: 'none' });
+    await ds.update({ rows: [{ row_id: ids[1], thumbs_up: true, note: 'ok' }] });
+    await ds.delete({ where: 'rating = 5' });
+    await ds.commit('edit');
+    const want = ['p0:true:none', 'p1:true:ok', 'p2:true:none'];
+    const got = async () => (await ds.query('select prompt, thumbs_up, note from dataset order by row_id')).map((r) => `${r.prompt}:${r.thumbs_up}:${r.note}`);
+    assert.deepEqual(await got(), want);
+    await ds.compact({ fragmentRowsMin: 1_000_000 });
+    assert.deepEqual(await got(), want);
+    await ds.close();
+  });
+
+  it('diffs across a schema change on the columns both versions have, listing the schema change', async () => {
+    const { ds } = await seeded();
+    const v1 = ds.version.id;
+    await ds.addColumn('note', 'text', { default: 'x' });
+    await ds.dropColumn('thumbs');
+    await ds.update({ where: "prompt = 'p1'", set: { rating: 30, note: 'y' } });
+    await ds.commit('edit');
+    const d = await ds.diff(v1);
+    assert.deepEqual(d.schema, { added: ['note'], dropped: ['thumbs'], changed: [] });
+    assert.deepEqual([d.counts.changed, d.counts.byColumn], [1, { rating: 1 }]);
+    await ds.close();
+  });
+
+  it('fails a merge where one side dropped a column the other updated, naming the column', async () => {
+    const { ds } = await seeded();
+    const ft = await ds.branch('ft');
+    await ds.dropColumn('thumbs');
+    await ft.update({ where: "prompt = 'p0'", set: { thumbs: false } });
+    await ft.commit('thumbs down');
+    await assert.rejects(ds.merge('ft'), (e) => {
+      assert.ok(isQuiverError(e, 'conflict'), String(e));
+      assert.deepEqual(e.details.schemaConflicts, [{ column: 'thumbs', droppedBy: 'ours' }]);
+      return true;
+    });
+    // The same schema on both sides merges as usual.
+    await ft.dropColumn('thumbs');
+    await ft.update({ where: "prompt = 'p0'", set: { rating: 40 } });
+    await ft.commit('rating');
+    const m = await ds.merge('ft');
+    assert.equal(m.kind, 'merge');
+    assert.equal((await ds.query("select rating from dataset where prompt = 'p0'"))[0].rating, 40);
+    await ft.close();
+    await ds.close();
+  });
+
+  it("refuses another handle's rows staged under the schema before a change", async () => {
+    const { store, ds } = await seeded();
+    const other = await quiver.open(store);
+    await other.append({ prompt: 'late', rating: 1, thumbs: true });
+    await ds.renameColumn('thumbs', 'thumbs_up');
+    await assert.rejects(other.commit('late'), (e) => isQuiverError(e, 'conflict') && /schema/.test(e.message));
+    await other.discard();
+    await other.append({ prompt: 'late', rating: 1, thumbs_up: true });
+    await other.commit('late again');
+    assert.equal(other.rowCount, 5);
+    await other.close();
+    await ds.close();
+  });
+
+  it('frees the names of dropped and renamed columns once compaction rewrote their files', async () => {
+    const { ds } = await seeded();
+    await ds.append({ prompt: 'p4', rating: 6, thumbs: true });
+    await ds.commit('a second fragment, so compaction has two to merge');
+    await ds.dropColumn('thumbs');
+    await ds.renameColumn('rating', 'score');
+    await assert.rejects(ds.addColumn('rating', 'int'), (e) => isQuiverError(e, 'invalid_input'));
+    await ds.compact({ fragmentRowsMin: 1_000_000 });
+    await ds.addColumn('thumbs', 'text', { default: 'new' });
+    await ds.addColumn('rating', 'int');
+    await ds.append({ prompt: 'n', score: 7, thumbs: 'x', rating: 1 });
+    await ds.commit('reused');
+    const rows = await ds.query('select prompt, score, thumbs, rating from dataset order by row_id');
+    assert.deepEqual(rows.map((r) => `${r.prompt}:${r.score}:${r.thumbs}:${r.rating}`), ['p0:2:new:null', 'p1:3:new:null', 'p2:4:new:null', 'p3:5:new:null', 'p4:6:new:null', 'n:7:x:1']);
+    await ds.close();
+  });
+});
