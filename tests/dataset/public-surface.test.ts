@@ -8,7 +8,7 @@ import { MemoryStore } from '../../src/storage/index.js';
 
 const METHODS = [
   'append', 'branch', 'branches', 'checkout', 'close', 'commit', 'compact', 'createIndex', 'curate', 'delete', 'deleteBranch', 'deleteTag',
-  'diff', 'discard', 'dropIndex', 'explain', 'log', 'merge', 'nearDuplicates', 'query', 'queryArrow', 'refresh', 'scanSql', 'tag', 'tags',
+  'diff', 'discard', 'dropIndex', 'explain', 'log', 'merge', 'nearDuplicates', 'query', 'queryArrow', 'refresh', 'scanSql', 'stream', 'tag', 'tags',
   'update', 'vacuum', 'versions',
 ];
 const GETTERS = ['indexes', 'readOnly', 'rowCount', 'schema', 'stagedRows', 'url', 'version'];
