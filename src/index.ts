@@ -6,3 +6,4 @@ export { LocalStore, MemoryStore, CountingStore, type ObjectStore, type ObjectIn
 export type { Param } from './query/index.js';
 export * from './pipeline/index.js';
 export { Stream, type StreamOptions, type StreamCursor, type StreamBatch, type BatchColumn, type StreamInfo, type StreamStats, type ImageDecode } from './stream/index.js';
+export { createApp, serve, STATUS_OF, type AppOptions, type ServeOptions, type RunningServer } from './server/index.js';

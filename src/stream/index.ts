@@ -5,3 +5,4 @@ export { resolveOptions, type StreamOptions, type ImageDecode, type ImageFit, BA
 export type { StreamCursor } from './cursor.js';
 export type { StreamBatch, BatchColumn, TensorDtype, TensorData } from './batch.js';
 export { canonicalOrder, planBatches, consumerBatches, batchRowsOf, type BatchPlan } from './order.js';
+export { batchToArrow } from './arrow-batch.js';
