@@ -6,3 +6,4 @@ STATE=${QUIVER_SERVERS_DIR:-${TMPDIR:-/tmp}/quiver-servers}
 rm -f "$STATE/servers.env"
 bash "$HERE/azurite.sh" down
 bash "$HERE/radosgw.sh" down
+bash "$HERE/python-torch.sh" down

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Boots every test server (S3 on radosgw, Azure Blob on Azurite) and writes their connection facts
+# Boots every test server (S3 on radosgw, Azure Blob on Azurite), installs Debian's PyTorch for the Python client, and writes their connection facts
 # to $QUIVER_SERVERS_DIR/servers.env (default /tmp/quiver-servers). Idempotent.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 STATE=${QUIVER_SERVERS_DIR:-${TMPDIR:-/tmp}/quiver-servers}
 bash "$HERE/radosgw.sh" up
 bash "$HERE/azurite.sh" up
+# Not a server: Debian's PyTorch for the Python client's tests (a failure skips them outside CI).
+bash "$HERE/python-torch.sh" up || echo "up: python-torch.sh failed; the Python client tests will skip, or fail under CI=true" >&2
 cat "$STATE/s3.env" "$STATE/azure.env" > "$STATE/servers.env.tmp" && mv "$STATE/servers.env.tmp" "$STATE/servers.env"
