@@ -90,14 +90,15 @@ export function batchRowsOf(order: Int32Array, plan: BatchPlan, k: number): Int3
 }
 
 /**
- * The global batch indexes consumer (rank, worker) takes, from its `from`-th onwards, in order:
- * batch k goes to rank k mod worldSize, and a rank's j-th batch to worker j mod workers, so
- * round-robin reading of the workers (as PyTorch's DataLoader does) restores the rank's order.
+ * The global batch indexes consumer (rank, worker) takes, from global batch `from` onwards, in
+ * order: batch k goes to rank k mod worldSize, and the rank's i-th batch from `from` to worker
+ * i mod workers, so reading the workers round-robin from worker 0 (as PyTorch's DataLoader does)
+ * gives the rank's batches in order, on a fresh start (`from` 0) and on a resume alike.
  */
 export function* consumerBatches(plan: BatchPlan, rank: number, worldSize: number, worker: number, workers: number, from = 0): Generator<number> {
+  let i = 0;
   for (let k = from; k < plan.batches; k++) {
     if (k % worldSize !== rank) continue;
-    if (Math.floor(k / worldSize) % workers !== worker) continue;
-    yield k;
+    if (i++ % workers === worker) yield k;
   }
 }

@@ -72,6 +72,25 @@ describe('Dataset.stream', () => {
     assert.deepEqual([...firstPart, ...rest], all);
   });
 
+  it('resumes a rank read round-robin from its workers: every worker continues from the last consumed batch', async () => {
+    const opts = (worker: number, resume?: quiver.StreamCursor) => ({ ...base, shard: { rank: 0, worldSize: 2, worker, workers: 2 }, ...(resume ? { resume: { ...resume, worker } } : {}) });
+    const roundRobin = async (streams: quiver.Stream[], stopAfter = Infinity) => {
+      const its = streams.map((s) => s[Symbol.asyncIterator]());
+      const out: { b: quiver.StreamBatch; s: quiver.Stream }[] = [];
+      for (let i = 0, done = 0; done < its.length && out.length < stopAfter; i++) {
+        const n = await its[i % its.length].next();
+        if (n.done) done++;
+        else out.push({ b: n.value, s: streams[i % its.length] });
+      }
+      return out;
+    };
+    const all = (await roundRobin([ds.stream(opts(0)), ds.stream(opts(1))])).map((x) => x.b.index);
+    const first = await roundRobin([ds.stream(opts(0)), ds.stream(opts(1))], 3);
+    const cursor = first.at(-1)!.s.state();
+    const rest = (await roundRobin([ds.stream(opts(0, cursor)), ds.stream(opts(1, cursor))])).map((x) => x.b.index);
+    assert.deepEqual([...first.map((x) => x.b.index), ...rest], all);
+  });
+
   it('pins the version it starts at while writers commit', async () => {
     const dir = tempDir('quiver-stream-pin-');
     const w = await imageDataset(dir, 1, 10);

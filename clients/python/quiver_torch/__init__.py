@@ -53,12 +53,16 @@ class QuiverIterableDataset(IterableDataset):
     (None: no shuffle), block_rows, window_blocks, epoch, rank / world_size, remainder ("pad" or
     "drop"), decode (e.g. {"image": {"width": 224, "height": 224, "layout": "chw"}}),
     on_undecodable ("fail" or "skip"), and `token` (sent as a bearer token).
+
+    Resume mid-epoch with `resume=batch["_cursor"]` of the last batch the trainer consumed (and
+    the same options): every worker continues after that batch, so the rank yields exactly the
+    batches it had not, in the same order.
     """
 
     def __init__(self, url, dataset, branch=None, version=None, tag=None, token=None, columns=None, where=None,
                  batch_rows=256, batch_bytes_max=None, shuffle_seed=None, block_rows=None, window_blocks=None,
                  epoch=0, rank=None, world_size=None, remainder="pad", decode=None, on_undecodable="fail",
-                 as_tensors=True, timeout_s=60):
+                 resume=None, as_tensors=True, timeout_s=60):
         super().__init__()
         self.url = url.rstrip("/")
         self.dataset = dataset
@@ -67,6 +71,7 @@ class QuiverIterableDataset(IterableDataset):
         self.as_tensors = as_tensors
         self.rank, self.world_size = _rank_world(rank, world_size)
         self.epoch = epoch
+        self.resume = resume
         self.options = {k: v for k, v in {
             "columns": ",".join(columns) if columns else None, "where": where, "batchRows": batch_rows,
             "batchBytesMax": batch_bytes_max, "seed": shuffle_seed, "blockRows": block_rows,
@@ -87,9 +92,12 @@ class QuiverIterableDataset(IterableDataset):
         self.version = self.info()["version"]
         self._target = {"version": self.version}
 
-    def _query(self, worker=0, workers=1, extra=None):
+    def _query(self, worker=0, workers=1):
         q = dict(self.options, **self._target, epoch=self.epoch, rank=self.rank, worldSize=self.world_size,
-                 worker=worker, workers=workers, **(extra or {}))
+                 worker=worker, workers=workers)
+        if self.resume is not None:
+            # A cursor's next batch is a global index: each worker takes its own batches from there.
+            q["resume"] = json.dumps(dict(self.resume, worker=worker, workers=workers))
         return urllib.parse.urlencode(q)
 
     def _open(self, path, query):

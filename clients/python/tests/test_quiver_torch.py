@@ -54,6 +54,14 @@ class QuiverIterableDatasetTest(unittest.TestCase):
         self.assertNotEqual(ids(ds), first)
         self.assertEqual(set(ids(ds)), set(first))
 
+    def test_resuming_from_the_last_consumed_batch_yields_exactly_the_rest(self):
+        full = [ids([b]) for b in DataLoader(self.make(), batch_size=None, num_workers=2)]
+        loader = iter(DataLoader(self.make(), batch_size=None, num_workers=2))
+        seen = [next(loader) for _ in range(3)]
+        del loader
+        rest = [ids([b]) for b in DataLoader(self.make(resume=seen[-1]["_cursor"]), batch_size=None, num_workers=2)]
+        self.assertEqual([ids([b]) for b in seen] + rest, full)
+
     def test_columns_come_as_tensors_and_text_as_lists(self):
         b = next(iter(self.make(columns=["image", "prompt", "rating", "score"], decode={"image": {"width": 8, "height": 6, "layout": "chw"}})))
         self.assertEqual(tuple(b["image"].shape), (4, 3, 6, 8))
