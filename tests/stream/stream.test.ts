@@ -147,6 +147,28 @@ describe('Dataset.stream', () => {
     }
   });
 
+  it('reads at most prefetchBatches batches ahead of a consumer that holds one', async () => {
+    const dir = tempDir('quiver-stream-ahead-');
+    (await imageDataset(dir, 1, 30)).close();
+    const counting = new CountingStore(new LocalStore(dir));
+    const r = await quiver.open(counting);
+    try {
+      for (const prefetchBatches of [1, 3]) {
+        const s = r.stream({ columns: ['image'], batchRows: 1, prefetchBatches });
+        await s.info(); // selects and locates the rows: what follows reads only image pages
+        counting.reset();
+        const it = s[Symbol.asyncIterator]();
+        await it.next();
+        // However long the consumer holds its batch, the stream reads no further ahead (one page per batch here).
+        for (let i = 0; i < 50; i++) await new Promise((done) => setImmediate(done));
+        assert.ok(counting.counts.gets >= 1 && counting.counts.gets <= 1 + prefetchBatches, `prefetch ${prefetchBatches}: ${counting.counts.gets} reads`);
+        await it.return!();
+      }
+    } finally {
+      await r.close();
+    }
+  });
+
   it('decodes images to the asked shape, layout and dtype', async () => {
     const [b] = await drain(ds.stream({ columns: ['image', 'prompt'], batchRows: 4, decode: { image: { width: 6, height: 5 } } }));
     const img = b.columns.image;
