@@ -7,6 +7,8 @@
 // Usage: flock /tmp/quiver-bench.lock npx tsx bench/stream.ts [--rows 3000]
 
 import { spawn } from 'node:child_process';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
@@ -25,6 +27,14 @@ const PREFETCH_BATCHES = 2;
 const SIDE_PX = 224;
 const RANKS = 8;
 const MEMORY_SAMPLE_MS = 20;
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+/** Bytes JavaScript holds: the heap plus ArrayBuffers and other external memory (batches, pages). */
+const liveBytes = () => {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
+};
 
 function parseArgs(argv: string[]): { rows: number } {
   let rows = 3000;
@@ -51,16 +61,23 @@ async function dataset(rows: number): Promise<{ dir: string; ds: Dataset; images
   return { dir, ds, images };
 }
 
-/** Peak RSS while `run` runs, sampled every MEMORY_SAMPLE_MS (a benchmark, not a test). */
-async function withPeak<T>(run: () => Promise<T>): Promise<{ value: T; seconds: number; peakRssMb: number; baseRssMb: number }> {
+/** Peaks while `run` runs, sampled every MEMORY_SAMPLE_MS after a gc: RSS and live JS bytes (a benchmark, not a test). */
+async function withPeak<T>(run: () => Promise<T>): Promise<{ value: T; seconds: number; peakRssMb: number; baseRssMb: number; liveGrowthMb: number }> {
+  gc();
   const base = process.memoryUsage().rss;
+  const baseLive = liveBytes();
   let peak = base;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), MEMORY_SAMPLE_MS);
+  let peakLive = baseLive;
+  const sample = () => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+    peakLive = Math.max(peakLive, liveBytes());
+  };
+  const timer = setInterval(sample, MEMORY_SAMPLE_MS);
   const t0 = performance.now();
   try {
     const value = await run();
-    peak = Math.max(peak, process.memoryUsage().rss);
-    return { value, seconds: (performance.now() - t0) / 1000, peakRssMb: peak / 1e6, baseRssMb: base / 1e6 };
+    sample();
+    return { value, seconds: (performance.now() - t0) / 1000, peakRssMb: peak / 1e6, baseRssMb: base / 1e6, liveGrowthMb: (peakLive - baseLive) / 1e6 };
   } finally {
     clearInterval(timer);
   }
@@ -128,13 +145,13 @@ async function lanceRun(table: lancedb.Table, decode: boolean): Promise<number> 
   return rows;
 }
 
-/** Seconds from stream() to the first batch of each rank of RANKS (shuffled, decoded), each on a fresh handle. */
-async function firstBatches(dir: string): Promise<number[]> {
+/** Seconds from open() + stream() to the first batch of each rank of RANKS (shuffled), each on a fresh handle. */
+async function firstBatches(dir: string, decode: boolean): Promise<number[]> {
   const out: number[] = [];
   for (let rank = 0; rank < RANKS; rank++) {
-    const ds = await open(dir);
     const t0 = performance.now();
-    const it = ds.stream({ columns: ['image', 'rating'], batchRows: BATCH_ROWS, shuffle: { seed: 7 }, shard: { rank, worldSize: RANKS }, decode: decodeOpts })[Symbol.asyncIterator]();
+    const ds = await open(dir);
+    const it = ds.stream({ columns: ['image', 'rating'], batchRows: BATCH_ROWS, shuffle: { seed: 7 }, shard: { rank, worldSize: RANKS }, ...(decode ? { decode: decodeOpts } : {}) })[Symbol.asyncIterator]();
     await it.next();
     out.push((performance.now() - t0) / 1000);
     await it.return?.();
@@ -181,7 +198,7 @@ async function main(): Promise<void> {
   const meanKb = images.reduce((n, b) => n + b.length, 0) / images.length / 1e3;
   console.log(`bench/stream: ${args.rows} rows, PNG ~${meanKb.toFixed(1)} KB, batches of ${BATCH_ROWS}, decode to ${SIDE_PX}×${SIDE_PX}×3 uint8, 2 cores\n`);
   const table = await lanceTable(images);
-  const results: { system: string; decode: boolean; shuffle: boolean; rows: number; seconds: number; peakMb: number; baseMb: number }[] = [];
+  const results: { system: string; decode: boolean; shuffle: boolean; rows: number; seconds: number; peakMb: number; baseMb: number; liveMb: number }[] = [];
   const runs: [string, boolean, boolean, () => Promise<number>][] = [];
   for (const decode of [false, true]) {
     runs.push(['quiver stream', decode, false, () => quiverRun(ds, false, decode)]);
@@ -191,12 +208,12 @@ async function main(): Promise<void> {
   }
   for (const [system, decode, shuffle, run] of runs) {
     const r = await withPeak(run);
-    results.push({ system, decode, shuffle, rows: r.value, seconds: r.seconds, peakMb: r.peakRssMb, baseMb: r.baseRssMb });
+    results.push({ system, decode, shuffle, rows: r.value, seconds: r.seconds, peakMb: r.peakRssMb, baseMb: r.baseRssMb, liveMb: r.liveGrowthMb });
     console.error(`  ${system} decode=${decode} shuffle=${shuffle}: ${r.value} rows in ${r.seconds.toFixed(2)} s`);
   }
-  console.log('| system | decode | shuffle | rows | s | rows/s | peak RSS MB (start) |');
-  console.log('|---|---|---|---|---|---|---|');
-  for (const r of results) console.log(`| ${r.system} | ${r.decode ? '224² uint8' : 'raw bytes'} | ${r.shuffle ? 'on' : 'off'} | ${r.rows} | ${r.seconds.toFixed(2)} | ${Math.round(r.rows / r.seconds)} | ${r.peakMb.toFixed(0)} (${r.baseMb.toFixed(0)}) |`);
+  console.log('| system | decode | shuffle | rows | s | rows/s | peak RSS MB (at start) | peak live JS growth MB |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const r of results) console.log(`| ${r.system} | ${r.decode ? '224² uint8' : 'raw bytes'} | ${r.shuffle ? 'on' : 'off'} | ${r.rows} | ${r.seconds.toFixed(2)} | ${Math.round(r.rows / r.seconds)} | ${r.peakMb.toFixed(0)} (${r.baseMb.toFixed(0)}) | ${r.liveMb.toFixed(0)} |`);
   const rate = (s: string, d: boolean, sh: boolean) => results.find((r) => r.system === s && r.decode === d && r.shuffle === sh)!;
   const ratio = (a: ReturnType<typeof rate>, b: ReturnType<typeof rate>) => (a.rows / a.seconds / (b.rows / b.seconds)).toFixed(2);
   const byHand = rate('duckdb + sharp by hand', true, false);
@@ -204,9 +221,12 @@ async function main(): Promise<void> {
   console.log(`shuffled decoded stream / LanceDB permutation + decode: ${ratio(rate('quiver stream', true, true), rate('lancedb PermutationBuilder', true, true))}`);
   const bound = (BATCH_BYTES_MAX * (PREFETCH_BATCHES + 1)) / 1e6;
   const decoded = rate('quiver stream', true, true);
-  console.log(`memory: decoded shuffled stream grew RSS by ${(decoded.peakMb - decoded.baseMb).toFixed(0)} MB; documented bound batchBytesMax × (prefetch + 1) = ${bound.toFixed(0)} MB (+ encoded bytes in decode)`);
-  const firsts = await firstBatches(dir);
-  console.log(`first batch per rank (${RANKS} ranks, shuffled, decoded): ${firsts.map((s) => s.toFixed(2)).join(', ')} s (target < 1 s)`);
+  const batchMb = (Math.min(BATCH_ROWS, Math.floor(BATCH_BYTES_MAX / (SIDE_PX * SIDE_PX * 3))) * SIDE_PX * SIDE_PX * 3) / 1e6;
+  console.log(`memory: decoded shuffled stream: live JS bytes grew by ${decoded.liveMb.toFixed(0)} MB at peak, RSS by ${(decoded.peakMb - decoded.baseMb).toFixed(0)} MB; a decoded batch is ${batchMb.toFixed(1)} MB; documented bound batchBytesMax × (prefetch + 1) = ${bound.toFixed(0)} MB (+ encoded bytes in decode)`);
+  for (const decode of [false, true]) {
+    const firsts = await firstBatches(dir, decode);
+    console.log(`first batch per rank (${RANKS} ranks, shuffled, ${decode ? 'decoded' : 'raw bytes'}): ${firsts.map((s) => s.toFixed(2)).join(', ')} s (target < 1 s)`);
+  }
   const py = await pytorchRun(dir);
   console.log(typeof py === 'string' ? `pytorch: ${py}` : `pytorch over HTTP, DataLoader num_workers=2, decoded 224² chw: ${py.samples} samples in ${py.seconds.toFixed(2)} s = ${Math.round(py.samples / py.seconds)} samples/s`);
   await ds.close();
