@@ -5,7 +5,7 @@
 // Invariant: every live selected row appears once, at its live copy; deleted copies never do.
 
 import { QuiverError, assert } from '../errors.js';
-import { openRanged, readRowsRanged, type Manifest, type RangedFile } from '../format/index.js';
+import { layout, openRanged, readRowsRanged, type Manifest, type RangedFile } from '../format/index.js';
 import { byteSourceOf, type ObjectStore } from '../storage/index.js';
 
 /** A data file opened for ranged reads, with the row id at each position and its row groups' starts. */
@@ -98,7 +98,7 @@ export async function locateRows(store: ObjectStore, m: Manifest, selected: BigI
   });
   if (n !== selected.length) throw new QuiverError('corrupt', `stream: ${selected.length - n} selected rows are in no fragment`);
   const large = new Map<string, LargeLocations>();
-  for (const c of largeColumns) large.set(c, await locateLarge(store, m, c, rowId));
+  for (const c of largeColumns) large.set(c, await locateLarge(store, m, c, rowId, fragment));
   return { rows: n, rowId, fragments, fragment, pos, large };
 }
 
@@ -109,7 +109,7 @@ async function deletedIds(store: ObjectStore, key: string): Promise<BigInt64Arra
   return (await locateFile(store, key, info.size)).rowIds.sort();
 }
 
-async function locateLarge(store: ObjectStore, m: Manifest, column: string, rowId: BigInt64Array): Promise<LargeLocations> {
+async function locateLarge(store: ObjectStore, m: Manifest, column: string, rowId: BigInt64Array, fragment: Int32Array): Promise<LargeLocations> {
   const files = await Promise.all((m.groups[column] ?? []).map((g) => locateFile(store, g.key, g.bytes)));
   // Each file's row ids sorted with their positions: a value is found by binary search.
   const sorted = files.map((f) => {
@@ -118,17 +118,24 @@ async function locateLarge(store: ObjectStore, m: Manifest, column: string, rowI
   });
   const file = new Int32Array(rowId.length).fill(-1);
   const pos = new Int32Array(rowId.length).fill(-1);
-  for (let r = 0; r < rowId.length; r++) {
+  // The file written with a row's fragment nearly always holds its value: try it first, so
+  // finding values costs one binary search per row, not one per file.
+  const byKey = new Map(files.map((f, i) => [f.key, i]));
+  const written = m.fragments.map((f) => byKey.get(layout.groupFile(f.id, column)) ?? -1);
+  const find = (fi: number, r: number): boolean => {
     const id = rowId[r];
-    for (let fi = 0; fi < files.length; fi++) {
-      const { ids, perm } = sorted[fi];
-      if (ids.length === 0 || id < ids[0] || id > ids[ids.length - 1]) continue;
-      const at = lowerBound(ids, id);
-      if (ids[at] !== id) continue;
-      file[r] = fi;
-      pos[r] = perm[at];
-      break;
-    }
+    const { ids, perm } = sorted[fi];
+    if (ids.length === 0 || id < ids[0] || id > ids[ids.length - 1]) return false;
+    const at = lowerBound(ids, id);
+    if (ids[at] !== id) return false;
+    file[r] = fi;
+    pos[r] = perm[at];
+    return true;
+  };
+  for (let r = 0; r < rowId.length; r++) {
+    const first = written[fragment[r]];
+    if (first >= 0 && find(first, r)) continue;
+    for (let fi = 0; fi < files.length; fi++) if (fi !== first && find(fi, r)) break;
   }
   return { files, file, pos };
 }
