@@ -136,9 +136,10 @@ export function resolveOptions(options: StreamOptions, schema: readonly ColumnDe
 
 function resolveColumns(names: readonly string[] | undefined, schema: readonly ColumnDef[]): ColumnDef[] {
   if (names === undefined) return [...schema];
-  if (!Array.isArray(names) || names.length === 0) throw bad('columns must be a non-empty list of column names');
+  if (!Array.isArray(names) || names.length === 0 || names.some((n) => typeof n !== 'string')) throw bad('columns must be a non-empty list of column names');
   const out: ColumnDef[] = [];
   for (const n of names) {
+    if (n === 'row_id') continue; // every batch carries row_id
     const def = schema.find((c) => c.name === n);
     if (!def) throw new QuiverError('not_found', `stream: no column ${JSON.stringify(n)}`, { column: n });
     if (!out.includes(def)) out.push(def);

@@ -211,6 +211,8 @@ describe('Dataset.stream', () => {
   it('refuses bad inputs with typed errors before anything streams', async () => {
     const code = (c: quiver.ErrorCode) => (e: unknown) => quiver.isQuiverError(e, c);
     assert.throws(() => ds.stream({ columns: ['nope'] }), code('not_found'));
+    assert.equal(ds.stream({ columns: ['row_id', 'rating'] }).state().columns.join(), 'rating', 'row_id is always there');
+    assert.throws(() => ds.stream({ columns: [] }), code('invalid_input'));
     assert.throws(() => ds.stream({ shard: { rank: 3, worldSize: 3 } }), code('invalid_input'));
     assert.throws(() => ds.stream({ shard: { rank: 0, worldSize: 2, worker: 2, workers: 2 } }), code('invalid_input'));
     assert.throws(() => ds.stream({ columns: ['rating'], decode: { rating: { width: 4, height: 4 } } }), code('invalid_input'));
