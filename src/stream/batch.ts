@@ -54,14 +54,11 @@ export function fixedRowBytes(c: ColumnDef, decode: ResolvedDecode | undefined):
 
 /** The batch of read values `raw` for rows `rowId`, images decoded; rows whose image fails follow `policy`. */
 export async function buildBatch(index: number, rowId: BigInt64Array, raw: RawBatch, columns: readonly ColumnDef[], decode: ReadonlyMap<string, ResolvedDecode>, policy: 'fail' | 'skip'): Promise<StreamBatch> {
-  const decoded = new Map<string, (Uint8Array | null | 'bad')[]>();
-  for (const [name, d] of decode) {
-    const values = raw.get(name)!;
-    decoded.set(name, await Promise.all(values.map(async (v) => (v === null || v === undefined ? null : ((await decodeImage(v as Uint8Array, d)) ?? 'bad')))));
-  }
+  const decoded = new Map<string, DecodedImages>();
+  for (const [name, d] of decode) decoded.set(name, await decodeColumn(raw.get(name)!, d));
   const keep: number[] = [];
   for (let i = 0; i < rowId.length; i++) {
-    const bad = [...decoded].find(([, px]) => px[i] === 'bad');
+    const bad = [...decoded].find(([, img]) => img.bad[i] === 1);
     if (!bad) keep.push(i);
     else if (policy === 'fail') throw new QuiverError('corrupt', `stream: the image of column "${bad[0]}" does not decode, row id ${rowId[i]}`, { column: bad[0], rowId: String(rowId[i]) });
   }
@@ -73,17 +70,42 @@ export async function buildBatch(index: number, rowId: BigInt64Array, raw: RawBa
   return { index, rows: keep.length, rowId: BigInt64Array.from(keep, (i) => rowId[i]), columns: out, skipped: rowId.length - keep.length };
 }
 
-function imageColumn(px: (Uint8Array | null | 'bad')[], keep: number[], d: ResolvedDecode): BatchColumn {
+interface DecodedImages {
+  data: Uint8Array | Float32Array;
+  valid: Uint8Array;
+  bad: Uint8Array;
+}
+
+/** Decodes every image of a column straight into the batch tensor, so a decoded image's own buffer dies at once. */
+async function decodeColumn(values: unknown[], d: ResolvedDecode): Promise<DecodedImages> {
   const n = imageElements(d);
-  const data = d.dtype === 'uint8' ? new Uint8Array(keep.length * n) : new Float32Array(keep.length * n);
-  const valid = new Uint8Array(keep.length);
-  keep.forEach((i, j) => {
-    const p = px[i];
-    if (p instanceof Uint8Array) {
-      placeImage(p, d, data, j);
-      valid[j] = 1;
-    }
-  });
+  const data = d.dtype === 'uint8' ? new Uint8Array(values.length * n) : new Float32Array(values.length * n);
+  const valid = new Uint8Array(values.length);
+  const bad = new Uint8Array(values.length);
+  await Promise.all(
+    values.map(async (v, i) => {
+      if (v === null || v === undefined) return;
+      const px = await decodeImage(v as Uint8Array, d);
+      if (!px) bad[i] = 1;
+      else {
+        placeImage(px, d, data, i);
+        valid[i] = 1;
+      }
+    }),
+  );
+  return { data, valid, bad };
+}
+
+function imageColumn(img: DecodedImages, keep: number[], d: ResolvedDecode): BatchColumn {
+  const n = imageElements(d);
+  let { data, valid } = img;
+  if (keep.length < valid.length) {
+    // Rows were skipped: the kept images move up (the rare path; a copy of the kept pixels).
+    const kept = d.dtype === 'uint8' ? new Uint8Array(keep.length * n) : new Float32Array(keep.length * n);
+    keep.forEach((i, j) => kept.set(data.subarray(i * n, (i + 1) * n), j * n));
+    data = kept;
+    valid = Uint8Array.from(keep, (i) => img.valid[i]);
+  }
   const shape = d.layout === 'hwc' ? [keep.length, d.height, d.width, d.channels] : [keep.length, d.channels, d.height, d.width];
   return { kind: 'tensor', dtype: d.dtype, shape, data, valid: valid.every((v) => v === 1) ? null : valid };
 }
