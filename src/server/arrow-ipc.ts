@@ -14,8 +14,11 @@ function schemaMessageBytes(ipc: Uint8Array): number {
   return 8 + dv.getInt32(4, true);
 }
 
-/** The parts of one IPC stream of `source`'s batches; a failure midway errors the byte stream. */
-export async function* arrowStreamParts(source: AsyncIterable<StreamBatch>, toArrow: (b: StreamBatch) => arrow.RecordBatch): AsyncGenerator<Uint8Array[]> {
+/**
+ * The parts of one IPC stream of `source`'s batches; a failure midway errors the byte stream.
+ * A source of no batches still sends its schema (from `empty`, a batch of no rows).
+ */
+export async function* arrowStreamParts(source: AsyncIterable<StreamBatch>, toArrow: (b: StreamBatch) => arrow.RecordBatch, empty: () => Promise<StreamBatch>): AsyncGenerator<Uint8Array[]> {
   let first = true;
   for await (const b of source) {
     const ipc = arrow.tableToIPC(new arrow.Table(toArrow(b)), 'stream');
@@ -23,5 +26,6 @@ export async function* arrowStreamParts(source: AsyncIterable<StreamBatch>, toAr
     first = false;
     yield [body];
   }
-  yield [EOS];
+  if (first) yield [arrow.tableToIPC(new arrow.Table(toArrow(await empty())), 'stream')];
+  else yield [EOS];
 }

@@ -96,7 +96,7 @@ export function addStreamRoutes(app: Hono, resolve: DatasetResolver): void {
     const format = c.req.query('format') ?? 'npy';
     if (format !== 'npy' && format !== 'arrow') throw bad(`format must be npy or arrow, got ${JSON.stringify(format)}`);
     const { ds, stream } = await openStream(resolve, c);
-    const parts = format === 'npy' ? npyParts(stream) : arrowStreamParts(stream, batchToArrow);
+    const parts = format === 'npy' ? npyParts(stream) : arrowStreamParts(stream, batchToArrow, () => stream.emptyBatch());
     const type = format === 'npy' ? 'application/x-quiver-npy-frames' : 'application/vnd.apache.arrow.stream';
     return new Response(pulled(parts, () => ds.close()), { headers: { 'content-type': type } });
   });

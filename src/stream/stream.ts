@@ -86,6 +86,12 @@ export class Stream implements AsyncIterable<StreamBatch> {
     return { version: this.version, rows: p.loc.rows, batchRows: this.batchRows, batches: p.plan.batches, consumerBatches: mine };
   }
 
+  /** A batch of no rows with this stream's columns (kinds, dtypes, shapes): a schema for writers of zero batches. */
+  emptyBatch(): Promise<StreamBatch> {
+    const raw = new Map(this.#o.columns.map((c) => [c.name, [] as unknown[]]));
+    return buildBatch(-1, new BigInt64Array(0), raw, this.#o.columns, this.#o.decode, this.#o.onUndecodable);
+  }
+
   [Symbol.asyncIterator](): AsyncIterator<StreamBatch> {
     if (this.#iterating) throw new QuiverError('invalid_input', 'stream: already being iterated; open another stream for a second reader');
     this.#iterating = true;

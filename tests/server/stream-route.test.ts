@@ -77,6 +77,16 @@ describe('GET /v1/datasets/:dataset/stream', () => {
     assert.equal((table.getChild('image')!.get(0) as arrow.Vector).length, 36);
   });
 
+  it('sends the schema of a stream that matches no row, in both formats', async () => {
+    const none = `${query}&where=${encodeURIComponent("prompt = 'none'")}`;
+    const table = arrow.tableFromIPC(new Uint8Array(await (await fetch(`${server.url}/v1/datasets/gen/stream?${none}&format=arrow`)).arrayBuffer()));
+    assert.equal(table.numRows, 0);
+    assert.deepEqual(table.schema.fields.map((f) => f.name), ['row_id', 'image', 'prompt']);
+    assert.equal(table.schema.fields[1].metadata.get('quiver:shape'), '[3,4,3]');
+    const frames = parseFrames(new Uint8Array(await (await fetch(`${server.url}/v1/datasets/gen/stream?${none}`)).arrayBuffer()));
+    assert.deepEqual(frames.map((f) => f.header.type), ['end']);
+  });
+
   it('answers bad inputs with the error table status and code, before streaming', async () => {
     const status = async (q: string, dataset = 'gen') => {
       const r = await fetch(`${server.url}/v1/datasets/${dataset}/stream?${q}`);
