@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import * as quiver from '../../src/index.js';
 import { CountingStore, LocalStore } from '../../src/storage/index.js';
 import { tempDir } from '../helpers/tmp.js';
-import { drain, imageDataset, numbers, recordOf } from './fixture.js';
+import { drain, imageDataset, numbers, pngOf, recordOf } from './fixture.js';
 
 const FRAGMENTS = 3;
 const ROWS = 40; // per fragment: 120 rows, numbered 0..119
@@ -115,6 +115,31 @@ describe('Dataset.stream', () => {
       await w.commit('rename');
       const got = (await drain(w.stream({ columns: ['prompt', 'image'], batchRows: 1 }))).flatMap(numbers).sort((a, b) => a - b);
       assert.deepEqual(got, [0, 2, 3, 4, 5, 7, 8, 9, 1000, 1000]);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('streams a row whose image was updated with the new image, and a compacted version the same rows', async () => {
+    const w = await imageDataset(tempDir('quiver-stream-img-'), 3, 4);
+    try {
+      await w.update({ where: "prompt = 'p5'", set: { image: await pngOf(77) } });
+      await w.commit('new image for p5');
+      const red = async () => {
+        const out = new Map<number, number>();
+        for (const b of await drain(w.stream({ columns: ['image', 'prompt'], batchRows: 1, decode: { image: { width: 2, height: 2 } } }))) {
+          const img = b.columns.image;
+          assert.ok(img.kind === 'tensor');
+          out.set(numbers(b)[0], Number(img.data[0]));
+        }
+        return out;
+      };
+      const before = await red();
+      assert.equal(before.size, 12);
+      assert.equal(before.get(5), 77);
+      assert.equal(before.get(6), 6);
+      await w.compact();
+      assert.deepEqual(await red(), before);
     } finally {
       await w.close();
     }
