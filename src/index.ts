@@ -5,3 +5,5 @@ export { QuiverError, isQuiverError, type ErrorCode } from './errors.js';
 export { LocalStore, MemoryStore, CountingStore, type ObjectStore, type ObjectInfo } from './storage/index.js';
 export type { Param } from './query/index.js';
 export * from './pipeline/index.js';
+export { Stream, type StreamOptions, type StreamCursor, type StreamBatch, type BatchColumn, type StreamInfo, type StreamStats, type ImageDecode } from './stream/index.js';
+export { createApp, serve, STATUS_OF, type AppOptions, type ServeOptions, type RunningServer } from './server/index.js';

@@ -94,6 +94,13 @@ const id = 0n;
     run(join(root, 'docs/search.md'), prelude, true);
   });
 
+  it('runs every code block of docs/training.md', { timeout: 180_000 }, () => {
+    run(join(root, 'docs/training.md'), `
+const { pngOf } = await import(${JSON.stringify(join(root, 'tests/stream/fixture.ts'))});
+const images = await Promise.all(Array.from({ length: 64 }, (_, n) => pngOf(n)));
+`);
+  });
+
   it('runs every code block of docs/pipelines.md, each on its own', { timeout: 180_000 }, () => {
     run(join(root, 'docs/pipelines.md'), `${media}
 const con = await quiver.connect({ terminal: 'off' });

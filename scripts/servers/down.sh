@@ -7,3 +7,4 @@ rm -f "$STATE/servers.env"
 bash "$HERE/redis.sh" down
 bash "$HERE/azurite.sh" down
 bash "$HERE/radosgw.sh" down
+bash "$HERE/python-torch.sh" down

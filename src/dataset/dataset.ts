@@ -46,6 +46,7 @@ import { FileCache, LargeValues, LateRuntime, USER_QUERY, mentionsSearch, quoteI
 import { buildIndex, withIndex, type IndexSpec } from './search/create-index.js';
 import type { BuildProgress } from '../index/index.js';
 import { openStore, type ObjectStore, type StoreOptions } from '../storage/index.js';
+import { Stream, type StreamOptions } from '../stream/index.js';
 import { Mutex } from './mutex.js';
 import { PendingStore } from './pending-store.js';
 import { openTarget, type OpenTargetOptions } from './open-target.js';
@@ -912,6 +913,42 @@ export class Dataset {
     const subset: Manifest = { ...m, fragments: m.fragments.filter(holds), groups: Object.fromEntries(Object.entries(m.groups).map(([c, files]) => [c, files.filter(holds)])) };
     const view = await versionSql((keys) => this.#cache.paths(keys), subset, { large: needed });
     return `SELECT * FROM (${view}) WHERE row_id IN (${ids.length ? ids.join(', ') : 'NULL'})`;
+  }
+
+  /**
+   * Streams this version's rows to training as columnar batches: optionally filtered, shuffled
+   * (a seeded function of version, seed and epoch), sharded over ranks and workers, resumable
+   * with `state()`, images decoded to fixed-shape tensors. The stream pins the version the
+   * handle is at now. Bad options throw here; a bad `where` fails the first batch (or `info()`).
+   * See docs/training.md.
+   *
+   * @example
+   * const stream = ds.stream({ columns: ['image', 'rating'], where: 'rating >= 4', shuffle: { seed: 7 },
+   *   decode: { image: { width: 224, height: 224 } } });
+   * for await (const batch of stream) train(batch);
+   */
+  stream(options: StreamOptions = {}): Stream {
+    this.#check(false);
+    const version = this.#head.id;
+    const selectRowIds = async (where: string | undefined) => {
+      const pinned = await Dataset.open(this.store, { version, write: this.#writeOptions });
+      try {
+        return await pinned.#selectRowIds(where);
+      } finally {
+        await pinned.close();
+      }
+    };
+    return new Stream({ store: this.store, version, manifest: this.#manifest, selectRowIds }, options);
+  }
+
+  /** The live row ids where `where` holds, ascending (DuckDB reads only the columns it names). */
+  async #selectRowIds(where: string | undefined): Promise<BigInt64Array> {
+    return this.#mutex.run(async () => {
+      const cond = where === undefined ? 'true' : await checkedPredicate(await this.#versionContext(), this.#manifest, where, [], 'stream: where');
+      const sql = `SELECT row_id FROM dataset WHERE ${cond} ORDER BY row_id`;
+      const ids = (await (await this.#view(sql)).arrow(sql, [], USER_QUERY)).getChild('row_id');
+      return ids ? BigInt64Array.from(ids.toArray() as BigInt64Array) : new BigInt64Array(0);
+    });
   }
 
   /** The versions of this handle's history (first parents), oldest first. */

@@ -1,0 +1,1 @@
+"""Tests of quiver_torch, run against a real server by tests/clients/python.test.ts."""

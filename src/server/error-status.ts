@@ -1,0 +1,30 @@
+// The one table from an error code to an HTTP status. Every route answers a QuiverError with
+// this status and `{ error: { code, message, details } }`; anything else is a 500 whose
+// message is not shown (it is a bug, not a condition the caller can handle).
+
+import { isQuiverError, type ErrorCode } from '../errors.js';
+
+export const STATUS_OF: Record<ErrorCode, number> = {
+  invalid_input: 400,
+  schema_mismatch: 400,
+  invalid_sql: 400,
+  not_found: 404,
+  already_exists: 409,
+  read_only: 409,
+  conflict: 409,
+  corrupt: 500,
+  io: 502,
+  udf_failed: 500,
+  closed: 503,
+  unsupported: 501,
+};
+
+export interface ErrorBody {
+  error: { code: ErrorCode | 'internal'; message: string; details?: Record<string, unknown> };
+}
+
+/** The status and JSON body that answer `e`. */
+export function errorResponse(e: unknown): { status: number; body: ErrorBody } {
+  if (isQuiverError(e)) return { status: STATUS_OF[e.code], body: { error: { code: e.code, message: e.message, details: e.details } } };
+  return { status: 500, body: { error: { code: 'internal', message: 'server: internal error' } } };
+}

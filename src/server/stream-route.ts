@@ -1,0 +1,140 @@
+// The stream route: `GET /v1/datasets/:dataset/stream` streams ds.stream() batches as npy frames
+// (npy-frames.ts; the default, for Python) or one Arrow IPC stream (`format=arrow`, for JS);
+// `GET …/stream/info` answers the epoch's size. Query parameters spell StreamOptions (below).
+// Invariants: every option and the `where` are checked before the status line, so a bad input
+// is a 4xx; the response is pulled batch by batch, so a slow client holds back the reading.
+
+import type { Context, Hono } from 'hono';
+import { QuiverError } from '../errors.js';
+import { batchToArrow, type Stream, type StreamOptions } from '../stream/index.js';
+import { open, type Dataset } from '../dataset/index.js';
+import type { ObjectStore } from '../storage/index.js';
+import { errorResponse } from './error-status.js';
+import { batchFrame, endFrame, errorFrame } from './npy-frames.js';
+import { arrowStreamParts } from './arrow-ipc.js';
+
+/** Where a dataset name points (a URL or a store), or undefined when the server does not serve it. */
+export type DatasetResolver = (name: string) => string | ObjectStore | undefined;
+
+const bad = (message: string) => new QuiverError('invalid_input', `server: ${message}`);
+
+function num(q: Record<string, string>, name: string): number | undefined {
+  const v = q[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw bad(`query parameter ${name} must be a number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function json<T>(q: Record<string, string>, name: string): T | undefined {
+  if (q[name] === undefined) return undefined;
+  try {
+    return JSON.parse(q[name]) as T;
+  } catch {
+    throw bad(`query parameter ${name} must be JSON, got ${JSON.stringify(q[name])}`);
+  }
+}
+
+/**
+ * StreamOptions from query parameters: columns (comma-separated), where, batchRows,
+ * batchBytesMax, seed (+ blockRows, windowBlocks), epoch, rank, worldSize, worker, workers,
+ * remainder, decode (JSON), onUndecodable, prefetchBatches, resume (a cursor, JSON).
+ */
+export function streamOptionsOf(q: Record<string, string>): StreamOptions {
+  const seed = num(q, 'seed');
+  const worldSize = num(q, 'worldSize');
+  return {
+    columns: q.columns?.split(',').map((c) => c.trim()).filter((c) => c !== ''),
+    where: q.where,
+    batchRows: num(q, 'batchRows'),
+    batchBytesMax: num(q, 'batchBytesMax'),
+    shuffle: seed === undefined ? undefined : { seed, blockRows: num(q, 'blockRows'), windowBlocks: num(q, 'windowBlocks') },
+    epoch: num(q, 'epoch'),
+    shard: worldSize === undefined && q.workers === undefined ? undefined : { rank: num(q, 'rank') ?? 0, worldSize: worldSize ?? 1, worker: num(q, 'worker'), workers: num(q, 'workers') },
+    remainder: q.remainder as StreamOptions['remainder'],
+    decode: json(q, 'decode'),
+    onUndecodable: q.onUndecodable as StreamOptions['onUndecodable'],
+    prefetchBatches: num(q, 'prefetchBatches'),
+    resume: json(q, 'resume'),
+  };
+}
+
+async function openDataset(resolve: DatasetResolver, name: string, q: Record<string, string>): Promise<Dataset> {
+  const target = resolve(name);
+  if (target === undefined) throw new QuiverError('not_found', `server: no dataset ${JSON.stringify(name)}`, { dataset: name });
+  const picked = ['branch', 'version', 'tag'].filter((k) => q[k] !== undefined);
+  if (picked.length > 1) throw bad(`give one of branch, version and tag, got ${picked.join(' and ')}`);
+  const at = q.version !== undefined ? { version: q.version } : q.tag !== undefined ? { tag: q.tag } : { branch: q.branch };
+  return open(target, at);
+}
+
+/** Opens the stream a request asks for and checks it whole (options, `where`), closing the handle on failure. */
+async function openStream(resolve: DatasetResolver, c: Context): Promise<{ ds: Dataset; stream: Stream }> {
+  const q = c.req.query();
+  const ds = await openDataset(resolve, c.req.param('dataset')!, q);
+  try {
+    const stream = ds.stream(streamOptionsOf(q));
+    await stream.info();
+    return { ds, stream };
+  } catch (e) {
+    await ds.close();
+    throw e;
+  }
+}
+
+/** Adds the stream routes to `app`. */
+export function addStreamRoutes(app: Hono, resolve: DatasetResolver): void {
+  app.get('/v1/datasets/:dataset/stream/info', async (c) => {
+    const { ds, stream } = await openStream(resolve, c);
+    try {
+      return c.json({ ...(await stream.info()), cursor: stream.state() });
+    } finally {
+      await ds.close();
+    }
+  });
+  app.get('/v1/datasets/:dataset/stream', async (c) => {
+    const format = c.req.query('format') ?? 'npy';
+    if (format !== 'npy' && format !== 'arrow') throw bad(`format must be npy or arrow, got ${JSON.stringify(format)}`);
+    const { ds, stream } = await openStream(resolve, c);
+    const parts = format === 'npy' ? npyParts(stream) : arrowStreamParts(stream, batchToArrow, () => stream.emptyBatch());
+    const type = format === 'npy' ? 'application/x-quiver-npy-frames' : 'application/vnd.apache.arrow.stream';
+    return new Response(pulled(parts, () => ds.close()), { headers: { 'content-type': type } });
+  });
+}
+
+async function* npyParts(stream: Stream): AsyncGenerator<Uint8Array[]> {
+  try {
+    for await (const b of stream) yield batchFrame(b, stream.state());
+    yield endFrame(stream.stats);
+  } catch (e) {
+    yield errorFrame(errorResponse(e).body);
+  }
+}
+
+/** A byte stream that asks `parts` for the next frame only when the client has read the last. */
+function pulled(parts: AsyncGenerator<Uint8Array[]>, done: () => Promise<void>): ReadableStream<Uint8Array> {
+  let finished = false;
+  const finish = async () => {
+    if (finished) return;
+    finished = true;
+    await done();
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const next = await parts.next();
+        if (next.done) {
+          await finish();
+          controller.close();
+          return;
+        }
+        for (const p of next.value) controller.enqueue(p);
+      },
+      async cancel() {
+        await parts.return(undefined);
+        await finish();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
