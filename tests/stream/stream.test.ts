@@ -194,6 +194,32 @@ describe('Dataset.stream', () => {
     }
   });
 
+  it('decodes read-ahead batches in turn and builds none after the consumer stops', async () => {
+    const dir = tempDir('quiver-stream-turn-');
+    (await imageDataset(dir, 1, 30)).close();
+    const r = await quiver.open(dir);
+    try {
+      const decode = { image: { width: 4, height: 4 } };
+      const held = r.stream({ columns: ['image'], batchRows: 1, prefetchBatches: 3, decode });
+      const it = held[Symbol.asyncIterator]();
+      await it.next();
+      // A consumer holding its batch still gets the read-ahead built: batch 0 and the 3 ahead.
+      for (let i = 0; i < 100 && held.stats.built < 4; i++) await new Promise((done) => setTimeout(done, 5));
+      assert.equal(held.stats.built, 4);
+      await it.return!();
+
+      const stopped = r.stream({ columns: ['image'], batchRows: 1, prefetchBatches: 3, decode });
+      const it2 = stopped[Symbol.asyncIterator]();
+      await it2.next();
+      await it2.return!();
+      // Built so far: batch 0, and at most the one whose turn had come; the 2 still queued never are.
+      for (let i = 0; i < 100 && stopped.stats.built < 4; i++) await new Promise((done) => setTimeout(done, 5));
+      assert.ok(stopped.stats.built <= 2, `${stopped.stats.built} batches built after the consumer stopped at the first`);
+    } finally {
+      await r.close();
+    }
+  });
+
   it('decodes images to the asked shape, layout and dtype', async () => {
     const [b] = await drain(ds.stream({ columns: ['image', 'prompt'], batchRows: 4, decode: { image: { width: 6, height: 5 } } }));
     const img = b.columns.image;
