@@ -69,7 +69,7 @@ describe('search in ds.query', () => {
     const ds = await quiver.create(`memory://search-k-${Math.random()}`, { schema });
     await ds.append(records(rand, 2000));
     await ds.commit('data');
-    await ds.createIndex('emb', { kind: 'vector', metric: 'cosine' });
+    await ds.createIndex('emb', { kind: 'vector', buildThreads: 1, metric: 'cosine' });
     const q = records(rand, 1)[0].emb;
     for (const where of ['row_id % 1000 = 0', 'row_id % 100 = 0', 'row_id % 10 = 0', 'row_id % 2 = 0', 'true']) {
       const [fast, exact] = await both(ds, `select row_id from dataset where ${where} order by cosine_similarity(emb, $1) desc limit 10`, [q]);
@@ -86,7 +86,7 @@ describe('search in ds.query', () => {
         const ds = await quiver.create(`memory://search-prop-${seed}-${Math.random()}`, { schema });
         await ds.append(records(rand, 150));
         const first = await ds.commit('first');
-        await ds.createIndex('emb', { kind: 'vector', metric: 'l2' });
+        await ds.createIndex('emb', { kind: 'vector', buildThreads: 1, metric: 'l2' });
         const q = records(rand, 1)[0].emb;
         const sql = `select row_id, rating from dataset where rating >= 2 order by l2_distance(emb, $1) limit 8`;
         const before = await ds.query(sql, [q]);
@@ -94,7 +94,7 @@ describe('search in ds.query', () => {
           if (op === 'append') await ds.append(records(rand, 30));
           if (op === 'update') await ds.update({ where: 'row_id % 7 = $1', params: [Math.floor(rand() * 7)], set: { rating: 1 } });
           if (op === 'delete') await ds.delete({ where: 'row_id % 11 = $1', params: [Math.floor(rand() * 11)] });
-          if (op === 'index') await ds.createIndex('emb', { kind: 'vector', metric: 'l2' });
+          if (op === 'index') await ds.createIndex('emb', { kind: 'vector', buildThreads: 1, metric: 'l2' });
           else await ds.commit(op);
           const [fast, exact] = await both(ds, sql, [q]);
           assert.equal(fast.length, exact.length, `seed ${seed}`);
@@ -171,7 +171,7 @@ describe('search in ds.query', () => {
     const ds = await quiver.create(store, { schema });
     await ds.append(records(rand, 200));
     await ds.commit('a');
-    await ds.createIndex('emb', { kind: 'vector' });
+    await ds.createIndex('emb', { kind: 'vector', buildThreads: 1 });
     // Rewrite the index file as format 1 (still checksummed, so only the version is wrong).
     let key = '';
     for await (const o of store.list('index/')) if (o.key.endsWith('.qvix')) key = o.key;
@@ -218,8 +218,8 @@ describe('search in ds.query', () => {
     const fastRrf = await ds.query(rrf, [q]);
     const exactRrf = await ds.query(`select * from (select row_id, rrf(cosine_similarity(emb, $1), bm25(prompt, 'red car')) as f from dataset) x order by f desc limit 5`, [q]);
     assert.deepEqual(fastRrf.map((r) => (r.f as number).toFixed(12)), exactRrf.map((r) => (r.f as number).toFixed(12)));
-    await ds.createIndex('emb', { kind: 'vector', metric: 'cosine' });
-    await ds.createIndex('shots', { kind: 'vector', metric: 'ip' });
+    await ds.createIndex('emb', { kind: 'vector', buildThreads: 1, metric: 'cosine' });
+    await ds.createIndex('shots', { kind: 'vector', buildThreads: 1, metric: 'ip' });
     for (const sql of queries.slice(0, 3)) {
       const [fast, exact] = await both(ds, sql, [q]);
       assert.ok(recall(fast, exact) >= 0.9, `${sql}: recall ${recall(fast, exact)}`);
@@ -276,7 +276,7 @@ describe('vector indexes per metric, explained as executed', () => {
     await ds.commit('data');
     const q = records(rand, 1)[0].emb;
     for (const [built] of metrics) {
-      await ds.createIndex('emb', { kind: 'vector', metric: built, rebuild: true });
+      await ds.createIndex('emb', { kind: 'vector', buildThreads: 1, metric: built, rebuild: true });
       for (const [metric, fn, dir] of metrics) {
         const sql = `select row_id from dataset order by ${fn}(emb, $1) ${dir} limit 10`;
         const e = (await ds.explain(sql, [q])).signals![0];
@@ -299,15 +299,15 @@ describe('vector indexes per metric, explained as executed', () => {
     const q = records(rand, 1)[0].emb;
     const cosSql = `select row_id from dataset order by cosine_similarity(emb, $1) desc limit 5`;
     const l2Sql = `select row_id from dataset order by l2_distance(emb, $1) limit 5`;
-    await ds.createIndex('emb', { kind: 'vector', metric: 'cosine' });
+    await ds.createIndex('emb', { kind: 'vector', buildThreads: 1, metric: 'cosine' });
     const cosKey = (await ds.explain(cosSql, [q])).signals![0].index;
-    await ds.createIndex('emb', { kind: 'vector', metric: 'l2' });
+    await ds.createIndex('emb', { kind: 'vector', buildThreads: 1, metric: 'l2' });
     const l2Key = (await ds.explain(l2Sql, [q])).signals![0].index;
     assert.deepEqual(ds.indexes.filter((i) => i.kind === 'vector').map((i) => i.options.metric).sort(), ['cosine', 'l2']);
     assert.equal((await ds.explain(cosSql, [q])).signals![0].index, cosKey);
     assert.notEqual(l2Key, cosKey);
     assert.ok(!l2Key.startsWith('none'));
-    await ds.createIndex('emb', { kind: 'vector', metric: 'l2', rebuild: true });
+    await ds.createIndex('emb', { kind: 'vector', buildThreads: 1, metric: 'l2', rebuild: true });
     assert.equal(ds.indexes.filter((i) => i.kind === 'vector').length, 2);
     assert.notEqual((await ds.explain(l2Sql, [q])).signals![0].index, l2Key);
     await ds.dropIndex('emb', 'vector');
