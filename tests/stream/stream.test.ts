@@ -203,8 +203,9 @@ describe('Dataset.stream', () => {
       const held = r.stream({ columns: ['image'], batchRows: 1, prefetchBatches: 3, decode });
       const it = held[Symbol.asyncIterator]();
       await it.next();
-      // A consumer holding its batch still gets the read-ahead built: batch 0 and the 3 ahead.
-      for (let i = 0; i < 100 && held.stats.built < 4; i++) await new Promise((done) => setTimeout(done, 5));
+      // A consumer holding its batch still gets the read-ahead built: batch 0 and the 3 ahead
+      // (waited for however long the machine takes; the test's own timeout ends a hang).
+      while (held.stats.built < 4) await new Promise((done) => setTimeout(done, 5));
       assert.equal(held.stats.built, 4);
       await it.return!();
 
@@ -213,6 +214,7 @@ describe('Dataset.stream', () => {
       await it2.next();
       await it2.return!();
       // Built so far: batch 0, and at most the one whose turn had come; the 2 still queued never are.
+      // Give a wrong build of them time to show (a short wait can only make this pass more easily).
       for (let i = 0; i < 100 && stopped.stats.built < 4; i++) await new Promise((done) => setTimeout(done, 5));
       assert.ok(stopped.stats.built <= 2, `${stopped.stats.built} batches built after the consumer stopped at the first`);
     } finally {
