@@ -2,6 +2,7 @@
 // watches for announced runs, and serves each cluster stage it fits with a BullMQ worker on
 // that stage's queue. The UDF runs in this machine's child processes (the subprocess_task or
 // subprocess_actor pool, so an actor is constructed once per slot), loaded from this install.
+// Source scans (SQL over one Parquet file) it reads with its own DuckDB.
 // Every job gets one answer: the output batch (retries and onError applied here, by the local
 // runner's own batch code), or the error as data, naming this worker.
 
@@ -10,6 +11,7 @@ import * as arrow from 'apache-arrow';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QuiverError } from '../../../errors.js';
+import { Engine } from '../../../query/index.js';
 import { openStore, type ObjectStore } from '../../../storage/index.js';
 import { backendFor, type Executor } from '../../backend/index.js';
 import { wireError } from '../../backend/host/wire-error.js';
@@ -18,6 +20,7 @@ import { batchRunner } from '../local/stage-run.js';
 import { readPayload, writePayload } from './payload.js';
 import { keys, slotsFor, type ClusterStage, type JobData, type JobResult, type RunAnnouncement, type Slice, type WorkerRecord } from './protocol.js';
 import { checkReachable, openRedis } from './redis.js';
+import { sliceSql } from './source-split.js';
 import { resolveModule } from './udf-module.js';
 
 export interface WorkerOptions {
@@ -52,14 +55,29 @@ interface Served {
   exec?: Promise<Executor>;
 }
 
-/** A batch from its slices: each payload read once, sliced, and the parts joined in order. */
-async function assemble(store: ObjectStore, slices: Slice[]): Promise<arrow.Table> {
+/** Rows of a source scan slice, read by this worker's DuckDB. */
+async function scanned(engine: Promise<Engine>, sl: Slice & { payload: { scan: string } }): Promise<arrow.Table> {
+  const session = await (await engine).session();
+  try {
+    return await session.arrow(sliceSql(sl.payload.scan, sl.offset, sl.rows));
+  } finally {
+    session.close();
+  }
+}
+
+/** A batch from its slices: each payload read once, sliced (scans read just their rows), and the parts joined in order. */
+async function assemble(store: ObjectStore, engine: () => Promise<Engine>, slices: Slice[]): Promise<arrow.Table> {
   const read = new Map<string, Promise<arrow.Table>>();
   const parts: arrow.Table[] = [];
   for (const sl of slices) {
-    const id = 'key' in sl.payload ? sl.payload.key : sl.payload.ipc;
+    if ('scan' in sl.payload) {
+      parts.push(await scanned(engine(), sl as Slice & { payload: { scan: string } }));
+      continue;
+    }
+    const p = sl.payload;
+    const id = 'key' in p ? p.key : p.ipc;
     let t = read.get(id);
-    if (!t) read.set(id, (t = readPayload(store, sl.payload).then(tableFromIpc)));
+    if (!t) read.set(id, (t = readPayload(store, p).then(tableFromIpc)));
     const whole = await t;
     parts.push(sl.offset === 0 && sl.rows === whole.numRows ? whole : whole.slice(sl.offset, sl.offset + sl.rows));
   }
@@ -73,6 +91,8 @@ class WorkerLoop implements ClusterWorker {
   private readonly served = new Map<string, Served>();
   private readonly runs = new Set<string>();
   private readonly stores = new Map<string, ObjectStore>();
+  /** DuckDB for source scans, created on the first one. */
+  private engine?: Promise<Engine>;
   private timer?: NodeJS.Timeout;
   private polling = false;
   private closed = false;
@@ -156,7 +176,7 @@ class WorkerLoop implements ClusterWorker {
         // Opened on the first job, so a run whose stage never reaches this worker costs nothing.
         served.exec ??= this.openExecutor(s, slots);
         const exec = await served.exec;
-        const input = await assemble(store, job.data.input);
+        const input = await assemble(store, () => (this.engine ??= Engine.create({ threads: 1 })), job.data.input);
         const counts = { retries: 0, skippedRows: 0, nulledRows: 0 };
         // Retries and onError run here, with the stage runner's own code, so they match `local`.
         const out = await batchRunner(s, exec, counts)(input, job.data.batch);
@@ -193,6 +213,7 @@ class WorkerLoop implements ClusterWorker {
     await Promise.allSettled([...this.served.entries()].map(([q, s]) => this.stop(q, s)));
     await this.redis.del(keys.worker(this.o.prefix, this.name)).catch(() => undefined);
     this.redis.disconnect();
+    (await this.engine?.catch(() => undefined))?.close();
   }
 }
 
