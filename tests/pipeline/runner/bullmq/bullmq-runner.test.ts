@@ -122,6 +122,17 @@ withRedis('bullmq runner', (redisUrl) => {
       assert.equal(Math.max(...rows.map((r) => r.calls as number)) > 1, true, 'an actor served more than one batch');
     });
 
+    it('serves a later run of the same task stage with the UDF processes of the earlier run', async () => {
+      restore = useCluster(redisUrl, prefix, tmp.url);
+      const run = async () => new Set((await con.sql('select range as x from range(40)')
+        .map({ ...cudfs, export: 'whichProcess' }, { schema: { x: 'BIGINT', process: 'INTEGER' }, batchSize: 2, backend: 'cluster_task', concurrency: 4 })
+        .rows()).map((r) => r.process));
+      const first = await run();
+      const second = await run();
+      // Which workers take the jobs is up to BullMQ, so the bound is that processes were reused, not that every one was.
+      assert.ok([...second].some((p) => first.has(p)), `the second run used none of the first run's UDF processes (${[...first]} then ${[...second]})`);
+    });
+
     it('runs a stage that asks for gpus only on the worker offering them', async () => {
       restore = useCluster(redisUrl, prefix, tmp.url);
       const rows = await con.sql('select range as x from range(60)')
