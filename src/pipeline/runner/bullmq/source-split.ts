@@ -22,12 +22,17 @@ type Node = Record<string, unknown>;
 
 const isNode = (v: unknown): v is Node => typeof v === 'object' && v !== null;
 
+/** DuckDB's virtual columns of a file scan. */
+const fileColumns = new Set(['filename', 'file_index', 'file_row_number']);
+
 /** True when any node under `n` mixes rows (an aggregate, a window, a subquery). */
 function mixesRows(n: unknown, aggregates: ReadonlySet<string>): boolean {
   if (Array.isArray(n)) return n.some((c) => mixesRows(c, aggregates));
   if (!isNode(n)) return false;
   if (n.class === 'WINDOW' || n.class === 'SUBQUERY') return true;
   if (n.class === 'FUNCTION' && aggregates.has(String(n.function_name).toLowerCase())) return true;
+  // A file's name is the glob's match here and an absolute path in a scan: it would differ.
+  if (n.class === 'COLUMN_REF' && (n.column_names as string[]).some((c) => fileColumns.has(c.toLowerCase()))) return true;
   return Object.values(n).some((c) => mixesRows(c, aggregates));
 }
 
@@ -62,6 +67,8 @@ export async function splitParquetSource(sql: string, query: QueryRows): Promise
   // DuckDB reads a glob's files in sorted order; so do the scans.
   // Workers run elsewhere, in another directory: a local file is named by its absolute path.
   const files = (await query(`select file from glob(${quoteString(found.path)}) order by file`)).map((r) => absolute(String(r.file)));
+  // No file: the coordinator reads the source, so the run fails with DuckDB's own error, as under local.
+  if (files.length === 0) return undefined;
   const scans: SourceScan[] = [];
   for (const file of files) {
     found.constant.value = file;

@@ -42,7 +42,7 @@ describe('splitParquetSource', () => {
     assert.deepEqual(pieces, whole);
   });
 
-  it('keeps on the coordinator any source that mixes rows or reads more than one parquet set', async () => {
+  it('keeps on the coordinator any source that mixes rows, names its files, matches no file or reads more than one parquet set', async () => {
     const kept = [
       `select count(*) from read_parquet('${glob}')`,
       `select x from read_parquet('${glob}') order by x desc`,
@@ -54,6 +54,8 @@ describe('splitParquetSource', () => {
       `with t as (select * from read_parquet('${glob}')) select x from t`,
       `select range as x from range(5)`,
       `select tag, sum(x) from read_parquet('${glob}') group by tag`,
+      `select x, filename from read_parquet('${glob}')`,
+      `select x from read_parquet('${tmp.path}/none-*.parquet')`,
     ];
     for (const sql of kept) assert.equal(await splitParquetSource(sql, query), undefined, sql);
   });
