@@ -153,6 +153,8 @@ export class Relation implements AsyncIterable<arrow.Table> {
     try {
       const ctx = {
         source: (rows: number) => streamSql(session, sql, rows),
+        sourceSql: sql,
+        query: async (q: string) => (await session.all(q)).rows,
         inlineUdfs: this.inlineUdfs(),
         options: currentConfig().runnerOptions,
         report,

@@ -31,8 +31,11 @@ export interface RunReport {
   startedAt: number;
   elapsedMs: number;
   done: boolean;
-  /** Cluster runners: Arrow IPC bytes the coordinator sent to workers and received from them. */
-  coordinatorBytes?: { sent: number; received: number };
+  /**
+   * Cluster runners: Arrow IPC bytes the coordinator sent to workers and received from them, and
+   * the bytes of source scan descriptions (SQL over one file each) it put in jobs instead of rows.
+   */
+  coordinatorBytes?: { sent: number; received: number; scanDescriptions: number };
 }
 
 export function newReport(runner: string, stages: { index: number; name: string; backend: string }[]): RunReport {

@@ -9,6 +9,9 @@ import type { RunReport } from '../report.js';
 export interface RunContext {
   /** Reads the plan's source as Arrow tables of about `batchRows` rows, in order. */
   source(batchRows: number): AsyncIterable<arrow.Table>;
+  /** The source's SQL text and a way to ask DuckDB about it, for runners that split the source into tasks workers read themselves. */
+  sourceSql?: string;
+  query?: (sql: string) => Promise<Record<string, unknown>[]>;
   /** In-process UDF values by stage index, for stages whose UDF ref is `inline`. */
   inlineUdfs: ReadonlyMap<number, unknown>;
   /** The runner's options from `configure({ runner: { kind, ...options } })`. */

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type * as arrow from 'apache-arrow';
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QuiverError } from '../../../errors.js';
+import { QuiverError, assert } from '../../../errors.js';
 import { openStore, type ObjectStore } from '../../../storage/index.js';
 import { errorFromWire } from '../../backend/host/wire-error.js';
 import { ipcFromTable, tableFromIpc } from '../../ipc.js';
@@ -26,15 +26,16 @@ interface Pending {
   reject(e: Error): void;
 }
 
-/** Arrow IPC bytes the coordinator itself wrote or read: source batches, inline slices, the sink's batches. */
+/** Arrow IPC bytes the coordinator itself wrote or read (source batches, inline slices, the sink's batches), and the JSON of the source scans it sent instead of rows. */
 export interface CoordinatorBytes {
   sent: number;
   received: number;
+  scanDescriptions: number;
 }
 
 export class ClusterRun {
   readonly id = randomBytes(6).toString('hex');
-  readonly bytes: CoordinatorBytes = { sent: 0, received: 0 };
+  readonly bytes: CoordinatorBytes = { sent: 0, received: 0, scanDescriptions: 0 };
   private readonly redis: Redis;
   private readonly store: ObjectStore;
   private readonly stages = new Map<number, ClusterStage>();
@@ -139,6 +140,7 @@ export class ClusterRun {
 
   /** Reads a worker's output; its bytes count as received by the coordinator. */
   async readTable(p: Payload): Promise<arrow.Table> {
+    assert(!('scan' in p), 'a source scan goes only to a cluster stage');
     const bytes = await readPayload(this.store, p);
     this.bytes.received += bytes.byteLength;
     return tableFromIpc(bytes);
@@ -148,7 +150,10 @@ export class ClusterRun {
   async call(stage: number, batch: number, input: Slice[]): Promise<Extract<JobResult, { ok: true }>> {
     if (this.failure) throw this.failure;
     // An inline slice crosses the coordinator (in the job, in Redis); a stored one does not.
-    for (const sl of input) if ('ipc' in sl.payload) this.bytes.sent += payloadBytes(sl.payload).inline;
+    for (const sl of input) {
+      if ('ipc' in sl.payload) this.bytes.sent += payloadBytes(sl.payload).inline;
+      if ('scan' in sl.payload) this.bytes.scanDescriptions += Buffer.byteLength(JSON.stringify(sl));
+    }
     const data: JobData = { batch, input };
     const jobId = keys.jobId(batch);
     const result = await new Promise<JobResult>((resolve, reject) => {

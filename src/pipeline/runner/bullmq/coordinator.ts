@@ -1,5 +1,6 @@
-// The bullmq runner's run. The source is read here; a `cluster_task` / `cluster_actor` stage runs
-// as one job per batch on the workers, and its output stays in the store: the next cluster stage
+// The bullmq runner's run. A `read_parquet` source feeding a cluster stage is split into
+// per-file scans the workers read (source-split.ts); any other source is read here. A
+// `cluster_task` / `cluster_actor` stage runs as one job per batch on the workers, and its output stays in the store: the next cluster stage
 // gets slices of it (re-cut to its batch size by row counts alone), so batches go worker to
 // worker. Only a local stage or the sink reads batches back here. Nothing outlives the run: its
 // queues, announcement and stored batches are removed when it ends, however it ends.
@@ -18,6 +19,7 @@ import { ClusterRun } from './cluster-run.js';
 import { resolveOptions } from './options.js';
 import type { Payload, Slice } from './protocol.js';
 import { checkReachable } from './redis.js';
+import { splitParquetSource, type SourceScan } from './source-split.js';
 import { describeModule } from './udf-module.js';
 
 /** A batch between stages: a table here, or a reference to one in the run's store. */
@@ -60,7 +62,7 @@ export async function* sliceBatches(input: AsyncIterable<{ ref: Payload; rows: n
   if (held > 0) yield parts;
 }
 
-function clusterStage(input: AsyncIterable<Item>, afterCluster: boolean, s: StagePlan, run: ClusterRun, rep: StageReport, progress: () => void): AsyncGenerator<Item> {
+function clusterStage(input: AsyncIterable<Item>, refsIn: boolean, s: StagePlan, run: ClusterRun, rep: StageReport, progress: () => void): AsyncGenerator<Item> {
   const one = async (slices: Slice[], i: number): Promise<Item> => {
     rep.rowsIn += slices.reduce((n, sl) => n + sl.rows, 0);
     rep.batchesIn++;
@@ -73,12 +75,26 @@ function clusterStage(input: AsyncIterable<Item>, afterCluster: boolean, s: Stag
     progress();
     return { ref: r.output, rows: r.rows };
   };
-  const batches = afterCluster ? sliceBatches(refsOf(input), s.batchRows) : putBatches(tablesOf(input, run), s.batchRows, run);
+  const batches = refsIn ? sliceBatches(refsOf(input), s.batchRows) : putBatches(tablesOf(input, run), s.batchRows, run);
   return parallelMap(batches, one, s.batchesInFlightMax, s.ordered);
 }
 
 async function* itemsOf(tables: AsyncIterable<arrow.Table>): AsyncGenerator<Item> {
   for await (const table of tables) yield { table };
+}
+
+async function* scanItems(scans: SourceScan[]): AsyncGenerator<Item> {
+  for (const s of scans) yield { ref: { scan: s.sql }, rows: s.rows };
+}
+
+/**
+ * The source as items: scans of its Parquet files for the workers to read when the first stage
+ * runs on the cluster and the source splits; else batches read here.
+ */
+async function sourceItems(plan: Plan, ctx: RunContext, firstOnCluster: boolean): Promise<{ items: AsyncIterable<Item>; split: boolean }> {
+  const scans = firstOnCluster && ctx.sourceSql && ctx.query ? await splitParquetSource(ctx.sourceSql, ctx.query) : undefined;
+  if (scans) return { items: scanItems(scans), split: true };
+  return { items: itemsOf(ctx.source(plan.stages[0]?.batchRows ?? 2048)), split: false };
 }
 
 /** Announces a cluster stage (waiting for a worker that fits it); local stages open their backend. */
@@ -104,11 +120,13 @@ export async function* runOnCluster(plan: Plan, ctx: RunContext): AsyncGenerator
     await run.start();
     const opened = await openAll(plan, (s) => openStage(run, s, ctx));
     try {
-      let stream: AsyncIterable<Item> = itemsOf(ctx.source(plan.stages[0]?.batchRows ?? 2048));
+      const source = await sourceItems(plan, ctx, opened.length > 0 && 'cluster' in opened[0]);
+      let stream = source.items;
       plan.stages.forEach((s, i) => {
         const rep = ctx.report.stages[i];
         const e = opened[i];
-        if ('cluster' in e) stream = clusterStage(stream, i > 0 && 'cluster' in opened[i - 1], s, run, rep, ctx.progress);
+        const refsIn = i === 0 ? source.split : 'cluster' in opened[i - 1];
+        if ('cluster' in e) stream = clusterStage(stream, refsIn, s, run, rep, ctx.progress);
         else {
           rep.initMs = e.stats.initMs;
           stream = itemsOf(runStage(tablesOf(stream, run), s, e, rep, ctx.progress));

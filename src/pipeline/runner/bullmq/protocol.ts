@@ -44,8 +44,11 @@ export interface RunAnnouncement {
   stages: ClusterStage[];
 }
 
-/** A batch, inline (base64 Arrow IPC) or as a content-addressed key in the run's store. */
-export type Payload = { ipc: string } | { key: string; bytes: number };
+/**
+ * A batch, inline (base64 Arrow IPC), as a content-addressed key in the run's store, or a source
+ * scan: SQL over one Parquet file that the worker runs itself (so source rows skip the coordinator).
+ */
+export type Payload = { ipc: string } | { key: string; bytes: number } | { scan: string };
 
 /** Rows [offset, offset + rows) of the table a payload holds. */
 export interface Slice {

@@ -2,6 +2,7 @@
 // watches for announced runs, and serves each cluster stage it fits with a BullMQ worker on
 // that stage's queue. The UDF runs in this machine's child processes (the subprocess_task or
 // subprocess_actor pool, so an actor is constructed once per slot), loaded from this install.
+// Source scans (SQL over one Parquet file) it reads with its own DuckDB.
 // Every job gets one answer: the output batch (retries and onError applied here, by the local
 // runner's own batch code), or the error as data, naming this worker.
 
@@ -10,6 +11,7 @@ import * as arrow from 'apache-arrow';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QuiverError } from '../../../errors.js';
+import { Engine } from '../../../query/index.js';
 import { openStore, type ObjectStore } from '../../../storage/index.js';
 import { backendFor, type Executor } from '../../backend/index.js';
 import { wireError } from '../../backend/host/wire-error.js';
@@ -18,6 +20,7 @@ import { batchRunner } from '../local/stage-run.js';
 import { readPayload, writePayload } from './payload.js';
 import { keys, slotsFor, type ClusterStage, type JobData, type JobResult, type RunAnnouncement, type Slice, type WorkerRecord } from './protocol.js';
 import { checkReachable, openRedis } from './redis.js';
+import { sliceSql } from './source-split.js';
 import { resolveModule } from './udf-module.js';
 
 export interface WorkerOptions {
@@ -50,16 +53,42 @@ export interface ClusterWorker {
 interface Served {
   bull: Worker;
   exec?: Promise<Executor>;
+  /** Set for task stages: what opens their pool, so an ended run's pool can serve the next run. */
+  poolKey?: string;
 }
 
-/** A batch from its slices: each payload read once, sliced, and the parts joined in order. */
-async function assemble(store: ObjectStore, slices: Slice[]): Promise<arrow.Table> {
+/** Idle task pools a worker keeps from ended runs (each holds `slots` UDF processes). */
+const idlePoolsMax = 4;
+
+/** Everything a task pool is opened from: a later stage with the same key may use the same processes. */
+function poolKey(s: ClusterStage, slots: number): string {
+  const { module, export: name, kind, columns, ctorArgs, restartsMax, batchTimeoutMs, resources } = s;
+  return JSON.stringify({ module, name, kind, columns, ctorArgs, restartsMax, batchTimeoutMs, resources, slots });
+}
+
+/** Rows of a source scan slice, read by this worker's DuckDB. */
+async function scanned(engine: Promise<Engine>, sl: Slice & { payload: { scan: string } }): Promise<arrow.Table> {
+  const session = await (await engine).session();
+  try {
+    return await session.arrow(sliceSql(sl.payload.scan, sl.offset, sl.rows));
+  } finally {
+    session.close();
+  }
+}
+
+/** A batch from its slices: each payload read once, sliced (scans read just their rows), and the parts joined in order. */
+async function assemble(store: ObjectStore, engine: () => Promise<Engine>, slices: Slice[]): Promise<arrow.Table> {
   const read = new Map<string, Promise<arrow.Table>>();
   const parts: arrow.Table[] = [];
   for (const sl of slices) {
-    const id = 'key' in sl.payload ? sl.payload.key : sl.payload.ipc;
+    if ('scan' in sl.payload) {
+      parts.push(await scanned(engine(), sl as Slice & { payload: { scan: string } }));
+      continue;
+    }
+    const p = sl.payload;
+    const id = 'key' in p ? p.key : p.ipc;
     let t = read.get(id);
-    if (!t) read.set(id, (t = readPayload(store, sl.payload).then(tableFromIpc)));
+    if (!t) read.set(id, (t = readPayload(store, p).then(tableFromIpc)));
     const whole = await t;
     parts.push(sl.offset === 0 && sl.rows === whole.numRows ? whole : whole.slice(sl.offset, sl.offset + sl.rows));
   }
@@ -73,6 +102,14 @@ class WorkerLoop implements ClusterWorker {
   private readonly served = new Map<string, Served>();
   private readonly runs = new Set<string>();
   private readonly stores = new Map<string, ObjectStore>();
+  /**
+   * Task pools of ended runs, oldest first: a task keeps no state between batches, so the next
+   * run of the same stage (same module and sha256) reuses its processes instead of starting new
+   * ones. Actor pools are never kept: an actor is constructed per run, as under `local`.
+   */
+  private readonly idle = new Map<string, Promise<Executor>>();
+  /** DuckDB for source scans, created on the first one. */
+  private engine?: Promise<Engine>;
   private timer?: NodeJS.Timeout;
   private polling = false;
   private closed = false;
@@ -128,9 +165,34 @@ class WorkerLoop implements ClusterWorker {
   private async stop(queue: string, s: Served): Promise<void> {
     this.served.delete(queue);
     await s.bull.close(true).catch(() => undefined);
-    await (await s.exec?.catch(() => undefined))?.close();
+    const exec = await s.exec?.catch(() => undefined);
+    if (exec && s.poolKey && exec.stats.restarts === 0 && !this.closed) await this.keepIdle(s.poolKey, exec);
+    else await exec?.close();
     await s.bull.disconnect().catch(() => undefined);
     this.o.log?.(`stopped ${queue}`);
+  }
+
+  /** Keeps a pool that never restarted a process for a later run; the oldest beyond `idlePoolsMax` is closed. */
+  private async keepIdle(key: string, exec: Executor): Promise<void> {
+    const had = this.idle.get(key);
+    this.idle.delete(key);
+    this.idle.set(key, Promise.resolve(exec));
+    if (had) await (await had).close();
+    while (this.idle.size > idlePoolsMax) {
+      const [oldest, pool] = this.idle.entries().next().value as [string, Promise<Executor>];
+      this.idle.delete(oldest);
+      await (await pool).close();
+    }
+  }
+
+  /** The stage's pool: an idle one kept from an ended run with the same key, else a new one. */
+  private poolFor(s: ClusterStage, slots: number, key: string | undefined): Promise<Executor> {
+    const kept = key !== undefined ? this.idle.get(key) : undefined;
+    if (kept && key !== undefined) {
+      this.idle.delete(key);
+      return kept;
+    }
+    return this.openExecutor(s, slots);
   }
 
   private storeFor(url: string): ObjectStore {
@@ -149,14 +211,14 @@ class WorkerLoop implements ClusterWorker {
   }
 
   private serve(a: RunAnnouncement, s: ClusterStage, slots: number): void {
-    const served = {} as Served;
+    const served = { poolKey: s.mode === 'task' ? poolKey(s, slots) : undefined } as Served;
     const store = this.storeFor(a.store);
     const process = async (job: Job<JobData>): Promise<JobResult> => {
       try {
         // Opened on the first job, so a run whose stage never reaches this worker costs nothing.
-        served.exec ??= this.openExecutor(s, slots);
+        served.exec ??= this.poolFor(s, slots, served.poolKey);
         const exec = await served.exec;
-        const input = await assemble(store, job.data.input);
+        const input = await assemble(store, () => (this.engine ??= Engine.create({ threads: 1 })), job.data.input);
         const counts = { retries: 0, skippedRows: 0, nulledRows: 0 };
         // Retries and onError run here, with the stage runner's own code, so they match `local`.
         const out = await batchRunner(s, exec, counts)(input, job.data.batch);
@@ -191,8 +253,11 @@ class WorkerLoop implements ClusterWorker {
     this.closed = true;
     clearInterval(this.timer);
     await Promise.allSettled([...this.served.entries()].map(([q, s]) => this.stop(q, s)));
+    await Promise.allSettled([...this.idle.values()].map(async (p) => (await p).close()));
+    this.idle.clear();
     await this.redis.del(keys.worker(this.o.prefix, this.name)).catch(() => undefined);
     this.redis.disconnect();
+    (await this.engine?.catch(() => undefined))?.close();
   }
 }
 

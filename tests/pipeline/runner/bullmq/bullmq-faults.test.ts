@@ -57,51 +57,35 @@ describe('bullmq runner: redis unreachable', () => {
 withRedis('bullmq runner faults', (redisUrl) => {
   describe('bullmq runner faults', () => {
     const tmp = tempDir('bullmq-faults');
+    // Three workers shared by the cases on the test Redis (process start-ups are most of their
+    // time); the kill case, which kills one, comes last of them.
+    const prefix = uniquePrefix();
+    const markers = join(tmp.path, 'kill');
+    const env = { QUIVER_TEST_MARKER_DIR: markers, QUIVER_TEST_HOLD_AT: '200' };
+    let shared: WorkerProcess[] = [];
     let con: Connection;
-    before(async () => (con = await connect({ terminal: 'off' })));
+    before(async () => {
+      mkdirSync(markers);
+      shared = await Promise.all([1, 2, 3].map((i) => startWorkerProcess(redisUrl, ['--prefix', prefix, '--concurrency', '2', '--name', `w-cpu-${i}`, '--lock-duration-ms', '1000'], { env })));
+      con = await connect({ terminal: 'off' });
+    });
     after(async () => {
       await con?.close();
+      await Promise.all(shared.map((w) => w.stop()));
       tmp.dispose();
     });
 
     it('fails after workerWaitMs naming the resource no worker offers, and commits nothing', async () => {
-      const prefix = uniquePrefix();
-      const w = await startWorkerProcess(redisUrl, ['--prefix', prefix, '--name', 'w-cpu-only']);
       const restore = useCluster(redisUrl, prefix, tmp.url, { workerWaitMs: 300 });
       const target = join(tmp.path, 'no-gpu-dataset');
       try {
         const rel = con.sql('select range as x from range(10)')
           .mapBatches({ ...cudfs, export: 'holdThenDouble' }, { schema: { x: 'BIGINT', y: 'BIGINT' }, backend: 'cluster_actor', resources: { gpus: 1 } });
-        await assert.rejects(rel.writeDataset(target), (e) => isQuiverError(e, 'unsupported') && /resources gpus=1/.test(e.message) && /w-cpu-only \[none\]/.test(e.message));
+        await assert.rejects(rel.writeDataset(target), (e) => isQuiverError(e, 'unsupported') && /resources gpus=1/.test(e.message) && /w-cpu-1 \[none\]/.test(e.message));
         // writeDataset creates a missing dataset before the run (as under local); the failed run adds no rows to it.
         assert.equal((await con.dataset(target).rows()).length, 0);
       } finally {
         restore();
-        await w.stop();
-      }
-    });
-
-    it('re-runs the batch of a worker killed -9 mid-batch elsewhere, with the local bytes', async () => {
-      const markers = join(tmp.path, 'kill');
-      mkdirSync(markers);
-      const env = { QUIVER_TEST_MARKER_DIR: markers, QUIVER_TEST_HOLD_AT: '200' };
-      writeFileSync(join(markers, 'release'), '');
-      Object.assign(process.env, env); // the local run (in this process) sees the markers too
-      const local = await bytesOf(held(con, 'inline'));
-      rmSync(join(markers, 'release'));
-      const prefix = uniquePrefix();
-      const workers = await Promise.all([1, 2, 3].map((i) => startWorkerProcess(redisUrl, ['--prefix', prefix, '--concurrency', '2', '--name', `w-kill-${i}`, '--lock-duration-ms', '1000'], { env })));
-      const restore = useCluster(redisUrl, prefix, tmp.url);
-      try {
-        const run = bytesOf(held(con, 'cluster_task'));
-        const pid = await heldBy(markers);
-        assert.ok(workers.some((w) => w.pid === pid), `the held batch runs on one of the workers (pid ${pid})`);
-        process.kill(pid, 'SIGKILL');
-        writeFileSync(join(markers, 'release'), '');
-        assert.ok((await run).equals(local), 'the output after the kill differs from the local run');
-      } finally {
-        restore();
-        await Promise.all(workers.map((w) => w.stop()));
       }
     });
 
@@ -130,9 +114,8 @@ withRedis('bullmq runner faults', (redisUrl) => {
     });
 
     it('stops serving a run whose coordinator died, once its announcement lapses', async () => {
-      const prefix = uniquePrefix();
-      const w = await startWorkerProcess(redisUrl, ['--prefix', prefix, '--name', 'w-orphan']);
       const r = new Redis(redisUrl);
+      const saw = (line: string) => shared.every((w) => w.output().includes(line));
       const until = async (ok: () => boolean | Promise<boolean>) => {
         while (!(await ok())) await sleep(20);
       };
@@ -144,13 +127,30 @@ withRedis('bullmq runner faults', (redisUrl) => {
         };
         await r.set(`${prefix}:run:dead`, JSON.stringify({ run: 'dead', store: tmp.url, storePrefix: 'runs/dead', inlineBytesMax: 0, stages: [stage] }));
         await r.sadd(`${prefix}:runs`, 'dead');
-        await until(() => w.output().includes('serving run-dead-s1'));
+        await until(() => saw('serving run-dead-s1'));
         await r.pexpire(`${prefix}:run:dead`, 1); // what a coordinator that stopped refreshing it leaves behind
-        await until(() => w.output().includes('stopped run-dead-s1'));
+        await until(() => saw('stopped run-dead-s1'));
         await until(async () => (await r.smembers(`${prefix}:runs`)).length === 0);
       } finally {
         r.disconnect();
-        await w.stop();
+      }
+    });
+
+    it('re-runs the batch of a worker killed -9 mid-batch elsewhere, with the local bytes', async () => {
+      writeFileSync(join(markers, 'release'), '');
+      Object.assign(process.env, env); // the local run (in this process) sees the markers too
+      const local = await bytesOf(held(con, 'inline'));
+      rmSync(join(markers, 'release'));
+      const restore = useCluster(redisUrl, prefix, tmp.url);
+      try {
+        const run = bytesOf(held(con, 'cluster_task'));
+        const pid = await heldBy(markers);
+        assert.ok(shared.some((w) => w.pid === pid), `the held batch runs on one of the workers (pid ${pid})`);
+        process.kill(pid, 'SIGKILL');
+        writeFileSync(join(markers, 'release'), '');
+        assert.ok((await run).equals(local), 'the output after the kill differs from the local run');
+      } finally {
+        restore();
       }
     });
 

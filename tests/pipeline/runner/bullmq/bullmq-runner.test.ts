@@ -3,7 +3,7 @@
 // bound hold; a run leaves nothing in Redis or the store; a worker without the UDF module says so.
 
 import { strict as assert } from 'node:assert';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
@@ -76,6 +76,39 @@ withRedis('bullmq runner', (redisUrl) => {
       assert.ok(sent + received < blobBytes / 20, `the coordinator moved ${sent + received} bytes of ${blobBytes} blob bytes`);
     });
 
+    it('has workers read a read_parquet source themselves: only scan descriptions cross the coordinator', async () => {
+      restore();
+      const dir = join(tmp.path, 'parquet-src');
+      mkdirSync(dir);
+      for (const f of [0, 1, 2]) await con.sql(`select range + ${f * 20} as x from range(20)`).mapBatches({ ...cudfs, export: 'blobOf' }, { schema: { x: 'BIGINT', blob: 'BLOB' }, backend: 'inline' }).writeParquet(join(dir, `part-${f}.parquet`));
+      // Batches of 7 cut across the three files, as the local runner's do.
+      const rel = (cluster: boolean) => con.sql(`select x, blob from read_parquet('${dir}/*.parquet') where x % 5 <> 2`)
+        .map({ ...cudfs, export: 'sizeOf' }, { schema: { x: 'BIGINT', n: 'INTEGER', first: 'INTEGER' }, batchSize: 7, backend: cluster ? 'cluster_task' : 'inline', concurrency: 3 });
+      const local = await bytesOf(rel(false));
+      restore = useCluster(redisUrl, prefix, tmp.url);
+      const cluster = rel(true);
+      assert.ok((await bytesOf(cluster)).equals(local), 'the cluster output differs from the local one');
+      const { sent, received, scanDescriptions } = cluster.lastReport!.coordinatorBytes!;
+      const batches = cluster.lastReport!.stages[0].batchesIn;
+      assert.equal(batches, Math.ceil(48 / 7));
+      assert.equal(sent, 0, 'no source row went from the coordinator to a worker');
+      assert.ok(scanDescriptions > 0 && scanDescriptions < batches * 2 * 1024, `${scanDescriptions} bytes of scan descriptions for ${batches} jobs`);
+      assert.ok(received < (48 * 65_536) / 100, `the coordinator read back only the small output, not the blobs (${received} bytes)`);
+    });
+
+    it('reads a source that mixes rows (order by) on the coordinator, with the same output as local', async () => {
+      restore();
+      const dir = join(tmp.path, 'parquet-src');
+      const rel = (cluster: boolean) => con.sql(`select x from read_parquet('${dir}/*.parquet') order by x desc`)
+        .map({ ...udfs, export: 'parity' }, { schema: { x: 'BIGINT', parity: 'VARCHAR' }, batchSize: 16, backend: cluster ? 'cluster_task' : 'inline' });
+      const local = await bytesOf(rel(false));
+      restore = useCluster(redisUrl, prefix, tmp.url);
+      const cluster = rel(true);
+      assert.ok((await bytesOf(cluster)).equals(local));
+      assert.ok(cluster.lastReport!.coordinatorBytes!.sent > 0);
+      assert.equal(cluster.lastReport!.coordinatorBytes!.scanDescriptions, 0);
+    });
+
     it('constructs an actor once per worker slot and serves many batches with it', async () => {
       restore = useCluster(redisUrl, prefix, tmp.url);
       const rows = await con.sql('select range as x from range(200)')
@@ -87,6 +120,17 @@ withRedis('bullmq runner', (redisUrl) => {
       assert.ok(byPid.size <= 5, `at most one actor per slot of the two plain workers and the gpu worker (${byPid.size} processes)`);
       for (const [pid, rs] of byPid) assert.ok(rs.every((r) => r.instance === 1), `process ${pid} constructed its actor once`);
       assert.equal(Math.max(...rows.map((r) => r.calls as number)) > 1, true, 'an actor served more than one batch');
+    });
+
+    it('serves a later run of the same task stage with the UDF processes of the earlier run', async () => {
+      restore = useCluster(redisUrl, prefix, tmp.url);
+      const run = async () => new Set((await con.sql('select range as x from range(40)')
+        .map({ ...cudfs, export: 'whichProcess' }, { schema: { x: 'BIGINT', process: 'INTEGER' }, batchSize: 2, backend: 'cluster_task', concurrency: 4 })
+        .rows()).map((r) => r.process));
+      const first = await run();
+      const second = await run();
+      // Which workers take the jobs is up to BullMQ, so the bound is that processes were reused, not that every one was.
+      assert.ok([...second].some((p) => first.has(p)), `the second run used none of the first run's UDF processes (${[...first]} then ${[...second]})`);
     });
 
     it('runs a stage that asks for gpus only on the worker offering them', async () => {
