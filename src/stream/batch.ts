@@ -53,9 +53,9 @@ export function fixedRowBytes(c: ColumnDef, decode: ResolvedDecode | undefined):
 }
 
 /** The batch of read values `raw` for rows `rowId`, images decoded; rows whose image fails follow `policy`. */
-export async function buildBatch(index: number, rowId: BigInt64Array, raw: RawBatch, columns: readonly ColumnDef[], decode: ReadonlyMap<string, ResolvedDecode>, policy: 'fail' | 'skip'): Promise<StreamBatch> {
+export async function buildBatch(index: number, rowId: BigInt64Array, raw: RawBatch, columns: readonly ColumnDef[], decode: ReadonlyMap<string, ResolvedDecode>, policy: 'fail' | 'skip', stopped: () => boolean = () => false): Promise<StreamBatch> {
   const decoded = new Map<string, DecodedImages>();
-  for (const [name, d] of decode) decoded.set(name, await decodeColumn(raw.get(name)!, d));
+  for (const [name, d] of decode) decoded.set(name, await decodeColumn(raw.get(name)!, d, stopped));
   const keep: number[] = [];
   for (let i = 0; i < rowId.length; i++) {
     const bad = [...decoded].find(([, img]) => img.bad[i] === 1);
@@ -76,23 +76,36 @@ interface DecodedImages {
   bad: Uint8Array;
 }
 
-/** Decodes every image of a column straight into the batch tensor, so a decoded image's own buffer dies at once. */
-async function decodeColumn(values: unknown[], d: ResolvedDecode): Promise<DecodedImages> {
+/**
+ * Images being decoded at once per column: twice libuv's default 4 threads, so the pool never
+ * idles, yet a stream that stops leaves at most this many decodes running (submitting all of a
+ * batch's 256 at once kept ~0.5 s of decoding going after the consumer had left, measured as the
+ * next stream's first batch taking ~1.0 s instead of ~0.5 s).
+ */
+export const DECODES_IN_FLIGHT_MAX = 8;
+
+/** Decodes every image of a column straight into the batch tensor, so a decoded image's own buffer dies at once; `closed` once `stopped()`. */
+async function decodeColumn(values: unknown[], d: ResolvedDecode, stopped: () => boolean): Promise<DecodedImages> {
   const n = imageElements(d);
   const data = d.dtype === 'uint8' ? new Uint8Array(values.length * n) : new Float32Array(values.length * n);
   const valid = new Uint8Array(values.length);
   const bad = new Uint8Array(values.length);
-  await Promise.all(
-    values.map(async (v, i) => {
-      if (v === null || v === undefined) return;
+  let next = 0;
+  const lane = async () => {
+    while (next < values.length) {
+      const i = next++;
+      const v = values[i];
+      if (v === null || v === undefined) continue;
+      if (stopped()) throw new QuiverError('closed', 'stream: stopped while decoding a batch');
       const px = await decodeImage(v as Uint8Array, d);
       if (!px) bad[i] = 1;
       else {
         placeImage(px, d, data, i);
         valid[i] = 1;
       }
-    }),
-  );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(DECODES_IN_FLIGHT_MAX, values.length) }, lane));
   return { data, valid, bad };
 }
 

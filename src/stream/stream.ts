@@ -161,7 +161,7 @@ export class Stream implements AsyncIterable<StreamBatch> {
     await turn;
     if (live.stopped) throw new QuiverError('closed', `stream: stopped before batch ${k} was built`);
     this.stats.built++;
-    return buildBatch(k, rowId, raw, this.#o.columns, this.#o.decode, this.#o.onUndecodable);
+    return buildBatch(k, rowId, raw, this.#o.columns, this.#o.decode, this.#o.onUndecodable, () => live.stopped);
   }
 }
 
