@@ -122,7 +122,14 @@ function pulled(parts: AsyncGenerator<Uint8Array[]>, done: () => Promise<void>):
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        const next = await parts.next();
+        let next: IteratorResult<Uint8Array[]>;
+        try {
+          next = await parts.next();
+        } catch (e) {
+          // Arrow IPC has no error frame: the body is cut off (the client's read fails), and the handle is released.
+          await finish();
+          throw e;
+        }
         if (next.done) {
           await finish();
           controller.close();

@@ -77,6 +77,31 @@ describe('GET /v1/datasets/:dataset/stream', () => {
     assert.equal((table.getChild('image')!.get(0) as arrow.Vector).length, 36);
   });
 
+  it('breaks an Arrow stream that fails midway, so a client sees an error and never a short, clean stream', async () => {
+    const dir = tempDir('quiver-server-bad-');
+    (await imageDataset(dir, 1, 12, new Set([10]))).close();
+    const bad = await serve(createApp({ datasets: { bad: dir } }), { port: 0 });
+    try {
+      const q = 'columns=image,prompt&batchRows=4&decode=' + encodeURIComponent(JSON.stringify({ image: { width: 4, height: 3 } }));
+      for (const format of ['arrow', 'npy']) {
+        const r = await fetch(`${bad.url}/v1/datasets/bad/stream?${q}&format=${format}`);
+        assert.equal(r.status, 200, 'the failure comes after the first batches were sent');
+        if (format === 'npy') {
+          const frames = parseFrames(new Uint8Array(await r.arrayBuffer()));
+          assert.equal(frames.at(-1)!.header.type, 'error', 'npy ends with an error frame');
+        } else {
+          await assert.rejects(async () => arrow.tableFromIPC(new Uint8Array(await r.arrayBuffer())), 'the Arrow body is cut off, not ended cleanly');
+        }
+      }
+      // The failed streams released their handles: the next request is served.
+      const ok = await fetch(`${bad.url}/v1/datasets/bad/stream/info?columns=prompt`);
+      assert.equal(ok.status, 200);
+      await ok.body?.cancel();
+    } finally {
+      await bad.close();
+    }
+  });
+
   it('sends the schema of a stream that matches no row, in both formats', async () => {
     const none = `${query}&where=${encodeURIComponent("prompt = 'none'")}`;
     const table = arrow.tableFromIPC(new Uint8Array(await (await fetch(`${server.url}/v1/datasets/gen/stream?${none}&format=arrow`)).arrayBuffer()));
