@@ -3,7 +3,7 @@
 # memstore (data lives in memory), auth none, pool size 1. `up` installs Debian's packages when
 # missing, boots, waits until S3 answers and writes its connection facts; `down` stops it by pid.
 # Idempotent: `up` on a running gateway only rewrites the env file.
-set -euo pipefail
+set -Eeuo pipefail
 # CI runs with standard input closed, and the ceph CLI then fails (`ceph osd crush add` exits
 # non-zero, printing nothing); every tool here reads nothing from it, so give them /dev/null.
 exec </dev/null
@@ -76,9 +76,26 @@ rgw_data = $DIR/rgw
 CONF
 }
 
+# Boots are retried: now and then (1 boot in ~5 here) the OSD starts from an empty memstore (its
+# mkfs left no superblock behind: "mkfs had fsid 00000000-…"), the monitor refuses it with 'wrong
+# fsid' and ceph-osd exits 250. A fresh boot from scratch has always succeeded after that.
+BOOT_ATTEMPTS_MAX=3
+
 up() {
   if alive "$DIR/run/client.rgw.a.pid" && s3_answers; then write_env; log "already running on 127.0.0.1:$PORT"; return; fi
   install_if_missing
+  local attempt
+  for attempt in $(seq 1 "$BOOT_ATTEMPTS_MAX"); do
+    # A child process, so `set -e` holds inside the boot (it would not in a function called from `if`).
+    if bash "$0" boot-once; then return 0; fi
+    log "boot attempt $attempt of $BOOT_ATTEMPTS_MAX failed"
+  done
+  down_quiet
+  log "could not boot after $BOOT_ATTEMPTS_MAX attempts; logs in $DIR/log"
+  exit 1
+}
+
+boot_once() {
   down_quiet
   rm -rf "$DIR"; mkdir -p "$DIR/run" "$DIR/log" "$DIR/mon" "$DIR/osd" "$DIR/rgw"
   write_conf
@@ -118,6 +135,7 @@ down() { down_quiet; rm -f "$STATE/s3.env"; log "stopped"; }
 
 case ${1:-up} in
   up) up ;;
+  boot-once) boot_once ;;
   down) down ;;
   *) echo "usage: $0 up|down" >&2; exit 2 ;;
 esac
