@@ -327,7 +327,9 @@ export class LocalStore implements ObjectStore {
       const ageMs = Math.max(0, Math.round(Date.now() - st.mtimeMs));
       return { pid: known ? pid : 0, alive, ageMs, stale: (known && !alive) || ageMs > this.lockStaleMsMax };
     } catch (e) {
-      if (isNodeError(e, 'ENOENT') || isNodeError(e, 'ENOTDIR')) return null;
+      // The lock changed between the stat and the read (a breaker moved it, a new owner's folder
+      // or an old-style file took its place): not a failure, the caller looks again.
+      if (isNodeError(e, 'ENOENT') || isNodeError(e, 'ENOTDIR') || isNodeError(e, 'EISDIR')) return null;
       throw e;
     }
   }

@@ -1,7 +1,9 @@
 // LocalStore's durability: its put-if-match lock under stale locks and contention, and what a
 // full disk leaves behind. The full-disk cases mount a small tmpfs (root only; skipped otherwise).
 import assert from 'node:assert/strict';
-import { readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import fsp from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { LocalStore } from '../../../src/storage/index.js';
@@ -34,6 +36,34 @@ describe('LocalStore lock', () => {
       writeFileSync(join(dir, 'ref.lock'), DEAD_PID);
       assert.equal(await race(s, 'ref', etag, 12), 1, `round ${round}`);
     }
+  });
+
+  it('retries when an old-style lock file becomes a lock folder between its stat and its read', async () => {
+    // Seen once in CI: a waiter stat'ed a pid file, a breaker and a new owner swapped a folder in,
+    // and the waiter's read of the "file" failed the put with EISDIR instead of looking again.
+    const dir = tempDir();
+    const s = new LocalStore(dir, { fsync: false });
+    const { etag } = await s.put('ref', new Uint8Array([1]));
+    const lock = join(dir, 'ref.lock');
+    writeFileSync(lock, String(process.pid)); // a live owner's lock: the waiter must read it
+    const readFile = fsp.readFile;
+    let swapped = 0;
+    fsp.readFile = (async (...args: Parameters<typeof readFile>) => {
+      if (String(args[0]) === lock && swapped++ === 0) {
+        rmSync(lock);
+        mkdirSync(lock); // the new owner's folder, already emptied by its publish
+      }
+      return readFile(...args);
+    }) as typeof readFile;
+    syncBuiltinESMExports();
+    try {
+      await s.put('ref', new Uint8Array([2]), { ifMatch: etag });
+    } finally {
+      fsp.readFile = readFile;
+      syncBuiltinESMExports();
+    }
+    assert.equal(swapped, 1, 'the swap ran');
+    assert.deepEqual([...(await s.get('ref'))], [2]);
   });
 
   it('lets exactly one win when every waiter first sees a stale lock of a live-looking process that is too old', async () => {
