@@ -847,6 +847,15 @@ export class Dataset {
     return limits ? session.withTimeout(limits.statementMs, fn) : fn();
   }
 
+  /**
+   * On a scoped handle, refuses a caller's predicate (stream, update or delete `where`) that the
+   * sandbox would refuse in a query: a subquery over a file, a setting or another relation.
+   */
+  async #checkScopedWhere(where: unknown): Promise<void> {
+    if (!this.#scope || typeof where !== 'string' || !where.trim()) return;
+    await checkSandboxed((await this.#versionContext()).session, `SELECT row_id FROM dataset WHERE (${where}\n)`);
+  }
+
   /** Bounds on the result of a caller's query (a sandboxed handle's). */
   get #bounds(): RunOptions {
     return this.#scope?.limits ? resultBounds(this.#scope.limits) : {};
@@ -1027,7 +1036,7 @@ export class Dataset {
   /** The live row ids where `where` holds, ascending (DuckDB reads only the columns it names). */
   async #selectRowIds(where: string | undefined): Promise<BigInt64Array> {
     return this.#mutex.run(async () => {
-      if (where !== undefined && this.#scope) await checkSandboxed((await this.#versionContext()).session, `SELECT row_id FROM dataset WHERE (${where}\n)`);
+      await this.#checkScopedWhere(where);
       const cond = where === undefined ? 'true' : await checkedPredicate(await this.#versionContext(), this.#manifest, where, [], 'stream: where');
       const sql = `SELECT row_id FROM dataset WHERE ${cond} ORDER BY row_id`;
       const ids = (await (await this.#view(sql)).arrow(sql, [], USER_QUERY)).getChild('row_id');
@@ -1116,6 +1125,7 @@ export class Dataset {
       return { rows: patches.size };
     }
     return this.#mutex.run(async () => {
+      await this.#checkScopedWhere(spec?.where);
       await this.#materializePatches();
       const { ctx, base } = await this.#planBase();
       const w = await planUpdate(ctx, base, spec);
@@ -1200,6 +1210,7 @@ export class Dataset {
   async delete(sel: RowSelector): Promise<{ rows: number }> {
     this.#check(true);
     return this.#mutex.run(async () => {
+      await this.#checkScopedWhere(sel?.where);
       await this.#materializePatches();
       const { ctx, base } = await this.#planBase();
       const w = await planDelete(ctx, base, sel);
