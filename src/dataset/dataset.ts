@@ -268,9 +268,10 @@ export class Dataset {
   #stagedSchema = '';
   readonly #deletesCache = new Map<string, bigint[]>();
   #diffCounter = 0;
-  readonly #search = new SearchRuntime();
+  /** Caches per version (and scope); a scoped handle shares its parent's. */
+  #search = new SearchRuntime();
   /** Large columns of a query's result rows, read by range when the store is not a local folder. */
-  readonly #late = new LateRuntime();
+  #late = new LateRuntime();
   readonly #large: LargeValues;
   /** Set on the handles `scoped()` makes: see HandleScope. */
   #scope: HandleScope | null = null;
@@ -322,6 +323,9 @@ export class Dataset {
   [WITH_SCOPE](scope: HandleScope): Dataset {
     const d = new Dataset(this.store, this.branchName, this.#head, this.#manifest, this.#writeOptions);
     d.#scope = scope;
+    // Scoped handles are made per request: they share the caches, whose keys name the scope.
+    d.#search = this.#search;
+    d.#late = this.#late;
     return d;
   }
 

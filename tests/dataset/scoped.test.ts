@@ -87,6 +87,23 @@ describe('ScopedDataset', () => {
     await alice.close();
   });
 
+  it('gives handles of two tenants made from one handle their own search statistics, also when they run at once', async () => {
+    const sql = "select row_id, user_id, bm25(prompt, 'red car') as s from dataset order by s desc, row_id limit 20";
+    const alone = await (await f.ds.scoped({ tenant: 'alice' })).query(sql);
+    const [alice, bob] = [await f.ds.scoped({ tenant: 'alice' }), await f.ds.scoped({ tenant: 'bob' })];
+    const rounds = await Promise.all(Array.from({ length: 4 }, (_, i) => (i % 2 ? bob : alice).query(sql)));
+    assert.deepEqual(rounds[0], alone);
+    assert.deepEqual(rounds[2], alone);
+    assert.ok(rounds[1].every((r) => r.user_id === 'bob') && rounds[1].length === BOB_ROWS);
+    // Per-tenant statistics: alice's scores are those of a dataset holding her rows alone.
+    const only = await quiver.create(`memory://scoped-only-${Math.random()}`, { schema: { prompt: 'text' } });
+    await only.append(Array.from({ length: ALICE_ROWS }, (_, i) => ({ prompt: `alice red car ${i}` })));
+    await only.commit('alice alone');
+    assert.deepEqual(alone.map((r) => r.s), (await only.query(sql.replace('user_id, ', ''))).map((r) => r.s));
+    await only.close();
+    await Promise.all([alice.close(), bob.close()]);
+  });
+
   it("refuses writes of another tenant's rows, staging nothing, and leaves them unchanged", async () => {
     const alice = await f.ds.scoped({ tenant: 'alice' });
     const before = await f.ds.query('select row_id, prompt from dataset order by row_id');
@@ -159,4 +176,3 @@ describe('ScopedDataset', () => {
   });
 });
 
-void BOB_ROWS;
