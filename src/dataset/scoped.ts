@@ -66,17 +66,24 @@ function readableDirectories(store: ObjectStore): string[] {
   return dirs;
 }
 
-/** One locked engine per set of readable folders, for the process (a lock cannot be widened later). */
+/**
+ * Locked engines kept for new scoped handles, one per set of readable folders (a lock cannot be
+ * widened later). Past this the least recently used is forgotten: handles already on it keep
+ * their sessions, new handles of its folders get a new instance.
+ */
+export const LOCKED_ENGINES_MAX = 64;
 const lockedEngines = new Map<string, Promise<Engine>>();
 
 function lockedEngine(dirs: readonly string[]): Promise<Engine> {
   const key = dirs.join('\0');
   let e = lockedEngines.get(key);
-  if (!e) {
+  if (e) lockedEngines.delete(key); // re-inserted below as the most recent
+  else {
     e = Engine.create({ locked: { allowedDirectories: dirs } });
-    lockedEngines.set(key, e);
     e.catch(() => lockedEngines.delete(key));
   }
+  lockedEngines.set(key, e);
+  if (lockedEngines.size > LOCKED_ENGINES_MAX) lockedEngines.delete(lockedEngines.keys().next().value!);
   return e;
 }
 
