@@ -307,8 +307,10 @@ export class Dataset {
 
   /**
    * A handle on this branch (or version) whose every read sees only `tenant`'s rows and whose
-   * writes may touch only them; with `sandbox`, its SQL runs in the sandbox. See ScopedDataset
-   * and docs/security.md. Needs a tenant column (`create(url, { schema, tenant })`).
+   * writes may touch only them. Its SQL always runs in the sandbox (one SELECT over `dataset`,
+   * a locked engine); `sandbox` sets the bounds of each query (default SANDBOX_DEFAULTS, false
+   * for none). See ScopedDataset and docs/security.md. Needs a tenant column
+   * (`create(url, { schema, tenant })` or `setTenantColumn`).
    *
    * @example
    * const mine = await ds.scoped({ tenant: 'u42', sandbox: true });
