@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'io' // the object store failed
   | 'udf_failed' // a pipeline stage's function threw or returned the wrong shape
   | 'closed' // use after close
+  | 'forbidden' // the handle's scope (tenant, sandbox) does not allow this read, write or SQL
+  | 'timeout' // a statement ran past its time bound and was interrupted
   | 'unsupported'; // a feature the chosen configuration does not have
 
 export class QuiverError extends Error {

@@ -8,10 +8,10 @@ import { QuiverError, isQuiverError } from '../../errors.js';
 import { dataFileError, type ColumnDef, type IndexMeta, type Manifest } from '../../format/index.js';
 import { Bitmap, exactSearch, higherIsBetter, type Metric, type VectorPlan } from '../../index/index.js';
 import type { ObjectStore } from '../../storage/index.js';
-import { quoteIdent, type Param, type Session } from '../engine.js';
+import { quoteIdent, type Param, type RunOptions, type Session } from '../engine.js';
 import { bitmapOf, CollectionCache, ordinalOf, remap, translate, sortSegment, textCollection, textMatches, textScores, type TextCollection, type VectorCollection, type VectorLayout } from './collections.js';
 import { planSearch, RRF_K, SCORE_COLUMN, SEARCH_MACROS, SEARCH_VIEW, type SearchPlan, type Signal, type TextSignal, type VectorSignal } from './search-plan.js';
-import { clone, compactParams, parseSql, unparseSql, columnRef, type AstNode, type ParsedSql } from './sql-ast.js';
+import { clone, compactParams, parseSql, unparseSql, columnRef, rewrite, type AstNode, type ParsedSql } from './sql-ast.js';
 import { decodeVectorIndexFile, loadVectorIndex, type IndexedFile } from './vector-index-file.js';
 import { castClockComparisons, expressionsOf, foldNowUtc, indexableType, matchInto, resolve, type ColumnData, type ResolvedPredicate } from './scalar-index.js';
 import { readColumnData } from './scalar-load.js';
@@ -52,6 +52,8 @@ export interface SearchHost {
   paths(keys: readonly string[]): Promise<string[]>;
   /** The column names `sql` mentions (lower case), or 'all' for a star. */
   referenced(sql: string): Promise<Set<string> | 'all'>;
+  /** Bounds on the query's result (a sandboxed handle's), checked as it is read. */
+  bounds?: RunOptions;
 }
 
 export interface SearchOptions {
@@ -110,6 +112,33 @@ function withLargeSql(schema: readonly ColumnDef[], named: (name: string) => boo
   return `SELECT ${cols.join(', ')} FROM (${values}) v LEFT JOIN ${WINNERS_LARGE} l ON l.row_id = v.row_id`;
 }
 
+/**
+ * The text collections of each query running now, by its session's token. DuckDB keeps one
+ * `__q_bm25` / `__q_match` per instance, whichever handle registered it last, so the functions
+ * cannot close over a handle's state: every call names its query by the token the plan put in
+ * front of the column (`token|column`). Entries live while their query runs.
+ */
+const TEXTS_OF_QUERY = new Map<string, Map<string, TextCollection>>();
+let tokenCount = 0;
+
+/** The plan's bm25/match calls with the column argument `token|column`. */
+function withTextToken(plan: SearchPlan, token: string): SearchPlan {
+  const tag = (tree: unknown) =>
+    rewrite(tree, (n) => {
+      if (n.class !== 'FUNCTION' || (n.function_name !== '__q_bm25' && n.function_name !== '__q_match')) return undefined;
+      const [id, col, text] = n.children as AstNode[];
+      const value = (col.value as { value: string }).value;
+      return { ...n, children: [id, { ...col, value: { ...(col.value as object), value: `${token}|${value}` } }, text] };
+    });
+  const topk = plan.topk ? { ...plan.topk, final: tag(plan.topk.final) as ParsedSql, where: plan.topk.where ? (tag(plan.topk.where) as AstNode) : null } : null;
+  return { ...plan, semantic: tag(plan.semantic) as ParsedSql, topk };
+}
+
+/** SQL of a tagged plan as the user's query means it (what explain shows). */
+function untagged(sql: string): string {
+  return sql.replace(/'q\d+\|/g, "'");
+}
+
 export class SearchRuntime {
   private readonly cache: CollectionCache;
   /** Reads the winners' small columns from the files (see row-lookup.ts). */
@@ -127,8 +156,8 @@ export class SearchRuntime {
   private readonly utcSessions = new WeakMap<Session, boolean>();
   /** Recent scalar predicates' matches per version (filters repeat across queries). */
   private readonly predicateHits = new Map<string, Bitmap>();
-  /** Text collections of the query running now; the BM25 SQL functions read them. */
-  private current = new Map<string, TextCollection>();
+  /** Each session's token in TEXTS_OF_QUERY (see there). */
+  private readonly tokens = new WeakMap<Session, string>();
 
   constructor(options: SearchOptions = {}) {
     this.cache = new CollectionCache(options.cacheBytesMax ?? 4 * 1024 ** 3);
@@ -137,8 +166,10 @@ export class SearchRuntime {
   private async ensureFunctions(session: Session): Promise<void> {
     if (this.ready.has(session)) return;
     for (const m of SEARCH_MACROS) await session.run(m);
-    const lookup = (column: string): TextCollection => {
-      const c = this.current.get(column);
+    const lookup = (tagged: string): TextCollection => {
+      const bar = tagged.indexOf('|');
+      const column = tagged.slice(bar + 1);
+      const c = bar > 0 ? TEXTS_OF_QUERY.get(tagged.slice(0, bar))?.get(column) : undefined;
       if (!c) throw new QuiverError('invalid_input', `query: bm25/match over "${column}" outside a dataset query`);
       return c;
     };
@@ -171,7 +202,22 @@ export class SearchRuntime {
       this.parsed.set(sql, tree);
     }
     const scalarIndexed = new Set(host.manifest.indexes.filter((i) => i.kind === 'scalar').map((i) => i.column));
-    return planSearch(tree, host.manifest.schema, params, scalarIndexed);
+    return withTextToken(planSearch(tree, host.manifest.schema, params, scalarIndexed), this.token(host.session));
+  }
+
+  private token(session: Session): string {
+    let t = this.tokens.get(session);
+    if (!t) this.tokens.set(session, (t = `q${++tokenCount}`));
+    return t;
+  }
+
+  /** Runs `fn` (a query of `session`), then drops the text collections it loaded. */
+  private async withTexts<T>(session: Session, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } finally {
+      TEXTS_OF_QUERY.delete(this.token(session));
+    }
   }
 
   /** SQL text of a tree; the same query repeated with new parameters re-uses it. */
@@ -190,6 +236,10 @@ export class SearchRuntime {
   async run(host: SearchHost, sql: string, params: readonly Param[], as: 'rows'): Promise<Record<string, unknown>[]>;
   async run(host: SearchHost, sql: string, params: readonly Param[], as: 'arrow'): Promise<arrow.Table>;
   async run(host: SearchHost, sql: string, params: readonly Param[], as: 'rows' | 'arrow'): Promise<Record<string, unknown>[] | arrow.Table> {
+    return this.withTexts(host.session, () => this.runPlanned(host, sql, params, as));
+  }
+
+  private async runPlanned(host: SearchHost, sql: string, params: readonly Param[], as: 'rows' | 'arrow'): Promise<Record<string, unknown>[] | arrow.Table> {
     const plan = await this.plan(host, sql, params);
     await this.loadText(host, [...plan.textColumns, ...(plan.topk?.signals.filter((s) => s.kind === 'bm25').map((s) => s.column) ?? [])]);
     if (plan.topk) {
@@ -204,12 +254,12 @@ export class SearchRuntime {
       await host.prepareView(overDataset, !host.store.localPath && !/\bdataset\b/i.test(finalSql) ? 'none' : undefined);
       // A CTE rather than a view: one DuckDB round trip fewer per query (the top-k shape has no WITH of its own).
       const sqlText = `WITH ${SEARCH_VIEW} AS (${await this.winnersSql(host, overDataset, hits)}) ${finalSql}`;
-      return as === 'rows' ? (await host.session.all(sqlText, final.params)).rows : host.session.arrow(sqlText, final.params);
+      return as === 'rows' ? (await host.session.all(sqlText, final.params, host.bounds)).rows : host.session.arrow(sqlText, final.params, host.bounds);
     }
     const final = compactParams(plan.semantic, params);
     const sqlText = await this.unparse(host.session, final.tree);
     await host.prepareView(sqlText);
-    return as === 'rows' ? (await host.session.all(sqlText, final.params)).rows : host.session.arrow(sqlText, final.params);
+    return as === 'rows' ? (await host.session.all(sqlText, final.params, host.bounds)).rows : host.session.arrow(sqlText, final.params, host.bounds);
   }
 
   /**
@@ -243,8 +293,12 @@ export class SearchRuntime {
 
   /** The plan a query would run with, without running it. */
   async explain(host: SearchHost, sql: string, params: readonly Param[]): Promise<SearchExplain> {
+    return this.withTexts(host.session, () => this.explainPlanned(host, sql, params));
+  }
+
+  private async explainPlanned(host: SearchHost, sql: string, params: readonly Param[]): Promise<SearchExplain> {
     const plan = await this.plan(host, sql, params);
-    if (!plan.topk) return { shape: 'exact-sql', reason: plan.reason, sql: await unparseSql(host.session, plan.semantic) };
+    if (!plan.topk) return { shape: 'exact-sql', reason: plan.reason, sql: untagged(await unparseSql(host.session, plan.semantic)) };
     await this.loadText(host, [...plan.textColumns, ...plan.topk.signals.filter((s) => s.kind === 'bm25').map((s) => s.column)]);
     const candidates = await this.candidates(host, plan, params);
     const signals = [];
@@ -255,7 +309,7 @@ export class SearchRuntime {
         signals.push({ kind: 'vector', column: s.column, metric: s.metric, strategy: p.strategy, index: p.index, candidates: candidates ? candidates.count() : ('all' as const), rows: (await this.liveIds(host)).length });
       } else {
         const idx = this.indexMeta(host, s.column, 'fulltext');
-        signals.push({ kind: 'bm25', column: s.column, strategy: 'bm25 top-k (block-max / MaxScore)', index: idx ? idx.key : 'none (built in memory for this version)', candidates: candidates ? candidates.count() : ('all' as const), rows: this.current.get(s.column)?.rowIds.length ?? 0 });
+        signals.push({ kind: 'bm25', column: s.column, strategy: 'bm25 top-k (block-max / MaxScore)', index: idx ? idx.key : 'none (built in memory for this version)', candidates: candidates ? candidates.count() : ('all' as const), rows: this.texts(host.session).get(s.column)?.rowIds.length ?? 0 });
       }
     }
     const folded = resolve(plan.topk.scalar, await this.fold(host, plan, params));
@@ -263,7 +317,7 @@ export class SearchRuntime {
       ...folded.map((p) => `${p.negate ? 'not ' : ''}${p.column} ${p.op === 'null' ? 'is null' : `${p.op} ${p.values.map((v) => (typeof v === 'string' ? `'${v}'` : v)).join(', ')}`} (scalar index)`),
       ...plan.topk.matches.map((m) => `match(${m.column}, '${m.text}') (text index)`),
     ];
-    return { shape: 'top-k', reason: plan.reason, signals, fusion: plan.topk.fusion, k: plan.topk.k, indexedFilters, sql: await unparseSql(host.session, plan.topk.final) };
+    return { shape: 'top-k', reason: plan.reason, signals, fusion: plan.topk.fusion, k: plan.topk.k, indexedFilters, sql: untagged(await unparseSql(host.session, plan.topk.final)) };
   }
 
   /**
@@ -329,7 +383,7 @@ export class SearchRuntime {
     const and = (b: Bitmap) => void (set = set ? set.and(b) : b);
     if (topk.scalar.length) and(await this.scalarMatches(host, resolve(topk.scalar, await this.fold(host, plan, params)), live));
     for (const m of topk.matches) {
-      const c = this.current.get(m.column)!;
+      const c = this.texts(host.session).get(m.column)!;
       and(translate(textMatches(c, m.text), c.rowIds, live));
     }
     if (topk.where && (set === null || (set as Bitmap).count() > 0)) and(bitmapOf(live, await this.candidateIds(host, plan, params)));
@@ -468,7 +522,7 @@ export class SearchRuntime {
     const n = this.fetchCount(plan);
     const lists: SignalHits[] = [];
     const live = await this.liveIds(host);
-    for (const s of topk.signals) lists.push(s.kind === 'vector' ? await this.vectorTopK(host, s, candidates, n, topk.k) : this.textTopK(s, candidates, n, live));
+    for (const s of topk.signals) lists.push(s.kind === 'vector' ? await this.vectorTopK(host, s, candidates, n, topk.k) : this.textTopK(host.session, s, candidates, n, live));
     if (topk.fusion === 'single') return { rowIds: lists[0].rowIds, scores: lists[0].scores };
     const perList = lists.map((l) => {
       // rank() semantics: tied scores share the rank of the first of them.
@@ -494,8 +548,8 @@ export class SearchRuntime {
     return { rowIds: order.map((x) => x[0]), scores: order.map((x) => x[1]) };
   }
 
-  private textTopK(s: TextSignal, candidates: Bitmap | null, k: number, live: BigInt64Array): SignalHits {
-    const c = this.current.get(s.column)!;
+  private textTopK(session: Session, s: TextSignal, candidates: Bitmap | null, k: number, live: BigInt64Array): SignalHits {
+    const c = this.texts(session).get(s.column)!;
     const filter = candidates ? translate(candidates, live, c.rowIds) : undefined;
     if (c.rowIds.length === 0 || (filter && filter.count() === 0)) return { rowIds: [], scores: [], strategy: 'empty', index: '', rows: 0 };
     const r = c.index.search(s.text, k, { mode: 'or', filter });
@@ -715,9 +769,14 @@ export class SearchRuntime {
     host.paths(keys).catch(quiet);
   }
 
+  private texts(session: Session): Map<string, TextCollection> {
+    return TEXTS_OF_QUERY.get(this.token(session)) ?? new Map();
+  }
+
   /** Builds (or reuses) the BM25 statistics of every text column the query scores. */
   private async loadText(host: SearchHost, columns: string[]): Promise<void> {
-    this.current = new Map();
+    const current = new Map<string, TextCollection>();
+    TEXTS_OF_QUERY.set(this.token(host.session), current);
     for (const column of new Set(columns)) {
       const meta = this.indexMeta(host, column, 'fulltext');
       const key = `${host.versionKey}|t|${column}|${JSON.stringify(meta?.options ?? {})}`;
@@ -729,7 +788,7 @@ export class SearchRuntime {
         c = textCollection(BigInt64Array.from(r.rows.map((x) => x.row_id as bigint)), r.rows.map((x) => x.t as string | null), (meta?.options ?? {}) as object);
         this.cache.set(key, c);
       }
-      this.current.set(column, c as TextCollection);
+      current.set(column, c as TextCollection);
     }
   }
 }

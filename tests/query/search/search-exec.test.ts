@@ -315,3 +315,23 @@ describe('vector indexes per metric, explained as executed', () => {
     await ds.close();
   });
 });
+
+describe('bm25 in the SQL of several handles', () => {
+  it("scores each handle's query with its own version's statistics, whichever handle registered the functions last", async () => {
+    // DuckDB keeps one __q_bm25 per instance, and every handle's session is on the same one.
+    const make = async (rows: number) => {
+      const ds = await quiver.create(`memory://bm25-handles-${Math.random()}`, { schema: { prompt: 'text' } });
+      await ds.append(Array.from({ length: rows }, (_, i) => ({ prompt: i % 2 ? 'red car' : 'blue boat' })));
+      await ds.commit('rows');
+      return ds;
+    };
+    const [small, large] = [await make(2), await make(5)];
+    // Not a top-k shape (a second sort key): the scores come from the SQL functions.
+    const sql = "select row_id, bm25(prompt, 'red car') as s from dataset order by s desc, row_id";
+    const first = await small.query(sql);
+    const other = await large.query(sql);
+    assert.notDeepEqual(other.map((r) => r.s).slice(0, 2), first.map((r) => r.s));
+    assert.deepEqual(await small.query(sql), first);
+    await Promise.all([small.close(), large.close()]);
+  });
+});
