@@ -177,6 +177,8 @@ class ImportRun {
   #skipped: BadItem[] = [];
   #commits: string[] = [];
   #cursor: ImportCursor = { file: '', items: 0, fileDone: false };
+  /** The cursor a commit is due at (commitRows reached there), made when the next item arrives. */
+  #due: ImportCursor | null = null;
 
   constructor(
     private readonly ds: Dataset,
@@ -204,7 +206,8 @@ class ImportRun {
         this.options.onProgress?.({ files: ++filesDone, filesTotal: this.src.files.length, rows: this.#rows });
       }
       await this.#flush();
-      await this.#commit(true);
+      // A commit cannot be empty: an import whose last items were all skipped stays not done.
+      if (this.#uncommitted > 0) await this.#commit(true);
     } catch (e) {
       // All or nothing per commit: what was staged since the last commit is dropped.
       await this.ds.discard().catch(() => undefined);
@@ -224,11 +227,13 @@ class ImportRun {
     let n = 0;
     for await (const item of file.items()) {
       if (++n <= skip) continue;
+      // A commit is made when the next item arrives, so the last one always carries done.
+      if (this.#due) await this.#commit(false);
       if (item.error !== undefined) await this.#bad(item, new QuiverError('invalid_input', `import: ${item.at}: ${item.error}`, { path: item.at }));
       else this.#add(item);
       if (this.#batch.length >= Math.min(APPEND_ROWS_MAX, this.commitRows - this.#uncommitted) || this.#batchBytes >= (this.options.batchBytesMax ?? DEFAULT_BATCH_BYTES_MAX)) await this.#flush();
       this.#cursor.items = n;
-      if (this.#uncommitted >= this.commitRows) await this.#commit(false);
+      if (this.#uncommitted >= this.commitRows) this.#due = { ...this.#cursor };
     }
     this.#cursor.fileDone = true;
   }
@@ -281,11 +286,12 @@ class ImportRun {
   }
 
   async #commit(done: boolean): Promise<void> {
-    const meta: ImportMeta = { key: this.key, source: this.src.files.length === 1 ? this.src.files[0].path : '', cursor: { ...this.#cursor }, rowsTotal: this.#rowsTotal, skippedTotal: this.#skippedTotal, done };
+    const meta: ImportMeta = { key: this.key, source: this.src.files.length === 1 ? this.src.files[0].path : '', cursor: done ? { ...this.#cursor } : this.#due!, rowsTotal: this.#rowsTotal, skippedTotal: this.#skippedTotal, done };
     const message = this.options.message ?? `import ${this.sourceName}`;
     const c = await this.ds.commit(message, { meta: { import: meta } });
     this.#commits.push(c.id);
     this.#uncommitted = 0;
+    this.#due = null;
   }
 }
 
