@@ -160,14 +160,15 @@ async function checkFile(store: ObjectStore, claim: FileClaim): Promise<number> 
     decodeVectorIndexFile(await store.get(claim.key), claim.key);
     return info.size;
   }
-  if (claim.crc32 !== undefined) {
-    const actual = await crc32OfObject(store, claim.key, info.size);
-    if (actual !== claim.crc32) throw corrupt(`verify: ${claim.key} has crc32 ${hex(actual)}, the manifest recorded ${hex(claim.crc32)}`);
-  }
+  // Pages first: a flip inside a page is then named by its page; the whole-file CRC catches the rest (footer, indexes).
   const read = (offset: number, length: number) => store.get(claim.key, { offset, length });
   const footer = await footerOf(read, info.size, claim.key);
   if (claim.rows !== undefined && footer.rows !== claim.rows) throw corrupt(`verify: ${claim.key} holds ${footer.rows} rows, the manifest recorded ${claim.rows}`);
   await checkPages(read, footer, claim.key);
+  if (claim.crc32 !== undefined) {
+    const actual = await crc32OfObject(store, claim.key, info.size);
+    if (actual !== claim.crc32) throw corrupt(`verify: ${claim.key} has crc32 ${hex(actual)}, the manifest recorded ${hex(claim.crc32)}`);
+  }
   return info.size;
 }
 
