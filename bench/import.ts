@@ -6,6 +6,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { create } from '../src/index.js';
 import { rng } from './lib/datagen.js';
@@ -93,6 +94,8 @@ async function main(): Promise<void> {
   console.log(`| \`quiver export --to webdataset\` (child process) | ${exp.seconds.toFixed(2)} | ${rate(exp.seconds).toFixed(0)} | ${(exportBytes / exp.seconds / 1e6).toFixed(1)} |`);
   console.log(`\nimport / in-process append rate: ${(rate(cli.seconds) / rate(lib)).toFixed(2)} (${(rate(cli.seconds - startup) / rate(lib)).toFixed(2)} without the CLI's start)`);
   console.log(`export wrote ${(exportBytes / 1e6).toFixed(1)} MB in ${(exp.json.files as string[]).length} shards`);
+  // The machine is shared: the load says how much of it the run had.
+  console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 }
 
 await main();
