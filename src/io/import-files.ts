@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import { open, create, type Dataset } from '../dataset/index.js';
 import { QuiverError, isQuiverError } from '../errors.js';
-import { isImage, type ColumnDef, type SchemaInput } from '../format/index.js';
+import { isImage, parseSchema, stableStringify, typeName, type ColumnDef, type SchemaInput } from '../format/index.js';
 import type { StoreOptions } from '../storage/index.js';
 import { Engine } from '../query/index.js';
 import { coerceValue } from './infer-schema.js';
@@ -133,7 +133,9 @@ function importKey(source: string, format: string, options: ImportOptions): stri
 async function openOrCreate(url: string, src: Source, options: ImportOptions): Promise<{ ds: Dataset; created: boolean }> {
   const branch = options.branch ?? 'main';
   try {
-    return { ds: await open(url, { branch, storage: options.storage }), created: false };
+    const ds = await open(url, { branch, storage: options.storage });
+    if (options.schema) await checkSchemaOption(ds, options.schema);
+    return { ds, created: false };
   } catch (e) {
     if (!isQuiverError(e, 'not_found') || !/no dataset at/.test(e.message)) throw e;
   }
@@ -141,6 +143,17 @@ async function openOrCreate(url: string, src: Source, options: ImportOptions): P
   const schema = options.schema ?? (await src.inferSchema());
   if (Object.keys(schema).length === 0) throw new QuiverError('invalid_input', `import: cannot infer a schema from an empty source; pass --schema`);
   return { ds: await create(url, { schema, storage: options.storage }), created: true };
+}
+
+/** A `schema` given for an existing dataset must be its schema: it is never silently ignored. */
+async function checkSchemaOption(ds: Dataset, schema: SchemaInput): Promise<void> {
+  const want = new Map(parseSchema(schema).map((c) => [c.name, c]));
+  const have = new Map(ds.schema.map((c) => [c.name, c]));
+  const diff = [...want.keys(), ...have.keys()].find((n) => stableStringify(want.get(n) ?? null) !== stableStringify(have.get(n) ?? null));
+  if (diff === undefined) return;
+  await ds.close();
+  const shown = (c: ColumnDef | undefined) => (c ? `${typeName(c.type)}${c.nullable ? '' : ' (required)'}` : 'absent');
+  throw new QuiverError('schema_mismatch', `import: the dataset exists with another schema than the one given: column "${diff}" is ${shown(have.get(diff))} in the dataset, ${shown(want.get(diff))} in the schema given`, { column: diff });
 }
 
 function recordShape(schema: readonly ColumnDef[], src: Source, options: ImportOptions): RecordShape {

@@ -79,12 +79,13 @@ describe('exportVersion and importFiles', () => {
     assert.match(report.skipped[0].reason, /expects PNG, JPEG, WebP or GIF bytes/);
   });
 
-  it('refuses a file whose column the dataset lacks with schema_mismatch naming column and file', async () => {
+  it('refuses a file whose column the dataset lacks, a value that does not fit, or a --schema unlike the dataset\'s, naming column and file', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'rows.csv'), 'prompt,colour\nx,red\n');
     const url = join(dir, 'ds');
     await (await datasetWith(url, [])).close();
     await assert.rejects(importFiles(url, join(dir, 'rows.csv')), (e) => isQuiverError(e, 'schema_mismatch') && e.details.column === 'colour' && e.details.path === 'rows.csv' && /column "colour" of rows\.csv/.test(e.message));
+    await assert.rejects(importFiles(url, join(dir, 'rows.csv'), { schema: { prompt: 'text', colour: 'text' } }), (e) => isQuiverError(e, 'schema_mismatch') && /column "colour" is absent in the dataset, text in the schema given/.test(e.message));
     writeFileSync(join(dir, 'rows.jsonl'), '{"prompt":"x","rating":"five"}\n');
     await assert.rejects(importFiles(url, join(dir, 'rows.jsonl')), (e) => isQuiverError(e, 'schema_mismatch') && e.details.column === 'rating' && /rows\.jsonl:1/.test(e.message));
   });
