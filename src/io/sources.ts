@@ -111,7 +111,7 @@ export async function openSource(path: string, shape: () => RecordShape, options
     }
     case 'images':
       if (one) throw new QuiverError('invalid_input', `import: an image import reads a folder, got the file ${path}`, { path });
-      return imageFolder(root, paths, shape, options, engine, batchRows);
+      return imageFolder(root, paths, shape, options, engine);
     case 'webdataset':
       return tabular(format, paths.filter((p) => one || p.endsWith('.tar')), (p) => tarSamples(full(p), p, shape));
   }
@@ -199,7 +199,7 @@ async function metadataByName(file: string, joinOn: string, engine: () => Promis
   return { byName, sample, fromSql: src !== null, ...(src ? { schema: schemaFromSql(src.columns!, src.path) } : {}) };
 }
 
-async function imageFolder(root: string, paths: string[], shape: () => RecordShape, options: SourceOptions, engine: () => Promise<Engine>, _batchRows: number): Promise<Source> {
+async function imageFolder(root: string, paths: string[], shape: () => RecordShape, options: SourceOptions, engine: () => Promise<Engine>): Promise<Source> {
   const joinOn = options.joinOn ?? 'file_name';
   const meta = options.metadata ? await metadataByName(resolve(options.metadata), joinOn, engine) : null;
   const images = paths.filter((p) => IMAGE_EXTENSIONS.has(extname(p).toLowerCase()));
