@@ -10,4 +10,10 @@ const source = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const args = existsSync(built) ? [built] : ['--import', import.meta.resolve('tsx'), source];
 const child = spawn(process.execPath, [...args, ...process.argv.slice(2)], { stdio: 'inherit' });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
-child.on('exit', (code, signal) => (signal ? process.kill(process.pid, signal) : process.exit(code ?? 1)));
+// Die of the child's signal as the child did: the forwarding handler must go first, or the
+// re-raised signal would only call it again and the launcher would exit 0.
+child.on('exit', (code, signal) => {
+  if (!signal) process.exit(code ?? 1);
+  process.removeAllListeners(signal);
+  process.kill(process.pid, signal);
+});

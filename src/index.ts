@@ -6,4 +6,5 @@ export { LocalStore, MemoryStore, CountingStore, type ObjectStore, type ObjectIn
 export { SANDBOX_DEFAULTS, type Param, type SandboxLimits } from './query/index.js';
 export * from './pipeline/index.js';
 export { Stream, type StreamOptions, type StreamCursor, type StreamBatch, type BatchColumn, type StreamInfo, type StreamStats, type ImageDecode } from './stream/index.js';
+export { importFiles, exportVersion, verify, parseAddress, type ImportOptions, type ImportReport, type ImportProgress, type BadItem, type ExportOptions, type ExportReport, type ExportFormat, type VerifyOptions, type VerifyReport, type VerifyProblem, type SourceFormat } from './io/index.js';
 export { createApp, serve, STATUS_OF, type AppOptions, type ServeOptions, type RunningServer } from './server/index.js';

@@ -3,6 +3,9 @@
 
 import { QuiverError, isQuiverError, type ErrorCode } from '../errors.js';
 import { workerCommand } from './worker-command.js';
+import { exportCommand } from './commands/export.js';
+import { importCommand } from './commands/import.js';
+import { verifyCommand } from './commands/verify.js';
 
 export interface Command {
   /** One line for `quiver --help`. */
@@ -12,7 +15,7 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-const commands: Record<string, Command> = { worker: workerCommand };
+const commands: Record<string, Command> = { worker: workerCommand, import: importCommand, export: exportCommand, verify: verifyCommand };
 
 const exitStatus: Partial<Record<ErrorCode, number>> = { invalid_input: 2, io: 3, unsupported: 4, udf_failed: 5 };
 

@@ -435,6 +435,26 @@ export class Session {
   }
 
   /**
+   * Streams a query as plain row objects (the values `all` gives), `batchRows` at a time.
+   * DuckDB produces the next chunk only when the consumer asks, so memory stays bounded by
+   * the batch size however large the source (an import of a big Parquet or CSV file).
+   */
+  async *streamRows(sql: string, params: readonly Param[] = [], batchRows = 2048): AsyncGenerator<Record<string, unknown>[]> {
+    const result = await this.start(sql, params);
+    const names = result.columnNames();
+    const types = result.columnTypes();
+    let rows: Record<string, unknown>[] = [];
+    for await (const chunk of this.chunks(result, sql)) {
+      appendRowObjects(chunk, names, types, rows);
+      if (rows.length >= batchRows) {
+        yield rows;
+        rows = [];
+      }
+    }
+    if (rows.length > 0) yield rows;
+  }
+
+  /**
    * Streams a query as Arrow record batches of up to `batchRows` rows. DuckDB produces the
    * next chunk only when the consumer asks, so memory stays bounded by the batch size.
    */

@@ -1,0 +1,57 @@
+// `quiver export <url[@version]> --to FORMAT <dest>`: one version out to files
+// (src/io/export-version.ts does the work). A bar counts rows on a terminal.
+
+import { parseArgs } from 'node:util';
+import { QuiverError } from '../../errors.js';
+import { exportVersion, type ExportFormat } from '../../io/index.js';
+import type { Command } from '../commands.js';
+import { progress } from '../progress.js';
+import { count, parsed, printResult } from './io-args.js';
+
+const usage = `usage: quiver export <url[@branch|@tag|@version]> --to parquet|jsonl|webdataset|images <dest>
+                     [--shard-rows 10000] [--shard-bytes 1073741824] [--image-column NAME] [--json]
+examples:
+  quiver export ./gen@ft-v12 --to webdataset ./shards/ --shard-rows 10000
+  quiver export ./gen@v1 --to parquet gen-v1.parquet
+  quiver export ./gen --to images ./photos-out/`;
+
+export const exportCommand: Command = {
+  summary: 'export a version to Parquet, JSON lines, WebDataset shards or an image folder',
+  usage,
+  async run(args) {
+    const { values, positionals } = parsed(() =>
+      parseArgs({
+        args,
+        allowPositionals: true,
+        strict: true,
+        options: {
+          to: { type: 'string' }, 'shard-rows': { type: 'string' }, 'shard-bytes': { type: 'string' }, 'image-column': { type: 'string' },
+          json: { type: 'boolean' },
+        },
+      }),
+    );
+    if (positionals.length !== 2) throw new QuiverError('invalid_input', `cli: export takes a dataset address and a destination, got ${positionals.length} arguments`);
+    if (!values.to) throw new QuiverError('invalid_input', 'cli: export needs --to parquet|jsonl|webdataset|images');
+    const [address, dest] = positionals;
+    const bar = progress('export', { unit: 'rows' });
+    let report;
+    let last = 0;
+    try {
+      report = await exportVersion(address, dest, {
+        to: values.to as ExportFormat,
+        ...(values['shard-rows'] ? { shardRows: count('shard-rows', values['shard-rows']) } : {}),
+        ...(values['shard-bytes'] ? { shardBytes: count('shard-bytes', values['shard-bytes']) } : {}),
+        ...(values['image-column'] ? { imageColumn: values['image-column'] } : {}),
+        onProgress: (rows, total) => {
+          bar.setTotal(total);
+          bar.tick(rows - last);
+          last = rows;
+        },
+      });
+    } finally {
+      bar.stop();
+    }
+    printResult(values.json, report, () => [`export: ${report.rows} rows of version ${report.version} to ${dest} as ${report.to} (${report.files.length} files, ${report.bytes} bytes)`]);
+    return 0;
+  },
+};
