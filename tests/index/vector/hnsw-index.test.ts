@@ -14,7 +14,7 @@ const SELECTIVITIES = [0.001, 0.01, 0.1, 0.5, 1];
 function fixture(kind: VectorKind, metric: Metric) {
   const data = vectors(kind, n, dim, 101, 16);
   const queries = queriesNear(data, dim, NQ, 102);
-  const index = VectorIndex.build(data, dim, { metric });
+  const index = VectorIndex.build(data, dim, { metric, buildThreads: 1 });
   return { data, queries, index, q: (i: number) => queries.subarray(i * dim, (i + 1) * dim) };
 }
 
@@ -142,7 +142,7 @@ describe('VectorIndex', () => {
         const d = 16;
         const total = chunks.reduce((a, b) => a + b, 0);
         const all = vectors('low-rank', total, d, seed, 4);
-        const index = VectorIndex.build(all.subarray(0, chunks[0] * d), d);
+        const index = VectorIndex.build(all.subarray(0, chunks[0] * d), d, { buildThreads: 1 });
         let at = chunks[0];
         for (const c of chunks.slice(1)) {
           index.add(all.subarray(at * d, (at + c) * d));
