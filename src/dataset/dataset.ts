@@ -45,7 +45,7 @@ import {
 import { FileCache, LargeValues, LateRuntime, USER_QUERY, mentionsSearch, quoteIdent, referencedColumns, SearchRuntime, type Param, type SearchExplain, type SearchHost, type Session } from '../query/index.js';
 import { buildIndex, withIndex, type IndexSpec } from './search/create-index.js';
 import type { BuildProgress } from '../index/index.js';
-import { openStore, type ObjectStore, type StoreOptions } from '../storage/index.js';
+import { openStore, WriteBatch, type ObjectStore, type StoreOptions } from '../storage/index.js';
 import { Stream, type StreamOptions } from '../stream/index.js';
 import { Mutex } from './mutex.js';
 import { PendingStore } from './pending-store.js';
@@ -187,8 +187,12 @@ function withFragments(m: Manifest, written: readonly { fragment: FragmentMeta; 
 /** Commits a prepared merge is re-applied over (see PublishOptions.preparedOn) before it is prepared again. */
 const REBASE_COMMITS_MAX = 256;
 
-/** A change to apply to the branch head at commit time; re-applied as is if another writer wins the race. */
-export type PendingOp = (m: Manifest) => PendingOpResult | Promise<PendingOpResult>;
+/**
+ * A change to apply to the branch head at commit time; re-applied as is if another writer wins
+ * the race. Files it writes go to `store` when given: the publish's write batch, flushed in one
+ * round with the manifest and commit before the ref moves.
+ */
+export type PendingOp = (m: Manifest, store?: ObjectStore) => PendingOpResult | Promise<PendingOpResult>;
 
 export interface PendingOpResult {
   manifest: Manifest;
@@ -207,6 +211,8 @@ export interface PublishOptions {
    * `rebaseCommitsMax` commits) publish fails with `conflict` and `details.expected`.
    */
   preparedOn?: string;
+  /** Files planned for this publish and not yet written: flushed with the first attempt's files. */
+  planned?: WriteBatch;
 }
 
 /**
@@ -502,8 +508,10 @@ export class Dataset {
     // under the mutex, and the row patches are taken below, after this count.
     const seq = this.#seq;
     await this.#staging.flush();
-    // Published at once: no later update plans on it, so it is not applied to the working manifest.
-    await this.#materializePatches(false);
+    // Published at once: no later update plans on it, so it is not applied to the working
+    // manifest, and its files wait in `planned` to be written in the publish's one round.
+    const planned = new WriteBatch(this.store);
+    const patchOp = await this.#materializePatches(planned);
     const written = [...this.#staging.written];
     if (written.length === 0 && this.#pendingOps.length === 0) {
       throw new QuiverError('invalid_input', 'dataset: nothing to commit (append, update or delete first)');
@@ -513,9 +521,9 @@ export class Dataset {
     if (written.length) ops.push((m) => ({ manifest: withFragments(checkSchema(m, stagedSchema), written), stats: { rowsAdded: written.reduce((n, w) => n + w.fragment.rows, 0), bytesWritten: written.reduce((n, w) => n + w.bytes, 0) } }));
     // Which staged update or delete conflicted, if one did (its index in pendingOps).
     let conflicted = -1;
-    ops.push(...this.#pendingOps.map((op, i): PendingOp => async (m) => {
+    ops.push(...this.#pendingOps.map((op, i): PendingOp => async (m, store) => {
       try {
-        return await op(m);
+        return await op(m, store);
       } catch (e) {
         if (isQuiverError(e, 'conflict')) conflicted = i;
         throw e;
@@ -523,8 +531,9 @@ export class Dataset {
     }));
     let commit: Commit;
     try {
-      commit = await this.#publish(message, ops, meta, 'commit');
+      commit = await this.#publish(message, ops, meta, 'commit', { planned });
     } catch (e) {
+      await this.#keepPlanned(planned, patchOp);
       this.#working = null;
       this.#workingStale = this.#pendingOps.length > 0;
       if (conflicted < 0 || !isQuiverError(e, 'conflict')) throw e;
@@ -540,24 +549,46 @@ export class Dataset {
   }
 
   /**
+   * After a failed publish: the planned patch op may stay staged only if its files exist, so
+   * they are written now; if that fails too, the op goes and its patches are staged again.
+   */
+  async #keepPlanned(planned: WriteBatch, patchOp: { op: PendingOp; patches: RowPatches } | null): Promise<void> {
+    try {
+      await planned.flush();
+    } catch {
+      if (!patchOp) return;
+      const i = this.#pendingOps.indexOf(patchOp.op);
+      if (i >= 0) this.#pendingOps.splice(i, 1);
+      const later = this.#rowPatches;
+      this.#rowPatches = patchOp.patches;
+      mergePatches(this.#rowPatches, later);
+    }
+  }
+
+  /**
    * Plans the staged row patches (update by rows, upsert) into one pending op. A row id that
    * matches no row fails with `not_found` and is dropped; the other patches stay staged.
+   * With `planned`, the op is staged for the commit in progress (not applied to the working
+   * manifest) and its files are held in `planned`; it and its patches are returned.
    * Caller holds the mutex.
    */
-  async #materializePatches(applyNow = true): Promise<void> {
-    if (this.#rowPatches.size === 0) return;
+  async #materializePatches(planned?: WriteBatch): Promise<{ op: PendingOp; patches: RowPatches } | null> {
+    if (this.#rowPatches.size === 0) return null;
     const patches = this.#rowPatches;
     this.#rowPatches = new Map();
     await this.#staging.flush();
     const base = await this.#workingManifest();
     const ctx = await this.#versionContext();
     try {
-      const w = await planRowPatches(ctx, base, patches);
-      if (applyNow) await this.#stageRowWrite(w, ctx, base);
-      else {
-        this.#pendingOps.push((m) => applyRowWrite(ctx, w, m));
-        this.#workingStale = true;
+      const w = await planRowPatches(planned ? { ...ctx, store: planned } : ctx, base, patches);
+      if (!planned) {
+        await this.#stageRowWrite(w, ctx, base);
+        return null;
       }
+      const op: PendingOp = (m, store) => applyRowWrite(store ? { ...ctx, store } : ctx, w, m);
+      this.#pendingOps.push(op);
+      this.#workingStale = true;
+      return { op, patches };
     } catch (e) {
       // Keep what was staged meanwhile on top of what goes back.
       const later = this.#rowPatches;
@@ -658,14 +689,16 @@ export class Dataset {
       const head = ref.commit === this.#head.id ? this.#head : await readCommit(this.store, ref.commit);
       let manifest = ref.commit === this.#head.id ? this.#manifest : await readManifest(this.store, head.manifest);
       const stats: CommitStats = { rowsAdded: 0, rowsDeleted: 0, rowsUpdated: 0, rows: 0, bytesWritten: 0 };
+      // This attempt's files (deletes, manifest, commit) are written together just before the ref moves.
+      const batch = new WriteBatch(this.store);
       for (const op of ops) {
-        const r = await op(manifest);
+        const r = await op(manifest, batch);
         manifest = r.manifest;
         for (const [k, v] of Object.entries(r.stats)) stats[k as keyof CommitStats] += v as number;
       }
       stats.rows = liveRows(manifest);
-      const mid = await writeManifest(this.store, manifest);
-      const commit = await writeCommit(this.store, {
+      const mid = await writeManifest(batch, manifest);
+      const commit = await writeCommit(batch, {
         manifest: mid,
         parents: [head.id, ...(options.extraParents ?? [])],
         message,
@@ -674,6 +707,7 @@ export class Dataset {
         stats,
         ...(meta ? { meta } : {}),
       });
+      await Promise.all([batch.flush(), options.planned?.flush()]);
       try {
         await this.#pending.checkIntact(manifestKeys(manifest));
         await moveRef(this.store, 'branch', branch, commit.id, ref.etag);
@@ -972,7 +1006,7 @@ export class Dataset {
 
   /** Stages a planned row change: applies it to the working manifest now, and to the branch head at commit. */
   async #stageRowWrite(w: RowWrite, ctx: VersionContext, base: Manifest): Promise<void> {
-    const op: PendingOp = (m) => applyRowWrite(ctx, w, m);
+    const op: PendingOp = (m, store) => applyRowWrite(store ? { ...ctx, store } : ctx, w, m);
     this.#working = (await op(base)).manifest;
     this.#workingStaged = this.#staging.written.length;
     this.#pendingOps.push(op);

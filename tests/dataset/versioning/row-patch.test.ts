@@ -3,7 +3,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as quiver from '../../../src/index.js';
-import { MemoryStore } from '../../../src/storage/index.js';
+import { ForwardingStore, MemoryStore, type ObjectInfo, type PutCondition, type PutData } from '../../../src/storage/index.js';
+
+/** A real store that remembers the key of every put, in order. */
+class PutLog extends ForwardingStore {
+  readonly keys: string[] = [];
+  override put(key: string, data: PutData, condition?: PutCondition): Promise<ObjectInfo> {
+    this.keys.push(key);
+    return super.put(key, data, condition);
+  }
+}
 import { isQuiverError } from '../../../src/errors.js';
 
 async function seeded(n = 5): Promise<{ store: MemoryStore; ds: quiver.Dataset; ids: bigint[] }> {
@@ -53,6 +62,27 @@ describe('Dataset.update with rows', () => {
     await assert.rejects(ds.commit('bad'), (e) => isQuiverError(e, 'not_found') && (e.details.rowIds as bigint[])[0] === 999_999n);
     await ds.commit('good');
     assert.deepEqual((await rows(ds))[0], 'k0:1:null:0');
+    await ds.close();
+  });
+});
+
+describe('Dataset.update with rows: cost', () => {
+  it('writes the pending marker once per commit, listing every file before any is written', async () => {
+    const store = new PutLog(new MemoryStore());
+    const ds = await quiver.create(store, { schema: { k: 'text', rating: 'int' } });
+    const ids = (await ds.append(Array.from({ length: 50 }, (_, i) => ({ k: `k${i}`, rating: 0 })))).rowIds;
+    await ds.commit('seed');
+    for (let round = 0; round < 3; round++) {
+      store.keys.length = 0;
+      await ds.update({ rows: [{ row_id: ids[round], rating: 5 }, { row_id: ids[10 + round], rating: 4 }] });
+      await ds.commit(`feedback ${round}`);
+      const kinds = store.keys.map((k) => k.split('/').slice(0, k.startsWith('meta/') ? 2 : 1).join('/'));
+      // The marker first and once, then a fragment, one deletes file, a manifest and a commit
+      // (one round of concurrent writes), then the ref.
+      assert.deepEqual([kinds[0], ...kinds.slice(1, 5).sort(), kinds[5]], ['meta/pending', 'data', 'data', 'meta/commits', 'meta/manifests', 'refs'], store.keys.join(' '));
+      assert.equal(kinds.length, 6, store.keys.join(' '));
+    }
+    assert.deepEqual((await ds.query('select rating from dataset where k in (\'k0\', \'k12\') order by k')).map((r) => r.rating), [5, 4]);
     await ds.close();
   });
 });
