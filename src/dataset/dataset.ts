@@ -60,7 +60,7 @@ import { applyCompaction, planAutoCompaction, planCompaction, wantsAutoCompactio
 import { vacuum, type VacuumOptions, type VacuumResult } from './versioning/vacuum.js';
 import { applyRowWrite, type RowWrite } from './versioning/row-write.js';
 import { schemaChanges, parseColumn, planAddColumn, planAlterColumn, planDropColumn, planRenameColumn, type AddColumnOptions, type AlterColumnOptions } from './versioning/schema-change.js';
-import { mergePatches, planRowPatches, rowPatchesOf, splitUpsert, keyValue, type RowPatches } from './versioning/row-patch.js';
+import { liveRowIds, mergePatches, planRowPatches, rowIdsNotFound, rowPatchesOf, splitUpsert, keyValue, type LiveRows, type RowPatches } from './versioning/row-patch.js';
 import { checkedPredicate, planDelete, planUpdate, type RowSelector, type UpdateSpec } from './versioning/update.js';
 
 export interface CreateOptions {
@@ -248,6 +248,12 @@ export class Dataset {
   /** Counts staged changes; a commit call waits for the publish that holds its count. */
   #seq = 0;
   readonly #commitWaiters: CommitWaiter[] = [];
+  /** `update({ rows })` calls waiting for their row ids to be looked up (see #stagePatches). */
+  readonly #patchChecks: { patches: RowPatches; resolve(): void; reject(e: unknown): void }[] = [];
+  /** Rows the checks found, and which working manifest they were read from (see #workingToken). */
+  #checkedRows: { token: string; rows: LiveRows } | undefined;
+  /** Counts changes of the working manifest that neither the head nor the staged fragments show. */
+  #workingEpoch = 0;
   #leading = false;
   #lastPublish: { commit: Commit; seq: number } | undefined;
   #refreshedAt = new Date();
@@ -534,6 +540,7 @@ export class Dataset {
       commit = await this.#publish(message, ops, meta, 'commit', { planned });
     } catch (e) {
       await this.#keepPlanned(planned, patchOp);
+      this.#workingEpoch++;
       this.#working = null;
       this.#workingStale = this.#pendingOps.length > 0;
       if (conflicted < 0 || !isQuiverError(e, 'conflict')) throw e;
@@ -579,8 +586,10 @@ export class Dataset {
     await this.#staging.flush();
     const base = await this.#workingManifest();
     const ctx = await this.#versionContext();
+    const checked = this.#checkedRows?.token === this.#workingToken() ? this.#checkedRows.rows : undefined;
+    this.#checkedRows = undefined;
     try {
-      const w = await planRowPatches(planned ? { ...ctx, store: planned } : ctx, base, patches);
+      const w = await planRowPatches(planned ? { ...ctx, store: planned } : ctx, base, patches, checked);
       if (!planned) {
         await this.#stageRowWrite(w, ctx, base);
         return null;
@@ -645,6 +654,7 @@ export class Dataset {
       this.#staging.clear();
       this.#pendingOps.length = 0;
       this.#rowPatches = new Map();
+      this.#workingEpoch++;
       this.#working = null;
       this.#workingStale = false;
       await this.#releaseIfIdle();
@@ -1004,8 +1014,17 @@ export class Dataset {
     return { store: this.store, session: this.#session, paths: (keys) => this.#cache.paths(keys), deletesCache: this.#deletesCache };
   }
 
+  /**
+   * Names the manifest the next update reads: the head, the staged fragments and an epoch that
+   * every other change of it (a staged update or delete, a failed commit) moves. Caller holds the mutex.
+   */
+  #workingToken(): string {
+    return `${this.#head.id}/${this.#staging.written.length}/${this.#workingEpoch}/${this.#pendingOps.length}`;
+  }
+
   /** Stages a planned row change: applies it to the working manifest now, and to the branch head at commit. */
   async #stageRowWrite(w: RowWrite, ctx: VersionContext, base: Manifest): Promise<void> {
+    this.#workingEpoch++;
     const op: PendingOp = (m, store) => applyRowWrite(store ? { ...ctx, store } : ctx, w, m);
     this.#working = (await op(base)).manifest;
     this.#workingStaged = this.#staging.written.length;
@@ -1060,9 +1079,7 @@ export class Dataset {
     this.#check(true);
     if (spec && typeof spec === 'object' && 'rows' in spec) {
       const patches = rowPatchesOf(this.#manifest.schema, spec.rows);
-      // Staged without waiting for the handle: the commit in flight has taken the patches it publishes.
-      mergePatches(this.#rowPatches, patches);
-      this.#seq++;
+      await this.#stagePatches(patches);
       return { rows: patches.size };
     }
     return this.#mutex.run(async () => {
@@ -1114,6 +1131,43 @@ export class Dataset {
       this.#seq++;
       return { updated: patches.size, inserted: inserts.length, rowIds };
     });
+  }
+
+  /**
+   * Stages `update({ rows })` patches once their row ids are found live, so a bad row id fails
+   * its own call and never a group commit other callers share. Calls made while the handle is
+   * busy (a publish in flight) are checked together, in one lookup.
+   */
+  #stagePatches(patches: RowPatches): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#patchChecks.push({ patches, resolve, reject });
+      if (this.#patchChecks.length === 1) void this.#mutex.run(() => this.#checkPatches());
+    });
+  }
+
+  /** Looks up the row ids of every queued patch call in one pass; stages the calls whose ids all match. Caller holds the mutex. */
+  async #checkPatches(): Promise<void> {
+    const calls = this.#patchChecks.splice(0);
+    try {
+      const { ctx, base } = await this.#planBase();
+      const ids = [...new Set(calls.flatMap((c) => [...c.patches.keys()]).filter((id) => !this.#rowPatches.has(id)))];
+      const live = ids.length ? await liveRowIds(ctx, base, ids) : new Map();
+      // Kept for planning these patches at commit, while the working manifest stays this one.
+      if (this.#checkedRows?.token !== this.#workingToken()) this.#checkedRows = { token: this.#workingToken(), rows: new Map() };
+      for (const [id, row] of live) this.#checkedRows.rows.set(id, row);
+      for (const call of calls) {
+        const missing = [...call.patches.keys()].filter((id) => !live.has(id) && !this.#rowPatches.has(id));
+        if (missing.length) {
+          call.reject(rowIdsNotFound(missing));
+          continue;
+        }
+        mergePatches(this.#rowPatches, call.patches);
+        this.#seq++;
+        call.resolve();
+      }
+    } catch (e) {
+      for (const call of calls) call.reject(e);
+    }
   }
 
   /** Gives a validated batch row ids and stages it; returns the ids. Caller holds the mutex. */

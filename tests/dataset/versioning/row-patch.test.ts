@@ -56,12 +56,14 @@ describe('Dataset.update with rows', () => {
     await ds.close();
   });
 
-  it('fails the commit naming a row id that matches no row, and commits the others next', async () => {
+  it('fails the call naming a row id that matches no row, staging none of its rows', async () => {
     const { ds, ids } = await seeded();
-    await ds.update({ rows: [{ row_id: ids[0], rating: 1 }, { row_id: 999_999n, rating: 2 }] });
-    await assert.rejects(ds.commit('bad'), (e) => isQuiverError(e, 'not_found') && (e.details.rowIds as bigint[])[0] === 999_999n);
+    await assert.rejects(ds.update({ rows: [{ row_id: ids[0], rating: 1 }, { row_id: 999_999n, rating: 2 }] }), (e) => isQuiverError(e, 'not_found') && (e.details.rowIds as bigint[])[0] === 999_999n);
+    await ds.delete({ rowIds: [ids[4]] }); // a row deleted on the handle, not yet committed
+    await assert.rejects(ds.update({ rows: [{ row_id: ids[4], rating: 2 }] }), (e) => isQuiverError(e, 'not_found'));
+    await ds.update({ rows: [{ row_id: ids[1], rating: 3 }] });
     await ds.commit('good');
-    assert.deepEqual((await rows(ds))[0], 'k0:1:null:0');
+    assert.deepEqual(await rows(ds), ['k0:0:null:0', 'k1:3:null:1', 'k2:0:null:2', 'k3:0:null:3']);
     await ds.close();
   });
 });
@@ -152,6 +154,21 @@ describe('Dataset group commit', () => {
     }
     const history = (await ds.versions()).map((c) => c.id);
     assert.equal(history.indexOf(head0), history.length - 1 - distinct.size);
+    await ds.close();
+  });
+
+  it('fails only the caller whose row id matches no row, committing every other caller of the group', async () => {
+    const callers = 16;
+    const bad = 5;
+    const { ds, ids } = await seeded(callers);
+    const results = await Promise.allSettled(ids.map(async (id, i) => {
+      await ds.update({ rows: [{ row_id: i === bad ? 777_777n : id, rating: i + 1 }] });
+      return ds.commit(`feedback ${i}`);
+    }));
+    results.forEach((r, i) => assert.equal(r.status, i === bad ? 'rejected' : 'fulfilled', `caller ${i}`));
+    assert.ok(isQuiverError((results[bad] as PromiseRejectedResult).reason, 'not_found'));
+    const got = await ds.query('select k, rating from dataset order by rating');
+    assert.deepEqual(got.map((r) => r.rating), ids.map((_, i) => (i === bad ? 0 : i + 1)).sort((a, b) => a - b));
     await ds.close();
   });
 });
