@@ -1060,8 +1060,8 @@ export class Dataset {
    *   columns it changes. Validated at once (a row id twice in one call, an unknown column or a
    *   bad value throws and stages nothing), resolved at commit in one pass for every row staged
    *   since the last commit: a stream of one-row updates costs one small fragment per commit.
-   *   A row id that matches no row fails that commit with `not_found` (`details.rowIds`) and is
-   *   dropped; the other staged changes stay staged.
+   *   The row ids are looked up on the call (concurrent calls share one lookup): one that
+   *   matches no live row fails the call with `not_found` (`details.rowIds`), staging none of it.
    *
    * Only the changed rows' small columns are written again (a new fragment under the same row
    * ids); images and embeddings stay where they are unless the update names them, in which case
