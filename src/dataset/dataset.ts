@@ -45,7 +45,7 @@ import {
 import { FileCache, LargeValues, LateRuntime, USER_QUERY, checkSandboxed, mentionsSearch, quoteIdent, referencedColumns, resultBounds, SearchRuntime, type Engine, type Param, type RunOptions, type SandboxLimits, type SearchExplain, type SearchHost, type Session } from '../query/index.js';
 import { buildIndex, withIndex, type IndexSpec } from './search/create-index.js';
 import type { BuildProgress } from '../index/index.js';
-import { openStore, type ObjectStore, type StoreOptions } from '../storage/index.js';
+import { openStore, WriteBatch, type ObjectStore, type StoreOptions } from '../storage/index.js';
 import { Stream, type StreamOptions } from '../stream/index.js';
 import { Mutex } from './mutex.js';
 import { PendingStore } from './pending-store.js';
@@ -61,7 +61,7 @@ import { applyCompaction, planAutoCompaction, planCompaction, wantsAutoCompactio
 import { vacuum, type VacuumOptions, type VacuumResult } from './versioning/vacuum.js';
 import { applyRowWrite, type RowWrite } from './versioning/row-write.js';
 import { schemaChanges, parseColumn, planAddColumn, planAlterColumn, planDropColumn, planRenameColumn, type AddColumnOptions, type AlterColumnOptions } from './versioning/schema-change.js';
-import { mergePatches, planRowPatches, rowPatchesOf, splitUpsert, keyValue, type RowPatches } from './versioning/row-patch.js';
+import { liveRowIds, mergePatches, planRowPatches, rowIdsNotFound, rowPatchesOf, splitUpsert, keyValue, type LiveRows, type RowPatches } from './versioning/row-patch.js';
 import { checkedPredicate, planDelete, planUpdate, type RowSelector, type UpdateSpec } from './versioning/update.js';
 
 export interface CreateOptions {
@@ -206,8 +206,12 @@ function withFragments(m: Manifest, written: readonly { fragment: FragmentMeta; 
 /** Commits a prepared merge is re-applied over (see PublishOptions.preparedOn) before it is prepared again. */
 const REBASE_COMMITS_MAX = 256;
 
-/** A change to apply to the branch head at commit time; re-applied as is if another writer wins the race. */
-export type PendingOp = (m: Manifest) => PendingOpResult | Promise<PendingOpResult>;
+/**
+ * A change to apply to the branch head at commit time; re-applied as is if another writer wins
+ * the race. Files it writes go to `store` when given: the publish's write batch, flushed in one
+ * round with the manifest and commit before the ref moves.
+ */
+export type PendingOp = (m: Manifest, store?: ObjectStore) => PendingOpResult | Promise<PendingOpResult>;
 
 export interface PendingOpResult {
   manifest: Manifest;
@@ -226,6 +230,8 @@ export interface PublishOptions {
    * `rebaseCommitsMax` commits) publish fails with `conflict` and `details.expected`.
    */
   preparedOn?: string;
+  /** Files planned for this publish and not yet written: flushed with the first attempt's files. */
+  planned?: WriteBatch;
 }
 
 /**
@@ -261,6 +267,12 @@ export class Dataset {
   /** Counts staged changes; a commit call waits for the publish that holds its count. */
   #seq = 0;
   readonly #commitWaiters: CommitWaiter[] = [];
+  /** `update({ rows })` calls waiting for their row ids to be looked up (see #stagePatches). */
+  readonly #patchChecks: { patches: RowPatches; resolve(): void; reject(e: unknown): void }[] = [];
+  /** Rows the checks found, and which working manifest they were read from (see #workingToken). */
+  #checkedRows: { token: string; rows: LiveRows } | undefined;
+  /** Counts changes of the working manifest that neither the head nor the staged fragments show. */
+  #workingEpoch = 0;
   #leading = false;
   #lastPublish: { commit: Commit; seq: number } | undefined;
   #refreshedAt = new Date();
@@ -569,8 +581,10 @@ export class Dataset {
     // under the mutex, and the row patches are taken below, after this count.
     const seq = this.#seq;
     await this.#staging.flush();
-    // Published at once: no later update plans on it, so it is not applied to the working manifest.
-    await this.#materializePatches(false);
+    // Published at once: no later update plans on it, so it is not applied to the working
+    // manifest, and its files wait in `planned` to be written in the publish's one round.
+    const planned = new WriteBatch(this.store);
+    const patchOp = await this.#materializePatches(planned);
     const written = [...this.#staging.written];
     if (written.length === 0 && this.#pendingOps.length === 0) {
       throw new QuiverError('invalid_input', 'dataset: nothing to commit (append, update or delete first)');
@@ -580,9 +594,9 @@ export class Dataset {
     if (written.length) ops.push((m) => ({ manifest: withFragments(checkSchema(m, stagedSchema), written), stats: { rowsAdded: written.reduce((n, w) => n + w.fragment.rows, 0), bytesWritten: written.reduce((n, w) => n + w.bytes, 0) } }));
     // Which staged update or delete conflicted, if one did (its index in pendingOps).
     let conflicted = -1;
-    ops.push(...this.#pendingOps.map((op, i): PendingOp => async (m) => {
+    ops.push(...this.#pendingOps.map((op, i): PendingOp => async (m, store) => {
       try {
-        return await op(m);
+        return await op(m, store);
       } catch (e) {
         if (isQuiverError(e, 'conflict')) conflicted = i;
         throw e;
@@ -590,8 +604,10 @@ export class Dataset {
     }));
     let commit: Commit;
     try {
-      commit = await this.#publish(message, ops, meta, 'commit');
+      commit = await this.#publish(message, ops, meta, 'commit', { planned });
     } catch (e) {
+      await this.#keepPlanned(planned, patchOp);
+      this.#workingEpoch++;
       this.#working = null;
       this.#workingStale = this.#pendingOps.length > 0;
       if (conflicted < 0 || !isQuiverError(e, 'conflict')) throw e;
@@ -607,24 +623,48 @@ export class Dataset {
   }
 
   /**
+   * After a failed publish: the planned patch op may stay staged only if its files exist, so
+   * they are written now; if that fails too, the op goes and its patches are staged again.
+   */
+  async #keepPlanned(planned: WriteBatch, patchOp: { op: PendingOp; patches: RowPatches } | null): Promise<void> {
+    try {
+      await planned.flush();
+    } catch {
+      if (!patchOp) return;
+      const i = this.#pendingOps.indexOf(patchOp.op);
+      if (i >= 0) this.#pendingOps.splice(i, 1);
+      const later = this.#rowPatches;
+      this.#rowPatches = patchOp.patches;
+      mergePatches(this.#rowPatches, later);
+    }
+  }
+
+  /**
    * Plans the staged row patches (update by rows, upsert) into one pending op. A row id that
    * matches no row fails with `not_found` and is dropped; the other patches stay staged.
+   * With `planned`, the op is staged for the commit in progress (not applied to the working
+   * manifest) and its files are held in `planned`; it and its patches are returned.
    * Caller holds the mutex.
    */
-  async #materializePatches(applyNow = true): Promise<void> {
-    if (this.#rowPatches.size === 0) return;
+  async #materializePatches(planned?: WriteBatch): Promise<{ op: PendingOp; patches: RowPatches } | null> {
+    if (this.#rowPatches.size === 0) return null;
     const patches = this.#rowPatches;
     this.#rowPatches = new Map();
     await this.#staging.flush();
     const base = await this.#workingManifest();
     const ctx = await this.#versionContext();
+    const checked = this.#checkedRows?.token === this.#workingToken() ? this.#checkedRows.rows : undefined;
+    this.#checkedRows = undefined;
     try {
-      const w = await planRowPatches(ctx, base, patches);
-      if (applyNow) await this.#stageRowWrite(w, ctx, base);
-      else {
-        this.#pendingOps.push((m) => applyRowWrite(ctx, w, m));
-        this.#workingStale = true;
+      const w = await planRowPatches(planned ? { ...ctx, store: planned } : ctx, base, patches, checked);
+      if (!planned) {
+        await this.#stageRowWrite(w, ctx, base);
+        return null;
       }
+      const op: PendingOp = (m, store) => applyRowWrite(store ? { ...ctx, store } : ctx, w, m);
+      this.#pendingOps.push(op);
+      this.#workingStale = true;
+      return { op, patches };
     } catch (e) {
       // Keep what was staged meanwhile on top of what goes back.
       const later = this.#rowPatches;
@@ -681,6 +721,7 @@ export class Dataset {
       this.#staging.clear();
       this.#pendingOps.length = 0;
       this.#rowPatches = new Map();
+      this.#workingEpoch++;
       this.#working = null;
       this.#workingStale = false;
       await this.#releaseIfIdle();
@@ -725,14 +766,16 @@ export class Dataset {
       const head = ref.commit === this.#head.id ? this.#head : await readCommit(this.store, ref.commit);
       let manifest = ref.commit === this.#head.id ? this.#manifest : await readManifest(this.store, head.manifest);
       const stats: CommitStats = { rowsAdded: 0, rowsDeleted: 0, rowsUpdated: 0, rows: 0, bytesWritten: 0 };
+      // This attempt's files (deletes, manifest, commit) are written together just before the ref moves.
+      const batch = new WriteBatch(this.store);
       for (const op of ops) {
-        const r = await op(manifest);
+        const r = await op(manifest, batch);
         manifest = r.manifest;
         for (const [k, v] of Object.entries(r.stats)) stats[k as keyof CommitStats] += v as number;
       }
       stats.rows = liveRows(manifest);
-      const mid = await writeManifest(this.store, manifest);
-      const commit = await writeCommit(this.store, {
+      const mid = await writeManifest(batch, manifest);
+      const commit = await writeCommit(batch, {
         manifest: mid,
         parents: [head.id, ...(options.extraParents ?? [])],
         message,
@@ -741,6 +784,7 @@ export class Dataset {
         stats,
         ...(meta ? { meta } : {}),
       });
+      await Promise.all([batch.flush(), options.planned?.flush()]);
       try {
         await this.#pending.checkIntact(manifestKeys(manifest));
         await moveRef(this.store, 'branch', branch, commit.id, ref.etag);
@@ -1069,9 +1113,18 @@ export class Dataset {
     return { store: this.store, session: this.#session, paths: (keys) => this.#cache.paths(keys), deletesCache: this.#deletesCache, ...(this.#scope ? { rowFilter: this.#scope.where } : {}) };
   }
 
+  /**
+   * Names the manifest the next update reads: the head, the staged fragments and an epoch that
+   * every other change of it (a staged update or delete, a failed commit) moves. Caller holds the mutex.
+   */
+  #workingToken(): string {
+    return `${this.#head.id}/${this.#staging.written.length}/${this.#workingEpoch}/${this.#pendingOps.length}`;
+  }
+
   /** Stages a planned row change: applies it to the working manifest now, and to the branch head at commit. */
   async #stageRowWrite(w: RowWrite, ctx: VersionContext, base: Manifest): Promise<void> {
-    const op: PendingOp = (m) => applyRowWrite(ctx, w, m);
+    this.#workingEpoch++;
+    const op: PendingOp = (m, store) => applyRowWrite(store ? { ...ctx, store } : ctx, w, m);
     this.#working = (await op(base)).manifest;
     this.#workingStaged = this.#staging.written.length;
     this.#pendingOps.push(op);
@@ -1106,8 +1159,8 @@ export class Dataset {
    *   columns it changes. Validated at once (a row id twice in one call, an unknown column or a
    *   bad value throws and stages nothing), resolved at commit in one pass for every row staged
    *   since the last commit: a stream of one-row updates costs one small fragment per commit.
-   *   A row id that matches no row fails that commit with `not_found` (`details.rowIds`) and is
-   *   dropped; the other staged changes stay staged.
+   *   The row ids are looked up on the call (concurrent calls share one lookup): one that
+   *   matches no live row fails the call with `not_found` (`details.rowIds`), staging none of it.
    *
    * Only the changed rows' small columns are written again (a new fragment under the same row
    * ids); images and embeddings stay where they are unless the update names them, in which case
@@ -1125,9 +1178,7 @@ export class Dataset {
     this.#check(true);
     if (spec && typeof spec === 'object' && 'rows' in spec) {
       const patches = rowPatchesOf(this.#manifest.schema, spec.rows);
-      // Staged without waiting for the handle: the commit in flight has taken the patches it publishes.
-      mergePatches(this.#rowPatches, patches);
-      this.#seq++;
+      await this.#stagePatches(patches);
       return { rows: patches.size };
     }
     return this.#mutex.run(async () => {
@@ -1180,6 +1231,43 @@ export class Dataset {
       this.#seq++;
       return { updated: patches.size, inserted: inserts.length, rowIds };
     });
+  }
+
+  /**
+   * Stages `update({ rows })` patches once their row ids are found live, so a bad row id fails
+   * its own call and never a group commit other callers share. Calls made while the handle is
+   * busy (a publish in flight) are checked together, in one lookup.
+   */
+  #stagePatches(patches: RowPatches): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#patchChecks.push({ patches, resolve, reject });
+      if (this.#patchChecks.length === 1) void this.#mutex.run(() => this.#checkPatches());
+    });
+  }
+
+  /** Looks up the row ids of every queued patch call in one pass; stages the calls whose ids all match. Caller holds the mutex. */
+  async #checkPatches(): Promise<void> {
+    const calls = this.#patchChecks.splice(0);
+    try {
+      const { ctx, base } = await this.#planBase();
+      const ids = [...new Set(calls.flatMap((c) => [...c.patches.keys()]).filter((id) => !this.#rowPatches.has(id)))];
+      const live = ids.length ? await liveRowIds(ctx, base, ids) : new Map();
+      // Kept for planning these patches at commit, while the working manifest stays this one.
+      if (this.#checkedRows?.token !== this.#workingToken()) this.#checkedRows = { token: this.#workingToken(), rows: new Map() };
+      for (const [id, row] of live) this.#checkedRows.rows.set(id, row);
+      for (const call of calls) {
+        const missing = [...call.patches.keys()].filter((id) => !live.has(id) && !this.#rowPatches.has(id));
+        if (missing.length) {
+          call.reject(rowIdsNotFound(missing));
+          continue;
+        }
+        mergePatches(this.#rowPatches, call.patches);
+        this.#seq++;
+        call.resolve();
+      }
+    } catch (e) {
+      for (const call of calls) call.reject(e);
+    }
   }
 
   /** Gives a validated batch row ids and stages it; returns the ids. Caller holds the mutex. */

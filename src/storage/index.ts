@@ -7,6 +7,7 @@ export { S3Store, type S3StoreOptions } from './s3/s3-store.js';
 export { AzureStore, type AzureStoreOptions } from './azure/azure-store.js';
 export type { RemoteStoreOptions } from './remote/remote-options.js';
 export { ForwardingStore, type ForwardingOptions } from './forwarding-store.js';
+export { WriteBatch } from './write-batch.js';
 export { CountingStore, type StoreCounts } from './counting-store.js';
 export { openStore, type StoreOptions } from './open-store.js';
 export { ObjectCache, type ObjectCacheOptions, type ObjectCacheStats, type LocalCopy } from './cache/object-cache.js';

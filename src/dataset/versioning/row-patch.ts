@@ -141,18 +141,32 @@ async function liveRowsById(ctx: VersionContext, m: Manifest, ids: readonly bigi
   return out;
 }
 
+/** Live rows of `m` by row id, as `planRowPatches` reads them; the lookup a caller may keep for it. */
+export type LiveRows = Map<bigint, Record<string, unknown>>;
+
+/** Which of `ids` are live rows of `m`, with their rows: one lookup, reading only fragments that may hold them. */
+export async function liveRowIds(ctx: VersionContext, m: Manifest, ids: readonly bigint[]): Promise<LiveRows> {
+  return new Map((await liveRowsById(ctx, m, ids)).map((r) => [r.row_id as bigint, r]));
+}
+
+/** The error for row ids that match no live row, listing them in `details.rowIds`. */
+export function rowIdsNotFound(missing: readonly bigint[]): QuiverError {
+  return new QuiverError('not_found', `update: ${missing.length} row id(s) match no row (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''})`, { rowIds: [...missing] });
+}
+
 /**
  * Writes the rows `patches` change over `m`: one small fragment holding every patched row
  * (its other small columns copied), and copy-on-write large files for large columns a patch
  * names. A row id that matches no live row fails with `not_found` before anything is written.
+ * `known` holds rows already looked up over `m` (see LiveRows).
  */
-export async function planRowPatches(ctx: VersionContext, m: Manifest, patches: RowPatches): Promise<RowWrite> {
+export async function planRowPatches(ctx: VersionContext, m: Manifest, patches: RowPatches, known?: LiveRows): Promise<RowWrite> {
   const ids = [...patches.keys()];
-  const rows = await liveRowsById(ctx, m, ids);
+  // `known` is a lookup made over this same manifest (when the calls were checked): reused whole.
+  const rows = known && ids.every((id) => known.has(id)) ? ids.map((id) => known.get(id)!) : await liveRowsById(ctx, m, ids);
   if (rows.length !== ids.length) {
     const found = new Set(rows.map((r) => r.row_id as bigint));
-    const missing = ids.filter((id) => !found.has(id));
-    throw new QuiverError('not_found', `update: ${missing.length} row id(s) match no row (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''})`, { rowIds: missing });
+    throw rowIdsNotFound(ids.filter((id) => !found.has(id)));
   }
   const w = emptyRowWrite();
   // Rows naming the same columns share one columnize pass; their columns are concatenated.

@@ -3,7 +3,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as quiver from '../../../src/index.js';
-import { MemoryStore } from '../../../src/storage/index.js';
+import { ForwardingStore, MemoryStore, type ObjectInfo, type PutCondition, type PutData } from '../../../src/storage/index.js';
+
+/** A real store that remembers the key of every put, in order. */
+class PutLog extends ForwardingStore {
+  readonly keys: string[] = [];
+  override put(key: string, data: PutData, condition?: PutCondition): Promise<ObjectInfo> {
+    this.keys.push(key);
+    return super.put(key, data, condition);
+  }
+}
 import { isQuiverError } from '../../../src/errors.js';
 
 async function seeded(n = 5): Promise<{ store: MemoryStore; ds: quiver.Dataset; ids: bigint[] }> {
@@ -47,12 +56,35 @@ describe('Dataset.update with rows', () => {
     await ds.close();
   });
 
-  it('fails the commit naming a row id that matches no row, and commits the others next', async () => {
+  it('fails the call naming a row id that matches no row, staging none of its rows', async () => {
     const { ds, ids } = await seeded();
-    await ds.update({ rows: [{ row_id: ids[0], rating: 1 }, { row_id: 999_999n, rating: 2 }] });
-    await assert.rejects(ds.commit('bad'), (e) => isQuiverError(e, 'not_found') && (e.details.rowIds as bigint[])[0] === 999_999n);
+    await assert.rejects(ds.update({ rows: [{ row_id: ids[0], rating: 1 }, { row_id: 999_999n, rating: 2 }] }), (e) => isQuiverError(e, 'not_found') && (e.details.rowIds as bigint[])[0] === 999_999n);
+    await ds.delete({ rowIds: [ids[4]] }); // a row deleted on the handle, not yet committed
+    await assert.rejects(ds.update({ rows: [{ row_id: ids[4], rating: 2 }] }), (e) => isQuiverError(e, 'not_found'));
+    await ds.update({ rows: [{ row_id: ids[1], rating: 3 }] });
     await ds.commit('good');
-    assert.deepEqual((await rows(ds))[0], 'k0:1:null:0');
+    assert.deepEqual(await rows(ds), ['k0:0:null:0', 'k1:3:null:1', 'k2:0:null:2', 'k3:0:null:3']);
+    await ds.close();
+  });
+});
+
+describe('Dataset.update with rows: cost', () => {
+  it('writes the pending marker once per commit, listing every file before any is written', async () => {
+    const store = new PutLog(new MemoryStore());
+    const ds = await quiver.create(store, { schema: { k: 'text', rating: 'int' } });
+    const ids = (await ds.append(Array.from({ length: 50 }, (_, i) => ({ k: `k${i}`, rating: 0 })))).rowIds;
+    await ds.commit('seed');
+    for (let round = 0; round < 3; round++) {
+      store.keys.length = 0;
+      await ds.update({ rows: [{ row_id: ids[round], rating: 5 }, { row_id: ids[10 + round], rating: 4 }] });
+      await ds.commit(`feedback ${round}`);
+      const kinds = store.keys.map((k) => k.split('/').slice(0, k.startsWith('meta/') ? 2 : 1).join('/'));
+      // The marker first and once, then a fragment, one deletes file, a manifest and a commit
+      // (one round of concurrent writes), then the ref.
+      assert.deepEqual([kinds[0], ...kinds.slice(1, 5).sort(), kinds[5]], ['meta/pending', 'data', 'data', 'meta/commits', 'meta/manifests', 'refs'], store.keys.join(' '));
+      assert.equal(kinds.length, 6, store.keys.join(' '));
+    }
+    assert.deepEqual((await ds.query('select rating from dataset where k in (\'k0\', \'k12\') order by k')).map((r) => r.rating), [5, 4]);
     await ds.close();
   });
 });
@@ -122,6 +154,21 @@ describe('Dataset group commit', () => {
     }
     const history = (await ds.versions()).map((c) => c.id);
     assert.equal(history.indexOf(head0), history.length - 1 - distinct.size);
+    await ds.close();
+  });
+
+  it('fails only the caller whose row id matches no row, committing every other caller of the group', async () => {
+    const callers = 16;
+    const bad = 5;
+    const { ds, ids } = await seeded(callers);
+    const results = await Promise.allSettled(ids.map(async (id, i) => {
+      await ds.update({ rows: [{ row_id: i === bad ? 777_777n : id, rating: i + 1 }] });
+      return ds.commit(`feedback ${i}`);
+    }));
+    results.forEach((r, i) => assert.equal(r.status, i === bad ? 'rejected' : 'fulfilled', `caller ${i}`));
+    assert.ok(isQuiverError((results[bad] as PromiseRejectedResult).reason, 'not_found'));
+    const got = await ds.query('select k, rating from dataset order by rating');
+    assert.deepEqual(got.map((r) => r.rating), ids.map((_, i) => (i === bad ? 0 : i + 1)).sort((a, b) => a - b));
     await ds.close();
   });
 });
