@@ -7,7 +7,7 @@ import * as arrow from 'apache-arrow';
 import { randomBytes } from 'node:crypto';
 import { QuiverError, type ErrorCode } from '../../errors.js';
 import type { ColumnDef, Commit, RecordInput } from '../../format/index.js';
-import type { AppendResult, CommitOptions, IndexSpec, MergeOptions, MergeResult, RowSelector, RowsUpdate, UpdateSpec, DiffCounts, DiffRow } from '../../dataset/index.js';
+import type { AppendResult, CommitOptions, IndexSpec, MergeOptions, MergeResult, RowSelector, RowsUpdate, UpdateSpec, DiffRow, VersionDiff } from '../../dataset/index.js';
 import type { StreamOptions } from '../../stream/index.js';
 import type { Param } from '../../query/index.js';
 import { rowsFromWire, toTagged, type WireType } from '../wire.js';
@@ -32,15 +32,8 @@ interface Description {
   indexes: { column: string; kind: 'vector' | 'fulltext' | 'scalar'; options: Record<string, unknown> }[];
 }
 
-/** `diff` of a remote dataset: counts at once, rows streamed (values as JSON; `rowId` a bigint). */
-export interface RemoteVersionDiff {
-  from: string;
-  to: string;
-  base: string | null;
-  counts: DiffCounts;
-  schema: { added: string[]; dropped: string[]; changed: string[] };
-  rows(): AsyncGenerator<DiffRow>;
-}
+/** `diff` of a remote dataset: as embedded, with row values as JSON gives them (`rowId` a bigint). */
+export type RemoteVersionDiff = VersionDiff;
 
 const ARROW_STREAM = 'application/vnd.apache.arrow.stream';
 
