@@ -30,8 +30,10 @@ export async function served(rows = 6, appOptions: Partial<quiver.ServeRootOptio
   const ds = await quiver.create(join(root, 'gen'), { schema: { ...genSchema } });
   const recs = [];
   for (let i = 0; i < rows; i++) recs.push(await genRecord(i));
-  await ds.append(recs);
-  await ds.commit('seed rows');
+  if (rows > 0) {
+    await ds.append(recs);
+    await ds.commit('seed rows');
+  }
   await ds.close();
   const server = await serve({ root, port: 0, onBootstrapToken: false, ...appOptions });
   const token = async (name: string, scopes: TokenScopes) => (await createToken(root, name, scopes)).token;
