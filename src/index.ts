@@ -3,7 +3,7 @@ export * from './dataset/index.js';
 export { t, TypeSpec, type ColumnDef, type ColumnType, type SchemaInput, type Commit, type CommitStats, type RecordInput, VALUE_BYTES_MAX } from './format/index.js';
 export { QuiverError, isQuiverError, type ErrorCode } from './errors.js';
 export { LocalStore, MemoryStore, CountingStore, type ObjectStore, type ObjectInfo } from './storage/index.js';
-export type { Param } from './query/index.js';
+export { SANDBOX_DEFAULTS, type Param, type SandboxLimits } from './query/index.js';
 export * from './pipeline/index.js';
 export { Stream, type StreamOptions, type StreamCursor, type StreamBatch, type BatchColumn, type StreamInfo, type StreamStats, type ImageDecode } from './stream/index.js';
 export { createApp, serve, STATUS_OF, createToken, listTokens, revokeToken, type AppOptions, type ServeOptions, type ServeRootOptions, type RunningServer, type TokenInfo, type TokenScopes, type TokenRole } from './server/index.js';
