@@ -83,6 +83,12 @@ interface Handle {
 export interface PoolOptions {
   /** Shared read handles kept open (least recently used idle ones are closed first). Default 64. */
   readHandlesMax?: number;
+  /**
+   * Shared read handles per dataset, branch and tenant: a handle runs its queries one at a
+   * time, so concurrent reads spread over up to this many (a new one opens only when every
+   * existing one is busy). Default 4.
+   */
+  readHandlesPerBranch?: number;
   /** Write sessions kept open; the least recently used is closed (its staged rows dropped) past this. Default 64. */
   sessionsMax?: number;
 }
@@ -93,6 +99,7 @@ export class HandlePool {
   readonly #sessions = new Map<string, Pooled>();
   #tick = 0;
   readonly #readMax: number;
+  readonly #perBranch: number;
   readonly #sessionsMax: number;
 
   constructor(
@@ -100,6 +107,7 @@ export class HandlePool {
     options: PoolOptions = {},
   ) {
     this.#readMax = options.readHandlesMax ?? 64;
+    this.#perBranch = options.readHandlesPerBranch ?? 4;
     this.#sessionsMax = options.sessionsMax ?? 64;
   }
 
@@ -153,7 +161,11 @@ export class HandlePool {
     }
     const where = at.version !== undefined ? `v\0${at.version}` : `b\0${at.branch ?? 'main'}`;
     const key = `${name}\0${where}\0${token.tenant === undefined ? '' : `t\0${token.tenant}`}`;
-    return this.#lease(this.#readers, key, this.#readMax, () => this.#openAt(name, at, token));
+    // The first idle handle of the key's slots, else an unopened slot, else the least busy one.
+    const slots = Array.from({ length: this.#perBranch }, (_, i) => `${key}\0${i}`);
+    const refs = (k: string) => this.#readers.get(k)?.refs ?? -1;
+    const pick = slots.find((k) => refs(k) === 0) ?? slots.find((k) => refs(k) === -1) ?? slots.reduce((a, b) => (refs(b) < refs(a) ? b : a));
+    return this.#lease(this.#readers, pick, this.#readMax, () => this.#openAt(name, at, token));
   }
 
   /** A handle for writes: the session's (kept until committed) or one of its own, closed after the request. */
