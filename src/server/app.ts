@@ -7,10 +7,16 @@ import { Hono } from 'hono';
 import type { ObjectStore } from '../storage/index.js';
 import { errorResponse } from './error-status.js';
 import { addStreamRoutes, type DatasetResolver } from './stream-route.js';
+import { addStaticRoutes } from './static-route.js';
+import { addUiRoutes, type UiRoutesOptions } from './ui-routes.js';
 
 export interface AppOptions {
   /** The datasets served, by name: a map of name → URL or store, or a function. */
   datasets: Record<string, string | ObjectStore> | DatasetResolver;
+  /** The built web UI's folder, served at `/`; false serves no UI. Default dist/web of the package. */
+  webDir?: string | false;
+  /** Who may write from the web UI (thumbs and ratings); by default nobody. */
+  ui?: Pick<UiRoutesOptions, 'authorizeWrite'>;
 }
 
 /**
@@ -30,5 +36,8 @@ export function createApp(options: AppOptions): Hono {
   });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `server: no route ${c.req.method} ${c.req.path}` } }, 404));
   addStreamRoutes(app, resolve);
+  addUiRoutes(app, resolve, { datasetNames: typeof d === 'function' ? [] : Object.keys(d), ...options.ui });
+  // Last: the UI's files answer only paths no API route took.
+  if (options.webDir !== false) addStaticRoutes(app, options.webDir);
   return app;
 }

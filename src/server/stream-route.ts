@@ -59,7 +59,8 @@ export function streamOptionsOf(q: Record<string, string>): StreamOptions {
   };
 }
 
-async function openDataset(resolve: DatasetResolver, name: string, q: Record<string, string>): Promise<Dataset> {
+/** The dataset a request names, at the `branch`, `tag` or `version` its query parameters give (one at most). */
+export async function openDataset(resolve: DatasetResolver, name: string, q: Record<string, string>): Promise<Dataset> {
   const target = resolve(name);
   if (target === undefined) throw new QuiverError('not_found', `server: no dataset ${JSON.stringify(name)}`, { dataset: name });
   const picked = ['branch', 'version', 'tag'].filter((k) => q[k] !== undefined);
