@@ -45,7 +45,7 @@ async function recordOf(rand: () => number, parent: bigint | null) {
   const emb = Array.from({ length: 8 }, (_, i) => (i === h ? 1 : 0) + (rand() - 0.5) * 0.2);
   const tags = TAGS.filter(() => rand() < 0.25);
   return {
-    prompt: `a ${HUES[h][0]} ${SUBJECTS[s]}${rand() < 0.3 ? ' at night' : ''}`,
+    prompt: `${/^[aeiou]/.test(HUES[h][0]) ? 'an' : 'a'} ${HUES[h][0]} ${SUBJECTS[s]}${rand() < 0.3 ? ' at night' : ''}`,
     image: await pngOf(HUES[h][1], shade),
     image_emb: emb,
     rating: rand() < 0.1 ? null : 1 + Math.floor(rand() * 5),
@@ -61,13 +61,11 @@ export async function seedGallery(target: string, rows = 200, seed = 13): Promis
   const v1Rows = Math.floor(rows * 0.75);
   const rowIds: bigint[] = [];
   const batch = async (n: number) => {
-    const recs = [];
     for (let i = 0; i < n; i++) {
-      // About a third of the rows regenerate an earlier one.
-      const parent = rowIds.length > 10 && rand() < 0.35 ? rowIds[Math.floor(rand() * rowIds.length)] : null;
-      recs.push(await recordOf(rand, parent));
+      // About a third of the rows regenerate an earlier one (appended one by one, so any earlier row may be the parent).
+      const parent = rowIds.length > 0 && rand() < 0.35 ? rowIds[Math.floor(rand() * rowIds.length)] : null;
+      rowIds.push(...(await ds.append(await recordOf(rand, parent))).rowIds);
     }
-    rowIds.push(...(await ds.append(recs)).rowIds);
   };
   await batch(v1Rows);
   await ds.commit('first generations');

@@ -82,10 +82,10 @@ export function Detail(props: Where & { rowId: string | null; roles: Roles; writ
                     {roles.rating}: {rel?.row ? show(rel.row[roles.rating]) : '…'}
                   </span>
                   <sl-button size="small" data-testid="thumbs-up" disabled={!props.writable || busy || !rel} onClick={() => rate(ratingMax)} title="thumbs up: rating 5">
-                    👍
+                    ▲ Good
                   </sl-button>
                   <sl-button size="small" data-testid="thumbs-down" disabled={!props.writable || busy || !rel} onClick={() => rate(1)} title="thumbs down: rating 1">
-                    👎
+                    ▼ Bad
                   </sl-button>
                   <sl-rating
                     data-testid="rating"

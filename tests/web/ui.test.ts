@@ -1,0 +1,185 @@
+// The web UI in a real browser: the UI is built from web/ by vite, served by the Quiver server
+// over the seeded gallery (tests/web/fixture.ts), and driven in Debian's chromium through
+// playwright-core, checking each feature as a user would and comparing what the page shows
+// with SQL over the same dataset. Every wait is on a DOM condition; screenshots go to
+// test-artifacts/web/. Skips (fails under CI=true) only when /usr/bin/chromium is missing.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { build } from 'vite';
+import * as quiver from '../../src/index.js';
+import { createApp, serve, type RunningServer } from '../../src/server/index.js';
+import { tempDir } from '../helpers/tmp.js';
+import { seedGallery, type Gallery } from './fixture.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join('test-artifacts', 'web');
+const WRITE_TOKEN = 'qv_ui_test_write';
+const missing = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: run bash scripts/servers/chromium.sh up (as root)`;
+if (missing && process.env.CI === 'true') throw new Error(`web ui test: ${missing}`);
+
+let dir: string;
+let gallery: Gallery;
+let server: RunningServer;
+let browser: Browser;
+let page: Page;
+
+const sql = async (q: string, params: quiver.Param[] = []) => {
+  await gallery.ds.refresh();
+  return gallery.ds.query(q, params);
+};
+const countOf = async (where: string) => Number((await sql(`select count(*) as n from dataset where ${where}`))[0].n);
+const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, name), fullPage: false });
+/** Waits until the grid's count says `n` rows. */
+const countIs = (n: number) => page.locator(`[data-testid=count][data-count="${n}"]`).waitFor();
+/** The row ids of the cards the grid shows now (not placeholders). */
+const gridRows = () => page.locator('[data-testid=grid] .card[data-row]').evaluateAll((els) => els.map((e) => e.getAttribute('data-row')!));
+
+async function setWhere(where: string): Promise<void> {
+  await page.locator('[data-testid=where] input').fill(where);
+  await page.locator('[data-testid=apply]').click();
+}
+
+async function pickOption(select: string, value: string): Promise<void> {
+  await page.locator(`[data-testid=${select}]`).click();
+  await page.locator(`[data-testid=${select}] sl-option[value="${value}"]`).click();
+}
+
+describe('web ui', { skip: missing }, () => {
+  before(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const webDir = tempDir('quiver-web-build-');
+    await build({ configFile: join('web', 'vite.config.ts'), logLevel: 'error', build: { outDir: webDir, emptyOutDir: true } });
+    dir = tempDir('quiver-web-');
+    gallery = await seedGallery(dir);
+    server = await serve(createApp({ datasets: { gallery: dir }, webDir, ui: { authorizeWrite: (t) => t === WRITE_TOKEN } }), { port: 0 });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.setDefaultTimeout(30_000);
+    await page.goto(`${server.url}/?dataset=gallery`);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    await gallery?.ds.close();
+  });
+
+  it('shows the rows as a virtualised grid of images with prompt, rating and tags', async () => {
+    await countIs(200);
+    await page.locator('[data-testid=grid] .card img.thumb').nth(7).waitFor();
+    const shown = await gridRows();
+    assert.ok(shown.length >= 8 && shown.length < 200, `a window of the 200 rows is in the DOM, got ${shown.length}`);
+    const first = await sql('select prompt from dataset order by row_id limit 1');
+    assert.equal(await page.locator('[data-testid=grid] .card[data-row="0"] .prompt').textContent(), first[0].prompt);
+    await shot('grid.png');
+  });
+
+  it('narrows the grid to the rows a SQL WHERE selects, as many as SQL counts', async () => {
+    const where = "rating = 5 and list_contains(tags, 'night')";
+    const ids = (await sql(`select row_id from dataset where ${where} order by row_id`)).map((r) => String(r.row_id));
+    assert.ok(ids.length > 0 && ids.length <= 12, `the filter leaves a screenful, got ${ids.length}`);
+    await setWhere(where);
+    await countIs(ids.length);
+    await page.locator(`[data-testid=grid] .card[data-row="${ids.at(-1)}"]`).waitFor();
+    assert.deepEqual(await gridRows(), ids);
+  });
+
+  it('refuses a WHERE that is not SQL with the server message and no rows', async () => {
+    await setWhere('rating >>> nonsense');
+    await page.locator('[data-testid=error]').waitFor();
+    await setWhere('');
+    await countIs(200);
+  });
+
+  it('filters by a rating bar and then by a tag bar of the sidebar histograms', async () => {
+    const bar = page.locator('[data-hist=rating] .bar[data-value="3"]');
+    assert.equal(Number(await bar.getAttribute('data-count')), await countOf('rating = 3'));
+    await bar.click();
+    await countIs(await countOf('rating = 3'));
+    await page.locator('[data-hist=tags] .bar[data-value="animal"]').click();
+    const both = await countOf("rating = 3 and list_contains(tags, 'animal')");
+    await countIs(both);
+    assert.equal(Number(await page.locator('[data-hist=tags] .bar[data-value="animal"]').getAttribute('data-count')), both);
+    await page.locator('[data-hist=rating] .bar[data-value="3"]').click();
+    await page.locator('[data-hist=tags] .bar[data-value="animal"]').click();
+    await countIs(200);
+  });
+
+  it('opens a row with its nearest neighbours, its parent, its children and its columns', async () => {
+    const [child] = await sql('select row_id, parent_id from dataset where parent_id is not null order by row_id limit 1');
+    const id = String(child.row_id);
+    const [{ v }] = await sql(`select image_emb as v from dataset where row_id = ${id}`);
+    const nearest = await sql(`select row_id from dataset where row_id <> ${id} order by cosine_similarity(image_emb, $1) desc limit 8`, [v as Float32Array]);
+    await setWhere(`row_id = ${id}`);
+    await countIs(1);
+    await page.locator(`[data-testid=grid] .card[data-row="${id}"]`).click();
+    const neighbours = page.locator('[data-testid=neighbours] .card');
+    await neighbours.nth(7).waitFor();
+    assert.deepEqual(await neighbours.evaluateAll((els) => els.map((e) => e.getAttribute('data-row'))), nearest.map((r) => String(r.row_id)));
+    await page.locator(`[data-testid=parent] .card[data-row="${child.parent_id}"]`).waitFor();
+    await page.locator('[data-testid=columns] th', { hasText: 'parent_id' }).waitFor();
+    await page.locator('[data-testid=neighbours] .card img').nth(7).waitFor();
+    await shot('detail.png');
+    // The parent lists this row among its children.
+    await page.locator(`[data-testid=parent] .card[data-row="${child.parent_id}"]`).click();
+    await page.locator(`[data-testid=children] .card[data-row="${id}"]`).waitFor();
+  });
+
+  it('writes a thumbs-down as rating 1 to the branch once a write token is entered', async () => {
+    const [row] = await sql('select row_id from dataset where rating > 1 order by row_id limit 1');
+    const id = String(row.row_id);
+    await page.locator('sl-drawer').evaluate((d) => (d as HTMLElement & { hide(): Promise<void> }).hide());
+    await setWhere(`row_id = ${id}`);
+    await countIs(1);
+    await page.locator(`[data-testid=grid] .card[data-row="${id}"]`).click();
+    await page.locator('[data-testid=current-rating]', { hasText: /rating: [2-5]/ }).waitFor();
+    assert.equal(await page.locator('[data-testid=thumbs-down]').getAttribute('disabled'), '', 'without a token feedback is disabled');
+    await page.locator('sl-drawer').evaluate((d) => (d as HTMLElement & { hide(): Promise<void> }).hide());
+    await page.locator('[data-testid=token]').click();
+    await page.locator('[data-testid=token-input] input').fill(WRITE_TOKEN);
+    await page.locator('[data-testid=token-save]').click();
+    await page.locator('[data-testid=token]', { hasText: '✓' }).waitFor();
+    await page.locator(`[data-testid=grid] .card[data-row="${id}"]`).click();
+    await page.locator('[data-testid=thumbs-down]:not([disabled])').click();
+    await page.locator('[data-testid=current-rating]', { hasText: 'rating: 1' }).waitFor();
+    const [after] = await sql(`select rating from dataset where row_id = ${id}`);
+    assert.equal(after.rating, 1);
+    assert.match(gallery.ds.version.message, new RegExp(`feedback: row ${id} rating=1`));
+    await page.locator('sl-drawer').evaluate((d) => (d as HTMLElement & { hide(): Promise<void> }).hide());
+  });
+
+  it('shows the tagged version rows when the switcher picks the tag', async () => {
+    await setWhere('');
+    await pickOption('version', 'tag:v1');
+    await countIs(gallery.v1Rows);
+    await page.locator('[data-testid=version-info]', { hasText: 'read-only' }).waitFor();
+    await pickOption('version', 'branch:main');
+    await countIs(200);
+  });
+
+  it('lists the commits in the log, the feedback commit first', async () => {
+    await page.locator('[data-testid=tab-log]').click();
+    const first = page.locator('[data-testid=log] tbody tr').first();
+    await first.waitFor();
+    assert.equal(await first.getAttribute('data-commit'), gallery.ds.version.id);
+  });
+
+  it('lists the rows that differ between two versions in the diff view', async () => {
+    await page.locator('[data-testid=tab-diff]').click();
+    await pickOption('diff-from', 'branch:main');
+    await pickOption('diff-to', 'branch:experiment');
+    const d = await gallery.ds.diff('main', 'experiment');
+    const expected: string[] = [];
+    for await (const r of d.rows()) expected.push(`${r.rowId}:${r.change}`);
+    await page.locator(`[data-testid=diff-counts][data-removed="${d.counts.removed}"][data-changed="${d.counts.changed}"]`).waitFor();
+    const shown = await page.locator('[data-testid=diff] tr[data-row]').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-row')}:${e.getAttribute('data-change')}`));
+    assert.deepEqual(shown, expected);
+    for (const id of gallery.experiment.deleted) assert.ok(shown.includes(`${id}:removed`), `row ${id} is listed as removed`);
+    await shot('diff.png');
+  });
+});
