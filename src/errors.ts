@@ -14,7 +14,11 @@ export type ErrorCode =
   | 'io' // the object store failed
   | 'udf_failed' // a pipeline stage's function threw or returned the wrong shape
   | 'closed' // use after close
-  | 'unsupported'; // a feature the chosen configuration does not have
+  | 'unsupported' // a feature the chosen configuration does not have
+  | 'unauthorized' // no credentials, or a token that is forged, expired or revoked
+  | 'forbidden' // valid credentials whose scopes do not allow the action
+  | 'too_many_requests' // a per-token concurrency bound is reached; retry later
+  | 'too_large'; // a request body (or result) over its byte bound
 
 export class QuiverError extends Error {
   readonly code: ErrorCode;

@@ -17,6 +17,10 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   udf_failed: 500,
   closed: 503,
   unsupported: 501,
+  unauthorized: 401,
+  forbidden: 403,
+  too_many_requests: 429,
+  too_large: 413,
 };
 
 export interface ErrorBody {

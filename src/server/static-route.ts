@@ -7,7 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Context, Hono } from 'hono';
+import type { Context, Env, Hono } from 'hono';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -83,7 +83,7 @@ async function answer(c: Context, root: string): Promise<Response> {
  * Serves the built UI at `/`: `index.html` at `/`, other files by name. Registered after the API
  * routes: Hono answers with the first route that matches, so these never shadow them.
  */
-export function addStaticRoutes(app: Hono, root: string = defaultWebDir()): void {
+export function addStaticRoutes<E extends Env>(app: Hono<E>, root: string = defaultWebDir()): void {
   app.get('/', (c) => answer(c, root));
   app.get('/:file{[^/]+}', (c) => answer(c, root));
   app.get('/assets/*', (c) => answer(c, root));

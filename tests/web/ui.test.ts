@@ -10,13 +10,12 @@ import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from 'vite';
 import * as quiver from '../../src/index.js';
-import { createApp, serve, type RunningServer } from '../../src/server/index.js';
+import { createApp, createToken, serve, type RunningServer } from '../../src/server/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { seedGallery, type Gallery } from './fixture.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join('test-artifacts', 'web');
-const WRITE_TOKEN = 'qv_ui_test_write';
 const missing = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: run bash scripts/servers/chromium.sh up (as root)`;
 if (missing && process.env.CI === 'true') throw new Error(`web ui test: ${missing}`);
 
@@ -25,6 +24,8 @@ let gallery: Gallery;
 let server: RunningServer;
 let browser: Browser;
 let page: Page;
+let readToken: string;
+let writeToken: string;
 
 const sql = async (q: string, params: quiver.Param[] = []) => {
   await gallery.ds.refresh();
@@ -53,8 +54,10 @@ describe('web ui', { skip: missing }, () => {
     const webDir = tempDir('quiver-web-build-');
     await build({ configFile: join('web', 'vite.config.ts'), logLevel: 'error', build: { outDir: webDir, emptyOutDir: true } });
     dir = tempDir('quiver-web-');
-    gallery = await seedGallery(dir);
-    server = await serve(createApp({ datasets: { gallery: dir }, webDir, ui: { authorizeWrite: (t) => t === WRITE_TOKEN } }), { port: 0 });
+    gallery = await seedGallery(join(dir, 'gallery'));
+    readToken = (await createToken(dir, 'viewer', { role: 'read' })).token;
+    writeToken = (await createToken(dir, 'rater', { role: 'write' })).token;
+    server = await serve(createApp({ root: dir, webDir }), { port: 0 });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -63,10 +66,22 @@ describe('web ui', { skip: missing }, () => {
     page.setDefaultTimeout(30_000);
     await page.goto(`${server.url}/?dataset=gallery`);
   });
+
+  async function enterToken(token: string): Promise<void> {
+    if (!(await page.locator('sl-dialog[open]').count())) await page.locator('[data-testid=token]').click();
+    await page.locator('[data-testid=token-input] input').fill(token);
+    await page.locator('[data-testid=token-save]').click();
+    await page.locator('sl-dialog[open]').waitFor({ state: 'detached' });
+  }
   after(async () => {
     await browser?.close();
     await server?.close();
     await gallery?.ds.close();
+  });
+
+  it('asks for a token when the server refuses a request without one', async () => {
+    await page.locator('sl-dialog[open] [data-testid=token-input]').waitFor();
+    await enterToken(readToken);
   });
 
   it('shows the rows as a virtualised grid of images with prompt, rating and tags', async () => {
@@ -130,27 +145,27 @@ describe('web ui', { skip: missing }, () => {
     await page.locator(`[data-testid=children] .card[data-row="${id}"]`).waitFor();
   });
 
-  it('writes a thumbs-down as rating 1 to the branch once a write token is entered', async () => {
-    const [row] = await sql('select row_id from dataset where rating > 1 order by row_id limit 1');
+  it('refuses feedback with a read token and writes a thumbs-down as rating 1 with a write token', async () => {
+    const [row] = await sql('select row_id, rating from dataset where rating > 1 order by row_id limit 1');
     const id = String(row.row_id);
-    await page.locator('sl-drawer').evaluate((d) => (d as HTMLElement & { hide(): Promise<void> }).hide());
+    const hide = () => page.locator('sl-drawer').evaluate((d) => (d as HTMLElement & { hide(): Promise<void> }).hide());
+    await hide();
     await setWhere(`row_id = ${id}`);
     await countIs(1);
     await page.locator(`[data-testid=grid] .card[data-row="${id}"]`).click();
     await page.locator('[data-testid=current-rating]', { hasText: /rating: [2-5]/ }).waitFor();
-    assert.equal(await page.locator('[data-testid=thumbs-down]').getAttribute('disabled'), '', 'without a token feedback is disabled');
-    await page.locator('sl-drawer').evaluate((d) => (d as HTMLElement & { hide(): Promise<void> }).hide());
-    await page.locator('[data-testid=token]').click();
-    await page.locator('[data-testid=token-input] input').fill(WRITE_TOKEN);
-    await page.locator('[data-testid=token-save]').click();
-    await page.locator('[data-testid=token]', { hasText: '✓' }).waitFor();
+    await page.locator('[data-testid=thumbs-down]:not([disabled])').click();
+    await page.locator('[data-testid=error]', { hasText: 'viewer' }).waitFor();
+    assert.equal((await sql(`select rating from dataset where row_id = ${id}`))[0].rating, row.rating, 'a read token changes nothing');
+    await hide();
+    await enterToken(writeToken);
     await page.locator(`[data-testid=grid] .card[data-row="${id}"]`).click();
     await page.locator('[data-testid=thumbs-down]:not([disabled])').click();
     await page.locator('[data-testid=current-rating]', { hasText: 'rating: 1' }).waitFor();
-    const [after] = await sql(`select rating from dataset where row_id = ${id}`);
-    assert.equal(after.rating, 1);
+    assert.equal((await sql(`select rating from dataset where row_id = ${id}`))[0].rating, 1);
     assert.match(gallery.ds.version.message, new RegExp(`feedback: row ${id} rating=1`));
-    await page.locator('sl-drawer').evaluate((d) => (d as HTMLElement & { hide(): Promise<void> }).hide());
+    assert.equal(gallery.ds.version.meta?.author, 'rater');
+    await hide();
   });
 
   it('shows the tagged version rows when the switcher picks the tag', async () => {

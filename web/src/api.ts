@@ -96,23 +96,58 @@ function refQuery(ref: Ref, extra: Record<string, string> = {}): string {
   return new URLSearchParams({ [ref.kind]: ref.name, ...extra }).toString();
 }
 
-const ds = (name: string) => `v1/ui/datasets/${encodeURIComponent(name)}`;
+const ds = (name: string) => `v1/datasets/${encodeURIComponent(name)}`;
+
+/** Changed rows the diff view reads at most; the counts come first and cover all. */
+const diffRowsMax = 1000;
+
+/** The NDJSON lines of `r`, stopping (and cancelling the body) after `linesMax`. */
+async function ndjsonLines(r: Response, linesMax: number): Promise<Record<string, unknown>[]> {
+  const reader = r.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const out: Record<string, unknown>[] = [];
+  let rest = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    const lines = (rest + value).split('\n');
+    rest = lines.pop()!;
+    for (const l of lines) if (l.trim() !== '') out.push(JSON.parse(l) as Record<string, unknown>);
+    if (out.length >= linesMax) {
+      await reader.cancel();
+      break;
+    }
+  }
+  if (rest.trim() !== '' && out.length < linesMax) out.push(JSON.parse(rest) as Record<string, unknown>);
+  return out;
+}
 
 export const api = {
-  datasets: () => json<{ datasets: string[] }>('v1/ui/datasets').then((r) => r.datasets),
-  info: (name: string, ref: Ref) => json<DatasetInfo>(`${ds(name)}?${refQuery(ref)}`),
+  datasets: () => json<{ datasets: { name: string }[] }>('v1/datasets').then((r) => r.datasets.map((d) => d.name)),
+  info: (name: string, ref: Ref) => json<Omit<DatasetInfo, 'readOnly'>>(`${ds(name)}?${refQuery(ref)}`).then((i): DatasetInfo => ({ ...i, readOnly: i.branch === null })),
   query: (name: string, ref: Ref, sql: string, params: unknown[] = []) =>
     json<{ rows: Row[] }>(`${ds(name)}/query?${refQuery(ref)}`, { method: 'POST', body: { sql, params } }).then((r) => r.rows),
-  refs: (name: string) => json<{ branches: { name: string; commit: string }[]; tags: { name: string; commit: string }[] }>(`${ds(name)}/refs`),
+  refs: async (name: string) => {
+    const [b, t] = await Promise.all([json<{ branches: { name: string; commit: string }[] }>(`${ds(name)}/branches`), json<{ tags: { name: string; commit: string }[] }>(`${ds(name)}/tags`)]);
+    return { branches: b.branches, tags: t.tags };
+  },
   log: (name: string, ref: Ref, limit = 100) => json<{ commits: Commit[] }>(`${ds(name)}/log?${refQuery(ref, { limit: String(limit) })}`).then((r) => r.commits),
-  diff: (name: string, from: string, to: string) => json<Diff>(`${ds(name)}/diff?${new URLSearchParams({ from, to })}`),
+  /** The diff's summary and its first `diffRowsMax` rows, read from the NDJSON stream. */
+  diff: async (name: string, from: string, to: string): Promise<Diff> => {
+    const lines = await ndjsonLines(await call(`${ds(name)}/diff?${new URLSearchParams({ from, to })}`), diffRowsMax + 1);
+    const failed = lines.find((l) => l.type === 'error') as { error?: { code: string; message: string } } | undefined;
+    if (failed?.error) throw new ApiError(failed.error.code, failed.error.message, 200);
+    const summary = lines[0] as unknown as Omit<Diff, 'rows'>;
+    return { ...summary, rows: lines.filter((l) => l.type === 'row') as unknown as DiffRow[] };
+  },
   /** The image of a row as an object URL (fetched with the token, which an <img src> cannot send). */
   image: async (name: string, ref: Ref, rowId: string, column: string, width?: number): Promise<string> => {
-    const extra: Record<string, string> = { column };
-    if (width) extra.w = String(width);
-    const r = await call(`${ds(name)}/rows/${rowId}/image?${refQuery(ref, extra)}`);
+    const r = await call(`${ds(name)}/rows/${rowId}/${encodeURIComponent(column)}?${refQuery(ref, width ? { w: String(width) } : {})}`);
     return URL.createObjectURL(await r.blob());
   },
+  /** Sets columns of one row on a branch and commits at once (the server records the token's name as author). */
   feedback: (name: string, branch: string, rowId: string, set: Row) =>
-    json<{ commit: Commit }>(`${ds(name)}/rows/${rowId}/feedback?${refQuery({ kind: 'branch', name: branch })}`, { method: 'POST', body: { set } }).then((r) => r.commit),
+    json<{ commit: Commit }>(`${ds(name)}/update?${new URLSearchParams({ branch, message: `feedback: row ${rowId} ${Object.entries(set).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}` })}`, {
+      method: 'POST',
+      body: { rows: [{ row_id: rowId, ...set }] },
+    }).then((r) => r.commit),
 };

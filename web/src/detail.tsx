@@ -94,7 +94,7 @@ export function Detail(props: Where & { rowId: string | null; roles: Roles; writ
                     disabled={!props.writable || busy || !rel}
                     onsl-change={(e: Event) => rate(Number((e.target as HTMLInputElement).value))}
                   />
-                  {!props.writable && <div class="hint">Feedback needs a write token on a branch (Token, top right).</div>}
+                  {!props.writable && <div class="hint">Feedback needs a write token (Token, top right) and a branch, not a tag or version.</div>}
                 </div>
               )}
             </div>

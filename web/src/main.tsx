@@ -18,7 +18,7 @@ import '@shoelace-style/shoelace/dist/components/tag/tag.js';
 import './styles.css';
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, type Commit, type DatasetInfo, type Ref } from './api';
+import { api, ApiError, getToken, type Commit, type DatasetInfo, type Ref } from './api';
 import { Grid } from './grid';
 import { Sidebar } from './sidebar';
 import { Detail } from './detail';
@@ -54,15 +54,27 @@ function App() {
   const [tab, setTab] = useState('grid');
   const [diffPair, setDiffPair] = useState<[string, string]>(['', '']);
   const [generation, setGeneration] = useState(0);
-  const [writable, setWritable] = useState(false);
+  const [writable, setWritable] = useState(getToken() !== '');
+  const [tokenGen, setTokenGen] = useState(0);
+  const [askToken, setAskToken] = useState(false);
 
-  const onError = (e: unknown) => setError(e instanceof Error ? e.message : String(e));
+  const onError = (e: unknown) => {
+    // Every API call needs a token: a missing or refused one opens the token dialog.
+    if (e instanceof ApiError && e.status === 401) setAskToken(true);
+    setError(e instanceof Error ? e.message : String(e));
+  };
+  const onToken = (has: boolean) => {
+    setWritable(has);
+    setAskToken(false);
+    setError(null);
+    setTokenGen((g) => g + 1);
+  };
   useEffect(() => {
     api.datasets().then((names) => {
       setDatasets(names);
       if (!dataset && names.length) setDataset(names[0]);
     }, onError);
-  }, []);
+  }, [tokenGen]);
   useEffect(() => {
     if (!dataset) return;
     pushUrl(dataset, at);
@@ -70,7 +82,7 @@ function App() {
     api.info(dataset, at).then(setInfo, onError);
     api.refs(dataset).then(setRefs, onError);
     api.log(dataset, at, logCommitsShown).then(setCommits, onError);
-  }, [dataset, at.kind, at.name, generation]);
+  }, [dataset, at.kind, at.name, generation, tokenGen]);
 
   const roles = useMemo(() => rolesOf(info?.schema ?? []), [info]);
   const where = useMemo(() => whereOf(filter, roles), [filter, roles]);
@@ -109,7 +121,7 @@ function App() {
           {info ? `${info.version.id.slice(0, 10)} · ${info.rowCount} rows${info.readOnly ? ' · read-only' : ''}` : '…'}
         </span>
         <span class="spacer" />
-        <TokenButton onChange={setWritable} />
+        <TokenButton ask={askToken} onChange={onToken} />
       </header>
       <div class="filters">
         <sl-input size="small" class="where" data-testid="where" placeholder="SQL WHERE, e.g. rating >= 4 and list_contains(tags, 'cat')" value={whereText} onsl-input={(e: Event) => setWhereText((e.target as HTMLInputElement).value)} onKeyDown={onKey} clearable />
