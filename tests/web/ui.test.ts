@@ -104,9 +104,23 @@ describe('web ui', { skip: missing }, () => {
     assert.deepEqual(await gridRows(), ids);
   });
 
+  it('searches the prompts for words, as many rows as SQL finds', async () => {
+    await setWhere('');
+    await page.locator('[data-testid=search] input').fill('fox');
+    await page.locator('[data-testid=apply]').click();
+    await countIs(await countOf("prompt ilike '%fox%'"));
+    await page.locator('[data-testid=grid] .card[data-row]').first().waitFor();
+    for (const p of await page.locator('[data-testid=grid] .card[data-row] .prompt').allTextContents()) assert.match(p, /fox/);
+    await page.locator('[data-testid=search] input').fill('');
+    await page.locator('[data-testid=apply]').click();
+    await countIs(200);
+  });
+
   it('refuses a WHERE that is not SQL with the server message and no rows', async () => {
     await setWhere('rating >>> nonsense');
     await page.locator('[data-testid=error]').waitFor();
+    await countIs(0);
+    assert.equal((await gridRows()).length, 0);
     await setWhere('');
     await countIs(200);
   });
@@ -140,6 +154,8 @@ describe('web ui', { skip: missing }, () => {
     await page.locator('[data-testid=columns] th', { hasText: 'parent_id' }).waitFor();
     await page.locator('[data-testid=neighbours] .card img').nth(7).waitFor();
     await shot('detail.png');
+    await page.locator('[data-testid=parent]').scrollIntoViewIfNeeded();
+    await shot('detail-lineage.png');
     // The parent lists this row among its children.
     await page.locator(`[data-testid=parent] .card[data-row="${child.parent_id}"]`).click();
     await page.locator(`[data-testid=children] .card[data-row="${id}"]`).waitFor();
@@ -182,6 +198,13 @@ describe('web ui', { skip: missing }, () => {
     const first = page.locator('[data-testid=log] tbody tr').first();
     await first.waitFor();
     assert.equal(await first.getAttribute('data-commit'), gallery.ds.version.id);
+    assert.equal(await first.locator('td').nth(4).textContent(), 'rater');
+  });
+
+  it('diffs a commit with its parent from the log: the feedback commit changed one rating', async () => {
+    await page.locator('[data-testid=log] tbody tr').first().locator('sl-button').click();
+    await page.locator('[data-testid=diff-counts][data-added="0"][data-removed="0"][data-changed="1"]').waitFor();
+    assert.match(await page.locator('[data-testid=diff] tr[data-change=changed]').textContent() ?? '', /rating: \d → 1/);
   });
 
   it('lists the rows that differ between two versions in the diff view', async () => {
