@@ -93,8 +93,9 @@ export function createApp(options: AppOptions): QuiverApp {
     return c.json(body, status as 400);
   });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `server: no route ${c.req.method} ${c.req.path}` } }, 404));
-  app.use('/v1/*', bodyLimit({ maxSize: sx.requestBytesMax, onError: () => { throw new QuiverError('too_large', `server: request body over requestBytesMax ${sx.requestBytesMax}`); } }));
+  // Auth first: no body of an unauthenticated request is read, and a slow body holds its token's slot.
   app.use('/v1/*', authMiddleware(root, options.tokenRequestsMax ?? 16));
+  app.use('/v1/*', bodyLimit({ maxSize: sx.requestBytesMax, onError: () => { throw new QuiverError('too_large', `server: request body over requestBytesMax ${sx.requestBytesMax}`); } }));
   addDatasetRoutes(app, sx);
   addWriteRoutes(app, sx);
   addReadRoutes(app, sx);

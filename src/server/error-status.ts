@@ -16,9 +16,11 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   io: 502,
   udf_failed: 500,
   closed: 503,
+  forbidden: 403,
+  // Not 408: clients and proxies may resend a request on 408, and a query that ran too long would run again.
+  timeout: 504,
   unsupported: 501,
   unauthorized: 401,
-  forbidden: 403,
   too_many_requests: 429,
   too_large: 413,
 };

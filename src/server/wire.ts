@@ -11,7 +11,8 @@ import type { ColumnDef } from '../format/index.js';
 export type WireType = 'bigint' | 'bytes' | 'float32[]' | 'date';
 
 const b64 = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('base64');
-const unb64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
+/** A Buffer, as embedded queries return BLOBs (a Uint8Array subclass). */
+const unb64 = (s: string): Uint8Array => Buffer.from(s, 'base64');
 
 /** One value of a response as JSON can carry it. */
 export function toWire(v: unknown): unknown {

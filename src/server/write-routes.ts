@@ -66,6 +66,7 @@ async function appendedRecords(c: Context<ServerEnv>, schema: readonly ColumnDef
   const type = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
   if (ARROW_TYPES.includes(type)) return recordsFromArrow(new Uint8Array(await c.req.arrayBuffer()));
   if (type === 'multipart/form-data') return recordsFromForm(schema, input<Record<string, unknown>>(c, 'form' as 'json'));
+  if (type !== 'application/json') throw new QuiverError('invalid_input', `server: append takes application/json, multipart/form-data or ${ARROW_TYPES.join(' or ')}, got ${JSON.stringify(type)}`);
   return input<z.infer<typeof AppendJson>>(c, 'json').records.map((r) => recordFromWire(schema, r));
 }
 
@@ -106,7 +107,9 @@ export function addWriteRoutes(app: OpenAPIHono<ServerEnv>, sx: ServerContext): 
       request: {
         params: DatasetPath,
         query: WriteQuery,
-        body: { required: true, content: { 'application/json': { schema: AppendJson }, 'multipart/form-data': { schema: AppendForm }, 'application/vnd.apache.arrow.stream': { schema: z.any().openapi({ type: 'string', format: 'binary' }) } } },
+        // Not `required`: a required body is validated as JSON whatever its type; this way JSON is
+        // validated when sent as JSON, and Arrow and multipart bodies are read by the handler.
+        body: { content: { 'application/json': { schema: AppendJson }, 'multipart/form-data': { schema: AppendForm }, 'application/vnd.apache.arrow.stream': { schema: z.any().openapi({ type: 'string', format: 'binary' }) } } },
       },
       ok: '{ rows, rowIds, commit? }',
     },

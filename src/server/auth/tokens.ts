@@ -49,7 +49,8 @@ interface StoredToken extends TokenInfo {
 export const TOKENS_PREFIX = '_server/tokens/';
 const TOKEN_PATTERN = /^qv_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 const ROLES: readonly TokenRole[] = ['read', 'write', 'admin'];
-const PATTERN_CHARS = /^[A-Za-z0-9._\-/*]{1,128}$/;
+/** Pattern characters: dataset names have no `/`; branch names may. */
+const PATTERN_CHARS = { datasets: /^[A-Za-z0-9._*-]{1,128}$/, branches: /^[A-Za-z0-9._\-/*]{1,128}$/ };
 const NAME_CHARS = /^[A-Za-z0-9._@:+\- ]{1,128}$/;
 
 /** A root as the token API takes it: its URL (or store), with options for the store. */
@@ -63,10 +64,10 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const keyOf = (id: string) => `${TOKENS_PREFIX}${id}.json`;
 const bad = (message: string, details: Record<string, unknown> = {}) => new QuiverError('invalid_input', `auth: ${message}`, details);
 
-function checkedPatterns(what: string, list: string[] | undefined): string[] {
+function checkedPatterns(what: 'datasets' | 'branches', list: string[] | undefined): string[] {
   const out = list ?? ['*'];
   if (!Array.isArray(out) || out.length === 0) throw bad(`${what} must be a non-empty list of patterns, got ${JSON.stringify(list)}`);
-  for (const p of out) if (typeof p !== 'string' || !PATTERN_CHARS.test(p)) throw bad(`${what} pattern must use letters, digits, . _ - / and *, got ${JSON.stringify(p)}`);
+  for (const p of out) if (typeof p !== 'string' || !PATTERN_CHARS[what].test(p)) throw bad(`${what} pattern must use letters, digits, . _ -${what === 'branches' ? ' /' : ''} and *, got ${JSON.stringify(p)}`);
   return out;
 }
 
