@@ -1,12 +1,13 @@
 // The web UI tests' dataset: a gallery of small generated PNGs whose colour family is also their
 // embedding (so a row's nearest neighbours share its colour), prompts, ratings, tags and a
 // regeneration parent; tag `v1` at the first commit, and a branch `experiment` that re-rates
-// and deletes some rows. Seeded: the same seed gives the same rows.
+// and deletes some rows. Rows belong to tenants u1 and u2 (`user_id`, the tenant column).
+// Seeded: the same seed gives the same rows.
 import sharp from 'sharp';
 import * as quiver from '../../src/index.js';
 import { prng } from '../helpers/tmp.js';
 
-export const GALLERY_SCHEMA = { prompt: 'text!', image: 'image', image_emb: 'emb-8', rating: 'int32', tags: 'list<text>', parent_id: 'int64' } as const;
+export const GALLERY_SCHEMA = { user_id: 'text!', prompt: 'text!', image: 'image', image_emb: 'emb-8', rating: 'int32', tags: 'list<text>', parent_id: 'int64' } as const;
 
 const HUES: [string, [number, number, number]][] = [
   ['red', [220, 40, 40]],
@@ -45,6 +46,7 @@ async function recordOf(rand: () => number, parent: bigint | null) {
   const emb = Array.from({ length: 8 }, (_, i) => (i === h ? 1 : 0) + (rand() - 0.5) * 0.2);
   const tags = TAGS.filter(() => rand() < 0.25);
   return {
+    user_id: rand() < 0.5 ? 'u1' : 'u2',
     prompt: `${/^[aeiou]/.test(HUES[h][0]) ? 'an' : 'a'} ${HUES[h][0]} ${SUBJECTS[s]}${rand() < 0.3 ? ' at night' : ''}`,
     image: await pngOf(HUES[h][1], shade),
     image_emb: emb,
@@ -57,7 +59,7 @@ async function recordOf(rand: () => number, parent: bigint | null) {
 /** Creates the gallery at `target`: `rows` rows in two commits on main, the tag and the branch. */
 export async function seedGallery(target: string, rows = 200, seed = 13): Promise<Gallery> {
   const rand = prng(seed);
-  const ds = await quiver.create(target, { schema: { ...GALLERY_SCHEMA } });
+  const ds = await quiver.create(target, { schema: { ...GALLERY_SCHEMA }, tenant: 'user_id' });
   const v1Rows = Math.floor(rows * 0.75);
   const rowIds: bigint[] = [];
   const batch = async (n: number) => {

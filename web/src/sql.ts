@@ -3,7 +3,7 @@
 // text that closes the parenthesis only makes another SELECT over the same dataset. Values the
 // user picks (search words, a tag) travel as parameters, never as SQL text.
 
-import type { ColumnDef } from './api';
+import type { ColumnDef } from './api.js';
 
 /** Which columns the UI shows, by role; a role the dataset lacks is undefined. */
 export interface Roles {
