@@ -94,6 +94,15 @@ describe('web ui', { skip: missing }, () => {
     await shot('grid.png');
   });
 
+  it('renders the last rows when the grid is scrolled to its end, and drops the first', async () => {
+    const [{ id }] = await sql('select max(row_id) as id from dataset');
+    await page.locator('[data-testid=grid]').evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
+    await page.locator(`[data-testid=grid] .card[data-row="${id}"] img.thumb`).waitFor();
+    assert.equal(await page.locator('[data-testid=grid] .card[data-row="0"]').count(), 0);
+    await page.locator('[data-testid=grid]').evaluate((el) => el.scrollTo({ top: 0 }));
+    await page.locator('[data-testid=grid] .card[data-row="0"]').waitFor();
+  });
+
   it('narrows the grid to the rows a SQL WHERE selects, as many as SQL counts', async () => {
     const where = "rating = 5 and list_contains(tags, 'night')";
     const ids = (await sql(`select row_id from dataset where ${where} order by row_id`)).map((r) => String(r.row_id));
