@@ -101,6 +101,10 @@ const images = await Promise.all(Array.from({ length: 64 }, (_, n) => pngOf(n)))
 `);
   });
 
+  it('runs every code block of docs/server.md', { timeout: 180_000 }, () => {
+    run(join(root, 'docs/server.md'), '');
+  });
+
   it('runs every code block of docs/pipelines.md, each on its own', { timeout: 180_000 }, () => {
     run(join(root, 'docs/pipelines.md'), `${media}
 const con = await quiver.connect({ terminal: 'off' });

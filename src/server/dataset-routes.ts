@@ -11,7 +11,8 @@ import { AtQuery, DatasetPath, input, requestOf, route, wireJson, z } from './ro
 const CreateBody = z
   .object({
     name: z.string().min(1).max(128).openapi({ example: 'gen' }),
-    schema: z.record(z.string(), z.string()).openapi({ example: { prompt: 'text', image: 'image', rating: 'int32?' } }),
+    schema: z.record(z.string(), z.string()).openapi({ example: { prompt: 'text', image: 'image', rating: 'int32?', user_id: 'text' } }),
+    tenant: z.string().min(1).max(256).optional().openapi({ description: 'the tenant column: tenant tokens see and write only their rows', example: 'user_id' }),
   })
   .openapi('CreateDataset');
 
@@ -25,7 +26,7 @@ export function addDatasetRoutes(app: OpenAPIHono<ServerEnv>, sx: ServerContext)
   route(app, { method: 'post', path: '/v1/datasets', summary: 'Create a dataset (admin)', request: { body: { required: true, content: { 'application/json': { schema: CreateBody } } } }, responses: { 201: { description: 'created' } } }, async (c) => {
     const body = input<z.infer<typeof CreateBody>>(c, 'json');
     authorize(c.get('token'), { need: 'admin', dataset: checkDatasetName(body.name) });
-    const ds = await sx.root.create(body.name, body.schema);
+    const ds = await sx.root.create(body.name, body.schema, body.tenant);
     try {
       return wireJson(c, { name: body.name, version: ds.version, schema: ds.schema }, 201);
     } finally {
@@ -37,7 +38,7 @@ export function addDatasetRoutes(app: OpenAPIHono<ServerEnv>, sx: ServerContext)
     const { dataset } = input<{ dataset: string }>(c, 'param');
     return withDataset(sx.pool, c.get('token'), dataset, requestOf(c, 'read'), async ({ ds, branch }) => {
       await ds.refresh();
-      return wireJson(c, { name: dataset, branch, version: ds.version, schema: ds.schema, rowCount: ds.rowCount, indexes: ds.indexes });
+      return wireJson(c, { name: dataset, branch, version: ds.version, schema: ds.schema, rowCount: ds.rowCount, tenantColumn: ds.tenantColumn, indexes: 'indexes' in ds ? ds.indexes : [] });
     });
   });
 }

@@ -3,6 +3,7 @@
 // message is not shown (it is a bug, not a condition the caller can handle).
 
 import { isQuiverError, type ErrorCode } from '../errors.js';
+import { toWire } from './wire.js';
 
 export const STATUS_OF: Record<ErrorCode, number> = {
   invalid_input: 400,
@@ -31,6 +32,7 @@ export interface ErrorBody {
 
 /** The status and JSON body that answer `e`. */
 export function errorResponse(e: unknown): { status: number; body: ErrorBody } {
-  if (isQuiverError(e)) return { status: STATUS_OF[e.code], body: { error: { code: e.code, message: e.message, details: e.details } } };
+  // Details may hold bigints (row ids): in wire form, so the body is always JSON.
+  if (isQuiverError(e)) return { status: STATUS_OF[e.code], body: { error: { code: e.code, message: e.message, details: toWire(e.details) as Record<string, unknown> } } };
   return { status: 500, body: { error: { code: 'internal', message: 'server: internal error' } } };
 }

@@ -52,8 +52,8 @@ export class ServerRoot {
     return names.sort();
   }
 
-  /** Creates dataset `name` with `schema`; `already_exists` when there is one. */
-  create(name: string, schema: SchemaInput): Promise<Dataset> {
-    return create(this.datasetUrl(name), { schema, storage: this.storage });
+  /** Creates dataset `name` with `schema` (and a tenant column); `already_exists` when there is one. */
+  create(name: string, schema: SchemaInput, tenant?: string): Promise<Dataset> {
+    return create(this.datasetUrl(name), { schema, storage: this.storage, ...(tenant !== undefined ? { tenant } : {}) });
   }
 }

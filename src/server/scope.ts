@@ -5,7 +5,7 @@
 // opens a dataset any other way, so tenant scoping and the SQL sandbox are wired here once.
 
 import { QuiverError } from '../errors.js';
-import { open, type Dataset } from '../dataset/index.js';
+import { open, ScopedDataset, type Dataset } from '../dataset/index.js';
 import { authorize, type TokenInfo } from './auth/index.js';
 import { checkDatasetName, type ServerRoot } from './root.js';
 
@@ -17,15 +17,48 @@ export interface At {
 }
 
 /**
- * The handle a route works with. Today the plain Dataset: tenant-scoped, sandboxed handles
- * (`ds.scoped({ tenant, sandbox })`, branch `sandbox`) are NOT wired yet. When they land,
- * `scopedFor` below is the only line to change.
+ * The handle a route works with: a plain Dataset for a token without a tenant, or for a
+ * tenant token `ds.scoped({ tenant, sandbox: true })` (dataset/scoped.ts), whose every read
+ * sees that tenant's rows only and whose SQL runs in the sandbox.
  */
-export type ScopedHandle = Dataset;
+export type ScopedHandle = Dataset | ScopedDataset;
 
-/** TODO(sandbox): return `ds.scoped({ tenant: token.tenant, sandbox: true })` once branch `sandbox` provides it. */
-function scopedFor(ds: Dataset, _token: TokenInfo): ScopedHandle {
-  return ds;
+const INTEGER_KINDS = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64']);
+
+/**
+ * `ds` as `token` may see it. A tenant token on a dataset that declares no tenant column is
+ * `forbidden` (it would otherwise see every tenant). Tokens without a tenant get the plain
+ * handle: their SQL is checked as one SELECT by the Dataset API, not sandboxed (docs/server.md).
+ */
+async function scopedFor(ds: Dataset, token: TokenInfo): Promise<Opened> {
+  if (token.tenant === undefined) return { ds, close: () => ds.close() };
+  try {
+    const column = ds.tenantColumn;
+    if (!column) throw new QuiverError('forbidden', `server: token "${token.name}" is scoped to a tenant, and this dataset declares no tenant column`, { token: token.name });
+    const kind = ds.schema.find((c) => c.name === column)?.type.kind ?? 'text';
+    const tenant = INTEGER_KINDS.has(kind) && /^-?\d+$/.test(token.tenant) ? BigInt(token.tenant) : token.tenant;
+    const scoped = await ds.scoped({ tenant, sandbox: true });
+    // The scoped handle is made from `ds` and leaves it open: both are closed together.
+    return { ds: scoped, close: async () => (await scoped.close(), await ds.close()) };
+  } catch (e) {
+    await ds.close();
+    throw e;
+  }
+}
+
+/** An opened handle and how to close it (with the handle a scoped one was made from). */
+interface Opened {
+  ds: ScopedHandle;
+  close(): Promise<void>;
+}
+
+/**
+ * The full Dataset behind a lease, for what only an unscoped handle does (branches, tags,
+ * merge, curate, indexes); `forbidden` for a tenant token.
+ */
+export function unscoped(lease: Lease, token: TokenInfo, what: string): Dataset {
+  if (lease.ds instanceof ScopedDataset) throw new QuiverError('forbidden', `server: token "${token.name}" is scoped to a tenant; ${what} needs a token without one`, { token: token.name });
+  return lease.ds;
 }
 
 export interface Lease {
@@ -36,9 +69,15 @@ export interface Lease {
 }
 
 interface Pooled {
-  ds: Promise<Dataset>;
+  ds: Promise<Opened>;
   refs: number;
   usedAt: number;
+}
+
+/** A leased handle and how to give it back. */
+interface Handle {
+  ds: ScopedHandle;
+  release(): Promise<void>;
 }
 
 export interface PoolOptions {
@@ -64,16 +103,16 @@ export class HandlePool {
     this.#sessionsMax = options.sessionsMax ?? 64;
   }
 
-  #openAt(name: string, at: At): Promise<Dataset> {
+  async #openAt(name: string, at: At, token: TokenInfo): Promise<Opened> {
     const picked = (['branch', 'version', 'tag'] as const).filter((k) => at[k] !== undefined);
     if (picked.length > 1) throw new QuiverError('invalid_input', `server: give one of branch, version and tag, got ${picked.join(' and ')}`);
     const url = this.root.datasetUrl(name);
     const target = at.version !== undefined ? { version: at.version } : at.tag !== undefined ? { tag: at.tag } : { branch: at.branch ?? 'main' };
-    return open(url, { ...target, storage: this.root.storage });
+    return scopedFor(await open(url, { ...target, storage: this.root.storage }), token);
   }
 
   /** A lease on the entry `key` of `map`, opening it with `make` when absent. */
-  async #lease(map: Map<string, Pooled>, key: string, max: number, make: () => Promise<Dataset>): Promise<{ ds: Dataset; release: () => Promise<void> }> {
+  async #lease(map: Map<string, Pooled>, key: string, max: number, make: () => Promise<Opened>): Promise<Handle> {
     let e = map.get(key);
     if (!e) {
       e = { ds: make(), refs: 0, usedAt: 0 };
@@ -84,7 +123,7 @@ export class HandlePool {
     e.usedAt = ++this.#tick;
     const entry = e;
     try {
-      const ds = await entry.ds;
+      const { ds } = await entry.ds;
       await this.#evict(map, max);
       return { ds, release: async () => void entry.refs-- };
     } catch (err) {
@@ -103,23 +142,27 @@ export class HandlePool {
     }
   }
 
-  /** A shared handle for reads at `at` (tags and versions are opened for the request alone: tags move). */
-  async reader(name: string, at: At): Promise<{ ds: Dataset; release: () => Promise<void> }> {
+  /**
+   * A shared handle for reads at `at`, one per tenant (tags and versions are opened for the
+   * request alone: tags move).
+   */
+  async reader(name: string, at: At, token: TokenInfo): Promise<Handle> {
     if (at.tag !== undefined) {
-      const ds = await this.#openAt(name, at);
-      return { ds, release: () => ds.close() };
+      const o = await this.#openAt(name, at, token);
+      return { ds: o.ds, release: () => o.close() };
     }
-    const key = at.version !== undefined ? `${name}\0v\0${at.version}` : `${name}\0b\0${at.branch ?? 'main'}`;
-    return this.#lease(this.#readers, key, this.#readMax, () => this.#openAt(name, at));
+    const where = at.version !== undefined ? `v\0${at.version}` : `b\0${at.branch ?? 'main'}`;
+    const key = `${name}\0${where}\0${token.tenant === undefined ? '' : `t\0${token.tenant}`}`;
+    return this.#lease(this.#readers, key, this.#readMax, () => this.#openAt(name, at, token));
   }
 
   /** A handle for writes: the session's (kept until committed) or one of its own, closed after the request. */
-  async writer(name: string, branch: string, session: string | undefined): Promise<{ ds: Dataset; release: () => Promise<void> }> {
+  async writer(name: string, branch: string, token: TokenInfo, session: string | undefined): Promise<Handle> {
     if (session === undefined) {
-      const ds = await this.#openAt(name, { branch });
-      return { ds, release: () => ds.close() };
+      const o = await this.#openAt(name, { branch }, token);
+      return { ds: o.ds, release: () => o.close() };
     }
-    return this.#lease(this.#sessions, `${session}\0${name}\0${branch}`, this.#sessionsMax, () => this.#openAt(name, { branch }));
+    return this.#lease(this.#sessions, `${token.id}\0${session}\0${name}\0${branch}`, this.#sessionsMax, () => this.#openAt(name, { branch }, token));
   }
 
   /** Closes every handle (staged rows of open sessions are dropped, as a closed handle's are). */
@@ -150,8 +193,8 @@ export async function datasetFor(pool: HandlePool, token: TokenInfo, name: strin
   if (req.need === 'write' && branch === null) throw new QuiverError('read_only', 'server: writes go to a branch, not a tag or version');
   authorize(token, { need: req.need, dataset: name, branch });
   if (req.session !== undefined && !SESSION.test(req.session)) throw new QuiverError('invalid_input', `server: x-quiver-session must be 8–64 letters, digits, _ or -, got ${JSON.stringify(req.session)}`);
-  const h = req.need === 'write' ? await pool.writer(name, branch!, req.session === undefined ? undefined : `${token.id}\0${req.session}`) : await pool.reader(name, req);
-  return { ds: scopedFor(h.ds, token), branch, release: h.release };
+  const h = req.need === 'write' ? await pool.writer(name, branch!, token, req.session) : await pool.reader(name, req, token);
+  return { ds: h.ds, branch, release: h.release };
 }
 
 /** Runs `fn` on a lease and releases it however `fn` ends. */

@@ -11,7 +11,7 @@ import { QuiverError } from '../errors.js';
 import type { ColumnDef } from '../format/index.js';
 import type { IndexSpec, RowSelector } from '../dataset/index.js';
 import type { ServerContext, ServerEnv } from './app.js';
-import { withDataset, type Lease } from './scope.js';
+import { unscoped, withDataset, type Lease } from './scope.js';
 import { AtQuery, DatasetPath, MessageQuery, Params, authorMeta, input, paramsOf, requestOf, route, wireJson, z } from './route-kit.js';
 import { fromTagged, recordFromWire } from './wire.js';
 
@@ -144,16 +144,16 @@ export function addWriteRoutes(app: OpenAPIHono<ServerEnv>, sx: ServerContext): 
 
   route(app, { method: 'post', path: '/v1/datasets/{dataset}/curate', summary: 'Keep only rows matching a predicate, as one commit', request: { params: DatasetPath, query: AtQuery, ...json(CurateBody) } }, async (c) => {
     const b = input<z.infer<typeof CurateBody>>(c, 'json');
-    return withDataset(sx.pool, c.get('token'), dsName(c), requestOf(c, 'write'), async ({ ds }) => wireJson(c, await ds.curate(b.predicate, b.message, paramsOf(b.params))));
+    return withDataset(sx.pool, c.get('token'), dsName(c), requestOf(c, 'write'), async (lease) => wireJson(c, await unscoped(lease, c.get('token'), 'curate').curate(b.predicate, b.message, paramsOf(b.params))));
   });
 
   route(app, { method: 'post', path: '/v1/datasets/{dataset}/merge', summary: 'Merge a branch, tag or commit into the branch', request: { params: DatasetPath, query: AtQuery, ...json(MergeBody) } }, async (c) => {
     const { source, ...options } = input<z.infer<typeof MergeBody>>(c, 'json');
-    return withDataset(sx.pool, c.get('token'), dsName(c), requestOf(c, 'write'), async ({ ds }) => wireJson(c, await ds.merge(source, options)));
+    return withDataset(sx.pool, c.get('token'), dsName(c), requestOf(c, 'write'), async (lease) => wireJson(c, await unscoped(lease, c.get('token'), 'merge').merge(source, options)));
   });
 
   route(app, { method: 'post', path: '/v1/datasets/{dataset}/indexes', summary: 'Build (or extend) an index on a column, as one commit', request: { params: DatasetPath, query: AtQuery, ...json(IndexBody) } }, async (c) => {
     const b = input<z.infer<typeof IndexBody>>(c, 'json');
-    return withDataset(sx.pool, c.get('token'), dsName(c), requestOf(c, 'write'), async ({ ds }) => wireJson(c, await ds.createIndex(b.column, fromTagged(b.spec) as IndexSpec)));
+    return withDataset(sx.pool, c.get('token'), dsName(c), requestOf(c, 'write'), async (lease) => wireJson(c, await unscoped(lease, c.get('token'), 'createIndex').createIndex(b.column, fromTagged(b.spec) as IndexSpec)));
   });
 }
