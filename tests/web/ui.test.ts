@@ -26,6 +26,7 @@ let browser: Browser;
 let page: Page;
 let readToken: string;
 let writeToken: string;
+let tenantToken: string;
 
 const sql = async (q: string, params: quiver.Param[] = []) => {
   await gallery.ds.refresh();
@@ -35,6 +36,9 @@ const countOf = async (where: string) => Number((await sql(`select count(*) as n
 const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, name), fullPage: false });
 /** Waits until the grid's count says `n` rows. */
 const countIs = (n: number) => page.locator(`[data-testid=count][data-count="${n}"]`).waitFor();
+/** Waits until the bars of histogram `name` add up to `n` rows. */
+const barsSumTo = (name: string, n: number) =>
+  page.waitForFunction(([h, want]) => [...document.querySelectorAll(`[data-hist=${h}] .bar`)].reduce((s, e) => s + Number(e.getAttribute('data-count')), 0) === want, [name, n] as const);
 /** The row ids of the cards the grid shows now (not placeholders). */
 const gridRows = () => page.locator('[data-testid=grid] .card[data-row]').evaluateAll((els) => els.map((e) => e.getAttribute('data-row')!));
 
@@ -57,6 +61,7 @@ describe('web ui', { skip: missing }, () => {
     gallery = await seedGallery(join(dir, 'gallery'));
     readToken = (await createToken(dir, 'viewer', { role: 'read' })).token;
     writeToken = (await createToken(dir, 'rater', { role: 'write' })).token;
+    tenantToken = (await createToken(dir, 'u1-viewer', { role: 'read', tenant: 'u1' })).token;
     server = await serve(createApp({ root: dir, webDir }), { port: 0 });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -191,6 +196,8 @@ describe('web ui', { skip: missing }, () => {
     assert.match(gallery.ds.version.message, new RegExp(`feedback: row ${id} rating=1`));
     assert.equal(gallery.ds.version.meta?.author, 'rater');
     await hide();
+    // The sidebar follows the new version: the row's one row now counts under rating 1.
+    await page.locator(`[data-hist=rating] .bar[data-value="1"][data-count="${await countOf(`rating = 1 and row_id = ${id}`)}"]`).waitFor();
   });
 
   it('shows the tagged version rows when the switcher picks the tag', async () => {
@@ -228,5 +235,18 @@ describe('web ui', { skip: missing }, () => {
     assert.deepEqual(shown, expected);
     for (const id of gallery.experiment.deleted) assert.ok(shown.includes(`${id}:removed`), `row ${id} is listed as removed`);
     await shot('diff.png');
+  });
+
+  it('shows a tenant token only its tenant rows, in the grid and the histograms', async () => {
+    await page.locator('[data-testid=tab-grid]').click();
+    await enterToken(tenantToken);
+    const n = await countOf("user_id = 'u1'");
+    assert.ok(n > 0 && n < 200);
+    await countIs(n);
+    await barsSumTo('rating', n);
+    const theirs = new Set((await sql("select row_id from dataset where user_id <> 'u1'")).map((r) => String(r.row_id)));
+    await page.locator('[data-testid=grid] .card[data-row]').first().waitFor();
+    for (const id of await gridRows()) assert.ok(!theirs.has(id), `row ${id} is another tenant's`);
+    await page.locator('[data-testid=version] sl-option[value="branch:main"]').waitFor({ state: 'attached' });
   });
 });

@@ -14,12 +14,12 @@ const cardHeightPx = 280;
 const pageRows = 60;
 const overscanRows = 2;
 
-export function Grid(props: Where & { roles: Roles; where: Sql; total: number; onOpen: (rowId: string) => void; onError: (e: unknown) => void }) {
+export function Grid(props: Where & { epoch: string; roles: Roles; where: Sql; total: number; onOpen: (rowId: string) => void; onError: (e: unknown) => void }) {
   const scroller = useRef<HTMLDivElement>(null);
   const [, rerender] = useReducer((n: number) => n + 1, 0);
   const [width, setWidth] = useState(cardWidthPx * 4);
   const pages = useRef(new Map<number, Row[] | 'loading'>());
-  const key = `${props.dataset}|${props.at.kind}:${props.at.name}|${props.where.sql}|${JSON.stringify(props.where.params)}`;
+  const key = `${props.dataset}|${props.at.kind}:${props.at.name}|${props.epoch}|${props.where.sql}|${JSON.stringify(props.where.params)}`;
   const keyRef = useRef(key);
   if (keyRef.current !== key) {
     keyRef.current = key;

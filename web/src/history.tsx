@@ -38,7 +38,17 @@ function RefOptions({ refs, commits }: { refs: Refs; commits: Commit[] }) {
   );
 }
 
+/** `refs` with the branch or tag shown added when missing (a tenant token may not list refs). */
+function withShown(refs: Refs, at: Ref): Refs {
+  if (at.kind === 'version') return refs;
+  const list = at.kind === 'branch' ? refs.branches : refs.tags;
+  if (list.some((r) => r.name === at.name)) return refs;
+  const added = [{ name: at.name, commit: '' }, ...list];
+  return at.kind === 'branch' ? { ...refs, branches: added } : { ...refs, tags: added };
+}
+
 export function VersionSwitcher(props: { refs: Refs; commits: Commit[]; at: Ref; onPick: (r: Ref) => void }) {
+  const refs = withShown(props.refs, props.at);
   return (
     <sl-select
       size="small"
@@ -49,7 +59,7 @@ export function VersionSwitcher(props: { refs: Refs; commits: Commit[]; at: Ref;
       hoist
       onsl-change={(e: Event) => props.onPick(refOf((e.target as HTMLSelectElement).value))}
     >
-      <RefOptions refs={props.refs} commits={props.commits} />
+      <RefOptions refs={refs} commits={props.commits} />
     </sl-select>
   );
 }

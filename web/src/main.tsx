@@ -80,7 +80,8 @@ function App() {
     pushUrl(dataset, at);
     setError(null);
     api.info(dataset, at).then(setInfo, onError);
-    api.refs(dataset).then(setRefs, onError);
+    // A tenant token may not list branches and tags (they span tenants): the switcher then offers the log's versions.
+    api.refs(dataset).then(setRefs, (e) => (e instanceof ApiError && e.status === 403 ? setRefs({ branches: [], tags: [] }) : onError(e)));
     api.log(dataset, at, logCommitsShown).then(setCommits, onError);
   }, [dataset, at.kind, at.name, generation, tokenGen]);
 
@@ -94,7 +95,7 @@ function App() {
       setTotal(0);
       onError(e);
     });
-  }, [info, where.sql, JSON.stringify(where.params)]);
+  }, [info, tokenGen, where.sql, JSON.stringify(where.params)]);
 
   const apply = () => {
     setError(null);
@@ -102,6 +103,8 @@ function App() {
   };
   const onKey = (e: KeyboardEvent) => e.key === 'Enter' && apply();
   const w = { dataset, at };
+  // What the shown data depends on beyond the query: the version read and the token (a tenant token sees other rows).
+  const epoch = `${info?.version.id ?? ''}|${tokenGen}`;
   const canWrite = writable && at.kind === 'branch';
 
   return (
@@ -158,8 +161,8 @@ function App() {
         <sl-tab slot="nav" panel="diff" data-testid="tab-diff">Diff</sl-tab>
         <sl-tab-panel name="grid">
           <div class="browse">
-            {info && <Sidebar {...w} roles={roles} where={where} rating={filter.rating} tag={filter.tag} onRating={(rating) => setFilter({ ...filter, rating })} onTag={(tag) => setFilter({ ...filter, tag })} onError={onError} />}
-            {info && total !== null && <Grid {...w} roles={roles} where={where} total={total} onOpen={setOpen} onError={onError} />}
+            {info && <Sidebar {...w} epoch={epoch} roles={roles} where={where} rating={filter.rating} tag={filter.tag} onRating={(rating) => setFilter({ ...filter, rating })} onTag={(tag) => setFilter({ ...filter, tag })} onError={onError} />}
+            {info && total !== null && <Grid {...w} epoch={epoch} roles={roles} where={where} total={total} onOpen={setOpen} onError={onError} />}
           </div>
         </sl-tab-panel>
         <sl-tab-panel name="log">{tab === 'log' && <Log commits={commits} onDiff={(a, b) => { setDiffPair([a, b]); (document.querySelector('sl-tab-group') as unknown as { show(p: string): void }).show('diff'); }} />}</sl-tab-panel>

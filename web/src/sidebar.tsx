@@ -38,11 +38,11 @@ function Histogram(props: { name: string; title: string; bars: Bar[]; picked: un
 
 const bars = (rows: Row[]): Bar[] => rows.map((r) => ({ value: r.value ?? null, n: Number(r.n) }));
 
-export function Sidebar(props: Where & { roles: Roles; where: Sql; rating?: number | null; tag?: string; onRating: (v: number | null | undefined) => void; onTag: (v: string | undefined) => void; onError: (e: unknown) => void }) {
+export function Sidebar(props: Where & { epoch: string; roles: Roles; where: Sql; rating?: number | null; tag?: string; onRating: (v: number | null | undefined) => void; onTag: (v: string | undefined) => void; onError: (e: unknown) => void }) {
   const [ratings, setRatings] = useState<Bar[]>([]);
   const [tags, setTags] = useState<Bar[]>([]);
   const { rating, tags: tagCol } = props.roles;
-  const key = `${props.dataset}|${props.at.kind}:${props.at.name}|${props.where.sql}|${JSON.stringify(props.where.params)}`;
+  const key = `${props.dataset}|${props.at.kind}:${props.at.name}|${props.epoch}|${props.where.sql}|${JSON.stringify(props.where.params)}`;
   useEffect(() => {
     let live = true;
     if (rating) {
