@@ -5,7 +5,7 @@
 // opens a dataset any other way, so tenant scoping and the SQL sandbox are wired here once.
 
 import { QuiverError } from '../errors.js';
-import { open, ScopedDataset, type Dataset } from '../dataset/index.js';
+import { open, sandboxedDataset, ScopedDataset, type Dataset } from '../dataset/index.js';
 import { authorize, type TokenInfo } from './auth/index.js';
 import { checkDatasetName, type ServerRoot } from './root.js';
 
@@ -17,7 +17,7 @@ export interface At {
 }
 
 /**
- * The handle a route works with: a plain Dataset for a token without a tenant, or for a
+ * The handle a route works with: a sandboxed Dataset for a token without a tenant, or for a
  * tenant token `ds.scoped({ tenant, sandbox: true })` (dataset/scoped.ts), whose every read
  * sees that tenant's rows only and whose SQL runs in the sandbox.
  */
@@ -27,11 +27,14 @@ const INTEGER_KINDS = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint
 
 /**
  * `ds` as `token` may see it. A tenant token on a dataset that declares no tenant column is
- * `forbidden` (it would otherwise see every tenant). Tokens without a tenant get the plain
- * handle: their SQL is checked as one SELECT by the Dataset API, not sandboxed (docs/server.md).
+ * `forbidden` (it would otherwise see every tenant). Tokens without a tenant get the whole
+ * dataset with the same SQL sandbox (`sandboxedDataset`): no request's SQL runs unsandboxed.
  */
 async function scopedFor(ds: Dataset, token: TokenInfo): Promise<Opened> {
-  if (token.tenant === undefined) return { ds, close: () => ds.close() };
+  if (token.tenant === undefined) {
+    const boxed = sandboxedDataset(ds);
+    return { ds: boxed, close: async () => (await boxed.close(), await ds.close()) };
+  }
   try {
     const column = ds.tenantColumn;
     if (!column) throw new QuiverError('forbidden', `server: token "${token.name}" is scoped to a tenant, and this dataset declares no tenant column`, { token: token.name });
@@ -83,6 +86,12 @@ interface Handle {
 export interface PoolOptions {
   /** Shared read handles kept open (least recently used idle ones are closed first). Default 64. */
   readHandlesMax?: number;
+  /**
+   * Shared read handles per dataset, branch and tenant: a handle runs its queries one at a
+   * time, so concurrent reads spread over up to this many (a new one opens only when every
+   * existing one is busy). Default 4.
+   */
+  readHandlesPerBranch?: number;
   /** Write sessions kept open; the least recently used is closed (its staged rows dropped) past this. Default 64. */
   sessionsMax?: number;
 }
@@ -93,6 +102,7 @@ export class HandlePool {
   readonly #sessions = new Map<string, Pooled>();
   #tick = 0;
   readonly #readMax: number;
+  readonly #perBranch: number;
   readonly #sessionsMax: number;
 
   constructor(
@@ -100,6 +110,7 @@ export class HandlePool {
     options: PoolOptions = {},
   ) {
     this.#readMax = options.readHandlesMax ?? 64;
+    this.#perBranch = options.readHandlesPerBranch ?? 4;
     this.#sessionsMax = options.sessionsMax ?? 64;
   }
 
@@ -153,7 +164,11 @@ export class HandlePool {
     }
     const where = at.version !== undefined ? `v\0${at.version}` : `b\0${at.branch ?? 'main'}`;
     const key = `${name}\0${where}\0${token.tenant === undefined ? '' : `t\0${token.tenant}`}`;
-    return this.#lease(this.#readers, key, this.#readMax, () => this.#openAt(name, at, token));
+    // The first idle handle of the key's slots, else an unopened slot, else the least busy one.
+    const slots = Array.from({ length: this.#perBranch }, (_, i) => `${key}\0${i}`);
+    const refs = (k: string) => this.#readers.get(k)?.refs ?? -1;
+    const pick = slots.find((k) => refs(k) === 0) ?? slots.find((k) => refs(k) === -1) ?? slots.reduce((a, b) => (refs(b) < refs(a) ? b : a));
+    return this.#lease(this.#readers, pick, this.#readMax, () => this.#openAt(name, at, token));
   }
 
   /** A handle for writes: the session's (kept until committed) or one of its own, closed after the request. */
