@@ -15,3 +15,19 @@ stop_pids() {
   done
   kill -9 "$@" 2>/dev/null || true
 }
+
+# apt_install_missing NAME HAVE_CMD PACKAGE... — installs Debian packages unless HAVE_CMD (a
+# function or command) already succeeds; needs root (as CI is). Logs as NAME; returns 1 on failure.
+apt_install_missing() {
+  local name=$1 have=$2; shift 2
+  if "$have"; then return 0; fi
+  if [ "$(id -u)" != 0 ]; then
+    echo "$name: missing and this is not root: run 'apt-get install -y --no-install-recommends $*' as root" >&2
+    return 1
+  fi
+  echo "$name: installing $*" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq || { echo "$name: apt-get update failed" >&2; return 1; }
+  apt-get install -y -q --no-install-recommends "$@" || { echo "$name: apt-get install failed" >&2; return 1; }
+  "$have" || { echo "$name: installed, yet the check still fails" >&2; return 1; }
+}

@@ -20,6 +20,7 @@ import { addRefRoutes } from './ref-routes.js';
 import { addImageRoute } from './image-route.js';
 import { addTokenRoutes } from './token-routes.js';
 import { addStreamRoutes } from './stream-route.js';
+import { addStaticRoutes } from './static-route.js';
 
 export interface AppOptions extends PoolOptions {
   /** The root the datasets live under (`file:///srv/quiver`, `s3://bucket/prefix`, a path) or its store. */
@@ -30,6 +31,8 @@ export interface AppOptions extends PoolOptions {
   requestBytesMax?: number;
   /** Requests one token may have in flight; more are `too_many_requests` (429). Default 16. */
   tokenRequestsMax?: number;
+  /** The built web UI's folder, served at `/` (docs/web-ui.md); false serves no UI. Default the package's dist/web. */
+  webDir?: string | false;
 }
 
 /** Hono's per-request variables: the authenticated token. */
@@ -102,6 +105,8 @@ export function createApp(options: AppOptions): QuiverApp {
   addStreamRoutes(app, sx);
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'A Quiver token, qv_<id>_<secret>' });
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'Quiver', version: '1' }, security: [{ bearer: [] }] });
+  // Last: the UI's files answer only paths no API route took (and need no token: they hold no data).
+  if (options.webDir !== false) addStaticRoutes(app, options.webDir);
   app.quiver = sx;
   app.close = () => sx.pool.close();
   return app;
