@@ -115,10 +115,61 @@ function costSuite(title: string, make: () => Promise<ObjectStore>): void {
   });
 }
 
+/**
+ * The bench's shape at test size: small images (about 6 KB, several to a 64 KiB page in files
+ * written before pages were cut per value) over several fragments, so 20 winners are spread
+ * over every image file and each file's footer and row ids cost as much as the images unless
+ * they are avoided.
+ */
+function smallImageSuite(title: string, make: () => Promise<ObjectStore>): void {
+  describe(title, () => {
+    const FRAGMENTS = 4;
+    const FRAGMENT_ROWS = 64;
+    let store: CountingStore;
+    const rand = prng(SEED + 2);
+    before(async () => {
+      store = new CountingStore(await make());
+      const ds = await quiver.create(store, { schema });
+      for (let f = 0; f < FRAGMENTS; f++) {
+        const recs = [];
+        for (let i = 0; i < FRAGMENT_ROWS; i++) recs.push({ prompt: `prompt ${f}.${i}`, image: await noisePng(rand, 6_000), emb: vec(rand), other_emb: vec(rand), rating: 1 + (i % 5) });
+        await ds.append(recs);
+        await ds.commit(`fragment ${f}`);
+      }
+      await ds.createIndex('emb', { kind: 'vector', metric: 'cosine' });
+      await ds.close();
+    });
+
+    it('fetches 20 winners\' small images from several files for less than twice their bytes', async () => {
+      const ds = await quiver.open(store);
+      const q = vec(prng(SEED + 3));
+      await ds.query('select row_id, prompt from dataset order by cosine_similarity(emb, $1) desc limit 20', [q]);
+      store.reset();
+      const rows = await ds.query('select row_id, image from dataset order by cosine_similarity(emb, $1) desc limit 20', [q]);
+      const imageBytes = rows.reduce((n, r) => n + (r.image as Uint8Array).length, 0);
+      const r = dataReads(store);
+      assert.ok(r.keys.length > 1 && r.keys.every((k) => k.endsWith('.image.parquet')), `read ${r.keys.join(', ')}`);
+      console.log(`# 20 winners with 6 KB images over ${r.keys.length} files, cold: ${r.requests} data requests, ${r.bytes} bytes for ${imageBytes} image bytes (${(r.bytes / imageBytes).toFixed(2)}x)`);
+      assert.ok(r.bytes < 2 * imageBytes, `seed ${SEED}: read ${r.bytes} bytes for ${imageBytes} bytes of images`);
+      store.reset();
+      assert.deepEqual(await ds.query('select row_id, image from dataset order by cosine_similarity(emb, $1) desc limit 20', [q]), rows);
+      assert.equal(dataReads(store).requests, 0, 'a warm repeat makes no data request');
+      await ds.close();
+    });
+  });
+}
+
 costSuite('read cost on a memory store (counted)', async () => new MemoryStore(`memory://read-cost-${SEED}-${Math.random()}`));
+smallImageSuite('read cost of small images on a memory store (counted)', async () => new MemoryStore(`memory://read-cost-small-${SEED}-${Math.random()}`));
 withServer('s3', 'read cost on s3:// (radosgw, counted)', (server) =>
   costSuite('read cost on s3:// (radosgw, counted)', async () => {
     await server.prepare();
     return openStore(server.url('cost'), server.options);
+  }),
+);
+withServer('s3', 'read cost of small images on s3:// (radosgw, counted)', (server) =>
+  smallImageSuite('read cost of small images on s3:// (radosgw, counted)', async () => {
+    await server.prepare();
+    return openStore(server.url('cost-small'), server.options);
   }),
 );
