@@ -117,6 +117,8 @@ export class SearchRuntime {
   /** Reads the winners' small columns from the files (see row-lookup.ts). */
   private readonly lookup = new RowLookup();
   private readonly indexes = new Map<string, LoadedIndex | null>();
+  /** Remote indexes (by key) that have answered one query by ranged re-rank; the next loads their vectors. */
+  private readonly servedByRange = new Set<string>();
   /** Index files being (or downloaded and not yet) read: a prefetch's download is used once, then dropped. */
   private readonly indexFetches = new Map<string, Promise<Uint8Array>>();
   private readonly ready = new WeakSet<Session>();
@@ -575,8 +577,12 @@ export class SearchRuntime {
    */
   private async servedTopK(host: SearchHost, loaded: LoadedIndex, query: Float32Array, want: number, options: VectorSearchOptions): Promise<{ ordinals: Uint32Array; scores: Float32Array }> {
     const index = loaded.index;
-    if (!index.hasVectors && this.segmentsHeld(host, loaded)) await this.attachAll(host, loaded);
+    // The first query re-ranks by range (a cold start reads a few pages); the next reads the
+    // files whole and keeps them, so warm queries read nothing.
+    if (!index.hasVectors && (this.servedByRange.has(loaded.key) || this.segmentsHeld(host, loaded))) await this.attachAll(host, loaded);
     if (index.hasVectors) return index.search(query, want, options);
+    if (this.servedByRange.size >= 64) this.servedByRange.clear();
+    this.servedByRange.add(loaded.key);
     const c = index.candidates(query, want, options);
     if (c === null) {
       await this.attachAll(host, loaded);
