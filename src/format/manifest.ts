@@ -57,6 +57,12 @@ export interface GroupFileMeta {
    * Absent for files written before it, which a ranged reader checks whole.
    */
   tail?: { bytes: number; crc32: number };
+  /**
+   * The file's row ids are exactly rowIdMin..rowIdMax in ascending order, so row id r is at
+   * position r − rowIdMin and a ranged reader skips the row-id pages. Absent (read the row ids)
+   * for files written before it and for files whose ids have gaps.
+   */
+  rowIdsDense?: true;
 }
 
 export interface IndexMeta {

@@ -19,7 +19,7 @@ export interface ByteSourceOptions {
 }
 
 /** A byte source over `key` of `store`, whose size the caller knows (from a head or a manifest). */
-export function byteSourceOf(store: ObjectStore, key: string, size: number, options: ByteSourceOptions = {}): AsyncByteSource {
+export function byteSourceOf(store: Pick<ObjectStore, 'get'>, key: string, size: number, options: ByteSourceOptions = {}): AsyncByteSource {
   const gapBytesMax = options.gapBytesMax ?? 64 * 1024;
   return {
     size,

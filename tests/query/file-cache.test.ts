@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import * as quiver from '../../src/index.js';
 import { CountingStore, LocalStore, MemoryStore, ObjectCache, type ObjectStore } from '../../src/storage/index.js';
 import { isQuiverError, type QuiverError } from '../../src/errors.js';
-import { readCommit, readManifest, readRef, writeCommit, writeManifest, moveRef, forgetChecksums, type Manifest } from '../../src/format/index.js';
+import { readCommit, readManifest, readRef, writeCommit, writeManifest, moveRef, forgetChecksums, openRanged, type Manifest } from '../../src/format/index.js';
 import { FileCache, forgetVerifiedFiles } from '../../src/query/file-cache.js';
 import { prng, tempDir } from '../helpers/tmp.js';
 
@@ -17,6 +17,13 @@ const queries = ['select row_id, name, n, img, emb from dataset order by row_id'
 /** Every object of `from` copied into `to`. */
 async function copyStore(from: ObjectStore, to: ObjectStore): Promise<void> {
   for await (const info of from.list('')) await to.put(info.key, await from.get(info.key));
+}
+
+/** Whether byte `at` of a Parquet file lies in a row group's `row_id` chunk (its first column). */
+async function inRowIdChunk(bytes: Uint8Array, at: number): Promise<boolean> {
+  const source = { size: bytes.length, read: async (ranges: readonly { offset: number; length: number }[]) => ranges.map((r) => bytes.subarray(r.offset, r.offset + r.length)) };
+  const file = await openRanged(source).catch(() => null);
+  return !!file && file.footer.rowGroups.some((g) => at >= g.chunks[0].offset && at < g.chunks[0].offset + g.chunks[0].size);
 }
 
 type FileKind = 'scalar' | 'deletes' | 'image' | 'embedding';
@@ -101,6 +108,9 @@ describe('FileCache verification', () => {
             // remote store), its tail is, and each page against its header.
             assert.match(g.message, /^format: data file \S+ is corrupt: (page at \d+: )?its crc32 is [0-9a-f]{8}, the (manifest|page header) recorded [0-9a-f]{8}$/);
           });
+          // By range, a large file whose row ids are dense is located from the manifest: its row-id
+          // pages are never read, so a flip there changes no answer and need not be seen.
+          if (!local && kind === 'image' && (await inRowIdChunk(bytes, bit >> 3))) continue;
           assert.ok(got.some((g) => g instanceof Error), `seed ${SEED}: no query read the damaged ${kind} file`);
         }
       });

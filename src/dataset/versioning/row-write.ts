@@ -6,9 +6,9 @@
 
 import { QuiverError, assert } from '../../errors.js';
 import {
-  LARGE_ROW_GROUP_ROWS,
   columnize,
-  crc32Of,
+  groupFileMeta,
+  largeFileOptions,
   isImage,
   isLarge,
   layout,
@@ -139,10 +139,10 @@ function idRange(ids: Iterable<bigint>): [bigint, bigint] {
 
 export async function writeGroupFile(ctx: VersionContext, def: ColumnDef, ids: bigint[], values: unknown[]): Promise<GroupFileMeta> {
   const key = layout.groupFile(randomId(), def.name);
-  const file = writeParquet([{ name: 'row_id', leaf: 'int64', nullable: false, listDepth: 0, values: ids }, parquetColumn(def, values)], { rowGroupRowsMax: LARGE_ROW_GROUP_ROWS });
+  const cols: ParquetColumn[] = [{ name: 'row_id', leaf: 'int64', nullable: false, listDepth: 0, values: ids }, parquetColumn(def, values)];
+  const file = writeParquet(cols, largeFileOptions(cols));
   await putDataFile(ctx.store, key, file.parts);
-  const [lo, hi] = idRange(ids);
-  return { key, rows: ids.length, bytes: file.size, rowIdMin: String(lo), rowIdMax: String(hi), crc32: crc32Of(file.parts) };
+  return groupFileMeta(key, ids, file);
 }
 
 /** Which of `m`'s files of column `column` hold which of `ids`, by key. */

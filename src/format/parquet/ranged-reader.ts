@@ -41,12 +41,15 @@ const corrupt = (what: string) => new QuiverError('corrupt', `parquet: ${what}`)
 /**
  * Opens a file: one read of its tail, and one more only if the footer or indexes lie before it.
  * With `tailFrom`, the footer and offset indexes must lie at or after that offset (a region the
- * caller has checked), or the file is corrupt.
+ * caller has checked), or the file is corrupt; `tailBytes`, when given, are the bytes from
+ * `tailFrom` to the end, already read.
  */
-export async function openRanged(source: AsyncByteSource, tailFrom = 0): Promise<RangedFile> {
+export async function openRanged(source: AsyncByteSource, tailFrom = 0, tailBytes?: Uint8Array): Promise<RangedFile> {
   if (source.size < 12) throw corrupt('file too short to be Parquet');
-  const tailAt = Math.max(0, source.size - TAIL_GUESS);
-  let [tail] = await source.read([{ offset: tailAt, length: source.size - tailAt }]);
+  // A caller that already read (and checked) the tail from `tailFrom` hands it over: no read at all.
+  const given = tailBytes !== undefined && tailBytes.length === source.size - tailFrom && tailBytes.length >= 12;
+  const tailAt = given ? tailFrom : Math.max(0, source.size - TAIL_GUESS);
+  let tail = given ? tailBytes : (await source.read([{ offset: tailAt, length: source.size - tailAt }]))[0];
   let base = tailAt;
   const len = new DataView(tail.buffer, tail.byteOffset, tail.byteLength).getUint32(tail.length - 8, true);
   if (new TextDecoder().decode(tail.subarray(tail.length - 4)) !== 'PAR1') throw corrupt('no Parquet magic at the end of the file');

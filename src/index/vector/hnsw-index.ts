@@ -122,6 +122,8 @@ export class VectorIndex {
   /** The resolved options; calibration may raise `rerankFactor` (see calibrateCodes). */
   options: Resolved;
   private vecs: Float32Array;
+  /** Loaded without its float32 vectors (deserialize with null) and none attached yet. */
+  private vectorsAbsent = false;
   private codes: Int8Array;
   private count = 0;
   private offsets: Uint32Array | undefined;
@@ -203,6 +205,7 @@ export class VectorIndex {
    * to the i-th new row. New vectors reuse the build's quantization scale (outliers clamp).
    */
   add(vectors: Float32Array, rowVectorCounts?: Uint32Array, onProgress?: BuildProgress): void {
+    if (this.vectorsAbsent) throw new QuiverError('invalid_input', 'index: loaded without its vectors; attachVectors() before add()');
     if (vectors.length % this.dim !== 0) throw new QuiverError('invalid_input', `index: vector data length ${vectors.length} is not a multiple of dim ${this.dim}`);
     checkFinite(vectors);
     const m = vectors.length / this.dim;
@@ -358,6 +361,7 @@ export class VectorIndex {
    * that have vectors) results. Throws on a query of the wrong length or with NaN.
    */
   search(query: Float32Array, k: number, options: VectorSearchOptions = {}): VectorSearchResult {
+    if (!this.hasVectors) throw new QuiverError('invalid_input', 'index: loaded without its vectors; use candidates() and rerank(), or attachVectors()');
     checkQuery(query, this.dim);
     checkK(k);
     const filter = options.filter;
@@ -406,6 +410,12 @@ export class VectorIndex {
 
   private scanQuantized(query: Float32Array, want: number, filter: Bitmap | undefined, threads: number, pool: number): SearchResult {
     const top = new MetricTopK(Math.max(1, want), this.metric);
+    this.pickQuantized(query, filter, threads, pool, (v, r) => top.push(r, scoreOf(this.metric, query, this.vecs, v, this.dim)));
+    return top.result();
+  }
+
+  /** The int8 scan's picks (`pool` per scan chunk), each handed to `visit` with its row. */
+  private pickQuantized(query: Float32Array, filter: Bitmap | undefined, threads: number, pool: number, visit: (v: number, r: number) => void): void {
     scan({
       data: this.codes.subarray(0, this.count * this.cdim),
       query: encodeQuery(this.quant, query),
@@ -417,9 +427,8 @@ export class VectorIndex {
       fetch: pool,
       bytesMax: this.options.scratchBytesMax,
       threads,
-      visit: (v, r) => top.push(r, scoreOf(this.metric, query, this.vecs, v, this.dim)),
+      visit,
     });
-    return top.result();
   }
 
   /**
@@ -436,25 +445,93 @@ export class VectorIndex {
     threads: number,
     pool: number,
   ): SearchResult | undefined {
+    const picks = this.pickGraph(query, want, filter, count, countMax, threads, pool);
+    if (!picks) return undefined;
+    const top = new MetricTopK(Math.max(1, want), this.metric);
+    for (const v of picks) top.push(rowOfVector(this.rows, v), scoreOf(this.metric, query, this.vecs, v, this.dim));
+    return top.result();
+  }
+
+  /**
+   * The graph's picks in its order: vectors of matching rows, the first `pool` of them once they
+   * cover `want` distinct rows (widening the search ×4 until they do); undefined once `countMax`
+   * is exhausted.
+   */
+  private pickGraph(query: Float32Array, want: number, filter: Bitmap | undefined, count: number, countMax: number, threads: number, pool: number): number[] | undefined {
     const q8 = encodeQuery(this.quant, query);
-    const rescoreMax = pool;
     for (;;) {
       const c = Math.min(count, this.count);
       const keys = this.graph.search(q8, c, threads).keys;
-      const top = new MetricTopK(Math.max(1, want), this.metric);
-      let rescored = 0;
-      for (let i = 0; i < keys.length && (rescored < rescoreMax || top.size < want); i++) {
+      const picks: number[] = [];
+      const rows = new Set<number>();
+      for (let i = 0; i < keys.length && (picks.length < pool || rows.size < want); i++) {
         const v = Number(keys[i]);
         if (v >= this.count) continue;
         const r = rowOfVector(this.rows, v);
         if (filter && !filter.has(r)) continue;
-        top.push(r, scoreOf(this.metric, query, this.vecs, v, this.dim));
-        rescored++;
+        picks.push(v);
+        rows.add(r);
       }
-      if (top.size >= want) return top.result();
+      if (rows.size >= want) return picks;
       if (c >= this.count || count >= countMax) return undefined;
       count = Math.min(countMax, count * 4);
     }
+  }
+
+  /**
+   * For an index loaded without its float32 vectors ({@link deserialize} with `null`): the
+   * vector ordinals `search` would re-rank under this plan, unscored, so the caller fetches only
+   * their vectors and finishes with {@link rerank}. Null when the plan scores every matching row
+   * in float32 (the exact strategies): the caller attaches them all ({@link attachVectors}).
+   */
+  candidates(query: Float32Array, k: number, options: VectorSearchOptions = {}): { ordinals: Uint32Array; plan: VectorPlan; strategy: VectorStrategy } | null {
+    checkQuery(query, this.dim);
+    checkK(k);
+    const filter = options.filter;
+    const matches = filter ? countBelow(filter, this.rowCount) : this.rowCount;
+    const plan = options.plan ?? this.plan(k, matches, options.ef, options.exactTop);
+    const pool = rerankPool(Math.min(k, matches), this.options.rerankFactor, options.exactTop) * this.vprMax;
+    const want = Math.min(k, matches);
+    const threads = options.threads ?? 1;
+    const collect = (strategy: VectorStrategy) => {
+      const seen = new Set<number>();
+      this.pickQuantized(query, filter, threads, pool, (v) => void seen.add(v));
+      return { ordinals: Uint32Array.from(seen), plan, strategy };
+    };
+    switch (plan.strategy) {
+      case 'empty':
+        return { ordinals: new Uint32Array(0), plan, strategy: 'empty' };
+      case 'exact-scan':
+      case 'exact-gather':
+        return null;
+      case 'quantized-gather':
+        return collect('quantized-gather');
+      case 'ann':
+      case 'ann-filtered': {
+        const picks = this.pickGraph(query, want, filter, plan.params.count, plan.params.countMax, threads, pool);
+        return picks ? { ordinals: Uint32Array.from(picks), plan, strategy: plan.strategy } : collect('quantized-gather');
+      }
+    }
+  }
+
+  /** The best `k` rows among `candidates` (vector ordinals), scored in float32: candidate i's vector is `vectors[i·dim, (i+1)·dim)`. */
+  rerank(query: Float32Array, k: number, candidates: Uint32Array, vectors: Float32Array): SearchResult {
+    if (vectors.length !== candidates.length * this.dim) throw new QuiverError('invalid_input', `index: rerank got ${vectors.length} floats for ${candidates.length} candidates of dim ${this.dim}`);
+    const top = new MetricTopK(Math.max(1, k), this.metric);
+    for (let i = 0; i < candidates.length; i++) top.push(rowOfVector(this.rows, candidates[i]), scoreOf(this.metric, query, vectors, i, this.dim));
+    return top.result();
+  }
+
+  /** Whether the float32 vectors are held (false for an index loaded without them, until attached). */
+  get hasVectors(): boolean {
+    return !this.vectorsAbsent;
+  }
+
+  /** Gives an index loaded without its vectors all of them (in vector order), for the exact strategies. */
+  attachVectors(vectors: Float32Array): void {
+    if (vectors.length !== this.count * this.dim) throw new QuiverError('invalid_input', `index: ${vectors.length} floats attached to ${this.count} vectors of dim ${this.dim}`);
+    this.vecs = vectors;
+    this.vectorsAbsent = false;
   }
 
   /** A self-describing binary (format {@link FORMAT_VERSION}) with a CRC-32; see docs/search-kernels.md. */
@@ -481,18 +558,21 @@ export class VectorIndex {
   }
 
   /** Reads {@link serialize}'s output; throws `index: corrupt vector index: ...` on any damage. */
-  static deserialize(bytes: Uint8Array, externalVectors?: Float32Array): VectorIndex {
+  static deserialize(bytes: Uint8Array, externalVectors?: Float32Array | null): VectorIndex {
     const { header, sections } = decodeContainer(bytes, MAGIC, [FORMAT_VERSION], 'vector index');
     const corrupt = (why: string) => new QuiverError('corrupt', `index: corrupt vector index: ${why}`);
     const dim = header.dim as number;
     const count = header.vectorCount as number;
     const { codes, graph, rowOffsets } = sections;
-    if (header.externalVectors && !externalVectors) throw new QuiverError('invalid_input', 'index: this vector index was saved without its vectors; pass them to deserialize');
-    const vecs = header.externalVectors ? externalVectors! : sections.vectors ? f32Of(sections.vectors) : undefined;
+    // null: the caller keeps the vectors elsewhere and fetches candidates' (see candidates()).
+    const lazy = externalVectors === null;
+    if (header.externalVectors && externalVectors === undefined) throw new QuiverError('invalid_input', 'index: this vector index was saved without its vectors; pass them to deserialize');
+    const vecs = lazy ? new Float32Array(0) : header.externalVectors ? externalVectors! : sections.vectors ? f32Of(sections.vectors) : undefined;
     if (!vecs || !codes || !graph) throw corrupt('missing section');
     const index = new VectorIndex(dim, resolve(header.options as VectorIndexOptions), 0);
-    if (vecs.length !== count * dim || codes.byteLength !== count * index.cdim) throw corrupt('section sizes disagree with header');
+    if ((!lazy && vecs.length !== count * dim) || codes.byteLength !== count * index.cdim) throw corrupt('section sizes disagree with header');
     index.vecs = vecs;
+    index.vectorsAbsent = lazy;
     index.codes = i8Of(codes);
     index.count = count;
     index.quant = header.quantizer as Quantizer;

@@ -5,7 +5,7 @@
 
 import * as arrow from 'apache-arrow';
 import { QuiverError, isQuiverError } from '../../errors.js';
-import { dataFileError, type ColumnDef, type IndexMeta, type Manifest } from '../../format/index.js';
+import { dataFileError, type ColumnDef, type GroupFileMeta, type IndexMeta, type Manifest } from '../../format/index.js';
 import { Bitmap, exactSearch, higherIsBetter, type Metric, type VectorPlan } from '../../index/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 import { quoteIdent, type Param, type RunOptions, type Session } from '../engine.js';
@@ -21,7 +21,7 @@ import { smallColumns } from '../dataset-view.js';
 import { derivedColumns, isLarge, sqlType } from '../../format/index.js';
 import type { LargeValues } from '../large-values.js';
 import { loadLargeTable } from '../late-columns.js';
-import type { VectorIndex } from '../../index/index.js';
+import type { VectorIndex, VectorSearchOptions } from '../../index/index.js';
 
 /** A persisted index with its vectors, ready to search. */
 interface LoadedIndex {
@@ -30,6 +30,8 @@ interface LoadedIndex {
   index: VectorIndex;
   rowIds: BigInt64Array;
   files: IndexedFile[];
+  /** The column it indexes. */
+  column: string;
 }
 
 /** What the executor needs from a dataset handle. */
@@ -144,6 +146,8 @@ export class SearchRuntime {
   /** Reads the winners' small columns from the files (see row-lookup.ts). */
   private readonly lookup = new RowLookup();
   private readonly indexes = new Map<string, LoadedIndex | null>();
+  /** Remote indexes (by key) that have answered one query by ranged re-rank; the next loads their vectors. */
+  private readonly servedByRange = new Set<string>();
   /** Index files being (or downloaded and not yet) read: a prefetch's download is used once, then dropped. */
   private readonly indexFetches = new Map<string, Promise<Uint8Array>>();
   private readonly ready = new WeakSet<Session>();
@@ -608,7 +612,7 @@ export class SearchRuntime {
     }
     if (plan.served) {
       const { index, filter, k: want } = plan.served;
-      const r = index.index.search(s.query, want, { filter, exactTop, plan: plan.served.plan });
+      const r = await this.servedTopK(host, index, s.query, want, { filter, exactTop, plan: plan.served.plan });
       r.ordinals.forEach((o, i) => merged.push({ id: index.rowIds[o], score: r.scores[i] }));
     }
     merged.sort((x, y) => (best ? y.score - x.score : x.score - y.score) || (x.id < y.id ? -1 : 1));
@@ -618,6 +622,60 @@ export class SearchRuntime {
     // A candidate without a vector scores NULL (NaN here) and SQL ranks it after every scored row.
     const tailRank = fillTail(rowIds, scores, k, live, candidates, Number.NaN);
     return { rowIds, scores, strategy: plan.strategy, index: plan.index, rows: plan.rows, ...(tailRank !== undefined ? { tailRank } : {}) };
+  }
+
+  /**
+   * The index's top rows. An index loaded without its vectors (a remote store) re-ranks only its
+   * candidates, whose float32 vectors are read by range (LargeValues: a few small pages per
+   * file); a plan that scores every matching row exactly gets all of them first.
+   */
+  private async servedTopK(host: SearchHost, loaded: LoadedIndex, query: Float32Array, want: number, options: VectorSearchOptions): Promise<{ ordinals: Uint32Array; scores: Float32Array }> {
+    const index = loaded.index;
+    // The first query re-ranks by range (a cold start reads a few pages); the next reads the
+    // files whole and keeps them, so warm queries read nothing.
+    if (!index.hasVectors && (this.servedByRange.has(loaded.key) || this.segmentsHeld(host, loaded))) await this.attachAll(host, loaded);
+    if (index.hasVectors) return index.search(query, want, options);
+    if (this.servedByRange.size >= 64) this.servedByRange.clear();
+    this.servedByRange.add(loaded.key);
+    const c = index.candidates(query, want, options);
+    if (c === null) {
+      await this.attachAll(host, loaded);
+      return index.search(query, want, options);
+    }
+    const ids = Array.from(c.ordinals, (o) => loaded.rowIds[o]);
+    const values = await host.large.read(host.manifest, loaded.column, ids);
+    const vectors = new Float32Array(ids.length * index.dim);
+    ids.forEach((id, i) => {
+      const v = values.get(id) as ArrayLike<number> | null | undefined;
+      if (!v || v.length !== index.dim) throw new QuiverError('corrupt', `search: the vector of row ${id} in column "${loaded.column}" is missing from its file, which the index ${loaded.key} lists`, { key: loaded.key });
+      vectors.set(v, i * index.dim);
+    });
+    return index.rerank(query, want, c.ordinals, vectors);
+  }
+
+  /** Whether every file the index was built from is already held whole in memory (a scan read it). */
+  private segmentsHeld(host: SearchHost, loaded: LoadedIndex): boolean {
+    return loaded.files.every((f) => this.cache.get(`file|${f.key}|${loaded.column}`)?.kind === 'vector');
+  }
+
+  /** Reads the index's files whole and gives it their vectors (in index order). */
+  private async attachAll(host: SearchHost, loaded: LoadedIndex): Promise<void> {
+    const segs = await this.segmentsOf(host, loaded.column, loaded.files.map((f) => f.key));
+    loaded.index.attachVectors(concatVectors(segs));
+  }
+
+  /**
+   * Row ids of each of the column's current files in file order (rows with a vector): from the
+   * manifest, without reading the file, where the ids are dense and the index holds a vector for
+   * every row of the file; from the file's vectors otherwise (a file may hold NULL vectors).
+   */
+  private async segmentIds(host: SearchHost, column: string, indexed: LoadedIndex | null): Promise<{ key: string; rowIds: BigInt64Array }[]> {
+    const groups = host.manifest.groups[column] ?? [];
+    const full = new Set((indexed?.files ?? []).filter((f) => groups.some((g) => g.key === f.key && g.rows === f.rows)).map((f) => f.key));
+    const multi = host.manifest.schema.find((c) => c.name === column)?.type.kind === 'list';
+    const known = (g: GroupFileMeta) => !multi && full.has(g.key) && g.rowIdsDense === true;
+    const segs = new Map((await this.segmentsOf(host, column, groups.filter((g) => !known(g)).map((g) => g.key))).map((sg) => [sg.key, sg]));
+    return groups.map((g) => segs.get(g.key) ?? { key: g.key, rowIds: denseIds(g)! });
   }
 
   /**
@@ -635,7 +693,7 @@ export class SearchRuntime {
     const liveToIdx = indexed ? new Int32Array(live.length).fill(-1) : null;
     const served = indexed ? new Uint32Array((indexed.rowIds.length + 31) >>> 5) : null;
     const exact: VectorLayout['exact'] = [];
-    for (const seg of await this.segments(host, column)) {
+    for (const seg of await this.segmentIds(host, column, indexed)) {
       const ords = await this.ordinals(host, seg.key, seg.rowIds);
       const f = covered.get(seg.key);
       if (f && indexed && liveToIdx && served && this.aligned(indexed, f, seg)) {
@@ -660,7 +718,7 @@ export class SearchRuntime {
   }
 
   /** Whether index rows [f.start, f.start + f.rows) are exactly this segment's rows, in order. Checked once per pair. */
-  private aligned(indexed: { rowIds: BigInt64Array }, f: { key: string; start: number; rows: number }, seg: VectorCollection): boolean {
+  private aligned(indexed: { rowIds: BigInt64Array }, f: { key: string; start: number; rows: number }, seg: { key: string; rowIds: BigInt64Array }): boolean {
     const key = `${indexed.rowIds.length}|${f.start}|${seg.key}`;
     let ok = this.alignment.get(key);
     if (ok === undefined) {
@@ -725,20 +783,36 @@ export class SearchRuntime {
       this.indexes.set(meta.key, null);
       return null;
     }
-    const segs = await this.segmentsOf(host, column, file.files.map((f) => f.key));
     let loaded: LoadedIndex | null = null;
-    if (file.files.every((f, i) => this.aligned(file, f, segs[i]))) {
-      const vectors = new Float32Array(segs.reduce((n, sg) => n + sg.data.length, 0));
-      let o = 0;
-      for (const sg of segs) {
-        vectors.set(sg.data, o);
-        o += sg.data.length;
-      }
-      loaded = { key: meta.key, index: loadVectorIndex(file, vectors), rowIds: file.rowIds, files: file.files };
+    const dense = this.lazyIds(host, column, file.files);
+    if (dense) {
+      // A remote store: the vectors stay in their files and only candidates' are read.
+      if (file.files.every((f, i) => this.aligned(file, f, { key: f.key, rowIds: dense[i] }))) loaded = { key: meta.key, index: loadVectorIndex(file, null), rowIds: file.rowIds, files: file.files, column };
+    } else {
+      const segs = await this.segmentsOf(host, column, file.files.map((f) => f.key));
+      if (file.files.every((f, i) => this.aligned(file, f, segs[i]))) loaded = { key: meta.key, index: loadVectorIndex(file, concatVectors(segs)), rowIds: file.rowIds, files: file.files, column };
     }
     if (this.indexes.size >= 8) this.indexes.clear();
     this.indexes.set(meta.key, loaded);
     return loaded;
+  }
+
+  /**
+   * The row ids of the index's files when its vectors can stay in them (read by range per
+   * candidate): a remote store, a one-vector column, and every file with dense ids and a
+   * vector in every row. Undefined otherwise: the files are read whole, as on a local disk.
+   */
+  private lazyIds(host: SearchHost, column: string, files: readonly IndexedFile[]): BigInt64Array[] | undefined {
+    if (host.store.localPath || host.manifest.schema.find((c) => c.name === column)?.type.kind !== 'embedding') return undefined;
+    const groups = new Map((host.manifest.groups[column] ?? []).map((g) => [g.key, g]));
+    const out: BigInt64Array[] = [];
+    for (const f of files) {
+      const g = groups.get(f.key);
+      const ids = g && g.rows === f.rows ? denseIds(g) : undefined;
+      if (!ids) return undefined;
+      out.push(ids);
+    }
+    return out;
   }
 
   /** An index file's bytes: the download a prefetch started, or a new one. */
@@ -765,7 +839,14 @@ export class SearchRuntime {
     const quiet = () => undefined;
     const meta = this.indexMeta(host, s.column, 'vector', s.metric);
     if (meta && !this.indexes.has(meta.key)) this.indexBytes(host, meta.key).catch(quiet);
-    const keys = (host.manifest.groups[s.column] ?? []).map((f) => f.key).filter((k) => this.cache.get(`file|${k}|${s.column}`)?.kind !== 'vector');
+    // Files an index covers whose vectors stay remote (see lazyIds) are not downloaded.
+    // (A vector index's `fragments` are the keys of the column files it was built over.)
+    const covered = new Set(meta?.fragments ?? []);
+    const lazy = !host.store.localPath && !s.multi;
+    const keys = (host.manifest.groups[s.column] ?? [])
+      .filter((g) => !(lazy && covered.has(g.key) && denseIds(g)))
+      .map((f) => f.key)
+      .filter((k) => this.cache.get(`file|${k}|${s.column}`)?.kind !== 'vector');
     host.paths(keys).catch(quiet);
   }
 
@@ -791,6 +872,26 @@ export class SearchRuntime {
       current.set(column, c as TextCollection);
     }
   }
+}
+
+/** The row ids of a file whose ids are dense (rowIdMin..rowIdMax ascending), or undefined. */
+function denseIds(g: GroupFileMeta): BigInt64Array | undefined {
+  if (!g.rowIdsDense) return undefined;
+  const min = BigInt(g.rowIdMin);
+  const ids = new BigInt64Array(g.rows);
+  for (let i = 0; i < g.rows; i++) ids[i] = min + BigInt(i);
+  return ids;
+}
+
+/** The segments' vectors end to end, in segment order. */
+function concatVectors(segs: readonly VectorCollection[]): Float32Array {
+  const vectors = new Float32Array(segs.reduce((n, sg) => n + sg.data.length, 0));
+  let o = 0;
+  for (const sg of segs) {
+    vectors.set(sg.data, o);
+    o += sg.data.length;
+  }
+  return vectors;
 }
 
 /**

@@ -64,7 +64,10 @@ export function decodeVectorIndexFile(bytes: Uint8Array, key: string): VectorInd
   return { kernel: body.subarray(o), rowIds, files: header.files };
 }
 
-/** The index, given its float32 vectors in index order (each file's vectors in the file's order). */
-export function loadVectorIndex(f: VectorIndexFile, vectors: Float32Array): VectorIndex {
+/**
+ * The index, given its float32 vectors in index order (each file's vectors in the file's order),
+ * or null to leave them in their files (the caller re-ranks candidates it reads by range).
+ */
+export function loadVectorIndex(f: VectorIndexFile, vectors: Float32Array | null): VectorIndex {
   return VectorIndex.deserialize(f.kernel, vectors);
 }

@@ -79,7 +79,7 @@ export class ObjectCache {
   }
 
   /** The cached block, refreshed as most recently used, or undefined. */
-  block(scope: string, key: string, index: number): Uint8Array | undefined {
+  block(scope: string, key: string, index: number | string): Uint8Array | undefined {
     const id = blockId(scope, key, index);
     const b = this.blocks.get(id);
     if (b === undefined) {
@@ -93,7 +93,7 @@ export class ObjectCache {
   }
 
   /** Keeps a block; a block larger than the whole memory bound is not kept. */
-  putBlock(scope: string, key: string, index: number, bytes: Uint8Array): void {
+  putBlock(scope: string, key: string, index: number | string, bytes: Uint8Array): void {
     if (bytes.length > this.memoryBytesMax) return;
     const id = blockId(scope, key, index);
     const old = this.blocks.get(id);
@@ -109,6 +109,19 @@ export class ObjectCache {
       this.stats.memoryBytes -= v.length;
       this.stats.evictedBlocks++;
     }
+  }
+
+  /** The cached bytes of exactly `offset`+`length` of an object (see putRange), or undefined. */
+  range(scope: string, key: string, offset: number, length: number): Uint8Array | undefined {
+    return this.block(scope, key, rangeIndex(offset, length));
+  }
+
+  /**
+   * Keeps the bytes of one exact range, for readers of pages smaller than a block. Held and
+   * bounded with the blocks (the same memory bound, recency and forget).
+   */
+  putRange(scope: string, key: string, offset: number, length: number, bytes: Uint8Array): void {
+    this.putBlock(scope, key, rangeIndex(offset, length), bytes);
   }
 
   /** Forgets every block and disk copy of one object (it was deleted, or a mutable key was cached by mistake). */
@@ -199,7 +212,12 @@ export class ObjectCache {
   }
 }
 
-function blockId(scope: string, key: string, index: number): string {
+/** A range's slot beside the blocks of its object: blocks are whole numbers, ranges are not. */
+function rangeIndex(offset: number, length: number): string {
+  return `@${offset}+${length}`;
+}
+
+function blockId(scope: string, key: string, index: number | string): string {
   return `${scope}\0${key}\0${index}`;
 }
 

@@ -258,3 +258,32 @@ describe('VectorIndex int8 codes on hard data', () => {
     }
   }
 });
+
+describe('VectorIndex loaded without its vectors', () => {
+  it('re-ranks the candidates it names to the same answer as a search with the vectors, for every plan', () => {
+    const rows = 3000;
+    const d = 32;
+    const data = vectors('low-rank', rows, d, 201, 8);
+    const eager = VectorIndex.build(data, d, { metric: 'cosine', buildThreads: 1 });
+    const lazy = VectorIndex.deserialize(eager.serialize({ vectors: false }), null);
+    assert.equal(lazy.hasVectors, false);
+    const queries = queriesNear(data, d, 5, 202);
+    for (const frac of [0.01, 0.3, 1]) {
+      const filter = frac === 1 ? undefined : Bitmap.fromOrdinals(rows, subset(rows, frac, 9));
+      for (let i = 0; i < 5; i++) {
+        const q = queries.subarray(i * d, (i + 1) * d).slice();
+        const want = eager.search(q, 10, { filter });
+        const c = lazy.candidates(q, 10, { filter });
+        if (c === null) {
+          assert.match(want.plan.strategy, /^exact/, `seed ${SEED}: only exact plans need every vector`);
+          continue;
+        }
+        const gathered = new Float32Array(c.ordinals.length * d);
+        c.ordinals.forEach((o, j) => gathered.set(data.subarray(o * d, (o + 1) * d), j * d));
+        const got = lazy.rerank(q, 10, c.ordinals, gathered);
+        assert.deepEqual(Array.from(got.ordinals), Array.from(want.ordinals), `seed ${SEED}: ${c.strategy} at ${frac}`);
+      }
+    }
+    assert.throws(() => lazy.search(queries.subarray(0, d).slice(), 10), /loaded without its vectors/);
+  });
+});
