@@ -78,6 +78,12 @@ export interface WorkerRecord {
 export const keys = {
   runs: (prefix: string) => `${prefix}:runs`,
   run: (prefix: string, run: string) => `${prefix}:run:${run}`,
+  /** The names of the workers that may still write to the run's queues (added before they serve, removed once closed). */
+  serving: (prefix: string, run: string) => `${prefix}:run:${run}:serving`,
+  /** The pub/sub channel a coordinator names its ended run on, so workers leave it at once. */
+  runEnded: (prefix: string) => `${prefix}:run-ended`,
+  /** Every BullMQ key of a run's queues. */
+  queueKeys: (prefix: string, run: string) => `${prefix}:run-${run}-s*`,
   worker: (prefix: string, name: string) => `${prefix}:worker:${name}`,
   workerPattern: (prefix: string) => `${prefix}:worker:*`,
   /** BullMQ queue names (BullMQ adds the prefix itself). */

@@ -19,7 +19,7 @@ import { ipcFromTable, tableFromIpc } from '../../ipc.js';
 import { batchRunner } from '../local/stage-run.js';
 import { readPayload, writePayload } from './payload.js';
 import { keys, slotsFor, type ClusterStage, type JobData, type JobResult, type RunAnnouncement, type Slice, type WorkerRecord } from './protocol.js';
-import { checkReachable, openRedis } from './redis.js';
+import { checkReachable, deleteMatching, openRedis } from './redis.js';
 import { sliceSql } from './source-split.js';
 import { resolveModule } from './udf-module.js';
 
@@ -111,29 +111,36 @@ class WorkerLoop implements ClusterWorker {
   /** DuckDB for source scans, created on the first one. */
   private engine?: Promise<Engine>;
   private timer?: NodeJS.Timeout;
+  /** Told by a coordinator when its run ends, so the worker closes the run's queues at once. */
+  private readonly sub: Redis;
   private polling = false;
+  private pollAgain = false;
   private closed = false;
 
   constructor(private readonly o: Required<Omit<WorkerOptions, 'log'>> & Pick<WorkerOptions, 'log'>) {
     this.name = o.name;
     this.redis = openRedis(o.connection);
+    this.sub = openRedis(o.connection);
     this.record = { name: o.name, concurrency: o.concurrency, resources: o.resources };
   }
 
   async start(): Promise<void> {
+    this.sub.on('message', () => void this.poll());
+    await this.sub.subscribe(keys.runEnded(this.o.prefix));
     await this.poll();
     this.timer = setInterval(() => void this.poll(), this.o.pollIntervalMs);
   }
 
+  /** Polls now, or once more right after the pass under way (a run-ended message may arrive mid-pass). */
   private async poll(): Promise<void> {
-    if (this.polling || this.closed) return;
+    if (this.closed) return;
+    if (this.polling) return void (this.pollAgain = true);
     this.polling = true;
     try {
-      const ttlMs = Math.max(3 * this.o.pollIntervalMs, 2000);
-      await this.redis.set(keys.worker(this.o.prefix, this.name), JSON.stringify(this.record), 'PX', ttlMs);
-      const live = new Set(await this.redis.smembers(keys.runs(this.o.prefix)));
-      for (const run of live) if (!this.runs.has(run)) await this.join(run);
-      for (const run of [...this.runs]) if (!live.has(run) || !(await this.redis.exists(keys.run(this.o.prefix, run)))) await this.leave(run);
+      do {
+        this.pollAgain = false;
+        await this.pollOnce();
+      } while (this.pollAgain && !this.closed);
     } catch {
       // Redis away: BullMQ and the next poll reconnect; the coordinator decides whether the run survives.
     } finally {
@@ -141,25 +148,62 @@ class WorkerLoop implements ClusterWorker {
     }
   }
 
-  private async join(run: string): Promise<void> {
-    const text = await this.redis.get(keys.run(this.o.prefix, run));
-    if (!text) {
-      // Listed but lapsed: its coordinator stopped refreshing it (died). Forget it for everyone.
-      await this.redis.srem(keys.runs(this.o.prefix), run);
-      return;
-    }
-    const a = JSON.parse(text) as RunAnnouncement;
-    this.runs.add(run);
-    for (const s of a.stages) {
-      const slots = slotsFor(this.record, s);
-      if (slots > 0 && !this.served.has(s.queue)) this.serve(a, s, slots);
+  private async pollOnce(): Promise<void> {
+    const ttlMs = Math.max(3 * this.o.pollIntervalMs, 2000);
+    await this.redis.set(keys.worker(this.o.prefix, this.name), JSON.stringify(this.record), 'PX', ttlMs);
+    const live = new Set(await this.redis.smembers(keys.runs(this.o.prefix)));
+    for (const run of [...this.runs]) if (!live.has(run)) await this.leave(run);
+    for (const run of live) {
+      const text = await this.redis.get(keys.run(this.o.prefix, run));
+      if (text) await this.join(JSON.parse(text) as RunAnnouncement);
+      else {
+        // Listed but lapsed: its coordinator stopped refreshing it (died). Leave it, then sweep it.
+        if (this.runs.has(run)) await this.leave(run);
+        await this.sweep(run);
+      }
     }
   }
 
+  /**
+   * Serves the run's stages this worker fits and does not serve yet (a stage announced after the
+   * first poll too). The worker names itself in the run's serving set before it opens a queue and
+   * checks the announcement again after: a coordinator deletes the announcement before it reads
+   * the set, so either it waits for this worker to close the queue, or this worker sees the run
+   * gone and opens nothing. Named again on every poll, in case Redis restarted empty.
+   */
+  private async join(a: RunAnnouncement): Promise<void> {
+    const fresh = a.stages.filter((s) => slotsFor(this.record, s) > 0 && !this.served.has(s.queue));
+    if (fresh.length === 0 && !this.runs.has(a.run)) return;
+    await this.redis.sadd(keys.serving(this.o.prefix, a.run), this.name);
+    if (fresh.length === 0) return;
+    if (!(await this.redis.exists(keys.run(this.o.prefix, a.run)))) {
+      if (!this.runs.has(a.run)) await this.redis.srem(keys.serving(this.o.prefix, a.run), this.name);
+      return;
+    }
+    this.runs.add(a.run);
+    for (const s of fresh) this.serve(a, s, slotsFor(this.record, s));
+  }
+
+  /** Closes the run's queues (BullMQ writes nothing more for them), then leaves its serving set. */
   private async leave(run: string): Promise<void> {
     this.runs.delete(run);
     const mine = [...this.served.entries()].filter(([q]) => q.startsWith(`run-${run}-`));
     await Promise.allSettled(mine.map(([q, s]) => this.stop(q, s)));
+    await this.redis.srem(keys.serving(this.o.prefix, run), this.name);
+  }
+
+  /**
+   * Removes what a dead coordinator left of its run (queue keys, the serving set, its place in
+   * the list) once no live worker may still write to its queues; until then the next poll tries again.
+   */
+  private async sweep(run: string): Promise<void> {
+    const names = (await this.redis.smembers(keys.serving(this.o.prefix, run))).filter((n) => n !== this.name);
+    const records = names.length ? await this.redis.mget(...names.map((n) => keys.worker(this.o.prefix, n))) : [];
+    if (records.some((r) => r !== null)) return;
+    await deleteMatching(this.redis, keys.queueKeys(this.o.prefix, run));
+    await this.redis.del(keys.serving(this.o.prefix, run));
+    await this.redis.srem(keys.runs(this.o.prefix), run);
+    this.o.log?.(`swept run ${run}`);
   }
 
   private async stop(queue: string, s: Served): Promise<void> {
@@ -252,6 +296,8 @@ class WorkerLoop implements ClusterWorker {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    this.sub.disconnect();
+    await Promise.allSettled([...this.runs].map((run) => this.leave(run)));
     await Promise.allSettled([...this.served.entries()].map(([q, s]) => this.stop(q, s)));
     await Promise.allSettled([...this.idle.values()].map(async (p) => (await p).close()));
     this.idle.clear();
