@@ -17,6 +17,11 @@ export interface ScanOptions {
   large?: 'all' | 'none' | ReadonlySet<string>;
   /** Add the id of the fragment holding each row under this column name. */
   fragmentColumn?: string;
+  /**
+   * Rows in fragment order, then file order (a sort). Without it the order is DuckDB's, which
+   * varies between runs once a join is planned with the large-column files as its probe side.
+   */
+  ordered?: boolean;
 }
 
 export interface ScanPlan {
@@ -26,6 +31,7 @@ export interface ScanPlan {
   /** Large columns joined in, with their files. */
   groups: { column: string; keys: string[] }[];
   fragmentColumn?: string;
+  ordered?: boolean;
   /** Every key the view reads. */
   keys: string[];
   /** Set once the schema changed: how each small column is read from older files. */
@@ -68,7 +74,7 @@ export function planScan(manifest: Manifest, options: ScanOptions = {}): ScanPla
   const keys = [...fragments.flatMap((f) => (f.deletesKey ? [f.key, f.deletesKey] : [f.key])), ...groups.flatMap((g) => g.keys)];
   const evolved = planEvolved(manifest);
   if (evolved) for (const f of evolved.fills) keys.push(...f.keys);
-  return { schema: manifest.schema, fragments, groups, keys, ...(options.fragmentColumn ? { fragmentColumn: options.fragmentColumn } : {}), ...(evolved ? { evolved } : {}) };
+  return { schema: manifest.schema, fragments, groups, keys, ...(options.fragmentColumn ? { fragmentColumn: options.fragmentColumn } : {}), ...(options.ordered ? { ordered: true } : {}), ...(evolved ? { evolved } : {}) };
 }
 
 /** Where each small column of an evolved version comes from; undefined before any schema change. */
@@ -160,5 +166,7 @@ export function viewSql(plan: ScanPlan, pathOf: (key: string) => string): string
     const pairs = plan.fragments.map((f) => `(${quoteString(pathOf(f.key))}, ${quoteString(f.id)})`).join(', ');
     joins.unshift(`JOIN (VALUES ${pairs}) fm(fp, fid) ON fm.fp = s.${FILE_COL}`);
   }
-  return `SELECT ${cols.join(', ')} FROM ${from} ${joins.join(' ')}`;
+  // DuckDB's virtual columns of the small-column scan: the file's place in the list, the row's in the file.
+  const order = plan.ordered ? ' ORDER BY s.file_index, s.file_row_number' : '';
+  return `SELECT ${cols.join(', ')} FROM ${from} ${joins.join(' ')}${order}`;
 }

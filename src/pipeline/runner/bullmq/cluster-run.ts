@@ -15,7 +15,7 @@ import { ipcFromTable, tableFromIpc } from '../../ipc.js';
 import type { StagePlan } from '../../plan.js';
 import type { ResolvedOptions } from './options.js';
 import { payloadBytes, readPayload, writePayload } from './payload.js';
-import { keys, resourcesText, slotsFor, type ClusterStage, type JobData, type JobResult, type Payload, type RunAnnouncement, type Slice, type WorkerRecord } from './protocol.js';
+import { isSourcePayload, keys, resourcesText, slotsFor, type ClusterStage, type JobData, type JobResult, type Payload, type RunAnnouncement, type Slice, type WorkerRecord } from './protocol.js';
 import { openRedis, serverRunId } from './redis.js';
 
 /** How long an ending run waits for its workers to close its queues (they do within a poll). */
@@ -143,7 +143,7 @@ export class ClusterRun {
 
   /** Reads a worker's output; its bytes count as received by the coordinator. */
   async readTable(p: Payload): Promise<arrow.Table> {
-    assert(!('scan' in p), 'a source scan goes only to a cluster stage');
+    assert(!isSourcePayload(p), 'a source scan goes only to a cluster stage');
     const bytes = await readPayload(this.store, p);
     this.bytes.received += bytes.byteLength;
     return tableFromIpc(bytes);
@@ -155,7 +155,7 @@ export class ClusterRun {
     // An inline slice crosses the coordinator (in the job, in Redis); a stored one does not.
     for (const sl of input) {
       if ('ipc' in sl.payload) this.bytes.sent += payloadBytes(sl.payload).inline;
-      if ('scan' in sl.payload) this.bytes.scanDescriptions += Buffer.byteLength(JSON.stringify(sl));
+      if (isSourcePayload(sl.payload)) this.bytes.scanDescriptions += Buffer.byteLength(JSON.stringify(sl));
     }
     const data: JobData = { batch, input };
     const jobId = keys.jobId(batch);

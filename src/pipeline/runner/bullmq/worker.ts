@@ -2,7 +2,8 @@
 // watches for announced runs, and serves each cluster stage it fits with a BullMQ worker on
 // that stage's queue. The UDF runs in this machine's child processes (the subprocess_task or
 // subprocess_actor pool, so an actor is constructed once per slot), loaded from this install.
-// Source scans (SQL over one Parquet file) it reads with its own DuckDB.
+// Source scans (SQL over one Parquet file, a dataset version's fragment opened read-only at that
+// version through this process's own store and cache) it reads with its own DuckDB.
 // Every job gets one answer: the output batch (retries and onError applied here, by the local
 // runner's own batch code), or the error as data, naming this worker.
 
@@ -14,11 +15,13 @@ import { QuiverError } from '../../../errors.js';
 import { Engine } from '../../../query/index.js';
 import { openStore, type ObjectStore } from '../../../storage/index.js';
 import { backendFor, type Executor } from '../../backend/index.js';
+import { currentConfig } from '../../config.js';
+import { noDatasets } from '../../source.js';
 import { wireError } from '../../backend/host/wire-error.js';
 import { ipcFromTable, tableFromIpc } from '../../ipc.js';
 import { batchRunner } from '../local/stage-run.js';
 import { readPayload, writePayload } from './payload.js';
-import { keys, slotsFor, type ClusterStage, type JobData, type JobResult, type RunAnnouncement, type Slice, type WorkerRecord } from './protocol.js';
+import { isSourcePayload, keys, slotsFor, type SourcePayload, type ClusterStage, type JobData, type JobResult, type RunAnnouncement, type Slice, type WorkerRecord } from './protocol.js';
 import { checkReachable, deleteMatching, openRedis } from './redis.js';
 import { sliceSql } from './source-split.js';
 import { resolveModule } from './udf-module.js';
@@ -66,11 +69,20 @@ function poolKey(s: ClusterStage, slots: number): string {
   return JSON.stringify({ module, name, kind, columns, ctorArgs, restartsMax, batchTimeoutMs, resources, slots });
 }
 
-/** Rows of a source scan slice, read by this worker's DuckDB. */
-async function scanned(engine: Promise<Engine>, sl: Slice & { payload: { scan: string } }): Promise<arrow.Table> {
+/** The SQL a source payload reads: the scan's own, or a dataset fragment's from this process's dataset provider. */
+async function sourceSqlOf(p: SourcePayload): Promise<string> {
+  if ('scan' in p) return p.scan;
+  const datasets = currentConfig().datasets;
+  if (!datasets?.scanSqlOf) throw noDatasets({ url: p.dataset.url });
+  return datasets.scanSqlOf(p.dataset);
+}
+
+/** Rows of a source slice, read by this worker's DuckDB. */
+async function scanned(engine: Promise<Engine>, p: SourcePayload, offset: number, rows: number): Promise<arrow.Table> {
+  const sql = await sourceSqlOf(p);
   const session = await (await engine).session();
   try {
-    return await session.arrow(sliceSql(sl.payload.scan, sl.offset, sl.rows));
+    return await session.arrow(sliceSql(sql, offset, rows));
   } finally {
     session.close();
   }
@@ -81,11 +93,11 @@ async function assemble(store: ObjectStore, engine: () => Promise<Engine>, slice
   const read = new Map<string, Promise<arrow.Table>>();
   const parts: arrow.Table[] = [];
   for (const sl of slices) {
-    if ('scan' in sl.payload) {
-      parts.push(await scanned(engine(), sl as Slice & { payload: { scan: string } }));
+    const p = sl.payload;
+    if (isSourcePayload(p)) {
+      parts.push(await scanned(engine(), p, sl.offset, sl.rows));
       continue;
     }
-    const p = sl.payload;
     const id = 'key' in p ? p.key : p.ipc;
     let t = read.get(id);
     if (!t) read.set(id, (t = readPayload(store, p).then(tableFromIpc)));
