@@ -1,7 +1,8 @@
 // The bullmq runner against the local subprocess backends, side by side in one run: per-batch
 // overhead (identity UDF), CPU-bound throughput (sharp resize) with 1, 2 and 3 `quiver worker`
 // processes, and the bytes that crossed the coordinator against the media bytes the workers read
-// (the read_parquet index splits into per-file scans the workers read, so no source row is sent).
+// (the read_parquet index splits into per-file scans the workers read, so no source row is sent;
+// a dataset of the images themselves splits into per-fragment scans).
 // Needs a Redis: scripts/servers/redis.sh up (or --redis URL). All workers run on this machine,
 // so throughput is bounded by its cores; say so when reading the figures.
 // Usage: npx tsx bench/cluster.ts [--large] [--redis redis://127.0.0.1:6390]
@@ -14,9 +15,10 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type * as arrow from 'apache-arrow';
 import sharp from 'sharp';
+import { create } from '../src/dataset/index.js';
 import { configure, connect, type BackendName, type Connection, type Relation } from '../src/pipeline/index.js';
 import { steady } from './lib/steady.js';
-import { identity, resize } from './pipeline-udfs.js';
+import { identity, resize, resizeBytes } from './pipeline-udfs.js';
 
 const large = process.argv.includes('--large');
 const sizes = { overheadBatches: large ? 1000 : 200, images: large ? 240 : 96, imagePx: 1024 };
@@ -101,6 +103,31 @@ async function throughput(con: Connection, dir: string, store: string, mediaByte
   }
 }
 
+/** A dataset holding the PNGs themselves (a binary column, two commits so two fragments), read by cluster workers fragment by fragment. */
+async function datasetSource(con: Connection, dir: string, store: string, workers: ChildProcess[]): Promise<void> {
+  const url = join(dir, 'media-ds');
+  const ds = await create(url, { schema: { id: 'int64', image: 'binary' } });
+  let bytes = 0;
+  const half = Math.ceil(sizes.images / 2);
+  for (const [from, to] of [[0, half], [half, sizes.images]]) {
+    const rows = [];
+    for (let i = from; i < to; i++) {
+      const image = readFileSync(join(dir, 'media', `img-${i}.png`));
+      bytes += image.byteLength;
+      rows.push({ id: BigInt(i), image: new Uint8Array(image) });
+    }
+    await ds.append(rows);
+    await ds.commit(`images ${from}..${to}`);
+  }
+  await ds.close();
+  console.log(`\n## Dataset source (${sizes.images} PNGs inside a dataset, ${bytes} B, ${workers.length} workers): bytes through the coordinator`);
+  useRunner(true, store);
+  const q = con.dataset(url).mapBatches(resizeBytes, { schema: { id: 'BIGINT', thumb: 'BLOB' }, batchSize: 4, backend: 'cluster_task', concurrency: 3 });
+  const r = await steady(q);
+  const b = q.lastReport!.coordinatorBytes!;
+  console.log(`cluster_task over con.dataset(): ${((r.rowsAfterFirst / r.steadyMs) * 1000).toFixed(1)} img/s; coordinator sent ${b.sent} B of rows and ${b.scanDescriptions} B of fragment scan descriptions, received ${b.received} B (the thumbnails, for the caller); image bytes read by workers ${bytes} B`);
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'quiver-bench-cluster-'));
 const store = pathToFileURL(join(dir, 'store')).href;
 const workers: ChildProcess[] = [];
@@ -111,6 +138,7 @@ try {
   await overhead(con, store);
   const mediaBytes = await makeImages(dir, sizes.images);
   await throughput(con, dir, store, mediaBytes, workers);
+  await datasetSource(con, dir, store, workers);
   const left = existsSync(join(dir, 'store')) ? readdirSync(join(dir, 'store'), { recursive: true }).length : 0;
   console.log(`\nstore entries left after the runs: ${left} (empty folders only)`);
 } finally {

@@ -30,6 +30,14 @@ export async function resize(batch: arrow.Table): Promise<arrow.Table> {
   return new arrow.Table({ id: batch.getChild('id')!, thumb: arrow.vectorFromArray(thumbs, new arrow.Binary()) });
 }
 
+/** (id, image bytes) -> (id, 64 px thumbnail): resize from bytes a dataset holds, not from a path. */
+export async function resizeBytes(batch: arrow.Table): Promise<arrow.Table> {
+  const images = batch.getChild('image')!.toArray() as Uint8Array[];
+  const thumbs: Uint8Array[] = [];
+  for (const b of images) thumbs.push(await sharp(b).resize(64, 64).png().toBuffer());
+  return new arrow.Table({ id: batch.getChild('id')!, thumb: arrow.vectorFromArray(thumbs, new arrow.Binary()) });
+}
+
 /** Makes `bytes` bytes of image-like data per row (a PNG signature, then a pseudo-random fill). */
 export function fakeImageBytes(batch: arrow.Table): arrow.Table {
   const ids = batch.getChild('id')!.toArray() as BigInt64Array;

@@ -1001,7 +1001,10 @@ export class Dataset {
   /**
    * Standalone DuckDB SQL that reads this version (every column, local file paths), for engines
    * other than this handle's session, such as a pipeline's. With `since` (a version id), only
-   * the rows added after that version (by row id: updated rows are not "added").
+   * the rows added after that version (by row id: updated rows are not "added"). With
+   * `fragments` (ids from `fragmentRows()`), only those fragments' rows. With `ordered`, rows
+   * come in fragment order, then file order (a sort: per fragment, it holds one fragment's rows);
+   * without it, in whatever order DuckDB's plan gives, which may vary between runs.
    *
    * Caveats: the paths stay valid while the handle is open; objects of a remote store are
    * fetched into a local cache first. A writable handle reads its branch's newest version.
@@ -1010,15 +1013,32 @@ export class Dataset {
    * const sql = await ds.scanSql();
    * await con.run(`create table snapshot as ${sql}`); // con = await quiver.connect()
    */
-  async scanSql(options: { since?: string } = {}): Promise<string> {
+  async scanSql(options: { since?: string; fragments?: readonly string[]; ordered?: boolean } = {}): Promise<string> {
     this.#check(false);
     return this.#mutex.run(async () => {
       await this.#syncHead();
-      const sqlOf = (m: Manifest, large: 'all' | 'none') => versionSql((keys) => this.#cache.paths(keys), m, { large });
-      const current = await sqlOf(this.#manifest, 'all');
+      const sqlOf = (m: Manifest, large: 'all' | 'none', ordered?: boolean) => versionSql((keys) => this.#cache.paths(keys), m, { large, ordered });
+      const current = await sqlOf(options.fragments ? fragmentsOf(this.#manifest, options.fragments) : this.#manifest, 'all', options.ordered);
       if (options.since === undefined) return current;
       const old = await readManifest(this.store, (await readCommit(this.store, String(options.since))).manifest);
       return `SELECT * FROM (${current}) AS cur WHERE row_id NOT IN (SELECT row_id FROM (${await sqlOf(old, 'none')}) AS old)`;
+    });
+  }
+
+  /**
+   * The fragments of this version in the order `scanSql()` reads them, each with its live rows
+   * (its rows less its deletes) and the keys of its files, from the manifest alone (no data file
+   * is read). With `scanSql({ fragments: [id] })` per fragment, another process (a cluster
+   * worker) reads the version piece by piece; the pieces, in this order, are the whole scan.
+   */
+  async fragmentRows(): Promise<{ version: string; fragments: { id: string; rows: number; key: string; deletes?: string }[] }> {
+    this.#check(false);
+    return this.#mutex.run(async () => {
+      await this.#syncHead();
+      const fragments = this.#manifest.fragments.map((f) => ({
+        id: f.id, rows: f.rows - (f.deletes?.count ?? 0), key: f.key, ...(f.deletes && f.deletes.count > 0 ? { deletes: f.deletes.key } : {}),
+      }));
+      return { version: this.#head.id, fragments };
     });
   }
 
@@ -1838,6 +1858,18 @@ export class Dataset {
 }
 
 /** What a curate commit records: its predicate and parameters (bigints tagged, as JSON has none). */
+/** Manifest `m` restricted to fragments `ids` and the large-column files overlapping their row ids; throws `not_found` for an id it lacks. */
+function fragmentsOf(m: Manifest, ids: readonly string[]): Manifest {
+  const wanted = new Set(ids);
+  const fragments = m.fragments.filter((f) => wanted.has(f.id));
+  if (fragments.length !== wanted.size) {
+    const missing = ids.find((id) => !fragments.some((f) => f.id === id));
+    throw new QuiverError('not_found', `dataset: this version has no fragment ${missing}`, { fragment: missing });
+  }
+  const overlaps = (g: GroupFileMeta) => fragments.some((f) => BigInt(g.rowIdMin) <= BigInt(f.rowIdMax) && BigInt(f.rowIdMin) <= BigInt(g.rowIdMax));
+  return { ...m, fragments, groups: Object.fromEntries(Object.entries(m.groups).map(([c, files]) => [c, files.filter(overlaps)])) };
+}
+
 function curateMeta(predicate: string, params: readonly Param[]): Record<string, unknown> {
   return params.length ? { curate: predicate, curateParams: params.map((p) => (typeof p === 'bigint' ? { bigint: String(p) } : p)) } : { curate: predicate };
 }

@@ -6,7 +6,7 @@ import * as arrow from 'apache-arrow';
 import { QuiverError } from '../errors.js';
 import { Engine, type EngineOptions, type Session } from '../query/index.js';
 import { openTarget } from '../dataset/open-target.js';
-import type { DatasetRef, DatasetVersion } from './dataset-seam.js';
+import type { DatasetRef, DatasetStorage, DatasetVersion } from './dataset-seam.js';
 import type { ProgressOptions } from './progress.js';
 import { Relation, type RelationHost } from './relation.js';
 import { recordsFromTable, tableFromRecords, type SchemaSpec } from './schema.js';
@@ -36,6 +36,8 @@ export interface DatasetOptions {
   asOf?: Date | string;
   /** Only the rows added after this version. */
   since?: DatasetVersion;
+  /** How to reach a remote store: endpoint, region, credentials (kept out of the commit lineage). Default none (local folders, or the SDK's defaults). */
+  storage?: DatasetStorage;
 }
 
 /** Options of `registerFunction`. */
@@ -94,13 +96,14 @@ export class Connection implements RelationHost {
   dataset(url: string, options: DatasetOptions = {}): Relation {
     this.checkOpen();
     if (typeof url !== 'string' || !url) throw new QuiverError('invalid_input', `pipeline: dataset needs a url, got ${String(url)}`);
-    const { since, version, ...rest } = options;
+    const { since, version, storage, ...rest } = options;
     // Checked now, with open's own table, so a wrong combination fails where it is written.
     const target = openTarget({ ...rest, ...(version !== undefined ? { version: String(version) } : {}) }, ['since'], 'main');
     const ref: DatasetRef =
       target.kind === 'version' ? { url, version: version! }
       : target.kind === 'tag' ? { url, tag: target.tag }
       : { url, ...(options.branch !== undefined ? { branch: target.branch } : {}), ...(target.asOf ? { asOf: target.asOf.toISOString() } : {}) };
+    if (storage) ref.storage = storage;
     return new Relation(this, { kind: 'dataset', dataset: ref, ...(since !== undefined ? { since } : {}) });
   }
 

@@ -14,11 +14,47 @@ export type DatasetVersion = number | string;
  */
 export interface DatasetRef {
   url: string;
+  /** How to reach a remote store (endpoint, region; credentials stay out of lineage and out of scans sent to workers). */
+  storage?: DatasetStorage;
   branch?: string;
   version?: DatasetVersion;
   tag?: string;
   /** An ISO 8601 time: the branch's last version committed at or before it. */
   asOf?: string;
+}
+
+/** The serialisable store options of a dataset reference (StoreOptions without its local-only parts). */
+export interface DatasetStorage {
+  endpoint?: string;
+  region?: string;
+  forcePathStyle?: boolean;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  connectionString?: string;
+}
+
+/** Store options a worker may be sent: where the store is, never how to sign in to it. */
+export function withoutSecrets(s: DatasetStorage): Omit<DatasetStorage, 'credentials' | 'connectionString'> {
+  const { credentials: _c, connectionString: _s, ...rest } = s;
+  return rest;
+}
+
+/**
+ * One fragment of a fixed dataset version, described so that another process (a cluster worker)
+ * reads it itself: plain JSON, no secret (the worker's own credentials reach the store). The
+ * scans of a version, in order, give exactly the rows of `sqlFor` at that version, in its order.
+ */
+export interface DatasetScan {
+  url: string;
+  /** Endpoint and region, never credentials. */
+  storage?: Omit<DatasetStorage, 'credentials' | 'connectionString'>;
+  /** The commit id: a worker opens the dataset read-only there. */
+  version: string;
+  fragment: string;
+  /** Live rows (the fragment's rows less its deletes). */
+  rows: number;
+  /** Its small-column file and deletes file (for errors and logs; the worker reads the manifest itself). */
+  key: string;
+  deletes?: string;
 }
 
 /** What produced a commit, recorded in it: the source SQL and every UDF stage. */
@@ -43,6 +79,13 @@ export interface DatasetSource {
    * added after that version.
    */
   sqlFor(ref: DatasetRef, options: { since?: DatasetVersion }): Promise<string>;
+  /**
+   * Optional: the state `ref` names as one scan per fragment, read from its manifest only, or
+   * undefined when this provider cannot split it. Runners that send work to other processes use it.
+   */
+  splitScans?(ref: DatasetRef): Promise<DatasetScan[] | undefined>;
+  /** Optional, with `splitScans`: SQL text (runnable by this process's engine) reading one scan's rows, in order. */
+  scanSqlOf?(scan: DatasetScan): Promise<string>;
 }
 
 export interface DatasetProvider extends DatasetSource {

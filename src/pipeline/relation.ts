@@ -7,7 +7,7 @@ import * as arrow from 'apache-arrow';
 import { QuiverError } from '../errors.js';
 import { quoteIdent, type ColumnInfo, type Engine, type Session } from '../query/index.js';
 import { currentConfig } from './config.js';
-import type { DatasetLineage, DatasetVersion } from './dataset-seam.js';
+import { withoutSecrets, type DatasetLineage, type DatasetRef, type DatasetVersion } from './dataset-seam.js';
 import { planColumns, stagePlan, type Plan, type SourcePlan, type StageOptions } from './plan.js';
 import { createProgress, type ProgressOptions } from './progress.js';
 import { newReport, type RunReport } from './report.js';
@@ -18,7 +18,7 @@ import { arrowSchemaFromColumns } from './schema-sql.js';
 import { countOf, writeParquetBatches, writeParquetSql, type ParquetOptions } from './sink/parquet-sink.js';
 import { formatTable } from './sink/show.js';
 import { inTransaction, writeTable, type TableMode } from './sink/table-sink.js';
-import { noDatasets, sourceSql, streamSql } from './source.js';
+import { noDatasets, sourceSql, streamSource } from './source.js';
 import type { StageKind } from './udf-call.js';
 import { isModuleRef, locateUdf, moduleUrl, udfName, type Udf, type UdfPlanRef } from './udf-ref.js';
 
@@ -149,12 +149,16 @@ export class Relation implements AsyncIterable<arrow.Table> {
     const progress = createProgress({ terminal: currentConfig().progress, ...this.host.progress });
     this.lastReport = report;
     const session = await this.host.engine.session();
-    const sql = await sourceSql(plan.source, currentConfig().datasets);
+    const datasets = currentConfig().datasets;
+    // Resolved when first asked for: a runner whose workers read the dataset's fragments themselves never fetches them here.
+    let sql: Promise<string> | undefined;
+    const sqlText = () => (sql ??= sourceSql(plan.source, datasets));
     try {
       const ctx = {
-        source: (rows: number) => streamSql(session, sql, rows),
-        sourceSql: sql,
+        source: (rows: number) => streamSource(session, plan.source, datasets, sqlText, rows),
+        sourceSql: sqlText,
         query: async (q: string) => (await session.all(q)).rows,
+        datasets,
         inlineUdfs: this.inlineUdfs(),
         options: currentConfig().runnerOptions,
         report,
@@ -340,11 +344,18 @@ export class Relation implements AsyncIterable<arrow.Table> {
   }
 }
 
+/** The source as lineage records it: dataset references keep where the store is, never how to sign in. */
+function withoutCredentials(source: SourcePlan): SourcePlan {
+  const clean = (r: DatasetRef): DatasetRef => (r.storage ? { ...r, storage: withoutSecrets(r.storage) } : r);
+  if (source.kind === 'dataset') return { ...source, dataset: clean(source.dataset) };
+  return { ...source, datasets: Object.fromEntries(Object.entries(source.datasets).map(([n, r]) => [n, clean(r)])) };
+}
+
 /** What a dataset commit records about the pipeline that produced it. */
 export function lineageOf(plan: Plan): DatasetLineage {
   return {
     runner: plan.runner,
-    source: plan.source,
+    source: withoutCredentials(plan.source),
     stages: plan.stages.map((s) => ({
       index: s.index, name: s.name, kind: s.kind, backend: s.backend, columns: s.columns,
       udf: s.udf.kind === 'module' ? `${s.udf.module}#${s.udf.export}` : `inline:${s.udf.name}`,

@@ -28,3 +28,19 @@ export async function sourceSql(source: SourcePlan, datasets: DatasetProvider | 
 export async function* streamSql(session: Session, sql: string, batchRows: number): AsyncGenerator<arrow.Table> {
   for await (const b of session.stream(sql, [], batchRows)) yield new arrow.Table(b);
 }
+
+/**
+ * Streams a plan's source. A dataset version (without `since`) is read fragment by fragment,
+ * each in file order, so its rows come in the same order on every run, under every runner
+ * (cluster workers read the same pieces); anything else is the SQL text, in DuckDB's order.
+ */
+export async function* streamSource(session: Session, source: SourcePlan, datasets: DatasetProvider | undefined, sql: () => Promise<string>, batchRows: number): AsyncGenerator<arrow.Table> {
+  if (source.kind === 'dataset' && source.since === undefined && datasets?.splitScans && datasets.scanSqlOf) {
+    const scans = await datasets.splitScans(source.dataset);
+    if (scans?.length) {
+      for (const s of scans) yield* streamSql(session, await datasets.scanSqlOf(s), batchRows);
+      return;
+    }
+  }
+  yield* streamSql(session, await sql(), batchRows);
+}

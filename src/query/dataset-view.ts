@@ -22,6 +22,11 @@ export interface ScanOptions {
    * handle's tenant filter, applied inside the view so no query over it sees another row.
    */
   where?: string;
+  /**
+   * Rows in fragment order, then file order (a sort). Without it the order is DuckDB's, which
+   * varies between runs once a join is planned with the large-column files as its probe side.
+   */
+  ordered?: boolean;
 }
 
 export interface ScanPlan {
@@ -33,6 +38,7 @@ export interface ScanPlan {
   fragmentColumn?: string;
   /** The rows the view keeps (ScanOptions.where). */
   where?: string;
+  ordered?: boolean;
   /** Every key the view reads. */
   keys: string[];
   /** Set once the schema changed: how each small column is read from older files. */
@@ -83,6 +89,7 @@ export function planScan(manifest: Manifest, options: ScanOptions = {}): ScanPla
     ...(options.fragmentColumn ? { fragmentColumn: options.fragmentColumn } : {}),
     ...(evolved ? { evolved } : {}),
     ...(options.where ? { where: options.where } : {}),
+    ...(options.ordered ? { ordered: true } : {}),
   };
 }
 
@@ -181,5 +188,7 @@ function unfilteredViewSql(plan: ScanPlan, pathOf: (key: string) => string): str
     const pairs = plan.fragments.map((f) => `(${quoteString(pathOf(f.key))}, ${quoteString(f.id)})`).join(', ');
     joins.unshift(`JOIN (VALUES ${pairs}) fm(fp, fid) ON fm.fp = s.${FILE_COL}`);
   }
-  return `SELECT ${cols.join(', ')} FROM ${from} ${joins.join(' ')}`;
+  // DuckDB's virtual columns of the small-column scan: the file's place in the list, the row's in the file.
+  const order = plan.ordered ? ' ORDER BY s.file_index, s.file_row_number' : '';
+  return `SELECT ${cols.join(', ')} FROM ${from} ${joins.join(' ')}${order}`;
 }

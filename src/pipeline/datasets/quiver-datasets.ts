@@ -7,7 +7,7 @@ import * as arrow from 'apache-arrow';
 import { QuiverError, isQuiverError } from '../../errors.js';
 import { create, open, type Dataset } from '../../dataset/index.js';
 import type { SchemaInput } from '../../format/index.js';
-import type { DatasetLineage, DatasetProvider, DatasetRef, DatasetSink, DatasetVersion } from '../dataset-seam.js';
+import { withoutSecrets, type DatasetLineage, type DatasetProvider, type DatasetRef, type DatasetScan, type DatasetSink, type DatasetStorage, type DatasetVersion } from '../dataset-seam.js';
 import type { ColumnSpec } from '../schema.js';
 
 /** A Quiver column type for a DuckDB SQL type: 'BIGINT' -> 'int64', 'FLOAT[768]' -> 'emb-768'. */
@@ -79,13 +79,15 @@ class QuiverSink implements DatasetSink {
 /** The provider `connect()` uses unless another is configured. */
 export class QuiverDatasets implements DatasetProvider {
   private readonly handles = new Map<string, Promise<Dataset>>();
+  /** The full store options (credentials too) of each URL this process split, so its own scans use them; scans sent elsewhere carry none. */
+  private readonly storageOf = new Map<string, DatasetStorage>();
 
   private handle(ref: DatasetRef): Promise<Dataset> {
-    const { url, version, ...at } = ref;
-    const key = JSON.stringify([url, version ?? null, at.branch ?? null, at.tag ?? null, at.asOf ?? null]);
+    const { url, version, storage, ...at } = ref;
+    const key = JSON.stringify([url, version ?? null, at.branch ?? null, at.tag ?? null, at.asOf ?? null, storage ?? null]);
     let h = this.handles.get(key);
     if (!h) {
-      h = open(url, { ...at, ...(version !== undefined ? { version: String(version) } : {}) });
+      h = open(url, { ...at, ...(storage ? { storage } : {}), ...(version !== undefined ? { version: String(version) } : {}) });
       h.catch(() => this.handles.delete(key));
       this.handles.set(key, h);
     }
@@ -95,6 +97,20 @@ export class QuiverDatasets implements DatasetProvider {
   async sqlFor(ref: DatasetRef, options: { since?: DatasetVersion }): Promise<string> {
     const ds = await this.handle(ref);
     return ds.scanSql(options.since !== undefined ? { since: String(options.since) } : {});
+  }
+
+  async splitScans(ref: DatasetRef): Promise<DatasetScan[]> {
+    const { version, fragments } = await (await this.handle(ref)).fragmentRows();
+    if (ref.storage) this.storageOf.set(ref.url, ref.storage);
+    const storage = ref.storage ? withoutSecrets(ref.storage) : undefined;
+    return fragments.map((f) => ({ url: ref.url, ...(storage ? { storage } : {}), version, fragment: f.id, rows: f.rows, key: f.key, ...(f.deletes ? { deletes: f.deletes } : {}) }));
+  }
+
+  /** Opens the dataset read-only at the scan's version (one handle per version, kept) and returns SQL over that fragment's files, in file order. */
+  async scanSqlOf(scan: DatasetScan): Promise<string> {
+    const storage = this.storageOf.get(scan.url) ?? scan.storage;
+    const ds = await this.handle({ url: scan.url, version: scan.version, ...(storage ? { storage } : {}) });
+    return ds.scanSql({ fragments: [scan.fragment], ordered: true });
   }
 
   async openSink(url: string, options: { branch?: string; message?: string; columns: ColumnSpec[]; lineage: DatasetLineage; update?: { on: string } }): Promise<DatasetSink> {

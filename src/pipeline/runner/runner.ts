@@ -3,15 +3,22 @@
 // runner plugs in under another name without any change to SQL text or UDF code.
 
 import type * as arrow from 'apache-arrow';
+import type { DatasetProvider } from '../dataset-seam.js';
 import type { Plan } from '../plan.js';
 import type { RunReport } from '../report.js';
 
 export interface RunContext {
   /** Reads the plan's source as Arrow tables of about `batchRows` rows, in order. */
   source(batchRows: number): AsyncIterable<arrow.Table>;
-  /** The source's SQL text and a way to ask DuckDB about it, for runners that split the source into tasks workers read themselves. */
-  sourceSql?: string;
+  /**
+   * The source's SQL text (resolved on first call: for a remote dataset that fetches its files
+   * into this process's cache) and a way to ask DuckDB about it, for runners that split the
+   * source into tasks workers read themselves.
+   */
+  sourceSql?: () => Promise<string>;
   query?: (sql: string) => Promise<Record<string, unknown>[]>;
+  /** The dataset provider, for runners that split a dataset source by fragment (`splitScans`). */
+  datasets?: DatasetProvider;
   /** In-process UDF values by stage index, for stages whose UDF ref is `inline`. */
   inlineUdfs: ReadonlyMap<number, unknown>;
   /** The runner's options from `configure({ runner: { kind, ...options } })`. */

@@ -15,8 +15,11 @@ import { ipcFromTable, tableFromIpc } from '../../ipc.js';
 import type { StagePlan } from '../../plan.js';
 import type { ResolvedOptions } from './options.js';
 import { payloadBytes, readPayload, writePayload } from './payload.js';
-import { keys, resourcesText, slotsFor, type ClusterStage, type JobData, type JobResult, type Payload, type RunAnnouncement, type Slice, type WorkerRecord } from './protocol.js';
+import { isSourcePayload, keys, resourcesText, slotsFor, type ClusterStage, type JobData, type JobResult, type Payload, type RunAnnouncement, type Slice, type WorkerRecord } from './protocol.js';
 import { openRedis, serverRunId } from './redis.js';
+
+/** How long an ending run waits for its workers to close its queues (they do within a poll). */
+const leaveWaitMsMax = 10_000;
 
 interface Pending {
   stage: number;
@@ -58,7 +61,7 @@ export class ClusterRun {
 
   /** The announcement lapses this long after the coordinator's last watchdog pass, so workers leave the run of a coordinator that died. */
   private get announcementTtlMs(): number {
-    return Math.max(10 * this.o.watchIntervalMs, 5000);
+    return this.o.announcementTtlMs || Math.max(10 * this.o.watchIntervalMs, 5000);
   }
 
   private get storePrefix(): string {
@@ -140,7 +143,7 @@ export class ClusterRun {
 
   /** Reads a worker's output; its bytes count as received by the coordinator. */
   async readTable(p: Payload): Promise<arrow.Table> {
-    assert(!('scan' in p), 'a source scan goes only to a cluster stage');
+    assert(!isSourcePayload(p), 'a source scan goes only to a cluster stage');
     const bytes = await readPayload(this.store, p);
     this.bytes.received += bytes.byteLength;
     return tableFromIpc(bytes);
@@ -152,7 +155,7 @@ export class ClusterRun {
     // An inline slice crosses the coordinator (in the job, in Redis); a stored one does not.
     for (const sl of input) {
       if ('ipc' in sl.payload) this.bytes.sent += payloadBytes(sl.payload).inline;
-      if ('scan' in sl.payload) this.bytes.scanDescriptions += Buffer.byteLength(JSON.stringify(sl));
+      if (isSourcePayload(sl.payload)) this.bytes.scanDescriptions += Buffer.byteLength(JSON.stringify(sl));
     }
     const data: JobData = { batch, input };
     const jobId = keys.jobId(batch);
@@ -245,6 +248,17 @@ export class ClusterRun {
     }
   }
 
+  /** Resolves once no live worker is in the run's serving set, or after `leaveWaitMsMax` (a worker that hangs). */
+  private async untilWorkersLeft(): Promise<void> {
+    const started = Date.now();
+    while (Date.now() - started < leaveWaitMsMax) {
+      const names = await this.redis.smembers(keys.serving(this.o.prefix, this.id));
+      const records = names.length ? await this.redis.mget(...names.map((n) => keys.worker(this.o.prefix, n))) : [];
+      if (records.every((r) => r === null)) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
   /** Ends the run: removes its jobs (workers stop serving it), its announcement and its objects. */
   async end(): Promise<void> {
     this.ended = true;
@@ -253,7 +267,12 @@ export class ClusterRun {
     const quiet = <T>(p: Promise<T>) => this.withDeadline('while ending the run', p).catch(() => undefined);
     await quiet(this.redis.srem(keys.runs(this.o.prefix), this.id));
     await quiet(this.redis.del(keys.run(this.o.prefix, this.id)));
+    await quiet(this.redis.publish(keys.runEnded(this.o.prefix), this.id));
+    // A worker's BullMQ Worker (its stalled-job checker) may write a queue's keys again until it
+    // closes; only once every live worker has left the run are the queues removed for good.
+    await quiet(this.untilWorkersLeft());
     for (const q of this.queues.values()) await quiet(q.obliterate({ force: true }));
+    await quiet(this.redis.del(keys.serving(this.o.prefix, this.id)));
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
     await Promise.allSettled(this.events.map((e) => e.close()));
     for (const c of this.clients) c.disconnect();

@@ -1,5 +1,6 @@
-// The bullmq runner's run. A `read_parquet` source feeding a cluster stage is split into
-// per-file scans the workers read (source-split.ts); any other source is read here. A
+// The bullmq runner's run. A source feeding a cluster stage is split into scans the workers read
+// themselves: a dataset version by fragment, a `read_parquet` query by file (source-split.ts);
+// any other source is read here. A
 // `cluster_task` / `cluster_actor` stage runs as one job per batch on the workers, and its output stays in the store: the next cluster stage
 // gets slices of it (re-cut to its batch size by row counts alone), so batches go worker to
 // worker. Only a local stage or the sink reads batches back here. Nothing outlives the run: its
@@ -17,9 +18,9 @@ import { runStage } from '../local/stage-run.js';
 import type { RunContext } from '../runner.js';
 import { ClusterRun } from './cluster-run.js';
 import { resolveOptions } from './options.js';
-import type { Payload, Slice } from './protocol.js';
+import type { Payload, Slice, SourcePayload } from './protocol.js';
 import { checkReachable } from './redis.js';
-import { splitParquetSource, type SourceScan } from './source-split.js';
+import { splitParquetSource } from './source-split.js';
 import { describeModule } from './udf-module.js';
 
 /** A batch between stages: a table here, or a reference to one in the run's store. */
@@ -83,16 +84,31 @@ async function* itemsOf(tables: AsyncIterable<arrow.Table>): AsyncGenerator<Item
   for await (const table of tables) yield { table };
 }
 
-async function* scanItems(scans: SourceScan[]): AsyncGenerator<Item> {
-  for (const s of scans) yield { ref: { scan: s.sql }, rows: s.rows };
+async function* scanItems(scans: { payload: SourcePayload; rows: number }[]): AsyncGenerator<Item> {
+  for (const s of scans) yield { ref: s.payload, rows: s.rows };
 }
 
 /**
- * The source as items: scans of its Parquet files for the workers to read when the first stage
- * runs on the cluster and the source splits; else batches read here.
+ * The source as scans workers read themselves, or undefined when it does not split: a dataset
+ * version by fragment (from its manifest: no data file is read here), a read_parquet query by file.
+ */
+async function splitSource(plan: Plan, ctx: RunContext): Promise<{ payload: SourcePayload; rows: number }[] | undefined> {
+  const src = plan.source;
+  if (src.kind === 'dataset') {
+    // `since` reads two versions against each other; it stays on the coordinator.
+    if (src.since !== undefined || !ctx.datasets?.splitScans || !ctx.datasets.scanSqlOf) return undefined;
+    return (await ctx.datasets.splitScans(src.dataset))?.map((d) => ({ payload: { dataset: d }, rows: d.rows }));
+  }
+  if (!ctx.sourceSql || !ctx.query) return undefined;
+  return (await splitParquetSource(await ctx.sourceSql(), ctx.query))?.map((s) => ({ payload: { scan: s.sql }, rows: s.rows }));
+}
+
+/**
+ * The source as items: scans for the workers to read when the first stage runs on the cluster
+ * and the source splits; else batches read here.
  */
 async function sourceItems(plan: Plan, ctx: RunContext, firstOnCluster: boolean): Promise<{ items: AsyncIterable<Item>; split: boolean }> {
-  const scans = firstOnCluster && ctx.sourceSql && ctx.query ? await splitParquetSource(ctx.sourceSql, ctx.query) : undefined;
+  const scans = firstOnCluster ? await splitSource(plan, ctx) : undefined;
   if (scans) return { items: scanItems(scans), split: true };
   return { items: itemsOf(ctx.source(plan.stages[0]?.batchRows ?? 2048)), split: false };
 }

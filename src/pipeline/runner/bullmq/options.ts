@@ -23,13 +23,18 @@ export interface BullmqRunnerOptions {
   inlineBytesMax?: number;
   /** How often the coordinator checks Redis, its workers and its pending jobs. Default 500 ms. */
   watchIntervalMs?: number;
+  /**
+   * The run's announcement lapses this long after the coordinator last refreshed it; then workers
+   * leave the run and sweep its queues (a coordinator that died). Default max(10 × watchIntervalMs, 5,000 ms).
+   */
+  announcementTtlMs?: number;
   /** A run fails when Redis has not answered for this long. Default 30,000 ms. */
   redisDownMsMax?: number;
 }
 
 export type ResolvedOptions = Required<BullmqRunnerOptions>;
 
-const numeric = ['workerWaitMs', 'inlineBytesMax', 'watchIntervalMs', 'redisDownMsMax'] as const;
+const numeric = ['workerWaitMs', 'inlineBytesMax', 'watchIntervalMs', 'announcementTtlMs', 'redisDownMsMax'] as const;
 const known = new Set(['connection', 'store', 'prefix', ...numeric]);
 
 /** Checks the options; throws `invalid_input` naming the first bad one. */
@@ -50,6 +55,7 @@ export function resolveOptions(o: Readonly<Record<string, unknown>>): ResolvedOp
     workerWaitMs: (o.workerWaitMs as number | undefined) ?? 60_000,
     inlineBytesMax: (o.inlineBytesMax as number | undefined) ?? 65_536,
     watchIntervalMs: (o.watchIntervalMs as number | undefined) || 500,
+    announcementTtlMs: (o.announcementTtlMs as number | undefined) ?? 0,
     redisDownMsMax: (o.redisDownMsMax as number | undefined) ?? 30_000,
   };
 }

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { QuiverError, isQuiverError } from '../../../errors.js';
 import type { ObjectStore } from '../../../storage/index.js';
-import type { Payload } from './protocol.js';
+import { isSourcePayload, type Payload, type SourcePayload } from './protocol.js';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
@@ -21,7 +21,7 @@ export async function writePayload(store: ObjectStore, prefix: string, ipc: Uint
   return { key, bytes: ipc.byteLength };
 }
 
-export async function readPayload(store: ObjectStore, p: Exclude<Payload, { scan: string }>): Promise<Uint8Array> {
+export async function readPayload(store: ObjectStore, p: Exclude<Payload, SourcePayload>): Promise<Uint8Array> {
   if ('ipc' in p) return new Uint8Array(Buffer.from(p.ipc, 'base64'));
   const bytes = await store.get(p.key);
   const want = /([0-9a-f]{64})\.arrow$/.exec(p.key)?.[1];
@@ -33,6 +33,6 @@ export async function readPayload(store: ObjectStore, p: Exclude<Payload, { scan
 
 /** The bytes a payload carries, for the coordinator's byte counts. */
 export function payloadBytes(p: Payload): { inline: number; stored: number } {
-  if ('scan' in p) return { inline: 0, stored: 0 };
+  if (isSourcePayload(p)) return { inline: 0, stored: 0 };
   return 'ipc' in p ? { inline: Math.floor((p.ipc.length * 3) / 4), stored: 0 } : { inline: 0, stored: p.bytes };
 }

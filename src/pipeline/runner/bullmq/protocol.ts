@@ -4,6 +4,7 @@
 // only, so both sides agree on them.
 
 import type { BackendName } from '../../backend/index.js';
+import type { DatasetScan } from '../../dataset-seam.js';
 import type { WireError } from '../../backend/host/protocol.js';
 import type { OnError } from '../../plan.js';
 import type { ColumnSpec } from '../../schema.js';
@@ -46,9 +47,17 @@ export interface RunAnnouncement {
 
 /**
  * A batch, inline (base64 Arrow IPC), as a content-addressed key in the run's store, or a source
- * scan: SQL over one Parquet file that the worker runs itself (so source rows skip the coordinator).
+ * the worker reads itself (so source rows skip the coordinator): SQL over one Parquet file, or
+ * one fragment of a dataset version.
  */
-export type Payload = { ipc: string } | { key: string; bytes: number } | { scan: string };
+export type Payload = { ipc: string } | { key: string; bytes: number } | { scan: string } | { dataset: DatasetScan };
+
+/** A payload the worker reads from the source itself. */
+export type SourcePayload = Extract<Payload, { scan: string } | { dataset: DatasetScan }>;
+
+export function isSourcePayload(p: Payload): p is SourcePayload {
+  return 'scan' in p || 'dataset' in p;
+}
 
 /** Rows [offset, offset + rows) of the table a payload holds. */
 export interface Slice {
@@ -78,6 +87,12 @@ export interface WorkerRecord {
 export const keys = {
   runs: (prefix: string) => `${prefix}:runs`,
   run: (prefix: string, run: string) => `${prefix}:run:${run}`,
+  /** The names of the workers that may still write to the run's queues (added before they serve, removed once closed). */
+  serving: (prefix: string, run: string) => `${prefix}:run:${run}:serving`,
+  /** The pub/sub channel a coordinator names its ended run on, so workers leave it at once. */
+  runEnded: (prefix: string) => `${prefix}:run-ended`,
+  /** Every BullMQ key of a run's queues. */
+  queueKeys: (prefix: string, run: string) => `${prefix}:run-${run}-s*`,
   worker: (prefix: string, name: string) => `${prefix}:worker:${name}`,
   workerPattern: (prefix: string) => `${prefix}:worker:*`,
   /** BullMQ queue names (BullMQ adds the prefix itself). */

@@ -33,3 +33,13 @@ export async function serverRunId(r: Redis): Promise<string> {
   const info = await r.info('server');
   return /run_id:(\w+)/.exec(info)?.[1] ?? '';
 }
+
+/** Deletes every key matching `pattern` (SCAN, so a large keyspace is not blocked). */
+export async function deleteMatching(r: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, batch] = await r.scan(cursor, 'MATCH', pattern, 'COUNT', 200);
+    cursor = next;
+    if (batch.length) await r.del(...batch);
+  } while (cursor !== '0');
+}

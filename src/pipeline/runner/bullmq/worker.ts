@@ -2,7 +2,8 @@
 // watches for announced runs, and serves each cluster stage it fits with a BullMQ worker on
 // that stage's queue. The UDF runs in this machine's child processes (the subprocess_task or
 // subprocess_actor pool, so an actor is constructed once per slot), loaded from this install.
-// Source scans (SQL over one Parquet file) it reads with its own DuckDB.
+// Source scans (SQL over one Parquet file, a dataset version's fragment opened read-only at that
+// version through this process's own store and cache) it reads with its own DuckDB.
 // Every job gets one answer: the output batch (retries and onError applied here, by the local
 // runner's own batch code), or the error as data, naming this worker.
 
@@ -14,12 +15,14 @@ import { QuiverError } from '../../../errors.js';
 import { Engine } from '../../../query/index.js';
 import { openStore, type ObjectStore } from '../../../storage/index.js';
 import { backendFor, type Executor } from '../../backend/index.js';
+import { currentConfig } from '../../config.js';
+import { noDatasets } from '../../source.js';
 import { wireError } from '../../backend/host/wire-error.js';
 import { ipcFromTable, tableFromIpc } from '../../ipc.js';
 import { batchRunner } from '../local/stage-run.js';
 import { readPayload, writePayload } from './payload.js';
-import { keys, slotsFor, type ClusterStage, type JobData, type JobResult, type RunAnnouncement, type Slice, type WorkerRecord } from './protocol.js';
-import { checkReachable, openRedis } from './redis.js';
+import { isSourcePayload, keys, slotsFor, type SourcePayload, type ClusterStage, type JobData, type JobResult, type RunAnnouncement, type Slice, type WorkerRecord } from './protocol.js';
+import { checkReachable, deleteMatching, openRedis } from './redis.js';
 import { sliceSql } from './source-split.js';
 import { resolveModule } from './udf-module.js';
 
@@ -66,11 +69,20 @@ function poolKey(s: ClusterStage, slots: number): string {
   return JSON.stringify({ module, name, kind, columns, ctorArgs, restartsMax, batchTimeoutMs, resources, slots });
 }
 
-/** Rows of a source scan slice, read by this worker's DuckDB. */
-async function scanned(engine: Promise<Engine>, sl: Slice & { payload: { scan: string } }): Promise<arrow.Table> {
+/** The SQL a source payload reads: the scan's own, or a dataset fragment's from this process's dataset provider. */
+async function sourceSqlOf(p: SourcePayload): Promise<string> {
+  if ('scan' in p) return p.scan;
+  const datasets = currentConfig().datasets;
+  if (!datasets?.scanSqlOf) throw noDatasets({ url: p.dataset.url });
+  return datasets.scanSqlOf(p.dataset);
+}
+
+/** Rows of a source slice, read by this worker's DuckDB. */
+async function scanned(engine: Promise<Engine>, p: SourcePayload, offset: number, rows: number): Promise<arrow.Table> {
+  const sql = await sourceSqlOf(p);
   const session = await (await engine).session();
   try {
-    return await session.arrow(sliceSql(sl.payload.scan, sl.offset, sl.rows));
+    return await session.arrow(sliceSql(sql, offset, rows));
   } finally {
     session.close();
   }
@@ -81,11 +93,11 @@ async function assemble(store: ObjectStore, engine: () => Promise<Engine>, slice
   const read = new Map<string, Promise<arrow.Table>>();
   const parts: arrow.Table[] = [];
   for (const sl of slices) {
-    if ('scan' in sl.payload) {
-      parts.push(await scanned(engine(), sl as Slice & { payload: { scan: string } }));
+    const p = sl.payload;
+    if (isSourcePayload(p)) {
+      parts.push(await scanned(engine(), p, sl.offset, sl.rows));
       continue;
     }
-    const p = sl.payload;
     const id = 'key' in p ? p.key : p.ipc;
     let t = read.get(id);
     if (!t) read.set(id, (t = readPayload(store, p).then(tableFromIpc)));
@@ -111,29 +123,36 @@ class WorkerLoop implements ClusterWorker {
   /** DuckDB for source scans, created on the first one. */
   private engine?: Promise<Engine>;
   private timer?: NodeJS.Timeout;
+  /** Told by a coordinator when its run ends, so the worker closes the run's queues at once. */
+  private readonly sub: Redis;
   private polling = false;
+  private pollAgain = false;
   private closed = false;
 
   constructor(private readonly o: Required<Omit<WorkerOptions, 'log'>> & Pick<WorkerOptions, 'log'>) {
     this.name = o.name;
     this.redis = openRedis(o.connection);
+    this.sub = openRedis(o.connection);
     this.record = { name: o.name, concurrency: o.concurrency, resources: o.resources };
   }
 
   async start(): Promise<void> {
+    this.sub.on('message', () => void this.poll());
+    await this.sub.subscribe(keys.runEnded(this.o.prefix));
     await this.poll();
     this.timer = setInterval(() => void this.poll(), this.o.pollIntervalMs);
   }
 
+  /** Polls now, or once more right after the pass under way (a run-ended message may arrive mid-pass). */
   private async poll(): Promise<void> {
-    if (this.polling || this.closed) return;
+    if (this.closed) return;
+    if (this.polling) return void (this.pollAgain = true);
     this.polling = true;
     try {
-      const ttlMs = Math.max(3 * this.o.pollIntervalMs, 2000);
-      await this.redis.set(keys.worker(this.o.prefix, this.name), JSON.stringify(this.record), 'PX', ttlMs);
-      const live = new Set(await this.redis.smembers(keys.runs(this.o.prefix)));
-      for (const run of live) if (!this.runs.has(run)) await this.join(run);
-      for (const run of [...this.runs]) if (!live.has(run) || !(await this.redis.exists(keys.run(this.o.prefix, run)))) await this.leave(run);
+      do {
+        this.pollAgain = false;
+        await this.pollOnce();
+      } while (this.pollAgain && !this.closed);
     } catch {
       // Redis away: BullMQ and the next poll reconnect; the coordinator decides whether the run survives.
     } finally {
@@ -141,25 +160,62 @@ class WorkerLoop implements ClusterWorker {
     }
   }
 
-  private async join(run: string): Promise<void> {
-    const text = await this.redis.get(keys.run(this.o.prefix, run));
-    if (!text) {
-      // Listed but lapsed: its coordinator stopped refreshing it (died). Forget it for everyone.
-      await this.redis.srem(keys.runs(this.o.prefix), run);
-      return;
-    }
-    const a = JSON.parse(text) as RunAnnouncement;
-    this.runs.add(run);
-    for (const s of a.stages) {
-      const slots = slotsFor(this.record, s);
-      if (slots > 0 && !this.served.has(s.queue)) this.serve(a, s, slots);
+  private async pollOnce(): Promise<void> {
+    const ttlMs = Math.max(3 * this.o.pollIntervalMs, 2000);
+    await this.redis.set(keys.worker(this.o.prefix, this.name), JSON.stringify(this.record), 'PX', ttlMs);
+    const live = new Set(await this.redis.smembers(keys.runs(this.o.prefix)));
+    for (const run of [...this.runs]) if (!live.has(run)) await this.leave(run);
+    for (const run of live) {
+      const text = await this.redis.get(keys.run(this.o.prefix, run));
+      if (text) await this.join(JSON.parse(text) as RunAnnouncement);
+      else {
+        // Listed but lapsed: its coordinator stopped refreshing it (died). Leave it, then sweep it.
+        if (this.runs.has(run)) await this.leave(run);
+        await this.sweep(run);
+      }
     }
   }
 
+  /**
+   * Serves the run's stages this worker fits and does not serve yet (a stage announced after the
+   * first poll too). The worker names itself in the run's serving set before it opens a queue and
+   * checks the announcement again after: a coordinator deletes the announcement before it reads
+   * the set, so either it waits for this worker to close the queue, or this worker sees the run
+   * gone and opens nothing. Named again on every poll, in case Redis restarted empty.
+   */
+  private async join(a: RunAnnouncement): Promise<void> {
+    const fresh = a.stages.filter((s) => slotsFor(this.record, s) > 0 && !this.served.has(s.queue));
+    if (fresh.length === 0 && !this.runs.has(a.run)) return;
+    await this.redis.sadd(keys.serving(this.o.prefix, a.run), this.name);
+    if (fresh.length === 0) return;
+    if (!(await this.redis.exists(keys.run(this.o.prefix, a.run)))) {
+      if (!this.runs.has(a.run)) await this.redis.srem(keys.serving(this.o.prefix, a.run), this.name);
+      return;
+    }
+    this.runs.add(a.run);
+    for (const s of fresh) this.serve(a, s, slotsFor(this.record, s));
+  }
+
+  /** Closes the run's queues (BullMQ writes nothing more for them), then leaves its serving set. */
   private async leave(run: string): Promise<void> {
     this.runs.delete(run);
     const mine = [...this.served.entries()].filter(([q]) => q.startsWith(`run-${run}-`));
     await Promise.allSettled(mine.map(([q, s]) => this.stop(q, s)));
+    await this.redis.srem(keys.serving(this.o.prefix, run), this.name);
+  }
+
+  /**
+   * Removes what a dead coordinator left of its run (queue keys, the serving set, its place in
+   * the list) once no live worker may still write to its queues; until then the next poll tries again.
+   */
+  private async sweep(run: string): Promise<void> {
+    const names = (await this.redis.smembers(keys.serving(this.o.prefix, run))).filter((n) => n !== this.name);
+    const records = names.length ? await this.redis.mget(...names.map((n) => keys.worker(this.o.prefix, n))) : [];
+    if (records.some((r) => r !== null)) return;
+    await deleteMatching(this.redis, keys.queueKeys(this.o.prefix, run));
+    await this.redis.del(keys.serving(this.o.prefix, run));
+    await this.redis.srem(keys.runs(this.o.prefix), run);
+    this.o.log?.(`swept run ${run}`);
   }
 
   private async stop(queue: string, s: Served): Promise<void> {
@@ -252,6 +308,8 @@ class WorkerLoop implements ClusterWorker {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    this.sub.disconnect();
+    await Promise.allSettled([...this.runs].map((run) => this.leave(run)));
     await Promise.allSettled([...this.served.entries()].map(([q, s]) => this.stop(q, s)));
     await Promise.allSettled([...this.idle.values()].map(async (p) => (await p).close()));
     this.idle.clear();

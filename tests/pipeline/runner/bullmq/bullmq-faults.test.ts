@@ -12,7 +12,7 @@ import { isQuiverError } from '../../../../src/errors.js';
 import { connect, type Connection, type Relation } from '../../../../src/pipeline/index.js';
 import { ipcFromTable } from '../../../../src/pipeline/ipc.js';
 import { withRedis } from '../../../helpers/servers.js';
-import { freePort, privateRedis, startWorkerProcess, tempDir, uniquePrefix, useCluster, type WorkerProcess } from './cluster-harness.js';
+import { freePort, privateRedis, startCoordinatorProcess, startWorkerProcess, tempDir, uniquePrefix, useCluster, type WorkerProcess } from './cluster-harness.js';
 
 const cudfs = { module: new URL('../../fixtures/cluster-udfs.ts', import.meta.url).href };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -113,25 +113,24 @@ withRedis('bullmq runner faults', (redisUrl) => {
       }
     });
 
-    it('stops serving a run whose coordinator died, once its announcement lapses', async () => {
+    it('sweeps every key of a coordinator killed mid-run once its announcement lapses', async () => {
       const r = new Redis(redisUrl);
-      const saw = (line: string) => shared.every((w) => w.output().includes(line));
       const until = async (ok: () => boolean | Promise<boolean>) => {
         while (!(await ok())) await sleep(20);
       };
+      const coordinator = await startCoordinatorProcess(redisUrl, prefix, tmp.url, 1000);
       try {
-        const stage = {
-          queue: 'run-dead-s1', index: 1, name: 'x', kind: 'map_batches', mode: 'task', module: { url: cudfs.module }, export: 'holdThenDouble',
-          columns: [{ name: 'x', type: 'BIGINT' }], ctorArgs: [], resources: {}, concurrency: 1, restartsMax: 0, batchTimeoutMs: 0,
-          backend: 'cluster_task', maxRetries: 0, retryBackoffMs: 0, retryBackoffMsMax: 0, onError: 'fail',
-        };
-        await r.set(`${prefix}:run:dead`, JSON.stringify({ run: 'dead', store: tmp.url, storePrefix: 'runs/dead', inlineBytesMax: 0, stages: [stage] }));
-        await r.sadd(`${prefix}:runs`, 'dead');
-        await until(() => saw('serving run-dead-s1'));
-        await r.pexpire(`${prefix}:run:dead`, 1); // what a coordinator that stopped refreshing it leaves behind
-        await until(() => saw('stopped run-dead-s1'));
-        await until(async () => (await r.smembers(`${prefix}:runs`)).length === 0);
+        await heldBy(markers);
+        assert.ok((await r.keys(`${prefix}:run-*`)).length > 0, 'the run has queue keys while it runs');
+        await coordinator.kill();
+        // Workers leave the run once its announcement lapses; the last one out sweeps it.
+        await until(() => shared.some((w) => w.output().includes('swept run')));
+        assert.deepEqual(await r.keys(`${prefix}:run*`), [], 'no queue, announcement or serving set is left');
+        assert.deepEqual(await r.smembers(`${prefix}:runs`), []);
+        assert.ok(shared.every((w) => w.output().includes('stopped run-')), 'every worker stopped serving the dead run');
       } finally {
+        await coordinator.kill();
+        for (const m of readdirSync(markers)) rmSync(join(markers, m), { force: true });
         r.disconnect();
       }
     });

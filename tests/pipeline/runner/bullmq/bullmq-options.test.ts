@@ -23,7 +23,7 @@ describe('bullmq runner options', () => {
 
   it('fill in their defaults', () => {
     const o = resolveOptions({ connection: 'redis://h:1' });
-    assert.deepEqual({ ...o, store: undefined }, { connection: 'redis://h:1', store: undefined, prefix: 'quiver', workerWaitMs: 60_000, inlineBytesMax: 65_536, watchIntervalMs: 500, redisDownMsMax: 30_000 });
+    assert.deepEqual({ ...o, store: undefined }, { connection: 'redis://h:1', store: undefined, prefix: 'quiver', workerWaitMs: 60_000, inlineBytesMax: 65_536, watchIntervalMs: 500, announcementTtlMs: 0, redisDownMsMax: 30_000 });
     assert.match(o.store, /^file:\/\/.*quiver-cluster$/);
   });
 });

@@ -47,6 +47,21 @@ export function startWorkerProcess(redis: string, args: string[], o: { cwd?: str
   });
 }
 
+/** Starts coordinator-process.ts (the held pipeline on the bullmq runner); resolves once it says "started". */
+export function startCoordinatorProcess(redis: string, prefix: string, store: string, announcementTtlMs: number): Promise<{ proc: ChildProcess; kill(): Promise<void> }> {
+  const proc = spawn(process.execPath, ['--import', tsx, resolve('tests/pipeline/runner/bullmq/coordinator-process.ts'), redis, prefix, store, String(announcementTtlMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  let out = '';
+  return new Promise((ok, fail) => {
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('started')) ok({ proc, kill: async () => void (proc.kill('SIGKILL'), await exited) });
+    });
+    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    proc.once('exit', (code) => fail(new Error(`coordinator exited with ${code} before it started:\n${out}`)));
+  });
+}
+
 export function uniquePrefix(): string {
   return `t${process.pid}${Math.random().toString(36).slice(2, 8)}`;
 }
