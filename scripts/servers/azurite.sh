@@ -3,6 +3,10 @@
 # loopback, in memory, without telemetry. `up` boots it, waits until it answers and writes its
 # connection facts; `down` stops it by pid. Idempotent: `up` on a running Azurite is a no-op.
 set -euo pipefail
+# CI runs with standard input closed; nothing here reads from it.
+exec </dev/null
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 STATE=${QUIVER_SERVERS_DIR:-${TMPDIR:-/tmp}/quiver-servers}
@@ -48,10 +52,7 @@ up() {
 
 down_quiet() {
   alive || return 0
-  local pid; pid=$(cat "$DIR/azurite.pid")
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.25; done
-  kill -9 "$pid" 2>/dev/null || true
+  stop_pids 5 "$(cat "$DIR/azurite.pid")"
 }
 
 down() { down_quiet; rm -f "$STATE/azure.env" "$DIR/azurite.pid"; log "stopped"; }

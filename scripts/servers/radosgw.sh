@@ -7,6 +7,8 @@ set -Eeuo pipefail
 # CI runs with standard input closed, and the ceph CLI then fails (`ceph osd crush add` exits
 # non-zero, printing nothing); every tool here reads nothing from it, so give them /dev/null.
 exec </dev/null
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 STATE=${QUIVER_SERVERS_DIR:-${TMPDIR:-/tmp}/quiver-servers}
 DIR=$STATE/radosgw
@@ -122,13 +124,8 @@ down_quiet() {
   local pids=()
   for f in "$DIR"/run/*.pid; do [ -f "$f" ] && alive "$f" && pids+=("$(cat "$f")"); done
   [ ${#pids[@]} -eq 0 ] && return 0
-  kill "${pids[@]}" 2>/dev/null || true
   # The OSD takes a few seconds after SIGTERM; wait up to 15 s, then SIGKILL the stragglers.
-  for _ in $(seq 1 30); do
-    local left=0; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && left=1; done
-    [ $left -eq 0 ] && return 0; sleep 0.5
-  done
-  kill -9 "${pids[@]}" 2>/dev/null || true
+  stop_pids 15 "${pids[@]}"
 }
 
 down() { down_quiet; rm -f "$STATE/s3.env"; log "stopped"; }

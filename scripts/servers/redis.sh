@@ -6,6 +6,8 @@
 set -euo pipefail
 # CI runs with standard input closed; nothing here reads from it.
 exec </dev/null
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 STATE=${QUIVER_SERVERS_DIR:-${TMPDIR:-/tmp}/quiver-servers}
 DIR=$STATE/redis
@@ -48,10 +50,7 @@ up() {
 
 down_quiet() {
   alive || return 0
-  local pid; pid=$(cat "$DIR/redis.pid")
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.25; done
-  kill -9 "$pid" 2>/dev/null || true
+  stop_pids 10 "$(cat "$DIR/redis.pid")"
 }
 
 down() { down_quiet; rm -f "$STATE/redis.env" "$DIR/redis.pid"; log "stopped"; }
