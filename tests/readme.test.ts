@@ -19,7 +19,7 @@ function tsBlocks(markdown: string): string[] {
 
 /** Where an example's import points in this repo: 'quiver' is src/, `./udfs/` the seed guide's UDFs. */
 function target(from: string): string {
-  if (from === 'quiver') return join(root, 'src/index.ts');
+  if (from === 'quiver-db') return join(root, 'src/index.ts');
   if (from.startsWith('./examples/')) return join(root, from.replace(/\.js$/, '.ts'));
   if (from.startsWith('./udfs/')) return join(root, 'examples/pipeline', from.replace(/\.js$/, '.ts'));
   return from;
