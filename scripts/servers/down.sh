@@ -8,3 +8,4 @@ bash "$HERE/redis.sh" down
 bash "$HERE/azurite.sh" down
 bash "$HERE/radosgw.sh" down
 bash "$HERE/python-torch.sh" down
+bash "$HERE/tmux.sh" down

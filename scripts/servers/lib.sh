@@ -15,3 +15,17 @@ stop_pids() {
   done
   kill -9 "$@" 2>/dev/null || true
 }
+
+# apt_install WHO PACKAGE... — installs Debian packages that are missing, as root only (CI is);
+# WHO prefixes the messages. Fails with the reason when not root or when apt-get fails.
+apt_install() {
+  local who=$1; shift
+  if [ "$(id -u)" != 0 ]; then
+    echo "$who: $* missing and this is not root: run 'apt-get install -y $*' as root" >&2
+    return 1
+  fi
+  echo "$who: installing $*" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q || { echo "$who: apt-get update failed" >&2; return 1; }
+  apt-get install -y -q --no-install-recommends "$@" || { echo "$who: apt-get install failed" >&2; return 1; }
+}

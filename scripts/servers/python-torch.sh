@@ -4,20 +4,15 @@
 # `up` installs them when missing (needs root, as CI is); `down` has nothing to stop. Idempotent.
 exec </dev/null
 set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 log() { echo "python-torch: $*" >&2; }
 have() { /usr/bin/python3 -c 'import torch, numpy' 2>/dev/null; }
 
 up() {
   if have; then return 0; fi
-  if [ "$(id -u)" != 0 ]; then
-    log "python3-torch is missing and this is not root: run 'apt-get install -y python3-torch python3-numpy' as root"
-    return 1
-  fi
-  log "installing python3-torch python3-numpy"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q || { log "apt-get update failed"; return 1; }
-  apt-get install -y -q --no-install-recommends python3-torch python3-numpy || { log "apt-get install failed"; return 1; }
+  apt_install python-torch python3-torch python3-numpy
   have || { log "installed, yet /usr/bin/python3 cannot import torch and numpy"; return 1; }
 }
 

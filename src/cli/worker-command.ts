@@ -2,7 +2,6 @@
 // Prints "quiver worker <name>: ready" once it has registered, so scripts can wait for it.
 
 import { QuiverError } from '../errors.js';
-import { startWorker } from '../pipeline/runner/bullmq/index.js';
 import { intFlag, parseCommand } from './args.js';
 import type { Command } from './commands.js';
 
@@ -28,6 +27,8 @@ export const workerCommand: Command = {
       name: { type: 'string' }, prefix: { type: 'string' }, 'lock-duration-ms': { type: 'string' },
     }, []);
     if (typeof values.redis !== 'string') throw new QuiverError('invalid_input', 'cli: worker needs --redis redis://HOST:PORT');
+    // Loaded here, not at the top: bullmq and ioredis cost every other command's start-up.
+    const { startWorker } = await import('../pipeline/runner/bullmq/index.js');
     const worker = await startWorker({
       connection: values.redis,
       concurrency: intFlag('concurrency', values.concurrency, 1),

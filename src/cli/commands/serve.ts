@@ -5,7 +5,6 @@
 
 import { resolve } from 'node:path';
 import { QuiverError } from '../../errors.js';
-import { createApp, serve } from '../../server/index.js';
 import { intFlag, parseCommand } from '../args.js';
 import type { Command } from '../commands.js';
 import { printResult } from '../output.js';
@@ -28,6 +27,8 @@ export const serveCommand: Command = {
     if (typeof values.root !== 'string') throw new QuiverError('invalid_input', 'cli: serve needs --root DIR|URL');
     const root = /^[a-z][a-z0-9+.-]*:\/\//i.test(values.root) ? values.root : resolve(values.root);
     const port = intFlag('port', values.port, 7700, 0);
+    // Loaded here, not at the top: the server's modules cost every other command's start-up.
+    const { createApp, serve } = await import('../../server/index.js');
     const app = createApp({ datasets: (name) => datasetUnder(root, name) });
     const server = await serve(app, { port, ...(typeof values.host === 'string' ? { hostname: values.host } : {}) });
     printResult(values.json, { url: server.url, port: server.port, root }, () => `quiver serve: listening on ${server.url} (root ${root})`);
