@@ -10,13 +10,13 @@ import { spawn } from 'node:child_process';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import * as arrow from 'apache-arrow';
 import * as lancedb from '@lancedb/lancedb';
 import { create, open, type Dataset, type StreamOptions } from '../src/index.js';
 import { Engine, quoteString } from '../src/query/index.js';
-import { createApp, serve } from '../src/server/index.js';
+import { createToken, serve } from '../src/server/index.js';
 import { makeImagePool, pngWithText } from './lib/records.js';
 
 const DATA_DIR = resolve('bench/.data/stream');
@@ -185,7 +185,7 @@ import sys, time
 sys.path.insert(0, "clients/python")
 from torch.utils.data import DataLoader
 from quiver_torch import QuiverIterableDataset
-ds = QuiverIterableDataset(sys.argv[1], dataset="bench", columns=["image", "rating"], batch_rows=${BATCH_ROWS},
+ds = QuiverIterableDataset(sys.argv[1], dataset=sys.argv[2], token=sys.argv[3], columns=["image", "rating"], batch_rows=${BATCH_ROWS},
                            shuffle_seed=7, remainder="drop", decode={"image": {"width": ${SIDE_PX}, "height": ${SIDE_PX}, "layout": "chw"}})
 t0 = time.time(); n = 0
 for b in DataLoader(ds, batch_size=None, num_workers=2):
@@ -194,10 +194,12 @@ print(n, time.time() - t0)
 `;
 
 async function pytorchRun(dir: string): Promise<{ samples: number; seconds: number } | string> {
-  const server = await serve(createApp({ datasets: { bench: dir } }), { port: 0 });
+  const root = dirname(dir);
+  const server = await serve({ root, port: 0, onBootstrapToken: false });
+  const { token } = await createToken(root, 'bench-stream', { role: 'read', datasets: [basename(dir)] });
   try {
     const out = await new Promise<{ code: number | null; text: string }>((done) => {
-      const p = spawn('/usr/bin/python3', ['-c', PYTORCH, server.url], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = spawn('/usr/bin/python3', ['-c', PYTORCH, server.url, basename(dir), token], { stdio: ['ignore', 'pipe', 'pipe'] });
       let text = '';
       p.stdout.on('data', (d) => (text += d));
       p.stderr.on('data', (d) => (text += d));

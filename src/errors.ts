@@ -14,6 +14,11 @@ export type ErrorCode =
   | 'io' // the object store failed
   | 'udf_failed' // a pipeline stage's function threw or returned the wrong shape
   | 'closed' // use after close
+  | 'forbidden' // the caller's scope (token, tenant, sandbox) does not allow this read, write or SQL
+  | 'timeout' // a statement ran past its time bound and was interrupted
+  | 'unauthorized' // no credentials, or a token that is forged, expired or revoked
+  | 'too_many_requests' // a per-token concurrency bound is reached; retry later
+  | 'too_large' // a request body (or result) over its byte bound
   | 'unsupported'; // a feature the chosen configuration does not have
 
 export class QuiverError extends Error {

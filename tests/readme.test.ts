@@ -1,6 +1,6 @@
 // The code blocks of README.md and docs/datasets.md run, in order, as one program each, in its
 // own process and temp folder, so the examples cannot rot. A prelude defines only the inputs
-// the prose leaves to the reader (a prompt, image bytes, embeddings, media files); `'quiver'`
+// the prose leaves to the reader (a prompt, image bytes, embeddings, media files); `'quiver-db'`
 // and `./examples/…` imports resolve to this repository.
 
 import assert from 'node:assert/strict';
@@ -17,7 +17,7 @@ function tsBlocks(markdown: string): string[] {
   return [...markdown.matchAll(/^```ts\n([\s\S]*?)^```/gm)].map((m) => m[1]);
 }
 
-/** Where an example's import points in this repo: 'quiver' is src/, `./udfs/` the seed guide's UDFs. */
+/** Where an example's import points in this repo: 'quiver-db' is src/, `./udfs/` the seed guide's UDFs. */
 function target(from: string): string {
   if (from === 'quiver-db') return join(root, 'src/index.ts');
   if (from.startsWith('./examples/')) return join(root, from.replace(/\.js$/, '.ts'));
@@ -99,6 +99,10 @@ const id = 0n;
 const { pngOf } = await import(${JSON.stringify(join(root, 'tests/stream/fixture.ts'))});
 const images = await Promise.all(Array.from({ length: 64 }, (_, n) => pngOf(n)));
 `);
+  });
+
+  it('runs every code block of docs/server.md', { timeout: 180_000 }, () => {
+    run(join(root, 'docs/server.md'), '');
   });
 
   it('runs every code block of docs/pipelines.md, each on its own', { timeout: 180_000 }, () => {

@@ -91,3 +91,13 @@ export function assignments(flag: string, list: unknown): Record<string, unknown
     return [pair.slice(0, i).trim(), cliValue(pair.slice(i + 1))];
   }));
 }
+
+/** A command made of subcommands (`quiver index create …`): runs the one `args[0]` names. */
+export function dispatch(command: string, subcommands: Record<string, (args: string[]) => Promise<number>>): (args: string[]) => Promise<number> {
+  return async ([sub, ...rest]) => {
+    if (sub === undefined || !Object.hasOwn(subcommands, sub)) {
+      throw new QuiverError('invalid_input', `cli: ${command} takes ${Object.keys(subcommands).join(', ')}, got ${sub === undefined ? 'nothing' : JSON.stringify(sub)}`);
+    }
+    return subcommands[sub](rest);
+  };
+}

@@ -14,6 +14,7 @@ import { queryCommand } from './commands/query.js';
 import { branchCommand, tagCommand } from './commands/refs.js';
 import { curateCommand, deleteCommand, updateCommand } from './commands/rows.js';
 import { serveCommand } from './commands/serve.js';
+import { tokenCommand } from './commands/token.js';
 import { workerCommand } from './worker-command.js';
 
 export interface Command {
@@ -44,6 +45,7 @@ const commands: Record<string, Command> = {
   vacuum: vacuumCommand,
   index: indexCommand,
   serve: serveCommand,
+  token: tokenCommand,
   worker: workerCommand,
 };
 
@@ -63,6 +65,11 @@ export const EXIT_STATUS: Record<ErrorCode, number> = {
   conflict: 8,
   read_only: 9,
   corrupt: 10,
+  unauthorized: 11,
+  forbidden: 12,
+  timeout: 13,
+  too_many_requests: 14,
+  too_large: 15,
   closed: 1,
 };
 

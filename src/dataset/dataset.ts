@@ -42,7 +42,7 @@ import {
   type TypeSpec,
   typeName,
 } from '../format/index.js';
-import { FileCache, LargeValues, LateRuntime, USER_QUERY, mentionsSearch, quoteIdent, referencedColumns, SearchRuntime, type Param, type SearchExplain, type SearchHost, type Session } from '../query/index.js';
+import { FileCache, LargeValues, LateRuntime, USER_QUERY, checkSandboxed, mentionsSearch, quoteIdent, referencedColumns, resultBounds, SearchRuntime, type Engine, type Param, type RunOptions, type SandboxLimits, type SearchExplain, type SearchHost, type Session } from '../query/index.js';
 import { buildIndex, withIndex, type IndexSpec } from './search/create-index.js';
 import type { BuildProgress } from '../index/index.js';
 import { openStore, type ObjectStore, type StoreOptions } from '../storage/index.js';
@@ -52,7 +52,8 @@ import { PendingStore } from './pending-store.js';
 import { openTarget, type OpenTargetOptions } from './open-target.js';
 import { sharedEngine, sharedObjectCache } from './shared-engine.js';
 import { Staging } from './staging.js';
-import { createVersionView, idsTable, versionSql, type VersionContext } from './versioning/context.js';
+import { createScopedView, createVersionView, idsTable, versionSql, type VersionContext } from './versioning/context.js';
+import { checkTenantColumn, scopeDataset, type ScopedDataset, type ScopeOptions } from './scoped.js';
 import { buildDiffTable, diffCounts, diffRows, type DiffCounts, type DiffRow } from './versioning/diff.js';
 import { analyzeMerge, writeMerge, type ConflictPolicy, type MergeConflict } from './versioning/merge.js';
 import { mergeBase, resolveCommit, walkHistory } from './versioning/refs.js';
@@ -70,6 +71,8 @@ export interface CreateOptions {
   storage?: StoreOptions;
   /** Tuning for writes; see WriteOptions. */
   write?: WriteOptions;
+  /** The column naming each row's tenant (text or integer), for `scoped({ tenant })`. Default none. */
+  tenant?: string;
 }
 
 /**
@@ -153,6 +156,22 @@ export interface CommitOptions {
 }
 
 const DEFAULT_BRANCH = 'main';
+
+/**
+ * What a scoped handle (dataset/scoped.ts) changes in a handle: the rows every read sees and
+ * how a caller's SQL runs. Set once, when the handle is made, and never on a public handle.
+ */
+export interface HandleScope {
+  /** The predicate (SQL Quiver wrote: the tenant filter) every view a read makes applies. */
+  where: string;
+  /** The engine the handle's session comes from: a locked one for sandboxed SQL. */
+  engine(): Promise<Engine>;
+  /** Bounds of each query; null for SQL that is checked but unbounded. */
+  limits: Required<SandboxLimits> | null;
+}
+
+/** Makes a handle with a scope (the key keeps the seam out of the public surface). */
+export const WITH_SCOPE = Symbol('quiver.withScope');
 
 /** A `commit` call waiting for the publish that holds its changes. */
 interface CommitWaiter {
@@ -253,6 +272,8 @@ export class Dataset {
   /** Large columns of a query's result rows, read by range when the store is not a local folder. */
   readonly #late = new LateRuntime();
   readonly #large: LargeValues;
+  /** Set on the handles `scoped()` makes: see HandleScope. */
+  #scope: HandleScope | null = null;
 
   #head: Commit;
   #manifest: Manifest;
@@ -281,6 +302,27 @@ export class Dataset {
     this.#cache = new FileCache(this.store, sharedObjectCache());
     this.#large = new LargeValues(this.store, sharedObjectCache(), (keys) => this.#cache.paths(keys));
     this.#rowIds = new RowIdAllocator(this.store);
+  }
+
+  /**
+   * A handle on this branch (or version) whose every read sees only `tenant`'s rows and whose
+   * writes may touch only them; with `sandbox`, its SQL runs in the sandbox. See ScopedDataset
+   * and docs/security.md. Needs a tenant column (`create(url, { schema, tenant })`).
+   *
+   * @example
+   * const mine = await ds.scoped({ tenant: 'u42', sandbox: true });
+   * await mine.query('select count(*) as n from dataset'); // u42's rows only
+   */
+  scoped(options: ScopeOptions): Promise<ScopedDataset> {
+    this.#check(false);
+    return scopeDataset(this, options);
+  }
+
+  /** A new handle on this one's version and branch with `scope` (for dataset/scoped.ts). */
+  [WITH_SCOPE](scope: HandleScope): Dataset {
+    const d = new Dataset(this.store, this.branchName, this.#head, this.#manifest, this.#writeOptions);
+    d.#scope = scope;
+    return d;
   }
 
   /** The dataset's location: the URL (or store URL) it was created or opened with. */
@@ -324,6 +366,25 @@ export class Dataset {
     return liveRows(this.#manifest);
   }
 
+  /** The column naming each row's tenant at this version, or null when the dataset declares none. */
+  get tenantColumn(): string | null {
+    return this.#manifest.tenant ?? null;
+  }
+
+  /**
+   * Declares (or with null, removes) the tenant column and commits: scoped handles see only the
+   * rows whose value in it is their tenant's. A text or integer column.
+   *
+   * @example
+   * await ds.setTenantColumn('user_id');
+   */
+  async setTenantColumn(name: string | null): Promise<Commit> {
+    return this.#schemaChange(`set tenant column ${String(name)}`, { tenant: name }, async (_ctx, m) => {
+      const { tenant: _old, ...rest } = m;
+      return { manifest: name === null ? rest : { ...rest, tenant: checkTenantColumn(m.schema, name) } };
+    });
+  }
+
   /** The indexes of this version: column, kind and the options they were built with. */
   get indexes(): { column: string; kind: 'vector' | 'fulltext' | 'scalar'; options: Record<string, unknown> }[] {
     return this.#manifest.indexes.map((i) => ({ column: i.column, kind: i.kind, options: { ...i.options } }));
@@ -355,7 +416,7 @@ export class Dataset {
       if (await readRef(store, 'branch', DEFAULT_BRANCH)) throw exists();
     }
     const pending = PendingStore.of(store);
-    const manifest = emptyManifest(schema);
+    const manifest: Manifest = { ...emptyManifest(schema), ...(options.tenant !== undefined ? { tenant: checkTenantColumn(schema, options.tenant) } : {}) };
     const mid = await writeManifest(pending, manifest);
     const root = await writeCommit(pending, {
       manifest: mid,
@@ -754,7 +815,7 @@ export class Dataset {
     const viewKey = `${this.#head.manifest}|${joined}`;
     if (viewKey !== this.#viewKey) {
       this.#viewKey = undefined;
-      await createVersionView(ctx, 'dataset', this.#manifest, { large: needed });
+      await createScopedView(ctx, 'dataset', this.#manifest, { large: needed });
       this.#viewKey = viewKey;
     }
     return ctx.session;
@@ -769,19 +830,46 @@ export class Dataset {
    */
   async query(sql: string, params: readonly Param[] = []): Promise<Record<string, unknown>[]> {
     this.#check(false);
-    return this.#mutex.run(async () => {
-      if (!mentionsSearch(sql)) return this.#plainQuery(sql, params, 'rows');
-      return this.#search.run(await this.#searchHost(sql), sql, params, 'rows');
-    });
+    return this.#mutex.run(() =>
+      this.#userSql(sql, async () => {
+        if (!mentionsSearch(sql)) return this.#plainQuery(sql, params, 'rows');
+        return this.#search.run(await this.#searchHost(sql), sql, params, 'rows');
+      }),
+    );
+  }
+
+  /** Runs `fn`, which runs the caller's `sql`: on a scoped handle, checked by the sandbox first and within its time bound. */
+  async #userSql<T>(sql: string | null, fn: () => Promise<T>): Promise<T> {
+    if (!this.#scope) return fn();
+    const session = (await this.#versionContext()).session;
+    if (sql !== null) await checkSandboxed(session, sql);
+    const limits = this.#scope.limits;
+    return limits ? session.withTimeout(limits.statementMs, fn) : fn();
+  }
+
+  /**
+   * On a scoped handle, refuses a caller's predicate (stream, update or delete `where`) that the
+   * sandbox would refuse in a query: a subquery over a file, a setting or another relation.
+   */
+  async #checkScopedWhere(where: unknown): Promise<void> {
+    if (!this.#scope || typeof where !== 'string' || !where.trim()) return;
+    await checkSandboxed((await this.#versionContext()).session, `SELECT row_id FROM dataset WHERE (${where}\n)`);
+  }
+
+  /** Bounds on the result of a caller's query (a sandboxed handle's). */
+  get #bounds(): RunOptions {
+    return this.#scope?.limits ? resultBounds(this.#scope.limits) : {};
   }
 
   /** Like `query`, returning an Arrow table. */
   async queryArrow(sql: string, params: readonly Param[] = []): Promise<arrow.Table> {
     this.#check(false);
-    return this.#mutex.run(async () => {
-      if (!mentionsSearch(sql)) return this.#plainQuery(sql, params, 'arrow');
-      return this.#search.run(await this.#searchHost(sql), sql, params, 'arrow');
-    });
+    return this.#mutex.run(() =>
+      this.#userSql(sql, async () => {
+        if (!mentionsSearch(sql)) return this.#plainQuery(sql, params, 'arrow');
+        return this.#search.run(await this.#searchHost(sql), sql, params, 'arrow');
+      }),
+    );
   }
 
   /**
@@ -795,12 +883,13 @@ export class Dataset {
     const session = await this.#prepare(sql);
     const plan = this.store.localPath ? null : await this.#late.plan(session, sql, this.#manifest.schema);
     if (plan) {
-      const host = { session, manifest: this.#manifest, large: this.#large, prepareSmallView: async () => void (await this.#view(sql, 'none')) };
+      const host = { session, manifest: this.#manifest, large: this.#large, bounds: this.#bounds, prepareSmallView: async () => void (await this.#view(sql, 'none')) };
       const late = as === 'rows' ? await this.#late.run(host, plan, params, 'rows') : await this.#late.run(host, plan, params, 'arrow');
       if (late) return late;
     }
     await this.#view(sql);
-    return as === 'rows' ? (await session.all(sql, params, USER_QUERY)).rows : session.arrow(sql, params, USER_QUERY);
+    const options = { ...USER_QUERY, ...this.#bounds };
+    return as === 'rows' ? (await session.all(sql, params, options)).rows : session.arrow(sql, params, options);
   }
 
   /**
@@ -810,7 +899,7 @@ export class Dataset {
    */
   async explain(sql: string, params: readonly Param[] = []): Promise<SearchExplain> {
     this.#check(false);
-    return this.#mutex.run(async () => this.#search.explain(await this.#searchHost(sql), sql, params));
+    return this.#mutex.run(() => this.#userSql(sql, async () => this.#search.explain(await this.#searchHost(sql), sql, params)));
   }
 
   /**
@@ -856,7 +945,7 @@ export class Dataset {
    */
   async nearDuplicates(column: string, options: { threshold?: number; k?: number } = {}): Promise<{ a: bigint; b: bigint; similarity: number }[]> {
     this.#check(false);
-    return this.#mutex.run(async () => this.#search.nearDuplicates(await this.#searchHost(`select ${column} from dataset`), column, options.threshold ?? 0.95, options.k ?? 10));
+    return this.#mutex.run(() => this.#userSql(null, async () => this.#search.nearDuplicates(await this.#searchHost(`select ${quoteIdent(String(column))} from dataset`), column, options.threshold ?? 0.95, options.k ?? 10)));
   }
 
   /**
@@ -891,7 +980,9 @@ export class Dataset {
     return {
       session,
       manifest: this.#manifest,
-      versionKey: this.#head.manifest,
+      // Everything derived from the view (live rows, text statistics, candidate maps) is the scope's own.
+      versionKey: this.#scope ? `${this.#head.manifest}|${this.#scope.where}` : this.#head.manifest,
+      bounds: this.#bounds,
       store: this.store,
       large: this.#large,
       prepareView: async (q, large) => void (await this.#view(q, large)),
@@ -911,7 +1002,7 @@ export class Dataset {
     };
     const m = this.#manifest;
     const subset: Manifest = { ...m, fragments: m.fragments.filter(holds), groups: Object.fromEntries(Object.entries(m.groups).map(([c, files]) => [c, files.filter(holds)])) };
-    const view = await versionSql((keys) => this.#cache.paths(keys), subset, { large: needed });
+    const view = await versionSql((keys) => this.#cache.paths(keys), subset, { large: needed, ...(this.#scope ? { where: this.#scope.where } : {}) });
     return `SELECT * FROM (${view}) WHERE row_id IN (${ids.length ? ids.join(', ') : 'NULL'})`;
   }
 
@@ -932,6 +1023,7 @@ export class Dataset {
     const version = this.#head.id;
     const selectRowIds = async (where: string | undefined) => {
       const pinned = await Dataset.open(this.store, { version, write: this.#writeOptions });
+      pinned.#scope = this.#scope;
       try {
         return await pinned.#selectRowIds(where);
       } finally {
@@ -944,6 +1036,7 @@ export class Dataset {
   /** The live row ids where `where` holds, ascending (DuckDB reads only the columns it names). */
   async #selectRowIds(where: string | undefined): Promise<BigInt64Array> {
     return this.#mutex.run(async () => {
+      await this.#checkScopedWhere(where);
       const cond = where === undefined ? 'true' : await checkedPredicate(await this.#versionContext(), this.#manifest, where, [], 'stream: where');
       const sql = `SELECT row_id FROM dataset WHERE ${cond} ORDER BY row_id`;
       const ids = (await (await this.#view(sql)).arrow(sql, [], USER_QUERY)).getChild('row_id');
@@ -966,8 +1059,8 @@ export class Dataset {
 
   /** The DuckDB session, file paths and caches the versioning operations work with. */
   async #versionContext(): Promise<VersionContext> {
-    this.#session ??= await (await sharedEngine()).session();
-    return { store: this.store, session: this.#session, paths: (keys) => this.#cache.paths(keys), deletesCache: this.#deletesCache };
+    this.#session ??= await (await (this.#scope?.engine() ?? sharedEngine())).session();
+    return { store: this.store, session: this.#session, paths: (keys) => this.#cache.paths(keys), deletesCache: this.#deletesCache, ...(this.#scope ? { rowFilter: this.#scope.where } : {}) };
   }
 
   /** Stages a planned row change: applies it to the working manifest now, and to the branch head at commit. */
@@ -1032,6 +1125,7 @@ export class Dataset {
       return { rows: patches.size };
     }
     return this.#mutex.run(async () => {
+      await this.#checkScopedWhere(spec?.where);
       await this.#materializePatches();
       const { ctx, base } = await this.#planBase();
       const w = await planUpdate(ctx, base, spec);
@@ -1065,7 +1159,7 @@ export class Dataset {
       const keys = [...new Set(list.map((r) => keyValue((r as Record<string, unknown>)[on])).filter((k) => k !== null))];
       const existing = new Map<unknown, bigint[]>();
       if (keys.length) {
-        await createVersionView(ctx, '__quiver_upsert', base, { large: 'none' });
+        await createScopedView(ctx, '__quiver_upsert', base, { large: 'none' });
         const q = `SELECT row_id, ${quoteIdent(on)} AS k FROM __quiver_upsert WHERE ${quoteIdent(on)} IN (SELECT unnest($1::${sqlType(def.type)}[]))`;
         for (const r of (await ctx.session.all(q, [keys as unknown as Param])).rows) {
           const k = keyValue(r.k);
@@ -1116,6 +1210,7 @@ export class Dataset {
   async delete(sel: RowSelector): Promise<{ rows: number }> {
     this.#check(true);
     return this.#mutex.run(async () => {
+      await this.#checkScopedWhere(sel?.where);
       await this.#materializePatches();
       const { ctx, base } = await this.#planBase();
       const w = await planDelete(ctx, base, sel);

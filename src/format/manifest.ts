@@ -76,6 +76,11 @@ export interface Manifest {
   indexes: IndexMeta[];
   /** Present once the schema changed after files were written; see SchemaEvolution. */
   evolution?: SchemaEvolution;
+  /**
+   * The column naming each row's tenant, if the dataset declares one: scoped handles
+   * (`ds.scoped({ tenant })`) see and write only the rows whose value is theirs.
+   */
+  tenant?: string;
   /** Random, written by each manifest write so that no two commits share a manifest object. */
   nonce?: string;
 }

@@ -17,6 +17,11 @@ export interface ScanOptions {
   large?: 'all' | 'none' | ReadonlySet<string>;
   /** Add the id of the fragment holding each row under this column name. */
   fragmentColumn?: string;
+  /**
+   * Only the rows where this predicate holds (SQL Quiver wrote, never a user's text): a scoped
+   * handle's tenant filter, applied inside the view so no query over it sees another row.
+   */
+  where?: string;
 }
 
 export interface ScanPlan {
@@ -26,6 +31,8 @@ export interface ScanPlan {
   /** Large columns joined in, with their files. */
   groups: { column: string; keys: string[] }[];
   fragmentColumn?: string;
+  /** The rows the view keeps (ScanOptions.where). */
+  where?: string;
   /** Every key the view reads. */
   keys: string[];
   /** Set once the schema changed: how each small column is read from older files. */
@@ -68,7 +75,15 @@ export function planScan(manifest: Manifest, options: ScanOptions = {}): ScanPla
   const keys = [...fragments.flatMap((f) => (f.deletesKey ? [f.key, f.deletesKey] : [f.key])), ...groups.flatMap((g) => g.keys)];
   const evolved = planEvolved(manifest);
   if (evolved) for (const f of evolved.fills) keys.push(...f.keys);
-  return { schema: manifest.schema, fragments, groups, keys, ...(options.fragmentColumn ? { fragmentColumn: options.fragmentColumn } : {}), ...(evolved ? { evolved } : {}) };
+  return {
+    schema: manifest.schema,
+    fragments,
+    groups,
+    keys,
+    ...(options.fragmentColumn ? { fragmentColumn: options.fragmentColumn } : {}),
+    ...(evolved ? { evolved } : {}),
+    ...(options.where ? { where: options.where } : {}),
+  };
 }
 
 /** Where each small column of an evolved version comes from; undefined before any schema change. */
@@ -114,6 +129,11 @@ function smallSource(plan: ScanPlan, name: string, fillAlias: ReadonlyMap<string
 
 /** The SELECT that defines the view for a plan, given local paths for its keys. */
 export function viewSql(plan: ScanPlan, pathOf: (key: string) => string): string {
+  const all = unfilteredViewSql(plan, pathOf);
+  return plan.where ? `SELECT * FROM (${all}) WHERE ${plan.where}` : all;
+}
+
+function unfilteredViewSql(plan: ScanPlan, pathOf: (key: string) => string): string {
   const empty = plan.fragments.length === 0;
   const cols: string[] = [empty ? 'NULL::BIGINT AS row_id' : 's.row_id::BIGINT AS row_id'];
   const joins: string[] = [];

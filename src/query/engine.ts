@@ -40,6 +40,13 @@ export interface EngineOptions {
   memoryLimit?: string;
   /** Folder DuckDB spills to when a query exceeds the memory limit. */
   tempDirectory?: string;
+  /**
+   * Locks the instance for SQL a user wrote (query/sandbox.ts): no file outside these folders,
+   * no extension loading, no HTTP, and no later SET on any of its connections. Default: unlocked.
+   * Mind that DuckDB lets an allowed folder be written too; callers also refuse every statement
+   * but one SELECT.
+   */
+  locked?: { allowedDirectories: readonly string[] };
 }
 
 /** A column of a result: its name and DuckDB SQL type. */
@@ -88,6 +95,10 @@ function sqlError(sql: string, e: unknown): QuiverError {
 export type StatementKind = 'select' | 'explain';
 
 export interface RunOptions {
+  /** Refuse a result of more rows than this with `invalid_input` (read no further). Default: no bound. */
+  resultRowsMax?: number;
+  /** Refuse a result whose values take more bytes than this (as JS values, about) with `invalid_input`. Default: no bound. */
+  resultBytesMax?: number;
   /**
    * Accept exactly one statement of these kinds and refuse anything else with `invalid_sql`
    * (for SQL a user wrote: it must not change what later queries see). Default: any SQL.
@@ -177,23 +188,30 @@ export function bindArgs(params: readonly Param[]): [DuckDBValue[], DuckDBType[]
 }
 
 export class Engine {
-  private constructor(private readonly instance: DuckDBInstance) {}
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    /** True once the configuration is locked: sessions cannot SET anything. */
+    readonly locked: boolean,
+  ) {}
 
   static async create(options: EngineOptions = {}): Promise<Engine> {
     const config: Record<string, string> = {};
     if (options.threads) config.threads = String(options.threads);
     if (options.memoryLimit) config.memory_limit = options.memoryLimit;
     if (options.tempDirectory) config.temp_directory = options.tempDirectory;
+    if (options.locked) Object.assign(config, { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
     const instance = await DuckDBInstance.create(':memory:', config);
-    return new Engine(instance);
+    if (options.locked) await lockInstance(instance, options.locked.allowedDirectories);
+    return new Engine(instance, !!options.locked);
   }
 
   async session(): Promise<Session> {
     const con = await this.instance.connect();
     // Quiver's data files are immutable under content-derived names, so caching their Parquet
     // footers is always safe; it saves re-reading them each time a view over them is bound.
-    // (A setting of the parquet extension: it cannot be passed at instance creation.)
-    await con.run('SET parquet_metadata_cache = true');
+    // (A setting of the parquet extension: it cannot be passed at instance creation; a locked
+    // instance set it globally before locking.)
+    if (!this.locked) await con.run('SET parquet_metadata_cache = true');
     return new Session(con);
   }
 
@@ -202,13 +220,59 @@ export class Engine {
   }
 }
 
+/**
+ * The settings SQL a user wrote may not change, then the lock (DuckDB 1.5: after it, outside
+ * files, ATTACH of files, INSTALL/LOAD, HTTP and every SET are refused on every connection).
+ */
+async function lockInstance(instance: DuckDBInstance, allowed: readonly string[]): Promise<void> {
+  const con = await instance.connect();
+  try {
+    const dirs = allowed.map((d) => quoteString(d.endsWith('/') ? d : `${d}/`)).join(', ');
+    for (const s of ['SET GLOBAL parquet_metadata_cache = true', `SET GLOBAL allowed_directories = [${dirs}]`, 'SET GLOBAL enable_external_access = false', 'SET GLOBAL lock_configuration = true']) await con.run(s);
+  } finally {
+    con.closeSync();
+  }
+}
+
 /** One DuckDB connection. Temp tables and views live as long as the session. */
 export class Session {
   private closed = false;
+  /** While `withTimeout` runs: when (Date.now() ms) its bound ends, and the bound itself. */
+  private deadline: { at: number; ms: number } | undefined;
+  private timedOut = false;
   constructor(private readonly con: DuckDBConnection) {}
 
   private check(): void {
     if (this.closed) throw new QuiverError('closed', 'query: the session is closed');
+    if (this.deadline && Date.now() >= this.deadline.at) {
+      this.timedOut = true;
+      throw timeoutError(this.deadline.ms);
+    }
+  }
+
+  /**
+   * Runs `fn` with every statement it makes on this session bounded to `ms` in all: when the
+   * bound passes, the running statement is interrupted (DuckDB's own interrupt, which leaves
+   * the connection usable) and any later one refused, and `fn`'s failure becomes `timeout`.
+   */
+  async withTimeout<T>(ms: number, fn: () => Promise<T>): Promise<T> {
+    this.check();
+    this.deadline = { at: Date.now() + ms, ms };
+    this.timedOut = false;
+    const timer = setTimeout(() => {
+      this.timedOut = true;
+      this.con.interrupt();
+    }, ms);
+    try {
+      return await fn();
+    } catch (e) {
+      if (this.timedOut) throw timeoutError(ms, e);
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      this.deadline = undefined;
+      this.timedOut = false;
+    }
   }
 
   /** Starts a streaming query, reporting DuckDB's refusal as `invalid_sql`. */
@@ -308,6 +372,7 @@ export class Session {
    */
   async all(sql: string, params: readonly Param[] = [], options: RunOptions = {}): Promise<ResultRows> {
     this.check();
+    if (options.resultRowsMax !== undefined || options.resultBytesMax !== undefined) return this.allBounded(sql, params, options);
     let result;
     if (options.only) result = await this.runOnly(sql, params, options.only, (p) => p.run());
     else {
@@ -323,6 +388,21 @@ export class Session {
     const rows: Record<string, unknown>[] = [];
     for (let i = 0; i < result.chunkCount; i++) appendRowObjects(result.getChunk(i), names, types, rows);
     return { columns, rows };
+  }
+
+  /** `all` with a bound on the result: its chunks are read one at a time and counted, so an oversized result stops early. */
+  private async allBounded(sql: string, params: readonly Param[], options: RunOptions): Promise<ResultRows> {
+    const result = await this.start(sql, params, options);
+    const names = result.columnNames();
+    const types = result.columnTypes();
+    const budget = new ResultBudget(options);
+    const rows: Record<string, unknown>[] = [];
+    for await (const chunk of this.chunks(result, sql)) {
+      const from = rows.length;
+      appendRowObjects(chunk, names, types, rows);
+      budget.add(chunk.rowCount, rows.slice(from));
+    }
+    return { columns: names.map((name, i) => ({ name, type: types[i].toString() })), rows };
   }
 
   /** Runs a query and returns an Arrow table. */
@@ -373,9 +453,11 @@ export class Session {
       pendingRows = 0;
       return batch;
     };
+    const budget = options.resultRowsMax !== undefined || options.resultBytesMax !== undefined ? new ResultBudget(options) : null;
     for await (const chunk of this.chunks(result, sql)) {
       for (let c = 0; c < names.length; c++) {
         const vals = columnValues(chunk.getColumnVector(c), types[c], chunk.rowCount);
+        budget?.add(c === 0 ? chunk.rowCount : 0, vals);
         for (const v of vals) pending[c].push(toArrowJs(v));
       }
       pendingRows += chunk.rowCount;
@@ -546,6 +628,40 @@ export class Session {
     if (this.closed) return;
     this.closed = true;
     this.con.closeSync();
+  }
+}
+
+function timeoutError(ms: number, cause?: unknown): QuiverError {
+  return new QuiverError('timeout', `query: the statement ran past its bound of ${ms} ms and was interrupted`, { statementMs: ms }, { cause });
+}
+
+/** About how many bytes a result value takes as a JS value: what a result byte bound counts. */
+export function valueBytes(v: unknown): number {
+  if (v === null || v === undefined || typeof v === 'boolean') return 1;
+  if (typeof v === 'number' || typeof v === 'bigint' || v instanceof Date) return 8;
+  if (typeof v === 'string') return v.length;
+  if (ArrayBuffer.isView(v)) return v.byteLength;
+  if (Array.isArray(v)) return v.reduce((n: number, x) => n + valueBytes(x), 8);
+  if (typeof v === 'object') return Object.values(v).reduce((n: number, x) => n + valueBytes(x), 8);
+  return 8;
+}
+
+/** Counts a result's rows and bytes as they are read; throws `invalid_input` past a bound. */
+class ResultBudget {
+  private rows = 0;
+  private bytes = 0;
+  constructor(private readonly bounds: RunOptions) {}
+
+  add(rows: number, values: readonly unknown[]): void {
+    this.rows += rows;
+    for (const v of values) this.bytes += valueBytes(v);
+    const { resultRowsMax, resultBytesMax } = this.bounds;
+    if (resultRowsMax !== undefined && this.rows > resultRowsMax) {
+      throw new QuiverError('invalid_input', `query: the result has more than resultRowsMax = ${resultRowsMax} rows; add a LIMIT`, { resultRowsMax });
+    }
+    if (resultBytesMax !== undefined && this.bytes > resultBytesMax) {
+      throw new QuiverError('invalid_input', `query: the result takes more than resultBytesMax = ${resultBytesMax} bytes; select fewer columns or rows`, { resultBytesMax });
+    }
   }
 }
 

@@ -9,7 +9,7 @@
 
 import * as arrow from 'apache-arrow';
 import { isLarge, sqlType, type ColumnDef, type Manifest } from '../format/index.js';
-import { quoteIdent, type Param, type Session } from './engine.js';
+import { quoteIdent, type Param, type RunOptions, type Session } from './engine.js';
 import type { LargeValues } from './large-values.js';
 import { clone, compactParams, parseSql, unparseSql, walk, type AstNode, type ParsedSql } from './search/sql-ast.js';
 
@@ -128,6 +128,8 @@ export interface LateHost {
   large: LargeValues;
   /** Points the session's `dataset` view at the version with every large column reading as NULL. */
   prepareSmallView(): Promise<void>;
+  /** Bounds on the query's result (a sandboxed handle's), checked as it is read. */
+  bounds?: RunOptions;
 }
 
 /** Plans and runs queries late; caches parse trees and the engine's aggregate function names. */
@@ -170,7 +172,7 @@ export class LateRuntime {
       await session.run(`CREATE OR REPLACE TEMP VIEW ${LATE_VIEW} AS SELECT b.* REPLACE (${replace}) FROM dataset b JOIN ${LATE_TABLE} l ON l.row_id = b.row_id WHERE ${only} ORDER BY l.${POS}`);
       const finish = compactParams(plan.finish, params);
       const sql = await unparseSql(session, finish.tree);
-      return as === 'rows' ? (await session.all(sql, finish.params)).rows : await session.arrow(sql, finish.params);
+      return as === 'rows' ? (await session.all(sql, finish.params, host.bounds)).rows : await session.arrow(sql, finish.params, host.bounds);
     } finally {
       await session.run(`DROP VIEW IF EXISTS ${LATE_VIEW}`);
       await session.run(`DROP TABLE IF EXISTS ${LATE_TABLE}`);

@@ -1,34 +1,109 @@
-// The HTTP server's app factory: a Hono app with the routes Quiver serves and the one error
-// table. Routes are added by one function per area (`addStreamRoutes`), so the server issue's
-// auth, tenants and other routes extend the same app. Invariant: every error a route throws is
-// answered through error-status.ts.
+// The HTTP server's app factory: an OpenAPIHono app over one root with the routes Quiver serves,
+// one route file per area (datasets, writes, reads, refs, images, tokens, stream). Invariants:
+// every /v1 request carries a genuine, live token (auth middleware) and holds one of its
+// token's bounded concurrency slots; every error is answered through error-status.ts; every
+// request body is bounded; request schemas are the ones /openapi.json documents.
 
-import { Hono } from 'hono';
-import type { ObjectStore } from '../storage/index.js';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import type { Context, Next } from 'hono';
+import { QuiverError } from '../errors.js';
+import type { ObjectStore, StoreOptions } from '../storage/index.js';
+import { verifyToken, type TokenInfo } from './auth/index.js';
 import { errorResponse } from './error-status.js';
-import { addStreamRoutes, type DatasetResolver } from './stream-route.js';
+import { ServerRoot } from './root.js';
+import { HandlePool, type PoolOptions } from './scope.js';
+import { addDatasetRoutes } from './dataset-routes.js';
+import { addWriteRoutes } from './write-routes.js';
+import { addReadRoutes } from './read-routes.js';
+import { addRefRoutes } from './ref-routes.js';
+import { addImageRoute } from './image-route.js';
+import { addTokenRoutes } from './token-routes.js';
+import { addStreamRoutes } from './stream-route.js';
 
-export interface AppOptions {
-  /** The datasets served, by name: a map of name → URL or store, or a function. */
-  datasets: Record<string, string | ObjectStore> | DatasetResolver;
+export interface AppOptions extends PoolOptions {
+  /** The root the datasets live under (`file:///srv/quiver`, `s3://bucket/prefix`, a path) or its store. */
+  root: string | ObjectStore;
+  /** Options for the root's store (credentials, endpoint…). */
+  storage?: StoreOptions;
+  /** Largest request body accepted, in bytes; a larger one is `too_large` (413). Default 64 MiB. */
+  requestBytesMax?: number;
+  /** Requests one token may have in flight; more are `too_many_requests` (429). Default 16. */
+  tokenRequestsMax?: number;
+}
+
+/** Hono's per-request variables: the authenticated token. */
+export type ServerEnv = { Variables: { token: TokenInfo } };
+
+/** What every route file gets: the root, its handle pool and the bounds. */
+export interface ServerContext {
+  root: ServerRoot;
+  pool: HandlePool;
+  requestBytesMax: number;
+}
+
+/** A Hono app that also owns handles: `close()` releases them (serve() calls it). */
+export type QuiverApp = OpenAPIHono<ServerEnv> & { quiver: ServerContext; close(): Promise<void> };
+
+/** Checks the bearer token of a /v1 request and holds one of its concurrency slots while it runs. */
+function authMiddleware(root: ServerRoot, tokenRequestsMax: number) {
+  const inFlight = new Map<string, number>();
+  return async (c: Context<ServerEnv>, next: Next) => {
+    const header = c.req.header('authorization');
+    const token = await verifyToken(root.store, /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1]);
+    const n = inFlight.get(token.id) ?? 0;
+    if (n >= tokenRequestsMax) throw new QuiverError('too_many_requests', `server: token "${token.name}" already has ${n} requests in flight (tokenRequestsMax)`, { token: token.name });
+    inFlight.set(token.id, n + 1);
+    c.set('token', token);
+    try {
+      await next();
+    } finally {
+      // A streamed response (diff, stream) gives its slot back when its handler returns, not when the body ends.
+      const left = (inFlight.get(token.id) ?? 1) - 1;
+      if (left === 0) inFlight.delete(token.id);
+      else inFlight.set(token.id, left);
+    }
+  };
 }
 
 /**
- * The Quiver HTTP app. Serve it with `serve()` (serve.ts) or any fetch-based host.
+ * The Quiver HTTP app over a root. Serve it with `serve()` (serve.ts) or any fetch-based host;
+ * call `app.close()` when done with it. docs/server.md lists the routes.
  *
  * @example
- * const app = createApp({ datasets: { gen: 's3://gen/main' } });
+ * const app = createApp({ root: 's3://gen' });
  * const server = await serve(app, { port: 7700 });
  */
-export function createApp(options: AppOptions): Hono {
-  const d = options.datasets;
-  const resolve: DatasetResolver = typeof d === 'function' ? d : (name) => (Object.hasOwn(d, name) ? d[name] : undefined);
-  const app = new Hono();
+export function createApp(options: AppOptions): QuiverApp {
+  const root = new ServerRoot(options.root, options.storage);
+  const sx: ServerContext = { root, pool: new HandlePool(root, options), requestBytesMax: options.requestBytesMax ?? 64 * 1024 * 1024 };
+  const app = new OpenAPIHono<ServerEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const issue = result.error.issues[0];
+        throw new QuiverError('invalid_input', `server: request ${result.target} ${issue?.path.join('.') || ''} ${issue?.message ?? 'is invalid'}`.replace(/\s+/g, ' ').trim(), { issues: result.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })) });
+      }
+    },
+  }) as QuiverApp;
   app.onError((e, c) => {
+    if (process.env.QUIVER_DEBUG_SERVER) console.error(e);
     const { status, body } = errorResponse(e);
     return c.json(body, status as 400);
   });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `server: no route ${c.req.method} ${c.req.path}` } }, 404));
-  addStreamRoutes(app, resolve);
+  // Auth first: no body of an unauthenticated request is read, and a slow body holds its token's slot.
+  app.use('/v1/*', authMiddleware(root, options.tokenRequestsMax ?? 16));
+  app.use('/v1/*', bodyLimit({ maxSize: sx.requestBytesMax, onError: () => { throw new QuiverError('too_large', `server: request body over requestBytesMax ${sx.requestBytesMax}`); } }));
+  addDatasetRoutes(app, sx);
+  addWriteRoutes(app, sx);
+  addReadRoutes(app, sx);
+  addRefRoutes(app, sx);
+  addImageRoute(app, sx);
+  addTokenRoutes(app, sx);
+  addStreamRoutes(app, sx);
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'A Quiver token, qv_<id>_<secret>' });
+  app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'Quiver', version: '1' }, security: [{ bearer: [] }] });
+  app.quiver = sx;
+  app.close = () => sx.pool.close();
   return app;
 }

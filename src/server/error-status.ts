@@ -3,6 +3,7 @@
 // message is not shown (it is a bug, not a condition the caller can handle).
 
 import { isQuiverError, type ErrorCode } from '../errors.js';
+import { toWire } from './wire.js';
 
 export const STATUS_OF: Record<ErrorCode, number> = {
   invalid_input: 400,
@@ -16,7 +17,13 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   io: 502,
   udf_failed: 500,
   closed: 503,
+  forbidden: 403,
+  // Not 408: clients and proxies may resend a request on 408, and a query that ran too long would run again.
+  timeout: 504,
   unsupported: 501,
+  unauthorized: 401,
+  too_many_requests: 429,
+  too_large: 413,
 };
 
 export interface ErrorBody {
@@ -25,6 +32,7 @@ export interface ErrorBody {
 
 /** The status and JSON body that answer `e`. */
 export function errorResponse(e: unknown): { status: number; body: ErrorBody } {
-  if (isQuiverError(e)) return { status: STATUS_OF[e.code], body: { error: { code: e.code, message: e.message, details: e.details } } };
+  // Details may hold bigints (row ids): in wire form, so the body is always JSON.
+  if (isQuiverError(e)) return { status: STATUS_OF[e.code], body: { error: { code: e.code, message: e.message, details: toWire(e.details) as Record<string, unknown> } } };
   return { status: 500, body: { error: { code: 'internal', message: 'server: internal error' } } };
 }

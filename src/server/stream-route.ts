@@ -2,19 +2,17 @@
 // (npy-frames.ts; the default, for Python) or one Arrow IPC stream (`format=arrow`, for JS);
 // `GET …/stream/info` answers the epoch's size. Query parameters spell StreamOptions (below).
 // Invariants: every option and the `where` are checked before the status line, so a bad input
-// is a 4xx; the response is pulled batch by batch, so a slow client holds back the reading.
+// is a 4xx; the response is pulled batch by batch, so a slow client holds back the reading;
+// the dataset comes from scope.ts's datasetFor like every other route's.
 
 import type { Context, Hono } from 'hono';
 import { QuiverError } from '../errors.js';
 import { batchToArrow, type Stream, type StreamOptions } from '../stream/index.js';
-import { open, type Dataset } from '../dataset/index.js';
-import type { ObjectStore } from '../storage/index.js';
+import type { ServerContext, ServerEnv } from './app.js';
+import { datasetFor, type Lease } from './scope.js';
 import { errorResponse } from './error-status.js';
 import { batchFrame, endFrame, errorFrame } from './npy-frames.js';
 import { arrowStreamParts } from './arrow-ipc.js';
-
-/** Where a dataset name points (a URL or a store), or undefined when the server does not serve it. */
-export type DatasetResolver = (name: string) => string | ObjectStore | undefined;
 
 const bad = (message: string) => new QuiverError('invalid_input', `server: ${message}`);
 
@@ -59,46 +57,37 @@ export function streamOptionsOf(q: Record<string, string>): StreamOptions {
   };
 }
 
-async function openDataset(resolve: DatasetResolver, name: string, q: Record<string, string>): Promise<Dataset> {
-  const target = resolve(name);
-  if (target === undefined) throw new QuiverError('not_found', `server: no dataset ${JSON.stringify(name)}`, { dataset: name });
-  const picked = ['branch', 'version', 'tag'].filter((k) => q[k] !== undefined);
-  if (picked.length > 1) throw bad(`give one of branch, version and tag, got ${picked.join(' and ')}`);
-  const at = q.version !== undefined ? { version: q.version } : q.tag !== undefined ? { tag: q.tag } : { branch: q.branch };
-  return open(target, at);
-}
-
-/** Opens the stream a request asks for and checks it whole (options, `where`), closing the handle on failure. */
-async function openStream(resolve: DatasetResolver, c: Context): Promise<{ ds: Dataset; stream: Stream }> {
+/** Opens the stream a request asks for and checks it whole (options, `where`), releasing the lease on failure. */
+async function openStream(sx: ServerContext, c: Context<ServerEnv>): Promise<{ lease: Lease; stream: Stream }> {
   const q = c.req.query();
-  const ds = await openDataset(resolve, c.req.param('dataset')!, q);
+  const lease = await datasetFor(sx.pool, c.get('token'), c.req.param('dataset')!, { need: 'read', branch: q.branch, version: q.version, tag: q.tag });
   try {
-    const stream = ds.stream(streamOptionsOf(q));
+    const stream = lease.ds.stream(streamOptionsOf(q));
     await stream.info();
-    return { ds, stream };
+    return { lease, stream };
   } catch (e) {
-    await ds.close();
+    await lease.release();
     throw e;
   }
 }
 
 /** Adds the stream routes to `app`. */
-export function addStreamRoutes(app: Hono, resolve: DatasetResolver): void {
+export function addStreamRoutes(app: Hono<ServerEnv>, sx: ServerContext): void {
   app.get('/v1/datasets/:dataset/stream/info', async (c) => {
-    const { ds, stream } = await openStream(resolve, c);
+    const { lease, stream } = await openStream(sx, c);
     try {
       return c.json({ ...(await stream.info()), cursor: stream.state() });
     } finally {
-      await ds.close();
+      await lease.release();
     }
   });
   app.get('/v1/datasets/:dataset/stream', async (c) => {
     const format = c.req.query('format') ?? 'npy';
     if (format !== 'npy' && format !== 'arrow') throw bad(`format must be npy or arrow, got ${JSON.stringify(format)}`);
-    const { ds, stream } = await openStream(resolve, c);
+    const { lease, stream } = await openStream(sx, c);
     const parts = format === 'npy' ? npyParts(stream) : arrowStreamParts(stream, batchToArrow, () => stream.emptyBatch());
     const type = format === 'npy' ? 'application/x-quiver-npy-frames' : 'application/vnd.apache.arrow.stream';
-    return new Response(pulled(parts, () => ds.close()), { headers: { 'content-type': type } });
+    return new Response(pulled(parts, () => lease.release()), { headers: { 'content-type': type } });
   });
 }
 
@@ -112,7 +101,7 @@ async function* npyParts(stream: Stream): AsyncGenerator<Uint8Array[]> {
 }
 
 /** A byte stream that asks `parts` for the next frame only when the client has read the last. */
-function pulled(parts: AsyncGenerator<Uint8Array[]>, done: () => Promise<void>): ReadableStream<Uint8Array> {
+export function pulled(parts: AsyncGenerator<Uint8Array[]>, done: () => Promise<void>): ReadableStream<Uint8Array> {
   let finished = false;
   const finish = async () => {
     if (finished) return;

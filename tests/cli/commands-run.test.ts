@@ -125,15 +125,26 @@ describe('quiver commands', () => {
     assert.equal(jsonOf(await run(['query', url, 'select sum(rating) s from dataset', '--json'], dir)).s, 9 + 3 + 5, 'main is intact');
   });
 
-  it('serve answers HTTP for the datasets under --root until SIGTERM, and refuses names outside it', async () => {
+  it('serve answers HTTP for the datasets under --root with tokens that token create makes and token revoke ends', async () => {
     const child = spawn(process.execPath, [QUIVER_BIN, 'serve', '--root', dir, '--port', '0', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const [line] = (await once(child.stdout, 'data')) as [Buffer];
-    const { url: base } = JSON.parse(line.toString());
+    const { url: base, bootstrapToken } = JSON.parse(line.toString());
+    const info = (token?: string, name = 'gen') => fetch(`${base}/v1/datasets/${name}/stream/info`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
     try {
-      const ok = await fetch(`${base}/v1/datasets/gen/stream/info`);
+      const ok = await info(bootstrapToken);
       assert.equal(ok.status, 200);
       assert.equal((await ok.json()).rows, 3);
-      assert.equal((await fetch(`${base}/v1/datasets/..%2Fgen/stream/info`)).status, 404);
+      assert.equal((await info()).status, 401);
+      assert.ok([400, 404].includes((await info(bootstrapToken, '..%2Fgen')).status), 'a name outside the root is refused');
+
+      const made = jsonOf(await run(['token', 'create', 'trainer', '--root', dir, '--role', 'read', '--datasets', 'gen', '--json'], dir));
+      assert.match(made.token, /^qv_/);
+      assert.equal((await info(made.token)).status, 200);
+      const listed = jsonOf(await run(['token', 'list', '--root', dir, '--json'], dir)).tokens;
+      assert.deepEqual(listed.map((t: { name: string; role: string }) => [t.name, t.role]), [['bootstrap-admin', 'admin'], ['trainer', 'read']]);
+      assert.equal(JSON.stringify(listed).includes(made.token), false, 'list never shows a secret');
+      assert.equal(jsonOf(await run(['token', 'revoke', 'trainer', '--root', dir, '--json'], dir)).revoked[0].id, made.info.id);
+      assert.equal((await info(made.token)).status, 401);
     } finally {
       child.kill('SIGTERM');
     }
@@ -154,6 +165,8 @@ describe('quiver commands', () => {
       [['update', `${url}@r1`, '--where', 'true', '--set', 'rating=1'], EXIT_STATUS.read_only, /read-only/],
       [['branch', url, 'ft'], EXIT_STATUS.already_exists, /ft/],
       [['log', url, '--limit', 'many'], EXIT_STATUS.invalid_input, /--limit must be an integer >= 1, got "many"/],
+      [['token', 'revoke', 'nobody', '--root', dir], EXIT_STATUS.not_found, /no live token/],
+      [['token', 'frob'], EXIT_STATUS.invalid_input, /token takes create, list, revoke, got "frob"/],
     ];
     const runs = await Promise.all(cases.map(([args]) => run(args, dir)));
     runs.forEach((r, i) => {

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { createApp, serve } from '../../src/server/index.js';
+import { join } from 'node:path';
+import { createToken, serve } from '../../src/server/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { imageDataset } from '../stream/fixture.js';
 
@@ -28,14 +29,16 @@ function run(cmd: string, args: string[], env: Record<string, string>): Promise<
 
 describe('clients/python (quiver_torch)', () => {
   it('passes its unittest suite against a real server', { skip: missing ?? false, timeout: 300_000 }, async () => {
-    const dir = tempDir('quiver-python-');
-    const ds = await imageDataset(dir, 2, 25);
+    const root = tempDir('quiver-python-');
+    const ds = await imageDataset(join(root, 'gen'), 2, 25);
     const ft = await ds.branch('ft-v12');
     await ft.curate('rating >= 1', 'curated');
-    const server = await serve(createApp({ datasets: { gen: dir } }), { port: 0 });
+    const server = await serve({ root, port: 0, onBootstrapToken: false });
+    const { token } = await createToken(root, 'python-tests', { role: 'read', datasets: ['gen'] });
     try {
       const r = await run(PYTHON, ['-m', 'unittest', 'discover', '-s', 'clients/python/tests', '-t', 'clients/python', '-v'], {
         QUIVER_URL: server.url,
+        QUIVER_TOKEN: token,
         QUIVER_DATASET: 'gen',
         QUIVER_ROWS: String(ds.rowCount),
         PYTHONPATH: resolve('clients/python'),

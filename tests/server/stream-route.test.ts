@@ -5,17 +5,20 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as arrow from 'apache-arrow';
 import * as quiver from '../../src/index.js';
-import { createApp, serve, type BatchFrameHeader, type RunningServer } from '../../src/server/index.js';
+import { join } from 'node:path';
+import { createToken, serve, type BatchFrameHeader, type RunningServer } from '../../src/server/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { drain, imageDataset, numbers } from '../stream/fixture.js';
 
 let ds: quiver.Dataset;
 let server: RunningServer;
+let auth: { authorization: string };
 
 before(async () => {
-  const dir = tempDir('quiver-server-');
-  ds = await imageDataset(dir, 2, 30);
-  server = await serve(createApp({ datasets: { gen: dir } }), { port: 0 });
+  const root = tempDir('quiver-server-');
+  ds = await imageDataset(join(root, 'gen'), 2, 30);
+  server = await serve({ root, port: 0, onBootstrapToken: false });
+  auth = { authorization: `Bearer ${(await createToken(root, 'stream-tests', { role: 'read' })).token}` };
 });
 after(async () => {
   await server.close();
@@ -55,7 +58,7 @@ const same = { columns: ['image', 'prompt'], batchRows: 8, shuffle: { seed: 7, b
 
 describe('GET /v1/datasets/:dataset/stream', () => {
   it('streams npy frames holding the same batches as ds.stream, then an end frame', async () => {
-    const r = await fetch(`${server.url}/v1/datasets/gen/stream?${query}`);
+    const r = await fetch(`${server.url}/v1/datasets/gen/stream?${query}`, { headers: auth });
     assert.equal(r.status, 200);
     const frames = parseFrames(new Uint8Array(await r.arrayBuffer()));
     const expected = await drain(ds.stream(same));
@@ -68,7 +71,7 @@ describe('GET /v1/datasets/:dataset/stream', () => {
   });
 
   it('streams one Arrow IPC stream with format=arrow', async () => {
-    const r = await fetch(`${server.url}/v1/datasets/gen/stream?${query}&format=arrow`);
+    const r = await fetch(`${server.url}/v1/datasets/gen/stream?${query}&format=arrow`, { headers: auth });
     assert.equal(r.headers.get('content-type'), 'application/vnd.apache.arrow.stream');
     const table = arrow.tableFromIPC(new Uint8Array(await r.arrayBuffer()));
     const expected = await drain(ds.stream(same));
@@ -78,13 +81,14 @@ describe('GET /v1/datasets/:dataset/stream', () => {
   });
 
   it('breaks an Arrow stream that fails midway, so a client sees an error and never a short, clean stream', async () => {
-    const dir = tempDir('quiver-server-bad-');
-    (await imageDataset(dir, 1, 12, new Set([10]))).close();
-    const bad = await serve(createApp({ datasets: { bad: dir } }), { port: 0 });
+    const root = tempDir('quiver-server-bad-');
+    (await imageDataset(join(root, 'bad'), 1, 12, new Set([10]))).close();
+    const bad = await serve({ root, port: 0, onBootstrapToken: false });
+    const auth = { authorization: `Bearer ${(await createToken(root, 'bad-tests', { role: 'read' })).token}` };
     try {
       const q = 'columns=image,prompt&batchRows=4&decode=' + encodeURIComponent(JSON.stringify({ image: { width: 4, height: 3 } }));
       for (const format of ['arrow', 'npy']) {
-        const r = await fetch(`${bad.url}/v1/datasets/bad/stream?${q}&format=${format}`);
+        const r = await fetch(`${bad.url}/v1/datasets/bad/stream?${q}&format=${format}`, { headers: auth });
         assert.equal(r.status, 200, 'the failure comes after the first batches were sent');
         if (format === 'npy') {
           const frames = parseFrames(new Uint8Array(await r.arrayBuffer()));
@@ -94,7 +98,7 @@ describe('GET /v1/datasets/:dataset/stream', () => {
         }
       }
       // The failed streams released their handles: the next request is served.
-      const ok = await fetch(`${bad.url}/v1/datasets/bad/stream/info?columns=prompt`);
+      const ok = await fetch(`${bad.url}/v1/datasets/bad/stream/info?columns=prompt`, { headers: auth });
       assert.equal(ok.status, 200);
       await ok.body?.cancel();
     } finally {
@@ -104,17 +108,17 @@ describe('GET /v1/datasets/:dataset/stream', () => {
 
   it('sends the schema of a stream that matches no row, in both formats', async () => {
     const none = `${query}&where=${encodeURIComponent("prompt = 'none'")}`;
-    const table = arrow.tableFromIPC(new Uint8Array(await (await fetch(`${server.url}/v1/datasets/gen/stream?${none}&format=arrow`)).arrayBuffer()));
+    const table = arrow.tableFromIPC(new Uint8Array(await (await fetch(`${server.url}/v1/datasets/gen/stream?${none}&format=arrow`, { headers: auth })).arrayBuffer()));
     assert.equal(table.numRows, 0);
     assert.deepEqual(table.schema.fields.map((f) => f.name), ['row_id', 'image', 'prompt']);
     assert.equal(table.schema.fields[1].metadata.get('quiver:shape'), '[3,4,3]');
-    const frames = parseFrames(new Uint8Array(await (await fetch(`${server.url}/v1/datasets/gen/stream?${none}`)).arrayBuffer()));
+    const frames = parseFrames(new Uint8Array(await (await fetch(`${server.url}/v1/datasets/gen/stream?${none}`, { headers: auth })).arrayBuffer()));
     assert.deepEqual(frames.map((f) => f.header.type), ['end']);
   });
 
   it('answers bad inputs with the error table status and code, before streaming', async () => {
     const status = async (q: string, dataset = 'gen') => {
-      const r = await fetch(`${server.url}/v1/datasets/${dataset}/stream?${q}`);
+      const r = await fetch(`${server.url}/v1/datasets/${dataset}/stream?${q}`, { headers: auth });
       return [r.status, ((await r.json()) as { error: { code: string } }).error.code];
     };
     assert.deepEqual(await status('columns=nope'), [404, 'not_found']);
@@ -127,17 +131,17 @@ describe('GET /v1/datasets/:dataset/stream', () => {
   });
 
   it('answers the epoch size on /stream/info', async () => {
-    const r = await fetch(`${server.url}/v1/datasets/gen/stream/info?${query}`);
+    const r = await fetch(`${server.url}/v1/datasets/gen/stream/info?${query}`, { headers: auth });
     const info = (await r.json()) as { rows: number; batches: number; consumerBatches: number; version: string };
     assert.deepEqual([info.rows, info.batches, info.consumerBatches, info.version], [60, 8, 4, ds.version.id]);
   });
 
   it('lets a client stop reading midway and still serves the next request', async () => {
-    const r = await fetch(`${server.url}/v1/datasets/gen/stream?columns=prompt&batchRows=1`);
+    const r = await fetch(`${server.url}/v1/datasets/gen/stream?columns=prompt&batchRows=1`, { headers: auth });
     const reader = r.body!.getReader();
     await reader.read();
     await reader.cancel();
-    const again = await fetch(`${server.url}/v1/datasets/gen/stream/info?columns=prompt`);
+    const again = await fetch(`${server.url}/v1/datasets/gen/stream/info?columns=prompt`, { headers: auth });
     assert.equal(again.status, 200);
   });
 });

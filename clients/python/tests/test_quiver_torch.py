@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader
 from quiver_torch import QuiverIterableDataset, QuiverStreamError
 
 URL = os.environ["QUIVER_URL"]
+TOKEN = os.environ.get("QUIVER_TOKEN")
 NAME = os.environ["QUIVER_DATASET"]
 ROWS = int(os.environ["QUIVER_ROWS"])
 REPO = Path(__file__).resolve().parents[3]
@@ -26,7 +27,7 @@ class QuiverIterableDatasetTest(unittest.TestCase):
     def make(self, **kw):
         opts = dict(columns=["prompt", "rating"], batch_rows=4, shuffle_seed=7, block_rows=4)
         opts.update(kw)
-        return QuiverIterableDataset(URL, dataset=NAME, **opts)
+        return QuiverIterableDataset(URL, dataset=NAME, token=TOKEN, **opts)
 
     def test_ranks_and_workers_together_yield_every_row_once_with_equal_batch_counts(self):
         seen, counts = [], []

@@ -3,7 +3,7 @@
 
 import type { IndexSpec } from '../../dataset/index.js';
 import { QuiverError } from '../../errors.js';
-import { choiceFlag, intFlag, parseCommand } from '../args.js';
+import { choiceFlag, dispatch, intFlag, parseCommand } from '../args.js';
 import type { Command } from '../commands.js';
 import { printResult, table } from '../output.js';
 import { progress } from '../progress.js';
@@ -70,8 +70,6 @@ async function drop(args: string[]): Promise<number> {
   return 0;
 }
 
-const subcommands: Record<string, (args: string[]) => Promise<number>> = { create, list, drop };
-
 export const indexCommand: Command = {
   summary: 'create, list or drop search indexes (vector, fulltext, scalar)',
   usage: [
@@ -80,9 +78,5 @@ export const indexCommand: Command = {
     '       quiver index drop <url[@branch]> <column> --kind vector|fulltext|scalar [--json]',
   ].join('\n'),
   examples: ['quiver index create ./gen image_emb --kind vector --metric cosine', 'quiver index create ./gen prompt --kind fulltext', 'quiver index list ./gen --json', 'quiver index drop ./gen prompt --kind fulltext'],
-  run([sub, ...rest]) {
-    const fn = sub === undefined ? undefined : Object.hasOwn(subcommands, sub) ? subcommands[sub] : undefined;
-    if (!fn) throw new QuiverError('invalid_input', `cli: index takes create, list or drop, got ${sub === undefined ? 'nothing' : JSON.stringify(sub)}`);
-    return fn(rest);
-  },
+  run: dispatch('index', { create, list, drop }),
 };

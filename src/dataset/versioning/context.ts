@@ -13,6 +13,12 @@ export interface VersionContext {
   paths(keys: readonly string[]): Promise<string[]>;
   /** Row ids of deletes files already read, by key (files are immutable). */
   deletesCache: Map<string, bigint[]>;
+  /**
+   * A scoped handle's row filter (SQL Quiver wrote): what `createScopedView` keeps. Reads a
+   * caller asked for (update and delete targets, diff) use scoped views; maintenance
+   * (compaction, merges, commit-time rebases) reads every row.
+   */
+  rowFilter?: string;
 }
 
 /** The SELECT of manifest `m`'s rows, over local paths of its files. */
@@ -26,6 +32,11 @@ export async function versionSql(paths: VersionContext['paths'], m: Manifest, op
 /** Creates (or replaces) temp view `name` over manifest `m`. */
 export async function createVersionView(ctx: VersionContext, name: string, m: Manifest, opts: ScanOptions = {}): Promise<void> {
   await ctx.session.run(`CREATE OR REPLACE TEMP VIEW ${name} AS ${await versionSql(ctx.paths, m, opts)}`);
+}
+
+/** `createVersionView` of only the rows the handle's scope lets its caller see (all of them when unscoped). */
+export async function createScopedView(ctx: VersionContext, name: string, m: Manifest, opts: ScanOptions = {}): Promise<void> {
+  await createVersionView(ctx, name, m, ctx.rowFilter ? { ...opts, where: ctx.rowFilter } : opts);
 }
 
 /** A local path for one key. */

@@ -5,7 +5,7 @@
 
 import { isLarge, derivedColumns, type Manifest } from '../../format/index.js';
 import { quoteIdent, quoteString } from '../../query/index.js';
-import { createVersionView, type VersionContext } from './context.js';
+import { createScopedView, type VersionContext } from './context.js';
 
 /** One changed cell. Large columns (images, embeddings, binary) set `large`, and carry values only with `largeValues`. */
 export interface CellChange {
@@ -91,8 +91,8 @@ export async function buildDiffTable(ctx: VersionContext, name: string, a: Manif
   const inA = new Set([...smallColumnNames(a), ...largeColumnNames(a)]);
   const small = smallColumnNames(b).filter((c) => inA.has(c));
   const large = largeColumnNames(b).filter((c) => inA.has(c));
-  await createVersionView(ctx, `${name}_ra`, restrict(a, b), { large: 'none' });
-  await createVersionView(ctx, `${name}_rb`, restrict(b, a), { large: 'none' });
+  await createScopedView(ctx, `${name}_ra`, restrict(a, b), { large: 'none' });
+  await createScopedView(ctx, `${name}_rb`, restrict(b, a), { large: 'none' });
   const pick = (x: string, y: string) => small.map((c, i) => `${x}.${quoteIdent(c)} AS a_${i}, ${y}.${quoteIdent(c)} AS b_${i}`).join(', ');
   const flags = large.map((_, j) => `false AS l_${j}`).join(', ');
   const cols = (x: string, y: string) => [`coalesce(${x}.row_id, ${y}.row_id) AS row_id`, `${x}.row_id IS NOT NULL AS in_a`, `${y}.row_id IS NOT NULL AS in_b`, pick(x, y), flags].filter(Boolean).join(', ');
@@ -104,8 +104,8 @@ export async function buildDiffTable(ctx: VersionContext, name: string, a: Manif
   let fullViews = false;
   for (let j = 0; j < large.length; j++) {
     if (!fullViews) {
-      await createVersionView(ctx, `${name}_fa`, a, { large: 'none' });
-      await createVersionView(ctx, `${name}_fb`, b, { large: 'none' });
+      await createScopedView(ctx, `${name}_fa`, a, { large: 'none' });
+      await createScopedView(ctx, `${name}_fb`, b, { large: 'none' });
       fullViews = true;
     }
     const sql = await largeChanges(ctx, a, b, large[j], `${name}_fa`, `${name}_fb`);
@@ -117,8 +117,8 @@ export async function buildDiffTable(ctx: VersionContext, name: string, a: Manif
     await ctx.session.run(`UPDATE ${name} SET l_${j} = true WHERE row_id IN (SELECT row_id FROM ${name}_l)`);
   }
   if (options.largeValues && large.length) {
-    await createVersionView(ctx, `${name}_va`, a, { large: 'all' });
-    await createVersionView(ctx, `${name}_vb`, b, { large: 'all' });
+    await createScopedView(ctx, `${name}_va`, a, { large: 'all' });
+    await createScopedView(ctx, `${name}_vb`, b, { large: 'all' });
     return { name, small, large, valueViews: { a: `${name}_va`, b: `${name}_vb` } };
   }
   return { name, small, large };

@@ -130,6 +130,7 @@ function isImage(def: ColumnDef): boolean {
 export function planDropColumn(m: Manifest, name: string): Manifest {
   const def = column(m, name);
   if (m.schema.length === 1) throw new QuiverError('invalid_input', `schema: cannot drop "${name}", the only column`, { column: name });
+  if (m.tenant === name) throw new QuiverError('invalid_input', `schema: cannot drop "${name}", the tenant column; setTenantColumn(null) first`, { column: name });
   const out = frozen(m);
   out.schema = m.schema.filter((c) => c.name !== name);
   const ev = out.evolution;
@@ -152,6 +153,7 @@ export function planRenameColumn(m: Manifest, from: string, to: string): Manifes
   const out = frozen(m);
   reuseName(out.evolution, next);
   out.schema = m.schema.map((c) => (c.name === from ? next : c));
+  if (m.tenant === from) out.tenant = to;
   const ev = out.evolution;
   ev.renamed[to] = [from, ...(ev.renamed[from] ?? [])];
   delete ev.renamed[from];

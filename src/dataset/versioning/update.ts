@@ -5,7 +5,7 @@
 import { QuiverError } from '../../errors.js';
 import { isLarge, type Manifest } from '../../format/index.js';
 import { checkBoolean, predicateSql, quoteIdent, referencedColumns, type Param } from '../../query/index.js';
-import { createVersionView, idsTable, type VersionContext } from './context.js';
+import { createScopedView, idsTable, type VersionContext } from './context.js';
 import { smallColumnNames } from './diff.js';
 import { changedColumns, emptyRowWrite, writeLargeValues, writeSmallFragment, type RowWrite } from './row-write.js';
 
@@ -36,7 +36,7 @@ const TARGET = '__quiver_target';
 export async function checkedPredicate(ctx: VersionContext, m: Manifest, text: string, params: readonly Param[], subject: string, fragmentColumn = false): Promise<string> {
   const predicate = await predicateSql(ctx.session, text, subject);
   const refs = await referencedColumns(ctx.session, `SELECT 1 WHERE ${predicate}`);
-  await createVersionView(ctx, TARGET, m, { large: refs, ...(fragmentColumn ? { fragmentColumn: FRAGMENT_COL } : {}) });
+  await createScopedView(ctx, TARGET, m, { large: refs, ...(fragmentColumn ? { fragmentColumn: FRAGMENT_COL } : {}) });
   await checkBoolean(ctx.session, predicate, TARGET, params, subject, text);
   return predicate;
 }
@@ -51,7 +51,7 @@ export async function selectRows(ctx: VersionContext, m: Manifest, sel: RowSelec
     const where = await checkedPredicate(ctx, m, sel.where!, sel.params ?? [], `${verb}: where`, true);
     return (await ctx.session.all(`SELECT ${cols} FROM ${TARGET} WHERE ${where}`, sel.params ?? [])).rows;
   }
-  await createVersionView(ctx, TARGET, m, { large: 'none', fragmentColumn: FRAGMENT_COL });
+  await createScopedView(ctx, TARGET, m, { large: 'none', fragmentColumn: FRAGMENT_COL });
   const ids = sel.rowIds!.map((x) => {
     if (typeof x === 'bigint') return x;
     if (typeof x === 'number' && Number.isSafeInteger(x)) return BigInt(x);

@@ -8,7 +8,7 @@ import { QuiverError, isQuiverError } from '../../errors.js';
 import { dataFileError, type ColumnDef, type IndexMeta, type Manifest } from '../../format/index.js';
 import { Bitmap, exactSearch, higherIsBetter, type Metric, type VectorPlan } from '../../index/index.js';
 import type { ObjectStore } from '../../storage/index.js';
-import { quoteIdent, type Param, type Session } from '../engine.js';
+import { quoteIdent, type Param, type RunOptions, type Session } from '../engine.js';
 import { bitmapOf, CollectionCache, ordinalOf, remap, translate, sortSegment, textCollection, textMatches, textScores, type TextCollection, type VectorCollection, type VectorLayout } from './collections.js';
 import { planSearch, RRF_K, SCORE_COLUMN, SEARCH_MACROS, SEARCH_VIEW, type SearchPlan, type Signal, type TextSignal, type VectorSignal } from './search-plan.js';
 import { clone, compactParams, parseSql, unparseSql, columnRef, type AstNode, type ParsedSql } from './sql-ast.js';
@@ -52,6 +52,8 @@ export interface SearchHost {
   paths(keys: readonly string[]): Promise<string[]>;
   /** The column names `sql` mentions (lower case), or 'all' for a star. */
   referenced(sql: string): Promise<Set<string> | 'all'>;
+  /** Bounds on the query's result (a sandboxed handle's), checked as it is read. */
+  bounds?: RunOptions;
 }
 
 export interface SearchOptions {
@@ -204,12 +206,12 @@ export class SearchRuntime {
       await host.prepareView(overDataset, !host.store.localPath && !/\bdataset\b/i.test(finalSql) ? 'none' : undefined);
       // A CTE rather than a view: one DuckDB round trip fewer per query (the top-k shape has no WITH of its own).
       const sqlText = `WITH ${SEARCH_VIEW} AS (${await this.winnersSql(host, overDataset, hits)}) ${finalSql}`;
-      return as === 'rows' ? (await host.session.all(sqlText, final.params)).rows : host.session.arrow(sqlText, final.params);
+      return as === 'rows' ? (await host.session.all(sqlText, final.params, host.bounds)).rows : host.session.arrow(sqlText, final.params, host.bounds);
     }
     const final = compactParams(plan.semantic, params);
     const sqlText = await this.unparse(host.session, final.tree);
     await host.prepareView(sqlText);
-    return as === 'rows' ? (await host.session.all(sqlText, final.params)).rows : host.session.arrow(sqlText, final.params);
+    return as === 'rows' ? (await host.session.all(sqlText, final.params, host.bounds)).rows : host.session.arrow(sqlText, final.params, host.bounds);
   }
 
   /**

@@ -73,6 +73,11 @@ export class ObjectCache {
     if (!options.dir) process.once('exit', () => rmSync(this.dir, { recursive: true, force: true }));
   }
 
+  /** The folder holding the disk copies (a sandboxed DuckDB may read there). */
+  get directory(): string {
+    return this.dir;
+  }
+
   /** The cached block, refreshed as most recently used, or undefined. */
   block(scope: string, key: string, index: number): Uint8Array | undefined {
     const id = blockId(scope, key, index);

@@ -1,0 +1,81 @@
+// Routes that read: query and explain (JSON with 64-bit integers as strings, or Arrow IPC when
+// `Accept` asks for it), versions, log, and diff streamed as NDJSON. Invariant: a streamed
+// response holds its dataset lease until the last line is read or the client goes away.
+
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import * as arrow from 'apache-arrow';
+import type { Context } from 'hono';
+import type { ServerContext, ServerEnv } from './app.js';
+import { datasetFor, withDataset } from './scope.js';
+import { errorResponse } from './error-status.js';
+import { pulled } from './stream-route.js';
+import { AtQuery, DatasetPath, Params, input, paramsOf, requestOf, route, wireJson, z } from './route-kit.js';
+import { rowsToWire, toWire } from './wire.js';
+
+export const ARROW_STREAM = 'application/vnd.apache.arrow.stream';
+/** Commits one log request returns at most. */
+const LOG_LIMIT_MAX = 10_000;
+
+const QueryBody = z.object({ sql: z.string().min(1).max(1_048_576).openapi({ example: 'select prompt, rating from dataset where rating >= $1 limit 10' }), params: Params }).openapi('Query');
+const LogQuery = AtQuery.extend({ from: z.string().min(1).max(256).optional(), limit: z.coerce.number().int().min(1).max(LOG_LIMIT_MAX).optional() });
+const DiffQuery = AtQuery.extend({ from: z.string().min(1).max(256), to: z.string().min(1).max(256).optional(), sinceBase: z.enum(['true', 'false']).optional(), largeValues: z.enum(['true', 'false']).optional() });
+
+const json = <T extends z.ZodType>(schema: T) => ({ body: { required: true, content: { 'application/json': { schema } } } });
+const wantsArrow = (c: Context<ServerEnv>) => (c.req.header('accept') ?? '').includes(ARROW_STREAM);
+
+/** Each value of `lines` as one line of JSON; a failure midway is a last `{ "type": "error" }` line. */
+async function* ndjson(lines: AsyncIterable<object>): AsyncGenerator<Uint8Array[]> {
+  const enc = new TextEncoder();
+  try {
+    for await (const l of lines) yield [enc.encode(`${JSON.stringify(toWire(l))}\n`)];
+  } catch (e) {
+    yield [enc.encode(`${JSON.stringify({ type: 'error', ...errorResponse(e).body })}\n`)];
+  }
+}
+
+export function addReadRoutes(app: OpenAPIHono<ServerEnv>, sx: ServerContext): void {
+  const dsName = (c: Context<ServerEnv>) => input<{ dataset: string }>(c, 'param').dataset;
+
+  route(app, { method: 'post', path: '/v1/datasets/{dataset}/query', summary: 'Run one SELECT over the `dataset` view', description: `JSON { rows, types } by default (types names columns whose values are bigint, bytes, float32[] or date strings); Arrow IPC with Accept: ${ARROW_STREAM}`, request: { params: DatasetPath, query: AtQuery, ...json(QueryBody) } }, async (c) => {
+    const b = input<z.infer<typeof QueryBody>>(c, 'json');
+    return withDataset(sx.pool, c.get('token'), dsName(c), requestOf(c, 'read'), async ({ ds }) => {
+      if (wantsArrow(c)) return new Response(arrow.tableToIPC(await ds.queryArrow(b.sql, paramsOf(b.params)), 'stream') as Uint8Array<ArrayBuffer>, { headers: { 'content-type': ARROW_STREAM } });
+      return c.json(rowsToWire(await ds.query(b.sql, paramsOf(b.params))));
+    });
+  });
+
+  route(app, { method: 'post', path: '/v1/datasets/{dataset}/explain', summary: 'How a query would run', request: { params: DatasetPath, query: AtQuery, ...json(QueryBody) } }, async (c) => {
+    const b = input<z.infer<typeof QueryBody>>(c, 'json');
+    return withDataset(sx.pool, c.get('token'), dsName(c), requestOf(c, 'read'), async ({ ds }) => wireJson(c, await ds.explain(b.sql, paramsOf(b.params))));
+  });
+
+  route(app, { method: 'get', path: '/v1/datasets/{dataset}/versions', summary: 'The versions of the branch (first parents), oldest first', request: { params: DatasetPath, query: AtQuery } }, async (c) =>
+    withDataset(sx.pool, c.get('token'), dsName(c), requestOf(c, 'read'), async ({ ds }) => wireJson(c, { versions: await ds.versions() })),
+  );
+
+  route(app, { method: 'get', path: '/v1/datasets/{dataset}/log', summary: 'Commits reachable from the version (or `from`), newest first', request: { params: DatasetPath, query: LogQuery } }, async (c) => {
+    const q = input<z.infer<typeof LogQuery>>(c, 'query');
+    return withDataset(sx.pool, c.get('token'), dsName(c), requestOf(c, 'read'), async ({ ds }) => {
+      const commits = [];
+      for await (const commit of ds.log({ from: q.from, limit: q.limit ?? 100 })) commits.push(commit);
+      return wireJson(c, { commits });
+    });
+  });
+
+  route(app, { method: 'get', path: '/v1/datasets/{dataset}/diff', summary: 'Rows added, removed and changed between two versions, as NDJSON', description: 'First line { type: "summary", from, to, base, counts, schema }, then one { type: "row", rowId, change, row?, columns? } per row, then { type: "end" } (or { type: "error", error }).', request: { params: DatasetPath, query: DiffQuery }, ok: 'application/x-ndjson' }, async (c) => {
+    const q = input<z.infer<typeof DiffQuery>>(c, 'query');
+    const lease = await datasetFor(sx.pool, c.get('token'), dsName(c), requestOf(c, 'read'));
+    try {
+      const d = await lease.ds.diff(q.from, q.to, { sinceBase: q.sinceBase === 'true', largeValues: q.largeValues === 'true' });
+      async function* lines(): AsyncGenerator<object> {
+        yield { type: 'summary', from: d.from, to: d.to, base: d.base, counts: d.counts, schema: d.schema };
+        for await (const r of d.rows()) yield { type: 'row', ...r };
+        yield { type: 'end' };
+      }
+      return new Response(pulled(ndjson(lines()), () => lease.release()), { headers: { 'content-type': 'application/x-ndjson' } });
+    } catch (e) {
+      await lease.release();
+      throw e;
+    }
+  });
+}
