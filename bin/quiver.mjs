@@ -13,5 +13,11 @@ if (!existsSync(source)) {
 } else {
   const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), source, ...process.argv.slice(2)], { stdio: 'inherit' });
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
-  child.on('exit', (code, signal) => (signal ? process.kill(process.pid, signal) : process.exit(code ?? 1)));
+  // Die of the child's signal as the child did: the forwarding handler must go first, or the
+  // re-raised signal would only call it again and the launcher would exit 0.
+  child.on('exit', (code, signal) => {
+    if (!signal) process.exit(code ?? 1);
+    process.removeAllListeners(signal);
+    process.kill(process.pid, signal);
+  });
 }
