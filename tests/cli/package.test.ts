@@ -1,7 +1,8 @@
 // The package as a user gets it: `npm pack` (its prepack builds dist/), installed from the tarball
 // into an empty folder, then a plain-JS ESM script (create, append, commit, index, query) and the
 // installed `quiver` binary run under plain node, no tsx. Also: the runtime dependencies are
-// exactly the packages src/ imports, so an install neither misses one nor drags in a dev tool.
+// exactly the packages src/ imports (and their peers), so an install neither misses one nor drags in a
+// dev tool.
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -54,9 +55,12 @@ await ds.close();
 `;
 
 describe('the npm package', () => {
-  it('depends at run time on exactly the packages src/ imports', () => {
+  it('depends at run time on exactly the packages src/ imports and their peers', () => {
+    const imported = importedPackages();
+    // A peer dependency (zod for @hono/zod-openapi) is the installer's to provide: ours to declare.
+    const peers = [...imported].flatMap((n) => Object.keys(JSON.parse(readFileSync(join(root, 'node_modules', n, 'package.json'), 'utf8')).peerDependencies ?? {}));
     const declared = Object.keys(pkg.dependencies).sort();
-    assert.deepEqual(declared, [...importedPackages()].sort(), 'package.json "dependencies" vs the imports of src/');
+    assert.deepEqual(declared, [...new Set([...imported, ...peers])].sort(), 'package.json "dependencies" vs the imports of src/ and their peer dependencies');
   });
 
   it('installs from its tarball and runs a plain-JS script and the quiver binary under node', { timeout: 600_000 }, () => {
