@@ -58,7 +58,10 @@ describe('the npm package', () => {
   it('depends at run time on exactly the packages src/ imports and their peers', () => {
     const imported = importedPackages();
     // A peer dependency (zod for @hono/zod-openapi) is the installer's to provide: ours to declare.
-    const peers = [...imported].flatMap((n) => Object.keys(JSON.parse(readFileSync(join(root, 'node_modules', n, 'package.json'), 'utf8')).peerDependencies ?? {}));
+    const peers = [...imported].flatMap((n) => {
+      const p = JSON.parse(readFileSync(join(root, 'node_modules', n, 'package.json'), 'utf8'));
+      return Object.keys(p.peerDependencies ?? {}).filter((peer) => !p.peerDependenciesMeta?.[peer]?.optional);
+    });
     const declared = Object.keys(pkg.dependencies).sort();
     assert.deepEqual(declared, [...new Set([...imported, ...peers])].sort(), 'package.json "dependencies" vs the imports of src/ and their peer dependencies');
   });
