@@ -60,6 +60,8 @@ function run(url: string, token: string, route: keyof typeof MIX, acked: Set<str
         url,
         connections: MIX[route],
         duration: SECONDS,
+        // Under a loaded machine a commit can take seconds; a client timeout would hide whether the server answered.
+        timeout: 30,
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         requests: [
           {

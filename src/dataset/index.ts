@@ -14,7 +14,7 @@ export {
   type MergeResult,
 } from './dataset.js';
 export type { OpenTargetOptions } from './open-target.js';
-export { ScopedDataset, type ScopeOptions, type TenantValue } from './scoped.js';
+export { ScopedDataset, sandboxedDataset, type ScopeOptions, type TenantValue } from './scoped.js';
 export { toJsonRows, toJsonValue } from './json-rows.js';
 export type { CompactOptions, AutoCompactOptions } from './versioning/compact.js';
 export type { CellChange, DiffRow, DiffCounts } from './versioning/diff.js';

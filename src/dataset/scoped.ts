@@ -94,6 +94,17 @@ export async function scopeDataset(ds: Dataset, options: ScopeOptions): Promise<
   return scoped;
 }
 
+/**
+ * `ds` with its callers' SQL sandboxed and no tenant filter: a full Dataset (branches, merge,
+ * indexes…) whose queries, explains and `where`s are checked and run like a scoped handle's, on
+ * the locked engine, within `sandbox`'s bounds. For servers whose callers are not tenants but
+ * are not trusted with the machine either. Closing it leaves `ds` open.
+ */
+export function sandboxedDataset(ds: Dataset, sandbox: true | SandboxLimits = true): Dataset {
+  const dirs = readableDirectories(ds.store);
+  return ds[WITH_SCOPE]({ where: 'true', engine: () => lockedEngine(dirs), limits: sandboxLimits(sandbox) });
+}
+
 /** Tenant row counts remembered per manifest (immutable) for `versions` and `log`. */
 const COUNTS_MAX = 1024;
 

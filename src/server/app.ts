@@ -86,7 +86,6 @@ export function createApp(options: AppOptions): QuiverApp {
     },
   }) as QuiverApp;
   app.onError((e, c) => {
-    if (process.env.QUIVER_DEBUG_SERVER) console.error(e);
     const { status, body } = errorResponse(e);
     return c.json(body, status as 400);
   });

@@ -5,7 +5,7 @@
 // opens a dataset any other way, so tenant scoping and the SQL sandbox are wired here once.
 
 import { QuiverError } from '../errors.js';
-import { open, ScopedDataset, type Dataset } from '../dataset/index.js';
+import { open, sandboxedDataset, ScopedDataset, type Dataset } from '../dataset/index.js';
 import { authorize, type TokenInfo } from './auth/index.js';
 import { checkDatasetName, type ServerRoot } from './root.js';
 
@@ -17,7 +17,7 @@ export interface At {
 }
 
 /**
- * The handle a route works with: a plain Dataset for a token without a tenant, or for a
+ * The handle a route works with: a sandboxed Dataset for a token without a tenant, or for a
  * tenant token `ds.scoped({ tenant, sandbox: true })` (dataset/scoped.ts), whose every read
  * sees that tenant's rows only and whose SQL runs in the sandbox.
  */
@@ -27,11 +27,14 @@ const INTEGER_KINDS = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint
 
 /**
  * `ds` as `token` may see it. A tenant token on a dataset that declares no tenant column is
- * `forbidden` (it would otherwise see every tenant). Tokens without a tenant get the plain
- * handle: their SQL is checked as one SELECT by the Dataset API, not sandboxed (docs/server.md).
+ * `forbidden` (it would otherwise see every tenant). Tokens without a tenant get the whole
+ * dataset with the same SQL sandbox (`sandboxedDataset`): no request's SQL runs unsandboxed.
  */
 async function scopedFor(ds: Dataset, token: TokenInfo): Promise<Opened> {
-  if (token.tenant === undefined) return { ds, close: () => ds.close() };
+  if (token.tenant === undefined) {
+    const boxed = sandboxedDataset(ds);
+    return { ds: boxed, close: async () => (await boxed.close(), await ds.close()) };
+  }
   try {
     const column = ds.tenantColumn;
     if (!column) throw new QuiverError('forbidden', `server: token "${token.name}" is scoped to a tenant, and this dataset declares no tenant column`, { token: token.name });

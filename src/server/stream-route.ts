@@ -5,11 +5,13 @@
 // is a 4xx; the response is pulled batch by batch, so a slow client holds back the reading;
 // the dataset comes from scope.ts's datasetFor like every other route's.
 
-import type { Context, Hono } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { QuiverError } from '../errors.js';
 import { batchToArrow, type Stream, type StreamOptions } from '../stream/index.js';
 import type { ServerContext, ServerEnv } from './app.js';
 import { datasetFor, type Lease } from './scope.js';
+import { DatasetPath, z } from './route-kit.js';
 import { errorResponse } from './error-status.js';
 import { batchFrame, endFrame, errorFrame } from './npy-frames.js';
 import { arrowStreamParts } from './arrow-ipc.js';
@@ -72,7 +74,22 @@ async function openStream(sx: ServerContext, c: Context<ServerEnv>): Promise<{ l
 }
 
 /** Adds the stream routes to `app`. */
-export function addStreamRoutes(app: Hono<ServerEnv>, sx: ServerContext): void {
+/** The stream routes in /openapi.json (their query parameters are read by streamOptionsOf, not zod). */
+function documentStreamRoutes(app: OpenAPIHono<ServerEnv>): void {
+  const query = z.object(Object.fromEntries(STREAM_PARAMS.map((k) => [k, z.string().optional()])));
+  for (const [path, summary] of [
+    ['/v1/datasets/{dataset}/stream', 'Training batches of one version: npy frames (default) or Arrow IPC (format=arrow); docs/training.md'],
+    ['/v1/datasets/{dataset}/stream/info', 'The epoch\u2019s size and the cursor that starts it'],
+  ] as const) {
+    app.openAPIRegistry.registerPath({ method: 'get', path, summary, security: [{ bearer: [] }], request: { params: DatasetPath, query: query.extend({ format: z.enum(['npy', 'arrow']).optional() }) }, responses: { 200: { description: 'ok' } } });
+  }
+}
+
+/** Query parameters of the stream routes (format aside): the version and StreamOptions. */
+const STREAM_PARAMS = ['branch', 'version', 'tag', 'columns', 'where', 'batchRows', 'batchBytesMax', 'seed', 'blockRows', 'windowBlocks', 'epoch', 'rank', 'worldSize', 'worker', 'workers', 'remainder', 'decode', 'onUndecodable', 'prefetchBatches', 'resume'];
+
+export function addStreamRoutes(app: OpenAPIHono<ServerEnv>, sx: ServerContext): void {
+  documentStreamRoutes(app);
   app.get('/v1/datasets/:dataset/stream/info', async (c) => {
     const { lease, stream } = await openStream(sx, c);
     try {

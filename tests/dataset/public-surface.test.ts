@@ -8,10 +8,10 @@ import { MemoryStore } from '../../src/storage/index.js';
 
 const METHODS = [
   'addColumn', 'alterColumn', 'append', 'branch', 'branches', 'checkout', 'close', 'commit', 'compact', 'createIndex', 'curate', 'delete', 'deleteBranch', 'deleteTag',
-  'diff', 'discard', 'dropColumn', 'dropIndex', 'explain', 'log', 'merge', 'nearDuplicates', 'query', 'queryArrow', 'refresh', 'renameColumn', 'scanSql', 'stream', 'sync', 'tag', 'tags',
+  'diff', 'discard', 'dropColumn', 'dropIndex', 'explain', 'log', 'merge', 'nearDuplicates', 'query', 'queryArrow', 'refresh', 'renameColumn', 'scanSql', 'scoped', 'setTenantColumn', 'stream', 'sync', 'tag', 'tags',
   'update', 'upsert', 'vacuum', 'versions',
 ];
-const GETTERS = ['indexes', 'readOnly', 'refreshedAt', 'rowCount', 'schema', 'stagedRows', 'url', 'version'];
+const GETTERS = ['indexes', 'readOnly', 'refreshedAt', 'rowCount', 'schema', 'stagedRows', 'tenantColumn', 'url', 'version'];
 
 describe('Dataset public surface', () => {
   it('shows only the documented methods and getters on the prototype', () => {

@@ -23,6 +23,7 @@ describe('server routes', () => {
     assert.equal(r.body.openapi, '3.1.0');
     assert.ok(r.body.paths['/v1/datasets/{dataset}/query'].post.requestBody);
     assert.deepEqual(Object.keys(r.body.components.schemas.Query.properties).sort(), ['params', 'sql']);
+    assert.ok(r.body.paths['/v1/datasets/{dataset}/stream'].get.parameters.some((p: { name: string }) => p.name === 'batchRows'));
   });
 
   it('lists and creates datasets, creating only with an admin token', async () => {

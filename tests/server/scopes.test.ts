@@ -88,6 +88,19 @@ describe('server token scopes', () => {
   });
 });
 
+describe('server SQL sandbox for tokens without a tenant', () => {
+  it('refuses file, glob and settings functions from any token, admin included, with a typed error', async () => {
+    for (const sql of ["select * from read_csv('/etc/passwd')", "select * from glob('/etc/*')", "select getenv('HOME')", "select current_setting('threads')", "select * from read_parquet('" + s.root + "/gen/data/*.parquet')"]) {
+      for (const token of [s.read, s.admin]) {
+        const r = await s.call('POST', '/v1/datasets/gen/query', token, { sql });
+        assert.ok(r.status === 403 || r.status === 400, `${sql}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+        assert.ok(['forbidden', 'invalid_sql'].includes(r.body.error.code));
+      }
+    }
+    assert.equal((await s.call('POST', '/v1/datasets/gen/query', s.read, { sql: 'select count(*) as n from dataset' })).status, 200);
+  });
+});
+
 describe('server dataset names', () => {
   it('refuses names that would leave the root or reach its token store, and creates nothing', async () => {
     const outside = readdirSync(dirname(s.root)).length;
