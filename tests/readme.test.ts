@@ -1,6 +1,6 @@
 // The code blocks of README.md and docs/datasets.md run, in order, as one program each, in its
 // own process and temp folder, so the examples cannot rot. A prelude defines only the inputs
-// the prose leaves to the reader (a prompt, image bytes, embeddings, media files); `'quiver'`
+// the prose leaves to the reader (a prompt, image bytes, embeddings, media files); `'quiver-db'`
 // and `./examples/…` imports resolve to this repository.
 
 import assert from 'node:assert/strict';
@@ -17,9 +17,9 @@ function tsBlocks(markdown: string): string[] {
   return [...markdown.matchAll(/^```ts\n([\s\S]*?)^```/gm)].map((m) => m[1]);
 }
 
-/** Where an example's import points in this repo: 'quiver' is src/, `./udfs/` the seed guide's UDFs. */
+/** Where an example's import points in this repo: 'quiver-db' is src/, `./udfs/` the seed guide's UDFs. */
 function target(from: string): string {
-  if (from === 'quiver') return join(root, 'src/index.ts');
+  if (from === 'quiver-db') return join(root, 'src/index.ts');
   if (from.startsWith('./examples/')) return join(root, from.replace(/\.js$/, '.ts'));
   if (from.startsWith('./udfs/')) return join(root, 'examples/pipeline', from.replace(/\.js$/, '.ts'));
   return from;

@@ -9,3 +9,4 @@ bash "$HERE/azurite.sh" down
 bash "$HERE/radosgw.sh" down
 bash "$HERE/python-torch.sh" down
 bash "$HERE/chromium.sh" down
+bash "$HERE/tmux.sh" down

@@ -1,7 +1,20 @@
 // The `quiver` command line: one entry per subcommand in `commands`, each parsing its own
-// arguments with node:util parseArgs; one table maps an error's code to the exit status.
+// arguments with node:util parseArgs (args.ts); one table maps an error's code to the exit status.
+// Invariant: a failed command prints exactly one line on stderr and exits with the table's status.
 
+import pc from 'picocolors';
 import { QuiverError, isQuiverError, type ErrorCode } from '../errors.js';
+import { createCommand } from './commands/create.js';
+import { diffCommand, mergeCommand } from './commands/diff-merge.js';
+import { logCommand, versionsCommand } from './commands/history.js';
+import { indexCommand } from './commands/indexes.js';
+import { infoCommand, schemaCommand } from './commands/info.js';
+import { compactCommand, vacuumCommand } from './commands/maintenance.js';
+import { queryCommand } from './commands/query.js';
+import { branchCommand, tagCommand } from './commands/refs.js';
+import { curateCommand, deleteCommand, updateCommand } from './commands/rows.js';
+import { serveCommand } from './commands/serve.js';
+import { tokenCommand } from './commands/token.js';
 import { workerCommand } from './worker-command.js';
 import { exportCommand } from './commands/export.js';
 import { importCommand } from './commands/import.js';
@@ -11,17 +24,83 @@ export interface Command {
   /** One line for `quiver --help`. */
   summary: string;
   usage: string;
+  /** Command lines a user can copy, shown by `quiver <command> --help`. */
+  examples: string[];
   /** Runs the command; resolves with the exit status once it is done (a worker: once stopped). */
   run(args: string[]): Promise<number>;
 }
 
-const commands: Record<string, Command> = { worker: workerCommand, import: importCommand, export: exportCommand, verify: verifyCommand };
+const commands: Record<string, Command> = {
+  create: createCommand,
+  query: queryCommand,
+  schema: schemaCommand,
+  info: infoCommand,
+  log: logCommand,
+  versions: versionsCommand,
+  branch: branchCommand,
+  tag: tagCommand,
+  diff: diffCommand,
+  merge: mergeCommand,
+  update: updateCommand,
+  delete: deleteCommand,
+  curate: curateCommand,
+  compact: compactCommand,
+  vacuum: vacuumCommand,
+  index: indexCommand,
+  serve: serveCommand,
+  token: tokenCommand,
+  worker: workerCommand,
+  import: importCommand,
+  export: exportCommand,
+  verify: verifyCommand,
+};
 
-const exitStatus: Partial<Record<ErrorCode, number>> = { invalid_input: 2, io: 3, unsupported: 4, udf_failed: 5 };
+/**
+ * The exit status of each error code; any other failure (a bug) exits 1. Every code is listed,
+ * so a new code does not compile until it has a status. docs/cli.md shows this table.
+ */
+export const EXIT_STATUS: Record<ErrorCode, number> = {
+  invalid_input: 2,
+  schema_mismatch: 2,
+  invalid_sql: 2,
+  io: 3,
+  unsupported: 4,
+  udf_failed: 5,
+  not_found: 6,
+  already_exists: 7,
+  conflict: 8,
+  read_only: 9,
+  corrupt: 10,
+  unauthorized: 11,
+  forbidden: 12,
+  timeout: 13,
+  too_many_requests: 14,
+  too_large: 15,
+  closed: 1,
+};
 
 function help(): string {
   const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`);
-  return ['usage: quiver <command> [options]', '', 'commands:', ...lines].join('\n');
+  return ['usage: quiver <command> [options]   (quiver <command> --help for its options and examples)', '',
+    'a dataset is addressed as url, url@branch, url@tag or url@version (a commit id)', '', 'commands:', ...lines].join('\n');
+}
+
+function commandHelp(name: string, c: Command): string {
+  return [c.usage, '', `${name}: ${c.summary}`, '', 'examples:', ...c.examples.map((e) => `  ${e}`)].join('\n');
+}
+
+/** Arguments asking for help: `--help` or `-h` before any `--`. */
+function wantsHelp(args: string[]): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}
+
+/** The one line a failure prints: the command, then the message with its line breaks folded. */
+function errorLine(name: string, e: unknown): string {
+  const message = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ').trim();
+  const hint = isQuiverError(e, 'invalid_input') && Object.hasOwn(commands, name) ? ` (see quiver ${name} --help)` : '';
+  const prefix = `quiver ${name}:`;
+  return `${process.stderr.isTTY ? pc.red(prefix) : prefix} ${message}${hint}`;
 }
 
 /** Runs `quiver <argv…>` and returns its exit status; errors print one line on stderr. */
@@ -31,13 +110,16 @@ export async function main(argv: string[]): Promise<number> {
     console.log(help());
     return name ? 0 : 2;
   }
-  const cmd = commands[name];
+  const cmd = Object.hasOwn(commands, name) ? commands[name] : undefined;
   try {
     if (!cmd) throw new QuiverError('invalid_input', `cli: unknown command "${name}"; commands: ${Object.keys(commands).join(', ')}`);
+    if (wantsHelp(rest)) {
+      console.log(commandHelp(name, cmd));
+      return 0;
+    }
     return await cmd.run(rest);
   } catch (e) {
-    console.error(`quiver ${name}: ${(e as Error).message}`);
-    if (cmd && isQuiverError(e, 'invalid_input')) console.error(cmd.usage);
-    return isQuiverError(e) ? (exitStatus[e.code] ?? 1) : 1;
+    console.error(errorLine(name, e));
+    return isQuiverError(e) ? EXIT_STATUS[e.code] : 1;
   }
 }

@@ -18,6 +18,7 @@ examples:
 export const exportCommand: Command = {
   summary: 'export a version to Parquet, JSON lines, WebDataset shards or an image folder',
   usage,
+  examples: ['quiver export ./gen@ft-v12 --to webdataset ./shards/ --shard-rows 10000', 'quiver export ./gen@v1 --to parquet gen-v1.parquet', 'quiver export ./gen --to images ./photos-out/'],
   async run(args) {
     const { values, positionals } = parsed(() =>
       parseArgs({

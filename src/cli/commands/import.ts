@@ -19,6 +19,7 @@ examples:
 export const importCommand: Command = {
   summary: 'import Parquet, JSON lines, CSV, an image folder or WebDataset shards (resumable)',
   usage,
+  examples: ['quiver import ./gen ./photos/ --metadata photos.jsonl --message "first import"', 'quiver import ./gen rows.parquet --on-error skip --json', 'quiver import ./gen ./shards/ --format webdataset'],
   async run(args) {
     const { values, positionals } = parsed(() =>
       parseArgs({

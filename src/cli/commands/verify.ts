@@ -19,6 +19,7 @@ examples:
 export const verifyCommand: Command = {
   summary: 'check every checksum and row count of every object the refs reach',
   usage,
+  examples: ['quiver verify ./gen', 'quiver verify s3://bucket/gen --json'],
   async run(args) {
     const { values, positionals } = parsed(() => parseArgs({ args, allowPositionals: true, strict: true, options: { json: { type: 'boolean' } } }));
     if (positionals.length !== 1) throw new QuiverError('invalid_input', `cli: verify takes one dataset URL, got ${positionals.length} arguments`);

@@ -8,7 +8,7 @@ import { QuiverError } from '../../errors.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import usearch from 'usearch';
+import usearch from './usearch.js';
 import { Bitmap } from '../bitmap.js';
 import { decodeContainer, encodeContainer, f32Of, i8Of, u32Of } from '../codec.js';
 import { type Metric, type SearchResult, MetricTopK, checkK, checkMetric, checkQuery, scoreOf, usearchMetric } from './metric.js';

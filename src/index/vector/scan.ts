@@ -4,7 +4,7 @@
 // Invariant: rows are never split across chunks, so a row's vectors are judged together.
 
 import { QuiverError } from '../../errors.js';
-import usearch from 'usearch';
+import usearch from './usearch.js';
 import { type Candidates, candidateChunks, gatherRows, scratchFor } from './gather.js';
 import { type RowMap, expandRows } from './row-map.js';
 
