@@ -160,7 +160,7 @@ withRedis('bullmq runner faults', (redisUrl) => {
       writeFileSync(join(elsewhere, 'package.json'), JSON.stringify({ name: 'not-quiver' }));
       const stale = join(tmp.path, 'stale-install');
       mkdirSync(join(stale, 'tests/pipeline/fixtures'), { recursive: true });
-      writeFileSync(join(stale, 'package.json'), JSON.stringify({ name: 'quiver' }));
+      writeFileSync(join(stale, 'package.json'), JSON.stringify({ name: 'quiver-db' }));
       writeFileSync(join(stale, 'tests/pipeline/fixtures/cluster-udfs.ts'), 'export function holdThenDouble() {}\n');
       const rel = () => con.sql('select range as x from range(4)')
         .mapBatches({ ...cudfs, export: 'holdThenDouble' }, { schema: { x: 'BIGINT', y: 'BIGINT' }, backend: 'cluster_task' });
