@@ -165,14 +165,19 @@ withRedis('bullmq runner faults', (redisUrl) => {
       const rel = () => con.sql('select range as x from range(4)')
         .mapBatches({ ...cudfs, export: 'holdThenDouble' }, { schema: { x: 'BIGINT', y: 'BIGINT' }, backend: 'cluster_task' });
       const restore = useCluster(redisUrl, prefix, tmp.url);
+      // Workers are stopped in finally: a failed assertion must not leave one running, which
+      // kept this file's process (and so the suite) from ending.
+      const workers: { stop(): Promise<unknown> }[] = [];
       try {
         const missing = await startWorkerProcess(redisUrl, ['--prefix', prefix, '--name', 'w-missing'], { cwd: elsewhere });
+        workers.push(missing);
         await assert.rejects(rel().toArrow(), (e) => isQuiverError(e, 'udf_failed') && /worker w-missing cannot find UDF module tests\/pipeline\/fixtures\/cluster-udfs.ts of package quiver/.test(e.message));
         await missing.stop();
         const old = await startWorkerProcess(redisUrl, ['--prefix', prefix, '--name', 'w-stale'], { cwd: stale });
+        workers.push(old);
         await assert.rejects(rel().toArrow(), (e) => isQuiverError(e, 'udf_failed') && /worker w-stale has a different version of UDF module/.test(e.message));
-        await old.stop();
       } finally {
+        await Promise.all(workers.map((w) => w.stop()));
         restore();
       }
       assert.ok(!existsSync(join(elsewhere, 'runs')));
