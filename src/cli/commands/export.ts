@@ -6,14 +6,12 @@ import { QuiverError } from '../../errors.js';
 import { exportVersion, type ExportFormat } from '../../io/index.js';
 import type { Command } from '../commands.js';
 import { progress } from '../progress.js';
-import { count, parsed, printResult } from './io-args.js';
+import { intFlag } from '../args.js';
+import { printResult } from '../output.js';
+import { parsed } from './io-args.js';
 
 const usage = `usage: quiver export <url[@branch|@tag|@version]> --to parquet|jsonl|webdataset|images <dest>
-                     [--shard-rows 10000] [--shard-bytes 1073741824] [--image-column NAME] [--json]
-examples:
-  quiver export ./gen@ft-v12 --to webdataset ./shards/ --shard-rows 10000
-  quiver export ./gen@v1 --to parquet gen-v1.parquet
-  quiver export ./gen --to images ./photos-out/`;
+                     [--shard-rows 10000] [--shard-bytes 1073741824] [--image-column NAME] [--json]`;
 
 export const exportCommand: Command = {
   summary: 'export a version to Parquet, JSON lines, WebDataset shards or an image folder',
@@ -40,8 +38,8 @@ export const exportCommand: Command = {
     try {
       report = await exportVersion(address, dest, {
         to: values.to as ExportFormat,
-        ...(values['shard-rows'] ? { shardRows: count('shard-rows', values['shard-rows']) } : {}),
-        ...(values['shard-bytes'] ? { shardBytes: count('shard-bytes', values['shard-bytes']) } : {}),
+        ...(values['shard-rows'] ? { shardRows: intFlag('shard-rows', values['shard-rows'], undefined) } : {}),
+        ...(values['shard-bytes'] ? { shardBytes: intFlag('shard-bytes', values['shard-bytes'], undefined) } : {}),
         ...(values['image-column'] ? { imageColumn: values['image-column'] } : {}),
         onProgress: (rows, total) => {
           bar.setTotal(total);

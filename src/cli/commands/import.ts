@@ -6,15 +6,13 @@ import { QuiverError } from '../../errors.js';
 import { importFiles, type OnError, type SourceFormat } from '../../io/index.js';
 import type { Command } from '../commands.js';
 import { progress } from '../progress.js';
-import { count, parsed, parseSchemaFlag, printResult } from './io-args.js';
+import { intFlag } from '../args.js';
+import { printResult } from '../output.js';
+import { parsed, parseSchemaFlag } from './io-args.js';
 
 const usage = `usage: quiver import <url> <source> [--format parquet|jsonl|csv|images|webdataset] [--metadata FILE] [--join-on file_name]
                      [--schema name=type,...] [--branch main] [--message TEXT] [--on-error fail|skip] [--commit-rows 50000]
-                     [--image-column NAME] [--restart] [--json]
-examples:
-  quiver import ./gen ./photos/ --metadata photos.jsonl --message "first import"
-  quiver import ./gen rows.parquet --on-error skip --json
-  quiver import ./gen ./shards/ --format webdataset`;
+                     [--image-column NAME] [--restart] [--json]`;
 
 export const importCommand: Command = {
   summary: 'import Parquet, JSON lines, CSV, an image folder or WebDataset shards (resumable)',
@@ -47,7 +45,7 @@ export const importCommand: Command = {
         ...(values.branch ? { branch: values.branch } : {}),
         ...(values.message ? { message: values.message } : {}),
         ...(values['on-error'] ? { onError: values['on-error'] as OnError } : {}),
-        ...(values['commit-rows'] ? { commitRows: count('commit-rows', values['commit-rows']) } : {}),
+        ...(values['commit-rows'] ? { commitRows: intFlag('commit-rows', values['commit-rows'], undefined) } : {}),
         ...(values['image-column'] ? { imageColumn: values['image-column'] } : {}),
         restart: values.restart === true,
         onProgress: (p) => {

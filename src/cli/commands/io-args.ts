@@ -1,6 +1,6 @@
 // Argument helpers the io commands (import, export, verify) share: parseArgs' usage errors
-// as `invalid_input`, positive counts, the `--schema name=type,…` list, and the result printer
-// (one JSON object with --json, lines for a person otherwise).
+// as `invalid_input` and the `--schema name=type,…` list (counts and the result printer are
+// args.ts's intFlag and output.ts's printResult, shared with every command).
 
 import { QuiverError } from '../../errors.js';
 import type { SchemaInput } from '../../format/index.js';
@@ -14,12 +14,6 @@ export function parsed<T>(parse: () => T): T {
   }
 }
 
-export function count(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new QuiverError('invalid_input', `cli: --${flag} must be an integer >= 1, got ${v}`);
-  return n;
-}
 
 /** `prompt=text,image=image,rating=int` → { prompt: 'text', image: 'image', rating: 'int' }. */
 export function parseSchemaFlag(text: string): SchemaInput {
@@ -32,8 +26,3 @@ export function parseSchemaFlag(text: string): SchemaInput {
   return out;
 }
 
-/** Prints a command's result: the object as JSON with --json, else the lines. */
-export function printResult(json: boolean | undefined, result: object, lines: () => string[]): void {
-  if (json) console.log(JSON.stringify(result));
-  else for (const l of lines()) console.log(l);
-}

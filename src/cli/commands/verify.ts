@@ -6,15 +6,13 @@ import { QuiverError } from '../../errors.js';
 import { verify } from '../../io/index.js';
 import type { Command } from '../commands.js';
 import { progress } from '../progress.js';
-import { parsed, printResult } from './io-args.js';
+import { printResult } from '../output.js';
+import { parsed } from './io-args.js';
 
 /** The exit status when verify finds a problem (the check itself ran). */
 export const VERIFY_FAILED_STATUS = 1;
 
-const usage = `usage: quiver verify <url> [--json]
-examples:
-  quiver verify ./gen
-  quiver verify s3://bucket/gen --json`;
+const usage = `usage: quiver verify <url> [--json]`;
 
 export const verifyCommand: Command = {
   summary: 'check every checksum and row count of every object the refs reach',
