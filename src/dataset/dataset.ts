@@ -52,7 +52,7 @@ import { PendingStore } from './pending-store.js';
 import { openTarget, type OpenTargetOptions } from './open-target.js';
 import { sharedEngine, sharedObjectCache } from './shared-engine.js';
 import { Staging } from './staging.js';
-import { createScopedView, createVersionView, idsTable, versionSql, type VersionContext } from './versioning/context.js';
+import { createScopedView, createVersionView, DeletesCache, FragmentRowsCache, idsTable, versionSql, type VersionContext } from './versioning/context.js';
 import { checkTenantColumn, scopeDataset, type ScopedDataset, type ScopeOptions } from './scoped.js';
 import { buildDiffTable, diffCounts, diffRows, type DiffCounts, type DiffRow } from './versioning/diff.js';
 import { analyzeMerge, writeMerge, type ConflictPolicy, type MergeConflict } from './versioning/merge.js';
@@ -278,7 +278,8 @@ export class Dataset {
   #refreshedAt = new Date();
   /** The schema (stable JSON) staged rows were validated and written with. */
   #stagedSchema = '';
-  readonly #deletesCache = new Map<string, bigint[]>();
+  readonly #deletesCache = new DeletesCache();
+  readonly #fragmentRows = new FragmentRowsCache();
   #diffCounter = 0;
   /** Caches per version (and scope); a scoped handle shares its parent's. */
   #search = new SearchRuntime();
@@ -1130,7 +1131,7 @@ export class Dataset {
   /** The DuckDB session, file paths and caches the versioning operations work with. */
   async #versionContext(): Promise<VersionContext> {
     this.#session ??= await (await (this.#scope?.engine() ?? sharedEngine())).session();
-    return { store: this.store, session: this.#session, paths: (keys) => this.#cache.paths(keys), deletesCache: this.#deletesCache, ...(this.#scope ? { rowFilter: this.#scope.where } : {}) };
+    return { store: this.store, session: this.#session, paths: (keys) => this.#cache.paths(keys), deletesCache: this.#deletesCache, fragmentRows: this.#fragmentRows, ...(this.#scope ? { rowFilter: this.#scope.where } : {}) };
   }
 
   /**

@@ -4,9 +4,9 @@
 // Invariant: a patch set holds each row id once (a later patch of a row merges into it).
 
 import { QuiverError } from '../../errors.js';
-import { columnize, derivedColumns, isLarge, type ColumnDef, type Manifest, type ParquetColumn, type RecordInput } from '../../format/index.js';
+import { columnize, derivedColumns, isLarge, type ColumnDef, type FragmentMeta, type Manifest, type ParquetColumn, type RecordInput } from '../../format/index.js';
 import { inRange, quoteIdent, quoteString } from '../../query/index.js';
-import { idsTable, readDeletes, versionSql, type VersionContext } from './context.js';
+import { deletedSet, idsTable, versionSql, type VersionContext } from './context.js';
 import { smallColumnNames } from './diff.js';
 import { changedColumns, emptyRowWrite, writeLargeValues, writeSmallFragment, type RowWrite } from './row-write.js';
 
@@ -21,6 +21,9 @@ const FRAGMENT_COL = '__quiver_fragment';
  * plan than the scan it saves).
  */
 const LITERAL_IDS_MAX = 256;
+
+/** Fragments of up to this many rows are read whole once and kept (see FragmentRowsCache). */
+const FRAGMENT_ROWS_CACHED_MAX = 4096;
 
 function rowIdOf(v: unknown, i: number): bigint {
   if (typeof v === 'bigint') return v;
@@ -125,17 +128,44 @@ async function liveRowsById(ctx: VersionContext, m: Manifest, ids: readonly bigi
     const view = await versionSql(ctx.paths, sub, { large: 'none', fragmentColumn: FRAGMENT_COL });
     return (await ctx.session.all(`SELECT ${cols} FROM (${view}) WHERE row_id IN ${await idsMatch(ctx, ids)}`)).rows;
   }
-  const paths = await ctx.paths(frags.map((f) => f.key));
-  const fragOf = new Map(paths.map((p, i) => [p, frags[i]]));
   const cols = ['row_id', ...smallColumnNames(m)].map(quoteIdent).join(', ');
-  const rows = (await ctx.session.all(`SELECT ${cols}, __quiver_file FROM read_parquet([${paths.map(quoteString).join(', ')}], filename = '__quiver_file') WHERE row_id IN ${await idsMatch(ctx, ids)}`)).rows;
-  const dead = new Map<string, Set<bigint>>();
-  for (const f of frags) if (f.deletes && f.deletes.count > 0) dead.set(f.id, new Set(await readDeletes(ctx, f.deletes.key)));
-  const out: Record<string, unknown>[] = [];
+  const cache = ctx.fragmentRows;
+  const cached = new Map<string, Map<bigint, Record<string, unknown>>>();
+  for (const f of cache ? frags : []) {
+    const hit = cache!.get(f.key, cols);
+    if (hit) cached.set(f.id, hit);
+  }
+  // Small fragments not cached yet are read whole (once); the others by the ids.
+  const whole = cache ? frags.filter((f) => !cached.has(f.id) && f.rows <= FRAGMENT_ROWS_CACHED_MAX) : [];
+  const byIds = frags.filter((f) => !cached.has(f.id) && !whole.includes(f));
+  const read = [...byIds, ...whole];
+  const paths = await ctx.paths(read.map((f) => f.key));
+  const fragOf = new Map(paths.map((p, i) => [p, read[i]]));
+  const pathOf = new Map(read.map((f, i) => [f.id, paths[i]]));
+  const scan = (fs: readonly FragmentMeta[]) => `SELECT ${cols}, __quiver_file FROM read_parquet([${fs.map((f) => quoteString(pathOf.get(f.id)!)).join(', ')}], filename = '__quiver_file')`;
+  const parts = [...(byIds.length ? [`${scan(byIds)} WHERE row_id IN ${await idsMatch(ctx, ids)}`] : []), ...(whole.length ? [scan(whole)] : [])];
+  const rows = parts.length ? (await ctx.session.all(parts.join(' UNION ALL '))).rows : [];
+  const wanted = new Set(ids);
+  const found: Record<string, unknown>[] = [];
+  const filled = new Map(whole.map((f) => [f.id, new Map<bigint, Record<string, unknown>>()]));
   for (const r of rows) {
     const f = fragOf.get(r.__quiver_file as string)!;
-    if (dead.get(f.id)?.has(r.row_id as bigint)) continue;
-    r[FRAGMENT_COL] = f.id;
+    delete r.__quiver_file;
+    filled.get(f.id)?.set(r.row_id as bigint, r);
+    if (wanted.has(r.row_id as bigint)) found.push({ ...r, [FRAGMENT_COL]: f.id });
+  }
+  for (const f of whole) cache!.set(f.key, cols, filled.get(f.id)!);
+  for (const [fid, byId] of cached) {
+    for (const id of ids) {
+      const r = byId.get(id);
+      if (r) found.push({ ...r, [FRAGMENT_COL]: fid });
+    }
+  }
+  const dead = new Map<string, Set<bigint>>();
+  for (const f of frags) if (f.deletes && f.deletes.count > 0) dead.set(f.id, await deletedSet(ctx, f.deletes.key));
+  const out: Record<string, unknown>[] = [];
+  for (const r of found) {
+    if (dead.get(r[FRAGMENT_COL] as string)?.has(r.row_id as bigint)) continue;
     out.push(r);
   }
   return out;

@@ -270,6 +270,30 @@ class PageBuilder {
     }
   }
 
+  /**
+   * Required flat int64 values `values[from..to)` at once: one typed-array copy instead of a
+   * DataView and a shred per value (a 15,000-id deletes file: see writeParquet).
+   */
+  int64s(values: readonly unknown[], from: number, to: number): void {
+    this.sealScratch();
+    const out = new BigInt64Array(to - from);
+    let min = values[from] as bigint;
+    let max = min;
+    for (let i = from; i < to; i++) {
+      const v = values[i] as bigint;
+      out[i - from] = v;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    this.parts.push(new Uint8Array(out.buffer));
+    this.valueBytes += out.byteLength;
+    this.numValues += to - from;
+    if (this.stats) {
+      this.track(min);
+      this.track(max);
+    }
+  }
+
   /** A whole Float32Array of required leaf values at once (the embedding fast path). */
   floats(f: Float32Array): void {
     this.sealScratch();
@@ -383,6 +407,11 @@ function shredRow(c: ParquetColumn, page: PageBuilder, v: unknown): void {
   }
 }
 
+function allBigInts(values: readonly unknown[], from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (typeof values[i] !== 'bigint') return false;
+  return true;
+}
+
 function approxRowBytes(c: ParquetColumn, v: unknown): number {
   if (v === null || v === undefined) return 1;
   if (typeof v === 'string') return v.length + 4;
@@ -479,7 +508,19 @@ export function writeParquet(columns: readonly ParquetColumn[], options: Parquet
         if (page.min !== undefined && (min === undefined || page.min < min)) min = page.min;
         if (page.max !== undefined && (maxV === undefined || page.max > maxV)) maxV = page.max;
       };
-      for (let r = start; r < end; r++) {
+      // Required flat int64 columns of bigints (row ids, deletes files) go a page at a time:
+      // 15,000 ids took 7–10 ms (median; p90 27 ms with the garbage of a DataView per value).
+      const flat = c.leaf === 'int64' && !c.nullable && c.listDepth === 0 && allBigInts(c.values, start, end);
+      const perPage = Math.max(1, Math.floor(pageBytesMax / 8));
+      for (let r = start; flat && r < end; r += perPage) {
+        if (r > start) {
+          flush();
+          page = new PageBuilder(c.leaf, max, stats);
+          pageFirst = r - start;
+        }
+        page.int64s(c.values, r, Math.min(end, r + perPage));
+      }
+      for (let r = flat ? end : start; r < end; r++) {
         // A page ends before the value that would take it past pageBytesMax, so a ranged read
         // of one 50 KB image in 64 KiB pages costs that image, not two (a value larger than a
         // page gets a page of its own).

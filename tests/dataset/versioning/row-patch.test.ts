@@ -40,6 +40,19 @@ describe('Dataset.update with rows', () => {
     await ds.close();
   });
 
+  it('finds a row updated again and again in its newest fragment only (older copies are hidden)', async () => {
+    const { ds, ids } = await seeded();
+    for (let round = 1; round <= 4; round++) {
+      // Each round's lookup reads the fragment the last round wrote (whole, then from memory).
+      await ds.update({ rows: [{ row_id: ids[2], rating: round }, ...(round % 2 ? [{ row_id: ids[4], rating: 10 + round }] : [])] });
+      const c = await ds.commit(`round ${round}`);
+      assert.equal(c.stats.rowsUpdated, round % 2 ? 2 : 1);
+    }
+    assert.deepEqual(await rows(ds), ['k0:0:null:0', 'k1:0:null:1', 'k2:4:null:2', 'k3:0:null:3', 'k4:13:null:4']);
+    assert.equal((await ds.query('select count(*)::INT as n from dataset'))[0].n, 5);
+    await ds.close();
+  });
+
   it('rewrites a large column only when a row names it', async () => {
     const { ds, ids } = await seeded();
     await ds.update({ rows: [{ row_id: ids[0], emb: [9, 9, 9, 9] }, { row_id: ids[2], rating: 7 }] });
