@@ -6,7 +6,7 @@
 import { QuiverError } from '../../errors.js';
 import { columnize, derivedColumns, isLarge, type ColumnDef, type FragmentMeta, type Manifest, type ParquetColumn, type RecordInput } from '../../format/index.js';
 import { inRange, quoteIdent, quoteString } from '../../query/index.js';
-import { deletedSet, idsTable, versionSql, type VersionContext } from './context.js';
+import { deletedSet, idsTable, versionSql, type IdSet, type VersionContext } from './context.js';
 import { smallColumnNames } from './diff.js';
 import { changedColumns, emptyRowWrite, writeLargeValues, writeSmallFragment, type RowWrite } from './row-write.js';
 
@@ -161,7 +161,7 @@ async function liveRowsById(ctx: VersionContext, m: Manifest, ids: readonly bigi
       if (r) found.push({ ...r, [FRAGMENT_COL]: fid });
     }
   }
-  const dead = new Map<string, Set<bigint>>();
+  const dead = new Map<string, IdSet>();
   for (const f of frags) if (f.deletes && f.deletes.count > 0) dead.set(f.id, await deletedSet(ctx, f.deletes.key));
   const out: Record<string, unknown>[] = [];
   for (const r of found) {

@@ -26,7 +26,7 @@ import {
   type ParquetColumn,
 } from '../../format/index.js';
 import { quoteIdent, quoteString } from '../../query/index.js';
-import { deletedSet, idsTable, pathOf, readDeletes, type VersionContext } from './context.js';
+import { deletedSet, idsTable, pathOf, readDeletes, type IdSet, type VersionContext } from './context.js';
 
 /** A change to rows, written to files and waiting to be applied to a manifest. */
 export interface RowWrite {
@@ -56,14 +56,14 @@ export async function applyRowWrite(ctx: VersionContext, w: RowWrite, m: Manifes
     if (i < 0) throw conflict(`versioning: fragment ${fid} was rewritten by another commit (compaction?); redo the change on the new head`, { fragment: fid });
     const f = fragments[i];
     const existing = f.deletes ? await readDeletes(ctx, f.deletes.key) : [];
-    const seen = f.deletes ? await deletedSet(ctx, f.deletes.key) : new Set<bigint>();
+    const seen: IdSet = f.deletes ? await deletedSet(ctx, f.deletes.key) : new Set<bigint>();
     const clash = rows.filter((r) => seen.has(r));
     if (clash.length) {
       throw conflict(`versioning: another commit changed or deleted the same rows (row ids ${clash.slice(0, 5).join(', ')}${clash.length > 5 ? ', …' : ''}); redo the change on the new head`, { rowIds: clash });
     }
     const all = existing.concat(rows);
     const d = await writeDeletes(ctx.store, fid, all);
-    ctx.deletesCache.set(d.key, d.rowIds);
+    ctx.deletesCache.extend(d.key, d.rowIds, f.deletes?.key, rows);
     bytes += d.bytes;
     fragments[i] = { ...f, deletes: { key: d.key, count: d.count, crc32: d.crc32 } };
   }

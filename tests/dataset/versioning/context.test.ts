@@ -1,4 +1,5 @@
-// The versioning caches are bounded: least recently used entries go first, the newest stays.
+// The versioning caches are bounded (least recently used entries go first, the newest stays)
+// and a deletes file extended by a commit answers membership like one read whole.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DeletesCache, FragmentRowsCache } from '../../../src/dataset/versioning/context.js';
@@ -20,6 +21,26 @@ describe('DeletesCache', () => {
     assert.equal(c.get('a'), undefined);
     assert.equal(c.get('c'), undefined);
     assert.equal(c.get('big')!.length, 50);
+  });
+});
+
+describe('DeletesCache.extend', () => {
+  it('answers membership of a file a commit extended from the file it read, at any chain depth', () => {
+    const c = new DeletesCache();
+    c.set('d0', ids(100));
+    assert.ok(c.setOf('d0')!.has(5n));
+    let all = ids(100);
+    for (let k = 1; k <= 40; k++) {
+      const added = [BigInt(1000 + k)];
+      all = [...all, ...added];
+      c.extend(`d${k}`, all, `d${k - 1}`, added);
+      const s = c.setOf(`d${k}`)!;
+      assert.ok(s.has(5n) && s.has(BigInt(1000 + k)) && s.has(1001n), `file ${k}`);
+      assert.equal(s.has(BigInt(1000 + k + 1)), false);
+      assert.equal(c.setOf(`d${k - 1}`)!.has(BigInt(1000 + k)), false); // the older file is unchanged
+    }
+    c.extend('x', [7n], 'not-cached', [7n]);
+    assert.ok(c.setOf('x')!.has(7n));
   });
 });
 
