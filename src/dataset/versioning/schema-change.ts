@@ -75,18 +75,36 @@ export function parseColumn(name: string, type: string | TypeSpec): ColumnDef {
 /** The values of the new column for every live row of `m`, in stored form, with their row ids. */
 async function fillValues(ctx: VersionContext, m: Manifest, def: ColumnDef, opts: AddColumnOptions): Promise<{ ids: bigint[]; values: unknown[] }> {
   if (opts.expr === undefined) {
-    await createVersionView(ctx, '__quiver_add', m, { large: 'none' });
-    const ids = (await ctx.session.all('SELECT row_id FROM __quiver_add')).rows.map((r) => r.row_id as bigint);
     const stored = storedValues(def, [opts.default]);
+    await createVersionView(ctx, '__quiver_add', m, { large: 'none' });
+    const ids = Array.from(await ctx.session.readInt64('SELECT row_id FROM __quiver_add'));
     return { ids, values: ids.map(() => stored[0]) };
   }
   if (typeof opts.expr !== 'string' || !opts.expr.trim()) throw new QuiverError('invalid_input', 'schema: expr must be a SQL expression');
   // One expression, checked like a predicate (no statement smuggled in), then cast to the type.
   const expr = await predicateSql(ctx.session, opts.expr, 'addColumn: expr');
   await createVersionView(ctx, '__quiver_add', m, { large: await referencedColumns(ctx.session, `SELECT ${expr}`) });
-  const r = await ctx.session.all(`SELECT row_id, (${expr})::${sqlType(def.type)} AS v FROM __quiver_add`);
+  const sql = `SELECT row_id, (${expr})::${sqlType(def.type)} AS v FROM __quiver_add`;
+  if (CAST_EXACT.has(def.type.kind)) {
+    // Columnar, and no validation pass: the cast already made every value one of the type's.
+    // Rows as objects, then columnize, took 2/3 of a 100k-row `rating >= 4` (sql 144 + 190 ms
+    // of 655 at load 13, measured).
+    const t = await ctx.session.arrow(sql);
+    const ids = Array.from(t.getChild('row_id')!.toArray() as BigInt64Array);
+    const v = t.getChild('v')!;
+    const values: unknown[] = new Array(v.length);
+    for (let i = 0; i < v.length; i++) values[i] = v.get(i) ?? null;
+    return { ids, values };
+  }
+  const r = await ctx.session.all(sql);
   return { ids: r.rows.map((x) => x.row_id as bigint), values: storedValues(def, r.rows.map((x) => recordValue(def, x.v))) };
 }
+
+/**
+ * Kinds whose values, cast by DuckDB to the column's SQL type and read through Arrow, are
+ * already what files store (booleans, numbers, bigints for 64-bit integers).
+ */
+const CAST_EXACT = new Set(['bool', 'int8', 'int16', 'int32', 'uint8', 'uint16', 'uint32', 'int64', 'uint64', 'float64']);
 
 /** Validates values for `def` like appended ones; returns them as files store them. */
 function storedValues(def: ColumnDef, values: unknown[]): unknown[] {
