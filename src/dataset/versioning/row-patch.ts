@@ -151,7 +151,14 @@ async function liveRowsById(ctx: VersionContext, m: Manifest, ids: readonly bigi
   for (const r of rows) {
     const f = fragOf.get(r.__quiver_file as string)!;
     delete r.__quiver_file;
-    filled.get(f.id)?.set(r.row_id as bigint, r);
+    const keep = filled.get(f.id);
+    if (!keep) {
+      r[FRAGMENT_COL] = f.id;
+      found.push(r);
+      continue;
+    }
+    // A kept row is shared by later lookups: the caller gets a copy.
+    keep.set(r.row_id as bigint, r);
     if (wanted.has(r.row_id as bigint)) found.push({ ...r, [FRAGMENT_COL]: f.id });
   }
   for (const f of whole) cache!.set(f.key, cols, filled.get(f.id)!);
