@@ -2,7 +2,8 @@
 // image bytes), commit and discard of a write session, update, delete, curate, merge and
 // createIndex. Invariant: without `x-quiver-session` a write is committed before the response
 // (so an acknowledged write is in the branch); with one it is staged on that session's handle
-// until its commit. Commits made here record the token's name as `meta.author`.
+// until its commit. Every commit made here (append, commit, update, delete, curate, a three-way
+// merge, createIndex) records the token's name as `meta.author`; a fast-forward makes no commit.
 
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import * as arrow from 'apache-arrow';
@@ -144,16 +145,16 @@ export function addWriteRoutes(app: OpenAPIHono<ServerEnv>, sx: ServerContext): 
 
   route(app, { method: 'post', path: '/v1/datasets/{dataset}/curate', summary: 'Keep only rows matching a predicate, as one commit', request: { params: DatasetPath, query: AtQuery, ...json(CurateBody) } }, async (c) => {
     const b = input<z.infer<typeof CurateBody>>(c, 'json');
-    return withDataset(sx.pool, c.get('token'), dsName(c), requestOf(c, 'write'), async (lease) => wireJson(c, await unscoped(lease, c.get('token'), 'curate').curate(b.predicate, b.message, paramsOf(b.params))));
+    return withDataset(sx.pool, c.get('token'), dsName(c), requestOf(c, 'write'), async (lease) => wireJson(c, await unscoped(lease, c.get('token'), 'curate').curate(b.predicate, b.message, paramsOf(b.params), { meta: authorMeta(c) })));
   });
 
   route(app, { method: 'post', path: '/v1/datasets/{dataset}/merge', summary: 'Merge a branch, tag or commit into the branch', request: { params: DatasetPath, query: AtQuery, ...json(MergeBody) } }, async (c) => {
     const { source, ...options } = input<z.infer<typeof MergeBody>>(c, 'json');
-    return withDataset(sx.pool, c.get('token'), dsName(c), requestOf(c, 'write'), async (lease) => wireJson(c, await unscoped(lease, c.get('token'), 'merge').merge(source, options)));
+    return withDataset(sx.pool, c.get('token'), dsName(c), requestOf(c, 'write'), async (lease) => wireJson(c, await unscoped(lease, c.get('token'), 'merge').merge(source, { ...options, meta: authorMeta(c) })));
   });
 
   route(app, { method: 'post', path: '/v1/datasets/{dataset}/indexes', summary: 'Build (or extend) an index on a column, as one commit', request: { params: DatasetPath, query: AtQuery, ...json(IndexBody) } }, async (c) => {
     const b = input<z.infer<typeof IndexBody>>(c, 'json');
-    return withDataset(sx.pool, c.get('token'), dsName(c), requestOf(c, 'write'), async (lease) => wireJson(c, await unscoped(lease, c.get('token'), 'createIndex').createIndex(b.column, fromTagged(b.spec) as IndexSpec)));
+    return withDataset(sx.pool, c.get('token'), dsName(c), requestOf(c, 'write'), async (lease) => wireJson(c, await unscoped(lease, c.get('token'), 'createIndex').createIndex(b.column, fromTagged(b.spec) as IndexSpec, { meta: authorMeta(c) })));
   });
 }
