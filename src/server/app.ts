@@ -35,8 +35,12 @@ export interface AppOptions extends PoolOptions {
   webDir?: string | false;
 }
 
-/** Hono's per-request variables: the authenticated token. */
-export type ServerEnv = { Variables: { token: TokenInfo } };
+/**
+ * Hono's per-request variables: the authenticated token, and `holdSlot()`, which a route whose
+ * response body streams calls as it returns: the token's concurrency slot is then given back
+ * by the function it returns (when the body ends or is cancelled), not when the handler returns.
+ */
+export type ServerEnv = { Variables: { token: TokenInfo; holdSlot: () => () => void } };
 
 /** What every route file gets: the root, its handle pool and the bounds. */
 export interface ServerContext {
@@ -57,14 +61,23 @@ function authMiddleware(root: ServerRoot, tokenRequestsMax: number) {
     const n = inFlight.get(token.id) ?? 0;
     if (n >= tokenRequestsMax) throw new QuiverError('too_many_requests', `server: token "${token.name}" already has ${n} requests in flight (tokenRequestsMax)`, { token: token.name });
     inFlight.set(token.id, n + 1);
-    c.set('token', token);
-    try {
-      await next();
-    } finally {
-      // A streamed response (diff, stream) gives its slot back when its handler returns, not when the body ends.
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
       const left = (inFlight.get(token.id) ?? 1) - 1;
       if (left === 0) inFlight.delete(token.id);
       else inFlight.set(token.id, left);
+    };
+    // A streamed response (diff, stream) keeps reading the dataset after its handler returns,
+    // so it keeps its slot until its body ends: the route holds the slot and releases it then.
+    let held = false;
+    c.set('token', token);
+    c.set('holdSlot', () => ((held = true), release));
+    try {
+      await next();
+    } finally {
+      if (!held || c.error) release();
     }
   };
 }

@@ -8,7 +8,7 @@ import type { Context } from 'hono';
 import type { ServerContext, ServerEnv } from './app.js';
 import { datasetFor, withDataset } from './scope.js';
 import { errorResponse } from './error-status.js';
-import { pulled } from './stream-route.js';
+import { streamedResponse } from './stream-route.js';
 import { AtQuery, DatasetPath, Params, input, paramsOf, requestOf, route, wireJson, z } from './route-kit.js';
 import { rowsToWire, toWire } from './wire.js';
 
@@ -72,7 +72,7 @@ export function addReadRoutes(app: OpenAPIHono<ServerEnv>, sx: ServerContext): v
         for await (const r of d.rows()) yield { type: 'row', ...r };
         yield { type: 'end' };
       }
-      return new Response(pulled(ndjson(lines()), () => lease.release()), { headers: { 'content-type': 'application/x-ndjson' } });
+      return streamedResponse(c, ndjson(lines()), lease, 'application/x-ndjson');
     } catch (e) {
       await lease.release();
       throw e;
