@@ -96,6 +96,8 @@ export class RemoteDataset {
   readonly #session = randomBytes(16).toString('hex');
   #desc: Description;
   #staged = 0;
+  /** Writes are staged in the session on the server (sent as x-quiver-session-staged, so a lost session is an error). */
+  #pending = false;
   #closed = false;
 
   private constructor(base: string, readonly name: string, readonly at: { branch?: string; version?: string; tag?: string }, token: string | undefined, f: typeof fetch, desc: Description) {
@@ -153,6 +155,7 @@ export class RemoteDataset {
   async #request(method: string, path: string, init: RequestParts = {}): Promise<Response> {
     if (this.#closed) throw new QuiverError('closed', 'client: the handle is closed');
     const headers: Record<string, string> = { 'x-quiver-session': this.#session };
+    if (this.#pending) headers['x-quiver-session-staged'] = 'true';
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
     if (init.accept) headers.accept = init.accept;
     let body: BodyInit | undefined = init.raw;
@@ -173,6 +176,11 @@ export class RemoteDataset {
       err = ((await r.json()) as { error: typeof err }).error ?? {};
     } catch {
       // not a Quiver error body (a proxy, a crash): reported by status below
+    }
+    if (err.details?.sessionLost === true) {
+      // What was staged is gone with the server's session: the next write starts a new one.
+      this.#pending = false;
+      this.#staged = 0;
     }
     throw new QuiverError(err.code ?? (r.status >= 500 ? 'io' : 'invalid_input'), err.message ?? `client: HTTP ${r.status} from ${url}`, { ...err.details, status: r.status });
   }
@@ -196,6 +204,7 @@ export class RemoteDataset {
     const list = Array.isArray(records) ? records : [records];
     const r = await this.#json<{ rows: number; rowIds: string[] }>('POST', '/append', { body: { records: list.map(toTagged) } });
     this.#staged += r.rows;
+    this.#pending = true;
     return { rows: r.rows, rowIds: r.rowIds.map(toBig) };
   }
 
@@ -203,6 +212,7 @@ export class RemoteDataset {
   async commit(message: string, options: CommitOptions = {}): Promise<Commit> {
     const c = commitOf(await this.#json('POST', '/commit', { body: { message, ...(options.meta ? { meta: options.meta } : {}) } }));
     this.#staged = 0;
+    this.#pending = false;
     await this.refresh();
     return c;
   }
@@ -211,6 +221,7 @@ export class RemoteDataset {
   async discard(): Promise<void> {
     await this.#request('POST', '/discard');
     this.#staged = 0;
+    this.#pending = false;
   }
 
   async query(sql: string, params: readonly Param[] = []): Promise<Record<string, unknown>[]> {
@@ -289,12 +300,16 @@ export class RemoteDataset {
   /** Stages an update in this handle's session (like embedded `update`); `commit` publishes it. */
   async update(spec: UpdateSpec | RowsUpdate): Promise<{ rows: number }> {
     const body = 'rows' in spec ? { rows: spec.rows.map(toTagged) } : { ...selectorBody(spec), set: toTagged(spec.set) };
-    return this.#json('POST', '/update', { body });
+    const r = await this.#json<{ rows: number }>('POST', '/update', { body });
+    this.#pending = true;
+    return r;
   }
 
   /** Stages a delete in this handle's session; `commit` publishes it. */
   async delete(sel: RowSelector): Promise<{ rows: number }> {
-    return this.#json('POST', '/delete', { body: selectorBody(sel) });
+    const r = await this.#json<{ rows: number }>('POST', '/delete', { body: selectorBody(sel) });
+    this.#pending = true;
+    return r;
   }
 
   async curate(predicate: string, message: string, params: readonly Param[] = []): Promise<Commit> {
