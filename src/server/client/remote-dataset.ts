@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { QuiverError, type ErrorCode } from '../../errors.js';
 import type { ColumnDef, Commit, RecordInput } from '../../format/index.js';
 import type { AppendResult, CommitOptions, IndexSpec, MergeOptions, MergeResult, RowSelector, RowsUpdate, UpdateSpec, DiffRow, VersionDiff } from '../../dataset/index.js';
-import type { StreamOptions } from '../../stream/index.js';
+import type { StreamBatch, StreamCursor, StreamOptions } from '../../stream/index.js';
+import { readFrames } from './frames.js';
 import type { Param } from '../../query/index.js';
 import { rowsFromWire, toTagged, type WireType } from '../wire.js';
 
@@ -30,6 +31,11 @@ interface Description {
   schema: ColumnDef[];
   rowCount: number;
   indexes: { column: string; kind: 'vector' | 'fulltext' | 'scalar'; options: Record<string, unknown> }[];
+}
+
+/** `stream()` of a remote dataset: its batches, and the cursor after the last one read (for `resume`). */
+export interface RemoteStream extends AsyncIterable<StreamBatch> {
+  state(): StreamCursor | undefined;
 }
 
 /** `diff` of a remote dataset: as embedded, with row values as JSON gives them (`rowId` a bigint). */
@@ -79,8 +85,7 @@ const commitOf = (c: unknown) => c as Commit;
 
 /**
  * A dataset on a Quiver server. Made by `quiver.open('http://host:7700/<dataset>/<branch>', { token })`.
- * Caveats: `version`, `schema` and `rowCount` are as of the last `refresh()`, commit or open;
- * `stream()` yields Arrow record batches (the server's `format=arrow`), not StreamBatch objects.
+ * Caveat: `version`, `schema` and `rowCount` are as of the last `refresh()`, commit or open.
  *
  * @example
  * const ds = await quiver.open('http://localhost:7700/gen/main', { token });
@@ -330,8 +335,28 @@ export class RemoteDataset {
     return { bytes: new Uint8Array(await r.arrayBuffer()), type: r.headers.get('content-type') ?? 'application/octet-stream' };
   }
 
-  /** Training batches as Arrow record batches (see docs/server.md for the query parameters). */
-  async *stream(options: StreamOptions = {}): AsyncGenerator<arrow.RecordBatch> {
+  /**
+   * Training batches as embedded `ds.stream(options)` yields them (StreamBatch: row ids, tensors
+   * of their dtype and shape, decoded images where `decode` asks, text and bytes lists), read
+   * from the server's npy frames. `state()` is the cursor after the last batch yielded.
+   */
+  stream(options: StreamOptions = {}): RemoteStream {
+    let cursor: StreamCursor | undefined = options.resume;
+    const request = () => this.#request('GET', '/stream', { query: { ...streamQuery(options), format: 'npy' } });
+    return {
+      state: () => cursor,
+      async *[Symbol.asyncIterator]() {
+        const r = await request();
+        for await (const f of readFrames(r.body as unknown as AsyncIterable<Uint8Array>)) {
+          cursor = f.cursor;
+          yield f.batch;
+        }
+      },
+    };
+  }
+
+  /** Training batches as Arrow record batches (the server's `format=arrow`), for Arrow consumers. */
+  async *streamArrow(options: StreamOptions = {}): AsyncGenerator<arrow.RecordBatch> {
     const r = await this.#request('GET', '/stream', { query: { ...streamQuery(options), format: 'arrow' } });
     const reader = await arrow.RecordBatchReader.from(r.body as unknown as AsyncIterable<Uint8Array>);
     for await (const b of reader) yield b;
