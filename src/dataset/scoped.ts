@@ -213,16 +213,27 @@ export class ScopedDataset {
     return this.#ds.diff(from, to, options);
   }
 
-  /** The versions of this handle's history, oldest first, each with the tenant's stats (see scopedCommit). */
-  async versions(): Promise<Commit[]> {
+  /**
+   * The versions of this handle's history, oldest first, each with the tenant's stats (see
+   * scopedCommit). `signal` (an AbortSignal, or anything with its `throwIfAborted`) is checked
+   * before each version's count, so a caller's deadline ends a long walk between versions.
+   */
+  async versions(options: { signal?: { throwIfAborted(): void } } = {}): Promise<Commit[]> {
     const out: Commit[] = [];
-    for (const c of await this.#ds.versions()) out.push(scopedCommit(c, await this.#countAt(c)));
+    for (const c of await this.#ds.versions()) {
+      options.signal?.throwIfAborted();
+      out.push(scopedCommit(c, await this.#countAt(c)));
+    }
     return out;
   }
 
-  /** `Dataset.log` with the tenant's stats on each commit. */
-  async *log(options: { from?: string; limit?: number } = {}): AsyncGenerator<Commit> {
-    for await (const c of this.#ds.log(options)) yield scopedCommit(c, await this.#countAt(c));
+  /** `Dataset.log` with the tenant's stats on each commit; `signal` as for `versions`. */
+  async *log(options: { from?: string; limit?: number; signal?: { throwIfAborted(): void } } = {}): AsyncGenerator<Commit> {
+    const { signal, ...rest } = options;
+    for await (const c of this.#ds.log(rest)) {
+      signal?.throwIfAborted();
+      yield scopedCommit(c, await this.#countAt(c));
+    }
   }
 
   /** How many fragment states this handle has scanned to count rows (for tests and benches). */

@@ -11,6 +11,7 @@ import { QuiverError } from '../errors.js';
 import type { ObjectStore, StoreOptions } from '../storage/index.js';
 import { verifyToken, type TokenInfo } from './auth/index.js';
 import { errorResponse } from './error-status.js';
+import { Deadline, REQUEST_MS_DEFAULT } from './deadline.js';
 import { ServerRoot } from './root.js';
 import { HandlePool, type PoolOptions } from './scope.js';
 import { addDatasetRoutes } from './dataset-routes.js';
@@ -31,6 +32,14 @@ export interface AppOptions extends PoolOptions {
   requestBytesMax?: number;
   /** Requests one token may have in flight; more are `too_many_requests` (429). Default 16. */
   tokenRequestsMax?: number;
+  /**
+   * How long a request's non-SQL work may run (a diff and its rows, versions' row counts, a log
+   * walk): checked between steps, then `timeout` (504). Default 10,000 (the sandbox's statementMs).
+   * The training stream is not bounded by it: an epoch is meant to take long.
+   */
+  requestMs?: number;
+  /** The clock deadlines read (ms). Default Date.now; tests pass their own to expire one exactly. */
+  clock?: () => number;
   /** The built web UI's folder, served at `/` (docs/web-ui.md); false serves no UI. Default the package's dist/web. */
   webDir?: string | false;
 }
@@ -40,7 +49,7 @@ export interface AppOptions extends PoolOptions {
  * response body streams calls as it returns: the token's concurrency slot is then given back
  * by the function it returns (when the body ends or is cancelled), not when the handler returns.
  */
-export type ServerEnv = { Variables: { token: TokenInfo; holdSlot: () => () => void } };
+export type ServerEnv = { Variables: { token: TokenInfo; holdSlot: () => () => void; deadline: Deadline } };
 
 /** What every route file gets: the root, its handle pool and the bounds. */
 export interface ServerContext {
@@ -53,9 +62,10 @@ export interface ServerContext {
 export type QuiverApp = OpenAPIHono<ServerEnv> & { quiver: ServerContext; close(): Promise<void> };
 
 /** Checks the bearer token of a /v1 request and holds one of its concurrency slots while it runs. */
-function authMiddleware(root: ServerRoot, tokenRequestsMax: number) {
+function authMiddleware(root: ServerRoot, tokenRequestsMax: number, requestMs: number, clock: (() => number) | undefined) {
   const inFlight = new Map<string, number>();
   return async (c: Context<ServerEnv>, next: Next) => {
+    c.set('deadline', new Deadline(requestMs, clock));
     const header = c.req.header('authorization');
     const token = await verifyToken(root.store, /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1]);
     const n = inFlight.get(token.id) ?? 0;
@@ -107,7 +117,7 @@ export function createApp(options: AppOptions): QuiverApp {
   });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `server: no route ${c.req.method} ${c.req.path}` } }, 404));
   // Auth first: no body of an unauthenticated request is read, and a slow body holds its token's slot.
-  app.use('/v1/*', authMiddleware(root, options.tokenRequestsMax ?? 16));
+  app.use('/v1/*', authMiddleware(root, options.tokenRequestsMax ?? 16, options.requestMs ?? REQUEST_MS_DEFAULT, options.clock));
   app.use('/v1/*', bodyLimit({ maxSize: sx.requestBytesMax, onError: () => { throw new QuiverError('too_large', `server: request body over requestBytesMax ${sx.requestBytesMax}`); } }));
   addDatasetRoutes(app, sx);
   addWriteRoutes(app, sx);
