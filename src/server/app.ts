@@ -14,6 +14,7 @@ import { errorResponse } from './error-status.js';
 import { Deadline, REQUEST_MS_DEFAULT } from './deadline.js';
 import { ServerRoot } from './root.js';
 import { HandlePool, type PoolOptions } from './scope.js';
+import { WriteBatcher } from './write-batcher.js';
 import { addDatasetRoutes } from './dataset-routes.js';
 import { addWriteRoutes } from './write-routes.js';
 import { addReadRoutes } from './read-routes.js';
@@ -55,6 +56,8 @@ export type ServerEnv = { Variables: { token: TokenInfo; holdSlot: () => () => v
 export interface ServerContext {
   root: ServerRoot;
   pool: HandlePool;
+  /** Group commit of one-shot writes. */
+  writes: WriteBatcher;
   requestBytesMax: number;
 }
 
@@ -102,7 +105,7 @@ function authMiddleware(root: ServerRoot, tokenRequestsMax: number, requestMs: n
  */
 export function createApp(options: AppOptions): QuiverApp {
   const root = new ServerRoot(options.root, options.storage);
-  const sx: ServerContext = { root, pool: new HandlePool(root, options), requestBytesMax: options.requestBytesMax ?? 64 * 1024 * 1024 };
+  const sx: ServerContext = { root, pool: new HandlePool(root, options), writes: new WriteBatcher(), requestBytesMax: options.requestBytesMax ?? 64 * 1024 * 1024 };
   const app = new OpenAPIHono<ServerEnv>({
     defaultHook: (result) => {
       if (!result.success) {

@@ -214,13 +214,22 @@ const SESSION = /^[A-Za-z0-9_-]{8,64}$/;
  * and leases a handle (write sessions are keyed by token too, so no token reaches another's).
  */
 export async function datasetFor(pool: HandlePool, token: TokenInfo, name: string, req: DatasetRequest): Promise<Lease> {
+  const branch = checkRequest(token, name, req);
+  const h = req.need === 'write' ? await pool.writer(name, branch!, token, req.session, req.sessionStaged) : await pool.reader(name, req, token);
+  return { ds: h.ds, branch, release: h.release };
+}
+
+/**
+ * The checks `datasetFor` makes before opening anything: the name, the token's scopes for it and
+ * the branch, the session header. Returns the branch written or read (null for a tag or version).
+ */
+export function checkRequest(token: TokenInfo, name: string, req: DatasetRequest): string | null {
   checkDatasetName(name);
   const branch = req.version !== undefined || req.tag !== undefined ? null : (req.branch ?? 'main');
   if (req.need === 'write' && branch === null) throw new QuiverError('read_only', 'server: writes go to a branch, not a tag or version');
   authorize(token, { need: req.need, dataset: name, branch });
   if (req.session !== undefined && !SESSION.test(req.session)) throw new QuiverError('invalid_input', `server: x-quiver-session must be 8–64 letters, digits, _ or -, got ${JSON.stringify(req.session)}`);
-  const h = req.need === 'write' ? await pool.writer(name, branch!, token, req.session, req.sessionStaged) : await pool.reader(name, req, token);
-  return { ds: h.ds, branch, release: h.release };
+  return branch;
 }
 
 /** Runs `fn` on a lease and releases it however `fn` ends. */
