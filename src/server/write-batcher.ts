@@ -52,7 +52,9 @@ export class WriteBatcher {
       try {
         await this.#run(lease, batch, meta);
       } finally {
-        await lease.release().catch(() => undefined);
+        // Not awaited: closing waits for the handle's best-effort compaction after its commit,
+        // and the next batch opens its own handle; it need not wait for that.
+        void lease.release().catch(() => undefined);
       }
     }
     this.#queues.delete(key);
