@@ -131,6 +131,8 @@ export interface MergeOptions {
   dryRun?: boolean;
   /** The merge commit's message. Default `merge <source> into <branch>`. */
   message?: string;
+  /** Extra fields for the merge commit's `meta` (e.g. `author`); a fast-forward makes no commit. */
+  meta?: Record<string, unknown>;
 }
 
 export interface MergeResult {
@@ -964,13 +966,13 @@ export class Dataset {
    * await ds.createIndex('prompt', { kind: 'fulltext', k1: 1.2, b: 0.75 });
    * await ds.createIndex('rating', { kind: 'scalar' });
    */
-  async createIndex(column: string, spec: IndexSpec, options: { onProgress?: BuildProgress } = {}): Promise<Commit> {
+  async createIndex(column: string, spec: IndexSpec, options: { onProgress?: BuildProgress; meta?: Record<string, unknown> } = {}): Promise<Commit> {
     this.#check(true);
     return this.#mutex.run(async () => {
       await this.#syncHead();
       const ctx = await this.#versionContext();
       const meta = await buildIndex({ store: this.store, session: ctx.session, paths: (k) => this.#cache.paths(k), onProgress: options.onProgress }, this.#manifest, column, spec);
-      return this.#publish(`create ${spec.kind} index on ${column}`, [(m) => ({ manifest: withIndex(m, meta), stats: {} })], undefined, 'create-index');
+      return this.#publish(`create ${spec.kind} index on ${column}`, [(m) => ({ manifest: withIndex(m, meta), stats: {} })], options.meta, 'create-index');
     });
   }
 
@@ -1417,7 +1419,7 @@ export class Dataset {
    * const ft = await ds.branch('ft-v12');
    * await ft.curate("rating >= 4 and not list_contains(tags, 'unsafe')", 'curated for fine-tune');
    */
-  async curate(predicate: string, message: string, params: readonly Param[] = []): Promise<Commit> {
+  async curate(predicate: string, message: string, params: readonly Param[] = [], options: { meta?: Record<string, unknown> } = {}): Promise<Commit> {
     this.#check(true);
     if (typeof predicate !== 'string' || !predicate.trim()) throw new QuiverError('invalid_input', 'versioning: curate needs a SQL predicate');
     if (this.#hasStaged()) throw new QuiverError('invalid_input', 'versioning: commit or discard() staged changes before curate');
@@ -1425,11 +1427,11 @@ export class Dataset {
     const checked = await this.#mutex.run(async () => checkedPredicate(await this.#versionContext(), await this.#workingManifest(), predicate, params, 'curate: predicate'));
     const { rows } = await this.delete({ where: `NOT coalesce(${checked}, false)`, params });
     if (rows === 0) {
-      return this.#mutex.run(() => this.#publish(message, [(m) => ({ manifest: m, stats: {} })], curateMeta(predicate, params), 'curate'));
+      return this.#mutex.run(() => this.#publish(message, [(m) => ({ manifest: m, stats: {} })], { ...options.meta, ...curateMeta(predicate, params) }, 'curate'));
     }
     return this.#mutex.run(async () => {
       try {
-        return await this.#publish(message, [...this.#pendingOps], curateMeta(predicate, params), 'curate');
+        return await this.#publish(message, [...this.#pendingOps], { ...options.meta, ...curateMeta(predicate, params) }, 'curate');
       } finally {
         this.#pendingOps.length = 0;
         this.#working = null;
@@ -1749,7 +1751,7 @@ export class Dataset {
     };
     try {
       const message = options.message ?? `merge ${source} into ${this.branchName}`;
-      return result(await this.#publish(message, [op], { source, onConflict: policy, conflicts: analysis.conflicts.length }, 'merge', { preparedOn: ours.id, extraParents: [theirs.id] }));
+      return result(await this.#publish(message, [op], { ...options.meta, source, onConflict: policy, conflicts: analysis.conflicts.length }, 'merge', { preparedOn: ours.id, extraParents: [theirs.id] }));
     } catch (e) {
       if (isQuiverError(e, 'conflict') && (touched || e.details.expected)) return null;
       throw e;

@@ -114,6 +114,15 @@ export function sandboxedDataset(ds: Dataset, sandbox: true | SandboxLimits = tr
 
 /** Tenant row counts remembered per manifest (immutable) for `versions` and `log`. */
 const COUNTS_MAX = 1024;
+/**
+ * Tenant live rows remembered per fragment state (its small-column file and deletes file, both
+ * immutable): a version's count is the sum over its fragments, so a version costs a scan of only
+ * the fragment states no earlier version had — the commit's changed fragments. 64 bytes or so
+ * an entry; past the bound the map starts again.
+ */
+const FRAGMENT_COUNTS_MAX = 65_536;
+/** Fragments counted per query (one UNION ALL of per-fragment counts). */
+const FRAGMENTS_PER_QUERY = 256;
 
 /**
  * A dataset handle that sees one tenant: the read and write API of `Dataset` for one tenant's
@@ -137,6 +146,9 @@ export class ScopedDataset {
   /** Row ids appended through this handle: its tenant's by construction (staged ones are not in any version yet). */
   readonly #own = new Set<bigint>();
   readonly #counts = new Map<string, number>();
+  readonly #fragmentCounts = new Map<string, number>();
+  /** Fragment states scanned to count the tenant's rows (what makes `versions()` cost what it does). */
+  #fragmentsScanned = 0;
   #rowCount = 0;
   /** The tenant this handle sees. */
   readonly tenant: TenantValue;
@@ -201,31 +213,70 @@ export class ScopedDataset {
     return this.#ds.diff(from, to, options);
   }
 
-  /** The versions of this handle's history, oldest first, each with the tenant's stats (see scopedCommit). */
-  async versions(): Promise<Commit[]> {
+  /**
+   * The versions of this handle's history, oldest first, each with the tenant's stats (see
+   * scopedCommit). `signal` (an AbortSignal, or anything with its `throwIfAborted`) is checked
+   * before each version's count, so a caller's deadline ends a long walk between versions.
+   */
+  async versions(options: { signal?: { throwIfAborted(): void } } = {}): Promise<Commit[]> {
     const out: Commit[] = [];
-    for (const c of await this.#ds.versions()) out.push(scopedCommit(c, await this.#countAt(c)));
+    for (const c of await this.#ds.versions()) {
+      options.signal?.throwIfAborted();
+      out.push(scopedCommit(c, await this.#countAt(c)));
+    }
     return out;
   }
 
-  /** `Dataset.log` with the tenant's stats on each commit. */
-  async *log(options: { from?: string; limit?: number } = {}): AsyncGenerator<Commit> {
-    for await (const c of this.#ds.log(options)) yield scopedCommit(c, await this.#countAt(c));
+  /** `Dataset.log` with the tenant's stats on each commit; `signal` as for `versions`. */
+  async *log(options: { from?: string; limit?: number; signal?: { throwIfAborted(): void } } = {}): AsyncGenerator<Commit> {
+    const { signal, ...rest } = options;
+    for await (const c of this.#ds.log(rest)) {
+      signal?.throwIfAborted();
+      yield scopedCommit(c, await this.#countAt(c));
+    }
   }
 
-  /** The tenant's live rows at commit `c`, read once per manifest. */
+  /** How many fragment states this handle has scanned to count rows (for tests and benches). */
+  get fragmentsScanned(): number {
+    return this.#fragmentsScanned;
+  }
+
+  /**
+   * The tenant's live rows at commit `c`: the sum of its fragments' tenant rows, each fragment
+   * state counted once (FRAGMENT_COUNTS_MAX), the sum remembered per manifest. Only the
+   * manifest is read for a fragment already counted.
+   */
   async #countAt(c: Commit): Promise<number> {
     const hit = this.#counts.get(c.manifest);
     if (hit !== undefined) return hit;
     const at = await this.#ds.checkout({ version: c.id });
-    const pinned = at[WITH_SCOPE](this.#scope);
     try {
-      const n = Number((await pinned.query('SELECT count(*) AS n FROM dataset'))[0].n);
+      const { fragments } = await at.fragmentRows();
+      const stateOf = (f: { key: string; deletes?: string }) => `${f.key}\0${f.deletes ?? ''}`;
+      const missing = fragments.filter((f) => f.rows > 0 && !this.#fragmentCounts.has(stateOf(f)));
+      const found = new Map<string, number>();
+      if (missing.length) {
+        const session = await (await this.#scope.engine()).session();
+        try {
+          for (let i = 0; i < missing.length; i += FRAGMENTS_PER_QUERY) {
+            const part = missing.slice(i, i + FRAGMENTS_PER_QUERY);
+            const selects: string[] = [];
+            for (const [j, f] of part.entries()) selects.push(`SELECT ${j} AS i, count(*) AS n FROM (${await at.scanSql({ fragments: [f.id] })}) AS __qf WHERE ${this.#scope.where}`);
+            for (const r of (await session.all(selects.join(' UNION ALL '))).rows) found.set(stateOf(part[Number(r.i)]), Number(r.n));
+          }
+        } finally {
+          session.close();
+        }
+        this.#fragmentsScanned += missing.length;
+      }
+      let n = 0;
+      for (const f of fragments) if (f.rows > 0) n += found.get(stateOf(f)) ?? this.#fragmentCounts.get(stateOf(f))!;
+      if (this.#fragmentCounts.size + found.size > FRAGMENT_COUNTS_MAX) this.#fragmentCounts.clear();
+      for (const [k, v] of found) this.#fragmentCounts.set(k, v);
       if (this.#counts.size >= COUNTS_MAX) this.#counts.clear();
       this.#counts.set(c.manifest, n);
       return n;
     } finally {
-      await pinned.close();
       await at.close();
     }
   }

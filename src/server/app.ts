@@ -11,8 +11,10 @@ import { QuiverError } from '../errors.js';
 import type { ObjectStore, StoreOptions } from '../storage/index.js';
 import { verifyToken, type TokenInfo } from './auth/index.js';
 import { errorResponse } from './error-status.js';
+import { Deadline, REQUEST_MS_DEFAULT } from './deadline.js';
 import { ServerRoot } from './root.js';
 import { HandlePool, type PoolOptions } from './scope.js';
+import { WriteBatcher } from './write-batcher.js';
 import { addDatasetRoutes } from './dataset-routes.js';
 import { addWriteRoutes } from './write-routes.js';
 import { addReadRoutes } from './read-routes.js';
@@ -31,17 +33,31 @@ export interface AppOptions extends PoolOptions {
   requestBytesMax?: number;
   /** Requests one token may have in flight; more are `too_many_requests` (429). Default 16. */
   tokenRequestsMax?: number;
+  /**
+   * How long a request's non-SQL work may run (a diff and its rows, versions' row counts, a log
+   * walk): checked between steps, then `timeout` (504). Default 10,000 (the sandbox's statementMs).
+   * The training stream is not bounded by it: an epoch is meant to take long.
+   */
+  requestMs?: number;
+  /** The clock deadlines read (ms). Default Date.now; tests pass their own to expire one exactly. */
+  clock?: () => number;
   /** The built web UI's folder, served at `/` (docs/web-ui.md); false serves no UI. Default the package's dist/web. */
   webDir?: string | false;
 }
 
-/** Hono's per-request variables: the authenticated token. */
-export type ServerEnv = { Variables: { token: TokenInfo } };
+/**
+ * Hono's per-request variables: the authenticated token, and `holdSlot()`, which a route whose
+ * response body streams calls as it returns: the token's concurrency slot is then given back
+ * by the function it returns (when the body ends or is cancelled), not when the handler returns.
+ */
+export type ServerEnv = { Variables: { token: TokenInfo; holdSlot: () => () => void; deadline: Deadline } };
 
 /** What every route file gets: the root, its handle pool and the bounds. */
 export interface ServerContext {
   root: ServerRoot;
   pool: HandlePool;
+  /** Group commit of one-shot writes. */
+  writes: WriteBatcher;
   requestBytesMax: number;
 }
 
@@ -49,22 +65,32 @@ export interface ServerContext {
 export type QuiverApp = OpenAPIHono<ServerEnv> & { quiver: ServerContext; close(): Promise<void> };
 
 /** Checks the bearer token of a /v1 request and holds one of its concurrency slots while it runs. */
-function authMiddleware(root: ServerRoot, tokenRequestsMax: number) {
+function authMiddleware(root: ServerRoot, tokenRequestsMax: number, requestMs: number, clock: (() => number) | undefined) {
   const inFlight = new Map<string, number>();
   return async (c: Context<ServerEnv>, next: Next) => {
+    c.set('deadline', new Deadline(requestMs, clock));
     const header = c.req.header('authorization');
     const token = await verifyToken(root.store, /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1]);
     const n = inFlight.get(token.id) ?? 0;
     if (n >= tokenRequestsMax) throw new QuiverError('too_many_requests', `server: token "${token.name}" already has ${n} requests in flight (tokenRequestsMax)`, { token: token.name });
     inFlight.set(token.id, n + 1);
-    c.set('token', token);
-    try {
-      await next();
-    } finally {
-      // A streamed response (diff, stream) gives its slot back when its handler returns, not when the body ends.
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
       const left = (inFlight.get(token.id) ?? 1) - 1;
       if (left === 0) inFlight.delete(token.id);
       else inFlight.set(token.id, left);
+    };
+    // A streamed response (diff, stream) keeps reading the dataset after its handler returns,
+    // so it keeps its slot until its body ends: the route holds the slot and releases it then.
+    let held = false;
+    c.set('token', token);
+    c.set('holdSlot', () => ((held = true), release));
+    try {
+      await next();
+    } finally {
+      if (!held || c.error) release();
     }
   };
 }
@@ -79,7 +105,7 @@ function authMiddleware(root: ServerRoot, tokenRequestsMax: number) {
  */
 export function createApp(options: AppOptions): QuiverApp {
   const root = new ServerRoot(options.root, options.storage);
-  const sx: ServerContext = { root, pool: new HandlePool(root, options), requestBytesMax: options.requestBytesMax ?? 64 * 1024 * 1024 };
+  const sx: ServerContext = { root, pool: new HandlePool(root, options), writes: new WriteBatcher(), requestBytesMax: options.requestBytesMax ?? 64 * 1024 * 1024 };
   const app = new OpenAPIHono<ServerEnv>({
     defaultHook: (result) => {
       if (!result.success) {
@@ -94,7 +120,7 @@ export function createApp(options: AppOptions): QuiverApp {
   });
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `server: no route ${c.req.method} ${c.req.path}` } }, 404));
   // Auth first: no body of an unauthenticated request is read, and a slow body holds its token's slot.
-  app.use('/v1/*', authMiddleware(root, options.tokenRequestsMax ?? 16));
+  app.use('/v1/*', authMiddleware(root, options.tokenRequestsMax ?? 16, options.requestMs ?? REQUEST_MS_DEFAULT, options.clock));
   app.use('/v1/*', bodyLimit({ maxSize: sx.requestBytesMax, onError: () => { throw new QuiverError('too_large', `server: request body over requestBytesMax ${sx.requestBytesMax}`); } }));
   addDatasetRoutes(app, sx);
   addWriteRoutes(app, sx);

@@ -25,7 +25,7 @@ const DESCR: Record<TensorDtype, string> = {
 /** One array of a frame: which column it belongs to and what part of it it is. */
 export interface FrameArray {
   column: string;
-  /** 'tensor': the values; 'valid': uint8, 0 where null; 'offsets' + 'data': text or bytes (or 'json' text). */
+  /** 'tensor': the values; 'valid': uint8, 0 where null (tensors, and text or bytes holding a null); 'offsets' + 'data': text or bytes (or 'json' text). */
   part: 'tensor' | 'valid' | 'offsets' | 'data';
   /** For 'offsets' + 'data': how the bytes decode. */
   encoding?: 'utf8' | 'bytes' | 'json';
@@ -100,6 +100,8 @@ export function batchFrame(b: StreamBatch, cursor: StreamCursor): Uint8Array[] {
     const { offsets, data } = varying(values);
     add(name, 'offsets', offsets, encoding);
     add(name, 'data', data, encoding);
+    // A null and an empty value have the same bytes: a `valid` part (0 where null) tells them apart.
+    if (values.some((v) => v === null)) add(name, 'valid', npyOf('uint8', [b.rows], Uint8Array.from(values as readonly unknown[], (v) => (v === null ? 0 : 1))));
   }
   const header: BatchFrameHeader = { type: 'batch', index: b.index, rows: b.rows, skipped: b.skipped, cursor, arrays };
   return frame(header, bodies);

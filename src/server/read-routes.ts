@@ -6,9 +6,10 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import * as arrow from 'apache-arrow';
 import type { Context } from 'hono';
 import type { ServerContext, ServerEnv } from './app.js';
+import { ScopedDataset } from '../dataset/index.js';
 import { datasetFor, withDataset } from './scope.js';
 import { errorResponse } from './error-status.js';
-import { pulled } from './stream-route.js';
+import { streamedResponse } from './stream-route.js';
 import { AtQuery, DatasetPath, Params, input, paramsOf, requestOf, route, wireJson, z } from './route-kit.js';
 import { rowsToWire, toWire } from './wire.js';
 
@@ -50,14 +51,24 @@ export function addReadRoutes(app: OpenAPIHono<ServerEnv>, sx: ServerContext): v
   });
 
   route(app, { method: 'get', path: '/v1/datasets/{dataset}/versions', summary: 'The versions of the branch (first parents), oldest first', request: { params: DatasetPath, query: AtQuery } }, async (c) =>
-    withDataset(sx.pool, c.get('token'), dsName(c), requestOf(c, 'read'), async ({ ds }) => wireJson(c, { versions: await ds.versions() })),
+    withDataset(sx.pool, c.get('token'), dsName(c), requestOf(c, 'read'), async ({ ds }) => {
+      const deadline = c.get('deadline');
+      // A tenant's versions count its rows per version: that walk checks the deadline per version.
+      const versions = ds instanceof ScopedDataset ? await ds.versions({ signal: deadline }) : await ds.versions();
+      deadline.throwIfAborted();
+      return wireJson(c, { versions });
+    }),
   );
 
   route(app, { method: 'get', path: '/v1/datasets/{dataset}/log', summary: 'Commits reachable from the version (or `from`), newest first', request: { params: DatasetPath, query: LogQuery } }, async (c) => {
     const q = input<z.infer<typeof LogQuery>>(c, 'query');
     return withDataset(sx.pool, c.get('token'), dsName(c), requestOf(c, 'read'), async ({ ds }) => {
       const commits = [];
-      for await (const commit of ds.log({ from: q.from, limit: q.limit ?? 100 })) commits.push(commit);
+      const deadline = c.get('deadline');
+      for await (const commit of ds.log({ from: q.from, limit: q.limit ?? 100 })) {
+        deadline.throwIfAborted();
+        commits.push(commit);
+      }
       return wireJson(c, { commits });
     });
   });
@@ -66,13 +77,19 @@ export function addReadRoutes(app: OpenAPIHono<ServerEnv>, sx: ServerContext): v
     const q = input<z.infer<typeof DiffQuery>>(c, 'query');
     const lease = await datasetFor(sx.pool, c.get('token'), dsName(c), requestOf(c, 'read'));
     try {
+      const deadline = c.get('deadline');
       const d = await lease.ds.diff(q.from, q.to, { sinceBase: q.sinceBase === 'true', largeValues: q.largeValues === 'true' });
+      // Past the deadline before the first byte: a 504; after it, a last { type: "error" } line.
+      deadline.throwIfAborted();
       async function* lines(): AsyncGenerator<object> {
         yield { type: 'summary', from: d.from, to: d.to, base: d.base, counts: d.counts, schema: d.schema };
-        for await (const r of d.rows()) yield { type: 'row', ...r };
+        for await (const r of d.rows()) {
+          deadline.throwIfAborted();
+          yield { type: 'row', ...r };
+        }
         yield { type: 'end' };
       }
-      return new Response(pulled(ndjson(lines()), () => lease.release()), { headers: { 'content-type': 'application/x-ndjson' } });
+      return streamedResponse(c, ndjson(lines()), lease, 'application/x-ndjson');
     } catch (e) {
       await lease.release();
       throw e;

@@ -57,7 +57,8 @@ export function input<T>(c: Context<ServerEnv>, target: 'json' | 'query' | 'para
 export function requestOf(c: Context<ServerEnv>, need: 'read' | 'write'): DatasetRequest {
   const q = input<z.infer<typeof AtQuery>>(c, 'query');
   const session = c.req.header('x-quiver-session');
-  return { need, branch: q.branch, version: q.version, tag: q.tag, ...(session !== undefined ? { session } : {}) };
+  const staged = c.req.header('x-quiver-session-staged') === 'true';
+  return { need, branch: q.branch, version: q.version, tag: q.tag, ...(session !== undefined ? { session, sessionStaged: staged } : {}) };
 }
 
 /** Tagged JSON parameters as `query` takes them. */

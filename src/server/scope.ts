@@ -171,13 +171,22 @@ export class HandlePool {
     return this.#lease(this.#readers, pick, this.#readMax, () => this.#openAt(name, at, token));
   }
 
-  /** A handle for writes: the session's (kept until committed) or one of its own, closed after the request. */
-  async writer(name: string, branch: string, token: TokenInfo, session: string | undefined): Promise<Handle> {
+  /**
+   * A handle for writes: the session's (kept until committed) or one of its own, closed after
+   * the request. `staged`: the client says the session holds staged writes; if this server has
+   * no such session (it restarted, or dropped the session past sessionsMax) the request is a
+   * `conflict` with `details.sessionLost`, never a commit of only the writes staged after.
+   */
+  async writer(name: string, branch: string, token: TokenInfo, session: string | undefined, staged = false): Promise<Handle> {
     if (session === undefined) {
       const o = await this.#openAt(name, { branch }, token);
       return { ds: o.ds, release: () => o.close() };
     }
-    return this.#lease(this.#sessions, `${token.id}\0${session}\0${name}\0${branch}`, this.#sessionsMax, () => this.#openAt(name, { branch }, token));
+    const key = `${token.id}\0${session}\0${name}\0${branch}`;
+    if (staged && !this.#sessions.has(key)) {
+      throw new QuiverError('conflict', `server: write session ${session} is not open on this server (it restarted, or dropped the session as least recently used past sessionsMax); its staged writes are lost: stage them again, then commit`, { session, sessionLost: true });
+    }
+    return this.#lease(this.#sessions, key, this.#sessionsMax, () => this.#openAt(name, { branch }, token));
   }
 
   /** Closes every handle (staged rows of open sessions are dropped, as a closed handle's are). */
@@ -194,6 +203,8 @@ export interface DatasetRequest extends At {
   need: 'read' | 'write';
   /** The client's write session (header `x-quiver-session`): staged writes live until its commit. */
   session?: string;
+  /** The client holds writes staged in `session` (header `x-quiver-session-staged: true`): see HandlePool.writer. */
+  sessionStaged?: boolean;
 }
 
 const SESSION = /^[A-Za-z0-9_-]{8,64}$/;
@@ -203,13 +214,22 @@ const SESSION = /^[A-Za-z0-9_-]{8,64}$/;
  * and leases a handle (write sessions are keyed by token too, so no token reaches another's).
  */
 export async function datasetFor(pool: HandlePool, token: TokenInfo, name: string, req: DatasetRequest): Promise<Lease> {
+  const branch = checkRequest(token, name, req);
+  const h = req.need === 'write' ? await pool.writer(name, branch!, token, req.session, req.sessionStaged) : await pool.reader(name, req, token);
+  return { ds: h.ds, branch, release: h.release };
+}
+
+/**
+ * The checks `datasetFor` makes before opening anything: the name, the token's scopes for it and
+ * the branch, the session header. Returns the branch written or read (null for a tag or version).
+ */
+export function checkRequest(token: TokenInfo, name: string, req: DatasetRequest): string | null {
   checkDatasetName(name);
   const branch = req.version !== undefined || req.tag !== undefined ? null : (req.branch ?? 'main');
   if (req.need === 'write' && branch === null) throw new QuiverError('read_only', 'server: writes go to a branch, not a tag or version');
   authorize(token, { need: req.need, dataset: name, branch });
   if (req.session !== undefined && !SESSION.test(req.session)) throw new QuiverError('invalid_input', `server: x-quiver-session must be 8–64 letters, digits, _ or -, got ${JSON.stringify(req.session)}`);
-  const h = req.need === 'write' ? await pool.writer(name, branch!, token, req.session) : await pool.reader(name, req, token);
-  return { ds: h.ds, branch, release: h.release };
+  return branch;
 }
 
 /** Runs `fn` on a lease and releases it however `fn` ends. */

@@ -104,7 +104,7 @@ export function addStreamRoutes(app: OpenAPIHono<ServerEnv>, sx: ServerContext):
     const { lease, stream } = await openStream(sx, c);
     const parts = format === 'npy' ? npyParts(stream) : arrowStreamParts(stream, batchToArrow, () => stream.emptyBatch());
     const type = format === 'npy' ? 'application/x-quiver-npy-frames' : 'application/vnd.apache.arrow.stream';
-    return new Response(pulled(parts, () => lease.release()), { headers: { 'content-type': type } });
+    return streamedResponse(c, parts, lease, type);
   });
 }
 
@@ -115,6 +115,21 @@ async function* npyParts(stream: Stream): AsyncGenerator<Uint8Array[]> {
   } catch (e) {
     yield errorFrame(errorResponse(e).body);
   }
+}
+
+/**
+ * The response of a streamed route: `parts` pulled as the client reads, with the lease and the
+ * token's concurrency slot (app.ts) held until the body ends or the client goes away.
+ */
+export function streamedResponse(c: Context<ServerEnv>, parts: AsyncGenerator<Uint8Array[]>, lease: Lease, type: string): Response {
+  const slot = c.get('holdSlot')();
+  return new Response(pulled(parts, async () => {
+    try {
+      await lease.release();
+    } finally {
+      slot();
+    }
+  }), { headers: { 'content-type': type } });
 }
 
 /** A byte stream that asks `parts` for the next frame only when the client has read the last. */

@@ -2,7 +2,8 @@
 // image bytes), commit and discard of a write session, update, delete, curate, merge and
 // createIndex. Invariant: without `x-quiver-session` a write is committed before the response
 // (so an acknowledged write is in the branch); with one it is staged on that session's handle
-// until its commit. Commits made here record the token's name as `meta.author`.
+// until its commit. Every commit made here (append, commit, update, delete, curate, a three-way
+// merge, createIndex) records the token's name as `meta.author`; a fast-forward makes no commit.
 
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import * as arrow from 'apache-arrow';
@@ -11,7 +12,7 @@ import { QuiverError } from '../errors.js';
 import type { ColumnDef } from '../format/index.js';
 import type { IndexSpec, RowSelector } from '../dataset/index.js';
 import type { ServerContext, ServerEnv } from './app.js';
-import { unscoped, withDataset, type Lease } from './scope.js';
+import { checkRequest, datasetFor, unscoped, withDataset, type Lease } from './scope.js';
 import { AtQuery, DatasetPath, MessageQuery, Params, authorMeta, input, paramsOf, requestOf, route, wireJson, z } from './route-kit.js';
 import { fromTagged, recordFromWire } from './wire.js';
 
@@ -70,21 +71,20 @@ async function appendedRecords(c: Context<ServerEnv>, schema: readonly ColumnDef
   return input<z.infer<typeof AppendJson>>(c, 'json').records.map((r) => recordFromWire(schema, r));
 }
 
-/** Runs a staging write on the request's handle and, without a session, commits it with the author. */
+/**
+ * Runs a staging write: in a session, on the session's handle; without one, queued with the
+ * token's other one-shot writes to the branch and committed with them, with the author
+ * (write-batcher.ts), answering once the commit holding it is published.
+ */
 async function stagedWrite(c: Context<ServerEnv>, sx: ServerContext, name: string, fallback: string, stage: (lease: Lease) => Promise<object>): Promise<Response> {
   const req = requestOf(c, 'write');
   const { message } = input<{ message?: string }>(c, 'query');
-  return withDataset(sx.pool, c.get('token'), name, req, async (lease) => {
-    const result = await stage(lease);
-    if (req.session !== undefined) return wireJson(c, result);
-    try {
-      const commit = await lease.ds.commit(message ?? fallback, { meta: authorMeta(c) });
-      return wireJson(c, { ...result, commit });
-    } catch (e) {
-      await lease.ds.discard();
-      throw e;
-    }
-  });
+  if (req.session !== undefined) return withDataset(sx.pool, c.get('token'), name, req, async (lease) => wireJson(c, await stage(lease)));
+  // Checked before queueing (scopes, name, branch): a refused request never joins a batch.
+  const token = c.get('token');
+  const key = `${token.id}\0${name}\0${checkRequest(token, name, req)}`;
+  const { result, commit } = await sx.writes.submit(key, () => datasetFor(sx.pool, token, name, req), authorMeta(c), message ?? fallback, stage);
+  return wireJson(c, { ...result, commit });
 }
 
 function selectorOf(schema: readonly ColumnDef[], b: z.infer<typeof Selector>): RowSelector {
@@ -144,16 +144,16 @@ export function addWriteRoutes(app: OpenAPIHono<ServerEnv>, sx: ServerContext): 
 
   route(app, { method: 'post', path: '/v1/datasets/{dataset}/curate', summary: 'Keep only rows matching a predicate, as one commit', request: { params: DatasetPath, query: AtQuery, ...json(CurateBody) } }, async (c) => {
     const b = input<z.infer<typeof CurateBody>>(c, 'json');
-    return withDataset(sx.pool, c.get('token'), dsName(c), requestOf(c, 'write'), async (lease) => wireJson(c, await unscoped(lease, c.get('token'), 'curate').curate(b.predicate, b.message, paramsOf(b.params))));
+    return withDataset(sx.pool, c.get('token'), dsName(c), requestOf(c, 'write'), async (lease) => wireJson(c, await unscoped(lease, c.get('token'), 'curate').curate(b.predicate, b.message, paramsOf(b.params), { meta: authorMeta(c) })));
   });
 
   route(app, { method: 'post', path: '/v1/datasets/{dataset}/merge', summary: 'Merge a branch, tag or commit into the branch', request: { params: DatasetPath, query: AtQuery, ...json(MergeBody) } }, async (c) => {
     const { source, ...options } = input<z.infer<typeof MergeBody>>(c, 'json');
-    return withDataset(sx.pool, c.get('token'), dsName(c), requestOf(c, 'write'), async (lease) => wireJson(c, await unscoped(lease, c.get('token'), 'merge').merge(source, options)));
+    return withDataset(sx.pool, c.get('token'), dsName(c), requestOf(c, 'write'), async (lease) => wireJson(c, await unscoped(lease, c.get('token'), 'merge').merge(source, { ...options, meta: authorMeta(c) })));
   });
 
   route(app, { method: 'post', path: '/v1/datasets/{dataset}/indexes', summary: 'Build (or extend) an index on a column, as one commit', request: { params: DatasetPath, query: AtQuery, ...json(IndexBody) } }, async (c) => {
     const b = input<z.infer<typeof IndexBody>>(c, 'json');
-    return withDataset(sx.pool, c.get('token'), dsName(c), requestOf(c, 'write'), async (lease) => wireJson(c, await unscoped(lease, c.get('token'), 'createIndex').createIndex(b.column, fromTagged(b.spec) as IndexSpec)));
+    return withDataset(sx.pool, c.get('token'), dsName(c), requestOf(c, 'write'), async (lease) => wireJson(c, await unscoped(lease, c.get('token'), 'createIndex').createIndex(b.column, fromTagged(b.spec) as IndexSpec, { meta: authorMeta(c) })));
   });
 }

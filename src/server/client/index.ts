@@ -1,6 +1,6 @@
 // The remote client's public face: `openRemote` (what `quiver.open('http://…')` calls) and its handle.
 import { RemoteDataset, type RemoteOpenOptions } from './remote-dataset.js';
-export { RemoteDataset, parseRemoteUrl, type RemoteOpenOptions, type RemoteVersionDiff } from './remote-dataset.js';
+export { RemoteDataset, parseRemoteUrl, type RemoteOpenOptions, type RemoteStream, type RemoteVersionDiff } from './remote-dataset.js';
 
 /** True for the URLs `open` hands to the remote client: http:// and https://. */
 export function isRemoteUrl(url: unknown): url is string {

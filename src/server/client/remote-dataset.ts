@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { QuiverError, type ErrorCode } from '../../errors.js';
 import type { ColumnDef, Commit, RecordInput } from '../../format/index.js';
 import type { AppendResult, CommitOptions, IndexSpec, MergeOptions, MergeResult, RowSelector, RowsUpdate, UpdateSpec, DiffRow, VersionDiff } from '../../dataset/index.js';
-import type { StreamOptions } from '../../stream/index.js';
+import type { StreamBatch, StreamCursor, StreamOptions } from '../../stream/index.js';
+import { readFrames } from './frames.js';
 import type { Param } from '../../query/index.js';
 import { rowsFromWire, toTagged, type WireType } from '../wire.js';
 
@@ -30,6 +31,11 @@ interface Description {
   schema: ColumnDef[];
   rowCount: number;
   indexes: { column: string; kind: 'vector' | 'fulltext' | 'scalar'; options: Record<string, unknown> }[];
+}
+
+/** `stream()` of a remote dataset: its batches, and the cursor after the last one read (for `resume`). */
+export interface RemoteStream extends AsyncIterable<StreamBatch> {
+  state(): StreamCursor | undefined;
 }
 
 /** `diff` of a remote dataset: as embedded, with row values as JSON gives them (`rowId` a bigint). */
@@ -79,8 +85,7 @@ const commitOf = (c: unknown) => c as Commit;
 
 /**
  * A dataset on a Quiver server. Made by `quiver.open('http://host:7700/<dataset>/<branch>', { token })`.
- * Caveats: `version`, `schema` and `rowCount` are as of the last `refresh()`, commit or open;
- * `stream()` yields Arrow record batches (the server's `format=arrow`), not StreamBatch objects.
+ * Caveat: `version`, `schema` and `rowCount` are as of the last `refresh()`, commit or open.
  *
  * @example
  * const ds = await quiver.open('http://localhost:7700/gen/main', { token });
@@ -96,6 +101,8 @@ export class RemoteDataset {
   readonly #session = randomBytes(16).toString('hex');
   #desc: Description;
   #staged = 0;
+  /** Writes are staged in the session on the server (sent as x-quiver-session-staged, so a lost session is an error). */
+  #pending = false;
   #closed = false;
 
   private constructor(base: string, readonly name: string, readonly at: { branch?: string; version?: string; tag?: string }, token: string | undefined, f: typeof fetch, desc: Description) {
@@ -153,6 +160,7 @@ export class RemoteDataset {
   async #request(method: string, path: string, init: RequestParts = {}): Promise<Response> {
     if (this.#closed) throw new QuiverError('closed', 'client: the handle is closed');
     const headers: Record<string, string> = { 'x-quiver-session': this.#session };
+    if (this.#pending) headers['x-quiver-session-staged'] = 'true';
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
     if (init.accept) headers.accept = init.accept;
     let body: BodyInit | undefined = init.raw;
@@ -173,6 +181,11 @@ export class RemoteDataset {
       err = ((await r.json()) as { error: typeof err }).error ?? {};
     } catch {
       // not a Quiver error body (a proxy, a crash): reported by status below
+    }
+    if (err.details?.sessionLost === true) {
+      // What was staged is gone with the server's session: the next write starts a new one.
+      this.#pending = false;
+      this.#staged = 0;
     }
     throw new QuiverError(err.code ?? (r.status >= 500 ? 'io' : 'invalid_input'), err.message ?? `client: HTTP ${r.status} from ${url}`, { ...err.details, status: r.status });
   }
@@ -196,6 +209,7 @@ export class RemoteDataset {
     const list = Array.isArray(records) ? records : [records];
     const r = await this.#json<{ rows: number; rowIds: string[] }>('POST', '/append', { body: { records: list.map(toTagged) } });
     this.#staged += r.rows;
+    this.#pending = true;
     return { rows: r.rows, rowIds: r.rowIds.map(toBig) };
   }
 
@@ -203,6 +217,7 @@ export class RemoteDataset {
   async commit(message: string, options: CommitOptions = {}): Promise<Commit> {
     const c = commitOf(await this.#json('POST', '/commit', { body: { message, ...(options.meta ? { meta: options.meta } : {}) } }));
     this.#staged = 0;
+    this.#pending = false;
     await this.refresh();
     return c;
   }
@@ -211,6 +226,7 @@ export class RemoteDataset {
   async discard(): Promise<void> {
     await this.#request('POST', '/discard');
     this.#staged = 0;
+    this.#pending = false;
   }
 
   async query(sql: string, params: readonly Param[] = []): Promise<Record<string, unknown>[]> {
@@ -289,12 +305,16 @@ export class RemoteDataset {
   /** Stages an update in this handle's session (like embedded `update`); `commit` publishes it. */
   async update(spec: UpdateSpec | RowsUpdate): Promise<{ rows: number }> {
     const body = 'rows' in spec ? { rows: spec.rows.map(toTagged) } : { ...selectorBody(spec), set: toTagged(spec.set) };
-    return this.#json('POST', '/update', { body });
+    const r = await this.#json<{ rows: number }>('POST', '/update', { body });
+    this.#pending = true;
+    return r;
   }
 
   /** Stages a delete in this handle's session; `commit` publishes it. */
   async delete(sel: RowSelector): Promise<{ rows: number }> {
-    return this.#json('POST', '/delete', { body: selectorBody(sel) });
+    const r = await this.#json<{ rows: number }>('POST', '/delete', { body: selectorBody(sel) });
+    this.#pending = true;
+    return r;
   }
 
   async curate(predicate: string, message: string, params: readonly Param[] = []): Promise<Commit> {
@@ -315,8 +335,28 @@ export class RemoteDataset {
     return { bytes: new Uint8Array(await r.arrayBuffer()), type: r.headers.get('content-type') ?? 'application/octet-stream' };
   }
 
-  /** Training batches as Arrow record batches (see docs/server.md for the query parameters). */
-  async *stream(options: StreamOptions = {}): AsyncGenerator<arrow.RecordBatch> {
+  /**
+   * Training batches as embedded `ds.stream(options)` yields them (StreamBatch: row ids, tensors
+   * of their dtype and shape, decoded images where `decode` asks, text and bytes lists), read
+   * from the server's npy frames. `state()` is the cursor after the last batch yielded.
+   */
+  stream(options: StreamOptions = {}): RemoteStream {
+    let cursor: StreamCursor | undefined = options.resume;
+    const request = () => this.#request('GET', '/stream', { query: { ...streamQuery(options), format: 'npy' } });
+    return {
+      state: () => cursor,
+      async *[Symbol.asyncIterator]() {
+        const r = await request();
+        for await (const f of readFrames(r.body as unknown as AsyncIterable<Uint8Array>)) {
+          cursor = f.cursor;
+          yield f.batch;
+        }
+      },
+    };
+  }
+
+  /** Training batches as Arrow record batches (the server's `format=arrow`), for Arrow consumers. */
+  async *streamArrow(options: StreamOptions = {}): AsyncGenerator<arrow.RecordBatch> {
     const r = await this.#request('GET', '/stream', { query: { ...streamQuery(options), format: 'arrow' } });
     const reader = await arrow.RecordBatchReader.from(r.body as unknown as AsyncIterable<Uint8Array>);
     for await (const b of reader) yield b;

@@ -91,10 +91,47 @@ describe('RemoteDataset', () => {
     assert.equal(await code(ro.append({ prompt: 'no' })), 'forbidden');
   });
 
-  it('streams training batches as Arrow record batches', async () => {
+  it('streams the same StreamBatch objects as embedded: row ids, tensors, decoded images, text and bytes, nulls', async () => {
+    const writer = await quiver.open(`${s.server.url}/remote/main` as `http://${string}`, { token: s.write });
+    // A row of nulls, and an empty prompt: a null and an empty value must stay apart.
+    await writer.append([{ prompt: '' }, await genRecord(7)]);
+    await writer.commit('nulls and an empty text');
+    await writer.close();
+    const embedded = await quiver.open(join(s.root, 'remote'));
+    const remote = await quiver.open(`${s.server.url}/remote/main` as `http://${string}`, { token: s.read });
+    try {
+      const cases: quiver.StreamOptions[] = [
+        { batchRows: 3 },
+        { columns: ['prompt', 'image', 'rating', 'emb', 'big'], batchRows: 2, shuffle: { seed: 5, blockRows: 2 }, decode: { image: { width: 8, height: 6, layout: 'chw', dtype: 'float32' } }, onUndecodable: 'skip' },
+        { columns: ['big', 'rating'], where: 'rating >= 1', shard: { rank: 1, worldSize: 2 }, batchRows: 1 },
+      ];
+      for (const o of cases) {
+        const mine = [];
+        for await (const b of embedded.stream(o)) mine.push(b);
+        const theirs = [];
+        for await (const b of remote.stream(o)) theirs.push(b);
+        assert.ok(mine.length > 0);
+        assert.deepEqual(theirs, mine, JSON.stringify(o));
+      }
+      // The cursor after a batch resumes the remote stream where it stopped, as embedded.
+      const o: quiver.StreamOptions = { batchRows: 2, shuffle: { seed: 9 } };
+      const all = [];
+      for await (const b of embedded.stream(o)) all.push(b);
+      const first = remote.stream(o);
+      for await (const _ of first) break;
+      const rest = [];
+      for await (const b of remote.stream({ ...o, resume: first.state() })) rest.push(b);
+      assert.deepEqual(rest, all.slice(1));
+    } finally {
+      await embedded.close();
+      await remote.close();
+    }
+  });
+
+  it('streams training batches as Arrow record batches with streamArrow', async () => {
     const ds = await quiver.open(`${s.server.url}/remote/main` as `http://${string}`, { token: s.read });
     let n = 0;
-    for await (const b of ds.stream({ columns: ['prompt'], batchRows: 2 })) n += b.numRows;
+    for await (const b of ds.streamArrow({ columns: ['prompt'], batchRows: 2 })) n += b.numRows;
     await ds.refresh();
     assert.equal(n, ds.rowCount);
   });
