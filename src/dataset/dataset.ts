@@ -467,6 +467,9 @@ export class Dataset {
     // On object storage each read is a round trip: the branch's ref is asked for with the marker.
     const branchRef = target.kind === 'branch' ? readRef(store, 'branch', target.branch) : null;
     branchRef?.catch(() => undefined);
+    // The first query needs the process's DuckDB instance (30-70 ms to create, measured under
+    // load): it starts now, alongside the metadata reads, not after them. A failure surfaces there.
+    if (!store.localPath) sharedEngine().catch(() => undefined);
     try {
       await readMetadata(store, 'marker', layout.marker);
     } catch (e) {

@@ -21,6 +21,15 @@ export const RANGED_ROW_ID_BYTES_MAX = 32 * 1024 * 1024;
  */
 export const PAGE_GAP_BYTES_MAX = 4 * 1024;
 
+/**
+ * A column's files whose checked tails {@link LargeValues.prefetchTails} starts reading at once.
+ * A search's candidates land in nearly every file of a small dataset (bench/objstore.ts: 90
+ * candidates over 20 files), so reading the tails while the index loads takes a round trip off
+ * the cold path (~100 ms on radosgw at 16 requests in flight); past this many files most tails
+ * would be read for nothing, so none are.
+ */
+export const TAIL_PREFETCH_FILES_MAX = 64;
+
 export class LargeValues {
   readonly #store: CachedStore;
   /** The store as exact ranges (CachedStore.getExact): pages and tails are read as planned. */
@@ -50,6 +59,24 @@ export class LargeValues {
     })));
     for (const part of parts) for (const [id, v] of part) if (!out.has(id)) out.set(id, v);
     return out;
+  }
+
+  /**
+   * Starts reading (and checking) the tails of every file of a large column of `m`, when it has
+   * at most TAIL_PREFETCH_FILES_MAX files, without waiting: for a caller that will read rows
+   * from most of them once something else (an index) has loaded. Returns how many it started;
+   * a failed read is left to the `read` that needs it, which opens the file afresh.
+   */
+  prefetchTails(m: Manifest, column: string): number {
+    const files = m.groups[column] ?? [];
+    if (files.length > TAIL_PREFETCH_FILES_MAX) return 0;
+    let started = 0;
+    for (const g of files) {
+      if (!g.tail || this.#files.has(g.key)) continue;
+      this.#open(g).catch(() => undefined);
+      started++;
+    }
+    return started;
   }
 
   /** The values of one file; a file that fails to open is opened afresh next time. */

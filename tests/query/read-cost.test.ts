@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import * as quiver from '../../src/index.js';
 import { CountingStore, MemoryStore, openStore, type ObjectStore } from '../../src/storage/index.js';
 import { sharedObjectCache } from '../../src/dataset/shared-engine.js';
+import { INDEX_HEAD_GUESS_BYTES, decodeVectorIndexFile } from '../../src/query/search/vector-index-file.js';
 import { withServer } from '../helpers/servers.js';
 import { prng } from '../helpers/tmp.js';
 
@@ -200,6 +201,8 @@ function vectorSuite(title: string, make: () => Promise<ObjectStore>): void {
       const ds = await quiver.open(store);
       const rows = await ds.query('select n from dataset order by cosine_similarity(emb, $1) desc limit 10', [q]);
       const coldBytes = [...store.keysRead].filter(([k]) => k.endsWith('.emb.parquet')).reduce((n, [, b]) => n + b, 0);
+      const indexRead = [...store.keysRead].filter(([k]) => k.startsWith('index/')).reduce((n, [, b]) => n + b, 0);
+      const [indexKey] = [...store.keysRead.keys()].filter((k) => k.startsWith('index/'));
       // The second query reads the files whole and keeps their vectors; the third reads nothing.
       await ds.query('select n from dataset order by cosine_similarity(emb, $1) desc limit 10', [all[1]]);
       store.reset();
@@ -214,10 +217,34 @@ function vectorSuite(title: string, make: () => Promise<ObjectStore>): void {
       const exact = all.map((v, n) => ({ n, s: cos(v) })).sort((a, b) => b.s - a.s).slice(0, 10).map((x) => x.n);
       const got = new Set(rows.map((r) => Number(r.n)));
       assert.ok(exact.filter((n) => got.has(n)).length >= 9, `seed ${SEED}: got ${[...got]}, exact ${exact}`);
+      // The plan walked the graph: the index file was read by parts, no byte of it twice.
+      const whole = await store.inner.get(indexKey!);
+      assert.ok(indexRead <= whole.length, `seed ${SEED}: read ${indexRead} bytes of a ${whole.length}-byte index`);
       const read = coldBytes;
       const fileBytes = FRAGMENTS * FRAGMENT_ROWS * DIM * 4;
       console.log(`# cold top 10 by a 256-d vector: ${read} bytes of vector files (${((100 * read) / fileBytes).toFixed(1)} % of ${fileBytes})`);
       assert.ok(read < fileBytes / 4, `seed ${SEED}: read ${read} bytes of ${fileBytes} bytes of vectors`);
+    });
+
+    it('does not read the index\'s graph for a filtered query whose plan scans the int8 codes', async () => {
+      const sql = 'select n from dataset where n % 2 = 0 order by cosine_similarity(emb, $1) desc limit 10';
+      const q = all[Math.floor(prng(SEED + 6)() * all.length)];
+      const probe = await quiver.open(store);
+      const plan = await probe.explain(sql, [q]);
+      await probe.close();
+      assert.equal(plan.signals?.[0]?.strategy, 'quantized-gather', 'the premise: this filter is served by an int8 scan');
+      store.reset();
+      const ds = await quiver.open(store);
+      const rows = await ds.query(sql, [q]);
+      await ds.close();
+      assert.equal(rows.length, 10);
+      assert.ok(rows.every((r) => Number(r.n) % 2 === 0));
+      const [indexKey] = [...store.keysRead.keys()].filter((k) => k.startsWith('index/'));
+      const indexRead = store.keysRead.get(indexKey!)!;
+      const whole = await store.inner.get(indexKey!);
+      const graph = decodeVectorIndexFile(whole, indexKey!).kernel.sections.graph!;
+      console.log(`# cold filtered top 10 (int8 scan): ${indexRead} bytes of the ${whole.length}-byte index file (its graph ${graph.length})`);
+      assert.ok(indexRead <= Math.max(INDEX_HEAD_GUESS_BYTES, whole.length - graph.length), `seed ${SEED}: read ${indexRead} bytes of a ${whole.length}-byte index whose graph is ${graph.length}`);
     });
   });
 }

@@ -124,6 +124,8 @@ export class VectorIndex {
   private vecs: Float32Array;
   /** Loaded without its float32 vectors (deserialize with null) and none attached yet. */
   private vectorsAbsent = false;
+  /** Loaded without its graph section (fromParts) and none loaded yet: only the int8 scans run. */
+  private graphAbsent = false;
   private codes: Int8Array;
   private count = 0;
   private offsets: Uint32Array | undefined;
@@ -206,6 +208,7 @@ export class VectorIndex {
    */
   add(vectors: Float32Array, rowVectorCounts?: Uint32Array, onProgress?: BuildProgress): void {
     if (this.vectorsAbsent) throw new QuiverError('invalid_input', 'index: loaded without its vectors; attachVectors() before add()');
+    if (this.graphAbsent) throw new QuiverError('invalid_input', 'index: loaded without its graph; loadGraph() before add()');
     if (vectors.length % this.dim !== 0) throw new QuiverError('invalid_input', `index: vector data length ${vectors.length} is not a multiple of dim ${this.dim}`);
     checkFinite(vectors);
     const m = vectors.length / this.dim;
@@ -458,6 +461,7 @@ export class VectorIndex {
    * is exhausted.
    */
   private pickGraph(query: Float32Array, want: number, filter: Bitmap | undefined, count: number, countMax: number, threads: number, pool: number): number[] | undefined {
+    if (this.graphAbsent) throw new QuiverError('invalid_input', 'index: loaded without its graph; loadGraph() before a plan that walks it');
     const q8 = encodeQuery(this.quant, query);
     for (;;) {
       const c = Math.min(count, this.count);
@@ -536,6 +540,17 @@ export class VectorIndex {
 
   /** A self-describing binary (format {@link FORMAT_VERSION}) with a CRC-32; see docs/search-kernels.md. */
   serialize(options: { vectors?: boolean } = {}): Uint8Array {
+    const { header, sections } = this.serializeParts(options);
+    return encodeContainer(MAGIC, FORMAT_VERSION, header, sections);
+  }
+
+  /**
+   * The index as a JSON-able header and named binary sections (`codes`, `graph`, and
+   * `vectors` / `rowOffsets` when present), for a caller that lays them out itself so that
+   * each can be read on its own (query/search/vector-index-file.ts reads the graph only when
+   * a plan walks it).
+   */
+  serializeParts(options: { vectors?: boolean } = {}): IndexParts {
     // Without `vectors` the float32 copy is left out (a caller that keeps the vectors elsewhere
     // hands them back to deserialize): at 1M × 768 it is 3 GB of a 4 GB file.
     const withVectors = options.vectors ?? true;
@@ -543,15 +558,15 @@ export class VectorIndex {
     try {
       const path = join(dir, 'graph.usearch');
       this.graph.save(path);
-      const graph = readFileSync(path);
-      const sections: Record<string, ArrayBufferView> = {
-        ...(withVectors ? { vectors: this.vectors } : {}),
-        codes: this.codes.subarray(0, this.count * this.cdim),
+      const graph = new Uint8Array(readFileSync(path));
+      const sections: Record<string, Uint8Array> = {
+        ...(withVectors ? { vectors: viewBytes(this.vectors) } : {}),
+        codes: viewBytes(this.codes.subarray(0, this.count * this.cdim)),
         graph,
       };
-      if (this.offsets) sections.rowOffsets = this.offsets.subarray(0, this.rowTotal + 1);
+      if (this.offsets) sections.rowOffsets = viewBytes(this.offsets.subarray(0, this.rowTotal + 1));
       const header = { kind: 'vector-hnsw-i8', dim: this.dim, vectorCount: this.count, rowCount: this.rowCount, quantizer: this.quant, multiVector: !!this.offsets, options: this.options, graphRecall: this.graphRecall, searchEf: this.searchEf, rerankBase: this.rerankBase, externalVectors: !withVectors };
-      return encodeContainer(MAGIC, FORMAT_VERSION, header, sections);
+      return { header, sections };
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -559,7 +574,22 @@ export class VectorIndex {
 
   /** Reads {@link serialize}'s output; throws `index: corrupt vector index: ...` on any damage. */
   static deserialize(bytes: Uint8Array, externalVectors?: Float32Array | null): VectorIndex {
+    return VectorIndex.fromParts(VectorIndex.partsOf(bytes), externalVectors);
+  }
+
+  /** {@link serialize}'s output split into its parts, checked; throws `index: corrupt vector index: ...` on any damage. */
+  static partsOf(bytes: Uint8Array): IndexParts {
     const { header, sections } = decodeContainer(bytes, MAGIC, [FORMAT_VERSION], 'vector index');
+    return { header, sections };
+  }
+
+  /**
+   * Reads {@link serializeParts}' output, whose sections the caller has checked. Without a
+   * `graph` section the index loads without its graph ({@link hasGraph} false): the int8 scans
+   * work, and {@link loadGraph} must come before a plan that walks the graph (`ann`, `ann-filtered`).
+   */
+  static fromParts(parts: IndexParts, externalVectors?: Float32Array | null): VectorIndex {
+    const { header, sections } = parts;
     const corrupt = (why: string) => new QuiverError('corrupt', `index: corrupt vector index: ${why}`);
     const dim = header.dim as number;
     const count = header.vectorCount as number;
@@ -568,7 +598,7 @@ export class VectorIndex {
     const lazy = externalVectors === null;
     if (header.externalVectors && externalVectors === undefined) throw new QuiverError('invalid_input', 'index: this vector index was saved without its vectors; pass them to deserialize');
     const vecs = lazy ? new Float32Array(0) : header.externalVectors ? externalVectors! : sections.vectors ? f32Of(sections.vectors) : undefined;
-    if (!vecs || !codes || !graph) throw corrupt('missing section');
+    if (!vecs || !codes) throw corrupt('missing section');
     const index = new VectorIndex(dim, resolve(header.options as VectorIndexOptions), 0);
     if ((!lazy && vecs.length !== count * dim) || codes.byteLength !== count * index.cdim) throw corrupt('section sizes disagree with header');
     index.vecs = vecs;
@@ -586,19 +616,47 @@ export class VectorIndex {
       checkRowMap({ offsets: index.offsets }, count);
       index.vprMax = vectorsPerRowMax(index.rows);
     }
+    index.graphAbsent = true;
+    if (graph) index.loadGraph(graph);
+    return index;
+  }
+
+  /** Whether the graph is loaded (false for an index read without its `graph` section, until {@link loadGraph}). */
+  get hasGraph(): boolean {
+    return !this.graphAbsent;
+  }
+
+  /** Whether a plan walks the graph, so an index without it needs {@link loadGraph} first. */
+  static walksGraph(plan: VectorPlan): boolean {
+    return plan.strategy === 'ann' || plan.strategy === 'ann-filtered';
+  }
+
+  /** Loads the graph section of {@link serializeParts}' output (checked by the caller). */
+  loadGraph(graph: Uint8Array): void {
+    const corrupt = (why: string) => new QuiverError('corrupt', `index: corrupt vector index: ${why}`);
     const dir = mkdtempSync(join(tmpdir(), 'quiver-vec-'));
     try {
       const path = join(dir, 'graph.usearch');
       writeFileSync(path, graph);
-      index.graph.load(path);
+      this.graph.load(path);
     } catch (e) {
       throw corrupt(`graph does not load (${(e as Error).message})`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-    if (index.graph.size() !== count) throw corrupt(`graph holds ${index.graph.size()} vectors, header says ${count}`);
-    return index;
+    if (this.graph.size() !== this.count) throw corrupt(`graph holds ${this.graph.size()} vectors, header says ${this.count}`);
+    this.graphAbsent = false;
   }
+}
+
+/** An index as a header and named sections (see {@link VectorIndex.serializeParts}). */
+export interface IndexParts {
+  header: Record<string, unknown>;
+  sections: Record<string, Uint8Array>;
+}
+
+function viewBytes(v: ArrayBufferView): Uint8Array {
+  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 }
 
 function checkFinite(v: Float32Array): void {

@@ -12,7 +12,7 @@ import { quoteIdent, type Param, type RunOptions, type Session } from '../engine
 import { bitmapOf, CollectionCache, ordinalOf, remap, translate, sortSegment, textCollection, textMatches, textScores, type TextCollection, type VectorCollection, type VectorLayout } from './collections.js';
 import { planSearch, RRF_K, SCORE_COLUMN, SEARCH_MACROS, SEARCH_VIEW, type SearchPlan, type Signal, type TextSignal, type VectorSignal } from './search-plan.js';
 import { clone, compactParams, parseSql, unparseSql, columnRef, rewrite, type AstNode, type ParsedSql } from './sql-ast.js';
-import { decodeVectorIndexFile, loadVectorIndex, type IndexedFile } from './vector-index-file.js';
+import { decodeVectorIndexFile, loadVectorIndex, readGraphPart, readVectorIndexFile, type IndexedFile, type VectorIndexFile } from './vector-index-file.js';
 import { castClockComparisons, expressionsOf, foldNowUtc, indexableType, matchInto, resolve, type ColumnData, type ResolvedPredicate } from './scalar-index.js';
 import { readColumnData } from './scalar-load.js';
 import { readVectorFile } from './vector-load.js';
@@ -21,7 +21,7 @@ import { smallColumns } from '../dataset-view.js';
 import { derivedColumns, isLarge, sqlType } from '../../format/index.js';
 import type { LargeValues } from '../large-values.js';
 import { loadLargeTable } from '../late-columns.js';
-import type { VectorIndex, VectorSearchOptions } from '../../index/index.js';
+import { VectorIndex, type VectorSearchOptions } from '../../index/index.js';
 
 /** A persisted index with its vectors, ready to search. */
 interface LoadedIndex {
@@ -32,6 +32,8 @@ interface LoadedIndex {
   files: IndexedFile[];
   /** The column it indexes. */
   column: string;
+  /** Where its graph lies, when it was read without it (see indexFile). */
+  graphPart?: VectorIndexFile['graphPart'];
 }
 
 /** What the executor needs from a dataset handle. */
@@ -149,7 +151,7 @@ export class SearchRuntime {
   /** Remote indexes (by key) that have answered one query by ranged re-rank; the next loads their vectors. */
   private readonly servedByRange = new Set<string>();
   /** Index files being (or downloaded and not yet) read: a prefetch's download is used once, then dropped. */
-  private readonly indexFetches = new Map<string, Promise<Uint8Array>>();
+  private readonly indexFetches = new Map<string, Promise<VectorIndexFile>>();
   private readonly ready = new WeakSet<Session>();
   /** Parse trees by SQL text, and SQL text by tree: planning a repeated query costs no DuckDB round trip. */
   private readonly parsed = new Map<string, ParsedSql>();
@@ -631,6 +633,7 @@ export class SearchRuntime {
    */
   private async servedTopK(host: SearchHost, loaded: LoadedIndex, query: Float32Array, want: number, options: VectorSearchOptions): Promise<{ ordinals: Uint32Array; scores: Float32Array }> {
     const index = loaded.index;
+    if (options.plan && VectorIndex.walksGraph(options.plan)) await this.withGraph(host, loaded);
     // The first query re-ranks by range (a cold start reads a few pages); the next reads the
     // files whole and keeps them, so warm queries read nothing.
     if (!index.hasVectors && (this.servedByRange.has(loaded.key) || this.segmentsHeld(host, loaded))) await this.attachAll(host, loaded);
@@ -775,9 +778,8 @@ export class SearchRuntime {
     if (this.indexes.has(meta.key)) return this.indexes.get(meta.key)!;
     let file;
     try {
-      const bytes = await this.indexBytes(host, meta.key);
+      file = await this.indexFile(host, meta.key);
       this.indexFetches.delete(meta.key);
-      file = decodeVectorIndexFile(bytes, meta.key);
     } catch (e) {
       if (!isQuiverError(e) || e.code !== 'unsupported') throw e;
       this.indexes.set(meta.key, null);
@@ -787,10 +789,10 @@ export class SearchRuntime {
     const dense = this.lazyIds(host, column, file.files);
     if (dense) {
       // A remote store: the vectors stay in their files and only candidates' are read.
-      if (file.files.every((f, i) => this.aligned(file, f, { key: f.key, rowIds: dense[i] }))) loaded = { key: meta.key, index: loadVectorIndex(file, null), rowIds: file.rowIds, files: file.files, column };
+      if (file.files.every((f, i) => this.aligned(file, f, { key: f.key, rowIds: dense[i] }))) loaded = { key: meta.key, index: loadVectorIndex(file, null), rowIds: file.rowIds, files: file.files, column, graphPart: file.graphPart };
     } else {
       const segs = await this.segmentsOf(host, column, file.files.map((f) => f.key));
-      if (file.files.every((f, i) => this.aligned(file, f, segs[i]))) loaded = { key: meta.key, index: loadVectorIndex(file, concatVectors(segs)), rowIds: file.rowIds, files: file.files, column };
+      if (file.files.every((f, i) => this.aligned(file, f, segs[i]))) loaded = { key: meta.key, index: loadVectorIndex(file, concatVectors(segs)), rowIds: file.rowIds, files: file.files, column, graphPart: file.graphPart };
     }
     if (this.indexes.size >= 8) this.indexes.clear();
     this.indexes.set(meta.key, loaded);
@@ -815,18 +817,35 @@ export class SearchRuntime {
     return out;
   }
 
-  /** An index file's bytes: the download a prefetch started, or a new one. */
-  private indexBytes(host: SearchHost, key: string): Promise<Uint8Array> {
-    let bytes = this.indexFetches.get(key);
-    if (!bytes) {
-      bytes = host.store.get(key).catch((e: unknown) => {
-        throw dataFileError(key, e, 'index file');
-      });
-      this.indexFetches.set(key, bytes);
+  /**
+   * An index file, read and checked: the read a prefetch started, or a new one. On a store
+   * without local paths it is read by range without its graph (bench/objstore.ts: 5.3 of
+   * 13.4 MB, and loading the graph took ~200 ms of a cold query whose plan scanned codes);
+   * {@link withGraph} fetches the graph when a plan walks it.
+   */
+  private indexFile(host: SearchHost, key: string): Promise<VectorIndexFile> {
+    let file = this.indexFetches.get(key);
+    if (!file) {
+      const fail = (e: unknown) => {
+        throw isQuiverError(e, 'corrupt') || isQuiverError(e, 'unsupported') ? e : dataFileError(key, e, 'index file');
+      };
+      file = host.store.localPath ? host.store.get(key).then((bytes) => decodeVectorIndexFile(bytes, key), fail) : readVectorIndexFile((range) => host.store.get(key, range), key).catch(fail);
+      this.indexFetches.set(key, file);
       // A failed download is not kept: the next query tries again.
-      bytes.catch(() => this.indexFetches.delete(key));
+      file.catch(() => this.indexFetches.delete(key));
     }
-    return bytes;
+    return file;
+  }
+
+  /** Loads the graph of an index read without it, before a plan that walks it. */
+  private async withGraph(host: SearchHost, loaded: LoadedIndex): Promise<void> {
+    if (loaded.index.hasGraph) return;
+    const part = loaded.graphPart;
+    if (!part) throw new QuiverError('corrupt', `search: the index ${loaded.key} was read without a graph and names none`, { key: loaded.key });
+    const bytes = await readGraphPart((range) => host.store.get(loaded.key, range), part, loaded.key).catch((e: unknown) => {
+      throw isQuiverError(e, 'corrupt') ? e : dataFileError(loaded.key, e, 'index file');
+    });
+    if (!loaded.index.hasGraph) loaded.index.loadGraph(bytes);
   }
 
   /**
@@ -838,7 +857,12 @@ export class SearchRuntime {
   private prefetchVectors(host: SearchHost, s: VectorSignal): void {
     const quiet = () => undefined;
     const meta = this.indexMeta(host, s.column, 'vector', s.metric);
-    if (meta && !this.indexes.has(meta.key)) this.indexBytes(host, meta.key).catch(quiet);
+    if (meta && !this.indexes.has(meta.key)) {
+      this.indexFile(host, meta.key).catch(quiet);
+      // The candidates' vectors are read by range from these files once the index has loaded:
+      // their tails (footer and page index) are read meanwhile, not after it.
+      if (!host.store.localPath && !s.multi) host.large.prefetchTails(host.manifest, s.column);
+    }
     // Files an index covers whose vectors stay remote (see lazyIds) are not downloaded.
     // (A vector index's `fragments` are the keys of the column files it was built over.)
     const covered = new Set(meta?.fragments ?? []);

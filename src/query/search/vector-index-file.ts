@@ -1,11 +1,15 @@
-// A persisted vector index: the kernel's bytes (graph and int8 codes, without the float32
+// A persisted vector index: the kernel's parts (graph and int8 codes, without the float32
 // vectors, which the column's own files hold), which row ids it holds and which large-column
 // files they were read from. A later version uses the index for rows whose file is still
 // current and live; everything else (new appends, rewritten files) is searched exactly.
+// Invariant: no part is used unchecked — each against the SHA-256 its checked header records,
+// so a remote reader can fetch the header, row ids and codes by range and the graph only when
+// a plan walks it (format 4; format 3 files, one SHA-256 over the whole file, are read whole).
 
 import { createHash } from 'node:crypto';
 import { QuiverError } from '../../errors.js';
-import { VectorIndex } from '../../index/index.js';
+import { VectorIndex, type IndexParts } from '../../index/index.js';
+import { mergeRanges, type ByteRange } from '../../storage/index.js';
 
 export interface IndexedFile {
   key: string;
@@ -15,53 +19,193 @@ export interface IndexedFile {
 }
 
 export interface VectorIndexFile {
-  /** The kernel's serialization, without its float32 vectors. */
-  kernel: Uint8Array;
+  /** The kernel's parts, without its float32 vectors; `graph` absent when read without it. */
+  kernel: IndexParts;
   /** Row id of each index row (ordinal), in file order. */
   rowIds: BigInt64Array;
   files: IndexedFile[];
+  /** Where the graph section lies, for {@link readGraphPart} (format 4 read without it). */
+  graphPart?: PartEntry;
+}
+
+/** One part of a format-4 file: its bytes at `offset`, and their SHA-256 (hex). */
+interface PartEntry {
+  name: string;
+  offset: number;
+  bytes: number;
+  sha256: string;
+}
+
+interface Header4 {
+  files: IndexedFile[];
+  rows: number;
+  kernel: Record<string, unknown>;
+  parts: PartEntry[];
 }
 
 const MAGIC = 'QVIX';
-// 3: the kernel bytes hold a vector index of format 2 (centred int8 codes); older files are rebuilt.
-const VERSION = 3;
+// 3: one SHA-256 over the file (read whole). 4: parts, each with its own SHA-256 in a checked header.
+const VERSION = 4;
+const VERSION_WHOLE = 3;
+const PREFIX_BYTES = 12;
+/** Bytes read first by a ranged open: the header of an index over ~500 files fits (≈ 120 bytes per file). */
+export const INDEX_HEAD_GUESS_BYTES = 64 * 1024;
+/** The parts a ranged open reads; `graph` only when a plan walks it. */
+const EAGER_PARTS = new Set(['rowIds', 'codes', 'rowOffsets']);
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const corruptOf = (key: string) => (why: string) => new QuiverError('corrupt', `index: ${key} is corrupt: ${why}`, { key });
+const align8 = (x: number) => (x + 7) & ~7;
 
 /**
- * Layout: magic, u32 version, u32 header length, header JSON, padding to 8 bytes, row ids
- * (int64 LE), kernel bytes; then a SHA-256 of everything before it. Returned as parts so no
- * single buffer holds the file.
+ * Layout (format 4): magic, u32 version, u32 header length, header JSON (files, rows, the
+ * kernel's header, and each part's offset, length and SHA-256), the header's SHA-256 (32
+ * bytes), then the parts 8-byte aligned: row ids (int64 LE), codes, row offsets, graph.
+ * Returned as parts so no single buffer holds the file.
  */
 export function encodeVectorIndexFile(index: VectorIndex, rowIds: BigInt64Array, files: IndexedFile[]): Uint8Array[] {
-  const header = new TextEncoder().encode(JSON.stringify({ files, rows: rowIds.length }));
-  const kernel = index.serialize({ vectors: false });
-  const head = new Uint8Array(12);
+  const { header: kernel, sections } = index.serializeParts({ vectors: false });
+  const named: [string, Uint8Array][] = [['rowIds', new Uint8Array(rowIds.buffer, rowIds.byteOffset, rowIds.byteLength)], ...Object.entries(sections).sort(([a], [b]) => (a === 'graph' ? 1 : b === 'graph' ? -1 : 0))];
+  const entriesAt = (start: number) => {
+    let at = start;
+    return named.map(([name, b]): PartEntry => {
+      const e = { name, offset: at, bytes: b.length, sha256: sha256(b) };
+      at = align8(at + b.length);
+      return e;
+    });
+  };
+  // Offsets depend on the header's length: lay out once with a provisional start, then for real
+  // with the header padded (spaces) to the length the provisional layout needed.
+  const provisional = new TextEncoder().encode(JSON.stringify({ files, rows: rowIds.length, kernel, parts: entriesAt(0xffffffff * 1024) } satisfies Header4));
+  const reserve = align8(PREFIX_BYTES + provisional.length + 32) - PREFIX_BYTES - 32;
+  const parts = entriesAt(PREFIX_BYTES + reserve + 32);
+  const json = new TextEncoder().encode(JSON.stringify({ files, rows: rowIds.length, kernel, parts } satisfies Header4));
+  const header = new Uint8Array(reserve).fill(0x20);
+  header.set(json);
+  const head = new Uint8Array(PREFIX_BYTES);
   head.set(new TextEncoder().encode(MAGIC), 0);
   const dv = new DataView(head.buffer);
   dv.setUint32(4, VERSION, true);
-  dv.setUint32(8, header.length, true);
-  const pad = new Uint8Array((8 - ((12 + header.length) % 8)) % 8);
-  const ids = new Uint8Array(rowIds.buffer, rowIds.byteOffset, rowIds.byteLength);
-  const parts = [head, header, pad, ids, kernel];
-  const hash = createHash('sha256');
-  for (const p of parts) hash.update(p);
-  return [...parts, new Uint8Array(hash.digest())];
+  dv.setUint32(8, reserve, true);
+  const out: Uint8Array[] = [head, header, new Uint8Array(createHash('sha256').update(head).update(header).digest())];
+  let at = PREFIX_BYTES + reserve + 32;
+  for (const [i, [, b]] of named.entries()) {
+    if (parts[i].offset > at) out.push(new Uint8Array(parts[i].offset - at));
+    out.push(b);
+    at = parts[i].offset + b.length;
+  }
+  return out;
 }
 
+/** Decodes a whole index file (either format), every part checked. */
 export function decodeVectorIndexFile(bytes: Uint8Array, key: string): VectorIndexFile {
-  const corrupt = (why: string) => new QuiverError('corrupt', `index: ${key} is corrupt: ${why}`, { key });
+  const corrupt = corruptOf(key);
+  const version = versionOf(bytes, key);
+  if (version === VERSION_WHOLE) return decodeWhole(bytes, key);
+  const header = headerOf(bytes, key);
+  const at = (r: ByteRange) => {
+    if (r.offset + r.length > bytes.length) throw corrupt(`a part runs past the end (${r.offset + r.length} > ${bytes.length})`);
+    return bytes.subarray(r.offset, r.offset + r.length);
+  };
+  return fromParts(header, new Map(header.parts.map((p) => [p.name, at({ offset: p.offset, length: p.bytes })])), key);
+}
+
+/**
+ * Reads an index file by range through `get` (a range past the end returns what exists): the
+ * header, then its row ids, codes and row offsets in one batch — not its graph, which
+ * {@link readGraphPart} fetches when a plan walks it. A format-3 file is read whole.
+ */
+export async function readVectorIndexFile(get: (range?: ByteRange) => Promise<Uint8Array>, key: string): Promise<VectorIndexFile> {
+  let head = await get({ offset: 0, length: INDEX_HEAD_GUESS_BYTES });
+  const version = versionOf(head, key);
+  if (version === VERSION_WHOLE) return decodeWhole(await get(), key);
+  const need = PREFIX_BYTES + new DataView(head.buffer, head.byteOffset, head.byteLength).getUint32(8, true) + 32;
+  if (need > head.length) head = await get({ offset: 0, length: need });
+  const header = headerOf(head, key);
+  const wanted = header.parts.filter((p) => EAGER_PARTS.has(p.name));
+  const spans = mergeRanges(wanted.map((p) => ({ offset: p.offset, length: p.bytes })), 64 * 1024);
+  // The header's read may already hold the start of the parts (all of them, for a small index).
+  const have = head;
+  const fetched = await Promise.all(
+    spans.map(async (s) => {
+      const end = s.offset + s.length;
+      if (end <= have.length) return have.subarray(s.offset, end);
+      if (s.offset >= have.length) return get(s);
+      const rest = await get({ offset: have.length, length: end - have.length });
+      const out = new Uint8Array(s.length);
+      out.set(have.subarray(s.offset), 0);
+      out.set(rest, have.length - s.offset);
+      return out;
+    }),
+  );
+  const parts = new Map<string, Uint8Array>();
+  for (const p of wanted) {
+    const i = spans.findIndex((s) => p.offset >= s.offset && p.offset + p.bytes <= s.offset + s.length);
+    const from = p.offset - spans[i].offset;
+    parts.set(p.name, fetched[i].subarray(from, from + p.bytes));
+  }
+  return { ...fromParts(header, parts, key), graphPart: header.parts.find((p) => p.name === 'graph') };
+}
+
+/** The graph section of a file read by {@link readVectorIndexFile}, checked. */
+export async function readGraphPart(get: (range: ByteRange) => Promise<Uint8Array>, part: PartEntry, key: string): Promise<Uint8Array> {
+  return checked(await get({ offset: part.offset, length: part.bytes }), part, key);
+}
+
+function versionOf(bytes: Uint8Array, key: string): number {
+  const corrupt = corruptOf(key);
   if (bytes.length < 44 || new TextDecoder().decode(bytes.subarray(0, 4)) !== MAGIC) throw corrupt('bad magic');
+  const version = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
+  if (version !== VERSION && version !== VERSION_WHOLE) throw new QuiverError('unsupported', `index: ${key} has index format ${version}; rebuild it with createIndex`);
+  return version;
+}
+
+/** The format-4 header at the start of `bytes`, checked against its SHA-256. */
+function headerOf(bytes: Uint8Array, key: string): Header4 {
+  const corrupt = corruptOf(key);
+  const hlen = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
+  const end = PREFIX_BYTES + hlen;
+  if (end + 32 > bytes.length) throw corrupt('the header runs past the end');
+  if (!createHash('sha256').update(bytes.subarray(0, end)).digest().equals(bytes.subarray(end, end + 32))) throw corrupt('header checksum mismatch');
+  return JSON.parse(new TextDecoder().decode(bytes.subarray(PREFIX_BYTES, end))) as Header4;
+}
+
+function checked(bytes: Uint8Array, part: PartEntry, key: string): Uint8Array {
+  if (bytes.length !== part.bytes) throw corruptOf(key)(`part "${part.name}" is ${bytes.length} bytes, its header says ${part.bytes}`);
+  if (sha256(bytes) !== part.sha256) throw corruptOf(key)(`part "${part.name}" checksum mismatch`);
+  // Its own aligned buffer: typed-array views over it need 8-byte alignment.
+  return bytes.slice();
+}
+
+/** A VectorIndexFile from a format-4 header and the parts read (each checked here). */
+function fromParts(header: Header4, got: Map<string, Uint8Array>, key: string): VectorIndexFile {
+  const sections: Record<string, Uint8Array> = {};
+  let rowIds: BigInt64Array | undefined;
+  for (const p of header.parts) {
+    const b = got.get(p.name);
+    if (!b) continue;
+    const own = checked(b, p, key);
+    if (p.name === 'rowIds') rowIds = new BigInt64Array(own.buffer, 0, header.rows);
+    else sections[p.name] = own;
+  }
+  if (!rowIds || rowIds.length !== header.rows) throw corruptOf(key)('row ids missing');
+  return { kernel: { header: header.kernel, sections }, rowIds, files: header.files };
+}
+
+/** Format 3: magic, version, header length, header JSON, padding, row ids, kernel container, SHA-256 of all before it. */
+function decodeWhole(bytes: Uint8Array, key: string): VectorIndexFile {
+  const corrupt = corruptOf(key);
   const body = bytes.subarray(0, bytes.length - 32);
   const digest = createHash('sha256').update(body).digest();
   if (!digest.equals(bytes.subarray(bytes.length - 32))) throw corrupt('checksum mismatch');
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (dv.getUint32(4, true) !== VERSION) throw new QuiverError('unsupported', `index: ${key} has index format ${dv.getUint32(4, true)}; rebuild it with createIndex`);
   const hlen = dv.getUint32(8, true);
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + hlen))) as { files: IndexedFile[]; rows: number };
   let o = 12 + hlen;
   o += (8 - (o % 8)) % 8;
   const rowIds = new BigInt64Array(bytes.slice(o, o + header.rows * 8).buffer, 0, header.rows);
   o += header.rows * 8;
-  return { kernel: body.subarray(o), rowIds, files: header.files };
+  return { kernel: VectorIndex.partsOf(body.subarray(o)), rowIds, files: header.files };
 }
 
 /**
@@ -69,5 +213,5 @@ export function decodeVectorIndexFile(bytes: Uint8Array, key: string): VectorInd
  * or null to leave them in their files (the caller re-ranks candidates it reads by range).
  */
 export function loadVectorIndex(f: VectorIndexFile, vectors: Float32Array | null): VectorIndex {
-  return VectorIndex.deserialize(f.kernel, vectors);
+  return VectorIndex.fromParts(f.kernel, vectors);
 }

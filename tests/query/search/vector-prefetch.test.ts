@@ -9,27 +9,38 @@ import { prng } from '../../helpers/tmp.js';
 
 const SEED = Number(process.env.QUIVER_SEED ?? 20261202);
 
-/** A real store that records the keys of its gets in the order they were asked for. */
+/** A real store that records the keys of its gets in the order they were asked for, and when each was answered. */
 class GetOrder extends ForwardingStore {
   readonly asked: string[] = [];
-  override get(key: string, range?: ByteRange): Promise<Uint8Array> {
+  /** `ask <key>` and `done <key>` in the order they happened. */
+  readonly events: string[] = [];
+  override async get(key: string, range?: ByteRange): Promise<Uint8Array> {
     this.asked.push(key);
-    return this.inner.get(key, range);
+    this.events.push(`ask ${key}`);
+    const bytes = await this.inner.get(key, range);
+    this.events.push(`done ${key}`);
+    return bytes;
   }
+}
+
+/** A dataset of `batches` × 100 rows (16-d vectors, ratings 0..4) with a vector index, on a GetOrder store. */
+async function indexedDataset(name: string, seed: number, batches: number): Promise<{ store: GetOrder; vec: () => Float32Array }> {
+  const rand = prng(seed);
+  const vec = () => Float32Array.from({ length: 16 }, () => rand() - 0.5);
+  const store = new GetOrder(new MemoryStore(`memory://${name}-${seed}-${Math.random()}`));
+  const ds = await quiver.create(store, { schema: { emb: 'emb-16', rating: 'int' } });
+  for (let c = 0; c < batches; c++) {
+    await ds.append(Array.from({ length: 100 }, (_, i) => ({ emb: vec(), rating: i % 5 })));
+    await ds.commit(`batch ${c}`);
+  }
+  await ds.createIndex('emb', { kind: 'vector', metric: 'cosine' });
+  await ds.close();
+  return { store, vec };
 }
 
 describe('vector search prefetch', () => {
   it('asks for the vector index before the files the filter reads, on a cold handle', async () => {
-    const rand = prng(SEED);
-    const vec = () => Float32Array.from({ length: 16 }, () => rand() - 0.5);
-    const store = new GetOrder(new MemoryStore(`memory://vector-prefetch-${SEED}-${Math.random()}`));
-    const ds = await quiver.create(store, { schema: { emb: 'emb-16', rating: 'int' } });
-    for (let c = 0; c < 2; c++) {
-      await ds.append(Array.from({ length: 100 }, (_, i) => ({ emb: vec(), rating: i % 5 })));
-      await ds.commit(`batch ${c}`);
-    }
-    await ds.createIndex('emb', { kind: 'vector', metric: 'cosine' });
-    await ds.close();
+    const { store, vec } = await indexedDataset('vector-prefetch', SEED, 2);
     const cold = await quiver.open(store);
     try {
       store.asked.length = 0;
@@ -40,6 +51,23 @@ describe('vector search prefetch', () => {
       const firstScalar = store.asked.findIndex((k) => k.endsWith('.scalar.parquet'));
       assert.ok(firstIndex >= 0 && firstScalar >= 0, `asked for ${store.asked.join(', ')} (QUIVER_SEED=${SEED})`);
       assert.ok(firstIndex < firstScalar, `asked for ${store.asked.join(', ')} (QUIVER_SEED=${SEED})`);
+    } finally {
+      await cold.close();
+    }
+  });
+
+  it('asks for the vector files\' tails before the index has been read, so the candidates\' pages need no extra round trip', async () => {
+    const { store, vec } = await indexedDataset('vector-prefetch-tails', SEED + 1, 3);
+    const cold = await quiver.open(store);
+    try {
+      store.events.length = 0;
+      assert.equal((await cold.query('select row_id from dataset where rating >= 1 order by cosine_similarity(emb, $1) desc limit 5', [vec()])).length, 5);
+      const firstTail = store.events.findIndex((e) => e.startsWith('ask ') && e.endsWith('.emb.parquet'));
+      const lastIndex = store.events.map((e) => e.startsWith('done index/')).lastIndexOf(true);
+      assert.ok(firstTail >= 0 && lastIndex >= 0, `events ${store.events.join(', ')} (QUIVER_SEED=${SEED})`);
+      assert.ok(firstTail < lastIndex, `events ${store.events.join(', ')} (QUIVER_SEED=${SEED})`);
+      const tails = new Set(store.events.filter((e) => e.startsWith('ask ') && e.endsWith('.emb.parquet')).map((e) => e.slice(4)));
+      assert.equal(tails.size, 3, 'each of the three files once');
     } finally {
       await cold.close();
     }

@@ -1,0 +1,119 @@
+// The persisted vector index file (format 4): whole and by range, each part checked, the graph
+// read only when a plan walks it; format-3 files (one checksum over the whole file) still read.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { vectors } from '../../../bench/lib/datagen.js';
+import { VectorIndex, type VectorPlan } from '../../../src/index/index.js';
+import { INDEX_HEAD_GUESS_BYTES, decodeVectorIndexFile, encodeVectorIndexFile, loadVectorIndex, readGraphPart, readVectorIndexFile } from '../../../src/query/search/vector-index-file.js';
+import type { ByteRange } from '../../../src/storage/index.js';
+
+const SEED = Number(process.env.QUIVER_SEED ?? 4);
+const N = 600;
+const DIM = 16;
+const KEY = 'index/test.qvix';
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) (out.set(p, o), (o += p.length));
+  return out;
+}
+
+/** An index over N clustered vectors and its file bytes. */
+function fixture() {
+  const data = vectors('clustered', N, DIM, SEED);
+  const index = VectorIndex.build(data, DIM, { metric: 'cosine' });
+  const rowIds = BigInt64Array.from({ length: N }, (_, i) => BigInt(1000 + i));
+  const files = [{ key: 'data/a.emb.parquet', start: 0, rows: N }];
+  return { data, index, rowIds, files, bytes: concat(encodeVectorIndexFile(index, rowIds, files)) };
+}
+
+/** Ranged reads of `bytes` (a range past the end returns what exists), each recorded. */
+function rangedOf(bytes: Uint8Array) {
+  const reads: ByteRange[] = [];
+  const get = async (r?: ByteRange) => {
+    const range = r ?? { offset: 0, length: bytes.length };
+    reads.push(range);
+    return bytes.slice(range.offset, Math.min(bytes.length, range.offset + range.length));
+  };
+  return { get, reads, read: () => reads.reduce((n, r) => n + Math.min(r.length, bytes.length - r.offset), 0) };
+}
+
+const ann: VectorPlan = { strategy: 'ann', params: { count: 64, countMax: N } };
+
+describe('vector index file', () => {
+  it('reads back whole: the same row ids, files and search answers', () => {
+    const f = fixture();
+    const back = decodeVectorIndexFile(f.bytes, KEY);
+    assert.deepEqual(back.rowIds, f.rowIds);
+    assert.deepEqual(back.files, f.files);
+    const index = loadVectorIndex(back, f.data);
+    assert.ok(index.hasGraph);
+    const q = f.data.slice(7 * DIM, 8 * DIM);
+    assert.deepEqual(index.search(q, 10, { plan: ann }).ordinals, f.index.search(q, 10, { plan: ann }).ordinals);
+  });
+
+  it('reads by range without the graph, then loads the graph on demand with the same answers', async () => {
+    const f = fixture();
+    const graphBytes = f.index.serializeParts({ vectors: false }).sections.graph!.length;
+    const r = rangedOf(f.bytes);
+    const file = await readVectorIndexFile(r.get, KEY);
+    const graph = file.graphPart!;
+    assert.equal(graph.bytes, graphBytes);
+    // The header's read (a guess at its length) may reach into the graph; nothing after it does,
+    // and nothing is read twice.
+    assert.ok(r.reads.length <= 2, `reads ${JSON.stringify(r.reads)}`);
+    assert.ok(r.reads.slice(1).every((x) => x.offset >= r.reads[0].length && x.offset + x.length <= graph.offset), `reads ${JSON.stringify(r.reads)}, graph at ${graph.offset}`);
+    assert.ok(r.read() <= Math.max(INDEX_HEAD_GUESS_BYTES, graph.offset), `read ${r.read()} of ${f.bytes.length} bytes; the graph is ${graphBytes}`);
+    const lazy = loadVectorIndex(file, null);
+    assert.equal(lazy.hasGraph, false);
+    const q = f.data.slice(3 * DIM, 4 * DIM);
+    // The int8 scan needs no graph: its candidates equal the eager index's.
+    const quant: VectorPlan = { strategy: 'quantized-gather', params: {} } as VectorPlan;
+    const c = lazy.candidates(q, 10, { plan: quant })!;
+    const eager = VectorIndex.deserialize(f.index.serialize(), undefined);
+    const ec = eager.candidates(q, 10, { plan: quant })!;
+    assert.deepEqual([...c.ordinals].sort(), [...ec.ordinals].sort());
+    assert.throws(() => lazy.candidates(q, 10, { plan: ann }), /loaded without its graph/);
+    lazy.loadGraph(await readGraphPart(r.get, file.graphPart!, KEY));
+    assert.ok(lazy.hasGraph);
+    assert.deepEqual(lazy.candidates(q, 10, { plan: ann })!.ordinals, ec.ordinals.length ? eager.candidates(q, 10, { plan: ann })!.ordinals : c.ordinals);
+  });
+
+  it('refuses a damaged header, codes or graph, each as corrupt naming the file', async () => {
+    const f = fixture();
+    const file = await readVectorIndexFile(rangedOf(f.bytes).get, KEY);
+    const flip = (at: number) => {
+      const b = f.bytes.slice();
+      b[at] ^= 0x40;
+      return b;
+    };
+    await assert.rejects(readVectorIndexFile(rangedOf(flip(20)).get, KEY), /index: index\/test\.qvix is corrupt: header checksum mismatch/);
+    const graph = file.graphPart!;
+    await assert.rejects(readGraphPart(rangedOf(flip(graph.offset + 5)).get, graph, KEY), /corrupt: part "graph" checksum mismatch/);
+    // A byte in the codes: the last part before the graph.
+    await assert.rejects(readVectorIndexFile(rangedOf(flip(graph.offset - 9)).get, KEY), /corrupt: part "\w+" checksum mismatch/);
+    assert.throws(() => decodeVectorIndexFile(flip(graph.offset + 5), KEY), /corrupt: part "graph" checksum mismatch/);
+    await assert.rejects(readVectorIndexFile(rangedOf(f.bytes.subarray(0, graph.offset - 9)).get, KEY), /corrupt/);
+  });
+
+  it('still reads a format-3 file (one SHA-256 over the whole file), whole', async () => {
+    const f = fixture();
+    const header = new TextEncoder().encode(JSON.stringify({ files: f.files, rows: N }));
+    const head = new Uint8Array(12);
+    head.set(new TextEncoder().encode('QVIX'));
+    new DataView(head.buffer).setUint32(4, 3, true);
+    new DataView(head.buffer).setUint32(8, header.length, true);
+    const pad = new Uint8Array((8 - ((12 + header.length) % 8)) % 8);
+    const body = concat([head, header, pad, new Uint8Array(f.rowIds.buffer), f.index.serialize({ vectors: false })]);
+    const v3 = concat([body, new Uint8Array(createHash('sha256').update(body).digest())]);
+    const r = rangedOf(v3);
+    const file = await readVectorIndexFile(r.get, KEY);
+    assert.equal(r.read(), Math.min(INDEX_HEAD_GUESS_BYTES, v3.length) + v3.length, 'a guess at the header, then the whole file');
+    assert.deepEqual(file.rowIds, f.rowIds);
+    const index = loadVectorIndex(file, f.data);
+    const q = f.data.slice(0, DIM);
+    assert.deepEqual(index.search(q, 10, { plan: ann }).ordinals, f.index.search(q, 10, { plan: ann }).ordinals);
+  });
+});
