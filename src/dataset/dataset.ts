@@ -40,6 +40,7 @@ import {
   type RecordInput,
   type SchemaInput,
   type TypeSpec,
+  type WrittenFragment,
   typeName,
 } from '../format/index.js';
 import { FileCache, LargeValues, LateRuntime, USER_QUERY, checkSandboxed, mentionsSearch, quoteIdent, referencedColumns, resultBounds, SearchRuntime, type Engine, type Param, type RunOptions, type SandboxLimits, type SearchExplain, type SearchHost, type Session } from '../query/index.js';
@@ -1294,6 +1295,23 @@ export class Dataset {
     } catch (e) {
       for (const call of calls) call.reject(e);
     }
+  }
+
+  /**
+   * Stages fragments another process wrote for this dataset (a cluster worker, through
+   * `writeFragmentFiles` in fragment-files.ts) under `schema`, so the next commit publishes them
+   * with everything else staged: one ref move. Fails with `conflict` if the schema changed since.
+   */
+  async stageWritten(written: readonly WrittenFragment[], schema: readonly ColumnDef[]): Promise<void> {
+    this.#check(true);
+    return this.#mutex.run(async () => {
+      if (this.#staging.rows === 0) await this.#syncHead();
+      const theirs = stableStringify(schema);
+      if (this.#staging.rows === 0) this.#stagedSchema = stableStringify(this.#manifest.schema);
+      if (theirs !== this.#stagedSchema) throw new QuiverError('conflict', 'dataset: fragments written elsewhere have another schema than the branch (it changed meanwhile); nothing was staged', {});
+      this.#staging.written.push(...written);
+      this.#seq++;
+    });
   }
 
   /** Gives a validated batch row ids and stages it; returns the ids. Caller holds the mutex. */

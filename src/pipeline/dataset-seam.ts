@@ -71,6 +71,32 @@ export interface DatasetSink {
   commit(): Promise<{ version: DatasetVersion }>;
   /** Drops what was staged. Called when the pipeline fails. */
   abort(): Promise<void>;
+  /**
+   * Optional: where another process (a cluster worker) may write this sink's batches itself
+   * (`DatasetProvider.writeBatch`), or undefined when it cannot (an update by key).
+   */
+  remoteTarget?(): DatasetWriteTarget | undefined;
+  /** With `remoteTarget`: stages what a `writeBatch` for that target returned; `commit` publishes it with the rest. */
+  adopt?(written: DatasetWritten): Promise<void>;
+}
+
+/**
+ * A dataset a sink commits to, described so another process writes batches for it: plain JSON,
+ * no secret. `version` is the commit the sink started from (its schema is what they are written
+ * under); `writer` names the sink's run of writes, so a process can drop its hold on them.
+ */
+export interface DatasetWriteTarget {
+  url: string;
+  storage?: Omit<DatasetStorage, 'credentials' | 'connectionString'>;
+  version: string;
+  writer: string;
+}
+
+/** One batch written for a target: its rows, the bytes written, and the provider's description of its files (plain JSON). */
+export interface DatasetWritten {
+  rows: number;
+  bytes: number;
+  files: unknown;
 }
 
 export interface DatasetSource {
@@ -91,4 +117,8 @@ export interface DatasetSource {
 export interface DatasetProvider extends DatasetSource {
   /** With `update`, batches update rows by key (see WriteDatasetOptions.update) instead of appending. */
   openSink(url: string, options: { branch?: string; message?: string; columns: ColumnSpec[]; lineage: DatasetLineage; update?: { on: string } }): Promise<DatasetSink>;
+  /** Optional: writes one batch's files for a sink's `remoteTarget` (visible only once that sink adopts and commits them). */
+  writeBatch?(target: DatasetWriteTarget, batch: arrow.Table): Promise<DatasetWritten>;
+  /** Optional: drops this process's hold (pending markers) on what it wrote for `writer`. */
+  releaseWrites?(writer: string): Promise<void>;
 }

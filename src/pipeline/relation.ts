@@ -7,7 +7,7 @@ import * as arrow from 'apache-arrow';
 import { QuiverError } from '../errors.js';
 import { quoteIdent, type ColumnInfo, type Engine, type Session } from '../query/index.js';
 import { currentConfig } from './config.js';
-import { withoutSecrets, type DatasetLineage, type DatasetRef, type DatasetVersion } from './dataset-seam.js';
+import { withoutSecrets, type DatasetLineage, type DatasetRef, type DatasetSink, type DatasetVersion } from './dataset-seam.js';
 import { planColumns, stagePlan, type Plan, type SourcePlan, type StageOptions } from './plan.js';
 import { createProgress, type ProgressOptions } from './progress.js';
 import { newReport, type RunReport } from './report.js';
@@ -142,8 +142,8 @@ export class Relation implements AsyncIterable<arrow.Table> {
     return new Map(this.stages.flatMap((s, i) => (typeof s.udf === 'function' ? [[i + 1, s.udf] as const] : [])));
   }
 
-  /** Runs the plan and yields its batches; fills `lastReport`. */
-  private async *execute(plan: Plan): AsyncGenerator<arrow.Table> {
+  /** Runs the plan and yields its batches (less any the runner wrote into `sink` itself); fills `lastReport`. */
+  private async *execute(plan: Plan, sink?: DatasetSink): AsyncGenerator<arrow.Table> {
     this.host.checkOpen();
     const report = newReport(plan.runner, plan.stages);
     const progress = createProgress({ terminal: currentConfig().progress, ...this.host.progress });
@@ -163,6 +163,7 @@ export class Relation implements AsyncIterable<arrow.Table> {
         options: currentConfig().runnerOptions,
         report,
         progress: () => progress.update(report),
+        ...(sink ? { sink } : {}),
       };
       for await (const b of runnerFor(plan.runner).run(plan, ctx)) {
         report.rowsOut += b.numRows;
@@ -334,7 +335,7 @@ export class Relation implements AsyncIterable<arrow.Table> {
     const columns: ColumnSpec[] = planColumns(plan) ?? (await this.describe());
     const sink = await provider.openSink(url, { ...options, columns, lineage: lineageOf(plan) });
     try {
-      for await (const b of this.execute(plan)) await sink.append(b);
+      for await (const b of this.execute(plan, sink)) await sink.append(b);
       const { version } = await sink.commit();
       return { version, report: this.lastReport! };
     } catch (e) {

@@ -33,9 +33,10 @@ export interface RunReport {
   done: boolean;
   /**
    * Cluster runners: Arrow IPC bytes the coordinator sent to workers and received from them, and
-   * the bytes of source scan descriptions (SQL over one file each) it put in jobs instead of rows.
+   * the bytes of source scan descriptions (SQL over one file each) it put in jobs instead of rows,
+   * and the bytes of file metadata workers answered with when they wrote a dataset sink's fragments.
    */
-  coordinatorBytes?: { sent: number; received: number; scanDescriptions: number };
+  coordinatorBytes?: { sent: number; received: number; scanDescriptions: number; writtenMeta: number };
 }
 
 export function newReport(runner: string, stages: { index: number; name: string; backend: string }[]): RunReport {

@@ -120,14 +120,14 @@ export function tableFromUdfOutput(out: unknown, schema: arrow.Schema, w: BatchW
   throw new QuiverError('schema_mismatch', `pipeline: ${describeWhere(w)}: the UDF must return an Arrow table or an array of records, got ${out === null ? 'null' : typeof out}`, { ...w });
 }
 
-/** Plain records of a table (bigint for BIGINT, Uint8Array for BLOB). */
-export function recordsFromTable(t: arrow.Table): Record<string, unknown>[] {
+/** Plain records of a table (bigint for BIGINT, Uint8Array for BLOB), each value through `convert`. */
+export function recordsFromTable(t: arrow.Table, convert: (v: unknown) => unknown = plain): Record<string, unknown>[] {
   const names = t.schema.fields.map((f) => f.name);
   const cols = names.map((n) => t.getChild(n)!);
   const out: Record<string, unknown>[] = new Array(t.numRows);
   for (let r = 0; r < t.numRows; r++) {
     const o: Record<string, unknown> = {};
-    for (let c = 0; c < names.length; c++) o[names[c]] = plain(cols[c].get(r));
+    for (let c = 0; c < names.length; c++) o[names[c]] = convert(cols[c].get(r));
     out[r] = o;
   }
   return out;

@@ -3,12 +3,13 @@
 // `writeDataset` appends a pipeline's batches to a branch (or updates rows by a key) and commits them once, with the
 // pipeline's lineage in the commit. A failed pipeline drops what it staged.
 
+import { randomBytes } from 'node:crypto';
 import * as arrow from 'apache-arrow';
 import { QuiverError, isQuiverError } from '../../errors.js';
-import { create, open, type Dataset } from '../../dataset/index.js';
+import { create, FragmentWriter, open, type Dataset, type FragmentFiles } from '../../dataset/index.js';
 import type { SchemaInput } from '../../format/index.js';
-import { withoutSecrets, type DatasetLineage, type DatasetProvider, type DatasetRef, type DatasetScan, type DatasetSink, type DatasetStorage, type DatasetVersion } from '../dataset-seam.js';
-import type { ColumnSpec } from '../schema.js';
+import { withoutSecrets, type DatasetLineage, type DatasetProvider, type DatasetRef, type DatasetScan, type DatasetSink, type DatasetStorage, type DatasetVersion, type DatasetWriteTarget, type DatasetWritten } from '../dataset-seam.js';
+import { recordsFromTable, type ColumnSpec } from '../schema.js';
 
 /** A Quiver column type for a DuckDB SQL type: 'BIGINT' -> 'int64', 'FLOAT[768]' -> 'emb-768'. */
 export function quiverTypeOf(sqlType: string): string {
@@ -40,7 +41,12 @@ function plain(v: unknown): unknown {
   return v;
 }
 
+/** A batch's rows as the records `Dataset.append` takes (one conversion for every writer, so they store the same values). */
+const recordsOf = (batch: arrow.Table) => recordsFromTable(batch, plain);
+
 class QuiverSink implements DatasetSink {
+  private readonly writer = randomBytes(8).toString('hex');
+
   constructor(
     private readonly ds: Dataset,
     private readonly message: string,
@@ -48,15 +54,20 @@ class QuiverSink implements DatasetSink {
     private readonly update?: { on: string },
   ) {}
 
+  /** Workers may write appended fragments themselves; an update is planned against live rows here. */
+  remoteTarget(): DatasetWriteTarget | undefined {
+    if (this.update) return undefined;
+    return { url: this.ds.url, version: this.ds.version.id, writer: this.writer };
+  }
+
+  async adopt(written: DatasetWritten): Promise<void> {
+    if (written.rows === 0) return;
+    const f = written.files as FragmentFiles;
+    await this.ds.stageWritten([f.fragment], f.schema);
+  }
+
   async append(batch: arrow.Table): Promise<void> {
-    const names = batch.schema.fields.map((f) => f.name);
-    const cols = names.map((_, i) => batch.getChildAt(i)!);
-    const records: Record<string, unknown>[] = new Array(batch.numRows);
-    for (let r = 0; r < batch.numRows; r++) {
-      const rec: Record<string, unknown> = {};
-      for (let c = 0; c < names.length; c++) rec[names[c]] = plain(cols[c].get(r));
-      records[r] = rec;
-    }
+    const records = recordsOf(batch);
     if (!this.update) await this.ds.append(records);
     else if (this.update.on === 'row_id') await this.ds.update({ rows: records });
     else await this.ds.upsert(records, { on: this.update.on });
@@ -81,6 +92,8 @@ export class QuiverDatasets implements DatasetProvider {
   private readonly handles = new Map<string, Promise<Dataset>>();
   /** The full store options (credentials too) of each URL this process split, so its own scans use them; scans sent elsewhere carry none. */
   private readonly storageOf = new Map<string, DatasetStorage>();
+  /** Fragment writers by sink writer and URL, kept for the sink's run so each leases row ids once, not per batch. */
+  private readonly writers = new Map<string, Promise<FragmentWriter>>();
 
   private handle(ref: DatasetRef): Promise<Dataset> {
     const { url, version, storage, ...at } = ref;
@@ -123,6 +136,29 @@ export class QuiverDatasets implements DatasetProvider {
       ds = await create(url, { schema });
     }
     return new QuiverSink(ds, options.message ?? 'pipeline output', options.lineage, options.update);
+  }
+
+  /** Writes a batch as one fragment of the target (read-only handle at its version, row ids from its lease); no commit. */
+  async writeBatch(target: DatasetWriteTarget, batch: arrow.Table): Promise<DatasetWritten> {
+    if (batch.numRows === 0) return { rows: 0, bytes: 0, files: null };
+    const key = `${target.writer} ${target.url}`;
+    let w = this.writers.get(key);
+    if (!w) {
+      const storage = this.storageOf.get(target.url) ?? target.storage;
+      w = this.handle({ url: target.url, version: target.version, ...(storage ? { storage } : {}) }).then((ds) => new FragmentWriter(ds));
+      w.catch(() => this.writers.delete(key));
+      this.writers.set(key, w);
+    }
+    const files = await (await w).write(recordsOf(batch));
+    return { rows: batch.numRows, bytes: files.fragment.bytes, files };
+  }
+
+  async releaseWrites(writer: string): Promise<void> {
+    for (const [key, w] of [...this.writers]) {
+      if (!key.startsWith(`${writer} `)) continue;
+      this.writers.delete(key);
+      await (await w.catch(() => null))?.release();
+    }
   }
 
   /** Closes every handle this provider opened. */

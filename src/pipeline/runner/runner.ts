@@ -3,7 +3,7 @@
 // runner plugs in under another name without any change to SQL text or UDF code.
 
 import type * as arrow from 'apache-arrow';
-import type { DatasetProvider } from '../dataset-seam.js';
+import type { DatasetProvider, DatasetSink } from '../dataset-seam.js';
 import type { Plan } from '../plan.js';
 import type { RunReport } from '../report.js';
 
@@ -19,6 +19,12 @@ export interface RunContext {
   query?: (sql: string) => Promise<Record<string, unknown>[]>;
   /** The dataset provider, for runners that split a dataset source by fragment (`splitScans`). */
   datasets?: DatasetProvider;
+  /**
+   * The dataset sink of a `writeDataset` run. A runner whose workers can write its batches
+   * themselves (`sink.remoteTarget`) has them do so and stages their files with `sink.adopt`;
+   * it yields only the batches it did not write. The caller appends what is yielded and commits.
+   */
+  sink?: DatasetSink;
   /** In-process UDF values by stage index, for stages whose UDF ref is `inline`. */
   inlineUdfs: ReadonlyMap<number, unknown>;
   /** The runner's options from `configure({ runner: { kind, ...options } })`. */

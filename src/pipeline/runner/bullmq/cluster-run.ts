@@ -29,16 +29,21 @@ interface Pending {
   reject(e: Error): void;
 }
 
-/** Arrow IPC bytes the coordinator itself wrote or read (source batches, inline slices, the sink's batches), and the JSON of the source scans it sent instead of rows. */
+/**
+ * Arrow IPC bytes the coordinator itself wrote or read (source batches, inline slices, the sink's
+ * batches), the JSON of the source scans it sent instead of rows, and the JSON of the file
+ * metadata workers answered with instead of rows when they wrote a dataset sink's fragments.
+ */
 export interface CoordinatorBytes {
   sent: number;
   received: number;
   scanDescriptions: number;
+  writtenMeta: number;
 }
 
 export class ClusterRun {
   readonly id = randomBytes(6).toString('hex');
-  readonly bytes: CoordinatorBytes = { sent: 0, received: 0, scanDescriptions: 0 };
+  readonly bytes: CoordinatorBytes = { sent: 0, received: 0, scanDescriptions: 0, writtenMeta: 0 };
   private readonly redis: Redis;
   private readonly store: ObjectStore;
   private readonly stages = new Map<number, ClusterStage>();
@@ -81,6 +86,8 @@ export class ClusterRun {
   /** Starts the watchdog; call once before adding stages. */
   async start(): Promise<void> {
     this.redisId = await serverRunId(this.redis);
+    // Before any batch is stored: if this process dies, the run's sweeper finds them from this.
+    await this.redis.set(keys.runStore(this.o.prefix, this.id), JSON.stringify({ store: this.o.store, storePrefix: this.storePrefix }));
     this.timer = setInterval(() => void this.watch(), this.o.watchIntervalMs);
   }
 
@@ -164,7 +171,8 @@ export class ClusterRun {
       this.queues.get(stage)!.add('batch', data, { jobId, attempts: 1 }).catch((e) => this.fail(e));
     });
     if (!result.ok) throw errorFromWire(result.error);
-    if ('ipc' in result.output) this.bytes.received += payloadBytes(result.output).inline;
+    if ('written' in result) this.bytes.writtenMeta += Buffer.byteLength(JSON.stringify(result.written));
+    else if ('ipc' in result.output) this.bytes.received += payloadBytes(result.output).inline;
     return result;
   }
 
@@ -279,6 +287,7 @@ export class ClusterRun {
     const objects: string[] = [];
     for await (const o of this.store.list(`${this.storePrefix}/`)) objects.push(o.key);
     await Promise.allSettled(objects.map((k) => this.store.delete(k)));
+    await quiet(this.redis.del(keys.runStore(this.o.prefix, this.id)));
     this.redis.disconnect();
   }
 }

@@ -3,7 +3,9 @@
 // any other source is read here. A
 // `cluster_task` / `cluster_actor` stage runs as one job per batch on the workers, and its output stays in the store: the next cluster stage
 // gets slices of it (re-cut to its batch size by row counts alone), so batches go worker to
-// worker. Only a local stage or the sink reads batches back here. Nothing outlives the run: its
+// worker. Only a local stage or the sink reads batches back here — except a `writeDataset`
+// sink, whose fragments the last stage's workers write themselves: only their metadata comes
+// back, staged here in batch order and published in the caller's one commit. Nothing outlives the run: its
 // queues, announcement and stored batches are removed when it ends, however it ends.
 
 import type * as arrow from 'apache-arrow';
@@ -15,6 +17,7 @@ import { parallelMap } from '../../stream/parallel-map.js';
 import { rebatch } from '../../stream/rebatch.js';
 import { openAll } from '../local/local-runner.js';
 import { runStage } from '../local/stage-run.js';
+import type { DatasetWriteTarget, DatasetWritten } from '../../dataset-seam.js';
 import type { RunContext } from '../runner.js';
 import { ClusterRun } from './cluster-run.js';
 import { resolveOptions } from './options.js';
@@ -23,11 +26,27 @@ import { checkReachable } from './redis.js';
 import { splitParquetSource } from './source-split.js';
 import { describeModule } from './udf-module.js';
 
-/** A batch between stages: a table here, or a reference to one in the run's store. */
-type Item = { table: arrow.Table } | { ref: Payload; rows: number };
+/** A batch between stages: a table here, a reference to one in the run's store, or (after the last stage of a dataset sink) the files a worker wrote of it. */
+type Item = { table: arrow.Table } | { ref: Payload; rows: number } | { written: DatasetWritten; rows: number };
 
 async function* tablesOf(items: AsyncIterable<Item>, run: ClusterRun): AsyncGenerator<arrow.Table> {
-  for await (const it of items) yield 'table' in it ? it.table : await run.readTable(it.ref);
+  for await (const it of items) {
+    assert(!('written' in it), 'written batches come only from the last stage');
+    yield 'table' in it ? it.table : await run.readTable(it.ref);
+  }
+}
+
+/** The run's output: batches the caller's sink takes, except those workers wrote into the dataset sink themselves, which it adopts (in batch order). */
+async function* outputOf(items: AsyncIterable<Item>, run: ClusterRun, ctx: RunContext): AsyncGenerator<arrow.Table> {
+  for await (const it of items) {
+    if ('table' in it) yield it.table;
+    else if ('ref' in it) yield await run.readTable(it.ref);
+    else {
+      await ctx.sink!.adopt!(it.written);
+      ctx.report.rowsOut += it.rows;
+      ctx.progress();
+    }
+  }
 }
 
 async function* refsOf(items: AsyncIterable<Item>): AsyncGenerator<{ ref: Payload; rows: number }> {
@@ -74,7 +93,7 @@ function clusterStage(input: AsyncIterable<Item>, refsIn: boolean, s: StagePlan,
     rep.skippedRows += r.counts.skippedRows;
     rep.nulledRows += r.counts.nulledRows;
     progress();
-    return { ref: r.output, rows: r.rows };
+    return 'written' in r ? { written: r.written, rows: r.rows } : { ref: r.output, rows: r.rows };
   };
   const batches = refsIn ? sliceBatches(refsOf(input), s.batchRows) : putBatches(tablesOf(input, run), s.batchRows, run);
   return parallelMap(batches, one, s.batchesInFlightMax, s.ordered);
@@ -114,7 +133,7 @@ async function sourceItems(plan: Plan, ctx: RunContext, firstOnCluster: boolean)
 }
 
 /** Announces a cluster stage (waiting for a worker that fits it); local stages open their backend. */
-async function openStage(run: ClusterRun, s: StagePlan, ctx: RunContext): Promise<Executor | { cluster: true; close(): Promise<void> }> {
+async function openStage(run: ClusterRun, s: StagePlan, ctx: RunContext, writeTo: DatasetWriteTarget | undefined): Promise<Executor | { cluster: true; close(): Promise<void> }> {
   const mode = clusterMode(s.backend);
   if (!mode) return backendFor(s.backend).open(s, ctx.inlineUdfs.get(s.index));
   assert(s.udf.kind === 'module', 'a cluster stage names its UDF by module (stagePlan refuses closures)');
@@ -124,6 +143,7 @@ async function openStage(run: ClusterRun, s: StagePlan, ctx: RunContext): Promis
     restartsMax: s.restartsMax, batchTimeoutMs: s.batchTimeoutMs, backend: s.backend, maxRetries: s.maxRetries,
     retryBackoffMs: s.retryBackoffMs, retryBackoffMsMax: s.retryBackoffMsMax, onError: s.onError,
     ...(s.idColumn !== undefined ? { idColumn: s.idColumn } : {}),
+    ...(writeTo ? { writeTo } : {}),
   });
   return { cluster: true, close: async () => undefined };
 }
@@ -134,7 +154,10 @@ export async function* runOnCluster(plan: Plan, ctx: RunContext): AsyncGenerator
   const run = new ClusterRun(o);
   try {
     await run.start();
-    const opened = await openAll(plan, (s) => openStage(run, s, ctx));
+    // The last stage writes a dataset sink's fragments on the workers when it runs there and the sink allows it.
+    const last = plan.stages.at(-1);
+    const writeTo = last && clusterMode(last.backend) && ctx.sink?.adopt ? ctx.sink.remoteTarget?.() : undefined;
+    const opened = await openAll(plan, (s) => openStage(run, s, ctx, s === last ? writeTo : undefined));
     try {
       const source = await sourceItems(plan, ctx, opened.length > 0 && 'cluster' in opened[0]);
       let stream = source.items;
@@ -148,7 +171,7 @@ export async function* runOnCluster(plan: Plan, ctx: RunContext): AsyncGenerator
           stream = itemsOf(runStage(tablesOf(stream, run), s, e, rep, ctx.progress));
         }
       });
-      yield* tablesOf(stream, run);
+      yield* outputOf(stream, run, ctx);
     } finally {
       await Promise.allSettled(opened.map((e) => e.close()));
     }

@@ -4,7 +4,7 @@
 // only, so both sides agree on them.
 
 import type { BackendName } from '../../backend/index.js';
-import type { DatasetScan } from '../../dataset-seam.js';
+import type { DatasetScan, DatasetWriteTarget, DatasetWritten } from '../../dataset-seam.js';
 import type { WireError } from '../../backend/host/protocol.js';
 import type { OnError } from '../../plan.js';
 import type { ColumnSpec } from '../../schema.js';
@@ -34,6 +34,8 @@ export interface ClusterStage {
   retryBackoffMsMax: number;
   onError: OnError;
   idColumn?: string;
+  /** The last stage of a `writeDataset` run: the worker writes each output batch into this dataset itself and answers with the files' metadata only. */
+  writeTo?: DatasetWriteTarget;
 }
 
 export interface RunAnnouncement {
@@ -72,9 +74,13 @@ export interface JobData {
   input: Slice[];
 }
 
-/** A worker's answer: the output batch with its row count and the counters of its retries and onError, or the error. */
+/**
+ * A worker's answer: the output batch (or, for a stage with `writeTo`, what the worker wrote of
+ * it) with its row count and the counters of its retries and onError, or the error.
+ */
 export type JobResult =
   | { ok: true; output: Payload; rows: number; counts: BatchCounters; worker: string }
+  | { ok: true; written: DatasetWritten; rows: number; counts: BatchCounters; worker: string }
   | { ok: false; error: WireError; worker: string };
 
 /** What a worker records about itself, refreshed while it lives. */
@@ -89,6 +95,8 @@ export const keys = {
   run: (prefix: string, run: string) => `${prefix}:run:${run}`,
   /** The names of the workers that may still write to the run's queues (added before they serve, removed once closed). */
   serving: (prefix: string, run: string) => `${prefix}:run:${run}:serving`,
+  /** Where the run's batches are stored ({ store, storePrefix }), kept without expiry so the run's sweeper can remove them after the announcement lapsed. */
+  runStore: (prefix: string, run: string) => `${prefix}:run:${run}:store`,
   /** The pub/sub channel a coordinator names its ended run on, so workers leave it at once. */
   runEnded: (prefix: string) => `${prefix}:run-ended`,
   /** Every BullMQ key of a run's queues. */

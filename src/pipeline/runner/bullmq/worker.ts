@@ -16,6 +16,7 @@ import { Engine } from '../../../query/index.js';
 import { openStore, type ObjectStore } from '../../../storage/index.js';
 import { backendFor, type Executor } from '../../backend/index.js';
 import { currentConfig } from '../../config.js';
+import type { DatasetProvider } from '../../dataset-seam.js';
 import { noDatasets } from '../../source.js';
 import { wireError } from '../../backend/host/wire-error.js';
 import { ipcFromTable, tableFromIpc } from '../../ipc.js';
@@ -114,6 +115,8 @@ class WorkerLoop implements ClusterWorker {
   private readonly served = new Map<string, Served>();
   private readonly runs = new Set<string>();
   private readonly stores = new Map<string, ObjectStore>();
+  /** `<run> <sink writer>` of every dataset sink this worker wrote for, released when it leaves the run. */
+  private readonly writers = new Set<string>();
   /**
    * Task pools of ended runs, oldest first: a task keeps no state between batches, so the next
    * run of the same stage (same module and sha256) reuses its processes instead of starting new
@@ -201,6 +204,11 @@ class WorkerLoop implements ClusterWorker {
     this.runs.delete(run);
     const mine = [...this.served.entries()].filter(([q]) => q.startsWith(`run-${run}-`));
     await Promise.allSettled(mine.map(([q, s]) => this.stop(q, s)));
+    for (const w of [...this.writers]) {
+      if (!w.startsWith(`${run} `)) continue;
+      this.writers.delete(w);
+      await currentConfig().datasets?.releaseWrites?.(w.slice(run.length + 1)).catch(() => undefined);
+    }
     await this.redis.srem(keys.serving(this.o.prefix, run), this.name);
   }
 
@@ -213,9 +221,23 @@ class WorkerLoop implements ClusterWorker {
     const records = names.length ? await this.redis.mget(...names.map((n) => keys.worker(this.o.prefix, n))) : [];
     if (records.some((r) => r !== null)) return;
     await deleteMatching(this.redis, keys.queueKeys(this.o.prefix, run));
+    const objects = await this.sweepObjects(run);
     await this.redis.del(keys.serving(this.o.prefix, run));
     await this.redis.srem(keys.runs(this.o.prefix), run);
-    this.o.log?.(`swept run ${run}`);
+    this.o.log?.(`swept run ${run} (${objects} stored batch${objects === 1 ? '' : 'es'})`);
+  }
+
+  /** Deletes the dead run's stored batches (no job of it is left to read them), then the key naming where they are; returns how many. */
+  private async sweepObjects(run: string): Promise<number> {
+    const text = await this.redis.get(keys.runStore(this.o.prefix, run));
+    if (!text) return 0;
+    const { store: url, storePrefix } = JSON.parse(text) as { store: string; storePrefix: string };
+    const store = this.storeFor(url);
+    const objects: string[] = [];
+    for await (const o of store.list(`${storePrefix}/`)) objects.push(o.key);
+    await Promise.all(objects.map((k) => store.delete(k)));
+    await this.redis.del(keys.runStore(this.o.prefix, run));
+    return objects.length;
   }
 
   private async stop(queue: string, s: Served): Promise<void> {
@@ -278,6 +300,12 @@ class WorkerLoop implements ClusterWorker {
         const counts = { retries: 0, skippedRows: 0, nulledRows: 0 };
         // Retries and onError run here, with the stage runner's own code, so they match `local`.
         const out = await batchRunner(s, exec, counts)(input, job.data.batch);
+        if (s.writeTo) {
+          // The run's sink is a dataset: the rows go from here into its files, never back to the coordinator.
+          const written = await this.datasetsFor(s.writeTo.url).writeBatch!(s.writeTo, out);
+          this.writers.add(`${a.run} ${s.writeTo.writer}`);
+          return { ok: true, written, rows: out.numRows, counts, worker: this.name };
+        }
         const output = await writePayload(store, a.storePrefix, ipcFromTable(out), a.inlineBytesMax);
         return { ok: true, output, rows: out.numRows, counts, worker: this.name };
       } catch (e) {
@@ -296,6 +324,14 @@ class WorkerLoop implements ClusterWorker {
     served.bull.on('error', () => undefined);
     this.served.set(s.queue, served);
     this.o.log?.(`serving ${s.queue} (stage ${s.index} "${s.name}", ${slots} slot${slots > 1 ? 's' : ''})`);
+  }
+
+  /** This process's dataset provider, able to write a sink's batches. */
+  private datasetsFor(url: string): DatasetProvider {
+    const datasets = currentConfig().datasets;
+    if (!datasets) throw noDatasets({ url });
+    if (!datasets.writeBatch) throw new QuiverError('unsupported', `pipeline: this worker's dataset provider cannot write batches for ${url}`, { url });
+    return datasets;
   }
 
   /** A Quiver error from this machine (a module it cannot load) says which worker it was. */

@@ -118,15 +118,18 @@ withRedis('bullmq runner faults', (redisUrl) => {
       const until = async (ok: () => boolean | Promise<boolean>) => {
         while (!(await ok())) await sleep(20);
       };
+      const storedBatches = () => readdirSync(tmp.path, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith('.arrow')).map((e) => e.name);
       const coordinator = await startCoordinatorProcess(redisUrl, prefix, tmp.url, 1000);
       try {
         await heldBy(markers);
         assert.ok((await r.keys(`${prefix}:run-*`)).length > 0, 'the run has queue keys while it runs');
+        assert.ok(storedBatches().length > 0, 'the run has stored batches while it runs');
         await coordinator.kill();
         // Workers leave the run once its announcement lapses; the last one out sweeps it.
         await until(() => shared.some((w) => w.output().includes('swept run')));
         assert.deepEqual(await r.keys(`${prefix}:run*`), [], 'no queue, announcement or serving set is left');
         assert.deepEqual(await r.smembers(`${prefix}:runs`), []);
+        assert.deepEqual(storedBatches(), [], `the dead run's stored batches are swept too; workers said: ${shared.map((w) => w.output()).join('')}`);
         assert.ok(shared.every((w) => w.output().includes('stopped run-')), 'every worker stopped serving the dead run');
       } finally {
         await coordinator.kill();

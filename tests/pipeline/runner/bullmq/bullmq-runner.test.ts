@@ -13,7 +13,7 @@ import type { DatasetStorage } from '../../../../src/pipeline/dataset-seam.js';
 import { connect, type Connection, type Relation } from '../../../../src/pipeline/index.js';
 import { ipcFromTable } from '../../../../src/pipeline/ipc.js';
 import { testServer, withRedis } from '../../../helpers/servers.js';
-import { startWorkerProcess, tempDir, uniquePrefix, useCluster, type WorkerProcess } from './cluster-harness.js';
+import { startWorkerProcess, tearDown, tempDir, uniquePrefix, useCluster, type WorkerProcess } from './cluster-harness.js';
 
 const fixtures = new URL('../../fixtures/', import.meta.url).href;
 const udfs = { module: `${fixtures}udfs.ts` };
@@ -63,12 +63,7 @@ describe('bullmq runner', () => {
       ]);
       con = await connect({ terminal: 'off' });
     });
-    after(async () => {
-      restore();
-      await con?.close();
-      await Promise.all(workers.map((w) => w.stop()));
-      tmp.dispose();
-    });
+    after(() => tearDown(restore, con, workers, tmp));
 
     /** The same stages under local (in-process, the cheapest to compare with) and bullmq (cluster backends). */
     const pipeline = (cluster: boolean) =>

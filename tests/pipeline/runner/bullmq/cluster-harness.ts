@@ -62,6 +62,14 @@ export function startCoordinatorProcess(redis: string, prefix: string, store: st
   });
 }
 
+/** A suite's teardown: the local runner back, the connection closed, its workers stopped, its temp folder removed. */
+export async function tearDown(restore: () => void, con: { close(): Promise<void> } | undefined, workers: WorkerProcess[], tmp: { dispose(): void }): Promise<void> {
+  restore();
+  await con?.close();
+  await Promise.all(workers.map((w) => w.stop()));
+  tmp.dispose();
+}
+
 export function uniquePrefix(): string {
   return `t${process.pid}${Math.random().toString(36).slice(2, 8)}`;
 }
