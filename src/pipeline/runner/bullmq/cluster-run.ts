@@ -227,9 +227,13 @@ export class ClusterRun {
   private async watchOnce(): Promise<void> {
     const id = await serverRunId(this.redis);
     const kept = await this.redis.pexpire(keys.run(this.o.prefix, this.id), this.announcementTtlMs);
-    if (id !== this.redisId || kept === 0) {
+    const listed = await this.redis.sismember(keys.runs(this.o.prefix), this.id);
+    if (id !== this.redisId || kept === 0 || listed === 0) {
       // Redis restarted without persistence: the announcement, queues and jobs are gone. Put
       // them back; outputs are content-addressed and answers settle once, so re-running is safe.
+      // Unlisted but announced happens too: a worker that read the run list before the restart
+      // and the announcement after it took the run for a dead coordinator's and swept it while
+      // this pass re-announced; workers serve only listed runs, so without this the run hangs.
       this.redisId = id;
       await this.announce();
       for (const p of this.pending.values()) await this.queues.get(p.stage)!.add('batch', p.data, { jobId: p.jobId, attempts: 1 });

@@ -113,6 +113,52 @@ withRedis('bullmq runner faults', (redisUrl) => {
       }
     });
 
+    it('lists its run again when a worker\'s sweep unlisted it while it was announced, and finishes with the local bytes', async () => {
+      // The end state of a race around a Redis restart: a worker read the run list before the
+      // restart and the (not yet re-made) announcement after it, took the run for a dead
+      // coordinator's and unlisted it just after the coordinator announced it again. Workers
+      // serve only listed runs, so the run hung with live workers. The unlisting is done here.
+      const r = new Redis(redisUrl);
+      const until = async (ok: () => boolean | Promise<boolean>) => {
+        while (!(await ok())) await sleep(10);
+      };
+      writeFileSync(join(markers, 'release'), '');
+      Object.assign(process.env, env);
+      const local = await bytesOf(held(con, 'inline'));
+      rmSync(join(markers, 'release'));
+      const restore = useCluster(redisUrl, prefix, tmp.url);
+      const run = bytesOf(held(con, 'cluster_task'));
+      let id = '';
+      try {
+        await heldBy(markers);
+        [id] = await r.smembers(`${prefix}:runs`);
+        await r.srem(`${prefix}:runs`, id);
+        // Two refreshes of the announcement after the unlisting: the watchdog pass of the first
+        // began after it and had ended (passes never overlap) when the second began.
+        for (let refreshes = 0; refreshes < 2; refreshes++) {
+          let ttl = await r.pttl(`${prefix}:run:${id}`);
+          await until(async () => {
+            const now = await r.pttl(`${prefix}:run:${id}`);
+            const refreshed = now > ttl;
+            ttl = now;
+            return refreshed;
+          });
+        }
+        assert.equal(await r.sismember(`${prefix}:runs`, id), 1, 'the coordinator lists its run again');
+        id = ''; // listed by its coordinator: not to be listed again after it ends
+        writeFileSync(join(markers, 'release'), '');
+        assert.ok((await run).equals(local), 'the output differs from the local run');
+      } finally {
+        // On a failure above, list the run again (workers serve it) so that it ends and this file's process can too.
+        if (id) await r.sadd(`${prefix}:runs`, id);
+        writeFileSync(join(markers, 'release'), '');
+        await run.catch(() => undefined);
+        restore();
+        for (const m of readdirSync(markers)) rmSync(join(markers, m), { force: true });
+        r.disconnect();
+      }
+    });
+
     it('sweeps every key of a coordinator killed mid-run once its announcement lapses', async () => {
       const r = new Redis(redisUrl);
       const until = async (ok: () => boolean | Promise<boolean>) => {
