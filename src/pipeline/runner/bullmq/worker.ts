@@ -61,6 +61,8 @@ interface Served {
   poolKey?: string;
 }
 
+/** 1 when a run (ARGV[1]) is in the run list (KEYS[2]) and its announcement (KEYS[1]) does not exist, else 0. */
+const listedUnannounced = "if redis.call('sismember', KEYS[2], ARGV[1]) == 1 and redis.call('exists', KEYS[1]) == 0 then return 1 end return 0";
 /** Removes a run (ARGV[1]) from the run list (KEYS[2]) unless its announcement (KEYS[1]) exists. */
 const unlistIfUnannounced = "if redis.call('exists', KEYS[1]) == 1 then return 0 end return redis.call('srem', KEYS[2], ARGV[1])";
 
@@ -223,14 +225,16 @@ class WorkerLoop implements ClusterWorker {
     const names = (await this.redis.smembers(keys.serving(this.o.prefix, run))).filter((n) => n !== this.name);
     const records = names.length ? await this.redis.mget(...names.map((n) => keys.worker(this.o.prefix, n))) : [];
     if (records.some((r) => r !== null)) return;
-    // The run list and the announcement may have been read from two lives of a restarted Redis:
-    // a live coordinator re-announces its run after a restart, so look again before deleting.
-    if (await this.redis.exists(keys.run(this.o.prefix, run))) return;
+    // The caller read the run list and the announcement in two steps, maybe from two lives of a
+    // restarted Redis (listed in the old, not yet re-announced in the new). Look at both in one
+    // step: a live coordinator announces before it lists, so only a lapsed run is listed unannounced.
+    const runKeys = [keys.run(this.o.prefix, run), keys.runs(this.o.prefix)];
+    if ((await this.redis.eval(listedUnannounced, 2, ...runKeys, run)) !== 1) return;
     await deleteMatching(this.redis, keys.queueKeys(this.o.prefix, run));
     const objects = await this.sweepObjects(run);
     await this.redis.del(keys.serving(this.o.prefix, run));
     // Unlisted only while still unannounced, in one step: a run announced again meanwhile stays listed.
-    await this.redis.eval(unlistIfUnannounced, 2, keys.run(this.o.prefix, run), keys.runs(this.o.prefix), run);
+    await this.redis.eval(unlistIfUnannounced, 2, ...runKeys, run);
     this.o.log?.(`swept run ${run} (${objects} stored batch${objects === 1 ? '' : 'es'})`);
   }
 
