@@ -106,9 +106,11 @@ describe('quiver commands', () => {
     assert.deepEqual(jsonOf(await run(['index', 'list', url, '--json'], dir)).indexes, []);
   });
 
-  it('compact commits or says there is nothing to do', async () => {
-    const c = jsonOf(await run(['compact', url, '--json'], dir));
+  it('compact commits or says there is nothing to do, and draws no bar off a terminal', async () => {
+    const r = await run(['compact', url, '--json'], dir);
+    const c = jsonOf(r);
     assert.ok(c.commit === null || /^[0-9a-f]{32}$/.test(c.commit), JSON.stringify(c));
+    assert.equal(r.stderr, '', 'stderr is no terminal: no progress is drawn');
   });
 
   it('vacuum --dry-run counts the files of a deleted branch and deletes nothing; vacuum deletes them', async () => {
@@ -122,6 +124,7 @@ describe('quiver commands', () => {
     assert.equal((await vacuum('--dry-run')).deleted, dry.deleted, 'the dry run deleted nothing');
     assert.equal((await vacuum()).deleted, dry.deleted);
     assert.equal((await vacuum('--dry-run')).deleted, 0);
+    assert.equal((await run(['vacuum', url, '--dry-run'], dir)).stderr, '', 'stderr is no terminal: no progress is drawn');
     assert.equal(jsonOf(await run(['query', url, 'select sum(rating) s from dataset', '--json'], dir)).s, 9 + 3 + 5, 'main is intact');
   });
 

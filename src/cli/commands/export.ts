@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { QuiverError } from '../../errors.js';
 import { exportVersion, type ExportFormat } from '../../io/index.js';
 import type { Command } from '../commands.js';
-import { progress } from '../progress.js';
+import { withBar } from '../progress.js';
 import { intFlag } from '../args.js';
 import { printResult } from '../output.js';
 import { parsed } from './io-args.js';
@@ -32,24 +32,13 @@ export const exportCommand: Command = {
     if (positionals.length !== 2) throw new QuiverError('invalid_input', `cli: export takes a dataset address and a destination, got ${positionals.length} arguments`);
     if (!values.to) throw new QuiverError('invalid_input', 'cli: export needs --to parquet|jsonl|webdataset|images');
     const [address, dest] = positionals;
-    const bar = progress('export', { unit: 'rows' });
-    let report;
-    let last = 0;
-    try {
-      report = await exportVersion(address, dest, {
+    const report = await withBar('export', 'rows', (onProgress) => exportVersion(address, dest, {
         to: values.to as ExportFormat,
         ...(values['shard-rows'] ? { shardRows: intFlag('shard-rows', values['shard-rows'], undefined) } : {}),
         ...(values['shard-bytes'] ? { shardBytes: intFlag('shard-bytes', values['shard-bytes'], undefined) } : {}),
         ...(values['image-column'] ? { imageColumn: values['image-column'] } : {}),
-        onProgress: (rows, total) => {
-          bar.setTotal(total);
-          bar.tick(rows - last);
-          last = rows;
-        },
-      });
-    } finally {
-      bar.stop();
-    }
+        onProgress,
+      }));
     printResult(values.json, report, () => [`export: ${report.rows} rows of version ${report.version} to ${dest} as ${report.to} (${report.files.length} files, ${report.bytes} bytes)`]);
     return 0;
   },
