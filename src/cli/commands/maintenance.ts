@@ -6,7 +6,7 @@ import { intFlag, numberFlag, parseCommand } from '../args.js';
 import type { Command } from '../commands.js';
 import { printResult } from '../output.js';
 import { withBar } from '../progress.js';
-import { withDataset } from '../target.js';
+import { withDataset } from '../../io/index.js';
 
 export const compactCommand: Command = {
   summary: 'rewrite a branch\'s small or delete-heavy fragments into large ones (one commit)',
