@@ -1,6 +1,6 @@
 // Argument parsing shared by every `quiver` command: node:util parseArgs in strict mode, with its
 // errors turned into `invalid_input` (exit status 2), and the few value syntaxes commands share
-// (counts, `$n` parameters, `column=value` pairs). Invariant: a flag a command does not declare is
+// (counts, `$n` parameters, `column=value` pairs, `--schema name=type,…`). Invariant: a flag a command does not declare is
 // refused, never ignored.
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -33,6 +33,11 @@ export function parseCommand(command: string, args: string[], options: Options, 
   if (n < required.length) throw new QuiverError('invalid_input', `cli: ${command} needs <${required[n]}>`);
   if (n > names.length) throw new QuiverError('invalid_input', `cli: ${command} takes ${names.length} argument${names.length === 1 ? '' : 's'}, got ${n}: ${JSON.stringify(parsed.positionals[names.length])} is one too many`);
   return parsed;
+}
+
+/** A `type: 'string'` flag's value, or undefined when absent (narrows Parsed's union). */
+export function textFlag(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
 }
 
 /** A flag's value as an integer in [min, ∞), or `dflt` when absent. */
@@ -90,6 +95,33 @@ export function assignments(flag: string, list: unknown): Record<string, unknown
     if (i < 1) throw new QuiverError('invalid_input', `cli: --${flag} takes column=value, got ${JSON.stringify(pair)}`);
     return [pair.slice(0, i).trim(), cliValue(pair.slice(i + 1))];
   }));
+}
+
+/**
+ * `prompt=text,tags=list<text>,rating=int?` → { prompt: 'text', tags: 'list<text>', rating: 'int?' };
+ * commas inside `<…>` belong to the type. Types are checked by `create` (create, and import into a new dataset), which names the column.
+ */
+export function parseSchemaSpec(text: string): Record<string, string> {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const ch = text[i];
+    if (ch === '<') depth++;
+    else if (ch === '>') depth--;
+    else if ((ch === ',' && depth === 0) || i === text.length) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  const schema: Record<string, string> = {};
+  for (const part of parts) {
+    const m = /^\s*([^=\s]+)\s*=\s*(\S.*?)\s*$/.exec(part);
+    if (!m) throw new QuiverError('invalid_input', `cli: --schema takes name=type pairs separated by commas, got ${JSON.stringify(part)}`);
+    if (Object.hasOwn(schema, m[1])) throw new QuiverError('invalid_input', `cli: --schema names column "${m[1]}" twice`);
+    schema[m[1]] = m[2];
+  }
+  return schema;
 }
 
 /** A command made of subcommands (`quiver index create …`): runs the one `args[0]` names. */

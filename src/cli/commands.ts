@@ -1,8 +1,10 @@
 // The `quiver` command line: one entry per subcommand in `commands`, each parsing its own
 // arguments with node:util parseArgs (args.ts); one table maps an error's code to the exit status.
-// Invariant: a failed command prints exactly one line on stderr and exits with the table's status.
+// Invariant: a failed command prints exactly one line on stderr (with --json, one JSON object)
+// and exits with the table's status.
 
 import pc from 'picocolors';
+import { toJsonValue } from '../dataset/index.js';
 import { QuiverError, isQuiverError, type ErrorCode } from '../errors.js';
 import { createCommand } from './commands/create.js';
 import { diffCommand, mergeCommand } from './commands/diff-merge.js';
@@ -89,10 +91,10 @@ function commandHelp(name: string, c: Command): string {
   return [c.usage, '', `${name}: ${c.summary}`, '', 'examples:', ...c.examples.map((e) => `  ${e}`)].join('\n');
 }
 
-/** Arguments asking for help: `--help` or `-h` before any `--`. */
-function wantsHelp(args: string[]): boolean {
+/** Whether `args` hold one of `flags` before any `--` (what follows `--` is a value, not a flag). */
+function hasFlag(args: string[], ...flags: string[]): boolean {
   const end = args.indexOf('--');
-  return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+  return (end < 0 ? args : args.slice(0, end)).some((a) => flags.includes(a));
 }
 
 /** The one line a failure prints: the command, then the message with its line breaks folded. */
@@ -101,6 +103,16 @@ function errorLine(name: string, e: unknown): string {
   const hint = isQuiverError(e, 'invalid_input') && Object.hasOwn(commands, name) ? ` (see quiver ${name} --help)` : '';
   const prefix = `quiver ${name}:`;
   return `${process.stderr.isTTY ? pc.red(prefix) : prefix} ${message}${hint}`;
+}
+
+/**
+ * A failure as one JSON object for scripts (`--json`): the code (`internal` for a bug, which is
+ * no QuiverError), the message, the error's details and the exit status.
+ */
+export function errorJson(e: unknown): { code: ErrorCode | 'internal'; message: string; details: unknown; status: number } {
+  const message = e instanceof Error ? e.message : String(e);
+  if (!isQuiverError(e)) return { code: 'internal', message, details: {}, status: 1 };
+  return { code: e.code, message, details: toJsonValue(e.details), status: EXIT_STATUS[e.code] };
 }
 
 /** Runs `quiver <argv…>` and returns its exit status; errors print one line on stderr. */
@@ -113,13 +125,16 @@ export async function main(argv: string[]): Promise<number> {
   const cmd = Object.hasOwn(commands, name) ? commands[name] : undefined;
   try {
     if (!cmd) throw new QuiverError('invalid_input', `cli: unknown command "${name}"; commands: ${Object.keys(commands).join(', ')}`);
-    if (wantsHelp(rest)) {
+    if (hasFlag(rest, '--help', '-h')) {
       console.log(commandHelp(name, cmd));
       return 0;
     }
     return await cmd.run(rest);
   } catch (e) {
-    console.error(errorLine(name, e));
-    return isQuiverError(e) ? EXIT_STATUS[e.code] : 1;
+    const failure = errorJson(e);
+    // stderr, like the one-line form: stdout carries only results, so a pipe never reads an error as one.
+    if (hasFlag(rest, '--json')) process.stderr.write(`${JSON.stringify(failure)}\n`);
+    else console.error(errorLine(name, e));
+    return failure.status;
   }
 }

@@ -62,6 +62,24 @@ export function progress(label: string, options: ProgressOptions): Progress {
   };
 }
 
+/**
+ * Runs `fn` with a bar for `label` counting `unit`; `fn` gets the library's `onProgress(done,
+ * total)` shape (export, verify, compact, vacuum) and the bar ends however `fn` ends.
+ */
+export async function withBar<T>(label: string, unit: string, fn: (onProgress: (done: number, total: number) => void) => Promise<T>): Promise<T> {
+  const bar = progress(label, { unit });
+  let last = 0;
+  try {
+    return await fn((done, total) => {
+      bar.setTotal(total);
+      bar.tick(done - last);
+      last = done;
+    });
+  } finally {
+    bar.stop();
+  }
+}
+
 function silent(): Progress {
   return { setTotal() {}, tick() {}, stop() {} };
 }

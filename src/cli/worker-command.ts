@@ -4,6 +4,7 @@
 import { QuiverError } from '../errors.js';
 import { intFlag, parseCommand } from './args.js';
 import type { Command } from './commands.js';
+import { untilStopped } from './until-stopped.js';
 
 const usage = `usage: quiver worker --redis redis://HOST:PORT [--concurrency N] [--resources gpus=1,...] [--name NAME] [--prefix quiver] [--lock-duration-ms 30000]`;
 
@@ -38,12 +39,7 @@ export const workerCommand: Command = {
       lockDurationMs: intFlag('lock-duration-ms', values['lock-duration-ms'], 30_000),
       log: (line) => console.log(`quiver worker: ${line}`),
     });
-    console.log(`quiver worker ${worker.name}: ready`);
-    await new Promise<void>((resolve) => {
-      const stop = () => void worker.close().then(resolve);
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+    await untilStopped(() => worker.close(), () => console.log(`quiver worker ${worker.name}: ready`));
     return 0;
   },
 };

@@ -58,7 +58,7 @@ import { checkTenantColumn, scopeDataset, type ScopedDataset, type ScopeOptions 
 import { buildDiffTable, diffCounts, diffRows, type DiffCounts, type DiffRow } from './versioning/diff.js';
 import { analyzeMerge, writeMerge, type ConflictPolicy, type MergeConflict } from './versioning/merge.js';
 import { mergeBase, resolveCommit, walkHistory } from './versioning/refs.js';
-import { applyCompaction, planAutoCompaction, planCompaction, wantsAutoCompaction, writeCompaction, type AutoCompactOptions, type CompactOptions } from './versioning/compact.js';
+import { applyCompaction, planAutoCompaction, planCompaction, wantsAutoCompaction, writeCompaction, type AutoCompactOptions, type CompactOptions, type CompactRunOptions } from './versioning/compact.js';
 import { vacuum, type VacuumOptions, type VacuumResult } from './versioning/vacuum.js';
 import { applyRowWrite, type RowWrite } from './versioning/row-write.js';
 import { schemaChanges, parseColumn, planAddColumn, planAlterColumn, planDropColumn, planRenameColumn, type AddColumnOptions, type AlterColumnOptions } from './versioning/schema-change.js';
@@ -1831,18 +1831,18 @@ export class Dataset {
    * @example
    * const c = await ds.compact();
    */
-  async compact(options: CompactOptions = {}): Promise<Commit | null> {
+  async compact(options: CompactRunOptions = {}): Promise<Commit | null> {
     this.#check(true);
     if (this.#hasStaged()) throw new QuiverError('invalid_input', 'versioning: commit or discard() staged changes before compact');
     return this.#mutex.run(() => this.#compactLocked(options));
   }
 
-  async #compactLocked(options: CompactOptions, plan: (m: Manifest, o: CompactOptions) => FragmentMeta[] = planCompaction): Promise<Commit | null> {
+  async #compactLocked(options: CompactRunOptions, plan: (m: Manifest, o: CompactOptions) => FragmentMeta[] = planCompaction): Promise<Commit | null> {
     await this.#syncHead();
     const picked = plan(this.#manifest, options);
     if (picked.length === 0) return null;
     const ctx = await this.#versionContext();
-    const w = await writeCompaction(ctx, this.#manifest, picked, options.fragmentRowsMax ?? this.#writeOptions.fragmentRowsMax);
+    const w = await writeCompaction(ctx, this.#manifest, picked, options.fragmentRowsMax ?? this.#writeOptions.fragmentRowsMax, options.onProgress);
     return this.#publish(`compact ${picked.length} fragments`, [(m) => applyCompaction(w, m)], { fragments: picked.length }, 'compact');
   }
 

@@ -51,6 +51,20 @@ describe('quiver commands', () => {
     assert.deepEqual(t.schema.fields.map((f) => f.name), ['row_id', 'prompt_emb']);
   });
 
+  it('query prints the header of an empty result as csv and as a table, from the result\'s schema', async () => {
+    const sql = 'select prompt, rating * 2 as twice from dataset where rating > 100';
+    const [csv, tableRun, jsonl] = await Promise.all([
+      run(['query', url, sql, '--format', 'csv'], dir),
+      run(['query', url, sql], dir),
+      run(['query', url, sql, '--json'], dir),
+    ]);
+    assert.equal(csv.status, 0, csv.stderr);
+    assert.equal(csv.stdout, 'prompt,twice\n');
+    assert.equal(tableRun.status, 0, tableRun.stderr);
+    assert.deepEqual(tableRun.stdout.trim().split('\n').map((l) => l.split(/\s{2,}/)), [['prompt', 'twice'], ['(0 rows)']]);
+    assert.equal(jsonl.stdout, '', 'JSON lines of no rows are no lines');
+  });
+
   it('schema and info describe the addressed version', async () => {
     const [schema, info] = await Promise.all([run(['schema', url, '--json'], dir), run(['info', url, '--json'], dir)]);
     assert.deepEqual(jsonOf(schema).columns[2], { name: 'prompt_emb', type: 'embedding(4)', nullable: true });
@@ -106,9 +120,11 @@ describe('quiver commands', () => {
     assert.deepEqual(jsonOf(await run(['index', 'list', url, '--json'], dir)).indexes, []);
   });
 
-  it('compact commits or says there is nothing to do', async () => {
-    const c = jsonOf(await run(['compact', url, '--json'], dir));
+  it('compact commits or says there is nothing to do, and draws no bar off a terminal', async () => {
+    const r = await run(['compact', url, '--json'], dir);
+    const c = jsonOf(r);
     assert.ok(c.commit === null || /^[0-9a-f]{32}$/.test(c.commit), JSON.stringify(c));
+    assert.equal(r.stderr, '', 'stderr is no terminal: no progress is drawn');
   });
 
   it('vacuum --dry-run counts the files of a deleted branch and deletes nothing; vacuum deletes them', async () => {
@@ -122,6 +138,7 @@ describe('quiver commands', () => {
     assert.equal((await vacuum('--dry-run')).deleted, dry.deleted, 'the dry run deleted nothing');
     assert.equal((await vacuum()).deleted, dry.deleted);
     assert.equal((await vacuum('--dry-run')).deleted, 0);
+    assert.equal((await run(['vacuum', url, '--dry-run'], dir)).stderr, '', 'stderr is no terminal: no progress is drawn');
     assert.equal(jsonOf(await run(['query', url, 'select sum(rating) s from dataset', '--json'], dir)).s, 9 + 3 + 5, 'main is intact');
   });
 
@@ -178,5 +195,29 @@ describe('quiver commands', () => {
       assert.match(lines[0], new RegExp(`^quiver ${args[0]}: `));
       assert.match(lines[0], message);
     });
+  });
+
+  it('with --json prints a failure as one JSON object on stderr: code, message, details, the table\'s status', async () => {
+    const cases: [string[], keyof typeof EXIT_STATUS, RegExp][] = [
+      [['frobnicate', '--json'], 'invalid_input', /unknown command "frobnicate"/],
+      [['query', url, 'selec 1', '--json'], 'invalid_sql', /syntax error/],
+      [['query', `${url}@nope`, 'select 1', '--json'], 'not_found', /no branch, tag or version "nope"/],
+      [['update', `${url}@r1`, '--json', '--where', 'true', '--set', 'rating=1'], 'read_only', /read-only/],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => run(args, dir)));
+    runs.forEach((r, i) => {
+      const [args, code, message] = cases[i];
+      assert.equal(r.status, EXIT_STATUS[code], `quiver ${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stdout, '', `quiver ${args.join(' ')} printed on stdout`);
+      const lines = r.stderr.trimEnd().split('\n');
+      assert.equal(lines.length, 1, `quiver ${args.join(' ')} printed one line: ${r.stderr}`);
+      const e = JSON.parse(lines[0]);
+      assert.deepEqual(Object.keys(e), ['code', 'message', 'details', 'status']);
+      assert.equal(e.code, code);
+      assert.equal(e.status, EXIT_STATUS[code]);
+      assert.match(e.message, message);
+      assert.equal(typeof e.details, 'object');
+    });
+    assert.equal(JSON.parse(runs[2].stderr).details.at, 'nope', 'details say what was not found');
   });
 });

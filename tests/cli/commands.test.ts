@@ -6,8 +6,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { main } from '../../src/cli/commands.js';
 import { cliParams } from '../../src/cli/args.js';
-import { parseSchemaSpec } from '../../src/cli/commands/create.js';
-import { parseTarget } from '../../src/cli/target.js';
+import { parseSchemaSpec } from '../../src/cli/args.js';
 import { parseResources } from '../../src/cli/worker-command.js';
 
 async function captured(fn: () => Promise<number>): Promise<{ status: number; out: string[]; err: string[] }> {
@@ -45,14 +44,6 @@ describe('quiver cli', () => {
       assert.equal(r.status, 0, name);
       assert.match(r.out.join('\n'), new RegExp(`^usage: quiver ${name} [\\s\\S]*\\nexamples:\\n {2}quiver ${name} `), name);
     }
-  });
-
-  it('splits url@ref at the last @ after the last slash only', () => {
-    assert.deepEqual(parseTarget('./gen@ft-v12'), { url: './gen', ref: 'ft-v12' });
-    assert.deepEqual(parseTarget('s3://bucket/gen'), { url: 's3://bucket/gen', ref: null });
-    assert.deepEqual(parseTarget('s3://bucket/user@x/gen'), { url: 's3://bucket/user@x/gen', ref: null });
-    assert.deepEqual(parseTarget('./a@b/gen@release-3'), { url: './a@b/gen', ref: 'release-3' });
-    assert.throws(() => parseTarget('./gen@'), /url or url@branch\|tag\|version, got "\.\/gen@"/);
   });
 
   it('reads a --schema list, keeping commas inside <> with the type', () => {

@@ -1,5 +1,6 @@
-// The progress bar in a real terminal: `quiver index create` on a few thousand rows runs in a
-// tmux pane (a private tmux server, its own socket), and the pane afterwards shows the bar's last
+// The progress bar in a real terminal: `quiver index create` on a few thousand rows, then
+// `quiver compact` and `quiver vacuum` on a dataset of small fragments, run in a tmux pane (a
+// private tmux server, its own socket), and the pane afterwards shows each bar's last
 // state with count, rate and ETA on one line, the command's result on the next, and a clean
 // prompt after it. The test waits on a tmux channel the command signals when it ends, never on
 // a timer. Skipped with the reason without tmux (scripts/servers/tmux.sh), failed under CI=true.
@@ -33,7 +34,7 @@ describe('quiver in a terminal', () => {
     if (hasTmux) spawnSync('tmux', ['-L', socket, 'kill-server']);
   });
 
-  it('draws the index build\'s progress bar with count and rate, and leaves a clean prompt', { skip: missing ?? false, timeout: 300_000 }, async () => {
+  it('draws the progress bars of index create, compact and vacuum with count, rate and ETA, and leaves a clean prompt', { skip: missing ?? false, timeout: 300_000 }, async () => {
     const dir = tempDir('quiver-tty-');
     const url = join(dir, 'ds');
     const seed = 17;
@@ -42,10 +43,19 @@ describe('quiver in a terminal', () => {
     await ds.append(Array.from({ length: rows }, () => ({ emb: Float32Array.from({ length: dim }, () => next() - 0.5) })));
     await ds.commit('vectors');
     await ds.close();
+    // Three small fragments, so compact has work (autoCompact waits for 32).
+    const small = await quiver.create(join(dir, 'small'), { schema: { n: 'int' } });
+    for (let c = 0; c < 3; c++) {
+      await small.append(Array.from({ length: 100 }, (_, i) => ({ n: c * 100 + i })));
+      await small.commit(`part ${c}`);
+    }
+    await small.close();
 
     // The typed line stays short; the command, and the signal that it ended, live in a script.
     writeFileSync(join(dir, 'build.sh'), [
       `${JSON.stringify(process.execPath)} ${JSON.stringify(QUIVER_BIN)} index create ./ds emb --kind vector --build-batch-vectors 250`,
+      `${JSON.stringify(process.execPath)} ${JSON.stringify(QUIVER_BIN)} compact ./small`,
+      `${JSON.stringify(process.execPath)} ${JSON.stringify(QUIVER_BIN)} vacuum ./small --older-than-ms 0`,
       `tmux -L ${socket} wait-for -S built`,
     ].join('\n'));
     tmux('new-session', '-d', '-s', 'cli', '-x', '180', '-y', '24', '-c', dir, 'env', '-i', `PATH=${process.env.PATH}`, `HOME=${dir}`, 'TERM=screen', `PS1=${prompt}`, 'bash', '--norc', '--noprofile');
@@ -63,6 +73,12 @@ describe('quiver in a terminal', () => {
     assert.ok(at >= 0, `no progress bar in the pane:\n${lines.join('\n')}`);
     assert.match(lines[at], new RegExp(`^index emb \\[\\u2588{30}\\] 100% \\| ${rows}/${rows} vectors \\| \\d+(\\.\\d)? vectors/s \\| ETA \\d+ s$`));
     assert.match(lines[at + 1], /^vector index on emb, version [0-9a-f]{32}$/, 'the result starts on a clean line after the bar');
-    assert.equal(lines[at + 2], prompt.trimEnd(), 'the prompt after the command is clean');
+    const eta = '\\| \\d+(\\.\\d)? (rows|objects)/s \\| ETA \\d+ s$';
+    assert.match(lines[at + 2], new RegExp(`^compact \\[\\u2588{30}\\] 100% \\| 300/300 rows ${eta}`), `compact's bar:\n${lines.join('\n')}`);
+    assert.match(lines[at + 3], /^compacted, version [0-9a-f]{32}$/);
+    const vacuumBar = new RegExp(`^vacuum \\[\\u2588{30}\\] 100% \\| (\\d+)/(\\d+) objects ${eta}`).exec(lines[at + 4]);
+    assert.ok(vacuumBar && vacuumBar[1] === vacuumBar[2] && Number(vacuumBar[1]) > 0, `vacuum's bar:\n${lines.join('\n')}`);
+    assert.match(lines[at + 5], /^deleted 0 objects \(0 bytes\); kept \d+ reachable/);
+    assert.equal(lines[at + 6], prompt.trimEnd(), 'the prompt after the commands is clean');
   });
 });

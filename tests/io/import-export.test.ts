@@ -41,6 +41,19 @@ describe('exportVersion and importFiles', () => {
     await ds.close();
   });
 
+  it('imports a Parquet BLOB column declared image by schema as an image column, bytes unchanged', async () => {
+    const dir = tempDir();
+    const src = join(dir, 'src');
+    await (await datasetWith(src, await records(4))).close();
+    await exportVersion(src, join(dir, 'rows.parquet'), { to: 'parquet' });
+    const url = join(dir, 'declared');
+    await importFiles(url, join(dir, 'rows.parquet'), { schema: { image: 'image', prompt: 'text', rating: 'int64?', emb: 'emb-4', meta: 'json?' } });
+    const ds = await open(url);
+    assert.equal(ds.schema.find((c) => c.name === 'image')?.type.kind, 'image');
+    await ds.close();
+    assert.deepEqual(await contents(url), await contents(src));
+  });
+
   it('joins an image folder with a CSV metadata file by file name; an image without metadata gets nulls', async () => {
     const dir = tempDir();
     const photos = join(dir, 'photos');

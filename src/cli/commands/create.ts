@@ -2,36 +2,9 @@
 
 import { create } from '../../dataset/index.js';
 import { QuiverError } from '../../errors.js';
-import { parseCommand } from '../args.js';
+import { parseCommand, parseSchemaSpec } from '../args.js';
 import type { Command } from '../commands.js';
 import { printResult } from '../output.js';
-
-/**
- * `prompt=text,tags=list<text>,rating=int?` → { prompt: 'text', tags: 'list<text>', rating: 'int?' };
- * commas inside `<…>` belong to the type. Types are checked by `create`, which names the column.
- */
-export function parseSchemaSpec(text: string): Record<string, string> {
-  const parts: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i <= text.length; i++) {
-    const ch = text[i];
-    if (ch === '<') depth++;
-    else if (ch === '>') depth--;
-    else if ((ch === ',' && depth === 0) || i === text.length) {
-      parts.push(text.slice(start, i));
-      start = i + 1;
-    }
-  }
-  const schema: Record<string, string> = {};
-  for (const part of parts) {
-    const m = /^\s*([^=\s]+)\s*=\s*(\S.*?)\s*$/.exec(part);
-    if (!m) throw new QuiverError('invalid_input', `cli: --schema takes name=type pairs separated by commas, got ${JSON.stringify(part)}`);
-    if (Object.hasOwn(schema, m[1])) throw new QuiverError('invalid_input', `cli: --schema names column "${m[1]}" twice`);
-    schema[m[1]] = m[2];
-  }
-  return schema;
-}
 
 export const createCommand: Command = {
   summary: 'create an empty dataset with a schema',

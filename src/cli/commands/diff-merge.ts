@@ -7,7 +7,7 @@ import { QuiverError } from '../../errors.js';
 import { choiceFlag, intFlag, parseCommand } from '../args.js';
 import type { Command } from '../commands.js';
 import { cellText, printResult } from '../output.js';
-import { withDataset } from '../target.js';
+import { withDataset } from '../../io/index.js';
 
 function rowLine(r: DiffRow): string {
   const sign = r.change === 'added' ? '+' : r.change === 'removed' ? '-' : '~';

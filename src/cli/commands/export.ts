@@ -1,14 +1,12 @@
 // `quiver export <url[@version]> --to FORMAT <dest>`: one version out to files
 // (src/io/export-version.ts does the work). A bar counts rows on a terminal.
 
-import { parseArgs } from 'node:util';
 import { QuiverError } from '../../errors.js';
 import { exportVersion, type ExportFormat } from '../../io/index.js';
 import type { Command } from '../commands.js';
-import { progress } from '../progress.js';
-import { intFlag } from '../args.js';
+import { withBar } from '../progress.js';
+import { intFlag, parseCommand, textFlag } from '../args.js';
 import { printResult } from '../output.js';
-import { parsed } from './io-args.js';
 
 const usage = `usage: quiver export <url[@branch|@tag|@version]> --to parquet|jsonl|webdataset|images <dest>
                      [--shard-rows 10000] [--shard-bytes 1073741824] [--image-column NAME] [--json]`;
@@ -18,38 +16,18 @@ export const exportCommand: Command = {
   usage,
   examples: ['quiver export ./gen@ft-v12 --to webdataset ./shards/ --shard-rows 10000', 'quiver export ./gen@v1 --to parquet gen-v1.parquet', 'quiver export ./gen --to images ./photos-out/'],
   async run(args) {
-    const { values, positionals } = parsed(() =>
-      parseArgs({
-        args,
-        allowPositionals: true,
-        strict: true,
-        options: {
-          to: { type: 'string' }, 'shard-rows': { type: 'string' }, 'shard-bytes': { type: 'string' }, 'image-column': { type: 'string' },
-          json: { type: 'boolean' },
-        },
-      }),
-    );
-    if (positionals.length !== 2) throw new QuiverError('invalid_input', `cli: export takes a dataset address and a destination, got ${positionals.length} arguments`);
+    const { values, positionals } = parseCommand('export', args, {
+      to: { type: 'string' }, 'shard-rows': { type: 'string' }, 'shard-bytes': { type: 'string' }, 'image-column': { type: 'string' },
+    }, ['dataset', 'dest']);
     if (!values.to) throw new QuiverError('invalid_input', 'cli: export needs --to parquet|jsonl|webdataset|images');
     const [address, dest] = positionals;
-    const bar = progress('export', { unit: 'rows' });
-    let report;
-    let last = 0;
-    try {
-      report = await exportVersion(address, dest, {
+    const report = await withBar('export', 'rows', (onProgress) => exportVersion(address, dest, {
         to: values.to as ExportFormat,
-        ...(values['shard-rows'] ? { shardRows: intFlag('shard-rows', values['shard-rows'], undefined) } : {}),
-        ...(values['shard-bytes'] ? { shardBytes: intFlag('shard-bytes', values['shard-bytes'], undefined) } : {}),
-        ...(values['image-column'] ? { imageColumn: values['image-column'] } : {}),
-        onProgress: (rows, total) => {
-          bar.setTotal(total);
-          bar.tick(rows - last);
-          last = rows;
-        },
-      });
-    } finally {
-      bar.stop();
-    }
+        shardRows: intFlag('shard-rows', values['shard-rows'], undefined),
+        shardBytes: intFlag('shard-bytes', values['shard-bytes'], undefined),
+        imageColumn: textFlag(values['image-column']),
+        onProgress,
+      }));
     printResult(values.json, report, () => [`export: ${report.rows} rows of version ${report.version} to ${dest} as ${report.to} (${report.files.length} files, ${report.bytes} bytes)`]);
     return 0;
   },

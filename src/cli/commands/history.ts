@@ -5,7 +5,7 @@ import type { Commit } from '../../format/index.js';
 import { intFlag, parseCommand } from '../args.js';
 import type { Command } from '../commands.js';
 import { commitLine, printResult } from '../output.js';
-import { withDataset } from '../target.js';
+import { withDataset } from '../../io/index.js';
 
 function summary(c: Commit) {
   return { id: c.id, time: c.time, operation: c.operation, message: c.message, parents: c.parents, stats: c.stats };

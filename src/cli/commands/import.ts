@@ -1,14 +1,11 @@
 // `quiver import <url> <source>`: files into a dataset (src/io/import-files.ts does the work).
 // A bar counts source files on a terminal; --json prints the report for scripts.
 
-import { parseArgs } from 'node:util';
-import { QuiverError } from '../../errors.js';
 import { importFiles, type OnError, type SourceFormat } from '../../io/index.js';
 import type { Command } from '../commands.js';
 import { progress } from '../progress.js';
-import { intFlag } from '../args.js';
+import { intFlag, parseCommand, parseSchemaSpec, textFlag } from '../args.js';
 import { printResult } from '../output.js';
-import { parsed, parseSchemaFlag } from './io-args.js';
 
 const usage = `usage: quiver import <url> <source> [--format parquet|jsonl|csv|images|webdataset] [--metadata FILE] [--join-on file_name]
                      [--schema name=type,...] [--branch main] [--message TEXT] [--on-error fail|skip] [--commit-rows 50000]
@@ -19,34 +16,26 @@ export const importCommand: Command = {
   usage,
   examples: ['quiver import ./gen ./photos/ --metadata photos.jsonl --message "first import"', 'quiver import ./gen rows.parquet --on-error skip --json', 'quiver import ./gen ./shards/ --format webdataset'],
   async run(args) {
-    const { values, positionals } = parsed(() =>
-      parseArgs({
-        args,
-        allowPositionals: true,
-        strict: true,
-        options: {
-          format: { type: 'string' }, metadata: { type: 'string' }, 'join-on': { type: 'string' }, schema: { type: 'string' },
-          branch: { type: 'string' }, message: { type: 'string' }, 'on-error': { type: 'string' }, 'commit-rows': { type: 'string' },
-          'image-column': { type: 'string' }, restart: { type: 'boolean' },
-          json: { type: 'boolean' },
-        },
-      }),
-    );
-    if (positionals.length !== 2) throw new QuiverError('invalid_input', `cli: import takes a dataset URL and a source path, got ${positionals.length} arguments`);
+    const { values, positionals } = parseCommand('import', args, {
+      format: { type: 'string' }, metadata: { type: 'string' }, 'join-on': { type: 'string' }, schema: { type: 'string' },
+      branch: { type: 'string' }, message: { type: 'string' }, 'on-error': { type: 'string' }, 'commit-rows': { type: 'string' },
+      'image-column': { type: 'string' }, restart: { type: 'boolean' },
+    }, ['url', 'source']);
     const [url, source] = positionals;
+    const v = (name: string) => textFlag(values[name]);
     const bar = progress('import', { unit: 'files' });
     let report;
     try {
       report = await importFiles(url, source, {
-        ...(values.format ? { format: values.format as SourceFormat } : {}),
-        ...(values.metadata ? { metadata: values.metadata } : {}),
-        ...(values['join-on'] ? { joinOn: values['join-on'] } : {}),
-        ...(values.schema ? { schema: parseSchemaFlag(values.schema) } : {}),
-        ...(values.branch ? { branch: values.branch } : {}),
-        ...(values.message ? { message: values.message } : {}),
-        ...(values['on-error'] ? { onError: values['on-error'] as OnError } : {}),
-        ...(values['commit-rows'] ? { commitRows: intFlag('commit-rows', values['commit-rows'], undefined) } : {}),
-        ...(values['image-column'] ? { imageColumn: values['image-column'] } : {}),
+        format: v('format') as SourceFormat | undefined,
+        metadata: v('metadata'),
+        joinOn: v('join-on'),
+        schema: values.schema === undefined ? undefined : parseSchemaSpec(v('schema')!),
+        branch: v('branch'),
+        message: v('message'),
+        onError: v('on-error') as OnError | undefined,
+        commitRows: intFlag('commit-rows', values['commit-rows'], undefined),
+        imageColumn: v('image-column'),
         restart: values.restart === true,
         onProgress: (p) => {
           bar.setTotal(p.filesTotal);

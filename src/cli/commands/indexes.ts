@@ -7,7 +7,7 @@ import { choiceFlag, dispatch, intFlag, parseCommand } from '../args.js';
 import type { Command } from '../commands.js';
 import { printResult, table } from '../output.js';
 import { progress } from '../progress.js';
-import { withDataset } from '../target.js';
+import { withDataset } from '../../io/index.js';
 
 const kinds = ['vector', 'fulltext', 'scalar'] as const;
 

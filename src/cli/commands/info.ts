@@ -5,7 +5,7 @@ import { typeName } from '../../format/index.js';
 import { parseCommand } from '../args.js';
 import type { Command } from '../commands.js';
 import { printResult, table } from '../output.js';
-import { withDataset } from '../target.js';
+import { withDataset } from '../../io/index.js';
 
 function columns(ds: Dataset) {
   return ds.schema.map((c) => ({ name: c.name, type: typeName(c.type), nullable: c.nullable }));

@@ -1,10 +1,12 @@
 // `quiver compact` (rewrite small or delete-heavy fragments of a branch into large ones, as one
 // commit) and `quiver vacuum` (delete objects no branch or tag reaches; `--dry-run` only counts).
+// On a terminal each draws a bar from the library's onProgress: rows written, objects decided.
 
 import { intFlag, numberFlag, parseCommand } from '../args.js';
 import type { Command } from '../commands.js';
 import { printResult } from '../output.js';
-import { withDataset } from '../target.js';
+import { withBar } from '../progress.js';
+import { withDataset } from '../../io/index.js';
 
 export const compactCommand: Command = {
   summary: 'rewrite a branch\'s small or delete-heavy fragments into large ones (one commit)',
@@ -20,7 +22,8 @@ export const compactCommand: Command = {
       fragmentRowsMax: intFlag('fragment-rows-max', values['fragment-rows-max'], undefined),
     };
     await withDataset(positionals[0], async (ds) => {
-      const c = await ds.compact(Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)));
+      const policy = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+      const c = await withBar('compact', 'rows', (onProgress) => ds.compact({ ...policy, onProgress }));
       printResult(values.json, { commit: c?.id ?? null }, () => (c ? `compacted, version ${c.id}` : 'nothing to compact'));
     });
     return 0;
@@ -36,7 +39,7 @@ export const vacuumCommand: Command = {
     const olderThan = intFlag('older-than-ms', values['older-than-ms'], undefined, 0);
     const dryRun = Boolean(values['dry-run']);
     await withDataset(positionals[0], async (ds) => {
-      const r = await ds.vacuum({ dryRun, ...(olderThan === undefined ? {} : { olderThan }) });
+      const r = await withBar('vacuum', 'objects', (onProgress) => ds.vacuum({ dryRun, ...(olderThan === undefined ? {} : { olderThan }), onProgress }));
       printResult(values.json, { ...r, dryRun }, () => [
         `${dryRun ? 'would delete' : 'deleted'} ${r.deleted} objects (${r.bytes} bytes); kept ${r.reachable} reachable, ${r.pending} pending, ${r.young} younger than the grace period`,
       ]);

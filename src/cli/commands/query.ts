@@ -2,13 +2,24 @@
 // rows as a table, JSON lines, CSV or an Arrow IPC stream. `$1`, `$2`… come from `--param`.
 
 import * as arrow from 'apache-arrow';
+import type { Dataset } from '../../dataset/index.js';
 import { QuiverError } from '../../errors.js';
+import type { Param } from '../../query/index.js';
 import { choiceFlag, cliParams, parseCommand } from '../args.js';
 import type { Command } from '../commands.js';
 import { csvLines, printJson, table } from '../output.js';
-import { withDataset } from '../target.js';
+import { withDataset } from '../../io/index.js';
 
 const formats = ['table', 'jsonl', 'csv', 'arrow'] as const;
+
+/**
+ * The column names of a query that returned no rows, for the header of a csv or table: rows
+ * cannot tell them, so the query runs once more as Arrow, whose schema names them. Only an
+ * empty result pays this second run.
+ */
+async function resultColumns(ds: Dataset, sql: string, params: Param[]): Promise<string[]> {
+  return (await ds.queryArrow(sql, params)).schema.fields.map((f) => f.name);
+}
 
 export const queryCommand: Command = {
   summary: 'run SQL over a version; rows as a table, JSON lines, CSV or Arrow',
@@ -36,8 +47,7 @@ export const queryCommand: Command = {
         for (const r of rows) printJson(r);
         return;
       }
-      // Columns from the first row; an empty result still names none, which DuckDB's rows cannot tell.
-      const columns = rows.length ? Object.keys(rows[0]) : [];
+      const columns = rows.length ? Object.keys(rows[0]) : await resultColumns(ds, sql, params);
       const lines = format === 'csv' ? csvLines(rows, columns) : table(rows, columns);
       process.stdout.write(`${lines.join('\n')}\n`);
     });

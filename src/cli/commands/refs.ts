@@ -6,7 +6,7 @@ import { QuiverError } from '../../errors.js';
 import { parseCommand } from '../args.js';
 import type { Command } from '../commands.js';
 import { printResult } from '../output.js';
-import { withDataset } from '../target.js';
+import { withDataset } from '../../io/index.js';
 
 type Kind = 'branch' | 'tag';
 

@@ -6,7 +6,7 @@ import { QuiverError } from '../../errors.js';
 import { assignments, cliParams, parseCommand, type Parsed } from '../args.js';
 import type { Command } from '../commands.js';
 import { printResult } from '../output.js';
-import { withDataset } from '../target.js';
+import { withDataset } from '../../io/index.js';
 
 const selectOptions = { where: { type: 'string' }, param: { type: 'string', multiple: true }, message: { type: 'string' } } as const;
 

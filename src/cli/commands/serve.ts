@@ -7,6 +7,7 @@ import { QuiverError } from '../../errors.js';
 import { intFlag, parseCommand } from '../args.js';
 import type { Command } from '../commands.js';
 import { printResult } from '../output.js';
+import { untilStopped } from '../until-stopped.js';
 
 export const serveCommand: Command = {
   summary: 'serve the datasets under a root over HTTP',
@@ -25,13 +26,9 @@ export const serveCommand: Command = {
       // With --json the token goes into the one JSON line; without, serve prints it on stderr.
       ...(values.json ? { onBootstrapToken: () => undefined } : {}),
     });
-    printResult(values.json, { url: server.url, port: server.port, root: values.root, bootstrapToken: server.bootstrapToken ?? null },
-      () => `quiver serve: listening on ${server.url} (root ${values.root})`);
-    await new Promise<void>((done) => {
-      const stop = () => void server.close().then(done);
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+    await untilStopped(() => server.close(), () =>
+      printResult(values.json, { url: server.url, port: server.port, root: values.root, bootstrapToken: server.bootstrapToken ?? null },
+        () => `quiver serve: listening on ${server.url} (root ${values.root})`));
     return 0;
   },
 };

@@ -1,13 +1,11 @@
 // `quiver verify <url>`: checks every object the dataset's refs reach (src/io/verify.ts) and
 // exits 1 when anything is missing or corrupt, listing each by key.
 
-import { parseArgs } from 'node:util';
-import { QuiverError } from '../../errors.js';
 import { verify } from '../../io/index.js';
 import type { Command } from '../commands.js';
-import { progress } from '../progress.js';
+import { withBar } from '../progress.js';
 import { printResult } from '../output.js';
-import { parsed } from './io-args.js';
+import { parseCommand } from '../args.js';
 
 /** The exit status when verify finds a problem (the check itself ran). */
 export const VERIFY_FAILED_STATUS = 1;
@@ -19,22 +17,8 @@ export const verifyCommand: Command = {
   usage,
   examples: ['quiver verify ./gen', 'quiver verify s3://bucket/gen --json'],
   async run(args) {
-    const { values, positionals } = parsed(() => parseArgs({ args, allowPositionals: true, strict: true, options: { json: { type: 'boolean' } } }));
-    if (positionals.length !== 1) throw new QuiverError('invalid_input', `cli: verify takes one dataset URL, got ${positionals.length} arguments`);
-    const bar = progress('verify', { unit: 'files' });
-    let report;
-    let last = 0;
-    try {
-      report = await verify(positionals[0], {
-        onProgress: (files, total) => {
-          bar.setTotal(total);
-          bar.tick(files - last);
-          last = files;
-        },
-      });
-    } finally {
-      bar.stop();
-    }
+    const { values, positionals } = parseCommand('verify', args, {}, ['url']);
+    const report = await withBar('verify', 'files', (onProgress) => verify(positionals[0], { onProgress }));
     printResult(values.json, report, () => [
       `verify: ${report.url}: ${report.refs} refs, ${report.commits} commits, ${report.manifests} manifests, ${report.files} files (${report.bytes} bytes): ${report.ok ? 'ok' : `${report.problems.length} problems`}`,
       ...report.problems.map((p) => `  ${p.problem} ${p.key}: ${p.reason} (via ${p.via})`),

@@ -18,6 +18,12 @@ export interface CompactOptions {
   fragmentRowsMax?: number;
 }
 
+/** What `Dataset.compact` takes: the policy, and where to report progress (the CLI draws its bar from it). */
+export interface CompactRunOptions extends CompactOptions {
+  /** Called before the first fragment is written and after each, with rows written of the rows compacted. */
+  onProgress?: (rows: number, rowsTotal: number) => void;
+}
+
 /** The automatic policy: after a commit, compact when this many small fragments accumulate. */
 export interface AutoCompactOptions extends CompactOptions {
   /** Small fragments that trigger compaction after a commit. Default 32. */
@@ -73,7 +79,7 @@ export interface CompactionWrite {
 }
 
 /** Reads the rows of `picked` and writes them as new fragments; large files only their rows use are rewritten too. */
-export async function writeCompaction(ctx: VersionContext, m: Manifest, picked: FragmentMeta[], rowsMax: number): Promise<CompactionWrite> {
+export async function writeCompaction(ctx: VersionContext, m: Manifest, picked: FragmentMeta[], rowsMax: number, onProgress?: CompactRunOptions['onProgress']): Promise<CompactionWrite> {
   const sub: Manifest = { ...m, fragments: picked, groups: {} };
   await createVersionView(ctx, '__quiver_compact', sub, { large: 'none' });
   const rows = (await ctx.session.all(`SELECT ${['row_id', ...smallColumnNames(m)].map(quoteIdent).join(', ')} FROM __quiver_compact ORDER BY row_id`)).rows;
@@ -101,6 +107,7 @@ export async function writeCompaction(ctx: VersionContext, m: Manifest, picked: 
     groups.push({ column: def.name, remove: drop.map((p) => keyOf.get(p)!), add: [] });
   }
   const added: FragmentMeta[] = [];
+  onProgress?.(0, rows.length);
   for (let i = 0; i < rows.length; i += rowsMax) {
     const chunk = rows.slice(i, i + rowsMax);
     const chunkIds = ids.slice(i, i + rowsMax);
@@ -117,6 +124,7 @@ export async function writeCompaction(ctx: VersionContext, m: Manifest, picked: 
       g.add.push(file);
       bytes += file.bytes;
     }
+    onProgress?.(Math.min(rows.length, i + rowsMax), rows.length);
   }
   return { replaced: picked.map((f) => ({ id: f.id, deletes: f.deletes?.key ?? null })), added, groups, bytes };
 }

@@ -27,6 +27,8 @@ export interface VacuumOptions {
    * dead and its files are garbage. Default 24 hours (PENDING_LEASE_MS).
    */
   pendingLeaseMs?: number;
+  /** Called before the first listed object is decided on and after each, with objects done of objects listed. */
+  onProgress?: (objects: number, objectsTotal: number) => void;
 }
 
 export interface VacuumResult {
@@ -91,6 +93,8 @@ export async function vacuum(store: ObjectStore, options: VacuumOptions = {}): P
   const pending = await pendingKeys(store, now, options.pendingLeaseMs ?? PENDING_LEASE_MS);
   const keep = await reachableKeys(store);
   const result: VacuumResult = { deleted: 0, bytes: 0, reachable: 0, pending: 0, young: 0, expiredMarkers: pending.expired.length, tmpFiles: 0 };
+  let done = 0;
+  options.onProgress?.(0, listed.length);
   for (const { key, size, lastModified } of listed) {
     if (keep.has(key)) result.reachable++;
     else if (pending.keys.has(key)) result.pending++;
@@ -100,6 +104,7 @@ export async function vacuum(store: ObjectStore, options: VacuumOptions = {}): P
       result.deleted++;
       result.bytes += size;
     }
+    options.onProgress?.(++done, listed.length);
   }
   // Markers go after the files they listed, so a writer that finds its marker gone knows the
   // deletions are done and can check its files (PendingStore.checkIntact).
