@@ -7,6 +7,7 @@ import type * as arrow from 'apache-arrow';
 import { QuiverError, isQuiverError } from '../errors.js';
 import {
   columnize,
+  setRowIds,
   isLarge,
   createRef,
   emptyManifest,
@@ -1321,8 +1322,7 @@ export class Dataset {
     else checkSchema(this.#manifest, this.#stagedSchema);
     const ids = await this.#rowIds.take(rows);
     const idValues = Array.from(ids);
-    batch.scalar[0].values = idValues;
-    for (const cols of batch.large.values()) cols[0] = batch.scalar[0];
+    setRowIds(batch, idValues);
     await this.#staging.add(batch);
     this.#seq++;
     return idValues;

@@ -6,7 +6,7 @@
 // metadata is never staged (a re-run job's loser) are unreferenced: vacuum removes them.
 
 import { QuiverError } from '../errors.js';
-import { columnize, RowIdAllocator, writeFragment, type ColumnDef, type RecordInput, type WrittenFragment } from '../format/index.js';
+import { columnize, RowIdAllocator, setRowIds, writeFragment, type ColumnDef, type RecordInput, type WrittenFragment } from '../format/index.js';
 import type { ObjectStore } from '../storage/index.js';
 import type { Dataset } from './dataset.js';
 import { PendingStore } from './pending-store.js';
@@ -38,8 +38,7 @@ export class FragmentWriter {
     const schema = this.ds.schema;
     // Validated with placeholder ids first, so bad input costs no lease.
     const batch = columnize(schema, records, new BigInt64Array(records.length));
-    batch.scalar[0].values = Array.from(await this.#rowIds.take(records.length));
-    for (const cols of batch.large.values()) cols[0] = batch.scalar[0];
+    setRowIds(batch, Array.from(await this.#rowIds.take(records.length)));
     return { schema, fragment: await writeFragment(this.#store as ObjectStore, batch) };
   }
 

@@ -254,6 +254,15 @@ export function parquetColumn(c: ColumnDef, values: unknown[], name = c.name): P
  * Validates `records` (all or nothing) and returns their columns. `rowIds` gives each record's
  * row id. Unknown fields and missing required fields are errors naming the row and column.
  */
+/**
+ * Gives a columnized batch its row ids (validated with placeholders first, so bad input takes no
+ * ids): the row_id column, which every large column's file shares with the small columns.
+ */
+export function setRowIds(batch: ColumnizedBatch, ids: readonly bigint[]): void {
+  batch.scalar[0]!.values = ids;
+  for (const cols of batch.large.values()) cols[0] = batch.scalar[0]!;
+}
+
 export function columnize(schema: readonly ColumnDef[], records: readonly RecordInput[], rowIds: BigInt64Array | bigint[], limits: ColumnizeLimits = {}): ColumnizedBatch {
   const valueBytesMax = limits.valueBytesMax ?? VALUE_BYTES_MAX;
   const n = records.length;

@@ -1,3 +1,3 @@
 export * from './column-type.js';
 export { readImageHeader, imageDefect, type ImageInfo } from './image-header.js';
-export { columnize, parquetColumn, describeValue, VALUE_BYTES_MAX, type ColumnizedBatch, type ColumnizeLimits, type RecordInput } from './columnize.js';
+export { columnize, setRowIds, parquetColumn, describeValue, VALUE_BYTES_MAX, type ColumnizedBatch, type ColumnizeLimits, type RecordInput } from './columnize.js';
