@@ -1,6 +1,7 @@
 // A served root for the server tests: a temp folder with dataset "gen" (prompt, image, rating,
 // emb, big int64), a server on 127.0.0.1 port 0, and tokens of each role. `call` makes one
 // request with a token and returns status and parsed body.
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as quiver from '../../src/index.js';
 import { createToken, serve, type RunningServer, type TokenScopes } from '../../src/server/index.js';
@@ -26,7 +27,10 @@ export async function genRecord(n: number) {
 }
 
 export async function served(rows = 6, appOptions: Partial<quiver.ServeRootOptions> = {}): Promise<Served> {
-  const root = tempDir('quiver-server-');
+  // The root is a folder of its own temp folder, so a test can count what is created beside it
+  // without counting what other test files create in the shared temp folder at the same time.
+  const root = join(tempDir('quiver-server-'), 'root');
+  mkdirSync(root);
   const ds = await quiver.create(join(root, 'gen'), { schema: { ...genSchema } });
   const recs = [];
   for (let i = 0; i < rows; i++) recs.push(await genRecord(i));

@@ -133,9 +133,11 @@ withRedis('bullmq runner faults', (redisUrl) => {
         await heldBy(markers);
         [id] = await r.smembers(`${prefix}:runs`);
         await r.srem(`${prefix}:runs`, id);
-        // Two refreshes of the announcement after the unlisting: the watchdog pass of the first
-        // began after it and had ended (passes never overlap) when the second began.
-        for (let refreshes = 0; refreshes < 2; refreshes++) {
+        // Three refreshes of the announcement after the unlisting. The first pass to see the run
+        // unlisted refreshes it twice (its pexpire, then the announcement's SET … PX) before it
+        // lists the run, so a second refresh may be that pass's own SET, seen before its SADD (CI
+        // caught exactly that). The third refresh is a later pass's, and passes never overlap.
+        for (let refreshes = 0; refreshes < 3; refreshes++) {
           let ttl = await r.pttl(`${prefix}:run:${id}`);
           await until(async () => {
             const now = await r.pttl(`${prefix}:run:${id}`);
