@@ -6,24 +6,36 @@ import { QuiverError } from '../../errors.js';
 import { readCommit, readRef, type Commit } from '../../format/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 
-/** Resolves a branch name, a tag name or a commit id (in that order) to its commit. */
+/**
+ * Resolves a branch name, else a tag name, else a commit id to its commit: the rule CLI addresses
+ * follow too (`src/io/address.ts`), so a tag spelled like a commit id names the same version in
+ * both. A 32-hex name reads its refs and the commit beside each other: one round trip, not three.
+ */
 export async function resolveCommit(store: ObjectStore, name: string): Promise<Commit> {
   if (typeof name !== 'string' || !name) throw new QuiverError('invalid_input', 'versioning: expected a branch, tag or commit id');
-  if (/^[0-9a-f]{32}$/.test(name)) {
-    try {
-      return await readCommit(store, name);
-    } catch (e) {
-      if (!(e instanceof QuiverError && e.code === 'not_found')) throw e;
-    }
-  }
+  const maybeCommit = /^[0-9a-f]{32}$/.test(name)
+    ? readCommit(store, name).catch((e: unknown) => {
+        if (e instanceof QuiverError && e.code === 'not_found') return null;
+        throw e;
+      })
+    : Promise.resolve(null);
   let ref: { commit: string } | null = null;
   try {
-    ref = (await readRef(store, 'branch', name)) ?? (await readRef(store, 'tag', name));
+    const [branch, tag] = await Promise.all([readRef(store, 'branch', name), readRef(store, 'tag', name)]);
+    ref = branch ?? tag;
   } catch (e) {
-    if (!(e instanceof QuiverError && e.code === 'invalid_input')) throw e;
+    if (!(e instanceof QuiverError && e.code === 'invalid_input')) {
+      await maybeCommit.catch(() => undefined);
+      throw e;
+    }
   }
-  if (!ref) throw new QuiverError('not_found', `versioning: no branch, tag or version "${name}"`, { name });
-  return readCommit(store, ref.commit);
+  if (ref) {
+    await maybeCommit.catch(() => undefined);
+    return readCommit(store, ref.commit);
+  }
+  const commit = await maybeCommit;
+  if (!commit) throw new QuiverError('not_found', `versioning: no branch, tag or version "${name}"`, { name });
+  return commit;
 }
 
 /** Every commit reachable from `starts`, newest first (by time, then id). */
