@@ -56,7 +56,7 @@ import { sharedEngine, sharedObjectCache } from './shared-engine.js';
 import { Staging } from './staging.js';
 import { createScopedView, createVersionView, DeletesCache, FragmentRowsCache, idsTable, versionSql, type VersionContext } from './versioning/context.js';
 import { checkTenantColumn, scopeDataset, type ScopedDataset, type ScopeOptions } from './scoped.js';
-import { buildDiffTable, diffCounts, diffRows, type DiffCounts, type DiffRow } from './versioning/diff.js';
+import { buildDiffTable, diffCounts, diffRows, dropDiffTable, type DiffCounts, type DiffRow, type DiffTable } from './versioning/diff.js';
 import { analyzeMerge, writeMerge, type ConflictPolicy, type MergeConflict } from './versioning/merge.js';
 import { mergeBase, resolveCommit, walkHistory } from './versioning/refs.js';
 import { applyCompaction, planAutoCompaction, planCompaction, wantsAutoCompaction, writeCompaction, type AutoCompactOptions, type CompactOptions, type CompactRunOptions } from './versioning/compact.js';
@@ -210,6 +210,9 @@ function withFragments(m: Manifest, written: readonly { fragment: FragmentMeta; 
 /** Commits a prepared merge is re-applied over (see PublishOptions.preparedOn) before it is prepared again. */
 const REBASE_COMMITS_MAX = 256;
 
+/** How many diffs' row tables a handle keeps (see #liveDiffs); a streaming client reads one at a time. */
+const liveDiffsMax = 8;
+
 /**
  * A change to apply to the branch head at commit time; re-applied as is if another writer wins
  * the race. Files it writes go to `store` when given: the publish's write batch, flushed in one
@@ -285,6 +288,12 @@ export class Dataset {
   readonly #deletesCache = new DeletesCache();
   readonly #fragmentRows = new FragmentRowsCache();
   #diffCounter = 0;
+  /**
+   * The diffs whose tables are alive in this handle's session, oldest first. A diff's table holds
+   * every changed row's small columns, so a server answering diffs all day would grow its DuckDB
+   * memory without end; past `liveDiffsMax` the oldest is dropped and its rows() says so.
+   */
+  #liveDiffs: { table: DiffTable; released: boolean }[] = [];
   /** Caches per version (and scope); a scoped handle shares its parent's. */
   #search = new SearchRuntime();
   /** Large columns of a query's result rows, read by range when the store is not a local folder. */
@@ -1486,6 +1495,7 @@ export class Dataset {
       const from = merge.base ? await readManifest(this.store, (await readCommit(this.store, merge.base)).manifest) : emptyManifest(theirs.schema);
       const t = await buildDiffTable(ctx, '__quiver_sync', from, theirs);
       const ids = (await ctx.session.all('SELECT row_id FROM __quiver_sync WHERE in_b')).rows.map((r) => r.row_id as bigint);
+      await dropDiffTable(ctx, t);
       if (ids.length === 0) return { merge, curate: null, rejected: 0 };
       await this.#syncHead();
       const m = this.#manifest;
@@ -1650,6 +1660,13 @@ export class Dataset {
       const ma = await readManifest(this.store, a.manifest);
       const mb = await readManifest(this.store, b.manifest);
       const t = await buildDiffTable(ctx, `__quiver_diff${++this.#diffCounter}`, ma, mb, { largeValues: options.largeValues });
+      const live = { table: t, released: false };
+      this.#liveDiffs.push(live);
+      while (this.#liveDiffs.length > liveDiffsMax) {
+        const oldest = this.#liveDiffs.shift()!;
+        oldest.released = true;
+        await dropDiffTable(ctx, oldest.table);
+      }
       const counts = await diffCounts(ctx, t);
       const schema = schemaChanges(ma.schema, mb.schema);
       const mutex = this.#mutex;
@@ -1662,7 +1679,10 @@ export class Dataset {
         async *rows() {
           const it = diffRows(ctx, t);
           for (;;) {
-            const next = await mutex.run(() => it.next());
+            const next = await mutex.run(() => {
+              if (live.released) throw new QuiverError('closed', `diff: this diff's rows were released: a handle keeps the rows of its last ${liveDiffsMax} diffs; call diff again`, { from: a.id, to: b.id });
+              return it.next();
+            });
             if (next.done) return;
             yield next.value;
           }

@@ -124,6 +124,12 @@ export async function buildDiffTable(ctx: VersionContext, name: string, a: Manif
   return { name, small, large };
 }
 
+/** Drops what buildDiffTable made for `t` (its table and views); later reads of `t` fail. */
+export async function dropDiffTable(ctx: VersionContext, t: DiffTable): Promise<void> {
+  for (const table of [t.name, `${t.name}_l`]) await ctx.session.run(`DROP TABLE IF EXISTS ${table}`);
+  for (const view of ['ra', 'rb', 'fa', 'fb', 'va', 'vb']) await ctx.session.run(`DROP VIEW IF EXISTS ${t.name}_${view}`);
+}
+
 /** Counts of a diff table. */
 export async function diffCounts(ctx: VersionContext, t: DiffTable): Promise<DiffCounts> {
   const both = 'in_a AND in_b';

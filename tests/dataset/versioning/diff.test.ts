@@ -36,3 +36,20 @@ describe('Dataset.diff', () => {
     await ds.close();
   });
 });
+
+describe('Dataset.diff tables', () => {
+  it('keeps the rows of the last 8 diffs of a handle and says so of an older one, instead of holding every diff ever made', async () => {
+    const ds = await quiver.create(new MemoryStore(), { schema: { prompt: 'text' } });
+    await ds.append([{ prompt: 'a' }]);
+    const v1 = await ds.commit('v1');
+    await ds.append([{ prompt: 'b' }]);
+    const v2 = await ds.commit('v2');
+    const diffs = [];
+    for (let i = 0; i < 9; i++) diffs.push(await ds.diff(v1.id, v2.id));
+    await assert.rejects(collect(diffs[0].rows()), (e: unknown) => quiver.isQuiverError(e, 'closed'));
+    for (const d of diffs.slice(1)) assert.equal((await collect(d.rows())).length, 1);
+    const tables = await ds.query("select count(*)::int as n from duckdb_tables() where table_name like '__quiver_diff%'");
+    assert.equal(tables[0].n, 8);
+    await ds.close();
+  });
+});
