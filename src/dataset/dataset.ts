@@ -1008,11 +1008,12 @@ export class Dataset {
 
   /**
    * Pairs of rows whose `column` embeddings are near-duplicates (cosine similarity at least
-   * `threshold`), each pair once, most similar first. Checks the `k` nearest rows of each row.
+   * `threshold`), each pair once, most similar first. Checks the `k` nearest rows of each row;
+   * `signal` (an AbortSignal, or anything with its `throwIfAborted`) is checked before each.
    */
-  async nearDuplicates(column: string, options: { threshold?: number; k?: number } = {}): Promise<{ a: bigint; b: bigint; similarity: number }[]> {
+  async nearDuplicates(column: string, options: { threshold?: number; k?: number; signal?: { throwIfAborted(): void } } = {}): Promise<{ a: bigint; b: bigint; similarity: number }[]> {
     this.#check(false);
-    return this.#mutex.run(() => this.#userSql(null, async () => this.#search.nearDuplicates(await this.#searchHost(`select ${quoteIdent(String(column))} from dataset`), column, options.threshold ?? 0.95, options.k ?? 10)));
+    return this.#mutex.run(() => this.#userSql(null, async () => this.#search.nearDuplicates(await this.#searchHost(`select ${quoteIdent(String(column))} from dataset`), column, options.threshold ?? 0.95, options.k ?? 10, options.signal)));
   }
 
   /**

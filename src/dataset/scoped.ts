@@ -201,7 +201,7 @@ export class ScopedDataset {
     return this.#ds.explain(sql, params);
   }
   /** `Dataset.nearDuplicates` among the tenant's rows. */
-  nearDuplicates(column: string, options: { threshold?: number; k?: number } = {}): Promise<{ a: bigint; b: bigint; similarity: number }[]> {
+  nearDuplicates(column: string, options: { threshold?: number; k?: number; signal?: { throwIfAborted(): void } } = {}): Promise<{ a: bigint; b: bigint; similarity: number }[]> {
     return this.#ds.nearDuplicates(column, options);
   }
   /** `Dataset.stream` of the tenant's rows; a `where` is sandboxed like a query. */

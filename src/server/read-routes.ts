@@ -1,4 +1,4 @@
-// Routes that read: query and explain (JSON with 64-bit integers as strings, or Arrow IPC when
+// Routes that read: query, explain and near-duplicates (JSON with 64-bit integers as strings, or Arrow IPC when
 // `Accept` asks for it), versions, log, and diff streamed as NDJSON. Invariant: a streamed
 // response holds its dataset lease until the last line is read or the client goes away.
 
@@ -20,6 +20,12 @@ const LOG_LIMIT_MAX = 10_000;
 const QueryBody = z.object({ sql: z.string().min(1).max(1_048_576).openapi({ example: 'select prompt, rating from dataset where rating >= $1 limit 10' }), params: Params }).openapi('Query');
 const LogQuery = AtQuery.extend({ from: z.string().min(1).max(256).optional(), limit: z.coerce.number().int().min(1).max(LOG_LIMIT_MAX).optional() });
 const DiffQuery = AtQuery.extend({ from: z.string().min(1).max(256), to: z.string().min(1).max(256).optional(), sinceBase: z.enum(['true', 'false']).optional(), largeValues: z.enum(['true', 'false']).optional() });
+
+/** Pairs one near-duplicates answer holds at most; the pairs are most similar first, so the rest are the weakest. */
+const NEAR_DUPLICATES_LIMIT_MAX = 100_000;
+const NearDuplicatesBody = z
+  .object({ column: z.string().min(1).max(256), threshold: z.number().min(-1).max(1).optional(), k: z.number().int().min(1).max(100).optional(), limit: z.number().int().min(1).max(NEAR_DUPLICATES_LIMIT_MAX).optional() })
+  .openapi('NearDuplicates');
 
 const json = <T extends z.ZodType>(schema: T) => ({ body: { required: true, content: { 'application/json': { schema } } } });
 const wantsArrow = (c: Context<ServerEnv>) => (c.req.header('accept') ?? '').includes(ARROW_STREAM);
@@ -48,6 +54,15 @@ export function addReadRoutes(app: OpenAPIHono<ServerEnv>, sx: ServerContext): v
   route(app, { method: 'post', path: '/v1/datasets/{dataset}/explain', summary: 'How a query would run', request: { params: DatasetPath, query: AtQuery, ...json(QueryBody) } }, async (c) => {
     const b = input<z.infer<typeof QueryBody>>(c, 'json');
     return withDataset(sx.pool, c.get('token'), dsName(c), requestOf(c, 'read'), async ({ ds }) => wireJson(c, await ds.explain(b.sql, paramsOf(b.params))));
+  });
+
+  route(app, { method: 'post', path: '/v1/datasets/{dataset}/near-duplicates', summary: 'Pairs of rows whose embeddings are near-duplicates, most similar first', description: '{ pairs: [{ a, b, similarity }], truncated }: each pair once (a < b), cosine similarity >= threshold (default 0.95) among each row\'s k (default 10) nearest; at most limit (default 1,000) pairs. One search per row, bounded by the request deadline.', request: { params: DatasetPath, query: AtQuery, ...json(NearDuplicatesBody) } }, async (c) => {
+    const b = input<z.infer<typeof NearDuplicatesBody>>(c, 'json');
+    return withDataset(sx.pool, c.get('token'), dsName(c), requestOf(c, 'read'), async ({ ds }) => {
+      const pairs = await ds.nearDuplicates(b.column, { threshold: b.threshold, k: b.k, signal: c.get('deadline') });
+      const limit = b.limit ?? 1_000;
+      return wireJson(c, { pairs: pairs.slice(0, limit), truncated: pairs.length > limit });
+    });
   });
 
   route(app, { method: 'get', path: '/v1/datasets/{dataset}/versions', summary: 'The versions of the branch (first parents), oldest first', request: { params: DatasetPath, query: AtQuery } }, async (c) =>

@@ -329,9 +329,10 @@ export class SearchRuntime {
   /**
    * Pairs of distinct rows whose `column` vectors have cosine similarity >= threshold, each
    * pair once (a < b), most similar first. Uses the column's ANN index when there is one,
-   * otherwise an exact search per row.
+   * otherwise an exact search per row. `signal` is checked before each row's search: the walk is
+   * one search per row, so a server bounds it by its request deadline.
    */
-  async nearDuplicates(host: SearchHost, column: string, threshold: number, k: number): Promise<{ a: bigint; b: bigint; similarity: number }[]> {
+  async nearDuplicates(host: SearchHost, column: string, threshold: number, k: number, signal?: { throwIfAborted(): void }): Promise<{ a: bigint; b: bigint; similarity: number }[]> {
     const col = host.manifest.schema.find((c) => c.name === column);
     if (!col || !(col.type.kind === 'embedding' || (col.type.kind === 'list' && col.type.element.kind === 'embedding'))) {
       throw new QuiverError('invalid_input', `query: nearDuplicates needs an embedding column; "${column}" is not one`, { column });
@@ -342,6 +343,7 @@ export class SearchRuntime {
     for (const seg of await this.segments(host, column)) {
       for (let r = 0; r < seg.rowIds.length; r++) {
         if (ordinalOf(live, seg.rowIds[r]) < 0) continue;
+        signal?.throwIfAborted();
         const from = seg.offsets ? seg.offsets[r] : r;
         const to = seg.offsets ? seg.offsets[r + 1] : r + 1;
         for (let v = from; v < to; v++) {

@@ -243,6 +243,12 @@ export class RemoteDataset {
     return this.#json('POST', '/explain', { body: { sql, params: params.map(toTagged) } });
   }
 
+  /** `Dataset.nearDuplicates` on the server, at most `limit` (default 1,000) pairs; bounded there by the request deadline. */
+  async nearDuplicates(column: string, options: { threshold?: number; k?: number; limit?: number } = {}): Promise<{ a: bigint; b: bigint; similarity: number }[]> {
+    const r = await this.#json<{ pairs: { a: string; b: string; similarity: number }[] }>('POST', '/near-duplicates', { body: { column, ...options } });
+    return r.pairs.map((p) => ({ a: BigInt(p.a), b: BigInt(p.b), similarity: p.similarity }));
+  }
+
   async versions(): Promise<Commit[]> {
     return (await this.#json<{ versions: Commit[] }>('GET', '/versions')).versions;
   }
