@@ -17,6 +17,7 @@ import {
   layout,
   liveRows,
   manifestKeys,
+  manifestSegmentKeys,
   moveRef,
   parseSchema,
   readCommit,
@@ -803,7 +804,7 @@ export class Dataset {
       });
       await Promise.all([batch.flush(), options.planned?.flush()]);
       try {
-        await this.#pending.checkIntact(manifestKeys(manifest));
+        await this.#pending.checkIntact([...manifestKeys(manifest), ...manifestSegmentKeys(manifest)]);
         await moveRef(this.store, 'branch', branch, commit.id, ref.etag);
         this.#refreshedAt = new Date();
         this.#head = commit;

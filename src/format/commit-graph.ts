@@ -8,6 +8,7 @@ import { layout, randomId, validRefName } from './layout.js';
 import { readContentAddressed, readMetadata, writeContentAddressed, writeMetadata, decodeMetadata } from './metadata.js';
 import type { Manifest } from './manifest.js';
 import { noteChecksums } from './checksums.js';
+import { noteSegments, resolveManifest, segmentManifest, type SegmentedLists } from './manifest-segments.js';
 
 export interface CommitStats {
   rowsAdded: number;
@@ -51,13 +52,15 @@ export function refKey(kind: RefKind, name: string): string {
  * them (a handle keeps the manifest it committed without reading it back).
  */
 export async function writeManifest(store: ObjectStore, m: Manifest): Promise<string> {
-  const id = await writeContentAddressed(store, 'manifest', layout.manifest, { ...m, nonce: randomId() });
+  const { body, format, keys } = await segmentManifest(store, m);
+  const id = await writeContentAddressed(store, 'manifest', layout.manifest, { ...body, nonce: randomId() }, format);
+  noteSegments(m, keys);
   noteChecksums(store, m);
   return id;
 }
 
 export async function readManifest(store: ObjectStore, id: string): Promise<Manifest> {
-  const m = await readContentAddressed<Manifest>(store, 'manifest', layout.manifest(id), id);
+  const m = await resolveManifest(store, await readContentAddressed<Manifest & SegmentedLists>(store, 'manifest', layout.manifest(id), id));
   noteChecksums(store, m);
   return m;
 }

@@ -1,7 +1,8 @@
 // Where every object of a dataset lives, relative to the dataset's root. docs/format.md
 // describes this layout in prose; this file is the one place that spells the keys.
 
-export const FORMAT_VERSION = 1;
+/** The highest envelope format this Quiver reads; objects are written at the lowest that holds them (format 2: segmented manifests). */
+export const FORMAT_VERSION = 2;
 
 export const layout = {
   marker: '_quiver.json',
@@ -10,6 +11,8 @@ export const layout = {
   pending: (writer: string) => `meta/pending/${writer}.json`,
   pendingPrefix: 'meta/pending/',
   manifest: (id: string) => `meta/manifests/${id}.json`,
+  /** A segment of a long manifest list (src/format/manifest-segments.ts), under the manifests' prefix so vacuum and pending markers cover it. */
+  manifestSegment: (id: string) => `meta/manifests/segments/${id}.json`,
   commit: (id: string) => `meta/commits/${id}.json`,
   commitsPrefix: 'meta/commits/',
   manifestsPrefix: 'meta/manifests/',

@@ -7,7 +7,7 @@ import { QuiverError } from '../errors.js';
 import type { ObjectStore, PutCondition, ObjectInfo } from '../storage/index.js';
 import { FORMAT_VERSION } from './layout.js';
 
-export type MetadataKind = 'marker' | 'manifest' | 'commit' | 'ref' | 'lease' | 'index' | 'pending';
+export type MetadataKind = 'marker' | 'manifest' | 'segment' | 'commit' | 'ref' | 'lease' | 'index' | 'pending';
 
 /** JSON with bigint written as strings, so row ids survive. */
 export function stableStringify(v: unknown): string {
@@ -18,7 +18,11 @@ export function sha256Hex(s: string | Uint8Array): string {
   return createHash('sha256').update(s).digest('hex');
 }
 
-export function encodeMetadata(kind: MetadataKind, body: unknown): { bytes: Uint8Array; sha: string } {
+/**
+ * `format` is the envelope's number: 1 for everything a format-1 reader understands; an object
+ * whose reading needs more (a segmented manifest) carries a higher one, which older readers refuse.
+ */
+export function encodeMetadata(kind: MetadataKind, body: unknown, format = 1): { bytes: Uint8Array; sha: string } {
   let text: string;
   try {
     text = stableStringify(body);
@@ -27,7 +31,7 @@ export function encodeMetadata(kind: MetadataKind, body: unknown): { bytes: Uint
     throw new QuiverError('invalid_input', `format: a ${kind} must be JSON; ${(e as Error).message.split('\n')[0]}`, { kind }, { cause: e });
   }
   const sha = sha256Hex(text);
-  const envelope = `{"quiver":${FORMAT_VERSION},"kind":"${kind}","sha256":"${sha}","body":${text}}\n`;
+  const envelope = `{"quiver":${format},"kind":"${kind}","sha256":"${sha}","body":${text}}\n`;
   return { bytes: new TextEncoder().encode(envelope), sha };
 }
 
@@ -63,8 +67,8 @@ export async function writeMetadata(store: ObjectStore, kind: MetadataKind, key:
  * verifies; a short or corrupt one (a full disk, a crash of an older version) is replaced, which
  * cannot change what any reader gets since the key names exactly this content.
  */
-export async function writeContentAddressed(store: ObjectStore, kind: MetadataKind, keyOf: (id: string) => string, body: unknown): Promise<string> {
-  const { bytes, sha } = encodeMetadata(kind, body);
+export async function writeContentAddressed(store: ObjectStore, kind: MetadataKind, keyOf: (id: string) => string, body: unknown, format = 1): Promise<string> {
+  const { bytes, sha } = encodeMetadata(kind, body, format);
   const id = sha.slice(0, 32);
   const key = keyOf(id);
   try {
