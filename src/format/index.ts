@@ -5,7 +5,7 @@ export { openRanged, planRowReads, readRowsRanged, type PageLocation, type Range
 export { writeParquet, decodeFooter, decodePageHeader, openFile, readFooter, readInt64Column, readRows, readVectorColumn, type ParquetColumn, type ParquetLeaf, type ParquetWriteOptions, type FooterColumn, type ParquetFooter, type PageHeader, type RandomAccess } from './parquet/index.js';
 export { layout, FORMAT_VERSION, validRefName, randomId, immutableKey } from './layout.js';
 export { encodeMetadata, decodeMetadata, readMetadata, writeMetadata, stableStringify, sha256Hex } from './metadata.js';
-export { emptyManifest, manifestKeys, liveRows, manifestBytes, type Manifest, type FragmentMeta, type GroupFileMeta, type IndexMeta, type SchemaEvolution } from './manifest.js';
+export { emptyManifest, manifestKeys, textSegmentKey, textSegmentKeys, liveRows, manifestBytes, type Manifest, type FragmentMeta, type GroupFileMeta, type IndexMeta, type SchemaEvolution } from './manifest.js';
 export {
   writeManifest,
   readManifest,

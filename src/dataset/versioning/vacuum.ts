@@ -4,7 +4,7 @@
 // read refs. A writer lists a key in its marker before writing it and drops the marker only after
 // its ref moved, so every listed object is protected by one of the two later reads.
 
-import { layout, listRefs, manifestKeys, PENDING_LEASE_MS, PENDING_PREFIXES, readCommit, readManifest, readPendingMarkers } from '../../format/index.js';
+import { layout, listRefs, manifestKeys, textSegmentKeys, PENDING_LEASE_MS, PENDING_PREFIXES, readCommit, readManifest, readPendingMarkers } from '../../format/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 
 /**
@@ -65,7 +65,10 @@ export async function reachableKeys(store: ObjectStore): Promise<Set<string>> {
   }
   for (const mid of manifests) {
     keys.add(layout.manifest(mid));
-    for (const k of manifestKeys(await readManifest(store, mid))) keys.add(k);
+    const m = await readManifest(store, mid);
+    for (const k of manifestKeys(m)) keys.add(k);
+    // Fulltext segments are found by derived key, not listed (see textSegmentKey): keep them too.
+    for (const k of textSegmentKeys(m)) keys.add(k);
   }
   return keys;
 }
