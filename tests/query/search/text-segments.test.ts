@@ -42,6 +42,15 @@ async function fts5Top(ds: quiver.Dataset, q: string): Promise<{ or: [bigint, nu
 async function oursTop(ds: quiver.Dataset, q: string): Promise<{ or: [bigint, number][]; and: bigint[] }> {
   const or = await ds.query(`select row_id, bm25(prompt, '${q}') as s from dataset order by s desc, row_id limit 10`);
   const and = await ds.query(`select row_id from dataset where match(prompt, '${q}') order by bm25(prompt, '${q}') desc, row_id limit 10`);
+  // The fast plan (top-k by bm25, block-max/MaxScore over the segments): DuckDB orders its ten
+  // winners by score alone, so equal scores are put in row-id order here.
+  const fast = await ds.query(`select row_id, bm25(prompt, '${q}') as s from dataset order by s desc limit 10`);
+  fast.sort((a, b) => (b.s as number) - (a.s as number) || ((a.row_id as bigint) < (b.row_id as bigint) ? -1 : 1));
+  assert.deepEqual(
+    fast.map((r) => r.row_id),
+    or.map((r) => r.row_id),
+    `fast plan of "${q}"`,
+  );
   return { or: or.filter((r) => (r.s as number) > 0).map((r) => [r.row_id as bigint, r.s as number]), and: and.map((r) => r.row_id as bigint) };
 }
 
