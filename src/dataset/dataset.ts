@@ -1071,6 +1071,7 @@ export class Dataset {
       manifest: this.#manifest,
       // Everything derived from the view (live rows, text statistics, candidate maps) is the scope's own.
       versionKey: this.#scope ? `${this.#head.manifest}|${this.#scope.where}` : this.#head.manifest,
+      scoped: this.#scope !== null,
       bounds: this.#bounds,
       store: this.store,
       large: this.#large,

@@ -22,6 +22,8 @@ export const layout = {
   tagsPrefix: 'refs/tags/',
   dataPrefix: 'data/',
   indexPrefix: 'index/',
+  /** A fulltext index's segment over one fragment; `digest` names the fragment file, column and options (see textSegmentKey). */
+  textSegment: (fragmentId: string, digest: string) => `index/${fragmentId}.fts-${digest}.qfts`,
   /** A fragment's small-column file. */
   scalarFile: (fragmentId: string) => `data/${fragmentId}.scalar.parquet`,
   /** A large column's file written with a fragment. */

@@ -3,6 +3,8 @@
 // Invariant: every live row id appears in exactly one fragment and, for each large column,
 // in at most one of that column's files.
 
+import { layout } from './layout.js';
+import { sha256Hex } from './metadata.js';
 import type { ColumnDef } from './schema/index.js';
 
 export interface FragmentMeta {
@@ -106,6 +108,21 @@ export function manifestKeys(m: Manifest): string[] {
   for (const fill of Object.values(m.evolution?.fills ?? {})) for (const g of fill.files) keys.push(g.key);
   for (const ix of m.indexes) if (ix.key) keys.push(ix.key);
   return keys;
+}
+
+/**
+ * The key of the fulltext segment of `column` over one fragment, derived from what decides its
+ * bytes (the immutable fragment file, the column, the index options), so every version, branch
+ * and handle that holds the fragment finds the same segment without the manifest listing it.
+ */
+export function textSegmentKey(fragment: Pick<FragmentMeta, 'id' | 'key'>, column: string, options: Record<string, unknown>): string {
+  const sorted = Object.fromEntries(Object.keys(options).sort().map((k) => [k, options[k]]));
+  return layout.textSegment(fragment.id, sha256Hex(JSON.stringify([fragment.key, column, sorted])).slice(0, 32));
+}
+
+/** The fulltext segment keys `m` may use (one per fragment and fulltext index; some may not exist yet). */
+export function textSegmentKeys(m: Manifest): string[] {
+  return m.indexes.filter((ix) => ix.kind === 'fulltext').flatMap((ix) => m.fragments.map((f) => textSegmentKey(f, ix.column, ix.options)));
 }
 
 export function liveRows(m: Manifest): number {

@@ -19,5 +19,9 @@ export { VectorIndex } from './vector/hnsw-index.js';
 
 export type { TokenizerOptions } from './fulltext/tokenizer.js';
 export { Tokenizer } from './fulltext/tokenizer.js';
-export type { FullTextIndexOptions, FullTextSearchOptions, TextSearchResult } from './fulltext/bm25-index.js';
+export type { FullTextIndexOptions } from './fulltext/segment.js';
+export { TextSegment } from './fulltext/segment.js';
+export type { FullTextSearchOptions, TextSearchResult, SearchPart } from './fulltext/bm25-search.js';
+export type { TextSearcher } from './fulltext/bm25-index.js';
 export { FullTextIndex } from './fulltext/bm25-index.js';
+export { SegmentedTextIndex } from './fulltext/segmented-index.js';

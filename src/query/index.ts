@@ -9,6 +9,7 @@ export { mentionsSearch } from './search/search-plan.js';
 export { encodeVectorIndexFile, decodeVectorIndexFile, loadVectorIndex, type VectorIndexFile, type IndexedFile } from './search/vector-index-file.js';
 export { indexableType, type ScalarPredicate } from './search/scalar-index.js';
 export { readVectorFile, type FileVectors } from './search/vector-load.js';
+export { segmentable, writeTextSegments, CORRUPT_SEGMENT_WARNING } from './search/text-segments.js';
 export { predicateSql, checkBoolean } from './predicate.js';
 export { inRange } from './row-lookup.js';
 export { checkSandboxed, sandboxLimits, resultBounds, SANDBOX_DEFAULTS, type SandboxLimits } from './sandbox.js';

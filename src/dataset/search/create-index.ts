@@ -6,7 +6,7 @@
 import { QuiverError, isQuiverError } from '../../errors.js';
 import { layout, randomId, typeName, type IndexMeta, type Manifest } from '../../format/index.js';
 import { VectorIndex, type BuildProgress, type VectorIndexOptions } from '../../index/index.js';
-import { decodeVectorIndexFile, encodeVectorIndexFile, indexableType, loadVectorIndex, readVectorFile, type IndexedFile, type Session, type VectorIndexFile } from '../../query/index.js';
+import { decodeVectorIndexFile, encodeVectorIndexFile, indexableType, loadVectorIndex, readVectorFile, segmentable, writeTextSegments, type IndexedFile, type Session, type VectorIndexFile } from '../../query/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 
 export interface VectorIndexSpec extends Omit<VectorIndexOptions, 'rows'> {
@@ -53,8 +53,10 @@ export async function buildIndex(ctx: IndexBuildContext, m: Manifest, column: st
   if (spec.kind === 'fulltext') {
     if (col.type.kind !== 'text') throw new QuiverError('invalid_input', `index: a fulltext index needs a text column; "${column}" is ${typeName(col.type)}`, { column });
     const { kind: _kind, ...options } = spec;
-    // BM25 statistics depend on every live row of a version, so the postings are built per
-    // version in memory (and cached); the declaration fixes the tokenizer and scoring options.
+    // Postings are persisted per fragment (a segment, found by a key derived from the fragment,
+    // column and options); BM25 statistics are combined from them per version at query time.
+    // Fragments added later get theirs on a version's first query (see text-segments.ts).
+    if (segmentable(m, column)) await writeTextSegments({ ...ctx, manifest: m }, column, options);
     return { column, kind: 'fulltext', key: '', fragments: m.fragments.map((f) => f.key), options };
   }
   if (spec.kind === 'scalar') {

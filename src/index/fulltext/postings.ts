@@ -1,7 +1,7 @@
 // One term's postings: ascending document ordinals with term frequencies, grown by appending,
 // plus per-block score upper bounds for skipping.
 // Invariant: docs[0..len) is strictly ascending (documents are added in ordinal order), and
-// blockMax is valid only for the statistics epoch it was computed in.
+// blockMax is valid only for the average document length (and postings) it was computed for.
 
 export const BLOCK = 128;
 
@@ -13,7 +13,9 @@ export class Postings {
   blockMax = new Float64Array(0);
   /** Largest blockMax. */
   max = 0;
-  epoch = -1;
+  /** The average document length and posting count blockMax was computed for. */
+  private boundsAvgdl = -1;
+  private boundsLen = -1;
 
   constructor(capacity = 4) {
     this.docs = new Uint32Array(capacity);
@@ -36,11 +38,13 @@ export class Postings {
   }
 
   /**
-   * Recomputes block bounds when the collection statistics changed since the last time.
-   * `part(tf, dl)` is the BM25 term part, increasing in tf and decreasing in dl.
+   * Recomputes block bounds when the average document length (the only collection statistic
+   * the term part depends on) or the postings changed since the last time. `part(tf, dl)` is
+   * the BM25 term part, increasing in tf and decreasing in dl. Bounds over deleted documents
+   * too stay upper bounds of the live ones.
    */
-  bounds(epoch: number, docLen: Uint32Array, part: (tf: number, dl: number) => number): void {
-    if (this.epoch === epoch) return;
+  bounds(avgdl: number, docLen: Uint32Array, part: (tf: number, dl: number) => number): void {
+    if (this.boundsAvgdl === avgdl && this.boundsLen === this.len) return;
     const blocks = Math.ceil(this.len / BLOCK);
     if (this.blockMax.length !== blocks) this.blockMax = new Float64Array(blocks);
     let max = 0;
@@ -55,7 +59,8 @@ export class Postings {
       if (m > max) max = m;
     }
     this.max = max;
-    this.epoch = epoch;
+    this.boundsAvgdl = avgdl;
+    this.boundsLen = this.len;
   }
 
   /** First position ≥ `from` whose doc is ≥ `target` (galloping, then binary search). */

@@ -4,7 +4,7 @@
 // Ordinal i of a collection is its i-th row id in ascending order, so a sorted list of row ids
 // maps to ordinals by one merge walk.
 
-import { Bitmap, FullTextIndex, type FullTextIndexOptions } from '../../index/index.js';
+import { Bitmap, FullTextIndex, type FullTextIndexOptions, type TextSearcher, type TextSegment } from '../../index/index.js';
 import type { ColumnData } from './scalar-index.js';
 
 export interface VectorCollection {
@@ -22,10 +22,20 @@ export interface VectorCollection {
 export interface TextCollection {
   kind: 'text';
   rowIds: BigInt64Array;
-  index: FullTextIndex;
+  index: TextSearcher;
+  /** Where the postings came from (explain's index). */
+  source: string;
   /** Scores and matches of recent query strings, over every ordinal (0 where absent). */
   scoreCache: Map<string, Float64Array>;
   matchCache: Map<string, Bitmap>;
+  bytes: number;
+}
+
+/** One fragment's full-text segment (see text-segments.ts), with the row id of each position. */
+export interface SegmentEntry {
+  kind: 'segment';
+  segment: TextSegment;
+  rowIds: BigInt64Array;
   bytes: number;
 }
 
@@ -61,7 +71,7 @@ export interface VectorLayout {
   bytes: number;
 }
 
-export type CacheEntry = VectorCollection | TextCollection | LiveRows | OrdinalMap | ScalarColumn | VectorLayout;
+export type CacheEntry = VectorCollection | TextCollection | SegmentEntry | LiveRows | OrdinalMap | ScalarColumn | VectorLayout;
 
 /** Ordinals of `sortedIds` (ascending) within `universe` (ascending), as a bitmap. */
 export function bitmapOf(universe: BigInt64Array, sortedIds: BigInt64Array): Bitmap {
@@ -102,7 +112,7 @@ export function textCollection(rowIds: BigInt64Array, docs: (string | null)[], o
   const index = FullTextIndex.build(docs, options);
   let bytes = rowIds.byteLength;
   for (const d of docs) bytes += (d?.length ?? 0) * 2;
-  return { kind: 'text', rowIds, index, scoreCache: new Map(), matchCache: new Map(), bytes };
+  return { kind: 'text', rowIds, index, scoreCache: new Map(), matchCache: new Map(), bytes, source: 'none (built in memory for this version)' };
 }
 
 /** BM25 of every ordinal for `text` (OR semantics: a document scores on the terms it has). */

@@ -16,6 +16,7 @@ import { decodeVectorIndexFile, loadVectorIndex, readGraphPart, readVectorIndexF
 import { castClockComparisons, expressionsOf, foldNowUtc, indexableType, matchInto, resolve, type ColumnData, type ResolvedPredicate } from './scalar-index.js';
 import { readColumnData } from './scalar-load.js';
 import { readVectorFile } from './vector-load.js';
+import { segmentable, TextSegments } from './text-segments.js';
 import { RowLookup, valuesSql } from '../row-lookup.js';
 import { smallColumns } from '../dataset-view.js';
 import { derivedColumns, isLarge, sqlType } from '../../format/index.js';
@@ -58,6 +59,8 @@ export interface SearchHost {
   referenced(sql: string): Promise<Set<string> | 'all'>;
   /** Bounds on the query's result (a sandboxed handle's), checked as it is read. */
   bounds?: RunOptions;
+  /** The view holds some of the version's rows only (a tenant scope): text statistics are built from them. */
+  scoped?: boolean;
 }
 
 export interface SearchOptions {
@@ -165,8 +168,12 @@ export class SearchRuntime {
   /** Each session's token in TEXTS_OF_QUERY (see there). */
   private readonly tokens = new WeakMap<Session, string>();
 
+  /** Persisted full-text segments per fragment, combined per version. */
+  readonly textSegments: TextSegments;
+
   constructor(options: SearchOptions = {}) {
     this.cache = new CollectionCache(options.cacheBytesMax ?? 4 * 1024 ** 3);
+    this.textSegments = new TextSegments(this.cache);
   }
 
   private async ensureFunctions(session: Session): Promise<void> {
@@ -314,8 +321,7 @@ export class SearchRuntime {
         const p = await this.planVector(host, s, candidates, this.fetchCount(plan), plan.topk.k);
         signals.push({ kind: 'vector', column: s.column, metric: s.metric, strategy: p.strategy, index: p.index, candidates: candidates ? candidates.count() : ('all' as const), rows: (await this.liveIds(host)).length });
       } else {
-        const idx = this.indexMeta(host, s.column, 'fulltext');
-        signals.push({ kind: 'bm25', column: s.column, strategy: 'bm25 top-k (block-max / MaxScore)', index: idx ? idx.key : 'none (built in memory for this version)', candidates: candidates ? candidates.count() : ('all' as const), rows: this.texts(host.session).get(s.column)?.rowIds.length ?? 0 });
+        signals.push({ kind: 'bm25', column: s.column, strategy: 'bm25 top-k (block-max / MaxScore)', index: this.texts(host.session).get(s.column)?.source ?? 'none', candidates: candidates ? candidates.count() : ('all' as const), rows: this.texts(host.session).get(s.column)?.rowIds.length ?? 0 });
       }
     }
     const folded = resolve(plan.topk.scalar, await this.fold(host, plan, params));
@@ -888,6 +894,10 @@ export class SearchRuntime {
       const meta = this.indexMeta(host, column, 'fulltext');
       const key = `${host.versionKey}|t|${column}|${JSON.stringify(meta?.options ?? {})}`;
       let c = this.cache.get(key);
+      if (c?.kind !== 'text' && meta && !host.scoped && segmentable(host.manifest, column)) {
+        c = await this.textSegments.collection(host, meta, await this.liveIds(host), (path) => this.lookup.deleted(path));
+        if (c) this.cache.set(key, c);
+      }
       if (c?.kind !== 'text') {
         const sql = `SELECT row_id, ${quoteIdent(column)} AS t FROM dataset ORDER BY row_id`;
         await host.prepareView(sql);
