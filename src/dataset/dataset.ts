@@ -162,10 +162,6 @@ export interface CommitOptions {
 
 const DEFAULT_BRANCH = 'main';
 
-/**
- * What a scoped handle (dataset/scoped.ts) changes in a handle: the rows every read sees and
- * how a caller's SQL runs. Set once, when the handle is made, and never on a public handle.
- */
 /** One read: the version it answers from (pinned when it started) and the lane it runs on. */
 interface Read {
   head: Commit;
@@ -173,6 +169,10 @@ interface Read {
   lane: Lane;
 }
 
+/**
+ * What a scoped handle (dataset/scoped.ts) changes in a handle: the rows every read sees and
+ * how a caller's SQL runs. Set once, when the handle is made, and never on a public handle.
+ */
 export interface HandleScope {
   /** The predicate (SQL Quiver wrote: the tenant filter) every view a read makes applies. */
   where: string;
@@ -848,7 +848,10 @@ export class Dataset {
     return false;
   }
 
-  /** A writable handle reads its branch's newest version; a read-only one stays put. Caller holds the mutex. */
+  /**
+   * A writable handle reads its branch's newest version; a read-only one stays put. Writes call
+   * it under the mutex, reads (through #pin) beside it.
+   */
   async #syncHead(): Promise<void> {
     if (this.branchName === null) return;
     // Reads sync outside the mutex: a publish (or another sync) may move the head meanwhile,
@@ -943,6 +946,8 @@ export class Dataset {
    * columns the SQL names are read. The SQL must be one SELECT (read-only PRAGMAs such as
    * `table_info` count as one) or one EXPLAIN of a SELECT; anything else (two statements, SET,
    * CREATE, COPY, ATTACH, …) fails with `invalid_sql`, so no query changes what later ones see.
+   * Queries of one handle run beside each other (up to READ_LANES_MAX at once) and beside its
+   * writes, each over the whole version that was published when it started.
    */
   async query(sql: string, params: readonly Param[] = []): Promise<Record<string, unknown>[]> {
     this.#check(false);
