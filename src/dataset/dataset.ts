@@ -51,6 +51,7 @@ import type { BuildProgress } from '../index/index.js';
 import { openStore, WriteBatch, type ObjectStore, type StoreOptions } from '../storage/index.js';
 import { Stream, type StreamOptions } from '../stream/index.js';
 import { Mutex } from './mutex.js';
+import { ReadLanes, type Lane } from './read-lanes.js';
 import { PendingStore } from './pending-store.js';
 import { openTarget, type OpenTargetOptions } from './open-target.js';
 import { sharedEngine, sharedObjectCache } from './shared-engine.js';
@@ -162,6 +163,13 @@ export interface CommitOptions {
 
 const DEFAULT_BRANCH = 'main';
 
+/** One read: the version it answers from (pinned when it started) and the lane it runs on. */
+interface Read {
+  head: Commit;
+  manifest: Manifest;
+  lane: Lane;
+}
+
 /**
  * What a scoped handle (dataset/scoped.ts) changes in a handle: the rows every read sees and
  * how a caller's SQL runs. Set once, when the handle is made, and never on a public handle.
@@ -255,8 +263,12 @@ export class Dataset {
   readonly #mutex = new Mutex();
   readonly #staging: Staging;
   readonly #cache: FileCache;
-  /** What the session's `dataset` view currently shows (version and large columns), if known. */
-  #viewKey: string | undefined;
+  /** The writer's session as a lane (its `dataset` view, for reads that run under the mutex). */
+  #writerLane: Lane | undefined;
+  /** The sessions reads run on, apart from the writer's (see read-lanes.ts). */
+  readonly #lanes = new ReadLanes(async () => (await (this.#scope?.engine() ?? sharedEngine())).session());
+  /** The ref check under way, shared by reads that start meanwhile. */
+  #syncing: Promise<void> | undefined;
   /** Columns each SQL text names (parsing costs a DuckDB round trip; texts repeat). */
   readonly #referenced = new Map<string, Set<string> | 'all'>();
   readonly #rowIds: RowIdAllocator;
@@ -284,6 +296,8 @@ export class Dataset {
   #leading = false;
   #lastPublish: { commit: Commit; seq: number } | undefined;
   #refreshedAt = new Date();
+  /** The branch ref as #syncHead last read it (its commit and etag): unchanged, it is not read again. */
+  #refSeen: { commit: string; etag: string } | undefined;
   /** The schema (stable JSON) staged rows were validated and written with. */
   #stagedSchema = '';
   readonly #deletesCache = new DeletesCache();
@@ -844,22 +858,69 @@ export class Dataset {
     return false;
   }
 
-  /** A writable handle reads its branch's newest version; a read-only one stays put. Caller holds the mutex. */
+  /**
+   * A writable handle reads its branch's newest version; a read-only one stays put. Writes call
+   * it under the mutex, reads (through #pin) beside it.
+   */
   async #syncHead(): Promise<void> {
     if (this.branchName === null) return;
+    // Reads sync outside the mutex: a publish (or another sync) may move the head meanwhile,
+    // and then this sync's older answer must not replace it.
+    const from = this.#head;
+    // On a local folder reading the ref costs an open, a stat, reads and a close (~0.3-1 ms a
+    // query under load); a stat alone tells whether it moved since the read that gave #head.
+    // (On object storage a get of the ref is one request, as a head would be.)
+    const seen = this.#refSeen;
+    if (this.store.localPath && seen && seen.commit === this.#head.id) {
+      const info = await this.store.head(refKey('branch', this.branchName));
+      if (info?.etag === seen.etag) {
+        this.#refreshedAt = new Date();
+        return;
+      }
+    }
     const ref = await readRef(this.store, 'branch', this.branchName);
+    if (this.#head !== from) return;
     this.#refreshedAt = new Date();
+    this.#refSeen = ref ?? undefined;
     if (!ref || ref.commit === this.#head.id) return;
     const c = await readCommit(this.store, ref.commit);
-    this.#manifest = await readManifest(this.store, c.manifest);
+    const manifest = await readManifest(this.store, c.manifest);
+    if (this.#head !== from) return;
+    // Both at once: no read pins a commit with another version's manifest.
+    this.#manifest = manifest;
     this.#head = c;
   }
 
-  /** Checks the SQL text and syncs the head; the session's view is not moved yet. */
-  async #prepare(sql: string): Promise<Session> {
+  /** The version a read answers from: the branch's newest (one ref check shared by concurrent reads), pinned. */
+  async #pin(): Promise<{ head: Commit; manifest: Manifest }> {
+    this.#syncing ??= this.#syncHead().finally(() => {
+      this.#syncing = undefined;
+    });
+    await this.#syncing;
+    return { head: this.#head, manifest: this.#manifest };
+  }
+
+  /**
+   * Runs a read on a lane of its own, pinned to one version, without the writer's mutex: reads
+   * run beside each other and beside writes, each seeing a whole published version.
+   */
+  async #read<T>(sql: string | null, fn: (r: Read) => Promise<T>): Promise<T> {
+    return this.#lanes.run(async (lane) => {
+      const r = { ...(await this.#pin()), lane };
+      return this.#userSql(r, sql, () => fn(r));
+    });
+  }
+
+  /** The writer's session as a read of the current head (for reads that run under the mutex). */
+  async #writerRead(): Promise<Read> {
+    const session = (await this.#versionContext()).session;
+    this.#writerLane ??= { session, viewKey: undefined };
+    return { head: this.#head, manifest: this.#manifest, lane: this.#writerLane };
+  }
+
+  /** Refuses what is not SQL text. */
+  #checkSql(sql: unknown): void {
     if (typeof sql !== 'string' || !sql.trim()) throw new QuiverError('invalid_input', 'query: expected a SQL string');
-    await this.#syncHead();
-    return (await this.#versionContext()).session;
   }
 
   /** The columns `sql` names (memoized: planning a repeated query costs no parse). */
@@ -873,18 +934,18 @@ export class Dataset {
     return needed;
   }
 
-  /** Points the session's `dataset` view at this handle's version with the columns `sql` names (or no large column). */
-  async #view(sql: string, large?: 'none'): Promise<Session> {
-    const ctx = await this.#versionContext();
+  /** Points the read's `dataset` view at its version with the columns `sql` names (or no large column). */
+  async #view(r: Read, sql: string, large?: 'none'): Promise<Session> {
+    const ctx = this.#contextOf(r.lane.session);
     const needed = large ?? (await this.#referencedOf(ctx.session, sql));
     // Re-creating the view costs a bind over every file; skip it when neither the version nor
-    // the set of large columns changed since the last query.
-    const joined = needed === 'all' ? 'all' : needed === 'none' ? '' : this.#manifest.schema.filter((c) => isLarge(c.type) && needed.has(c.name.toLowerCase())).map((c) => c.name).join(',');
-    const viewKey = `${this.#head.manifest}|${joined}`;
-    if (viewKey !== this.#viewKey) {
-      this.#viewKey = undefined;
-      await createScopedView(ctx, 'dataset', this.#manifest, { large: needed });
-      this.#viewKey = viewKey;
+    // the set of large columns changed since the lane's last query.
+    const joined = needed === 'all' ? 'all' : needed === 'none' ? '' : r.manifest.schema.filter((c) => isLarge(c.type) && needed.has(c.name.toLowerCase())).map((c) => c.name).join(',');
+    const viewKey = `${r.head.manifest}|${joined}`;
+    if (viewKey !== r.lane.viewKey) {
+      r.lane.viewKey = undefined;
+      await createScopedView(ctx, 'dataset', r.manifest, { large: needed });
+      r.lane.viewKey = viewKey;
     }
     return ctx.session;
   }
@@ -895,21 +956,21 @@ export class Dataset {
    * columns the SQL names are read. The SQL must be one SELECT (read-only PRAGMAs such as
    * `table_info` count as one) or one EXPLAIN of a SELECT; anything else (two statements, SET,
    * CREATE, COPY, ATTACH, …) fails with `invalid_sql`, so no query changes what later ones see.
+   * Queries of one handle run beside each other (up to READ_LANES_MAX at once) and beside its
+   * writes, each over the whole version that was published when it started.
    */
   async query(sql: string, params: readonly Param[] = []): Promise<Record<string, unknown>[]> {
     this.#check(false);
-    return this.#mutex.run(() =>
-      this.#userSql(sql, async () => {
-        if (!mentionsSearch(sql)) return this.#plainQuery(sql, params, 'rows');
-        return this.#search.run(await this.#searchHost(sql), sql, params, 'rows');
-      }),
-    );
+    return this.#read(sql, async (r) => {
+      if (!mentionsSearch(sql)) return this.#plainQuery(r, sql, params, 'rows');
+      return this.#search.run(this.#searchHost(r, sql), sql, params, 'rows');
+    });
   }
 
   /** Runs `fn`, which runs the caller's `sql`: on a scoped handle, checked by the sandbox first and within its time bound. */
-  async #userSql<T>(sql: string | null, fn: () => Promise<T>): Promise<T> {
+  async #userSql<T>(r: Read, sql: string | null, fn: () => Promise<T>): Promise<T> {
     if (!this.#scope) return fn();
-    const session = (await this.#versionContext()).session;
+    const session = r.lane.session;
     if (sql !== null) await checkSandboxed(session, sql);
     const limits = this.#scope.limits;
     return limits ? session.withTimeout(limits.statementMs, fn) : fn();
@@ -932,12 +993,10 @@ export class Dataset {
   /** Like `query`, returning an Arrow table. */
   async queryArrow(sql: string, params: readonly Param[] = []): Promise<arrow.Table> {
     this.#check(false);
-    return this.#mutex.run(() =>
-      this.#userSql(sql, async () => {
-        if (!mentionsSearch(sql)) return this.#plainQuery(sql, params, 'arrow');
-        return this.#search.run(await this.#searchHost(sql), sql, params, 'arrow');
-      }),
-    );
+    return this.#read(sql, async (r) => {
+      if (!mentionsSearch(sql)) return this.#plainQuery(r, sql, params, 'arrow');
+      return this.#search.run(this.#searchHost(r, sql), sql, params, 'arrow');
+    });
   }
 
   /**
@@ -945,17 +1004,18 @@ export class Dataset {
    * large columns only in its select list reads them for its result rows alone, by range
    * (query/late-columns.ts), up to LATE_ROWS_MAX rows; any other query runs over the files it names.
    */
-  async #plainQuery(sql: string, params: readonly Param[], as: 'rows'): Promise<Record<string, unknown>[]>;
-  async #plainQuery(sql: string, params: readonly Param[], as: 'arrow'): Promise<arrow.Table>;
-  async #plainQuery(sql: string, params: readonly Param[], as: 'rows' | 'arrow'): Promise<Record<string, unknown>[] | arrow.Table> {
-    const session = await this.#prepare(sql);
-    const plan = this.store.localPath ? null : await this.#late.plan(session, sql, this.#manifest.schema);
+  async #plainQuery(r: Read, sql: string, params: readonly Param[], as: 'rows'): Promise<Record<string, unknown>[]>;
+  async #plainQuery(r: Read, sql: string, params: readonly Param[], as: 'arrow'): Promise<arrow.Table>;
+  async #plainQuery(r: Read, sql: string, params: readonly Param[], as: 'rows' | 'arrow'): Promise<Record<string, unknown>[] | arrow.Table> {
+    this.#checkSql(sql);
+    const session = r.lane.session;
+    const plan = this.store.localPath ? null : await this.#late.plan(session, sql, r.manifest.schema);
     if (plan) {
-      const host = { session, manifest: this.#manifest, large: this.#large, bounds: this.#bounds, prepareSmallView: async () => void (await this.#view(sql, 'none')) };
+      const host = { session, manifest: r.manifest, large: this.#large, bounds: this.#bounds, prepareSmallView: async () => void (await this.#view(r, sql, 'none')) };
       const late = as === 'rows' ? await this.#late.run(host, plan, params, 'rows') : await this.#late.run(host, plan, params, 'arrow');
       if (late) return late;
     }
-    await this.#view(sql);
+    await this.#view(r, sql);
     const options = { ...USER_QUERY, ...this.#bounds };
     return as === 'rows' ? (await session.all(sql, params, options)).rows : session.arrow(sql, params, options);
   }
@@ -967,7 +1027,7 @@ export class Dataset {
    */
   async explain(sql: string, params: readonly Param[] = []): Promise<SearchExplain> {
     this.#check(false);
-    return this.#mutex.run(() => this.#userSql(sql, async () => this.#search.explain(await this.#searchHost(sql), sql, params)));
+    return this.#read(sql, async (r) => this.#search.explain(this.#searchHost(r, sql), sql, params));
   }
 
   /**
@@ -1014,7 +1074,7 @@ export class Dataset {
    */
   async nearDuplicates(column: string, options: { threshold?: number; k?: number; signal?: { throwIfAborted(): void } } = {}): Promise<{ a: bigint; b: bigint; similarity: number }[]> {
     this.#check(false);
-    return this.#mutex.run(() => this.#userSql(null, async () => this.#search.nearDuplicates(await this.#searchHost(`select ${quoteIdent(String(column))} from dataset`), column, options.threshold ?? 0.95, options.k ?? 10, options.signal)));
+    return this.#read(null, async (r) => this.#search.nearDuplicates(this.#searchHost(r, `select ${quoteIdent(String(column))} from dataset`), column, options.threshold ?? 0.95, options.k ?? 10, options.signal));
   }
 
   /**
@@ -1061,36 +1121,35 @@ export class Dataset {
     });
   }
 
-  /** The search executor's view of this handle, pinned to one version for one query. */
-  async #searchHost(sql: string): Promise<SearchHost> {
-    if (typeof sql !== 'string' || !sql.trim()) throw new QuiverError('invalid_input', 'query: expected a SQL string');
-    await this.#syncHead();
-    const session = (await this.#versionContext()).session;
+  /** The search executor's view of this handle, pinned to the read's version for one query. */
+  #searchHost(r: Read, sql: string): SearchHost {
+    this.#checkSql(sql);
+    const session = r.lane.session;
     return {
       session,
-      manifest: this.#manifest,
+      manifest: r.manifest,
       // Everything derived from the view (live rows, text statistics, candidate maps) is the scope's own.
-      versionKey: this.#scope ? `${this.#head.manifest}|${this.#scope.where}` : this.#head.manifest,
+      versionKey: this.#scope ? `${r.head.manifest}|${this.#scope.where}` : r.head.manifest,
       scoped: this.#scope !== null,
       bounds: this.#bounds,
       store: this.store,
       large: this.#large,
-      prepareView: async (q, large) => void (await this.#view(q, large)),
-      rowsSql: (q, ids) => this.#rowsSql(session, q, ids),
+      prepareView: async (q, large) => void (await this.#view(r, q, large)),
+      rowsSql: (q, ids) => this.#rowsSql(r, q, ids),
       paths: (keys) => this.#cache.paths(keys),
       referenced: (q) => this.#referencedOf(session, q),
     };
   }
 
   /** A SELECT of the rows with these ids (columns as `sql` needs them), over only the files whose row-id range holds one. */
-  async #rowsSql(session: Session, sql: string, ids: readonly bigint[]): Promise<string> {
-    const needed = await this.#referencedOf(session, sql);
+  async #rowsSql(r: Read, sql: string, ids: readonly bigint[]): Promise<string> {
+    const needed = await this.#referencedOf(r.lane.session, sql);
     const holds = (f: { rowIdMin: string; rowIdMax: string }) => {
       const lo = BigInt(f.rowIdMin);
       const hi = BigInt(f.rowIdMax);
       return ids.some((id) => id >= lo && id <= hi);
     };
-    const m = this.#manifest;
+    const m = r.manifest;
     const subset: Manifest = { ...m, fragments: m.fragments.filter(holds), groups: Object.fromEntries(Object.entries(m.groups).map(([c, files]) => [c, files.filter(holds)])) };
     const view = await versionSql((keys) => this.#cache.paths(keys), subset, { large: needed, ...(this.#scope ? { where: this.#scope.where } : {}) });
     return `SELECT * FROM (${view}) WHERE row_id IN (${ids.length ? ids.join(', ') : 'NULL'})`;
@@ -1129,7 +1188,7 @@ export class Dataset {
       await this.#checkScopedWhere(where);
       const cond = where === undefined ? 'true' : await checkedPredicate(await this.#versionContext(), this.#manifest, where, [], 'stream: where');
       const sql = `SELECT row_id FROM dataset WHERE ${cond} ORDER BY row_id`;
-      const ids = (await (await this.#view(sql)).arrow(sql, [], USER_QUERY)).getChild('row_id');
+      const ids = (await (await this.#view(await this.#writerRead(), sql)).arrow(sql, [], USER_QUERY)).getChild('row_id');
       return ids ? BigInt64Array.from(ids.toArray() as BigInt64Array) : new BigInt64Array(0);
     });
   }
@@ -1150,7 +1209,12 @@ export class Dataset {
   /** The DuckDB session, file paths and caches the versioning operations work with. */
   async #versionContext(): Promise<VersionContext> {
     this.#session ??= await (await (this.#scope?.engine() ?? sharedEngine())).session();
-    return { store: this.store, session: this.#session, paths: (keys) => this.#cache.paths(keys), deletesCache: this.#deletesCache, fragmentRows: this.#fragmentRows, ...(this.#scope ? { rowFilter: this.#scope.where } : {}) };
+    return this.#contextOf(this.#session);
+  }
+
+  /** The versioning context over one of this handle's sessions (the writer's or a read lane's). */
+  #contextOf(session: Session): VersionContext {
+    return { store: this.store, session, paths: (keys) => this.#cache.paths(keys), deletesCache: this.#deletesCache, fragmentRows: this.#fragmentRows, ...(this.#scope ? { rowFilter: this.#scope.where } : {}) };
   }
 
   /**
@@ -1899,6 +1963,7 @@ export class Dataset {
     this.#closed = true;
     // Staged rows die with the handle: their files become garbage for vacuum.
     await this.#pending.release().catch(() => undefined);
+    await this.#lanes.close();
     this.#session?.close();
     await this.#cache.dispose();
   }

@@ -187,7 +187,16 @@ export function bindArgs(params: readonly Param[]): [DuckDBValue[], DuckDBType[]
   return [params.map(toDuckValue), types as DuckDBType[]];
 }
 
+/** What an engine's sessions sent to DuckDB: cost tests assert a repeated query sends nothing it need not. */
+export interface EngineCounts {
+  /** Statements (or statement extractions) sent to DuckDB, each a round trip to its threads. */
+  statements: number;
+}
+
 export class Engine {
+  /** Counted over every session of this engine. */
+  readonly counts: EngineCounts = { statements: 0 };
+
   private constructor(
     private readonly instance: DuckDBInstance,
     /** True once the configuration is locked: sessions cannot SET anything. */
@@ -212,7 +221,7 @@ export class Engine {
     // (A setting of the parquet extension: it cannot be passed at instance creation; a locked
     // instance set it globally before locking.)
     if (!this.locked) await con.run('SET parquet_metadata_cache = true');
-    return new Session(con);
+    return new Session(con, this.counts);
   }
 
   close(): void {
@@ -240,7 +249,15 @@ export class Session {
   /** While `withTimeout` runs: when (Date.now() ms) its bound ends, and the bound itself. */
   private deadline: { at: number; ms: number } | undefined;
   private timedOut = false;
-  constructor(private readonly con: DuckDBConnection) {}
+  constructor(
+    private readonly con: DuckDBConnection,
+    private readonly counts: EngineCounts = { statements: 0 },
+  ) {}
+
+  /** Counts one statement sent to DuckDB. */
+  private sent(): void {
+    this.counts.statements++;
+  }
 
   private check(): void {
     if (this.closed) throw new QuiverError('closed', 'query: the session is closed');
@@ -280,6 +297,7 @@ export class Session {
     this.check();
     if (options.only) return this.runOnly(sql, params, options.only, (p) => p.stream());
     try {
+      this.sent();
       return await this.con.stream(sql, ...bindArgs(params));
     } catch (e) {
       throw sqlError(sql, e);
@@ -306,6 +324,7 @@ export class Session {
   private async prepareOne(sql: string, only: readonly StatementKind[]): Promise<DuckDBPreparedStatement> {
     let p: DuckDBPreparedStatement;
     try {
+      this.sent();
       const ex = await this.con.extractStatements(sql);
       if (ex.count !== 1) throw new QuiverError('invalid_sql', `query: expected one statement, got ${ex.count}`, { sql, statements: ex.count });
       p = await ex.prepare(0);
@@ -332,6 +351,7 @@ export class Session {
   /** DuckDB's statement type of the first statement of `sql`, or null when it does not prepare. */
   private async statementTypeOf(sql: string): Promise<StatementType | null> {
     try {
+      this.sent();
       const p = await (await this.con.extractStatements(sql)).prepare(0);
       const t = p.statementType;
       p.destroySync();
@@ -359,6 +379,7 @@ export class Session {
   async run(sql: string, params: readonly Param[] = []): Promise<void> {
     this.check();
     try {
+      this.sent();
       await this.con.run(sql, ...bindArgs(params));
     } catch (e) {
       throw sqlError(sql, e);
@@ -377,6 +398,7 @@ export class Session {
     if (options.only) result = await this.runOnly(sql, params, options.only, (p) => p.run());
     else {
       try {
+        this.sent();
         result = params.length ? await this.con.run(sql, ...bindArgs(params)) : await this.con.run(sql);
       } catch (e) {
         throw sqlError(sql, e);
@@ -425,6 +447,7 @@ export class Session {
   async describe(sql: string, params: readonly Param[] = []): Promise<ColumnInfo[]> {
     this.check();
     try {
+      this.sent();
       const r = await this.con.stream(`select * from (${sql}) limit 0`, ...bindArgs(params));
       const names = r.columnNames();
       const types = r.columnTypes();
@@ -637,6 +660,7 @@ export class Session {
     const probe = [...argTypes, returnType].map((t, i) => `cast(null as ${t}) as c${i}`).join(', ');
     let types: DuckDBType[];
     try {
+      this.sent();
       types = (await this.con.run(`select ${probe}`)).columnTypes();
     } catch (e) {
       throw sqlError(`select ${probe}`, e);

@@ -1,5 +1,5 @@
 // The query layer's public face: the one DuckDB module, the dataset view planner, the file cache.
-export { Engine, Session, USER_QUERY, userMessage, quoteIdent, quoteString, arrowTypeFromSql, sqlTypeFromArrow, toDuckValue, type EngineOptions, type ColumnInfo, type ResultRows, type Param, type RunOptions, type StatementKind } from './engine.js';
+export { Engine, Session, USER_QUERY, type EngineCounts, userMessage, quoteIdent, quoteString, arrowTypeFromSql, sqlTypeFromArrow, toDuckValue, type EngineOptions, type ColumnInfo, type ResultRows, type Param, type RunOptions, type StatementKind } from './engine.js';
 export { planScan, viewSql, referencedColumns, type ScanPlan, type ScanOptions } from './dataset-view.js';
 export { FileCache } from './file-cache.js';
 export { LargeValues } from './large-values.js';

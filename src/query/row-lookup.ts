@@ -172,6 +172,38 @@ export function sqlLiteral(v: unknown, leaf: ParquetLeaf): string {
   }
 }
 
+/** The Parquet leaf each view type is read from, where the value needs no DuckDB to convert. */
+const JS_LEAVES: Record<string, readonly ParquetLeaf[]> = {
+  BOOLEAN: ['boolean'],
+  TINYINT: ['int8'],
+  SMALLINT: ['int16'],
+  INTEGER: ['int32'],
+  UTINYINT: ['uint8'],
+  USMALLINT: ['uint16'],
+  UINTEGER: ['uint32'],
+  BIGINT: ['int64'],
+  UBIGINT: ['uint64'],
+  FLOAT: ['float32'],
+  DOUBLE: ['float64'],
+  VARCHAR: ['utf8'],
+  BLOB: ['binary'],
+  TIMESTAMP: ['timestamp_us'],
+};
+
+/**
+ * A value read by the Parquet reader as the JS value a query through DuckDB gives for a column
+ * of `sqlType` (see engine.ts: BIGINT -> bigint, TIMESTAMP -> Date, BLOB -> Uint8Array), or
+ * undefined when only DuckDB converts it (lists, JSON, a leaf of another width).
+ */
+export function jsValueOf(v: unknown, leaf: ParquetLeaf, sqlType: string): unknown {
+  if (!JS_LEAVES[sqlType]?.includes(leaf)) return undefined;
+  if (v === null || v === undefined) return null;
+  if (leaf === 'timestamp_us') return typeof v === 'bigint' ? new Date(Number(v / 1000n)) : undefined;
+  if (leaf === 'binary') return v instanceof Uint8Array ? v.slice() : undefined;
+  const expected = leaf === 'boolean' ? 'boolean' : leaf === 'utf8' ? 'string' : leaf === 'int64' || leaf === 'uint64' ? 'bigint' : 'number';
+  return typeof v === expected ? v : undefined;
+}
+
 /**
  * A SELECT producing `rows` (in their order, ids not found left out) as a relation: row_id,
  * `columns` cast to their view types (the view's order), then the extra columns, given per row

@@ -10,14 +10,14 @@ import { Bitmap, exactSearch, higherIsBetter, type Metric, type VectorPlan } fro
 import type { ObjectStore } from '../../storage/index.js';
 import { quoteIdent, type Param, type RunOptions, type Session } from '../engine.js';
 import { bitmapOf, CollectionCache, ordinalOf, remap, translate, sortSegment, textCollection, textMatches, textScores, type TextCollection, type VectorCollection, type VectorLayout } from './collections.js';
-import { planSearch, RRF_K, SCORE_COLUMN, SEARCH_MACROS, SEARCH_VIEW, type SearchPlan, type Signal, type TextSignal, type VectorSignal } from './search-plan.js';
+import { planSearch, RRF_K, SCORE_COLUMN, SEARCH_MACROS, SEARCH_VIEW, type Projection, type SearchPlan, type Signal, type TextSignal, type VectorSignal } from './search-plan.js';
 import { clone, compactParams, parseSql, unparseSql, columnRef, rewrite, type AstNode, type ParsedSql } from './sql-ast.js';
 import { decodeVectorIndexFile, loadVectorIndex, readGraphPart, readVectorIndexFile, type IndexedFile, type VectorIndexFile } from './vector-index-file.js';
 import { castClockComparisons, expressionsOf, foldNowUtc, indexableType, matchInto, resolve, type ColumnData, type ResolvedPredicate } from './scalar-index.js';
 import { readColumnData } from './scalar-load.js';
 import { readVectorFile } from './vector-load.js';
 import { segmentable, TextSegments } from './text-segments.js';
-import { RowLookup, valuesSql } from '../row-lookup.js';
+import { jsValueOf, RowLookup, valuesSql } from '../row-lookup.js';
 import { smallColumns } from '../dataset-view.js';
 import { derivedColumns, isLarge, sqlType } from '../../format/index.js';
 import type { LargeValues } from '../large-values.js';
@@ -141,6 +141,11 @@ function withTextToken(plan: SearchPlan, token: string): SearchPlan {
   return { ...plan, semantic: tag(plan.semantic) as ParsedSql, topk };
 }
 
+/** Whether a result bound applies (a sandboxed handle's): such results are counted as DuckDB reads them. */
+function hasBounds(b: RunOptions | undefined): boolean {
+  return b?.resultRowsMax !== undefined || b?.resultBytesMax !== undefined;
+}
+
 /** SQL of a tagged plan as the user's query means it (what explain shows). */
 function untagged(sql: string): string {
   return sql.replace(/'q\d+\|/g, "'");
@@ -257,6 +262,8 @@ export class SearchRuntime {
     await this.loadText(host, [...plan.textColumns, ...(plan.topk?.signals.filter((s) => s.kind === 'bm25').map((s) => s.column) ?? [])]);
     if (plan.topk) {
       const hits = await this.topK(host, plan, params);
+      const projected = as === 'rows' && plan.topk.projection && !hasBounds(host.bounds) ? await this.projectedRows(host, plan.topk.projection, hits) : null;
+      if (projected) return projected;
       const final = compactParams(plan.topk.final, params);
       const finalSql = await this.unparse(host.session, final.tree);
       // `dataset` stays valid for any subquery of the final SELECT; the winners themselves come
@@ -273,6 +280,51 @@ export class SearchRuntime {
     const sqlText = await this.unparse(host.session, final.tree);
     await host.prepareView(sqlText);
     return as === 'rows' ? (await host.session.all(sqlText, final.params, host.bounds)).rows : host.session.arrow(sqlText, final.params, host.bounds);
+  }
+
+  /**
+   * A projection's rows straight from the winners' looked-up values, or null when a column needs
+   * DuckDB (a large column, a type it converts, a file the lookup cannot read). Parsing and
+   * planning the final SELECT over a VALUES list of 20 winners cost ~1.4-2 ms a query at 5k
+   * rows (bench/overhead.ts), more than the search itself.
+   */
+  private async projectedRows(host: SearchHost, projection: Projection, hits: { rowIds: bigint[]; scores: number[] }): Promise<Record<string, unknown>[] | null> {
+    const small = smallColumns(host.manifest.schema);
+    const outputs: { name: string; read: 'row_id' | 'score' | { at: number; sqlType: string } }[] = [];
+    const looked: string[] = [];
+    for (const { column, alias } of projection.columns) {
+      const lower = column.toLowerCase();
+      // DuckDB names an unaliased column by the view's spelling of it, not the query's.
+      if (lower === 'row_id' || lower === SCORE_COLUMN) {
+        outputs.push({ name: alias || lower, read: lower === 'row_id' ? 'row_id' : 'score' });
+        continue;
+      }
+      const matching = small.filter((c) => c.name.toLowerCase() === lower);
+      if (matching.length !== 1) return null;
+      const c = matching[0];
+      if (!looked.includes(c.name)) looked.push(c.name);
+      outputs.push({ name: alias || c.name, read: { at: looked.indexOf(c.name), sqlType: c.sqlType } });
+    }
+    let found;
+    try {
+      found = await this.lookup.rows(host.manifest, host.paths, hits.rowIds, looked);
+    } catch (e) {
+      if (isQuiverError(e, 'unsupported')) return null;
+      throw e;
+    }
+    const live = hits.rowIds.map((id, i) => ({ id, score: hits.scores[i] })).filter((h) => found.rows.has(h.id));
+    const rows: Record<string, unknown>[] = [];
+    for (const h of live.slice(projection.offset, projection.offset + projection.limit)) {
+      const values = found.rows.get(h.id)!;
+      const row: Record<string, unknown> = {};
+      for (const o of outputs) {
+        const v = o.read === 'row_id' ? h.id : o.read === 'score' ? (Number.isFinite(h.score) ? h.score : null) : jsValueOf(values[o.read.at], found.leaves[o.read.at], o.read.sqlType);
+        if (v === undefined) return null;
+        row[o.name] = v;
+      }
+      rows.push(row);
+    }
+    return rows;
   }
 
   /**

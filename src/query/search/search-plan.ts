@@ -46,6 +46,22 @@ export interface TopKPlan {
   window: number;
   /** The final query over `__search_view`, where `__score` holds each winner's score. */
   final: ParsedSql;
+  /**
+   * Set when `final` only picks columns of the winners in score order (the common shape): then
+   * the executor answers it from the looked-up rows without a DuckDB statement.
+   */
+  projection: Projection | null;
+}
+
+/**
+ * A final query that is `SELECT col [AS name], … FROM __search_view ORDER BY __score LIMIT l
+ * [OFFSET o]`: the winners (already best first) with these columns, rows offset..offset+limit.
+ */
+export interface Projection {
+  /** Each output column: the view column it reads (as written, matched without case) and the alias, if any. */
+  columns: { column: string; alias: string }[];
+  limit: number;
+  offset: number;
 }
 
 export interface SearchPlan {
@@ -376,6 +392,7 @@ function planTopK(tree: ParsedSql, schema: readonly ColumnDef[], params: readonl
   // evaluated again: DuckDB would push it into the scan and run it on every row.
   fnode.where_clause = null;
   const semanticFinal = semanticRewrite(final, schema, params, textColumns) as ParsedSql;
+  const projection = projectionOf(semanticFinal, limit, offset);
   const matches: { column: string; text: string }[] = [];
   const scalar: ScalarPredicate[] = [];
   const indexed = new Map(schema.filter((c) => scalarIndexed.has(c.name)).map((c) => [c.name.toLowerCase(), c]));
@@ -392,7 +409,31 @@ function planTopK(tree: ParsedSql, schema: readonly ColumnDef[], params: readonl
   }
   const restTree = rest.length === 0 ? null : rest.length === 1 ? rest[0] : ({ class: 'CONJUNCTION', type: 'CONJUNCTION_AND', alias: '', query_location: 0, children: rest } as AstNode);
   const where = restTree ? (semanticRewrite(clone(restTree), schema, params, textColumns) as AstNode) : null;
-  return { topk: { signals, fusion, k: limit + offset, where, matches, scalar, window, final: semanticFinal }, reason: 'top-k by a search signal' };
+  return { topk: { signals, fusion, k: limit + offset, where, matches, scalar, window, final: semanticFinal, projection }, reason: 'top-k by a search signal' };
+}
+
+/**
+ * The final query as a projection of the winners, or null when it computes anything (an
+ * expression, a star, a subquery, a second ORDER BY term): those run in DuckDB. The ORDER BY is
+ * the score best first (planTopK refuses worst first), the order the winners come in.
+ */
+export function projectionOf(final: ParsedSql, limit: number, offset: number): Projection | null {
+  const node = final.statements[0].node;
+  const from = node.from_table as AstNode;
+  if (from.type !== 'BASE_TABLE' || from.table_name !== SEARCH_VIEW || from.alias || node.where_clause || node.sample) return null;
+  if (Object.keys((node.cte_map as { map?: object })?.map ?? {}).length) return null;
+  const plainRef = (n: AstNode) => n.class === 'COLUMN_REF' && (n.column_names as string[]).length === 1;
+  const items = node.select_list as AstNode[];
+  if (!items.every(plainRef)) return null;
+  const columns = items.map((n) => ({ column: (n.column_names as string[])[0], alias: String(n.alias ?? '') }));
+  const mods = (node.modifiers as AstNode[]) ?? [];
+  if (mods.length !== 2 || !mods.some((m) => m.type === 'LIMIT_MODIFIER')) return null;
+  const orders = (mods.find((m) => m.type === 'ORDER_MODIFIER')?.orders ?? []) as { expression: AstNode }[];
+  if (orders.length !== 1 || !plainRef(orders[0].expression)) return null;
+  // ORDER BY __score, or an alias of it in the select list.
+  const by = (orders[0].expression.column_names as string[])[0].toLowerCase();
+  const scored = by === SCORE_COLUMN || columns.some((c) => c.alias.toLowerCase() === by && c.column.toLowerCase() === SCORE_COLUMN);
+  return scored ? { columns, limit, offset } : null;
 }
 
 /**
