@@ -25,6 +25,7 @@ import { readPayload, writePayload } from './payload.js';
 import { isSourcePayload, keys, slotsFor, type SourcePayload, type ClusterStage, type JobData, type JobResult, type RunAnnouncement, type Slice, type WorkerRecord } from './protocol.js';
 import { checkReachable, deleteMatching, openRedis } from './redis.js';
 import { sliceSql } from './source-split.js';
+import { pieceSql } from '../../dataset-split.js';
 import { resolveModule } from './udf-module.js';
 
 export interface WorkerOptions {
@@ -75,12 +76,12 @@ function poolKey(s: ClusterStage, slots: number): string {
   return JSON.stringify({ module, name, kind, columns, ctorArgs, restartsMax, batchTimeoutMs, resources, slots });
 }
 
-/** The SQL a source payload reads: the scan's own, or a dataset fragment's from this process's dataset provider. */
+/** The SQL a source payload reads: the scan's own, or a dataset piece's through this process's dataset provider. */
 async function sourceSqlOf(p: SourcePayload): Promise<string> {
   if ('scan' in p) return p.scan;
   const datasets = currentConfig().datasets;
   if (!datasets?.scanSqlOf) throw noDatasets({ url: p.dataset.url });
-  return datasets.scanSqlOf(p.dataset);
+  return pieceSql(p, datasets);
 }
 
 /** Rows of a source slice, read by this worker's DuckDB. */
