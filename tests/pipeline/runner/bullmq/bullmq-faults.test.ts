@@ -229,10 +229,12 @@ withRedis('bullmq runner faults', (redisUrl) => {
       Object.assign(process.env, env);
       const redis = await privateRedis(markers);
       const workers = await Promise.all([1, 2].map((i) => startWorkerProcess(redis.url, ['--concurrency', '2', '--name', `w-down-${i}`], { env })));
-      const restore = useCluster(redis.url, 'quiver', tmp.url, { redisDownMsMax: 500 });
+      // 2 s, not less: under load (2 cores, loads of 15 seen) one watchdog pass took over 500 ms with Redis up.
+      const restore = useCluster(redis.url, 'quiver', tmp.url, { redisDownMsMax: 2000 });
       try {
         const run = bytesOf(held(con, 'cluster_task'));
-        await heldBy(markers);
+        const first = await Promise.race([heldBy(markers), run.then(() => 'finished', (e: unknown) => e)]);
+        assert.equal(typeof first, 'number', `the run ended before its batch was held: ${String(first)}`);
         await redis.stop();
         // The run's end (queue and event closes among it) is bounded too: the rejection arrives
         // (before, the closes waited for Redis forever). The workers stop too, after their close's deadline.
