@@ -109,6 +109,7 @@ async function datasetSource(con: Connection, dir: string, store: string, worker
   const ds = await create(url, { schema: { id: 'int64', image: 'binary' } });
   let bytes = 0;
   const half = Math.ceil(sizes.images / 2);
+  let first = '';
   for (const [from, to] of [[0, half], [half, sizes.images]]) {
     const rows = [];
     for (let i = from; i < to; i++) {
@@ -117,7 +118,8 @@ async function datasetSource(con: Connection, dir: string, store: string, worker
       rows.push({ id: BigInt(i), image: new Uint8Array(image) });
     }
     await ds.append(rows);
-    await ds.commit(`images ${from}..${to}`);
+    const c = await ds.commit(`images ${from}..${to}`);
+    first ||= c.id;
   }
   await ds.close();
   console.log(`\n## Dataset source (${sizes.images} PNGs inside a dataset, ${bytes} B, ${workers.length} workers): bytes through the coordinator`);
@@ -126,6 +128,16 @@ async function datasetSource(con: Connection, dir: string, store: string, worker
   const r = await steady(q);
   const b = q.lastReport!.coordinatorBytes!;
   console.log(`cluster_task over con.dataset(): ${((r.rowsAfterFirst / r.steadyMs) * 1000).toFixed(1)} img/s; coordinator sent ${b.sent} B of rows and ${b.scanDescriptions} B of fragment scan descriptions, received ${b.received} B (the thumbnails, for the caller); image bytes read by workers ${bytes} B`);
+  // A filtered SELECT over the dataset bound by name, and `since` (the second commit's images only): split by fragment too.
+  for (const [label, rel] of [
+    ['con.sql(select … from media where id % 2 = 0, { datasets })', con.sql('select id, image from media where id % 2 = 0', { datasets: { media: url } })],
+    ['con.dataset(url, { since: first commit })', con.dataset(url, { since: first })],
+  ] as const) {
+    const bq = rel.mapBatches(resizeBytes, { schema: { id: 'BIGINT', thumb: 'BLOB' }, batchSize: 4, backend: 'cluster_task', concurrency: 3 });
+    const rows = (await bq.toArrow()).numRows;
+    const bb = bq.lastReport!.coordinatorBytes!;
+    console.log(`cluster_task over ${label}: ${rows} images; coordinator sent ${bb.sent} B of rows and ${bb.scanDescriptions} B of fragment scan descriptions, received ${bb.received} B (the thumbnails, for the caller)`);
+  }
   // Dataset → dataset: the workers write the thumbnails' fragments themselves; only their metadata comes back.
   const started = Date.now();
   const { report } = await con.dataset(url).mapBatches(resizeBytes, { schema: { id: 'BIGINT', thumb: 'BLOB' }, batchSize: 4, backend: 'cluster_task', concurrency: 3 }).writeDataset(join(dir, 'thumbs-ds'), { message: 'thumbnails' });

@@ -55,6 +55,8 @@ export interface DatasetScan {
   /** Its small-column file and deletes file (for errors and logs; the worker reads the manifest itself). */
   key: string;
   deletes?: string;
+  /** A commit id: only the fragment's rows added after it (by row id, as `sqlFor`'s `since`); `rows` is then an upper bound. */
+  since?: string;
 }
 
 /** What produced a commit, recorded in it: the source SQL and every UDF stage. */
@@ -106,10 +108,12 @@ export interface DatasetSource {
    */
   sqlFor(ref: DatasetRef, options: { since?: DatasetVersion }): Promise<string>;
   /**
-   * Optional: the state `ref` names as one scan per fragment, read from its manifest only, or
-   * undefined when this provider cannot split it. Runners that send work to other processes use it.
+   * Optional: the state `ref` names as one scan per fragment, read from manifests only, or
+   * undefined when this provider cannot split it. With `since`, only the fragments that may hold
+   * rows added after that version, each scan reading only those rows. `local` streams the scans
+   * in order; runners that send work to other processes send them.
    */
-  splitScans?(ref: DatasetRef): Promise<DatasetScan[] | undefined>;
+  splitScans?(ref: DatasetRef, options?: { since?: DatasetVersion }): Promise<DatasetScan[] | undefined>;
   /** Optional, with `splitScans`: SQL text (runnable by this process's engine) reading one scan's rows, in order. */
   scanSqlOf?(scan: DatasetScan): Promise<string>;
 }

@@ -3,7 +3,8 @@
 
 import * as arrow from 'apache-arrow';
 import { QuiverError } from '../errors.js';
-import { quoteIdent, type Session } from '../query/index.js';
+import type { Session } from '../query/index.js';
+import { boundSql, pieceSql, splitDatasetSource } from './dataset-split.js';
 import type { DatasetProvider } from './dataset-seam.js';
 import type { SourcePlan } from './plan.js';
 
@@ -21,8 +22,7 @@ export async function sourceSql(source: SourcePlan, datasets: DatasetProvider | 
   const names = Object.keys(source.datasets);
   if (names.length === 0) return source.sql;
   if (!datasets) throw noDatasets();
-  const ctes = await Promise.all(names.map(async (n) => `${quoteIdent(n)} as (${await datasets.sqlFor(source.datasets[n], { since: source.since })})`));
-  return `with ${ctes.join(', ')} select * from (${source.sql})`;
+  return boundSql(await Promise.all(names.map(async (n) => [n, await datasets.sqlFor(source.datasets[n], { since: source.since })] as const)), source.sql);
 }
 
 export async function* streamSql(session: Session, sql: string, batchRows: number): AsyncGenerator<arrow.Table> {
@@ -30,17 +30,16 @@ export async function* streamSql(session: Session, sql: string, batchRows: numbe
 }
 
 /**
- * Streams a plan's source. A dataset version (without `since`) is read fragment by fragment,
+ * Streams a plan's source. A dataset source that splits by fragment (a version, with or without
+ * `since`, or a row-wise SELECT over one bound dataset: dataset-split.ts) is read piece by piece,
  * each in file order, so its rows come in the same order on every run, under every runner
  * (cluster workers read the same pieces); anything else is the SQL text, in DuckDB's order.
  */
 export async function* streamSource(session: Session, source: SourcePlan, datasets: DatasetProvider | undefined, sql: () => Promise<string>, batchRows: number): AsyncGenerator<arrow.Table> {
-  if (source.kind === 'dataset' && source.since === undefined && datasets?.splitScans && datasets.scanSqlOf) {
-    const scans = await datasets.splitScans(source.dataset);
-    if (scans?.length) {
-      for (const s of scans) yield* streamSql(session, await datasets.scanSqlOf(s), batchRows);
-      return;
-    }
+  const split = source.kind === 'dataset' || Object.keys(source.datasets).length ? await splitDatasetSource(source, datasets, async (q) => (await session.all(q)).rows) : undefined;
+  if (split?.pieces.length && datasets) {
+    for (const p of split.pieces) yield* streamSql(session, await pieceSql(p, datasets), batchRows);
+    return;
   }
   yield* streamSql(session, await sql(), batchRows);
 }

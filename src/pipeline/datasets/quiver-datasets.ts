@@ -112,18 +112,24 @@ export class QuiverDatasets implements DatasetProvider {
     return ds.scanSql(options.since !== undefined ? { since: String(options.since) } : {});
   }
 
-  async splitScans(ref: DatasetRef): Promise<DatasetScan[]> {
+  async splitScans(ref: DatasetRef, options: { since?: DatasetVersion } = {}): Promise<DatasetScan[]> {
     const { version, fragments } = await (await this.handle(ref)).fragmentRows();
     if (ref.storage) this.storageOf.set(ref.url, ref.storage);
     const storage = ref.storage ? withoutSecrets(ref.storage) : undefined;
-    return fragments.map((f) => ({ url: ref.url, ...(storage ? { storage } : {}), version, fragment: f.id, rows: f.rows, key: f.key, ...(f.deletes ? { deletes: f.deletes } : {}) }));
+    const scans = fragments.map((f) => ({ url: ref.url, ...(storage ? { storage } : {}), version, fragment: f.id, rows: f.rows, key: f.key, ...(f.deletes ? { deletes: f.deletes } : {}) }));
+    if (options.since === undefined) return scans;
+    // A fragment the old version has with the same deletes holds only rows the old version has:
+    // none of it is "added since", so it needs no scan (the usual case: all but the newest fragments).
+    const old = await (await this.handle({ url: ref.url, version: options.since, ...(ref.storage ? { storage: ref.storage } : {}) })).fragmentRows();
+    const same = new Set(old.fragments.map((f) => `${f.id} ${f.deletes ?? ''}`));
+    return scans.filter((s) => !same.has(`${s.fragment} ${s.deletes ?? ''}`)).map((s) => ({ ...s, since: old.version }));
   }
 
   /** Opens the dataset read-only at the scan's version (one handle per version, kept) and returns SQL over that fragment's files, in file order. */
   async scanSqlOf(scan: DatasetScan): Promise<string> {
     const storage = this.storageOf.get(scan.url) ?? scan.storage;
     const ds = await this.handle({ url: scan.url, version: scan.version, ...(storage ? { storage } : {}) });
-    return ds.scanSql({ fragments: [scan.fragment], ordered: true });
+    return ds.scanSql({ fragments: [scan.fragment], ordered: true, ...(scan.since !== undefined ? { since: scan.since } : {}) });
   }
 
   async openSink(url: string, options: { branch?: string; message?: string; columns: ColumnSpec[]; lineage: DatasetLineage; update?: { on: string } }): Promise<DatasetSink> {

@@ -21,6 +21,20 @@ import { openRedis, serverRunId } from './redis.js';
 /** How long an ending run waits for its workers to close its queues (they do within a poll). */
 const leaveWaitMsMax = 10_000;
 
+/** What `bounded` resolves with when its time ran out. */
+const late = Symbol('late');
+
+/** `p`, or `late` after `ms` (at once when `ms` <= 0), whichever comes first; `p` keeps running. */
+async function bounded<T>(p: Promise<T>, ms: number): Promise<T | typeof late> {
+  let timer: NodeJS.Timeout | undefined;
+  const out = new Promise<typeof late>((r) => (timer = setTimeout(() => r(late), Math.max(0, ms))));
+  try {
+    return await Promise.race([p, out]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 interface Pending {
   stage: number;
   jobId: string;
@@ -239,10 +253,20 @@ export class ClusterRun {
       for (const p of this.pending.values()) await this.queues.get(p.stage)!.add('batch', p.data, { jobId: p.jobId, attempts: 1 });
     }
     for (const p of [...this.pending.values()]) {
-      const job = await this.queues.get(p.stage)!.getJob(p.jobId);
-      if (!job) await this.queues.get(p.stage)!.add('batch', p.data, { jobId: p.jobId, attempts: 1 });
+      const queue = this.queues.get(p.stage)!;
+      const job = await queue.getJob(p.jobId);
+      if (!job) await queue.add('batch', p.data, { jobId: p.jobId, attempts: 1 });
       else if (job.finishedOn && job.failedReason) this.settleFailed(p.stage, p.jobId, job.failedReason);
       else if (job.finishedOn) this.settle(p.stage, p.jobId, job.returnvalue);
+      else if ((await job.getState()) === 'unknown') {
+        // In no list (BullMQ's scripts move a job between lists atomically, so only a sweep cut
+        // short — lists deleted, hashes not yet — leaves one so): no worker would take it, and an
+        // add under its id is a no-op while its hash exists. Drop the hash and its lock, then add
+        // it again; a worker still running the old copy answers too, and the first answer wins.
+        const key = `${this.o.prefix}:${queue.name}:${p.jobId}`;
+        await this.redis.del(key, `${key}:lock`);
+        await queue.add('batch', p.data, { jobId: p.jobId, attempts: 1 });
+      }
     }
     await this.checkWorkers();
   }
@@ -260,10 +284,9 @@ export class ClusterRun {
     }
   }
 
-  /** Resolves once no live worker is in the run's serving set, or after `leaveWaitMsMax` (a worker that hangs). */
-  private async untilWorkersLeft(): Promise<void> {
-    const started = Date.now();
-    while (Date.now() - started < leaveWaitMsMax) {
+  /** Resolves once no live worker is in the run's serving set, or at `stopAt` (a worker that hangs). */
+  private async untilWorkersLeft(stopAt: number): Promise<void> {
+    while (Date.now() < stopAt) {
       const names = await this.redis.smembers(keys.serving(this.o.prefix, this.id));
       const records = names.length ? await this.redis.mget(...names.map((n) => keys.worker(this.o.prefix, n))) : [];
       if (records.every((r) => r === null)) return;
@@ -276,22 +299,35 @@ export class ClusterRun {
     this.ended = true;
     clearInterval(this.timer);
     this.fail(new QuiverError('closed', 'pipeline: the cluster run has ended'));
-    const quiet = <T>(p: Promise<T>) => this.withDeadline('while ending the run', p).catch(() => undefined);
-    await quiet(this.redis.srem(keys.runs(this.o.prefix), this.id));
-    await quiet(this.redis.del(keys.run(this.o.prefix, this.id)));
-    await quiet(this.redis.publish(keys.runEnded(this.o.prefix), this.id));
+    // Every Redis step of the ending shares one deadline, and the first to miss it skips the
+    // rest (Redis is away; they would each wait as long): ending takes at most redisDownMsMax.
+    const deadline = Date.now() + this.o.redisDownMsMax;
+    let away = false;
+    const quiet = async <T>(p: () => Promise<T>): Promise<void> => {
+      if (away) return;
+      await bounded(p(), deadline - Date.now()).catch(() => undefined).then((r) => void (away ||= r === late));
+    };
+    await quiet(() => this.redis.srem(keys.runs(this.o.prefix), this.id));
+    await quiet(() => this.redis.del(keys.run(this.o.prefix, this.id)));
+    await quiet(() => this.redis.publish(keys.runEnded(this.o.prefix), this.id));
     // A worker's BullMQ Worker (its stalled-job checker) may write a queue's keys again until it
     // closes; only once every live worker has left the run are the queues removed for good.
-    await quiet(this.untilWorkersLeft());
-    for (const q of this.queues.values()) await quiet(q.obliterate({ force: true }));
-    await quiet(this.redis.del(keys.serving(this.o.prefix, this.id)));
-    await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
-    await Promise.allSettled(this.events.map((e) => e.close()));
+    // Half the time left at most, so a slow worker ends this wait before the deadline would take it for Redis away.
+    const now = Date.now();
+    await quiet(() => this.untilWorkersLeft(now + Math.min(leaveWaitMsMax, (deadline - now) / 2)));
+    for (const q of this.queues.values()) await quiet(() => q.obliterate({ force: true }));
+    await quiet(() => this.redis.del(keys.serving(this.o.prefix, this.id)));
+    // A close (and BullMQ's own disconnect) waits for its connection to be ready, which it never
+    // is while Redis is away: past the deadline, this run's own connections, which its queues and
+    // event readers use, are dropped instead, and the closes fail rather than wait.
+    const closes = [...[...this.queues.values()].map((q) => q.close()), ...this.events.map((e) => e.close())];
+    const closed = bounded(Promise.allSettled(closes), away ? 0 : deadline - Date.now());
+    if ((await closed) === late) this.redis.disconnect();
     for (const c of this.clients) c.disconnect();
     const objects: string[] = [];
     for await (const o of this.store.list(`${this.storePrefix}/`)) objects.push(o.key);
     await Promise.allSettled(objects.map((k) => this.store.delete(k)));
-    await quiet(this.redis.del(keys.runStore(this.o.prefix, this.id)));
+    await quiet(() => this.redis.del(keys.runStore(this.o.prefix, this.id)));
     this.redis.disconnect();
   }
 }

@@ -1,6 +1,7 @@
 // The bullmq runner's run. A source feeding a cluster stage is split into scans the workers read
-// themselves: a dataset version by fragment, a `read_parquet` query by file (source-split.ts);
-// any other source is read here. A
+// themselves: a dataset source by fragment (a version, `since`, a row-wise SELECT over one bound
+// dataset: dataset-split.ts), a `read_parquet` query by file (source-split.ts); any other source
+// is read here. A
 // `cluster_task` / `cluster_actor` stage runs as one job per batch on the workers, and its output stays in the store: the next cluster stage
 // gets slices of it (re-cut to its batch size by row counts alone), so batches go worker to
 // worker. Only a local stage or the sink reads batches back here — except a `writeDataset`
@@ -24,6 +25,7 @@ import { resolveOptions } from './options.js';
 import type { Payload, Slice, SourcePayload } from './protocol.js';
 import { checkReachable } from './redis.js';
 import { splitParquetSource } from './source-split.js';
+import { countPieces, splitDatasetSource } from '../../dataset-split.js';
 import { describeModule } from './udf-module.js';
 
 /** A batch between stages: a table here, a reference to one in the run's store, or (after the last stage of a dataset sink) the files a worker wrote of it. */
@@ -109,16 +111,20 @@ async function* scanItems(scans: { payload: SourcePayload; rows: number }[]): As
 
 /**
  * The source as scans workers read themselves, or undefined when it does not split: a dataset
- * version by fragment (from its manifest: no data file is read here), a read_parquet query by file.
+ * source by fragment (dataset-split.ts: from manifests, no data file read here unless a WHERE or
+ * `since` needs a count), a read_parquet query by file.
  */
 async function splitSource(plan: Plan, ctx: RunContext): Promise<{ payload: SourcePayload; rows: number }[] | undefined> {
   const src = plan.source;
-  if (src.kind === 'dataset') {
-    // `since` reads two versions against each other; it stays on the coordinator.
-    if (src.since !== undefined || !ctx.datasets?.splitScans || !ctx.datasets.scanSqlOf) return undefined;
-    return (await ctx.datasets.splitScans(src.dataset))?.map((d) => ({ payload: { dataset: d }, rows: d.rows }));
+  if (!ctx.query) return undefined;
+  if (src.kind === 'dataset' || Object.keys(src.datasets).length) {
+    const split = await splitDatasetSource(src, ctx.datasets, ctx.query);
+    if (!split || !ctx.datasets) return undefined;
+    const rows = await countPieces(split, ctx.datasets, ctx.query);
+    // A piece with no rows (a WHERE or `since` keeps none of its fragment) needs no job.
+    return split.pieces.map((payload, i) => ({ payload, rows: rows[i] })).filter((p) => p.rows > 0);
   }
-  if (!ctx.sourceSql || !ctx.query) return undefined;
+  if (!ctx.sourceSql) return undefined;
   return (await splitParquetSource(await ctx.sourceSql(), ctx.query))?.map((s) => ({ payload: { scan: s.sql }, rows: s.rows }));
 }
 

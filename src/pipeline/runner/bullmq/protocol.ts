@@ -4,7 +4,8 @@
 // only, so both sides agree on them.
 
 import type { BackendName } from '../../backend/index.js';
-import type { DatasetScan, DatasetWriteTarget, DatasetWritten } from '../../dataset-seam.js';
+import type { DatasetWriteTarget, DatasetWritten } from '../../dataset-seam.js';
+import type { DatasetPiece } from '../../dataset-split.js';
 import type { WireError } from '../../backend/host/protocol.js';
 import type { OnError } from '../../plan.js';
 import type { ColumnSpec } from '../../schema.js';
@@ -50,12 +51,13 @@ export interface RunAnnouncement {
 /**
  * A batch, inline (base64 Arrow IPC), as a content-addressed key in the run's store, or a source
  * the worker reads itself (so source rows skip the coordinator): SQL over one Parquet file, or
- * one fragment of a dataset version.
+ * one fragment of a dataset source (a version's fragment, maybe only its rows added `since`, maybe
+ * under the user's SELECT over the bound name: dataset-split.ts).
  */
-export type Payload = { ipc: string } | { key: string; bytes: number } | { scan: string } | { dataset: DatasetScan };
+export type Payload = { ipc: string } | { key: string; bytes: number } | { scan: string } | DatasetPiece;
 
 /** A payload the worker reads from the source itself. */
-export type SourcePayload = Extract<Payload, { scan: string } | { dataset: DatasetScan }>;
+export type SourcePayload = Extract<Payload, { scan: string } | DatasetPiece>;
 
 export function isSourcePayload(p: Payload): p is SourcePayload {
   return 'scan' in p || 'dataset' in p;

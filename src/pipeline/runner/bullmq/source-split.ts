@@ -7,6 +7,7 @@
 
 import { resolve } from 'node:path';
 import { quoteString } from '../../../query/index.js';
+import { rowWiseSelect, type QueryRows } from '../../dataset-split.js';
 
 export interface SourceScan {
   /** The source's SQL with the glob replaced by one file; a worker runs it in its own DuckDB. */
@@ -15,42 +16,16 @@ export interface SourceScan {
   rows: number;
 }
 
-/** What the splitter needs of a DuckDB session: rows of a query. */
-export type QueryRows = (sql: string) => Promise<Record<string, unknown>[]>;
+export type { QueryRows };
 
-type Node = Record<string, unknown>;
-
-const isNode = (v: unknown): v is Node => typeof v === 'object' && v !== null;
-
-/** DuckDB's virtual columns of a file scan. */
-const fileColumns = new Set(['filename', 'file_index', 'file_row_number']);
-
-/** True when any node under `n` mixes rows (an aggregate, a window, a subquery). */
-function mixesRows(n: unknown, aggregates: ReadonlySet<string>): boolean {
-  if (Array.isArray(n)) return n.some((c) => mixesRows(c, aggregates));
-  if (!isNode(n)) return false;
-  if (n.class === 'WINDOW' || n.class === 'SUBQUERY') return true;
-  if (n.class === 'FUNCTION' && aggregates.has(String(n.function_name).toLowerCase())) return true;
-  // A file's name is the glob's match here and an absolute path in a scan: it would differ.
-  if (n.class === 'COLUMN_REF' && (n.column_names as string[]).some((c) => fileColumns.has(c.toLowerCase()))) return true;
-  return Object.values(n).some((c) => mixesRows(c, aggregates));
-}
-
-/** The read_parquet call's path constant when `sql` is a splittable single-file-set scan; else undefined. */
-function parquetPath(ast: Node, aggregates: ReadonlySet<string>): { constant: Node; path: string } | undefined {
-  const statements = ast.statements as Node[] | undefined;
-  if (ast.error || statements?.length !== 1) return undefined;
-  const q = statements[0].node as Node;
-  const from = q.from_table as Node | undefined;
-  const cteCount = ((q.cte_map as Node | undefined)?.map as unknown[] | undefined)?.length ?? 0;
-  if (q.type !== 'SELECT_NODE' || (q.modifiers as unknown[]).length || cteCount || (q.group_expressions as unknown[]).length) return undefined;
-  if (q.having || q.qualify || q.sample || q.aggregate_handling !== 'STANDARD_HANDLING' || from?.type !== 'TABLE_FUNCTION' || from.sample) return undefined;
-  const fn = from.function as Node;
-  const args = fn.children as Node[];
+/** The read_parquet call's path constant when the SELECT reads one file set row by row; else undefined. */
+function parquetPath(from: Record<string, unknown>): { constant: Record<string, unknown>; path: string } | undefined {
+  if (from.type !== 'TABLE_FUNCTION') return undefined;
+  const fn = from.function as Record<string, unknown>;
+  const args = fn.children as Record<string, unknown>[];
   if (String(fn.function_name).toLowerCase() !== 'read_parquet' || args.length !== 1 || args[0].type !== 'VALUE_CONSTANT') return undefined;
-  const value = args[0].value as Node;
-  if ((value.type as Node).id !== 'VARCHAR' || value.is_null) return undefined;
-  if (mixesRows(q.select_list, aggregates) || mixesRows(q.where_clause, aggregates)) return undefined;
+  const value = args[0].value as Record<string, unknown>;
+  if ((value.type as Record<string, unknown>).id !== 'VARCHAR' || value.is_null) return undefined;
   return { constant: value, path: String(value.value) };
 }
 
@@ -59,11 +34,9 @@ function parquetPath(ast: Node, aggregates: ReadonlySet<string>): { constant: No
  * source is not a splittable read_parquet query (then the coordinator reads it, as before).
  */
 export async function splitParquetSource(sql: string, query: QueryRows): Promise<SourceScan[] | undefined> {
-  const [{ j }] = await query(`select json_serialize_sql(${quoteString(sql)}) as j`);
-  const ast = JSON.parse(String(j)) as Node;
-  const aggregates = new Set((await query(`select distinct lower(function_name) as f from duckdb_functions() where function_type = 'aggregate'`)).map((r) => String(r.f)));
-  const found = parquetPath(ast, aggregates);
-  if (!found) return undefined;
+  const shape = await rowWiseSelect(sql, query);
+  const found = shape && parquetPath(shape.from);
+  if (!shape || !found) return undefined;
   // DuckDB reads a glob's files in sorted order; so do the scans.
   // Workers run elsewhere, in another directory: a local file is named by its absolute path.
   const files = (await query(`select file from glob(${quoteString(found.path)}) order by file`)).map((r) => absolute(String(r.file)));
@@ -72,7 +45,7 @@ export async function splitParquetSource(sql: string, query: QueryRows): Promise
   const scans: SourceScan[] = [];
   for (const file of files) {
     found.constant.value = file;
-    const [{ s }] = await query(`select json_deserialize_sql(${quoteString(JSON.stringify(ast))}) as s`);
+    const [{ s }] = await query(`select json_deserialize_sql(${quoteString(JSON.stringify(shape.ast))}) as s`);
     const fileSql = String(s);
     const [{ n }] = await query(`select count(*)::bigint as n from (${fileSql})`);
     scans.push({ sql: fileSql, rows: Number(n) });

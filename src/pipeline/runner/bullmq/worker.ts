@@ -25,6 +25,7 @@ import { readPayload, writePayload } from './payload.js';
 import { isSourcePayload, keys, slotsFor, type SourcePayload, type ClusterStage, type JobData, type JobResult, type RunAnnouncement, type Slice, type WorkerRecord } from './protocol.js';
 import { checkReachable, deleteMatching, openRedis } from './redis.js';
 import { sliceSql } from './source-split.js';
+import { pieceSql } from '../../dataset-split.js';
 import { resolveModule } from './udf-module.js';
 
 export interface WorkerOptions {
@@ -66,6 +67,9 @@ const listedUnannounced = "if redis.call('sismember', KEYS[2], ARGV[1]) == 1 and
 /** Removes a run (ARGV[1]) from the run list (KEYS[2]) unless its announcement (KEYS[1]) exists. */
 const unlistIfUnannounced = "if redis.call('exists', KEYS[1]) == 1 then return 0 end return redis.call('srem', KEYS[2], ARGV[1])";
 
+/** How long `close` waits for Redis to take its leaving (a worker told to stop while Redis is away stops after this). */
+const closeWaitMsMax = 5000;
+
 /** Idle task pools a worker keeps from ended runs (each holds `slots` UDF processes). */
 const idlePoolsMax = 4;
 
@@ -75,12 +79,12 @@ function poolKey(s: ClusterStage, slots: number): string {
   return JSON.stringify({ module, name, kind, columns, ctorArgs, restartsMax, batchTimeoutMs, resources, slots });
 }
 
-/** The SQL a source payload reads: the scan's own, or a dataset fragment's from this process's dataset provider. */
+/** The SQL a source payload reads: the scan's own, or a dataset piece's through this process's dataset provider. */
 async function sourceSqlOf(p: SourcePayload): Promise<string> {
   if ('scan' in p) return p.scan;
   const datasets = currentConfig().datasets;
   if (!datasets?.scanSqlOf) throw noDatasets({ url: p.dataset.url });
-  return datasets.scanSqlOf(p.dataset);
+  return pieceSql(p, datasets);
 }
 
 /** Rows of a source slice, read by this worker's DuckDB. */
@@ -133,6 +137,8 @@ class WorkerLoop implements ClusterWorker {
   private timer?: NodeJS.Timeout;
   /** Told by a coordinator when its run ends, so the worker closes the run's queues at once. */
   private readonly sub: Redis;
+  /** The BullMQ workers' connections, open until their worker disconnects. */
+  private readonly connections = new Set<Redis>();
   private polling = false;
   private pollAgain = false;
   private closed = false;
@@ -324,7 +330,7 @@ class WorkerLoop implements ClusterWorker {
       }
     };
     served.bull = new Worker(s.queue, process, {
-      connection: openRedis(this.o.connection),
+      connection: this.connection(),
       prefix: this.o.prefix,
       concurrency: slots,
       lockDuration: this.o.lockDurationMs,
@@ -351,13 +357,33 @@ class WorkerLoop implements ClusterWorker {
     return new QuiverError(e.code, `${e.message} (on worker ${this.name})`, { ...e.details, worker: this.name });
   }
 
+  /** A connection for a BullMQ worker, kept so that a close past its deadline can drop it. */
+  private connection(): Redis {
+    const c = openRedis(this.o.connection);
+    this.connections.add(c);
+    c.once('end', () => this.connections.delete(c));
+    return c;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
     this.sub.disconnect();
-    await Promise.allSettled([...this.runs].map((run) => this.leave(run)));
-    await Promise.allSettled([...this.served.entries()].map(([q, s]) => this.stop(q, s)));
+    const leaving = (async () => {
+      await Promise.allSettled([...this.runs].map((run) => this.leave(run)));
+      await Promise.allSettled([...this.served.entries()].map(([q, s]) => this.stop(q, s)));
+    })();
+    // Leaving a run writes to Redis and BullMQ's close waits for its connection: while Redis is
+    // away neither ever answers, so past the deadline the connections are dropped (their pending
+    // commands fail) and the close goes on to the UDF processes.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(true), closeWaitMsMax)));
+    if (await Promise.race([leaving.then(() => false), late])) {
+      for (const c of [this.redis, ...this.connections]) c.disconnect();
+      await leaving;
+    }
+    clearTimeout(timer);
     await Promise.allSettled([...this.idle.values()].map(async (p) => (await p).close()));
     this.idle.clear();
     await this.redis.del(keys.worker(this.o.prefix, this.name)).catch(() => undefined);

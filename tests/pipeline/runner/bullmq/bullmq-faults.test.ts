@@ -7,6 +7,7 @@ import { strict as assert } from 'node:assert';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { isQuiverError } from '../../../../src/errors.js';
 import { connect, type Connection, type Relation } from '../../../../src/pipeline/index.js';
@@ -183,6 +184,66 @@ withRedis('bullmq runner faults', (redisUrl) => {
         await coordinator.kill();
         for (const m of readdirSync(markers)) rmSync(join(markers, m), { force: true });
         r.disconnect();
+      }
+    });
+
+    it('runs again a job an interrupted sweep left in no queue list, and finishes with the local bytes', async () => {
+      // The end state of a sweep of a coordinator that stalled past its announcement, cut short
+      // (the sweeper died, or the coordinator came back and announced again): SCAN + DEL removed
+      // some of the queue's keys — here its wait list — and not yet the job hashes. The job then
+      // exists but is in no list, so no worker takes it and adding it again under its id is a no-op.
+      const r = new Redis(redisUrl);
+      writeFileSync(join(markers, 'release'), '');
+      Object.assign(process.env, env);
+      const one = (backend: 'cluster_task' | 'inline') => con.sql('select range as x from range(400)')
+        .mapBatches({ ...cudfs, export: 'holdThenDouble' }, { schema: { x: 'BIGINT', y: 'BIGINT' }, batchSize: 20, backend, concurrency: 1 });
+      const local = await bytesOf(one('inline'));
+      rmSync(join(markers, 'release'));
+      const restore = useCluster(redisUrl, prefix, tmp.url);
+      const run = bytesOf(one('cluster_task'));
+      try {
+        // Concurrency 1, two batches in flight: batch 10 (x = 200) is held, batch 11 waits behind it.
+        await heldBy(markers);
+        const [id] = await r.smembers(`${prefix}:runs`);
+        const q = new Queue(`run-${id}-s1`, { connection: r, prefix });
+        const waiting = await q.getJob('b11');
+        assert.equal(await waiting?.getState(), 'waiting');
+        await r.del(`${prefix}:run-${id}-s1:wait`);
+        assert.equal(await waiting!.getState(), 'unknown', 'batch 11 is in no list');
+        writeFileSync(join(markers, 'release'), '');
+        assert.ok((await run).equals(local), 'the output differs from the local run');
+        await q.close();
+      } finally {
+        writeFileSync(join(markers, 'release'), '');
+        await run.catch(() => undefined);
+        restore();
+        for (const m of readdirSync(markers)) rmSync(join(markers, m), { force: true });
+        r.disconnect();
+      }
+    });
+
+    it('ends a run whose Redis went away within redisDownMsMax, failing it with io', async () => {
+      const markers = join(tmp.path, 'down');
+      mkdirSync(markers);
+      const env = { QUIVER_TEST_MARKER_DIR: markers, QUIVER_TEST_HOLD_AT: '100' };
+      Object.assign(process.env, env);
+      const redis = await privateRedis(markers);
+      const workers = await Promise.all([1, 2].map((i) => startWorkerProcess(redis.url, ['--concurrency', '2', '--name', `w-down-${i}`], { env })));
+      // 2 s, not less: under load (2 cores, loads of 15 seen) one watchdog pass took over 500 ms with Redis up.
+      const restore = useCluster(redis.url, 'quiver', tmp.url, { redisDownMsMax: 2000 });
+      try {
+        const run = bytesOf(held(con, 'cluster_task'));
+        const first = await Promise.race([heldBy(markers), run.then(() => 'finished', (e: unknown) => e)]);
+        assert.equal(typeof first, 'number', `the run ended before its batch was held: ${String(first)}`);
+        await redis.stop();
+        // The run's end (queue and event closes among it) is bounded too: the rejection arrives
+        // (before, the closes waited for Redis forever). The workers stop too, after their close's deadline.
+        await assert.rejects(run, (e) => isQuiverError(e, 'io') && /did not answer/.test(e.message));
+      } finally {
+        writeFileSync(join(markers, 'release'), '');
+        restore();
+        await Promise.all(workers.map((w) => w.stop()));
+        await redis.stop();
       }
     });
 
