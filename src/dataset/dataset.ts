@@ -44,7 +44,7 @@ import {
   type WrittenFragment,
   typeName,
 } from '../format/index.js';
-import { FileCache, LargeValues, LateRuntime, USER_QUERY, checkSandboxed, mentionsSearch, quoteIdent, referencedColumns, resultBounds, SearchRuntime, type Engine, type Param, type RunOptions, type SandboxLimits, type SearchExplain, type SearchHost, type Session } from '../query/index.js';
+import { FileCache, LargeValues, LateRuntime, USER_QUERY, checkSandboxed, mentionsSearch, quoteIdent, referencedColumns, resultBounds, RowLookup, SearchRuntime, type Engine, type Param, type RunOptions, type SandboxLimits, type SearchExplain, type SearchHost, type Session } from '../query/index.js';
 import { buildIndex, withIndex, type IndexSpec } from './search/create-index.js';
 import type { BuildProgress } from '../index/index.js';
 import { openStore, WriteBatch, type ObjectStore, type StoreOptions } from '../storage/index.js';
@@ -284,6 +284,8 @@ export class Dataset {
   #stagedSchema = '';
   readonly #deletesCache = new DeletesCache();
   readonly #fragmentRows = new FragmentRowsCache();
+  /** Row-id pages of 16 MiB (2M rows) kept for the write path's lookups by id. */
+  readonly #rowLookup = new RowLookup(16 * 1024 * 1024);
   #diffCounter = 0;
   /** Caches per version (and scope); a scoped handle shares its parent's. */
   #search = new SearchRuntime();
@@ -1138,7 +1140,7 @@ export class Dataset {
   /** The DuckDB session, file paths and caches the versioning operations work with. */
   async #versionContext(): Promise<VersionContext> {
     this.#session ??= await (await (this.#scope?.engine() ?? sharedEngine())).session();
-    return { store: this.store, session: this.#session, paths: (keys) => this.#cache.paths(keys), deletesCache: this.#deletesCache, fragmentRows: this.#fragmentRows, ...(this.#scope ? { rowFilter: this.#scope.where } : {}) };
+    return { store: this.store, session: this.#session, paths: (keys) => this.#cache.paths(keys), deletesCache: this.#deletesCache, fragmentRows: this.#fragmentRows, rowLookup: this.#rowLookup, ...(this.#scope ? { rowFilter: this.#scope.where } : {}) };
   }
 
   /**

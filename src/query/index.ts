@@ -10,5 +10,5 @@ export { encodeVectorIndexFile, decodeVectorIndexFile, loadVectorIndex, type Vec
 export { indexableType, type ScalarPredicate } from './search/scalar-index.js';
 export { readVectorFile, type FileVectors } from './search/vector-load.js';
 export { predicateSql, checkBoolean } from './predicate.js';
-export { inRange } from './row-lookup.js';
+export { inRange, RowLookup } from './row-lookup.js';
 export { checkSandboxed, sandboxLimits, resultBounds, SANDBOX_DEFAULTS, type SandboxLimits } from './sandbox.js';
