@@ -45,7 +45,7 @@ import {
   type WrittenFragment,
   typeName,
 } from '../format/index.js';
-import { FileCache, LargeValues, LateRuntime, USER_QUERY, checkSandboxed, mentionsSearch, quoteIdent, referencedColumns, resultBounds, SearchRuntime, type Engine, type Param, type RunOptions, type SandboxLimits, type SearchExplain, type SearchHost, type Session } from '../query/index.js';
+import { FileCache, LargeValues, LateRuntime, USER_QUERY, checkSandboxed, mentionsSearch, quoteIdent, referencedColumns, resultBounds, RowLookup, SearchRuntime, type Engine, type Param, type RunOptions, type SandboxLimits, type SearchExplain, type SearchHost, type Session } from '../query/index.js';
 import { buildIndex, withIndex, type IndexSpec } from './search/create-index.js';
 import type { BuildProgress } from '../index/index.js';
 import { openStore, WriteBatch, type ObjectStore, type StoreOptions } from '../storage/index.js';
@@ -302,6 +302,8 @@ export class Dataset {
   #stagedSchema = '';
   readonly #deletesCache = new DeletesCache();
   readonly #fragmentRows = new FragmentRowsCache();
+  /** Row-id pages of 16 MiB (2M rows) kept for the write path's lookups by id. */
+  readonly #rowLookup = new RowLookup(16 * 1024 * 1024);
   #diffCounter = 0;
   /**
    * The diffs whose tables are alive in this handle's session, oldest first. A diff's table holds
@@ -1214,7 +1216,7 @@ export class Dataset {
 
   /** The versioning context over one of this handle's sessions (the writer's or a read lane's). */
   #contextOf(session: Session): VersionContext {
-    return { store: this.store, session, paths: (keys) => this.#cache.paths(keys), deletesCache: this.#deletesCache, fragmentRows: this.#fragmentRows, ...(this.#scope ? { rowFilter: this.#scope.where } : {}) };
+    return { store: this.store, session, paths: (keys) => this.#cache.paths(keys), deletesCache: this.#deletesCache, fragmentRows: this.#fragmentRows, rowLookup: this.#rowLookup, ...(this.#scope ? { rowFilter: this.#scope.where } : {}) };
   }
 
   /**

@@ -11,5 +11,5 @@ export { indexableType, type ScalarPredicate } from './search/scalar-index.js';
 export { readVectorFile, type FileVectors } from './search/vector-load.js';
 export { segmentable, writeTextSegments, CORRUPT_SEGMENT_WARNING } from './search/text-segments.js';
 export { predicateSql, checkBoolean } from './predicate.js';
-export { inRange } from './row-lookup.js';
+export { inRange, RowLookup } from './row-lookup.js';
 export { checkSandboxed, sandboxLimits, resultBounds, SANDBOX_DEFAULTS, type SandboxLimits } from './sandbox.js';

@@ -3,7 +3,7 @@
 // ids; every name they create is prefixed `__quiver_` so it cannot shadow a user's table.
 
 import type { Manifest } from '../../format/index.js';
-import { planScan, viewSql, type Param, type ScanOptions, type Session } from '../../query/index.js';
+import { planScan, viewSql, type Param, type RowLookup, type ScanOptions, type Session } from '../../query/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 
 export interface VersionContext {
@@ -15,6 +15,8 @@ export interface VersionContext {
   deletesCache: DeletesCache;
   /** Whole rows of small fragments already read, for row lookups by id (see FragmentRowsCache). */
   fragmentRows?: FragmentRowsCache;
+  /** Reads rows by id straight from small-column files, with their row-id pages kept (see row-patch.ts). */
+  rowLookup?: RowLookup;
   /**
    * A scoped handle's row filter (SQL Quiver wrote): what `createScopedView` keeps. Reads a
    * caller asked for (update and delete targets, diff) use scoped views; maintenance
