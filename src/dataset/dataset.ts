@@ -839,17 +839,47 @@ export class Dataset {
     if (this.branchName === null) return;
     const ref = await readRef(this.store, 'branch', this.branchName);
     this.#refreshedAt = new Date();
+    await this.#adoptRef(ref);
+  }
+
+  /** Moves the handle to the commit a ref read names (a missing branch leaves it put). Caller holds the mutex. */
+  async #adoptRef(ref: { commit: string } | null): Promise<void> {
     if (!ref || ref.commit === this.#head.id) return;
     const c = await readCommit(this.store, ref.commit);
     this.#manifest = await readManifest(this.store, c.manifest);
     this.#head = c;
   }
 
-  /** Checks the SQL text and syncs the head; the session's view is not moved yet. */
+  /** Checks the SQL text (the caller runs it #atHead); the session's view is not moved yet. */
   async #prepare(sql: string): Promise<Session> {
     if (typeof sql !== 'string' || !sql.trim()) throw new QuiverError('invalid_input', 'query: expected a SQL string');
-    await this.#syncHead();
     return (await this.#versionContext()).session;
+  }
+
+  /**
+   * Runs a read (`fn`) at the branch's newest version, as #syncHead then `fn` would, but reads
+   * the branch's ref beside `fn` on the version held, not before it: on object storage that ref
+   * read is a round trip on every query (the first right after `open` read it). When the ref
+   * names another commit, `fn`'s answer (or error) is dropped and `fn` runs again at that commit.
+   * A read-only handle just runs `fn`. Caller holds the mutex.
+   */
+  async #atHead<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.branchName === null) return fn();
+    const ref = readRef(this.store, 'branch', this.branchName);
+    ref.catch(() => undefined);
+    const held = this.#head.id;
+    const first = await fn().then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+    const r = await ref;
+    this.#refreshedAt = new Date();
+    if (!r || r.commit === held) {
+      if ('error' in first) throw first.error;
+      return first.value;
+    }
+    await this.#adoptRef(r);
+    return fn();
   }
 
   /** The columns `sql` names (memoized: planning a repeated query costs no parse). */
@@ -889,10 +919,12 @@ export class Dataset {
   async query(sql: string, params: readonly Param[] = []): Promise<Record<string, unknown>[]> {
     this.#check(false);
     return this.#mutex.run(() =>
-      this.#userSql(sql, async () => {
-        if (!mentionsSearch(sql)) return this.#plainQuery(sql, params, 'rows');
-        return this.#search.run(await this.#searchHost(sql), sql, params, 'rows');
-      }),
+      this.#atHead(() =>
+        this.#userSql(sql, async () => {
+          if (!mentionsSearch(sql)) return this.#plainQuery(sql, params, 'rows');
+          return this.#search.run(await this.#searchHost(sql), sql, params, 'rows');
+        }),
+      ),
     );
   }
 
@@ -923,10 +955,12 @@ export class Dataset {
   async queryArrow(sql: string, params: readonly Param[] = []): Promise<arrow.Table> {
     this.#check(false);
     return this.#mutex.run(() =>
-      this.#userSql(sql, async () => {
-        if (!mentionsSearch(sql)) return this.#plainQuery(sql, params, 'arrow');
-        return this.#search.run(await this.#searchHost(sql), sql, params, 'arrow');
-      }),
+      this.#atHead(() =>
+        this.#userSql(sql, async () => {
+          if (!mentionsSearch(sql)) return this.#plainQuery(sql, params, 'arrow');
+          return this.#search.run(await this.#searchHost(sql), sql, params, 'arrow');
+        }),
+      ),
     );
   }
 
@@ -957,7 +991,7 @@ export class Dataset {
    */
   async explain(sql: string, params: readonly Param[] = []): Promise<SearchExplain> {
     this.#check(false);
-    return this.#mutex.run(() => this.#userSql(sql, async () => this.#search.explain(await this.#searchHost(sql), sql, params)));
+    return this.#mutex.run(() => this.#atHead(() => this.#userSql(sql, async () => this.#search.explain(await this.#searchHost(sql), sql, params))));
   }
 
   /**
@@ -1053,7 +1087,6 @@ export class Dataset {
   /** The search executor's view of this handle, pinned to one version for one query. */
   async #searchHost(sql: string): Promise<SearchHost> {
     if (typeof sql !== 'string' || !sql.trim()) throw new QuiverError('invalid_input', 'query: expected a SQL string');
-    await this.#syncHead();
     const session = (await this.#versionContext()).session;
     return {
       session,

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import * as quiver from '../../src/index.js';
-import { CountingStore, MemoryStore, openStore, type ObjectStore } from '../../src/storage/index.js';
+import { CountingStore, ForwardingStore, MemoryStore, openStore, type ObjectStore, type StoredObject } from '../../src/storage/index.js';
 import { sharedObjectCache } from '../../src/dataset/shared-engine.js';
 import { INDEX_HEAD_GUESS_BYTES, decodeVectorIndexFile } from '../../src/query/search/vector-index-file.js';
 import { withServer } from '../helpers/servers.js';
@@ -292,6 +292,62 @@ function vectorSuite(title: string, make: () => Promise<ObjectStore>): void {
     });
   });
 }
+
+/**
+ * Holds every read of the branch's ref, once armed, until a data file is read: a query that
+ * read its ref before its data would wait forever (the test's timeout fails it).
+ */
+class RefAfterData extends ForwardingStore {
+  armed = false;
+  refReads = 0;
+  #dataRead!: () => void;
+  readonly dataRead = new Promise<void>((resolve) => (this.#dataRead = resolve));
+  override async getWithInfo(key: string): Promise<StoredObject> {
+    if (this.armed && key.startsWith('refs/heads/')) {
+      this.refReads++;
+      await this.dataRead;
+    }
+    return super.getWithInfo(key);
+  }
+  override get(key: string, range?: { offset: number; length: number }): Promise<Uint8Array> {
+    if (key.startsWith('data/')) this.#dataRead();
+    return super.get(key, range);
+  }
+}
+
+describe('a query on a branch reads its ref beside the query, not before it', () => {
+  it('reads the ref once, while the data files are read, for the first query after open', { timeout: 60_000 }, async () => {
+    const store = new RefAfterData(new MemoryStore(`memory://ref-beside-${SEED}-${Math.random()}`), { localPath: false });
+    const ds = await quiver.create(store, { schema: { n: 'int' } });
+    await ds.append(Array.from({ length: 10 }, (_, n) => ({ n })));
+    await ds.commit('rows');
+    await ds.close();
+    const reader = await quiver.open(store);
+    store.armed = true;
+    const rows = await reader.query('select count(*)::int as c from dataset');
+    assert.deepEqual(rows, [{ c: 10 }]);
+    assert.equal(store.refReads, 1);
+    await reader.close();
+  });
+
+  it('answers at the commit the ref names when another writer moved the branch meanwhile, even where the version held fails', async () => {
+    const store = new MemoryStore(`memory://ref-moved-${SEED}-${Math.random()}`);
+    const writer = await quiver.create(store, { schema: { n: 'int' } });
+    await writer.append([{ n: 1 }]);
+    await writer.commit('one');
+    const reader = await quiver.open(store);
+    assert.deepEqual(await reader.query('select count(*)::int as c from dataset'), [{ c: 1 }]);
+    await writer.append([{ n: 2 }]);
+    await writer.commit('two');
+    await writer.addColumn('label', 'text', { default: 'x' });
+    const held = reader.version.id;
+    assert.deepEqual(await reader.query('select count(*)::int as c, min(label) as l from dataset'), [{ c: 2, l: 'x' }]);
+    assert.notEqual(reader.version.id, held);
+    assert.equal(reader.version.id, writer.version.id);
+    await reader.close();
+    await writer.close();
+  });
+});
 
 costSuite('read cost on a memory store (counted)', async () => new MemoryStore(`memory://read-cost-${SEED}-${Math.random()}`));
 vectorSuite('read cost of a vector query on a memory store (counted)', async () => new MemoryStore(`memory://read-cost-vec-${SEED}-${Math.random()}`));
