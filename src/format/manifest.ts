@@ -56,9 +56,13 @@ export interface GroupFileMeta {
   /**
    * CRC-32 of the file's last `bytes` bytes (offset indexes and footer), so a reader of a few
    * pages by range can trust the footer without the whole file (pages carry their own CRC-32).
-   * Absent for files written before it, which a ranged reader checks whole.
+   * Absent for files written before it, which a ranged reader checks whole. `footer` (large-
+   * column file layout 2): the CRC-32 of the last `footer.bytes` alone (footer, length, magic),
+   * whose key/value metadata lists the offset indexes' parts with a CRC-32 each, so a reader of a
+   * few rows reads the footer and the parts that locate them, not the whole tail; absent in files
+   * written before it (layout 1), whose tail is read and checked whole.
    */
-  tail?: { bytes: number; crc32: number };
+  tail?: { bytes: number; crc32: number; footer?: { bytes: number; crc32: number } };
   /**
    * The file's row ids are exactly rowIdMin..rowIdMax in ascending order, so row id r is at
    * position r − rowIdMin and a ranged reader skips the row-id pages. Absent (read the row ids)

@@ -161,6 +161,9 @@ export class LateRuntime {
   async run(host: LateHost, plan: LatePlan, params: readonly Param[], as: 'arrow'): Promise<arrow.Table | null>;
   async run(host: LateHost, plan: LatePlan, params: readonly Param[], as: 'rows' | 'arrow'): Promise<Record<string, unknown>[] | arrow.Table | null> {
     const { session } = host;
+    // The result rows' large values are read once the probe has found them: the footers that
+    // locate them are read meanwhile (layout 2 files; a round trip off the query's path).
+    for (const c of plan.columns) host.large.prefetchFooters(host.manifest, c);
     await host.prepareSmallView();
     const probe = compactParams(plan.probe, params);
     const ids = (await session.all(await unparseSql(session, probe.tree), probe.params)).rows.map((r) => r[RID] as bigint);

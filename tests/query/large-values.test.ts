@@ -7,6 +7,7 @@ import { groupFileMeta, writeFragment, type GroupFileMeta, type Manifest, type P
 import { LargeValues } from '../../src/query/index.js';
 import { CountingStore, MemoryStore, ObjectCache } from '../../src/storage/index.js';
 import { prng } from '../helpers/tmp.js';
+import { isQuiverError, type QuiverError } from '../../src/errors.js';
 
 const SEED = Number(process.env.QUIVER_SEED ?? 7);
 const ROWS = 300;
@@ -40,8 +41,32 @@ describe('LargeValues', () => {
     const valueBytes = want.reduce((n, id) => n + values[Number(id - 1000n)].length, 0);
     assert.deepEqual(want.map((id) => got.get(id)), want.map((id) => values[Number(id - 1000n)]));
     const tail = g.tail!.bytes;
-    // The tail (footer and offset indexes) and the three pages: a row-id page would add ROWS × 8 bytes.
-    assert.ok(store.counts.getBytes <= tail + valueBytes + 3 * 64, `seed ${SEED}: read ${store.counts.getBytes} bytes, tail ${tail} + values ${valueBytes}`);
+    // The footer, the offset index parts that locate the rows and the three pages: less than the
+    // whole tail (footer and every page's location) beside them; a row-id page would add ROWS × 8 bytes.
+    assert.ok(g.tail!.footer && g.tail!.footer.bytes < tail, 'layout 2: the footer has a checksum of its own');
+    assert.ok(store.counts.getBytes - valueBytes < tail, `seed ${SEED}: read ${store.counts.getBytes} bytes, tail ${tail} + values ${valueBytes}`);
+  });
+
+  it('reads a layout-1 file (recorded without a footer checksum) by its whole tail, to the same values', async () => {
+    const rand = prng(SEED + 2);
+    const store = new CountingStore(new MemoryStore(`memory://large-values-layout1-${Math.random()}`));
+    const values = blobs(rand);
+    const g = await written(store, 500n, values);
+    const { footer: _, ...tail } = g.tail!;
+    const old = { ...g, tail };
+    const want = [500n, 650n, 799n];
+    store.reset();
+    const got = await new LargeValues(store, new ObjectCache(), noPaths).read(manifestOf(old), 'blob', want);
+    assert.deepEqual(want.map((id) => got.get(id)), want.map((id) => values[Number(id - 500n)]));
+    const valueBytes = want.reduce((n, id) => n + values[Number(id - 500n)].length, 0);
+    assert.ok(store.counts.getBytes >= tail.bytes + valueBytes, `read ${store.counts.getBytes} bytes: the whole ${tail.bytes}-byte tail and the values`);
+  });
+
+  it('refuses a file whose footer does not match the checksum its manifest recorded', async () => {
+    const store = new CountingStore(new MemoryStore(`memory://large-values-footer-${Math.random()}`));
+    const g = await written(store, 0n, blobs(prng(SEED + 3)));
+    const bad = { ...g, tail: { ...g.tail!, footer: { ...g.tail!.footer!, crc32: (g.tail!.footer!.crc32 + 1) >>> 0 } } };
+    await assert.rejects(new LargeValues(store, new ObjectCache(), noPaths).read(manifestOf(bad), 'blob', [3n]), (e) => isQuiverError(e, 'corrupt') && (e as QuiverError).details.key === g.key);
   });
 
   it('reads a file recorded without rowIdsDense (written before it) by its row ids, to the same values', async () => {

@@ -162,6 +162,50 @@ function smallImageSuite(title: string, make: () => Promise<ObjectStore>): void 
 }
 
 /**
+ * The bench's files at full size: 1,000 images of about 2.3 KB a file (a page each, so each
+ * file's offset index has 1,000 page locations, ~12 KB). A few result rows, one per file, cost
+ * the footer and one offset index part per file beside their pages, not the whole ~12 KB tail
+ * (which alone was 5× the image: layout 1).
+ */
+function manyImagesSuite(title: string, make: () => Promise<ObjectStore>): void {
+  describe(title, () => {
+    const FRAGMENTS = 3;
+    const FRAGMENT_ROWS = 1000;
+    let store: CountingStore;
+    before(async () => {
+      const rand = prng(SEED + 7);
+      const pngs: Uint8Array[] = [];
+      for (let i = 0; i < 8; i++) pngs.push(await noisePng(rand, 2_300));
+      store = new CountingStore(await make());
+      const ds = await quiver.create(store, { schema: { n: 'int', image: 'image' } });
+      for (let f = 0; f < FRAGMENTS; f++) {
+        await ds.append(Array.from({ length: FRAGMENT_ROWS }, (_, i) => ({ n: f * FRAGMENT_ROWS + i, image: pngs[i % pngs.length] })));
+        await ds.commit(`fragment ${f}`);
+      }
+      await ds.close();
+    });
+
+    it('reads one image from each of several 1,000-image files for less than twice their bytes', async () => {
+      const sql = 'select n, image from dataset where n in (17, 1500, 2999) order by n';
+      const ds = await quiver.open(store);
+      await ds.query('select n from dataset where n in (17, 1500, 2999)'); // small files cached
+      store.reset();
+      const rows = await ds.query(sql);
+      assert.deepEqual(rows.map((r) => Number(r.n)), [17, 1500, 2999]);
+      const imageBytes = rows.reduce((n, r) => n + (r.image as Uint8Array).length, 0);
+      const r = dataReads(store);
+      assert.ok(r.keys.length === FRAGMENTS && r.keys.every((k) => k.endsWith('.image.parquet')), `read ${r.keys.join(', ')}`);
+      console.log(`# one image from each of ${FRAGMENTS} files of ${FRAGMENT_ROWS}, cold: ${r.requests} data requests, ${r.bytes} bytes for ${imageBytes} image bytes (${(r.bytes / imageBytes).toFixed(2)}x)`);
+      assert.ok(r.bytes < 2 * imageBytes, `seed ${SEED}: read ${r.bytes} bytes for ${imageBytes} bytes of images`);
+      store.reset();
+      assert.deepEqual(await ds.query(sql), rows);
+      assert.equal(dataReads(store).requests, 0, 'a warm repeat makes no data request');
+      await ds.close();
+    });
+  });
+}
+
+/**
  * A cold vector query on a remote store re-ranks its candidates' float32 vectors read by range
  * (small vector pages), not the column's files whole: 4 fragments × 500 rows of 256-d vectors,
  * the answer checked against exact search.
@@ -252,6 +296,13 @@ function vectorSuite(title: string, make: () => Promise<ObjectStore>): void {
 costSuite('read cost on a memory store (counted)', async () => new MemoryStore(`memory://read-cost-${SEED}-${Math.random()}`));
 vectorSuite('read cost of a vector query on a memory store (counted)', async () => new MemoryStore(`memory://read-cost-vec-${SEED}-${Math.random()}`));
 smallImageSuite('read cost of small images on a memory store (counted)', async () => new MemoryStore(`memory://read-cost-small-${SEED}-${Math.random()}`));
+manyImagesSuite('read cost of images in 1,000-image files on a memory store (counted)', async () => new MemoryStore(`memory://read-cost-many-${SEED}-${Math.random()}`));
+withServer('s3', 'read cost of images in 1,000-image files on s3:// (radosgw, counted)', (server) =>
+  manyImagesSuite('read cost of images in 1,000-image files on s3:// (radosgw, counted)', async () => {
+    await server.prepare();
+    return openStore(server.url('cost-many'), server.options);
+  }),
+);
 withServer('s3', 'read cost on s3:// (radosgw, counted)', (server) =>
   costSuite('read cost on s3:// (radosgw, counted)', async () => {
     await server.prepare();

@@ -1,13 +1,16 @@
 // Reads rows of Quiver's Parquet files through an AsyncByteSource (an object on remote storage)
 // as plan, then fetch, then decode: the footer and offset indexes name the pages that hold the
 // rows asked for, every page of a lookup is fetched in one batch, and the pages are decoded by
-// the same code as the local reader. A file written without offset indexes costs its chunk.
+// the same code as the local reader. A file written without offset indexes costs its chunk; a
+// file whose offset indexes are cut into parts (writer.ts, OFFSET_INDEX_PARTS_KEY) costs only the
+// parts that locate the rows, each checked against the CRC-32 its checked footer lists.
 // Invariant: only bytes of pages that hold a wanted row (or, without an index, its chunk) are
 // read, and a page whose header records a CRC-32 is decoded only if its body matches it.
 
 import { crc32 } from 'node:zlib';
 import { QuiverError } from '../../errors.js';
 import type { AsyncByteSource, ByteRange } from '../../storage/index.js';
+import { OFFSET_INDEX_PARTS_KEY } from './writer.js';
 import { decodeFooter, decodePage, decodePageHeader, readRows, type ParquetFooter, type RandomAccess } from './reader.js';
 import { ByteSource, ThriftDecodeError, readStruct, type ThriftFields } from './thrift-compact.js';
 
@@ -22,8 +25,21 @@ export interface PageLocation {
 export interface RangedFile {
   readonly source: AsyncByteSource;
   readonly footer: ParquetFooter;
-  /** pages[group][column], or null for a chunk written without an offset index. */
+  /**
+   * pages[group][column], or null for a chunk written without an offset index. With `parts`,
+   * only the pages of the parts read so far (readRowsRanged reads the ones a read needs).
+   */
   readonly pages: (PageLocation[] | null)[][];
+  /** parts[group][column]: the offset index by parts, for a file opened by its footer alone. */
+  readonly parts?: IndexParts[][];
+}
+
+/** One column chunk's offset index by parts: where each part is, and the pages of those read. */
+interface IndexParts {
+  readonly list: readonly { firstRow: number; offset: number; length: number; crc32: number }[];
+  /** Per part: its pages once read (a read under way is a promise, shared by concurrent reads). */
+  readonly read: (PageLocation[] | Promise<PageLocation[]> | undefined)[];
+  readonly chunk: { offset: number; size: number };
 }
 
 /** One column's rows to read: positions ascending within the row group. */
@@ -77,6 +93,123 @@ export async function openRanged(source: AsyncByteSource, tailFrom = 0, tailByte
   return { source, footer, pages };
 }
 
+/**
+ * Opens a file by its footer alone: `footerBytes` are its last bytes (footer, length, magic),
+ * already checked by the caller, and the footer lists its offset indexes' parts; no read at all.
+ * Pages are located by reading parts as reads need them (readRowsRanged).
+ */
+export function openRangedByParts(source: AsyncByteSource, footerBytes: Uint8Array): RangedFile {
+  const n = footerBytes.length;
+  if (n < 12 || n > source.size) throw corrupt('footer region too short to be Parquet');
+  if (new TextDecoder().decode(footerBytes.subarray(n - 4)) !== 'PAR1') throw corrupt('no Parquet magic at the end of the file');
+  const len = new DataView(footerBytes.buffer, footerBytes.byteOffset, n).getUint32(n - 8, true);
+  if (len + 8 !== n) throw corrupt(`footer length ${len} does not match its checksummed region of ${n} bytes`);
+  const footer = decodeFooter(footerBytes.subarray(0, len));
+  const footerAt = source.size - n;
+  const table = partsTable(footer.metadata?.[OFFSET_INDEX_PARTS_KEY]);
+  let k = 0;
+  const parts = footer.rowGroups.map((g) =>
+    g.chunks.map((c): IndexParts => {
+      const flat = table.chunks[k++];
+      const oi = c.offsetIndex;
+      if (!flat || !oi || oi.offset < 0 || oi.offset + oi.length > footerAt) throw corrupt('the offset index parts do not match the column chunks');
+      const list = [];
+      for (let i = 0; i < flat.length; i += 4) {
+        const [firstRow, offset, length, crc] = flat.slice(i, i + 4);
+        const prev = list[list.length - 1];
+        if (offset < oi.offset || offset + length > oi.offset + oi.length || (prev ? firstRow <= prev.firstRow || offset < prev.offset + prev.length : firstRow !== 0)) throw corrupt('an offset index part lies outside its index or out of order');
+        list.push({ firstRow, offset, length, crc32: crc });
+      }
+      return { list, read: list.map(() => undefined), chunk: c };
+    }),
+  );
+  if (k !== table.chunks.length) throw corrupt('the offset index parts do not match the column chunks');
+  return { source, footer, pages: footer.rowGroups.map((g) => g.chunks.map(() => [])), parts };
+}
+
+/** The footer's parts table, checked for shape (its values are checked against the chunks). */
+function partsTable(json: string | undefined): { entries: number; chunks: number[][] } {
+  let t: unknown;
+  try {
+    t = json === undefined ? undefined : JSON.parse(json);
+  } catch {
+    t = undefined;
+  }
+  const ok = (x: unknown): x is { entries: number; chunks: number[][] } => {
+    const v = x as { entries?: unknown; chunks?: unknown };
+    return typeof v === 'object' && v !== null && Number.isInteger(v.entries) && Array.isArray(v.chunks) && v.chunks.every((c) => Array.isArray(c) && c.length % 4 === 0 && c.every((n) => Number.isSafeInteger(n) && n >= 0));
+  };
+  if (!ok(t)) throw corrupt(`the footer has no valid ${OFFSET_INDEX_PARTS_KEY}`);
+  return t;
+}
+
+/** Reads (in one batch) and checks the offset index parts that locate `reads`, then lists their pages. */
+async function locateRows(file: RangedFile, reads: readonly RowRead[]): Promise<void> {
+  const parts = file.parts!;
+  const wanted: { ip: IndexParts; i: number }[] = [];
+  const waits: Promise<PageLocation[]>[] = [];
+  const touched = new Set<IndexParts>();
+  for (const r of reads) {
+    const ip = parts[r.group][r.column];
+    touched.add(ip);
+    for (const i of partsOf(ip.list, r.positions)) {
+      const held = ip.read[i];
+      if (held === undefined) wanted.push({ ip, i });
+      else if (held instanceof Promise) waits.push(held);
+    }
+  }
+  if (wanted.length) {
+    const fetched = file.source.read(wanted.map(({ ip, i }) => ({ offset: ip.list[i].offset, length: ip.list[i].length })));
+    wanted.forEach(({ ip, i }, n) => {
+      const p = fetched.then((bytes) => {
+        const part = ip.list[i];
+        if (crc32(bytes[n]) !== part.crc32) throw corrupt(`offset index part at ${part.offset}: its crc32 is ${hex(crc32(bytes[n]))}, the footer recorded ${hex(part.crc32)}`);
+        const pages = decodePart(bytes[n], part.firstRow, ip.chunk);
+        ip.read[i] = pages;
+        return pages;
+      });
+      ip.read[i] = p;
+      p.catch(() => {
+        if (ip.read[i] === p) ip.read[i] = undefined;
+      });
+      waits.push(p);
+    });
+  }
+  await Promise.all(waits);
+  for (const r of reads) {
+    const ip = parts[r.group][r.column];
+    if (!touched.delete(ip)) continue;
+    file.pages[r.group][r.column] = ip.read.flatMap((x) => (Array.isArray(x) ? x : []));
+  }
+}
+
+/** Indexes of the parts holding `positions` (ascending), by binary search on their first rows. */
+function partsOf(list: IndexParts['list'], positions: readonly number[]): number[] {
+  return pagesOf(list.map((p) => ({ offset: p.offset, size: p.length, firstRow: p.firstRow })), positions);
+}
+
+/** The page locations of one part: whole structs, one after another, the first at `firstRow`. */
+function decodePart(bytes: Uint8Array, firstRow: number, chunk: { offset: number; size: number }): PageLocation[] {
+  const src = new ByteSource(bytes);
+  const out: PageLocation[] = [];
+  try {
+    while (src.pos < bytes.length) out.push(pageLocation(readStruct(src), chunk));
+  } catch (e) {
+    if (e instanceof ThriftDecodeError) throw corrupt(`offset index part: ${e.message}`);
+    throw e;
+  }
+  if (out[0]?.firstRow !== firstRow) throw corrupt('an offset index part does not start at the row the footer lists');
+  for (let i = 1; i < out.length; i++) if (out[i].firstRow <= out[i - 1].firstRow) throw corrupt('page first rows are not ascending');
+  return out;
+}
+
+function pageLocation(f: ThriftFields, chunk: { offset: number; size: number }): PageLocation {
+  const [offset, size, firstRow] = [f.get(1), f.get(2), f.get(3)];
+  if (typeof offset !== 'number' || typeof size !== 'number' || typeof firstRow !== 'number') throw corrupt('a page location is incomplete');
+  if (offset < chunk.offset || offset + size > chunk.offset + chunk.size) throw corrupt(`a page at ${offset} lies outside its column chunk`);
+  return { offset, size, firstRow };
+}
+
 function decodeOffsetIndex(bytes: Uint8Array, chunk: { offset: number; size: number }): PageLocation[] {
   let s: ThriftFields;
   try {
@@ -87,13 +220,7 @@ function decodeOffsetIndex(bytes: Uint8Array, chunk: { offset: number; size: num
   }
   const list = s.get(1);
   if (!Array.isArray(list)) throw corrupt('offset index has no page locations');
-  const out = list.map((p): PageLocation => {
-    const f = p as ThriftFields;
-    const [offset, size, firstRow] = [f.get(1), f.get(2), f.get(3)];
-    if (typeof offset !== 'number' || typeof size !== 'number' || typeof firstRow !== 'number') throw corrupt('a page location is incomplete');
-    if (offset < chunk.offset || offset + size > chunk.offset + chunk.size) throw corrupt(`a page at ${offset} lies outside its column chunk`);
-    return { offset, size, firstRow };
-  });
+  const out = list.map((p) => pageLocation(p as ThriftFields, chunk));
   for (let i = 1; i < out.length; i++) if (out[i].firstRow <= out[i - 1].firstRow) throw corrupt('page first rows are not ascending');
   return out;
 }
@@ -137,7 +264,10 @@ function pagesOf(pages: readonly PageLocation[], positions: readonly number[]): 
 }
 
 /** The values of every read, in order: one batched fetch of the planned ranges, then decoding. */
-export async function readRowsRanged(file: RangedFile, reads: readonly RowRead[]): Promise<unknown[][]> {
+export async function readRowsRanged(opened: RangedFile, reads: readonly RowRead[]): Promise<unknown[][]> {
+  if (opened.parts) await locateRows(opened, reads);
+  // Concurrent reads may add parts' pages meanwhile: this read plans and decodes on one list.
+  const file = opened.parts ? { ...opened, pages: opened.pages.map((g) => g.slice()) } : opened;
   const ranges = planRowReads(file, reads);
   const bytes = await file.source.read(ranges);
   const at = new Map(ranges.map((r, i) => [r.offset, bytes[i]]));

@@ -55,6 +55,8 @@ export interface ParquetFooter {
   rows: number;
   columns: FooterColumn[];
   rowGroups: FooterRowGroup[];
+  /** The footer's key/value metadata (a value written without one reads as ""). */
+  metadata?: Record<string, string>;
 }
 
 const PT = { BOOLEAN: 0, INT32: 1, INT64: 2, FLOAT: 4, DOUBLE: 5, BYTE_ARRAY: 6 } as const;
@@ -206,7 +208,13 @@ export function decodeFooter(bytes: Uint8Array): ParquetFooter {
     first += rows;
     return out;
   });
-  return { rows: num(meta.get(3), 'rows'), columns, rowGroups };
+  const metadata: Record<string, string> = {};
+  for (const e of list(meta.get(5))) {
+    const kv = fields(e, 'key/value metadata');
+    const v = kv.get(2);
+    metadata[text(kv.get(1))] = v === undefined ? '' : text(v);
+  }
+  return { rows: num(meta.get(3), 'rows'), columns, rowGroups, metadata };
 }
 
 /** Reads and decodes a file's footer. */

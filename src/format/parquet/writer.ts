@@ -56,7 +56,21 @@ export interface ParquetWriteOptions {
    * finds the page holding a row without reading the pages before it. Default true.
    */
   offsetIndex?: boolean;
+  /**
+   * Cut each offset index into parts of this many page locations, each with its own CRC-32, listed
+   * in the footer's key/value metadata under {@link OFFSET_INDEX_PARTS_KEY}, so a ranged reader of
+   * a few rows reads the footer and the parts that locate them, not every page's location.
+   * Default: not cut (no parts table).
+   */
+  offsetIndexPartEntries?: number;
 }
+
+/**
+ * The footer key listing offset index parts: JSON `{entries, chunks}`, where `chunks` has one
+ * flat list per column chunk (row groups in order, columns in order) of [first row within the
+ * row group, file offset, bytes, CRC-32] per part of `entries` page locations.
+ */
+export const OFFSET_INDEX_PARTS_KEY = 'quiver.offset_index_parts';
 
 const PT = { BOOLEAN: 0, INT32: 1, INT64: 2, FLOAT: 4, DOUBLE: 5, BYTE_ARRAY: 6 } as const;
 const CT = { UTF8: 0, LIST: 3, TIMESTAMP_MICROS: 10, UINT_8: 11, UINT_16: 12, UINT_32: 13, UINT_64: 14, INT_8: 15, INT_16: 16, JSON: 19 } as const;
@@ -428,24 +442,53 @@ function approxRowBytes(c: ParquetColumn, v: unknown): number {
  * Appends one OffsetIndex per column chunk after the data (where readers find them through the
  * chunk's offset_index_offset/length fields, 4 and 5) and returns the new end offset.
  */
-function writeOffsetIndexes(located: { chunk: ThriftStruct; pages: [number, number, number][] }[], parts: Uint8Array[], offset: number): number {
+function writeOffsetIndexes(located: { chunk: ThriftStruct; pages: [number, number, number][] }[], parts: Uint8Array[], offset: number, partEntries: number | undefined): { offset: number; parts: number[][] } {
+  const table: number[][] = [];
   for (const { chunk, pages } of located) {
     const sink = new ByteSink(16 + pages.length * 12);
     const locations = pages.map(([o, size, first]): ThriftStruct => [[1, i64(o)], [2, i32(size)], [3, i64(first)]]);
     writeStruct(sink, [[1, { t: 'list', elem: 'struct', v: locations }]]);
     const bytes = sink.result();
     chunk.push([4, i64(offset)], [5, i32(bytes.length)]);
+    if (partEntries !== undefined) table.push(offsetIndexParts(bytes, offset, locations, pages, partEntries));
     parts.push(bytes);
     offset += bytes.length;
   }
-  return offset;
+  return { offset, parts: table };
+}
+
+/**
+ * The parts of one encoded offset index, each `partEntries` page locations long, as a flat list
+ * of [first row, file offset, bytes, CRC-32] per part. A page location is a struct of its own in
+ * the compact protocol (its field ids start afresh), so a part decodes without the bytes before
+ * it: the list's header comes first and its stop byte last, neither in any part.
+ */
+function offsetIndexParts(bytes: Uint8Array, at: number, locations: readonly ThriftStruct[], pages: readonly [number, number, number][], partEntries: number): number[] {
+  const sizes = locations.map((l) => {
+    const one = new ByteSink(32);
+    writeStruct(one, l);
+    return one.len;
+  });
+  let pos = bytes.length - 1 - sizes.reduce((a, b) => a + b, 0);
+  const out: number[] = [];
+  for (let i = 0; i < pages.length; i += partEntries) {
+    let len = 0;
+    for (let k = i; k < Math.min(pages.length, i + partEntries); k++) len += sizes[k];
+    out.push(pages[i][2], at + pos, len, crc32(bytes.subarray(pos, pos + len)));
+    pos += len;
+  }
+  return out;
 }
 
 export interface WrittenParquet {
   parts: Uint8Array[];
   size: number;
-  /** The file's last `bytes` (offset indexes, footer, length, magic) and their CRC-32: see GroupFileMeta.tail. */
-  tail: { bytes: number; crc32: number };
+  /**
+   * The file's last `bytes` (offset indexes, footer, length, magic) and their CRC-32; with
+   * offset index parts, `footer` is the CRC-32 of the last `footer.bytes` (footer, length,
+   * magic) alone: see GroupFileMeta.tail.
+   */
+  tail: { bytes: number; crc32: number; footer?: { bytes: number; crc32: number } };
 }
 
 /**
@@ -570,11 +613,15 @@ export function writeParquet(columns: readonly ParquetColumn[], options: Parquet
 
   const tailAt = offset;
   const tailPart = parts.length;
-  if (options.offsetIndex ?? true) offset = writeOffsetIndexes(located, parts, offset);
+  const partEntries = options.offsetIndexPartEntries;
+  if (partEntries !== undefined && (!Number.isInteger(partEntries) || partEntries < 1)) throw new Error(`parquet: offsetIndexPartEntries must be a positive integer, got ${partEntries}`);
+  const indexed = (options.offsetIndex ?? true) ? writeOffsetIndexes(located, parts, offset, partEntries) : { offset, parts: [] };
+  offset = indexed.offset;
+  const metadata = { ...options.metadata, ...(partEntries !== undefined && indexed.parts.length ? { [OFFSET_INDEX_PARTS_KEY]: JSON.stringify({ entries: partEntries, chunks: indexed.parts }) } : {}) };
 
   const schema: ThriftStruct[] = [[[4, bin('schema')], [5, i32(columns.length)]]];
   for (const c of columns) schema.push(...schemaElements(c));
-  const kv = Object.entries(options.metadata ?? {}).map(([k, v]): ThriftStruct => [[1, bin(k)], [2, bin(v)]]);
+  const kv = Object.entries(metadata).map(([k, v]): ThriftStruct => [[1, bin(k)], [2, bin(v)]]);
   const footer = new ByteSink(1024);
   writeStruct(footer, [
     [1, i32(1)],
@@ -592,5 +639,7 @@ export function writeParquet(columns: readonly ParquetColumn[], options: Parquet
   offset += f.length + 8;
   let crc = 0;
   for (let i = tailPart; i < parts.length; i++) crc = crc32(parts[i], crc);
-  return { parts, size: offset, tail: { bytes: offset - tailAt, crc32: crc } };
+  const footerCrc = crc32(tail, crc32(f));
+  const footerPart = metadata[OFFSET_INDEX_PARTS_KEY] ? { footer: { bytes: f.length + 8, crc32: footerCrc } } : {};
+  return { parts, size: offset, tail: { bytes: offset - tailAt, crc32: crc, ...footerPart } };
 }

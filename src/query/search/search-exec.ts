@@ -10,7 +10,7 @@ import { Bitmap, exactSearch, higherIsBetter, type Metric, type VectorPlan } fro
 import type { ObjectStore } from '../../storage/index.js';
 import { quoteIdent, type Param, type RunOptions, type Session } from '../engine.js';
 import { bitmapOf, CollectionCache, ordinalOf, remap, translate, sortSegment, textCollection, textMatches, textScores, type TextCollection, type VectorCollection, type VectorLayout } from './collections.js';
-import { planSearch, RRF_K, SCORE_COLUMN, SEARCH_MACROS, SEARCH_VIEW, type Projection, type SearchPlan, type Signal, type TextSignal, type VectorSignal } from './search-plan.js';
+import { planSearch, RRF_K, SCORE_COLUMN, SEARCH_MACROS, SEARCH_VIEW, type Projection, type SearchPlan, type Signal, type TopKPlan, type TextSignal, type VectorSignal } from './search-plan.js';
 import { clone, compactParams, parseSql, unparseSql, columnRef, rewrite, type AstNode, type ParsedSql } from './sql-ast.js';
 import { decodeVectorIndexFile, loadVectorIndex, readGraphPart, readVectorIndexFile, type IndexedFile, type VectorIndexFile } from './vector-index-file.js';
 import { castClockComparisons, expressionsOf, foldNowUtc, indexableType, matchInto, resolve, type ColumnData, type ResolvedPredicate } from './scalar-index.js';
@@ -261,6 +261,7 @@ export class SearchRuntime {
     const plan = await this.plan(host, sql, params);
     await this.loadText(host, [...plan.textColumns, ...(plan.topk?.signals.filter((s) => s.kind === 'bm25').map((s) => s.column) ?? [])]);
     if (plan.topk) {
+      if (!host.store.localPath) await this.prefetchLargeFooters(host, plan.topk, sql);
       const hits = await this.topK(host, plan, params);
       const projected = as === 'rows' && plan.topk.projection && !hasBounds(host.bounds) ? await this.projectedRows(host, plan.topk.projection, hits) : null;
       if (projected) return projected;
@@ -932,6 +933,21 @@ export class SearchRuntime {
       .map((f) => f.key)
       .filter((k) => this.cache.get(`file|${k}|${s.column}`)?.kind !== 'vector');
     host.paths(keys).catch(quiet);
+  }
+
+  /**
+   * Starts reading the footers of the large-column files whose values the winners will return
+   * (layout 2), so the winners' values cost their offset index parts and pages once the search
+   * has found them, not a footer round trip more. A signal's own vector column is left to
+   * prefetchVectors (its candidates need most page locations: the whole tail is read). Which
+   * columns the query names is only a hint here: a text the parser refuses prefetches nothing.
+   */
+  private async prefetchLargeFooters(host: SearchHost, topk: TopKPlan, sql: string): Promise<void> {
+    const needed = await host.referenced(sql).catch(() => new Set<string>());
+    const signals = new Set(topk.signals.map((s) => s.column));
+    for (const c of host.manifest.schema) {
+      if (isLarge(c.type) && !signals.has(c.name) && (needed === 'all' || needed.has(c.name.toLowerCase()))) host.large.prefetchFooters(host.manifest, c.name);
+    }
   }
 
   private texts(session: Session): Map<string, TextCollection> {
