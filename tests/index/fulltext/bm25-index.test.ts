@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import Database from 'better-sqlite3';
+import { fts5, quoted } from '../../helpers/fts5.js';
 import fc from 'fast-check';
 import { prompts, rng, subset, textQueries } from '../../../bench/lib/datagen.js';
 import { Bitmap, FullTextIndex, Tokenizer } from '../../../src/index/index.js';
@@ -11,16 +11,6 @@ const docs = prompts(N, 3, 2000);
 const queries = textQueries(150, 4, 2000);
 const index = FullTextIndex.build(docs);
 
-function fts5(corpus: string[]) {
-  const db = new Database(':memory:');
-  db.exec(`CREATE VIRTUAL TABLE t USING fts5(x, tokenize='unicode61 remove_diacritics 1')`);
-  const ins = db.prepare('INSERT INTO t(rowid, x) VALUES (?, ?)');
-  db.transaction(() => corpus.forEach((d, i) => ins.run(i, d)))();
-  return db;
-}
-
-/** Each query word quoted, so FTS5 sees terms and not its query syntax. */
-const quoted = (q: string, joiner: string) => q.split(/\s+/).map((w) => `"${w}"`).join(joiner);
 
 /** Naive BM25 as FTS5 defines it, over every document: the property tests' reference. */
 function reference(corpus: string[], query: string, k: number, mode: 'and' | 'or', filter?: Bitmap) {

@@ -2,7 +2,7 @@
 // against one index built over the live documents alone and against SQLite FTS5 on them.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import Database from 'better-sqlite3';
+import { fts5, quoted } from '../../helpers/fts5.js';
 import fc from 'fast-check';
 import { prompts, rng, textQueries } from '../../../bench/lib/datagen.js';
 import { Bitmap, FullTextIndex, SegmentedTextIndex, TextSegment, type SearchPart } from '../../../src/index/index.js';
@@ -40,15 +40,6 @@ function split(corpus: string[], sizes: number[], deleteRate: number, seed: numb
   return { parts: raw.map((s, i) => ({ segment: s.segment, map: maps[i] })), live };
 }
 
-function fts5(corpus: string[]) {
-  const db = new Database(':memory:');
-  db.exec(`CREATE VIRTUAL TABLE t USING fts5(x, tokenize='unicode61 remove_diacritics 1')`);
-  const ins = db.prepare('INSERT INTO t(rowid, x) VALUES (?, ?)');
-  db.transaction(() => corpus.forEach((d, i) => ins.run(i, d)))();
-  return db;
-}
-
-const quoted = (q: string, joiner: string) => q.split(/\s+/).map((w) => `"${w}"`).join(joiner);
 
 describe('SegmentedTextIndex', () => {
   it('scores segments with deletions bit-identically to one index over the live documents (property, seeded)', () => {

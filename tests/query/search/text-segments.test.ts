@@ -3,7 +3,7 @@
 // branches and old versions; what a new version costs; and a damaged segment falling back.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import Database from 'better-sqlite3';
+import { fts5, quoted } from '../../helpers/fts5.js';
 import * as quiver from '../../../src/index.js';
 import { CORRUPT_SEGMENT_WARNING } from '../../../src/query/index.js';
 import { CountingStore, MemoryStore } from '../../../src/storage/index.js';
@@ -19,16 +19,12 @@ function rows(rand: () => number, n: number) {
   return Array.from({ length: n }, () => ({ prompt: rand() < 0.03 ? null : Array.from({ length: 1 + Math.floor(rand() * 9) }, word).join(' '), rating: Math.floor(rand() * 5) }));
 }
 
-const quoted = (q: string, joiner: string) => q.split(/\s+/).map((w) => `"${w}"`).join(joiner);
 
 /** FTS5 over the handle's live rows (rowid = row id): top 10 for OR and AND, best first, ties by row id. */
 async function fts5Top(ds: quiver.Dataset, q: string): Promise<{ or: [bigint, number][]; and: bigint[] }> {
   const live = await ds.query('select row_id, prompt from dataset');
-  const db = new Database(':memory:');
+  const db = fts5(live.map((r) => [r.row_id as bigint, (r.prompt as string | null) ?? ''] as const));
   try {
-    db.exec(`CREATE VIRTUAL TABLE t USING fts5(x, tokenize='unicode61 remove_diacritics 1')`);
-    const ins = db.prepare('INSERT INTO t(rowid, x) VALUES (?, ?)');
-    db.transaction(() => live.forEach((r) => ins.run(r.row_id as bigint, (r.prompt as string | null) ?? '')))();
     const st = db.prepare('SELECT rowid, bm25(t) AS s FROM t WHERE t MATCH ? ORDER BY bm25(t), rowid LIMIT 10');
     const or = (st.all(quoted(q, ' OR ')) as { rowid: number; s: number }[]).map((x) => [BigInt(x.rowid), -x.s] as [bigint, number]);
     const and = (st.all(quoted(q, ' ')) as { rowid: number }[]).map((x) => BigInt(x.rowid));
