@@ -12,7 +12,6 @@ import { QuiverError, assert } from '../../../errors.js';
 import { openStore, type ObjectStore } from '../../../storage/index.js';
 import { errorFromWire } from '../../backend/host/wire-error.js';
 import { ipcFromTable, tableFromIpc } from '../../ipc.js';
-import type { StagePlan } from '../../plan.js';
 import type { ResolvedOptions } from './options.js';
 import { payloadBytes, readPayload, writePayload } from './payload.js';
 import { isSourcePayload, keys, resourcesText, slotsFor, type ClusterStage, type JobData, type JobResult, type Payload, type RunAnnouncement, type Slice, type WorkerRecord } from './protocol.js';
@@ -106,7 +105,8 @@ export class ClusterRun {
   }
 
   /** Adds a cluster stage: its queue, its announcement, and a wait for a worker that fits it. */
-  async addStage(plan: StagePlan, stage: Omit<ClusterStage, 'queue'>): Promise<void> {
+  async addStage(stage: Omit<ClusterStage, 'queue'>): Promise<void> {
+    const plan = { index: stage.index };
     const s: ClusterStage = { ...stage, queue: keys.queue(this.id, plan.index) };
     const queue = new Queue(s.queue, { connection: this.redis, prefix: this.o.prefix });
     const evRedis = openRedis(this.o.connection);
@@ -172,14 +172,23 @@ export class ClusterRun {
 
   /** Runs one batch of a stage on the cluster; resolves with a reference to its output, which stays in the store. */
   async call(stage: number, batch: number, input: Slice[]): Promise<Extract<JobResult, { ok: true }>> {
-    if (this.failure) throw this.failure;
     // An inline slice crosses the coordinator (in the job, in Redis); a stored one does not.
     for (const sl of input) {
       if ('ipc' in sl.payload) this.bytes.sent += payloadBytes(sl.payload).inline;
       if (isSourcePayload(sl.payload)) this.bytes.scanDescriptions += Buffer.byteLength(JSON.stringify(sl));
     }
-    const data: JobData = { batch, input };
-    const jobId = keys.jobId(batch);
+    return this.submit(stage, { batch, input });
+  }
+
+  /** Runs one merge task on the cluster (its pieces stay in the store); the task's JSON counts as written metadata. */
+  async callMerge(stage: number, batch: number, merge: NonNullable<JobData['merge']>): Promise<Extract<JobResult, { ok: true }>> {
+    this.bytes.writtenMeta += Buffer.byteLength(JSON.stringify(merge));
+    return this.submit(stage, { batch, input: [], merge });
+  }
+
+  private async submit(stage: number, data: JobData): Promise<Extract<JobResult, { ok: true }>> {
+    if (this.failure) throw this.failure;
+    const jobId = keys.jobId(data.batch);
     const result = await new Promise<JobResult>((resolve, reject) => {
       this.pending.set(`${stage}/${jobId}`, { stage, jobId, data, resolve, reject });
       this.queues.get(stage)!.add('batch', data, { jobId, attempts: 1 }).catch((e) => this.fail(e));
