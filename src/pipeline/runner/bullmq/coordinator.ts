@@ -25,7 +25,7 @@ import { resolveOptions } from './options.js';
 import type { ClusterStage, Payload, Slice, SourcePayload, StoredPiece } from './protocol.js';
 import { checkReachable } from './redis.js';
 import { splitParquetSource } from './source-split.js';
-import { countPieces, splitDatasetSource } from '../../dataset-split.js';
+import { countPieces, splitDatasetSource, type DatasetPiece } from '../../dataset-split.js';
 import { describeModule } from './udf-module.js';
 
 /** A batch between stages: a table here, a reference to one in the run's store, or (after the last stage of a dataset sink) the files a worker wrote of it. */
@@ -72,9 +72,7 @@ async function mergeRound(run: ClusterRun, stage: Omit<ClusterStage, 'queue'>, c
   if (tasks.length === 0) return;
   await run.addStage(stage);
   const one = async (t: DatasetMergeTask, i: number) => {
-    const r = await run.callMerge(stage.index, i, { task: t, pieces: t.pieces.map((k) => pieces[k].payload) });
-    assert('written' in r, 'a merge job answers with what it wrote');
-    await sink.adopt!(r.written);
+    await sink.adopt!(await run.callMerge(stage.index, i, { task: t, pieces: t.pieces.map((k) => pieces[k].payload) }));
   };
   for await (const _ of parallelMap(fromArray(tasks), one, Math.max(2, 2 * stage.concurrency), false)) ctx.progress();
 }
@@ -138,17 +136,36 @@ async function* scanItems(scans: { payload: SourcePayload; rows: number }[]): As
 }
 
 /**
+ * A count function for `countPieces` that has workers count (one job per piece, on a count stage
+ * announced at its first use: index 0, the source's, which no UDF stage has; no resources, so any
+ * worker; as many at once as the first stage's concurrency).
+ */
+async function workerCounts(run: ClusterRun, first: StagePlan, pieces: number): Promise<(p: DatasetPiece) => Promise<number>> {
+  let added: Promise<void> | undefined;
+  let next = 0;
+  return async (p) => {
+    added ??= run.addStage({ ...clusterStageOf(first, 'task', undefined), index: 0, name: 'source count', resources: {}, count: true });
+    await added;
+    assert(next < pieces, 'one count job per piece');
+    return run.callCount(0, next++, p);
+  };
+}
+
+/**
  * The source as scans workers read themselves, or undefined when it does not split: a dataset
  * source by fragment (dataset-split.ts: from manifests, no data file read here unless a WHERE or
  * `since` needs a count), a read_parquet query by file.
  */
-async function splitSource(plan: Plan, ctx: RunContext): Promise<{ payload: SourcePayload; rows: number }[] | undefined> {
+async function splitSource(plan: Plan, ctx: RunContext, run: ClusterRun): Promise<{ payload: SourcePayload; rows: number }[] | undefined> {
   const src = plan.source;
   if (!ctx.query) return undefined;
   if (src.kind === 'dataset' || Object.keys(src.datasets).length) {
     const split = await splitDatasetSource(src, ctx.datasets, ctx.query);
     if (!split || !ctx.datasets) return undefined;
-    const rows = await countPieces(split, ctx.datasets, ctx.query);
+    // Counted before any batch is cut: batches are exactly `batchSize` rows across pieces, as
+    // `local` cuts them, so each piece's count decides which job reads which of its rows. A
+    // filtered piece is counted by a worker, so the coordinator reads none of its columns.
+    const rows = await countPieces(split, await workerCounts(run, plan.stages[0], split.pieces.length));
     // A piece with no rows (a WHERE or `since` keeps none of its fragment) needs no job.
     return split.pieces.map((payload, i) => ({ payload, rows: rows[i] })).filter((p) => p.rows > 0);
   }
@@ -160,8 +177,8 @@ async function splitSource(plan: Plan, ctx: RunContext): Promise<{ payload: Sour
  * The source as items: scans for the workers to read when the first stage runs on the cluster
  * and the source splits; else batches read here.
  */
-async function sourceItems(plan: Plan, ctx: RunContext, firstOnCluster: boolean): Promise<{ items: AsyncIterable<Item>; split: boolean }> {
-  const scans = firstOnCluster ? await splitSource(plan, ctx) : undefined;
+async function sourceItems(plan: Plan, ctx: RunContext, run: ClusterRun, firstOnCluster: boolean): Promise<{ items: AsyncIterable<Item>; split: boolean }> {
+  const scans = firstOnCluster ? await splitSource(plan, ctx, run) : undefined;
   if (scans) return { items: scanItems(scans), split: true };
   return { items: itemsOf(ctx.source(plan.stages[0]?.batchRows ?? 2048)), split: false };
 }
@@ -198,7 +215,7 @@ export async function* runOnCluster(plan: Plan, ctx: RunContext): AsyncGenerator
     const writeTo = last && clusterMode(last.backend) && ctx.sink?.adopt ? ctx.sink.remoteTarget?.() : undefined;
     const opened = await openAll(plan, (s) => openStage(run, s, ctx, s === last ? writeTo : undefined));
     try {
-      const source = await sourceItems(plan, ctx, opened.length > 0 && 'cluster' in opened[0]);
+      const source = await sourceItems(plan, ctx, run, opened.length > 0 && 'cluster' in opened[0]);
       let stream = source.items;
       plan.stages.forEach((s, i) => {
         const rep = ctx.report.stages[i];

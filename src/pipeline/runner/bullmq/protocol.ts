@@ -42,6 +42,8 @@ export interface ClusterStage {
    * merges stored pieces into one file of this target (`DatasetProvider.mergeRows`).
    */
   merge?: DatasetWriteTarget;
+  /** The source-count stage of a filtered dataset source: this stage runs no UDF; each job counts one piece's rows. */
+  count?: true;
 }
 
 export interface RunAnnouncement {
@@ -89,6 +91,8 @@ export interface JobData {
   input: Slice[];
   /** A merge stage's job: the task and the stored pieces it reads, in its order. */
   merge?: { task: DatasetMergeTask; pieces: Payload[] };
+  /** A source-count stage's job: the piece to count. */
+  count?: DatasetPiece;
 }
 
 /**
@@ -98,6 +102,7 @@ export interface JobData {
 export type JobResult =
   | { ok: true; output: Payload; rows: number; counts: BatchCounters; worker: string }
   | { ok: true; written: DatasetWritten; rows: number; counts: BatchCounters; worker: string }
+  | { ok: true; counted: number; worker: string }
   | { ok: false; error: WireError; worker: string };
 
 /** What a worker records about itself, refreshed while it lives. */

@@ -25,7 +25,7 @@ import { readPayload, writePayload } from './payload.js';
 import { isSourcePayload, keys, slotsFor, type SourcePayload, type ClusterStage, type JobData, type JobResult, type RunAnnouncement, type Slice, type StoredPiece, type WorkerRecord } from './protocol.js';
 import { checkReachable, deleteMatching, openRedis } from './redis.js';
 import { sliceSql } from './source-split.js';
-import { pieceSql } from '../../dataset-split.js';
+import { pieceCountSql, pieceSql, type DatasetPiece } from '../../dataset-split.js';
 import { resolveModule } from './udf-module.js';
 
 export interface WorkerOptions {
@@ -327,6 +327,7 @@ class WorkerLoop implements ClusterWorker {
     const process = async (job: Job<JobData>): Promise<JobResult> => {
       try {
         if (s.merge) return await this.mergeJob(a.run, s.merge, store, job.data);
+        if (s.count) return { ok: true, counted: await this.countJob(job.data.count!), worker: this.name };
         // Opened on the first job, so a run whose stage never reaches this worker costs nothing.
         served.exec ??= this.poolFor(s, slots, served.poolKey);
         const exec = await served.exec;
@@ -366,6 +367,18 @@ class WorkerLoop implements ClusterWorker {
     served.bull.on('error', () => undefined);
     this.served.set(s.queue, served);
     this.o.log?.(`serving ${s.queue} (stage ${s.index} "${s.name}", ${slots} slot${slots > 1 ? 's' : ''})`);
+  }
+
+  /** A count job: one source piece's rows, counted by this worker's DuckDB (it reads only the columns the filter needs). */
+  private async countJob(p: DatasetPiece): Promise<number> {
+    const datasets = currentConfig().datasets;
+    if (!datasets?.scanSqlOf) throw noDatasets({ url: p.dataset.url });
+    const session = await (await (this.engine ??= Engine.create({ threads: 1 }))).session();
+    try {
+      return Number((await session.all(await pieceCountSql(p, datasets))).rows[0].n);
+    } finally {
+      session.close();
+    }
   }
 
   /** A merge job: its stored pieces read from the run's store, merged into the one file its task names. */
