@@ -140,14 +140,14 @@ async function* scanItems(scans: { payload: SourcePayload; rows: number }[]): As
  * announced at its first use: index 0, the source's, which no UDF stage has; no resources, so any
  * worker; as many at once as the first stage's concurrency).
  */
-async function workerCounts(run: ClusterRun, first: StagePlan, pieces: number): Promise<(p: DatasetPiece) => Promise<number>> {
+function workerCounts(run: ClusterRun, first: StagePlan): (p: DatasetPiece) => Promise<number> {
   let added: Promise<void> | undefined;
   let next = 0;
   return async (p) => {
+    const job = next++; // in call order, which is piece order: a deterministic job id per piece
     added ??= run.addStage({ ...clusterStageOf(first, 'task', undefined), index: 0, name: 'source count', resources: {}, count: true });
     await added;
-    assert(next < pieces, 'one count job per piece');
-    return run.callCount(0, next++, p);
+    return run.callCount(0, job, p);
   };
 }
 
@@ -165,7 +165,7 @@ async function splitSource(plan: Plan, ctx: RunContext, run: ClusterRun): Promis
     // Counted before any batch is cut: batches are exactly `batchSize` rows across pieces, as
     // `local` cuts them, so each piece's count decides which job reads which of its rows. A
     // filtered piece is counted by a worker, so the coordinator reads none of its columns.
-    const rows = await countPieces(split, await workerCounts(run, plan.stages[0], split.pieces.length));
+    const rows = await countPieces(split, workerCounts(run, plan.stages[0]));
     // A piece with no rows (a WHERE or `since` keeps none of its fragment) needs no job.
     return split.pieces.map((payload, i) => ({ payload, rows: rows[i] })).filter((p) => p.rows > 0);
   }
