@@ -38,6 +38,14 @@ export async function resizeBytes(batch: arrow.Table): Promise<arrow.Table> {
   return new arrow.Table({ id: batch.getChild('id')!, thumb: arrow.vectorFromArray(thumbs, new arrow.Binary()) });
 }
 
+/** (row_id, image bytes) -> (row_id, 64 px thumbnail): issue 15's backfill, written back by row id. */
+export async function resizeBackfill(batch: arrow.Table): Promise<arrow.Table> {
+  const images = batch.getChild('image')!.toArray() as Uint8Array[];
+  const thumbs: Uint8Array[] = [];
+  for (const b of images) thumbs.push(await sharp(b).resize(64, 64).png().toBuffer());
+  return new arrow.Table({ row_id: batch.getChild('row_id')!, thumb: arrow.vectorFromArray(thumbs, new arrow.Binary()) });
+}
+
 /** Makes `bytes` bytes of image-like data per row (a PNG signature, then a pseudo-random fill). */
 export function fakeImageBytes(batch: arrow.Table): arrow.Table {
   const ids = batch.getChild('id')!.toArray() as BigInt64Array;

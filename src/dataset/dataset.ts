@@ -1393,6 +1393,29 @@ export class Dataset {
     });
   }
 
+  /**
+   * @internal For writes other processes make (row-merge.ts): runs `fn` over the versioning
+   * context and the manifest of this handle's version, under the handle's mutex, so the temp
+   * tables of two calls never meet in its one session.
+   */
+  async withVersionBase<T>(fn: (ctx: VersionContext, m: Manifest) => Promise<T>): Promise<T> {
+    this.#check(false);
+    return this.#mutex.run(async () => {
+      await this.#syncHead();
+      return fn(await this.#versionContext(), this.#manifest);
+    });
+  }
+
+  /** @internal Stages a change whose files other processes wrote (row-merge.ts); the next commit applies it to the branch head. */
+  async stageChange(op: PendingOp): Promise<void> {
+    this.#check(true);
+    return this.#mutex.run(async () => {
+      this.#pendingOps.push(op);
+      this.#workingStale = true;
+      this.#seq++;
+    });
+  }
+
   /** Gives a validated batch row ids and stages it; returns the ids. Caller holds the mutex. */
   async #stageBatch(batch: ColumnizedBatch, rows: number): Promise<bigint[]> {
     const schema = stableStringify(this.#manifest.schema);

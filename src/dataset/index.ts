@@ -17,6 +17,7 @@ export type { OpenTargetOptions } from './open-target.js';
 export { ScopedDataset, sandboxedDataset, type ScopeOptions, type TenantValue } from './scoped.js';
 export { toJsonRows, toJsonValue } from './json-rows.js';
 export { FragmentWriter, type FragmentFiles } from './fragment-files.js';
+export { RowMergeWriter, planRowMerge, checkRowMerge, rowMergeOp, mergesRemotely, type PieceRange, type RowMergeTask, type RowMergeChange } from './row-merge.js';
 export type { CompactOptions, CompactRunOptions, AutoCompactOptions } from './versioning/compact.js';
 export type { CellChange, DiffRow, DiffCounts } from './versioning/diff.js';
 export type { ConflictPolicy, MergeConflict } from './versioning/merge.js';

@@ -75,11 +75,35 @@ export interface DatasetSink {
   abort(): Promise<void>;
   /**
    * Optional: where another process (a cluster worker) may write this sink's batches itself
-   * (`DatasetProvider.writeBatch`), or undefined when it cannot (an update by key).
+   * (`DatasetProvider.writeBatch`; for an update by row id, pieces it merges with `mergeRows`),
+   * or undefined when it cannot (an upsert by key).
    */
   remoteTarget?(): DatasetWriteTarget | undefined;
-  /** With `remoteTarget`: stages what a `writeBatch` for that target returned; `commit` publishes it with the rest. */
+  /**
+   * With `remoteTarget`: stages what a `writeBatch` (or, for an update target, a `mergeRows`)
+   * for that target returned; `commit` publishes it with the rest.
+   */
   adopt?(written: DatasetWritten): Promise<void>;
+  /**
+   * With an update target: the merge tasks that write the update's pieces (their row-id ranges,
+   * in run order) into the dataset's files, from manifests only. `commit` checks that the
+   * adopted answers of these tasks account for every piece row.
+   */
+  mergeTasks?(pieces: readonly UpdatePiece[]): Promise<DatasetMergeTask[]>;
+}
+
+/** What the runner tells a sink of one stored piece of an update: its rows and their row-id range (decimal strings). */
+export interface UpdatePiece {
+  rows: number;
+  rowIdMin: string;
+  rowIdMax: string;
+}
+
+/** One merge task: the version it plans on, the provider's description of it (plain JSON), and the pieces it reads (indexes, in run order). */
+export interface DatasetMergeTask {
+  version: string;
+  task: unknown;
+  pieces: number[];
 }
 
 /**
@@ -92,6 +116,8 @@ export interface DatasetWriteTarget {
   storage?: Omit<DatasetStorage, 'credentials' | 'connectionString'>;
   version: string;
   writer: string;
+  /** An update by row id: workers store their output as pieces, and merge tasks (`mergeRows`) write them into the dataset's files. */
+  update?: { on: 'row_id' };
 }
 
 /** One batch written for a target: its rows, the bytes written, and the provider's description of its files (plain JSON). */
@@ -123,6 +149,8 @@ export interface DatasetProvider extends DatasetSource {
   openSink(url: string, options: { branch?: string; message?: string; columns: ColumnSpec[]; lineage: DatasetLineage; update?: { on: string } }): Promise<DatasetSink>;
   /** Optional: writes one batch's files for a sink's `remoteTarget` (visible only once that sink adopts and commits them). */
   writeBatch?(target: DatasetWriteTarget, batch: arrow.Table): Promise<DatasetWritten>;
+  /** Optional: runs one merge task of an update target over its pieces' rows (in the task's order); visible only once the sink adopts and commits the answer. */
+  mergeRows?(target: DatasetWriteTarget, task: DatasetMergeTask, pieces: readonly arrow.Table[]): Promise<DatasetWritten>;
   /** Optional: drops this process's hold (pending markers) on what it wrote for `writer`. */
   releaseWrites?(writer: string): Promise<void>;
 }

@@ -117,13 +117,16 @@ export function boundSql(bound: readonly (readonly [string, string])[], sql: str
   return `with ${bound.map(([n, s]) => `${quoteIdent(n)} as (${s})`).join(', ')} select * from (${sql})`;
 }
 
+/** SQL counting one piece's rows, run by whichever process counts it (DuckDB reads only the columns the WHERE and `since` need). */
+export async function pieceCountSql(p: DatasetPiece, datasets: Pick<DatasetProvider, 'scanSqlOf'>): Promise<string> {
+  return `select count(*)::bigint as n from (${await pieceSql(p, datasets)})`;
+}
+
 /**
  * Each piece's row count: its fragment's live rows from the manifest when nothing filters, else
- * `count(*)` over its SQL here (DuckDB reads only the columns the WHERE and `since` need).
+ * `count(piece)` for each (the bullmq runner has its workers count them: a count job per piece).
  */
-export async function countPieces(split: DatasetSplit, datasets: Pick<DatasetProvider, 'scanSqlOf'>, query: QueryRows): Promise<number[]> {
+export async function countPieces(split: DatasetSplit, count: (p: DatasetPiece) => Promise<number>): Promise<number[]> {
   if (!split.filtered) return split.pieces.map((p) => p.dataset.rows);
-  const counts: number[] = [];
-  for (const p of split.pieces) counts.push(Number((await query(`select count(*)::bigint as n from (${await pieceSql(p, datasets)})`))[0].n));
-  return counts;
+  return Promise.all(split.pieces.map(count));
 }

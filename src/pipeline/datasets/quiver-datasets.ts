@@ -6,9 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import * as arrow from 'apache-arrow';
 import { QuiverError, isQuiverError } from '../../errors.js';
-import { create, FragmentWriter, open, type Dataset, type FragmentFiles } from '../../dataset/index.js';
+import { checkRowMerge, create, mergesRemotely, FragmentWriter, open, planRowMerge, rowMergeOp, RowMergeWriter, type Dataset, type FragmentFiles, type PieceRange, type RowMergeChange, type RowMergeTask } from '../../dataset/index.js';
+import type { Manifest } from '../../format/index.js';
 import type { SchemaInput } from '../../format/index.js';
-import { withoutSecrets, type DatasetLineage, type DatasetProvider, type DatasetRef, type DatasetScan, type DatasetSink, type DatasetStorage, type DatasetVersion, type DatasetWriteTarget, type DatasetWritten } from '../dataset-seam.js';
+import { withoutSecrets, type DatasetLineage, type DatasetProvider, type DatasetRef, type DatasetScan, type DatasetSink, type DatasetStorage, type DatasetVersion, type DatasetWriteTarget, type DatasetWritten, type DatasetMergeTask, type UpdatePiece } from '../dataset-seam.js';
 import { recordsFromTable, type ColumnSpec } from '../schema.js';
 
 /** A Quiver column type for a DuckDB SQL type: 'BIGINT' -> 'int64', 'FLOAT[768]' -> 'emb-768'. */
@@ -51,19 +52,42 @@ class QuiverSink implements DatasetSink {
     private readonly ds: Dataset,
     private readonly message: string,
     private readonly lineage: DatasetLineage,
+    private readonly columns: readonly ColumnSpec[],
     private readonly update?: { on: string },
   ) {}
 
-  /** Workers may write appended fragments themselves; an update is planned against live rows here. */
+  /** The update's merge plan (made by `mergeTasks`) and the answers adopted for it. */
+  private merging?: { manifest: Manifest; pieces: PieceRange[]; columns: string[]; changes: RowMergeChange[] };
+
+  /**
+   * Workers may write appended fragments themselves, and the pieces of an update by row id
+   * (merged into the files by merge tasks) unless it sets an image column; an upsert by key is
+   * planned against live rows here.
+   */
   remoteTarget(): DatasetWriteTarget | undefined {
-    if (this.update) return undefined;
-    return { url: this.ds.url, version: this.ds.version.id, writer: this.writer };
+    if (this.update && this.update.on !== 'row_id') return undefined;
+    if (this.update && !mergesRemotely(this.ds.schema, this.setColumns())) return undefined;
+    return { url: this.ds.url, version: this.ds.version.id, writer: this.writer, ...(this.update ? { update: { on: 'row_id' as const } } : {}) };
   }
 
   async adopt(written: DatasetWritten): Promise<void> {
+    if (this.merging) return void this.merging.changes.push(written.files as RowMergeChange);
     if (written.rows === 0) return;
     const f = written.files as FragmentFiles;
     await this.ds.stageWritten([f.fragment], f.schema);
+  }
+
+  /** Plans the merge tasks on the branch head as it is now; the columns set are the output's (row_id aside). */
+  /** The columns an update sets: the output's, row_id aside. */
+  private setColumns(): string[] {
+    return this.columns.map((c) => c.name).filter((n) => n !== 'row_id');
+  }
+
+  async mergeTasks(pieces: readonly UpdatePiece[]): Promise<DatasetMergeTask[]> {
+    const columns = this.setColumns();
+    const { manifest, version } = await this.ds.withVersionBase(async (_ctx, m) => ({ manifest: m, version: this.ds.version.id }));
+    this.merging = { manifest, pieces: [...pieces], columns, changes: [] };
+    return planRowMerge(manifest, pieces, columns).map((t: RowMergeTask) => ({ version, task: t, pieces: t.pieces }));
   }
 
   async append(batch: arrow.Table): Promise<void> {
@@ -75,6 +99,11 @@ class QuiverSink implements DatasetSink {
 
   async commit(): Promise<{ version: DatasetVersion }> {
     try {
+      if (this.merging) {
+        const { manifest, pieces, columns, changes } = this.merging;
+        checkRowMerge(manifest, pieces, columns, changes);
+        await this.ds.stageChange(rowMergeOp(changes));
+      }
       const c = await this.ds.commit(this.message, { meta: { pipeline: this.lineage } });
       return { version: c.id };
     } finally {
@@ -94,6 +123,8 @@ export class QuiverDatasets implements DatasetProvider {
   private readonly storageOf = new Map<string, DatasetStorage>();
   /** Fragment writers by sink writer and URL, kept for the sink's run so each leases row ids once, not per batch. */
   private readonly writers = new Map<string, Promise<FragmentWriter>>();
+  /** Merge writers of update targets, by sink writer, URL and version, kept like `writers`. */
+  private readonly mergers = new Map<string, Promise<RowMergeWriter>>();
 
   private handle(ref: DatasetRef): Promise<Dataset> {
     const { url, version, storage, ...at } = ref;
@@ -141,29 +172,43 @@ export class QuiverDatasets implements DatasetProvider {
       const schema: SchemaInput = Object.fromEntries(options.columns.map((c) => [c.name, quiverTypeOf(c.type)]));
       ds = await create(url, { schema });
     }
-    return new QuiverSink(ds, options.message ?? 'pipeline output', options.lineage, options.update);
+    return new QuiverSink(ds, options.message ?? 'pipeline output', options.lineage, options.columns, options.update);
+  }
+
+  /** The writer kept in `map` for a sink writer's target at `version` (a read-only handle there), made by `make` on first use. */
+  private keptWriter<W>(map: Map<string, Promise<W>>, key: string, target: DatasetWriteTarget, version: string, make: (ds: Dataset) => W): Promise<W> {
+    let w = map.get(key);
+    if (!w) {
+      const storage = this.storageOf.get(target.url) ?? target.storage;
+      w = this.handle({ url: target.url, version, ...(storage ? { storage } : {}) }).then(make);
+      w.catch(() => map.delete(key));
+      map.set(key, w);
+    }
+    return w;
   }
 
   /** Writes a batch as one fragment of the target (read-only handle at its version, row ids from its lease); no commit. */
   async writeBatch(target: DatasetWriteTarget, batch: arrow.Table): Promise<DatasetWritten> {
     if (batch.numRows === 0) return { rows: 0, bytes: 0, files: null };
-    const key = `${target.writer} ${target.url}`;
-    let w = this.writers.get(key);
-    if (!w) {
-      const storage = this.storageOf.get(target.url) ?? target.storage;
-      w = this.handle({ url: target.url, version: target.version, ...(storage ? { storage } : {}) }).then((ds) => new FragmentWriter(ds));
-      w.catch(() => this.writers.delete(key));
-      this.writers.set(key, w);
-    }
-    const files = await (await w).write(recordsOf(batch));
+    const w = await this.keptWriter(this.writers, `${target.writer} ${target.url}`, target, target.version, (ds) => new FragmentWriter(ds));
+    const files = await w.write(recordsOf(batch));
     return { rows: batch.numRows, bytes: files.fragment.bytes, files };
   }
 
+  /** Runs one merge task of an update target (read-only handle at the task's version, one writer per sink writer and version). */
+  async mergeRows(target: DatasetWriteTarget, task: DatasetMergeTask, pieces: readonly arrow.Table[]): Promise<DatasetWritten> {
+    const w = await this.keptWriter(this.mergers, `${target.writer} ${target.url} ${task.version}`, target, task.version, (ds) => new RowMergeWriter(ds));
+    const change = await w.merge(task.task as RowMergeTask, pieces.map(recordsOf));
+    return { rows: change.rowsUpdated, bytes: change.bytes, files: change };
+  }
+
   async releaseWrites(writer: string): Promise<void> {
-    for (const [key, w] of [...this.writers]) {
-      if (!key.startsWith(`${writer} `)) continue;
-      this.writers.delete(key);
-      await (await w.catch(() => null))?.release();
+    for (const map of [this.writers, this.mergers] as Map<string, Promise<{ release(): Promise<void> }>>[]) {
+      for (const [key, w] of [...map]) {
+        if (!key.startsWith(`${writer} `)) continue;
+        map.delete(key);
+        await (await w.catch(() => null))?.release();
+      }
     }
   }
 

@@ -12,7 +12,8 @@ import { QuiverError, assert } from '../../../errors.js';
 import { openStore, type ObjectStore } from '../../../storage/index.js';
 import { errorFromWire } from '../../backend/host/wire-error.js';
 import { ipcFromTable, tableFromIpc } from '../../ipc.js';
-import type { StagePlan } from '../../plan.js';
+import type { DatasetWritten } from '../../dataset-seam.js';
+import type { DatasetPiece } from '../../dataset-split.js';
 import type { ResolvedOptions } from './options.js';
 import { payloadBytes, readPayload, writePayload } from './payload.js';
 import { isSourcePayload, keys, resourcesText, slotsFor, type ClusterStage, type JobData, type JobResult, type Payload, type RunAnnouncement, type Slice, type WorkerRecord } from './protocol.js';
@@ -45,8 +46,9 @@ interface Pending {
 
 /**
  * Arrow IPC bytes the coordinator itself wrote or read (source batches, inline slices, the sink's
- * batches), the JSON of the source scans it sent instead of rows, and the JSON of the file
- * metadata workers answered with instead of rows when they wrote a dataset sink's fragments.
+ * batches), the JSON of the source scans it sent instead of rows (to batch jobs and count jobs),
+ * and the JSON of the metadata that stood for rows when workers wrote a dataset sink's files:
+ * their answers (fragment and file metadata, an update's stored pieces) and the merge tasks sent.
  */
 export interface CoordinatorBytes {
   sent: number;
@@ -106,7 +108,8 @@ export class ClusterRun {
   }
 
   /** Adds a cluster stage: its queue, its announcement, and a wait for a worker that fits it. */
-  async addStage(plan: StagePlan, stage: Omit<ClusterStage, 'queue'>): Promise<void> {
+  async addStage(stage: Omit<ClusterStage, 'queue'>): Promise<void> {
+    const plan = { index: stage.index };
     const s: ClusterStage = { ...stage, queue: keys.queue(this.id, plan.index) };
     const queue = new Queue(s.queue, { connection: this.redis, prefix: this.o.prefix });
     const evRedis = openRedis(this.o.connection);
@@ -171,22 +174,43 @@ export class ClusterRun {
   }
 
   /** Runs one batch of a stage on the cluster; resolves with a reference to its output, which stays in the store. */
-  async call(stage: number, batch: number, input: Slice[]): Promise<Extract<JobResult, { ok: true }>> {
-    if (this.failure) throw this.failure;
+  async call(stage: number, batch: number, input: Slice[]): Promise<Exclude<Extract<JobResult, { ok: true }>, { counted: number }>> {
     // An inline slice crosses the coordinator (in the job, in Redis); a stored one does not.
     for (const sl of input) {
       if ('ipc' in sl.payload) this.bytes.sent += payloadBytes(sl.payload).inline;
       if (isSourcePayload(sl.payload)) this.bytes.scanDescriptions += Buffer.byteLength(JSON.stringify(sl));
     }
-    const data: JobData = { batch, input };
-    const jobId = keys.jobId(batch);
+    const r = await this.submit(stage, { batch, input });
+    assert(!('counted' in r), 'a batch job answers with its output');
+    return r;
+  }
+
+  /** Has a worker count one source piece's rows; the piece's JSON counts as a scan description. */
+  async callCount(stage: number, batch: number, piece: DatasetPiece): Promise<number> {
+    this.bytes.scanDescriptions += Buffer.byteLength(JSON.stringify(piece));
+    const r = await this.submit(stage, { batch, input: [], count: piece });
+    assert('counted' in r, 'a count job answers with a count');
+    return r.counted;
+  }
+
+  /** Runs one merge task on the cluster (its pieces stay in the store); the task's JSON counts as written metadata. */
+  async callMerge(stage: number, batch: number, merge: NonNullable<JobData['merge']>): Promise<DatasetWritten> {
+    this.bytes.writtenMeta += Buffer.byteLength(JSON.stringify(merge));
+    const r = await this.submit(stage, { batch, input: [], merge });
+    assert('written' in r, 'a merge job answers with what it wrote');
+    return r.written;
+  }
+
+  private async submit(stage: number, data: JobData): Promise<Extract<JobResult, { ok: true }>> {
+    if (this.failure) throw this.failure;
+    const jobId = keys.jobId(data.batch);
     const result = await new Promise<JobResult>((resolve, reject) => {
       this.pending.set(`${stage}/${jobId}`, { stage, jobId, data, resolve, reject });
       this.queues.get(stage)!.add('batch', data, { jobId, attempts: 1 }).catch((e) => this.fail(e));
     });
     if (!result.ok) throw errorFromWire(result.error);
     if ('written' in result) this.bytes.writtenMeta += Buffer.byteLength(JSON.stringify(result.written));
-    else if ('ipc' in result.output) this.bytes.received += payloadBytes(result.output).inline;
+    else if ('output' in result && 'ipc' in result.output) this.bytes.received += payloadBytes(result.output).inline;
     return result;
   }
 

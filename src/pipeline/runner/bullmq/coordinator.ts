@@ -18,14 +18,14 @@ import { parallelMap } from '../../stream/parallel-map.js';
 import { rebatch } from '../../stream/rebatch.js';
 import { openAll } from '../local/local-runner.js';
 import { runStage } from '../local/stage-run.js';
-import type { DatasetWriteTarget, DatasetWritten } from '../../dataset-seam.js';
+import type { DatasetMergeTask, DatasetWriteTarget, DatasetWritten } from '../../dataset-seam.js';
 import type { RunContext } from '../runner.js';
 import { ClusterRun } from './cluster-run.js';
 import { resolveOptions } from './options.js';
-import type { Payload, Slice, SourcePayload } from './protocol.js';
+import type { ClusterStage, Payload, Slice, SourcePayload, StoredPiece } from './protocol.js';
 import { checkReachable } from './redis.js';
 import { splitParquetSource } from './source-split.js';
-import { countPieces, splitDatasetSource } from '../../dataset-split.js';
+import { countPieces, splitDatasetSource, type DatasetPiece } from '../../dataset-split.js';
 import { describeModule } from './udf-module.js';
 
 /** A batch between stages: a table here, a reference to one in the run's store, or (after the last stage of a dataset sink) the files a worker wrote of it. */
@@ -38,17 +38,43 @@ async function* tablesOf(items: AsyncIterable<Item>, run: ClusterRun): AsyncGene
   }
 }
 
-/** The run's output: batches the caller's sink takes, except those workers wrote into the dataset sink themselves, which it adopts (in batch order). */
-async function* outputOf(items: AsyncIterable<Item>, run: ClusterRun, ctx: RunContext): AsyncGenerator<arrow.Table> {
+/**
+ * The run's output: batches the caller's sink takes, except those workers wrote into the dataset
+ * sink themselves, which it adopts (in batch order) — or, for an update target, whose stored
+ * pieces it collects into `pieces` for the merge round.
+ */
+async function* outputOf(items: AsyncIterable<Item>, run: ClusterRun, ctx: RunContext, pieces?: StoredPiece[]): AsyncGenerator<arrow.Table> {
   for await (const it of items) {
     if ('table' in it) yield it.table;
     else if ('ref' in it) yield await run.readTable(it.ref);
     else {
-      await ctx.sink!.adopt!(it.written);
+      if (!pieces) await ctx.sink!.adopt!(it.written);
+      else if (it.rows > 0) pieces.push(it.written.files as StoredPiece);
       ctx.report.rowsOut += it.rows;
       ctx.progress();
     }
   }
+}
+
+async function* fromArray<T>(xs: readonly T[]): AsyncGenerator<T> {
+  yield* xs;
+}
+
+/**
+ * The merge round of an update by row id: the sink plans one task per fragment or large-column
+ * file the pieces' row-id ranges meet (from manifests), a stage of merge jobs runs them on the
+ * workers (each reads its pieces from the store and writes its one file), and the sink adopts
+ * each answer (file metadata only) for its one commit.
+ */
+async function mergeRound(run: ClusterRun, stage: Omit<ClusterStage, 'queue'>, ctx: RunContext, pieces: readonly StoredPiece[]): Promise<void> {
+  const sink = ctx.sink!;
+  const tasks = await sink.mergeTasks!(pieces.map(({ rows, rowIdMin, rowIdMax }) => ({ rows, rowIdMin, rowIdMax })));
+  if (tasks.length === 0) return;
+  await run.addStage(stage);
+  const one = async (t: DatasetMergeTask, i: number) => {
+    await sink.adopt!(await run.callMerge(stage.index, i, { task: t, pieces: t.pieces.map((k) => pieces[k].payload) }));
+  };
+  for await (const _ of parallelMap(fromArray(tasks), one, Math.max(2, 2 * stage.concurrency), false)) ctx.progress();
 }
 
 async function* refsOf(items: AsyncIterable<Item>): AsyncGenerator<{ ref: Payload; rows: number }> {
@@ -110,17 +136,36 @@ async function* scanItems(scans: { payload: SourcePayload; rows: number }[]): As
 }
 
 /**
+ * A count function for `countPieces` that has workers count (one job per piece, on a count stage
+ * announced at its first use: index 0, the source's, which no UDF stage has; no resources, so any
+ * worker; as many at once as the first stage's concurrency).
+ */
+function workerCounts(run: ClusterRun, first: StagePlan): (p: DatasetPiece) => Promise<number> {
+  let added: Promise<void> | undefined;
+  let next = 0;
+  return async (p) => {
+    const job = next++; // in call order, which is piece order: a deterministic job id per piece
+    added ??= run.addStage({ ...clusterStageOf(first, 'task', undefined), index: 0, name: 'source count', resources: {}, count: true });
+    await added;
+    return run.callCount(0, job, p);
+  };
+}
+
+/**
  * The source as scans workers read themselves, or undefined when it does not split: a dataset
  * source by fragment (dataset-split.ts: from manifests, no data file read here unless a WHERE or
  * `since` needs a count), a read_parquet query by file.
  */
-async function splitSource(plan: Plan, ctx: RunContext): Promise<{ payload: SourcePayload; rows: number }[] | undefined> {
+async function splitSource(plan: Plan, ctx: RunContext, run: ClusterRun): Promise<{ payload: SourcePayload; rows: number }[] | undefined> {
   const src = plan.source;
   if (!ctx.query) return undefined;
   if (src.kind === 'dataset' || Object.keys(src.datasets).length) {
     const split = await splitDatasetSource(src, ctx.datasets, ctx.query);
     if (!split || !ctx.datasets) return undefined;
-    const rows = await countPieces(split, ctx.datasets, ctx.query);
+    // Counted before any batch is cut: batches are exactly `batchSize` rows across pieces, as
+    // `local` cuts them, so each piece's count decides which job reads which of its rows. A
+    // filtered piece is counted by a worker, so the coordinator reads none of its columns.
+    const rows = await countPieces(split, workerCounts(run, plan.stages[0]));
     // A piece with no rows (a WHERE or `since` keeps none of its fragment) needs no job.
     return split.pieces.map((payload, i) => ({ payload, rows: rows[i] })).filter((p) => p.rows > 0);
   }
@@ -132,25 +177,30 @@ async function splitSource(plan: Plan, ctx: RunContext): Promise<{ payload: Sour
  * The source as items: scans for the workers to read when the first stage runs on the cluster
  * and the source splits; else batches read here.
  */
-async function sourceItems(plan: Plan, ctx: RunContext, firstOnCluster: boolean): Promise<{ items: AsyncIterable<Item>; split: boolean }> {
-  const scans = firstOnCluster ? await splitSource(plan, ctx) : undefined;
+async function sourceItems(plan: Plan, ctx: RunContext, run: ClusterRun, firstOnCluster: boolean): Promise<{ items: AsyncIterable<Item>; split: boolean }> {
+  const scans = firstOnCluster ? await splitSource(plan, ctx, run) : undefined;
   if (scans) return { items: scanItems(scans), split: true };
   return { items: itemsOf(ctx.source(plan.stages[0]?.batchRows ?? 2048)), split: false };
 }
 
-/** Announces a cluster stage (waiting for a worker that fits it); local stages open their backend. */
-async function openStage(run: ClusterRun, s: StagePlan, ctx: RunContext, writeTo: DatasetWriteTarget | undefined): Promise<Executor | { cluster: true; close(): Promise<void> }> {
-  const mode = clusterMode(s.backend);
-  if (!mode) return backendFor(s.backend).open(s, ctx.inlineUdfs.get(s.index));
+/** A cluster stage as its workers are told of it. */
+function clusterStageOf(s: StagePlan, mode: 'task' | 'actor', writeTo: DatasetWriteTarget | undefined): Omit<ClusterStage, 'queue'> {
   assert(s.udf.kind === 'module', 'a cluster stage names its UDF by module (stagePlan refuses closures)');
-  await run.addStage(s, {
+  return {
     index: s.index, name: s.name, kind: s.kind, mode, module: describeModule(s.udf.module), export: s.udf.export,
     columns: s.columns, ctorArgs: s.ctorArgs, resources: s.resources, concurrency: s.concurrency,
     restartsMax: s.restartsMax, batchTimeoutMs: s.batchTimeoutMs, backend: s.backend, maxRetries: s.maxRetries,
     retryBackoffMs: s.retryBackoffMs, retryBackoffMsMax: s.retryBackoffMsMax, onError: s.onError,
     ...(s.idColumn !== undefined ? { idColumn: s.idColumn } : {}),
     ...(writeTo ? { writeTo } : {}),
-  });
+  };
+}
+
+/** Announces a cluster stage (waiting for a worker that fits it); local stages open their backend. */
+async function openStage(run: ClusterRun, s: StagePlan, ctx: RunContext, writeTo: DatasetWriteTarget | undefined): Promise<Executor | { cluster: true; close(): Promise<void> }> {
+  const mode = clusterMode(s.backend);
+  if (!mode) return backendFor(s.backend).open(s, ctx.inlineUdfs.get(s.index));
+  await run.addStage(clusterStageOf(s, mode, writeTo));
   return { cluster: true, close: async () => undefined };
 }
 
@@ -165,7 +215,7 @@ export async function* runOnCluster(plan: Plan, ctx: RunContext): AsyncGenerator
     const writeTo = last && clusterMode(last.backend) && ctx.sink?.adopt ? ctx.sink.remoteTarget?.() : undefined;
     const opened = await openAll(plan, (s) => openStage(run, s, ctx, s === last ? writeTo : undefined));
     try {
-      const source = await sourceItems(plan, ctx, opened.length > 0 && 'cluster' in opened[0]);
+      const source = await sourceItems(plan, ctx, run, opened.length > 0 && 'cluster' in opened[0]);
       let stream = source.items;
       plan.stages.forEach((s, i) => {
         const rep = ctx.report.stages[i];
@@ -177,7 +227,14 @@ export async function* runOnCluster(plan: Plan, ctx: RunContext): AsyncGenerator
           stream = itemsOf(runStage(tablesOf(stream, run), s, e, rep, ctx.progress));
         }
       });
-      yield* outputOf(stream, run, ctx);
+      const pieces = writeTo?.update ? ([] as StoredPiece[]) : undefined;
+      yield* outputOf(stream, run, ctx, pieces);
+      if (last && writeTo && pieces?.length) {
+        // A merge stage needs no UDF and no resources: any worker takes its jobs, as many at once as the
+        // last stage's. Its index follows the last stage's (stage indexes count the source too).
+        const base = clusterStageOf(last, 'task', undefined);
+        await mergeRound(run, { ...base, index: last.index + 1, name: `${last.name} (merge)`, resources: {}, merge: writeTo }, ctx, pieces);
+      }
     } finally {
       await Promise.allSettled(opened.map((e) => e.close()));
     }

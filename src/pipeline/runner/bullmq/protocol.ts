@@ -4,7 +4,7 @@
 // only, so both sides agree on them.
 
 import type { BackendName } from '../../backend/index.js';
-import type { DatasetWriteTarget, DatasetWritten } from '../../dataset-seam.js';
+import type { DatasetMergeTask, DatasetWriteTarget, DatasetWritten } from '../../dataset-seam.js';
 import type { DatasetPiece } from '../../dataset-split.js';
 import type { WireError } from '../../backend/host/protocol.js';
 import type { OnError } from '../../plan.js';
@@ -37,6 +37,13 @@ export interface ClusterStage {
   idColumn?: string;
   /** The last stage of a `writeDataset` run: the worker writes each output batch into this dataset itself and answers with the files' metadata only. */
   writeTo?: DatasetWriteTarget;
+  /**
+   * The merge round of an update by row id (`writeTo.update`): this stage runs no UDF; each job
+   * merges stored pieces into one file of this target (`DatasetProvider.mergeRows`).
+   */
+  merge?: DatasetWriteTarget;
+  /** The source-count stage of a filtered dataset source: this stage runs no UDF; each job counts one piece's rows. */
+  count?: true;
 }
 
 export interface RunAnnouncement {
@@ -63,6 +70,14 @@ export function isSourcePayload(p: Payload): p is SourcePayload {
   return 'scan' in p || 'dataset' in p;
 }
 
+/** What a worker answers (as `written.files`) for a batch of an update target (`writeTo.update`): the stored piece, its rows and their row-id range. */
+export interface StoredPiece {
+  payload: Payload;
+  rows: number;
+  rowIdMin: string;
+  rowIdMax: string;
+}
+
 /** Rows [offset, offset + rows) of the table a payload holds. */
 export interface Slice {
   payload: Payload;
@@ -74,6 +89,10 @@ export interface Slice {
 export interface JobData {
   batch: number;
   input: Slice[];
+  /** A merge stage's job: the task and the stored pieces it reads, in its order. */
+  merge?: { task: DatasetMergeTask; pieces: Payload[] };
+  /** A source-count stage's job: the piece to count. */
+  count?: DatasetPiece;
 }
 
 /**
@@ -83,6 +102,7 @@ export interface JobData {
 export type JobResult =
   | { ok: true; output: Payload; rows: number; counts: BatchCounters; worker: string }
   | { ok: true; written: DatasetWritten; rows: number; counts: BatchCounters; worker: string }
+  | { ok: true; counted: number; worker: string }
   | { ok: false; error: WireError; worker: string };
 
 /** What a worker records about itself, refreshed while it lives. */

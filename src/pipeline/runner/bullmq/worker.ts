@@ -11,21 +11,21 @@ import { hostname } from 'node:os';
 import * as arrow from 'apache-arrow';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QuiverError } from '../../../errors.js';
+import { QuiverError, assert } from '../../../errors.js';
 import { Engine } from '../../../query/index.js';
 import { openStore, type ObjectStore } from '../../../storage/index.js';
 import { backendFor, type Executor } from '../../backend/index.js';
 import { currentConfig } from '../../config.js';
-import type { DatasetProvider } from '../../dataset-seam.js';
+import type { DatasetProvider, DatasetWriteTarget } from '../../dataset-seam.js';
 import { noDatasets } from '../../source.js';
 import { wireError } from '../../backend/host/wire-error.js';
 import { ipcFromTable, tableFromIpc } from '../../ipc.js';
 import { batchRunner } from '../local/stage-run.js';
 import { readPayload, writePayload } from './payload.js';
-import { isSourcePayload, keys, slotsFor, type SourcePayload, type ClusterStage, type JobData, type JobResult, type RunAnnouncement, type Slice, type WorkerRecord } from './protocol.js';
+import { isSourcePayload, keys, slotsFor, type SourcePayload, type ClusterStage, type JobData, type JobResult, type RunAnnouncement, type Slice, type StoredPiece, type WorkerRecord } from './protocol.js';
 import { checkReachable, deleteMatching, openRedis } from './redis.js';
 import { sliceSql } from './source-split.js';
-import { pieceSql } from '../../dataset-split.js';
+import { pieceCountSql, pieceSql, type DatasetPiece } from '../../dataset-split.js';
 import { resolveModule } from './udf-module.js';
 
 export interface WorkerOptions {
@@ -85,6 +85,22 @@ async function sourceSqlOf(p: SourcePayload): Promise<string> {
   const datasets = currentConfig().datasets;
   if (!datasets?.scanSqlOf) throw noDatasets({ url: p.dataset.url });
   return pieceSql(p, datasets);
+}
+
+/** The row-id range of an update's output batch (decimal strings); the batch must carry a `row_id` for every row. */
+function rowIdRange(t: arrow.Table): { rowIdMin: string; rowIdMax: string } {
+  const col = t.getChild('row_id');
+  if (!col) throw new QuiverError('invalid_input', 'pipeline: writeDataset with update on row_id needs a row_id column in the output');
+  let lo: bigint | undefined;
+  let hi: bigint | undefined;
+  for (let i = 0; i < col.length; i++) {
+    const v = col.get(i) as bigint | number | null;
+    if (v === null || v === undefined) throw new QuiverError('invalid_input', `update: rows[${i}] needs an integer row_id, got null`, { row: i });
+    const id = BigInt(v);
+    if (lo === undefined || id < lo) lo = id;
+    if (hi === undefined || id > hi) hi = id;
+  }
+  return { rowIdMin: String(lo ?? 0n), rowIdMax: String(hi ?? 0n) };
 }
 
 /** Rows of a source slice, read by this worker's DuckDB. */
@@ -310,6 +326,8 @@ class WorkerLoop implements ClusterWorker {
     const store = this.storeFor(a.store);
     const process = async (job: Job<JobData>): Promise<JobResult> => {
       try {
+        if (s.merge) return await this.mergeJob(a.run, s.merge, store, job.data);
+        if (s.count) return { ok: true, counted: await this.countJob(job.data.count!), worker: this.name };
         // Opened on the first job, so a run whose stage never reaches this worker costs nothing.
         served.exec ??= this.poolFor(s, slots, served.poolKey);
         const exec = await served.exec;
@@ -317,9 +335,17 @@ class WorkerLoop implements ClusterWorker {
         const counts = { retries: 0, skippedRows: 0, nulledRows: 0 };
         // Retries and onError run here, with the stage runner's own code, so they match `local`.
         const out = await batchRunner(s, exec, counts)(input, job.data.batch);
+        if (s.writeTo?.update) {
+          // An update by row id: the rows wait in the store, never inline, for the merge round.
+          const output = await writePayload(store, a.storePrefix, ipcFromTable(out), 0);
+          const piece: StoredPiece = { payload: output, rows: out.numRows, ...rowIdRange(out) };
+          return { ok: true, written: { rows: out.numRows, bytes: 'bytes' in output ? output.bytes : 0, files: piece }, rows: out.numRows, counts, worker: this.name };
+        }
         if (s.writeTo) {
           // The run's sink is a dataset: the rows go from here into its files, never back to the coordinator.
-          const written = await this.datasetsFor(s.writeTo.url).writeBatch!(s.writeTo, out);
+          const datasets = this.datasetsFor(s.writeTo.url);
+          if (!datasets.writeBatch) throw new QuiverError('unsupported', `pipeline: this worker's dataset provider cannot write batches for ${s.writeTo.url}`, { url: s.writeTo.url });
+          const written = await datasets.writeBatch(s.writeTo, out);
           this.writers.add(`${a.run} ${s.writeTo.writer}`);
           return { ok: true, written, rows: out.numRows, counts, worker: this.name };
         }
@@ -343,11 +369,37 @@ class WorkerLoop implements ClusterWorker {
     this.o.log?.(`serving ${s.queue} (stage ${s.index} "${s.name}", ${slots} slot${slots > 1 ? 's' : ''})`);
   }
 
+  /** A count job: one source piece's rows, counted by this worker's DuckDB (it reads only the columns the filter needs). */
+  private async countJob(p: DatasetPiece): Promise<number> {
+    const datasets = currentConfig().datasets;
+    if (!datasets?.scanSqlOf) throw noDatasets({ url: p.dataset.url });
+    const session = await (await (this.engine ??= Engine.create({ threads: 1 }))).session();
+    try {
+      return Number((await session.all(await pieceCountSql(p, datasets))).rows[0].n);
+    } finally {
+      session.close();
+    }
+  }
+
+  /** A merge job: its stored pieces read from the run's store, merged into the one file its task names. */
+  private async mergeJob(run: string, target: DatasetWriteTarget, store: ObjectStore, data: JobData): Promise<JobResult> {
+    const merge = data.merge!;
+    const tables = await Promise.all(merge.pieces.map(async (p) => {
+      assert(!isSourcePayload(p), 'a merge job reads stored pieces');
+      return tableFromIpc(await readPayload(store, p));
+    }));
+    const datasets = this.datasetsFor(target.url);
+    if (!datasets.mergeRows) throw new QuiverError('unsupported', `pipeline: this worker's dataset provider cannot merge updates into ${target.url}`, { url: target.url });
+    const written = await datasets.mergeRows(target, merge.task, tables);
+    this.writers.add(`${run} ${target.writer}`);
+    return { ok: true, written, rows: written.rows, counts: { retries: 0, skippedRows: 0, nulledRows: 0 }, worker: this.name };
+  }
+
   /** This process's dataset provider, able to write a sink's batches. */
   private datasetsFor(url: string): DatasetProvider {
     const datasets = currentConfig().datasets;
     if (!datasets) throw noDatasets({ url });
-    if (!datasets.writeBatch) throw new QuiverError('unsupported', `pipeline: this worker's dataset provider cannot write batches for ${url}`, { url });
+    if (!datasets.writeBatch && !datasets.mergeRows) throw new QuiverError('unsupported', `pipeline: this worker's dataset provider cannot write batches for ${url}`, { url });
     return datasets;
   }
 

@@ -17,6 +17,7 @@ import { startWorkerProcess, tearDown, tempDir, uniquePrefix, useCluster, type W
 const fixtures = new URL('../../fixtures/', import.meta.url).href;
 const cudfs = { module: `${fixtures}cluster-udfs.ts` };
 const udfs = { module: `${fixtures}udfs.ts` };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const rows = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ x: BigInt(from + i), tag: `t${(from + i) % 5}`, blob: new Uint8Array(65_536).fill((from + i) % 251) }));
 
@@ -67,7 +68,11 @@ withRedis('bullmq dataset sources', (redisUrl) => {
      * Runs `rel` under local (inline stage) and bullmq (cluster_task), checks the same Arrow bytes,
      * the row count, and that only scan descriptions — no source row — crossed the coordinator.
      */
+    /** How many times workers served a run's source-count stage (their log names it). */
+    const countStagesServed = () => workers.reduce((n, w) => n + (w.output().match(/stage 0 "source count"/g) ?? []).length, 0);
+
     const checkSplit = async (rel: (cluster: boolean) => Relation, expectRows: number) => {
+      const counted = countStagesServed();
       restore();
       const local = await bytesOf(rel(false));
       restore = useCluster(redisUrl, prefix, tmp.url);
@@ -80,6 +85,9 @@ withRedis('bullmq dataset sources', (redisUrl) => {
       const { sent, scanDescriptions } = rep.coordinatorBytes!;
       assert.equal(sent, 0, 'no source row went from the coordinator to a worker');
       assert.ok(scanDescriptions > 0, 'fragment scans went to the workers');
+      // Every case here filters, so its pieces were counted by workers, not by the coordinator's
+      // DuckDB; a worker logs the count stage before it answers a count the run waits on.
+      while (countStagesServed() === counted) await sleep(10);
       return rep;
     };
 

@@ -20,9 +20,10 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `quiver worker` and resolves once it prints "ready" (rejects with its output if it exits first). */
-export function startWorkerProcess(redis: string, args: string[], o: { cwd?: string; env?: Record<string, string> } = {}): Promise<WorkerProcess> {
-  const proc = spawn(process.execPath, ['--import', tsx, cli, 'worker', '--redis', redis, ...args], {
+/** Starts `quiver worker` (after importing `preload`, a module URL, when given) and resolves once it prints "ready" (rejects with its output if it exits first). */
+export function startWorkerProcess(redis: string, args: string[], o: { cwd?: string; env?: Record<string, string>; preload?: string } = {}): Promise<WorkerProcess> {
+  const preload = o.preload ? ['--import', o.preload] : [];
+  const proc = spawn(process.execPath, ['--import', tsx, ...preload, cli, 'worker', '--redis', redis, ...args], {
     cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
