@@ -307,8 +307,8 @@ export class Dataset {
   #stagedSchema = '';
   readonly #deletesCache = new DeletesCache();
   readonly #fragmentRows = new FragmentRowsCache();
-  /** Row-id pages of 16 MiB (2M rows) kept for the write path's lookups by id. */
-  readonly #rowLookup = new RowLookup(16 * 1024 * 1024);
+  /** Row-id pages kept for the write path's lookups by id, in the runtime's search cache. */
+  readonly #rowLookup: RowLookup;
   #diffCounter = 0;
   /**
    * The diffs whose tables are alive in this handle's session, oldest first. A diff's table holds
@@ -347,6 +347,7 @@ export class Dataset {
   ) {
     this.store = this.#pending = PendingStore.of(store);
     this.#search = new SearchRuntime({ cache: runtime.searchCache });
+    this.#rowLookup = new RowLookup(runtime.searchCache);
     this.#head = head;
     this.#manifest = manifest;
     this.#writeOptions = writeOptions;

@@ -174,7 +174,7 @@ function untagged(sql: string): string {
 export class SearchRuntime {
   private readonly cache: CollectionCache;
   /** Reads the winners' small columns from the files (see row-lookup.ts). */
-  private readonly lookup = new RowLookup();
+  private readonly lookup: RowLookup;
   /** Loaded indexes by key, held in the cache (null: the index cannot serve; see vectorIndex). */
   private readonly indexes: CachedValues<LoadedIndex | null>;
   /** Remote indexes (by key) that have answered one query by ranged re-rank; the next loads their vectors. */
@@ -199,6 +199,7 @@ export class SearchRuntime {
 
   constructor(options: SearchOptions = {}) {
     this.cache = options.cache ? options.cache.scoped(`s${++searchRuntimes}`) : new CollectionCache(options.cacheBytesMax ?? 4 * 1024 ** 3);
+    this.lookup = new RowLookup(this.cache);
     this.indexes = new CachedValues(this.cache, 'index', loadedBytes);
     this.predicateHits = new CachedValues(this.cache, 'hits', (b) => b.words.byteLength);
     this.textSegments = new TextSegments(this.cache);
