@@ -63,6 +63,8 @@ export class Runtime {
   #objects: ObjectCache | undefined;
   #search: CollectionCache | undefined;
   #dir: string | undefined;
+  /** Removes the folder at process exit, unless close() did first. */
+  #removeAtExit: (() => void) | undefined;
   #closed = false;
 
   /** @internal Use `createRuntime`. */
@@ -119,7 +121,10 @@ export class Runtime {
     if (this.#closed) return;
     this.#closed = true;
     (await this.#engine?.catch(() => undefined))?.close();
-    if (this.#dir) rmSync(this.#dir, { recursive: true, force: true });
+    if (this.#removeAtExit) {
+      process.off('exit', this.#removeAtExit);
+      this.#removeAtExit();
+    }
   }
 
   #share(part: keyof typeof MEMORY_SHARES): number {
@@ -135,7 +140,8 @@ export class Runtime {
     if (!this.#dir) {
       const dir = join(this.options.cacheDir ?? tmpdir(), `quiver-${process.pid}-${++runtimesMade}-${Math.random().toString(36).slice(2, 8)}`);
       mkdirSync(dir, { recursive: true });
-      process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+      this.#removeAtExit = () => rmSync(dir, { recursive: true, force: true });
+      process.once('exit', this.#removeAtExit);
       this.#dir = dir;
     }
     return this.#dir;

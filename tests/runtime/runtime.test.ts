@@ -1,11 +1,13 @@
 // The process-wide runtime: options checked, DuckDB started with them, one instance for datasets
 // and pipeline connections, and one memory bound over the search caches of every handle.
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type * as arrow from 'apache-arrow';
 import * as quiver from '../../src/index.js';
 import { Engine } from '../../src/query/index.js';
-import { prng } from '../helpers/tmp.js';
+import { prng, tempDir } from '../helpers/tmp.js';
 
 const MiB = 1024 * 1024;
 
@@ -42,6 +44,17 @@ describe('createRuntime', () => {
     assert.equal(rt.searchCache.bytesMax, m.searchBytesMax);
     await rt.close();
     await assert.rejects(async () => rt.engine(), (e: unknown) => quiver.isQuiverError(e, 'closed'));
+  });
+
+  it('keeps its spill files and object copies in a folder of its own under cacheDir, removed at close', async () => {
+    const dir = tempDir('quiver-rt-');
+    const rt = quiver.createRuntime({ memoryBytesMax: 128 * MiB, threads: 1, cacheDir: dir });
+    await rt.engine();
+    const [own] = readdirSync(dir);
+    assert.match(own, /^quiver-/);
+    assert.equal(rt.objectCache.directory, join(dir, own, 'objects'));
+    await rt.close();
+    assert.deepEqual(readdirSync(dir), []);
   });
 
   it('is refused by open and create when it is not a runtime', async () => {
