@@ -78,6 +78,8 @@ for (const m of ['all', 'run', 'arrow', 'readInt64', 'readVectors', 'stream', 's
 counting = true;
 const ours = await latencies((i) => ds.query(SQL, [q(i)]));
 counting = false;
+// Resident memory of the process serving Quiver's queries, before LanceDB is loaded.
+const rssMiB = process.memoryUsage().rss / 1024 ** 2;
 const perQuery = statements / (NQ + WARM);
 
 // LanceDB: the same rows, IVF_HNSW_SQ (one partition at this size) and scalar indexes, prefilter.
@@ -106,3 +108,4 @@ console.log('\n| system | p50 ms | p99 ms |\n|---|---|---|');
 for (const r of table) console.log(`| ${r.system} | ${f(r.p50)} | ${f(r.p99)} |`);
 console.log(`\nratio quiver / lancedb: p50 ${f(table[0].p50 / table[1].p50)}×, p99 ${f(table[0].p99 / table[1].p99)}×`);
 console.log(`DuckDB statements per Quiver query: ${f(perQuery)}`);
+console.log(`resident memory after Quiver's queries: ${f(rssMiB, 0)} MiB`);

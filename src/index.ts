@@ -2,6 +2,7 @@
 export * from './dataset/index.js';
 export { t, TypeSpec, type ColumnDef, type ColumnType, type SchemaInput, type Commit, type CommitStats, type RecordInput, VALUE_BYTES_MAX } from './format/index.js';
 export { QuiverError, isQuiverError, type ErrorCode } from './errors.js';
+export { createRuntime, configureRuntime, defaultRuntime, Runtime, MEMORY_SHARES, type RuntimeOptions, type RuntimeMemory } from './runtime/index.js';
 export { LocalStore, MemoryStore, CountingStore, type ObjectStore, type ObjectInfo } from './storage/index.js';
 export { SANDBOX_DEFAULTS, type Param, type SandboxLimits } from './query/index.js';
 export * from './pipeline/index.js';

@@ -1,12 +1,12 @@
-// Dependencies point one way: storage <- format <- index <- query <- stream <- dataset <- {pipeline, loader, io} <- server <- cli (`quiver serve` wraps the server).
+// Dependencies point one way: storage <- format <- index <- query <- stream <- runtime <- dataset <- {pipeline, loader, io} <- server <- cli (`quiver serve` wraps the server).
 // This test reads every import in src/ and fails on one that points against the direction.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, dirname } from 'node:path';
 import { describe, it } from 'node:test';
 
-const ORDER = ['storage', 'format', 'index', 'query', 'stream', 'dataset', 'pipeline', 'loader', 'io', 'server', 'cli'];
-const RANK: Record<string, number> = { storage: 0, format: 1, index: 2, query: 3, stream: 3.5, dataset: 4, pipeline: 5, loader: 5, io: 5, server: 6, cli: 7 };
+const ORDER = ['storage', 'format', 'index', 'query', 'stream', 'runtime', 'dataset', 'pipeline', 'loader', 'io', 'server', 'cli'];
+const RANK: Record<string, number> = { storage: 0, format: 1, index: 2, query: 3, stream: 3.5, runtime: 3.75, dataset: 4, pipeline: 5, loader: 5, io: 5, server: 6, cli: 7 };
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {

@@ -101,6 +101,10 @@ const images = await Promise.all(Array.from({ length: 64 }, (_, n) => pngOf(n)))
 `);
   });
 
+  it('runs every code block of docs/runtime.md', { timeout: 180_000 }, () => {
+    run(join(root, 'docs/runtime.md'), '');
+  });
+
   it('runs every code block of docs/server.md', { timeout: 180_000 }, () => {
     run(join(root, 'docs/server.md'), '');
   });

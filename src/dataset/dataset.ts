@@ -54,7 +54,8 @@ import { Mutex } from './mutex.js';
 import { ReadLanes, type Lane } from './read-lanes.js';
 import { PendingStore } from './pending-store.js';
 import { openTarget, type OpenTargetOptions } from './open-target.js';
-import { sharedEngine, sharedObjectCache } from './shared-engine.js';
+import { runtimeOf } from './shared-engine.js';
+import type { Runtime } from '../runtime/index.js';
 import { Staging } from './staging.js';
 import { createScopedView, createVersionView, DeletesCache, FragmentRowsCache, idsTable, versionSql, type VersionContext } from './versioning/context.js';
 import { checkTenantColumn, scopeDataset, type ScopedDataset, type ScopeOptions } from './scoped.js';
@@ -77,6 +78,8 @@ export interface CreateOptions {
   write?: WriteOptions;
   /** The column naming each row's tenant (text or integer), for `scoped({ tenant })`. Default none. */
   tenant?: string;
+  /** The engine, caches and memory bound the handle uses (see createRuntime). Default: the process's runtime. */
+  runtime?: Runtime;
 }
 
 /**
@@ -87,6 +90,8 @@ export interface CreateOptions {
 export interface OpenOptions extends OpenTargetOptions {
   storage?: StoreOptions;
   write?: WriteOptions;
+  /** The engine, caches and memory bound the handle uses (see createRuntime). Default: the process's runtime. */
+  runtime?: Runtime;
 }
 
 export interface WriteOptions {
@@ -266,7 +271,7 @@ export class Dataset {
   /** The writer's session as a lane (its `dataset` view, for reads that run under the mutex). */
   #writerLane: Lane | undefined;
   /** The sessions reads run on, apart from the writer's (see read-lanes.ts). */
-  readonly #lanes = new ReadLanes(async () => (await (this.#scope?.engine() ?? sharedEngine())).session());
+  readonly #lanes = new ReadLanes(async () => (await (this.#scope?.engine() ?? this.runtime.engine())).session());
   /** The ref check under way, shared by reads that start meanwhile. */
   #syncing: Promise<void> | undefined;
   /** Columns each SQL text names (parsing costs a DuckDB round trip; texts repeat). */
@@ -302,8 +307,8 @@ export class Dataset {
   #stagedSchema = '';
   readonly #deletesCache = new DeletesCache();
   readonly #fragmentRows = new FragmentRowsCache();
-  /** Row-id pages of 16 MiB (2M rows) kept for the write path's lookups by id. */
-  readonly #rowLookup = new RowLookup(16 * 1024 * 1024);
+  /** Row-id pages kept for the write path's lookups by id, in the runtime's search cache. */
+  readonly #rowLookup: RowLookup;
   #diffCounter = 0;
   /**
    * The diffs whose tables are alive in this handle's session, oldest first. A diff's table holds
@@ -311,8 +316,8 @@ export class Dataset {
    * memory without end; past `liveDiffsMax` the oldest is dropped and its rows() says so.
    */
   #liveDiffs: { table: DiffTable; released: boolean }[] = [];
-  /** Caches per version (and scope); a scoped handle shares its parent's. */
-  #search = new SearchRuntime();
+  /** Caches per version (and scope), in the runtime's search cache; a scoped handle shares its parent's. */
+  #search: SearchRuntime;
   /** Large columns of a query's result rows, read by range when the store is not a local folder. */
   #late = new LateRuntime();
   readonly #large: LargeValues;
@@ -337,14 +342,18 @@ export class Dataset {
     head: Commit,
     manifest: Manifest,
     writeOptions: Required<WriteOptions>,
+    /** The engine, caches and memory bound this handle shares with every other handle on it. */
+    readonly runtime: Runtime,
   ) {
     this.store = this.#pending = PendingStore.of(store);
+    this.#search = new SearchRuntime({ cache: runtime.searchCache });
+    this.#rowLookup = new RowLookup(runtime.searchCache);
     this.#head = head;
     this.#manifest = manifest;
     this.#writeOptions = writeOptions;
     this.#staging = new Staging(this.store, writeOptions.stagedBytesMax, writeOptions.fragmentRowsMax);
-    this.#cache = new FileCache(this.store, sharedObjectCache());
-    this.#large = new LargeValues(this.store, sharedObjectCache(), (keys) => this.#cache.paths(keys));
+    this.#cache = new FileCache(this.store, runtime.objectCache);
+    this.#large = new LargeValues(this.store, runtime.objectCache, (keys) => this.#cache.paths(keys));
     this.#rowIds = new RowIdAllocator(this.store);
   }
 
@@ -366,7 +375,7 @@ export class Dataset {
 
   /** A new handle on this one's version and branch with `scope` (for dataset/scoped.ts). */
   [WITH_SCOPE](scope: HandleScope): Dataset {
-    const d = new Dataset(this.store, this.branchName, this.#head, this.#manifest, this.#writeOptions);
+    const d = new Dataset(this.store, this.branchName, this.#head, this.#manifest, this.#writeOptions, this.runtime);
     d.#scope = scope;
     // Scoped handles are made per request: they share the caches, whose keys name the scope.
     d.#search = this.#search;
@@ -454,6 +463,7 @@ export class Dataset {
   static async create(url: string | ObjectStore, options: CreateOptions): Promise<Dataset> {
     if (!options || typeof options !== 'object' || !options.schema) throw new QuiverError('invalid_input', 'dataset: create needs { schema }');
     const schema = parseSchema(options.schema);
+    const runtime = runtimeOf(options.runtime);
     const store = openStore(url, options.storage);
     const exists = () => new QuiverError('already_exists', `dataset: a dataset already exists at ${store.url}`, { url: store.url });
     try {
@@ -486,18 +496,19 @@ export class Dataset {
     } finally {
       await pending.release();
     }
-    return new Dataset(store, DEFAULT_BRANCH, root, manifest, resolveWriteOptions(options.write));
+    return new Dataset(store, DEFAULT_BRANCH, root, manifest, resolveWriteOptions(options.write), runtime);
   }
 
   static async open(url: string | ObjectStore, options: OpenOptions = {}): Promise<Dataset> {
-    const target = openTarget(options as OpenOptions & Record<string, unknown>, ['storage', 'write'], DEFAULT_BRANCH);
+    const target = openTarget(options as OpenOptions & Record<string, unknown>, ['storage', 'write', 'runtime'], DEFAULT_BRANCH);
+    const runtime = runtimeOf(options.runtime);
     const store = openStore(url, options.storage);
     // On object storage each read is a round trip: the branch's ref is asked for with the marker.
     const branchRef = target.kind === 'branch' ? readRef(store, 'branch', target.branch) : null;
     branchRef?.catch(() => undefined);
     // The first query needs the process's DuckDB instance (30-70 ms to create, measured under
     // load): it starts now, alongside the metadata reads, not after them. A failure surfaces there.
-    if (!store.localPath) sharedEngine().catch(() => undefined);
+    if (!store.localPath) runtime.engine().catch(() => undefined);
     try {
       await readMetadata(store, 'marker', layout.marker);
     } catch (e) {
@@ -505,7 +516,7 @@ export class Dataset {
       throw e;
     }
     const w = resolveWriteOptions(options.write);
-    const at = async (c: Commit) => new Dataset(store, null, c, await readManifest(store, c.manifest), w);
+    const at = async (c: Commit) => new Dataset(store, null, c, await readManifest(store, c.manifest), w, runtime);
     if (target.kind === 'version') return at(await readCommit(store, target.version));
     if (target.kind === 'tag') {
       const ref = await readRef(store, 'tag', target.tag);
@@ -519,7 +530,7 @@ export class Dataset {
     }
     if (!ref) throw new QuiverError('not_found', `dataset: no branch "${branch}"`, { branch });
     let c = await readCommit(store, ref.commit);
-    if (asOf === undefined) return new Dataset(store, branch, c, await readManifest(store, c.manifest), w);
+    if (asOf === undefined) return new Dataset(store, branch, c, await readManifest(store, c.manifest), w, runtime);
     while (Date.parse(c.time) > asOf.getTime()) {
       if (c.parents.length === 0) throw new QuiverError('not_found', `dataset: branch "${branch}" has no version at or before ${asOf.toISOString()}`, { branch });
       c = await readCommit(store, c.parents[0]);
@@ -1210,7 +1221,7 @@ export class Dataset {
 
   /** The DuckDB session, file paths and caches the versioning operations work with. */
   async #versionContext(): Promise<VersionContext> {
-    this.#session ??= await (await (this.#scope?.engine() ?? sharedEngine())).session();
+    this.#session ??= await (await (this.#scope?.engine() ?? this.runtime.engine())).session();
     return this.#contextOf(this.#session);
   }
 
@@ -1635,7 +1646,7 @@ export class Dataset {
         m = this.#manifest;
       }
       await createRef(this.store, 'branch', name, c.id);
-      return new Dataset(this.store, name, c, m, this.#writeOptions);
+      return new Dataset(this.store, name, c, m, this.#writeOptions, this.runtime);
     });
   }
 
@@ -1714,14 +1725,14 @@ export class Dataset {
    * const ft = await ds.checkout('ft-v12');
    * const r3 = await ds.checkout({ tag: 'release-3' });
    */
-  async checkout(target: string | Omit<OpenOptions, 'storage' | 'write'>): Promise<Dataset> {
+  async checkout(target: string | Omit<OpenOptions, 'storage' | 'write' | 'runtime'>): Promise<Dataset> {
     this.#check(false);
     if (typeof target === 'string') {
-      if (validRefName(target) && (await readRef(this.store, 'branch', target))) return Dataset.open(this.store, { branch: target, write: this.#writeOptions });
+      if (validRefName(target) && (await readRef(this.store, 'branch', target))) return Dataset.open(this.store, { branch: target, write: this.#writeOptions, runtime: this.runtime });
       const c = await resolveCommit(this.store, target);
-      return new Dataset(this.store, null, c, await readManifest(this.store, c.manifest), this.#writeOptions);
+      return new Dataset(this.store, null, c, await readManifest(this.store, c.manifest), this.#writeOptions, this.runtime);
     }
-    return Dataset.open(this.store, { ...target, write: this.#writeOptions });
+    return Dataset.open(this.store, { ...target, write: this.#writeOptions, runtime: this.runtime });
   }
 
   /**

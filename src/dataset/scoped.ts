@@ -11,8 +11,8 @@ import { isLarge, type ColumnDef, type Commit, type RecordInput } from '../forma
 import { Engine, quoteIdent, quoteString, sandboxLimits, type Param, type SandboxLimits, type SearchExplain } from '../query/index.js';
 import type { ObjectStore } from '../storage/index.js';
 import type { Stream, StreamOptions } from '../stream/index.js';
+import { MEMORY_SHARES } from '../runtime/index.js';
 import { WITH_SCOPE, type AppendResult, type CommitOptions, type Dataset, type HandleScope, type RowsUpdate, type VersionDiff } from './dataset.js';
-import { sharedObjectCache } from './shared-engine.js';
 import type { RowSelector, UpdateSpec } from './versioning/update.js';
 
 /** A tenant: a value of the dataset's tenant column (text, or an integer column's number or bigint). */
@@ -60,26 +60,29 @@ function sameTenant(v: unknown, tenant: TenantValue): boolean {
 }
 
 /** Folders a sandboxed DuckDB may read: the local store's own, and the process's cache of copies of remote objects. */
-function readableDirectories(store: ObjectStore): string[] {
-  const dirs = [sharedObjectCache().directory];
+function readableDirectories(ds: Dataset): string[] {
+  const store = ds.store;
+  const dirs = [ds.runtime.objectCache.directory];
   if (store.localPath) dirs.push(dirname(store.localPath('_')));
   return dirs;
 }
 
 /**
  * Locked engines kept for new scoped handles, one per set of readable folders (a lock cannot be
- * widened later). Past this the least recently used is forgotten: handles already on it keep
+ * widened later). Each is a DuckDB instance apart from the runtime's, with the runtime's threads
+ * and the same memory_limit as its engine: the runtime's memory bound does not cover them. Past this the least recently used is forgotten: handles already on it keep
  * their sessions, new handles of its folders get a new instance.
  */
 export const LOCKED_ENGINES_MAX = 64;
 const lockedEngines = new Map<string, Promise<Engine>>();
 
-function lockedEngine(dirs: readonly string[]): Promise<Engine> {
+function lockedEngine(ds: Dataset, dirs: readonly string[]): Promise<Engine> {
   const key = dirs.join('\0');
   let e = lockedEngines.get(key);
   if (e) lockedEngines.delete(key); // re-inserted below as the most recent
   else {
-    e = Engine.create({ locked: { allowedDirectories: dirs } });
+    const { threads, memoryBytesMax } = ds.runtime.options;
+    e = Engine.create({ threads, memoryLimit: `${Math.floor(memoryBytesMax * MEMORY_SHARES.engine)}B`, locked: { allowedDirectories: dirs } });
     e.catch(() => lockedEngines.delete(key));
   }
   lockedEngines.set(key, e);
@@ -94,8 +97,8 @@ export async function scopeDataset(ds: Dataset, options: ScopeOptions): Promise<
   if (!column) throw new QuiverError('invalid_input', `tenant: the dataset at ${ds.url} declares no tenant column; create it with { tenant } or call setTenantColumn`);
   const def = ds.schema.find((c) => c.name === column)!;
   const where = `${quoteIdent(column)} = ${tenantLiteral(def, options.tenant)}`;
-  const dirs = readableDirectories(ds.store);
-  const scope: HandleScope = { where, engine: () => lockedEngine(dirs), limits: sandboxLimits(options.sandbox ?? true) };
+  const dirs = readableDirectories(ds);
+  const scope: HandleScope = { where, engine: () => lockedEngine(ds, dirs), limits: sandboxLimits(options.sandbox ?? true) };
   const scoped = new ScopedDataset(ds[WITH_SCOPE](scope), column, options.tenant, scope);
   await scoped.refresh();
   return scoped;
@@ -108,8 +111,8 @@ export async function scopeDataset(ds: Dataset, options: ScopeOptions): Promise<
  * are not trusted with the machine either. Closing it leaves `ds` open.
  */
 export function sandboxedDataset(ds: Dataset, sandbox: true | SandboxLimits = true): Dataset {
-  const dirs = readableDirectories(ds.store);
-  return ds[WITH_SCOPE]({ where: 'true', engine: () => lockedEngine(dirs), limits: sandboxLimits(sandbox) });
+  const dirs = readableDirectories(ds);
+  return ds[WITH_SCOPE]({ where: 'true', engine: () => lockedEngine(ds, dirs), limits: sandboxLimits(sandbox) });
 }
 
 /** Tenant row counts remembered per manifest (immutable) for `versions` and `log`. */

@@ -1,19 +1,23 @@
-// One DuckDB instance and one cache of immutable objects per process serve every dataset handle;
-// each handle has its own session. (A runtime object passed in with options replaces these
-// module-level instances when handles need different bounds.)
-import { Engine } from '../query/index.js';
-import { ObjectCache } from '../storage/index.js';
+// The runtime a dataset handle runs on: the one passed in its options, else the process's
+// default. The default's engine and object cache are reachable here for code that has no handle.
+import { QuiverError } from '../errors.js';
+import type { Engine } from '../query/index.js';
+import { defaultRuntime, Runtime } from '../runtime/index.js';
+import type { ObjectCache } from '../storage/index.js';
 
-let engine: Promise<Engine> | undefined;
-let objectCache: ObjectCache | undefined;
-
-export function sharedEngine(): Promise<Engine> {
-  engine ??= Engine.create();
-  return engine;
+/** `runtime` checked (a Runtime, from createRuntime), or the process's default runtime. */
+export function runtimeOf(runtime: unknown): Runtime {
+  if (runtime === undefined) return defaultRuntime();
+  if (!(runtime instanceof Runtime)) throw new QuiverError('invalid_input', `dataset: runtime must be made by createRuntime, got ${String(runtime)}`);
+  return runtime;
 }
 
-/** The process's cache of immutable objects read from non-local stores (default bounds: see ObjectCacheOptions). */
+/** The default runtime's DuckDB instance. */
+export function sharedEngine(): Promise<Engine> {
+  return defaultRuntime().engine();
+}
+
+/** The default runtime's cache of immutable objects read from non-local stores. */
 export function sharedObjectCache(): ObjectCache {
-  objectCache ??= new ObjectCache();
-  return objectCache;
+  return defaultRuntime().objectCache;
 }

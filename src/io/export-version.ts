@@ -10,7 +10,7 @@ import tar from 'tar-stream';
 import { toJsonValue, type Dataset } from '../dataset/index.js';
 import { QuiverError } from '../errors.js';
 import { isImage, readImageHeader, type ColumnDef } from '../format/index.js';
-import { Engine, quoteIdent, quoteString } from '../query/index.js';
+import { quoteIdent, quoteString } from '../query/index.js';
 import type { StoreOptions } from '../storage/index.js';
 import { openAddress } from './address.js';
 
@@ -101,20 +101,16 @@ async function* pages(ds: Dataset, pageRows: number): AsyncGenerator<Record<stri
 
 /** Parquet through DuckDB's writer, streaming from the version's files. */
 async function toParquet(ds: Dataset, out: string): Promise<Omit<ExportReport, 'version' | 'to'>> {
-  const engine = await Engine.create();
+  // A session of the handle's runtime engine: the export runs under the runtime's memory bound.
+  const session = await (await ds.runtime.engine()).session();
   try {
-    const session = await engine.session();
-    try {
-      await mkdir(dirname(out), { recursive: true });
-      const cols = ['row_id', ...ds.schema.map((c) => c.name)].map(quoteIdent).join(', ');
-      await session.run(`COPY (select ${cols} from (${await ds.scanSql()}) order by row_id) TO ${quoteString(out)} (FORMAT parquet)`);
-      const [{ n, bytes }] = (await session.all(`select count(*)::BIGINT as n, (select sum(total_compressed_size) from parquet_metadata(${quoteString(out)}))::BIGINT as bytes from read_parquet(${quoteString(out)})`)).rows as { n: bigint; bytes: bigint | null }[];
-      return { rows: Number(n), bytes: Number(bytes ?? 0n), files: [out] };
-    } finally {
-      session.close();
-    }
+    await mkdir(dirname(out), { recursive: true });
+    const cols = ['row_id', ...ds.schema.map((c) => c.name)].map(quoteIdent).join(', ');
+    await session.run(`COPY (select ${cols} from (${await ds.scanSql()}) order by row_id) TO ${quoteString(out)} (FORMAT parquet)`);
+    const [{ n, bytes }] = (await session.all(`select count(*)::BIGINT as n, (select sum(total_compressed_size) from parquet_metadata(${quoteString(out)}))::BIGINT as bytes from read_parquet(${quoteString(out)})`)).rows as { n: bigint; bytes: bigint | null }[];
+    return { rows: Number(n), bytes: Number(bytes ?? 0n), files: [out] };
   } finally {
-    engine.close();
+    session.close();
   }
 }
 

@@ -9,7 +9,8 @@ import { open, create, type Dataset } from '../dataset/index.js';
 import { QuiverError, isQuiverError } from '../errors.js';
 import { isImage, parseSchema, stableStringify, typeName, type ColumnDef, type SchemaInput } from '../format/index.js';
 import type { StoreOptions } from '../storage/index.js';
-import { Engine } from '../query/index.js';
+import type { Engine } from '../query/index.js';
+import { defaultRuntime } from '../runtime/index.js';
 import { coerceValue } from './infer-schema.js';
 import { openSource, type RecordShape, type Source, type SourceFile, type SourceItem, type SourceOptions } from './sources.js';
 
@@ -106,21 +107,17 @@ export async function importFiles(url: string, source: string, options: ImportOp
   if (policy !== 'fail' && policy !== 'skip') throw new QuiverError('invalid_input', `import: --on-error is fail or skip, got ${JSON.stringify(policy)}`);
   const commitRows = options.commitRows ?? DEFAULT_COMMIT_ROWS;
   if (!Number.isInteger(commitRows) || commitRows < 1) throw new QuiverError('invalid_input', `import: commitRows must be a positive integer, got ${commitRows}`);
-  let engine: Promise<Engine> | undefined;
-  const engineOf = () => (engine ??= Engine.create());
+  // The default runtime's engine (the one the dataset handle uses), for reading Parquet and CSV sources.
+  const engineOf = () => defaultRuntime().engine();
   let shape: RecordShape = { imageColumn: options.imageColumn ?? 'image', keepFileName: true };
+  const src = await openSource(source, () => shape, options, engineOf);
+  const { ds, created } = await openOrCreate(url, src, options);
   try {
-    const src = await openSource(source, () => shape, options, engineOf);
-    const { ds, created } = await openOrCreate(url, src, options);
-    try {
-      shape = recordShape(ds.schema, src, options);
-      const run = new ImportRun(ds, src, options, policy, commitRows, importKey(source, src.format, options), basename(resolve(source)));
-      return { url, branch: options.branch ?? 'main', format: src.format, created, files: src.files.length, ...(await run.run()) };
-    } finally {
-      await ds.close();
-    }
+    shape = recordShape(ds.schema, src, options);
+    const run = new ImportRun(ds, src, options, policy, commitRows, importKey(source, src.format, options), basename(resolve(source)));
+    return { url, branch: options.branch ?? 'main', format: src.format, created, files: src.files.length, ...(await run.run()) };
   } finally {
-    if (engine) (await engine).close();
+    await ds.close();
   }
 }
 

@@ -1,10 +1,12 @@
-// A pipeline connection: one in-memory DuckDB engine, the factory of Relations, and the place
-// SQL functions backed by batch UDFs are registered. Every run opens its own DuckDB session,
-// so tables are shared across relations but temp tables and views are not.
+// A pipeline connection: a catalog of its own in the runtime's DuckDB instance (the one dataset
+// handles use), the factory of Relations, and the place SQL functions backed by batch UDFs are
+// registered. Every run opens its own DuckDB session on that catalog, so tables are shared across
+// relations of one connection but not across connections, and temp tables and views are not.
 
 import * as arrow from 'apache-arrow';
 import { QuiverError } from '../errors.js';
-import { Engine, type EngineOptions, type Session } from '../query/index.js';
+import { quoteIdent, type Engine, type Session } from '../query/index.js';
+import { defaultRuntime, type Runtime } from '../runtime/index.js';
 import { openTarget } from '../dataset/open-target.js';
 import type { DatasetRef, DatasetStorage, DatasetVersion } from './dataset-seam.js';
 import type { ProgressOptions } from './progress.js';
@@ -14,7 +16,10 @@ import { arrowSchemaFromColumns, columnsFromSpec } from './schema-sql.js';
 import { isClass, isModuleRef, loadUdf, udfName, type Udf } from './udf-ref.js';
 
 /** Options of `connect`. */
-export interface ConnectOptions extends EngineOptions, ProgressOptions {}
+export interface ConnectOptions extends ProgressOptions {
+  /** The runtime whose DuckDB instance and bounds the connection uses. Default: the process's (`defaultRuntime()`). */
+  runtime?: Runtime;
+}
 
 /** Options of `con.sql`. */
 export interface SqlOptions {
@@ -58,8 +63,23 @@ export class Connection implements RelationHost {
   constructor(
     readonly engine: Engine,
     private readonly main: Session,
+    /** The connection's own in-memory catalog: its tables and SQL function names. */
+    private readonly catalog: string,
     readonly progress: ProgressOptions,
   ) {}
+
+  /** @internal A session on the connection's catalog (for Relation); the caller closes it. */
+  async session(): Promise<Session> {
+    this.checkOpen();
+    const s = await this.engine.session();
+    try {
+      await s.run(`USE ${this.catalog}`);
+    } catch (e) {
+      s.close();
+      throw e;
+    }
+    return s;
+  }
 
   /** @internal */
   checkOpen(): void {
@@ -140,7 +160,11 @@ export class Connection implements RelationHost {
     const schema = arrowSchemaFromColumns(params);
     const label = udfName(udf);
     const where = { stage: 0, stageName: `sql function ${name}`, batch: 0 };
-    await this.main.registerScalarSql(name, params.map((p) => p.type), options.returns.trim().toUpperCase(), (args, rows) => {
+    // DuckDB keeps functions per instance, not per connection, and the instance is shared: the
+    // function is registered under a name of this connection's, and `name` is a macro over it
+    // in this connection's catalog, which its sessions resolve first.
+    const internal = `__${this.catalog}_${name}`;
+    await this.main.registerScalarSql(internal, params.map((p) => p.type), options.returns.trim().toUpperCase(), (args, rows) => {
       const recs = Array.from({ length: rows }, (_, r) => Object.fromEntries(params.map((p, c) => [p.name, args[c][r]])));
       let out: unknown;
       try {
@@ -157,14 +181,23 @@ export class Connection implements RelationHost {
       }
       return values;
     }, { volatile: options.volatile });
+    const args = params.map((_, i) => `a${i}`).join(', ');
+    await this.main.run(`CREATE OR REPLACE MACRO ${this.catalog}.main.${quoteIdent(name)}(${args}) AS ${internal}(${args})`);
   }
 
-  /** Closes the connection and its engine. Relations of it can no longer run. */
+  /**
+   * Closes the connection and drops its tables. Relations of it can no longer run. The DuckDB
+   * instance is the runtime's and stays open for its other handles.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.main.close();
-    this.engine.close();
+    try {
+      await this.main.run('USE memory');
+      await this.main.run(`DETACH ${this.catalog}`);
+    } finally {
+      this.main.close();
+    }
   }
 }
 
@@ -178,11 +211,14 @@ function valuesFromOutput(out: unknown): unknown[] {
   throw new QuiverError('schema_mismatch', 'pipeline: a SQL function must return an array, an Arrow vector or a one-column Arrow table');
 }
 
+/** Connections made so far: each names its catalog after its number. */
+let connections = 0;
+
 /**
- * Opens a pipeline connection over a fresh in-memory DuckDB.
+ * Opens a pipeline connection: a fresh in-memory catalog in the runtime's DuckDB instance, the
+ * one its dataset handles use, under the runtime's threads and memory bound.
  *
- * @param options.threads DuckDB threads. Default: one per core.
- * @param options.memoryLimit DuckDB memory limit, e.g. '2GB'. Default: 80% of RAM.
+ * @param options.runtime the runtime to use. Default: the process's (see configureRuntime).
  * @param options.onProgress called with the run report at most every `progressIntervalMs` (default 200 ms).
  * @example
  * const con = await connect();
@@ -190,8 +226,18 @@ function valuesFromOutput(out: unknown): unknown[] {
  * await con.close();
  */
 export async function connect(options: ConnectOptions = {}): Promise<Connection> {
-  const { onProgress, terminal, progressIntervalMs, progressDelayMs, ...engineOptions } = options;
-  const engine = await Engine.create(engineOptions);
+  const { onProgress, terminal, progressIntervalMs, progressDelayMs, runtime, ...rest } = options;
+  const unknown = Object.keys(rest);
+  if (unknown.length) throw new QuiverError('invalid_input', `pipeline: unknown connect option ${unknown.map((k) => JSON.stringify(k)).join(', ')} (threads and memory bounds are the runtime's: createRuntime)`, { options: unknown });
+  const engine = await (runtime ?? defaultRuntime()).engine();
   const main = await engine.session();
-  return new Connection(engine, main, { onProgress, terminal, progressIntervalMs, progressDelayMs });
+  const catalog = `quiver_con_${++connections}`;
+  try {
+    await main.run(`ATTACH ':memory:' AS ${catalog}`);
+    await main.run(`USE ${catalog}`);
+  } catch (e) {
+    main.close();
+    throw e;
+  }
+  return new Connection(engine, main, catalog, { onProgress, terminal, progressIntervalMs, progressDelayMs });
 }

@@ -5,7 +5,7 @@
 
 import * as arrow from 'apache-arrow';
 import { QuiverError } from '../errors.js';
-import { quoteIdent, type ColumnInfo, type Engine, type Session } from '../query/index.js';
+import { quoteIdent, type ColumnInfo, type Session } from '../query/index.js';
 import { currentConfig } from './config.js';
 import { withoutSecrets, type DatasetLineage, type DatasetRef, type DatasetSink, type DatasetVersion } from './dataset-seam.js';
 import { planColumns, stagePlan, type Plan, type SourcePlan, type StageOptions } from './plan.js';
@@ -24,7 +24,8 @@ import { isModuleRef, locateUdf, moduleUrl, udfName, type Udf, type UdfPlanRef }
 
 /** What a Relation needs from its connection. */
 export interface RelationHost {
-  readonly engine: Engine;
+  /** A new DuckDB session that sees the connection's tables and SQL functions; the caller closes it. */
+  session(): Promise<Session>;
   readonly progress: ProgressOptions;
   checkOpen(): void;
 }
@@ -148,7 +149,7 @@ export class Relation implements AsyncIterable<arrow.Table> {
     const report = newReport(plan.runner, plan.stages);
     const progress = createProgress({ terminal: currentConfig().progress, ...this.host.progress });
     this.lastReport = report;
-    const session = await this.host.engine.session();
+    const session = await this.host.session();
     const datasets = currentConfig().datasets;
     // Resolved when first asked for: a runner whose workers read the dataset's fragments themselves never fetches them here.
     let sql: Promise<string> | undefined;
@@ -187,7 +188,7 @@ export class Relation implements AsyncIterable<arrow.Table> {
 
   private async withSession<T>(body: (s: Session) => Promise<T>): Promise<T> {
     this.host.checkOpen();
-    const s = await this.host.engine.session();
+    const s = await this.host.session();
     try {
       return await body(s);
     } finally {

@@ -36,7 +36,7 @@ import { QuiverError, type ErrorCode } from '../errors.js';
 export interface EngineOptions {
   /** DuckDB worker threads. Default: DuckDB's own (the number of cores). */
   threads?: number;
-  /** DuckDB memory limit, e.g. '2GB'. Default: DuckDB's own (80% of RAM). */
+  /** DuckDB memory limit, e.g. '2GB'. Default: DuckDB's own (80% of RAM); a runtime (src/runtime) always sets it. */
   memoryLimit?: string;
   /** Folder DuckDB spills to when a query exceeds the memory limit. */
   tempDirectory?: string;
@@ -194,8 +194,11 @@ export interface EngineCounts {
 }
 
 export class Engine {
+  /** DuckDB instances this process has open now: each has its own threads and memory limit, so a test counts them. */
+  static instancesOpen = 0;
   /** Counted over every session of this engine. */
   readonly counts: EngineCounts = { statements: 0 };
+  #closed = false;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -210,7 +213,14 @@ export class Engine {
     if (options.tempDirectory) config.temp_directory = options.tempDirectory;
     if (options.locked) Object.assign(config, { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
     const instance = await DuckDBInstance.create(':memory:', config);
-    if (options.locked) await lockInstance(instance, options.locked.allowedDirectories);
+    Engine.instancesOpen++;
+    try {
+      if (options.locked) await lockInstance(instance, options.locked.allowedDirectories);
+    } catch (e) {
+      instance.closeSync();
+      Engine.instancesOpen--;
+      throw e;
+    }
     return new Engine(instance, !!options.locked);
   }
 
@@ -225,7 +235,10 @@ export class Engine {
   }
 
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     this.instance.closeSync();
+    Engine.instancesOpen--;
   }
 }
 

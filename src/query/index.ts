@@ -4,6 +4,7 @@ export { planScan, viewSql, referencedColumns, type ScanPlan, type ScanOptions }
 export { FileCache } from './file-cache.js';
 export { LargeValues } from './large-values.js';
 export { LateRuntime, planLate, type LatePlan, type LateHost } from './late-columns.js';
+export { CollectionCache } from './search/collections.js';
 export { SearchRuntime, type SearchHost, type SearchOptions, type SearchExplain } from './search/search-exec.js';
 export { mentionsSearch } from './search/search-plan.js';
 export { encodeVectorIndexFile, decodeVectorIndexFile, loadVectorIndex, type VectorIndexFile, type IndexedFile } from './search/vector-index-file.js';

@@ -8,7 +8,7 @@
 import { QuiverError } from '../errors.js';
 import { openFile, readFooter, readInt64Column, readRows, type Manifest, type ParquetFooter, type ParquetLeaf, type RandomAccess } from '../format/index.js';
 import { quoteIdent, quoteString } from './engine.js';
-import { ordinalOf } from './search/collections.js';
+import { CachedValues, CollectionCache, ordinalOf } from './search/collections.js';
 
 /** What a lookup returns: each column's Parquet leaf type and, per found id, its values in column order. */
 export interface LookedUp {
@@ -21,15 +21,26 @@ interface GroupIds {
   sorted: boolean;
 }
 
+/** Lookups made so far: each takes its own key space in a shared cache. */
+let lookups = 0;
+/** About what one bigint costs in a Set: the heap bigint and its hash-table slot. */
+const DELETED_ID_BYTES = 40;
+
 export class RowLookup {
   private readonly footers = new Map<string, ParquetFooter>();
-  /** Row ids per file and row group, most recently used last; bounded by bytes. */
-  private readonly groupIds = new Map<string, GroupIds>();
-  private groupIdBytes = 0;
-  private readonly deletes = new Map<string, Set<bigint>>();
+  /** Row ids per file and row group, and the ids of deletes files, in a cache bounded by bytes. */
+  private readonly groupIds: CachedValues<GroupIds>;
+  private readonly deletes: CachedValues<Set<bigint>>;
 
-  /** @param bytesMax bytes of cached row-id columns (8 per row; 64 MiB covers 8M rows). */
-  constructor(private readonly bytesMax = 64 * 1024 * 1024) {}
+  /**
+   * @param cache bytes of cached row ids (8 a row in a row group, about 40 a deleted id in a
+   *   set; 64 MiB covers 8M rows), or a shared cache (a runtime's) to hold them in, in a key space of their own.
+   */
+  constructor(cache: number | CollectionCache = 64 * 1024 * 1024) {
+    const c = typeof cache === 'number' ? new CollectionCache(cache) : cache.scoped(`lookup${++lookups}`);
+    this.groupIds = new CachedValues(c, 'ids', (g) => g.ids.byteLength);
+    this.deletes = new CachedValues(c, 'deletes', (d) => d.size * DELETED_ID_BYTES);
+  }
 
   /**
    * The live rows of `m` with these ids, with the values of `columns` (names of small columns
@@ -85,22 +96,12 @@ export class RowLookup {
   private idsOf(path: string, file: RandomAccess, footer: ParquetFooter, group: number): GroupIds {
     const key = `${path}#${group}`;
     const hit = this.groupIds.get(key);
-    if (hit) {
-      this.groupIds.delete(key);
-      this.groupIds.set(key, hit);
-      return hit;
-    }
+    if (hit) return hit;
     const ids = readInt64Column(file, footer, 0, group);
     let sorted = true;
     for (let i = 1; i < ids.length && sorted; i++) sorted = ids[i - 1] < ids[i];
     const entry = { ids, sorted };
     this.groupIds.set(key, entry);
-    this.groupIdBytes += ids.byteLength;
-    for (const [k, v] of this.groupIds) {
-      if (this.groupIdBytes <= this.bytesMax) break;
-      this.groupIds.delete(k);
-      this.groupIdBytes -= v.ids.byteLength;
-    }
     return entry;
   }
 
@@ -116,7 +117,6 @@ export class RowLookup {
       } finally {
         file.close();
       }
-      if (this.deletes.size >= 1024) this.deletes.clear();
       this.deletes.set(path, d);
     }
     return d;

@@ -19,9 +19,9 @@ describe('Dataset public surface', () => {
     assert.deepEqual(names, [...METHODS, ...GETTERS].sort());
   });
 
-  it('holds no own property but the store and the branch name', async () => {
+  it('holds no own property but the store, the branch name and the runtime', async () => {
     const ds = await quiver.create(new MemoryStore(), { schema: { n: 'int' } });
-    assert.deepEqual(Object.keys(ds).sort(), ['branchName', 'store']);
+    assert.deepEqual(Object.keys(ds).sort(), ['branchName', 'runtime', 'store']);
     await ds.close();
   });
 });

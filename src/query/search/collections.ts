@@ -71,7 +71,14 @@ export interface VectorLayout {
   bytes: number;
 }
 
-export type CacheEntry = VectorCollection | TextCollection | SegmentEntry | LiveRows | OrdinalMap | ScalarColumn | VectorLayout;
+/** A value of another kind (a loaded vector index, a predicate's matches) with its size, which may grow. */
+export interface ValueEntry {
+  kind: 'value';
+  value: unknown;
+  readonly bytes: number;
+}
+
+export type CacheEntry = VectorCollection | TextCollection | SegmentEntry | LiveRows | OrdinalMap | ScalarColumn | VectorLayout | ValueEntry;
 
 /** Ordinals of `sortedIds` (ascending) within `universe` (ascending), as a bitmap. */
 export function bitmapOf(universe: BigInt64Array, sortedIds: BigInt64Array): Bitmap {
@@ -115,6 +122,19 @@ export function textCollection(rowIds: BigInt64Array, docs: (string | null)[], o
   return { kind: 'text', rowIds, index, scoreCache: new Map(), matchCache: new Map(), bytes, source: 'none (built in memory for this version)' };
 }
 
+/**
+ * Query strings whose scores (8 bytes a row) and matches (1 bit a row) a text collection keeps;
+ * their bytes count in the collection's, so the cache holding it bounds them too.
+ */
+const SCORE_CACHE_TEXTS_MAX = 64;
+
+/** Drops the oldest of a collection's per-text arrays and its bytes. */
+function dropOldest<T>(c: TextCollection, map: Map<string, T>, bytesOf: (v: T) => number): void {
+  const [k, v] = map.entries().next().value!;
+  map.delete(k);
+  c.bytes -= bytesOf(v);
+}
+
 /** BM25 of every ordinal for `text` (OR semantics: a document scores on the terms it has). */
 export function textScores(c: TextCollection, text: string): Float64Array {
   let s = c.scoreCache.get(text);
@@ -124,8 +144,9 @@ export function textScores(c: TextCollection, text: string): Float64Array {
       const r = c.index.search(text, c.rowIds.length, { mode: 'or' });
       for (let i = 0; i < r.ordinals.length; i++) s[r.ordinals[i]] = r.scores[i];
     }
-    if (c.scoreCache.size > 64) c.scoreCache.clear();
+    if (c.scoreCache.size > SCORE_CACHE_TEXTS_MAX) dropOldest(c, c.scoreCache, (x) => x.byteLength);
     c.scoreCache.set(text, s);
+    c.bytes += s.byteLength;
   }
   return s;
 }
@@ -134,39 +155,115 @@ export function textMatches(c: TextCollection, text: string): Bitmap {
   let m = c.matchCache.get(text);
   if (!m) {
     m = c.rowIds.length ? c.index.match(text) : new Bitmap(0);
-    if (c.matchCache.size > 64) c.matchCache.clear();
+    if (c.matchCache.size > SCORE_CACHE_TEXTS_MAX) dropOldest(c, c.matchCache, (x) => x.words.byteLength);
     c.matchCache.set(text, m);
+    c.bytes += m.words.byteLength;
   }
   return m;
 }
 
-/** A small least-recently-used cache bounded by bytes. */
+/** The entries and bound one cache and its scoped views share. Map order is recency, oldest first. */
+interface CachePool {
+  readonly entries: Map<string, CacheEntry>;
+  bytesMax: number;
+}
+
+/**
+ * A least-recently-used cache bounded by bytes. One pool serves every handle of a runtime:
+ * `scoped(name)` gives a handle its own key space over the same entries and bound, so the
+ * least recently used entry of any handle goes first and the sum over handles stays bounded.
+ * Sizes are summed afresh on each insertion because an entry may grow after it was cached (a
+ * text collection's per-query score arrays, an index given its vectors later); a cache holds
+ * hundreds of entries, so the sum costs microseconds beside the read that filled the entry.
+ */
 export class CollectionCache {
-  private readonly entries = new Map<string, CacheEntry>();
-  private bytes = 0;
-  constructor(private readonly bytesMax: number) {}
+  private readonly pool: CachePool;
+  private readonly prefix: string;
+
+  constructor(bytesMax: number, from?: { pool: CachePool; prefix: string }) {
+    this.pool = from?.pool ?? { entries: new Map(), bytesMax };
+    this.prefix = from?.prefix ?? '';
+  }
+
+  /** A view with its own key space (`name` must be unique per cache) over the same entries and bound. */
+  scoped(name: string): CollectionCache {
+    return new CollectionCache(this.pool.bytesMax, { pool: this.pool, prefix: `${this.prefix}${name}\0` });
+  }
+
+  /** The bound of the whole pool, every view's entries together. */
+  get bytesMax(): number {
+    return this.pool.bytesMax;
+  }
+
+  /** Bytes held now by every view of the pool. */
+  get bytes(): number {
+    let sum = 0;
+    for (const e of this.pool.entries.values()) sum += e.bytes;
+    return sum;
+  }
 
   get(key: string): CacheEntry | undefined {
-    const v = this.entries.get(key);
+    const id = this.prefix + key;
+    const v = this.pool.entries.get(id);
     if (v) {
-      this.entries.delete(key);
-      this.entries.set(key, v);
+      this.pool.entries.delete(id);
+      this.pool.entries.set(id, v);
     }
     return v;
   }
 
+  /** Keeps `v` as the most recent entry, then drops the least recent (of any view) until the pool fits; the newest always stays. */
   set(key: string, v: CacheEntry): void {
-    const old = this.entries.get(key);
-    if (old) this.bytes -= old.bytes;
-    this.entries.set(key, v);
-    this.bytes += v.bytes;
-    for (const [k, e] of this.entries) {
-      if (this.bytes <= this.bytesMax || this.entries.size <= 1) break;
-      this.entries.delete(k);
-      this.bytes -= e.bytes;
+    const id = this.prefix + key;
+    const { entries, bytesMax } = this.pool;
+    entries.delete(id);
+    entries.set(id, v);
+    let bytes = this.bytes;
+    for (const [k, e] of entries) {
+      if (bytes <= bytesMax || k === id) break;
+      entries.delete(k);
+      bytes -= e.bytes;
     }
   }
+
+  delete(key: string): void {
+    this.pool.entries.delete(this.prefix + key);
+  }
+
+  /** Drops this view's entries (every entry, for an unscoped cache). */
+  clear(): void {
+    for (const k of [...this.pool.entries.keys()]) if (k.startsWith(this.prefix)) this.pool.entries.delete(k);
+  }
 }
+
+/**
+ * Values of one kind kept in a CollectionCache under `tag|key`, sized by `bytesOf` whenever the
+ * cache sums its entries (so a value that grows after it was cached is counted as it is now).
+ */
+export class CachedValues<V> {
+  constructor(
+    private readonly cache: CollectionCache,
+    private readonly tag: string,
+    private readonly bytesOf: (v: V) => number,
+  ) {}
+
+  has(key: string): boolean {
+    return this.cache.get(`${this.tag}|${key}`)?.kind === 'value';
+  }
+
+  get(key: string): V | undefined {
+    const e = this.cache.get(`${this.tag}|${key}`);
+    return e?.kind === 'value' ? (e.value as V) : undefined;
+  }
+
+  set(key: string, value: V): void {
+    const bytesOf = this.bytesOf;
+    this.cache.set(`${this.tag}|${key}`, { kind: 'value', value, get bytes() { return ENTRY_BYTES + bytesOf(value); } });
+  }
+}
+
+/** What an entry costs beyond its arrays (key, map slot, object headers): so even empty entries are bounded. */
+const ENTRY_BYTES = 256;
 
 /** The segment with rows in ascending row-id order (files written by Quiver already are). */
 export function sortSegment(seg: VectorCollection): VectorCollection {

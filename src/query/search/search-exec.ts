@@ -9,7 +9,7 @@ import { dataFileError, type ColumnDef, type GroupFileMeta, type IndexMeta, type
 import { Bitmap, exactSearch, higherIsBetter, type Metric, type VectorPlan } from '../../index/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 import { quoteIdent, type Param, type RunOptions, type Session } from '../engine.js';
-import { bitmapOf, CollectionCache, ordinalOf, remap, translate, sortSegment, textCollection, textMatches, textScores, type TextCollection, type VectorCollection, type VectorLayout } from './collections.js';
+import { bitmapOf, CachedValues, CollectionCache, ordinalOf, remap, translate, sortSegment, textCollection, textMatches, textScores, type TextCollection, type VectorCollection, type VectorLayout } from './collections.js';
 import { planSearch, RRF_K, SCORE_COLUMN, SEARCH_MACROS, SEARCH_VIEW, type Projection, type SearchPlan, type Signal, type TopKPlan, type TextSignal, type VectorSignal } from './search-plan.js';
 import { clone, compactParams, parseSql, unparseSql, columnRef, rewrite, type AstNode, type ParsedSql } from './sql-ast.js';
 import { decodeVectorIndexFile, loadVectorIndex, readGraphPart, readVectorIndexFile, type IndexedFile, type VectorIndexFile } from './vector-index-file.js';
@@ -64,8 +64,28 @@ export interface SearchHost {
 }
 
 export interface SearchOptions {
-  /** Bytes of vectors and text indexes kept in memory across queries. Default 4 GiB. */
+  /**
+   * The cache this executor keeps vectors, text indexes, scalar columns and loaded indexes in,
+   * shared with other executors (a runtime's, see src/runtime): it gets its own key space in it,
+   * and the least recently used entry of any of them goes first. Default: a cache of its own
+   * of `cacheBytesMax` bytes.
+   */
+  cache?: CollectionCache;
+  /** Bytes of the executor's own cache, when no `cache` is given. Default 4 GiB. */
   cacheBytesMax?: number;
+}
+
+/** Executors made so far: each takes its own key space in a shared cache. */
+let searchRuntimes = 0;
+
+/**
+ * Bytes a loaded index holds: its float32 vectors and row ids, its int8 codes, and usearch's
+ * graph, which keeps its own int8 copy and about 2 × connectivity (16) 4-byte links a node.
+ */
+function loadedBytes(l: LoadedIndex | null): number {
+  if (!l) return 0;
+  const n = l.index.vectorCount;
+  return l.index.vectors.byteLength + l.rowIds.byteLength + 2 * n * (l.index.dim + 1) + n * 128;
 }
 
 /** What explain reports. */
@@ -154,8 +174,9 @@ function untagged(sql: string): string {
 export class SearchRuntime {
   private readonly cache: CollectionCache;
   /** Reads the winners' small columns from the files (see row-lookup.ts). */
-  private readonly lookup = new RowLookup();
-  private readonly indexes = new Map<string, LoadedIndex | null>();
+  private readonly lookup: RowLookup;
+  /** Loaded indexes by key, held in the cache (null: the index cannot serve; see vectorIndex). */
+  private readonly indexes: CachedValues<LoadedIndex | null>;
   /** Remote indexes (by key) that have answered one query by ranged re-rank; the next loads their vectors. */
   private readonly servedByRange = new Set<string>();
   /** Index files being (or downloaded and not yet) read: a prefetch's download is used once, then dropped. */
@@ -169,7 +190,7 @@ export class SearchRuntime {
   private selectShell: ParsedSql | undefined;
   private readonly utcSessions = new WeakMap<Session, boolean>();
   /** Recent scalar predicates' matches per version (filters repeat across queries). */
-  private readonly predicateHits = new Map<string, Bitmap>();
+  private readonly predicateHits: CachedValues<Bitmap>;
   /** Each session's token in TEXTS_OF_QUERY (see there). */
   private readonly tokens = new WeakMap<Session, string>();
 
@@ -177,7 +198,10 @@ export class SearchRuntime {
   readonly textSegments: TextSegments;
 
   constructor(options: SearchOptions = {}) {
-    this.cache = new CollectionCache(options.cacheBytesMax ?? 4 * 1024 ** 3);
+    this.cache = options.cache ? options.cache.scoped(`s${++searchRuntimes}`) : new CollectionCache(options.cacheBytesMax ?? 4 * 1024 ** 3);
+    this.lookup = new RowLookup(this.cache);
+    this.indexes = new CachedValues(this.cache, 'index', loadedBytes);
+    this.predicateHits = new CachedValues(this.cache, 'hits', (b) => b.words.byteLength);
     this.textSegments = new TextSegments(this.cache);
   }
 
@@ -510,8 +534,7 @@ export class SearchRuntime {
     for (const p of preds) {
       const key = `${host.versionKey}|${JSON.stringify(p)}`;
       let b = this.predicateHits.get(key);
-      if (b) this.predicateHits.delete(key); // re-inserted below as the most recent
-      else {
+      if (!b) {
         const words = new Uint32Array((live.length + 31) >>> 5);
         for (const f of host.manifest.fragments) {
           const col = await this.columnData(host, f.key, p.column);
@@ -519,9 +542,8 @@ export class SearchRuntime {
           matchInto(col, p, ords, words);
         }
         b = new Bitmap(live.length, words);
-        if (this.predicateHits.size >= 64) this.predicateHits.delete(this.predicateHits.keys().next().value!);
+        this.predicateHits.set(key, b);
       }
-      this.predicateHits.set(key, b);
       out = out ? out.and(b) : b;
       if (out.count() === 0) break;
     }
@@ -817,14 +839,22 @@ export class SearchRuntime {
   /** The vectors of the given files of a column, each read once and cached by file key. */
   private async segmentsOf(host: SearchHost, column: string, keys: string[]): Promise<VectorCollection[]> {
     const col = host.manifest.schema.find((c) => c.name === column)!;
-    const missing = keys.filter((k) => this.cache.get(`file|${k}|${column}`)?.kind !== 'vector');
+    // Held here as well as in the cache: a cache shared by every handle may evict one segment
+    // while the next is read, and this query still needs all of them.
+    const got = new Map<string, VectorCollection>();
+    for (const k of keys) {
+      const e = this.cache.get(`file|${k}|${column}`);
+      if (e?.kind === 'vector') got.set(k, e);
+    }
+    const missing = keys.filter((k) => !got.has(k));
     const paths = await host.paths(missing);
     for (let i = 0; i < missing.length; i++) {
       const r = await readVectorFile(host.session, paths[i], col);
       const seg = sortSegment({ kind: 'vector', key: missing[i], rowIds: r.rowIds, data: r.data, dim: r.dim, ...(r.offsets ? { offsets: r.offsets } : {}), bytes: r.data.byteLength + r.rowIds.byteLength });
       this.cache.set(`file|${missing[i]}|${column}`, seg);
+      got.set(missing[i], seg);
     }
-    return keys.map((k) => this.cache.get(`file|${k}|${column}`) as VectorCollection);
+    return keys.map((k) => got.get(k)!);
   }
 
   /**
@@ -855,7 +885,6 @@ export class SearchRuntime {
       const segs = await this.segmentsOf(host, column, file.files.map((f) => f.key));
       if (file.files.every((f, i) => this.aligned(file, f, segs[i]))) loaded = { key: meta.key, index: loadVectorIndex(file, concatVectors(segs)), rowIds: file.rowIds, files: file.files, column, graphPart: file.graphPart };
     }
-    if (this.indexes.size >= 8) this.indexes.clear();
     this.indexes.set(meta.key, loaded);
     return loaded;
   }
