@@ -25,3 +25,6 @@ export type { FullTextSearchOptions, TextSearchResult, SearchPart } from './full
 export type { TextSearcher } from './fulltext/bm25-index.js';
 export { FullTextIndex } from './fulltext/bm25-index.js';
 export { SegmentedTextIndex } from './fulltext/segmented-index.js';
+
+export type { ColumnData, MatchPredicate, ScalarOp } from './scalar/column-match.js';
+export { compareText, encode, matchInto, numberColumn } from './scalar/column-match.js';

@@ -5,7 +5,7 @@
 // maps to ordinals by one merge walk.
 
 import { Bitmap, FullTextIndex, type FullTextIndexOptions, type TextSearcher, type TextSegment } from '../../index/index.js';
-import type { ColumnData } from './scalar-index.js';
+import type { ColumnData } from '../../index/index.js';
 
 export interface VectorCollection {
   kind: 'vector';

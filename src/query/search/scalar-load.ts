@@ -8,7 +8,8 @@ import type * as arrow from 'apache-arrow';
 import { QuiverError, isQuiverError } from '../../errors.js';
 import { openFile, readFooter, readInt64Column, readRows, type ColumnDef } from '../../format/index.js';
 import { quoteIdent, quoteString, type Session } from '../engine.js';
-import { encode, indexableType, numberColumn, type ColumnData } from './scalar-index.js';
+import { encode, numberColumn, type ColumnData } from '../../index/index.js';
+import { indexableType } from './scalar-index.js';
 
 export async function readColumnData(session: Session, path: string, def: ColumnDef): Promise<ColumnData> {
   try {
