@@ -40,9 +40,12 @@ export interface SchemaEvolution {
   /**
    * Values of a small column added with a default or an expression, for the rows of the
    * fragments that existed then (`fragments`): its own files, keyed by row id, holding the
-   * values under `field` (the name the column had when they were written).
+   * values under `field` (the name the column had when they were written). With `expr` there
+   * are no files: the value is that SQL expression over the fragment file's own columns (each
+   * reference cast to its type when the column was added), evaluated when read; only
+   * expressions whose value depends on the row alone are stored so (see rowExpressionSql).
    */
-  fills: Record<string, { files: GroupFileMeta[]; fragments: string[]; field: string }>;
+  fills: Record<string, { files: GroupFileMeta[]; fragments: string[]; field: string; expr?: string }>;
 }
 
 export interface GroupFileMeta {
