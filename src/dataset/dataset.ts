@@ -65,7 +65,7 @@ import { applyCompaction, planAutoCompaction, planCompaction, wantsAutoCompactio
 import { vacuum, type VacuumOptions, type VacuumResult } from './versioning/vacuum.js';
 import { applyRowWrite, type RowWrite } from './versioning/row-write.js';
 import { schemaChanges, parseColumn, planAddColumn, planAlterColumn, planDropColumn, planRenameColumn, type AddColumnOptions, type AlterColumnOptions } from './versioning/schema-change.js';
-import { liveRowIds, mergePatches, planRowPatches, rowIdsNotFound, rowPatchesOf, splitUpsert, keyValue, type LiveRows, type RowPatches } from './versioning/row-patch.js';
+import { largeOnly, liveRowIds, mergePatches, planRowPatches, rowIdsNotFound, rowPatchesOf, splitUpsert, keyValue, type LiveRows, type RowPatches } from './versioning/row-patch.js';
 import { checkedPredicate, planDelete, planUpdate, type RowSelector, type UpdateSpec } from './versioning/update.js';
 
 export interface CreateOptions {
@@ -1357,7 +1357,8 @@ export class Dataset {
     try {
       const { ctx, base } = await this.#planBase();
       const ids = [...new Set(calls.flatMap((c) => [...c.patches.keys()]).filter((id) => !this.#rowPatches.has(id)))];
-      const live = ids.length ? await liveRowIds(ctx, base, ids) : new Map();
+      const columns = calls.some((c) => [...c.patches.values()].some((set) => !largeOnly(base.schema, set)));
+      const live = ids.length ? await liveRowIds(ctx, base, ids, columns) : new Map();
       // Kept for planning these patches at commit, while the working manifest stays this one.
       if (this.#checkedRows?.token !== this.#workingToken()) this.#checkedRows = { token: this.#workingToken(), rows: new Map() };
       for (const [id, row] of live) this.#checkedRows.rows.set(id, row);

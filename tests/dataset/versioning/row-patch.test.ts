@@ -14,6 +14,7 @@ class PutLog extends ForwardingStore {
   }
 }
 import { isQuiverError } from '../../../src/errors.js';
+import { sharedEngine } from '../../../src/dataset/shared-engine.js';
 
 async function seeded(n = 5): Promise<{ store: MemoryStore; ds: quiver.Dataset; ids: bigint[] }> {
   const store = new MemoryStore();
@@ -58,6 +59,23 @@ describe('Dataset.update with rows', () => {
     await ds.update({ rows: [{ row_id: ids[0], emb: [9, 9, 9, 9] }, { row_id: ids[2], rating: 7 }] });
     await ds.commit('emb');
     assert.deepEqual(await rows(ds), ['k0:0:null:9', 'k1:0:null:1', 'k2:7:null:2', 'k3:0:null:3', 'k4:0:null:4']);
+    await ds.close();
+  });
+
+  it('checks the row ids of a large-column backfill from row-id pages alone, after a schema change too', async () => {
+    const { ds, ids } = await seeded();
+    await ds.addColumn('clip', 'emb-2');
+    await ds.delete({ where: "k = 'k4'" });
+    await ds.commit('k4 gone');
+    const engine = (await sharedEngine()).counts;
+    const statements = engine.statements;
+    await ds.update({ rows: ids.slice(0, 3).map((id, i) => ({ row_id: id, clip: [i, 1] })) });
+    // Before, an evolved schema sent this lookup through DuckDB, reading every small column.
+    assert.equal(engine.statements - statements, 0, 'DuckDB statements of the lookup');
+    await assert.rejects(ds.update({ rows: [{ row_id: ids[4], clip: [4, 1] }] }), (e) => isQuiverError(e, 'not_found') && (e.details.rowIds as bigint[])[0] === ids[4]);
+    await ds.update({ rows: [{ row_id: ids[1], rating: 6 }] }); // a small column: the row is read whole
+    await ds.commit('backfill');
+    assert.deepEqual((await ds.query('select k, rating, clip[1]::INT c from dataset order by k')).map((r) => `${r.k}:${r.rating}:${r.c}`), ['k0:0:0', 'k1:6:1', 'k2:0:2', 'k3:0:null']);
     await ds.close();
   });
 
