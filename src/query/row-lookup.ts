@@ -125,14 +125,20 @@ export class RowLookup {
 
 /** Whether a sorted id list has one in [lo, hi]. */
 export function inRange(sorted: readonly bigint[], lo: bigint, hi: bigint): boolean {
+  const a = lowerBound(sorted, lo);
+  return a < sorted.length && sorted[a] <= hi;
+}
+
+/** The first index of sorted `xs` whose value is at least `x`. */
+function lowerBound(xs: readonly bigint[], x: bigint): number {
   let a = 0;
-  let b = sorted.length;
+  let b = xs.length;
   while (a < b) {
     const mid = (a + b) >> 1;
-    if (sorted[mid] < lo) a = mid + 1;
+    if (xs[mid] < x) a = mid + 1;
     else b = mid;
   }
-  return a < sorted.length && sorted[a] <= hi;
+  return a;
 }
 
 /** [id, position] for each wanted id the group holds. */
@@ -140,9 +146,13 @@ function positions(group: GroupIds, want: readonly bigint[]): [bigint, number][]
   const { ids } = group;
   const out: [bigint, number][] = [];
   if (group.sorted) {
-    for (const id of want) {
-      const p = ordinalOf(ids, id);
-      if (p >= 0) out.push([id, p]);
+    if (ids.length === 0) return out;
+    // Only the wanted ids inside the group's range are searched: 10k ids over a 100k-row
+    // fragment's 13 groups made 130k searches, not 10k.
+    const last = ids[ids.length - 1];
+    for (let j = lowerBound(want, ids[0]); j < want.length && want[j] <= last; j++) {
+      const p = ordinalOf(ids, want[j]);
+      if (p >= 0) out.push([want[j], p]);
     }
     return out;
   }
