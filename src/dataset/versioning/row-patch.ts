@@ -13,7 +13,8 @@ import { changedColumns, emptyRowWrite, writeLargeValues, writeSmallFragment, ty
 /** New values by row id: each patch names only the columns it sets. */
 export type RowPatches = Map<bigint, Record<string, unknown>>;
 
-const FRAGMENT_COL = '__quiver_fragment';
+/** The field of a looked-up row naming the fragment holding it (a view's `fragmentColumn`). */
+export const FRAGMENT_COL = '__quiver_fragment';
 
 /**
  * Row ids up to this many are matched as SQL literals, which lets DuckDB skip row groups by

@@ -164,6 +164,21 @@ describe('Dataset.upsert', () => {
     await ds.close();
   });
 
+  it('plans the updated rows at commit from the rows its key lookup read, not a second lookup', async () => {
+    const { ds } = await seeded();
+    await ds.renameColumn('thumbs', 'thumbs_up'); // an evolved schema: a lookup by id is a DuckDB query
+    await ds.upsert([{ k: 'k1', rating: 8 }, { k: 'k3', thumbs_up: true }, { k: 'n1', rating: 1 }], { on: 'k' });
+    await ds.append({ k: 'n2', rating: 2 }); // staged beside them: the rows read stay valid
+    const engine = (await sharedEngine()).counts;
+    const statements = engine.statements;
+    const c = await ds.commit('upsert');
+    assert.equal(engine.statements - statements, 0, 'DuckDB statements of the commit');
+    assert.deepEqual([c.stats.rowsAdded, c.stats.rowsUpdated], [2, 2]);
+    const got = (await ds.query('select k, rating, thumbs_up, emb[1] e from dataset order by k')).map((r) => `${r.k}:${r.rating}:${r.thumbs_up}:${r.e}`);
+    assert.deepEqual(got, ['k0:0:null:0', 'k1:8:null:1', 'k2:0:null:2', 'k3:0:true:3', 'k4:0:null:4', 'n1:1:null:null', 'n2:2:null:null']);
+    await ds.close();
+  });
+
   it('refuses a key twice in one call, and a key held by several rows, staging nothing', async () => {
     const { ds } = await seeded();
     await assert.rejects(ds.upsert([{ k: 'x', rating: 1 }, { k: 'x', rating: 2 }], { on: 'k' }), (e) => isQuiverError(e, 'invalid_input'));
