@@ -4,7 +4,7 @@
 // returns names only the columns it was given, each cast to the type it had when checked.
 
 import type { Session } from './engine.js';
-import { clone, parseSql, unparseSql, walk, type AstNode } from './search/sql-ast.js';
+import { clone, parseSql, unparseSql, walk, type AstNode, type ParsedSql } from './search/sql-ast.js';
 
 /**
  * Node classes whose value depends on more than the row: other rows (subqueries, windows),
@@ -13,19 +13,19 @@ import { clone, parseSql, unparseSql, walk, type AstNode } from './search/sql-as
  */
 const NOT_PER_ROW = new Set(['SUBQUERY', 'WINDOW', 'STAR', 'COLUMNS', 'PARAMETER', 'LAMBDA', 'LAMBDA_REF', 'POSITIONAL_REFERENCE']);
 
+/** SQL types whose cast node is `{ id, type_info: null }` in DuckDB's tree; others are parsed. */
+const PLAIN_TYPES = new Set(['BOOLEAN', 'TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT', 'FLOAT', 'DOUBLE', 'VARCHAR', 'TIMESTAMP', 'BLOB']);
+
 /**
- * `expr` (DuckDB's rendering of one expression, see predicateSql) with every column reference
- * cast to its SQL type in `columns` (by lowercased name), or null when its value is not a
- * function of those columns alone: it names another column, or calls a function that is not a
- * scalar of DuckDB's marked CONSISTENT (same input, same output: no `random()`, `now()`,
- * `nextval`, aggregate or macro).
+ * The expression of `tree` (from expressionTree; rewritten in place) rendered by DuckDB with
+ * every column reference cast to its SQL type in `columns` (by lowercased name), or null when
+ * its value is not a function of those columns alone: it names another column, or calls a
+ * function that is not a scalar DuckDB marks CONSISTENT (same input, same output: no
+ * `random()`, `now()`, `nextval`, aggregate or macro). One DuckDB round trip to render it (and
+ * one to look its functions up, if it calls any): each cost ~1 ms of a 17 ms addColumn.
  */
-export async function rowExpressionSql(session: Session, expr: string, columns: ReadonlyMap<string, string>): Promise<string | null> {
-  const tree = await parseSql(session, `SELECT ${expr}`);
-  const node = tree.statements?.[0]?.node;
-  if (tree.error || tree.statements.length !== 1 || !node) return null;
-  const list = node.select_list as AstNode[];
-  if (list.length !== 1) return null;
+export async function rowExpressionSql(session: Session, tree: ParsedSql, columns: ReadonlyMap<string, string>): Promise<string | null> {
+  const list = tree.statements[0].node.select_list as AstNode[];
   let perRow = true;
   const functions = new Set<string>();
   walk(list[0], (n) => {
@@ -37,10 +37,12 @@ export async function rowExpressionSql(session: Session, expr: string, columns: 
     }
   });
   if (!perRow || !(await allConsistentScalars(session, [...functions]))) return null;
-  // One parse of `CAST(NULL AS t)` per type gives DuckDB's own cast node to wrap references in.
   const types = [...new Set(columns.values())];
-  const casts = await parseSql(session, `SELECT ${types.map((t) => `CAST(NULL AS ${t})`).join(', ')}`);
-  const castOf = new Map(types.map((t, i) => [t, (casts.statements[0].node.select_list as AstNode[])[i]]));
+  const parsed = types.filter((t) => !PLAIN_TYPES.has(t));
+  // DuckDB's own cast node for each other type, from one parse of `CAST(NULL AS t), …`.
+  const casts = parsed.length ? ((await parseSql(session, `SELECT ${parsed.map((t) => `CAST(NULL AS ${t})`).join(', ')}`)).statements[0].node.select_list as AstNode[]) : [];
+  const castOf = new Map<string, AstNode>(parsed.map((t, i) => [t, casts[i]]));
+  for (const t of types) if (PLAIN_TYPES.has(t)) castOf.set(t, { class: 'CAST', type: 'OPERATOR_CAST', alias: '', query_location: 0, child: null, cast_type: { id: t, type_info: null }, try_cast: false });
   list[0] = castRefs(list[0], (name) => clone(castOf.get(columns.get(name.toLowerCase())!)!)) as AstNode;
   const sql = await unparseSql(session, tree);
   return sql.startsWith('SELECT ') ? sql.slice('SELECT '.length) : null;

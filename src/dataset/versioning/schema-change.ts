@@ -6,7 +6,7 @@
 
 import { QuiverError } from '../../errors.js';
 import { columnize, derivedColumns, isLarge, parseSchema, sqlType, typeName, widens, type ColumnDef, type GroupFileMeta, type Manifest, type SchemaEvolution, type TypeSpec } from '../../format/index.js';
-import { predicateSql, quoteString, referencedColumns, rowExpressionSql, smallColumns } from '../../query/index.js';
+import { expressionTree, predicateSql, quoteString, referencedColumns, rowExpressionSql, smallColumns } from '../../query/index.js';
 import { createVersionView, type VersionContext } from './context.js';
 import { smallColumnNames } from './diff.js';
 import { recordValue, writeGroupFile } from './row-write.js';
@@ -114,11 +114,11 @@ const STORED_EXPR_KINDS = new Set(['bool', 'int8', 'int16', 'int32', 'uint8', 'u
  */
 async function storedExpression(ctx: VersionContext, m: Manifest, def: ColumnDef, text: string): Promise<string | null> {
   if (typeof text !== 'string' || !text.trim() || isLarge(def.type) || !STORED_EXPR_KINDS.has(def.type.kind)) return null;
-  const expr = await predicateSql(ctx.session, text, 'addColumn: expr');
+  const tree = await expressionTree(ctx.session, text, 'addColumn: expr');
   const current = new Set(smallColumnNames(m));
   const everywhere = smallColumns(m.schema).filter((c) => m.fragments.every((f) => (f.columns ? f.columns.includes(c.name) : current.has(c.name))));
   const types = new Map([['row_id', 'BIGINT'], ...everywhere.map((c): [string, string] => [c.name.toLowerCase(), c.sqlType])]);
-  const row = await rowExpressionSql(ctx.session, expr, types);
+  const row = await rowExpressionSql(ctx.session, tree, types);
   return row === null ? null : `CAST((${row}) AS ${sqlType(def.type)})`;
 }
 
