@@ -58,6 +58,7 @@ import { sharedEngine, sharedObjectCache } from './shared-engine.js';
 import { Staging } from './staging.js';
 import { createScopedView, createVersionView, DeletesCache, FragmentRowsCache, idsTable, versionSql, type VersionContext } from './versioning/context.js';
 import { checkTenantColumn, scopeDataset, type ScopedDataset, type ScopeOptions } from './scoped.js';
+import { rowsByKey } from './versioning/key-lookup.js';
 import { buildDiffTable, diffCounts, diffRows, dropDiffTable, smallColumnNames, type DiffCounts, type DiffRow, type DiffTable } from './versioning/diff.js';
 import { analyzeMerge, writeMerge, type ConflictPolicy, type MergeConflict } from './versioning/merge.js';
 import { mergeBase, resolveCommit, walkHistory } from './versioning/refs.js';
@@ -1322,8 +1323,10 @@ export class Dataset {
       if ([...this.#rowPatches.values()].some((p) => on in p)) await this.#materializePatches();
       const { ctx, base } = await this.#planBase();
       const keys = [...new Set(list.map((r) => keyValue((r as Record<string, unknown>)[on])).filter((k) => k !== null))];
-      const existing = new Map<unknown, bigint[]>();
-      if (keys.length) {
+      // Read from the files where they can answer; the commit then finds the matched rows by id.
+      const fromFiles = keys.length ? await rowsByKey(ctx, base, on, new Set(keys)) : null;
+      const existing = fromFiles ?? new Map<unknown, bigint[]>();
+      if (keys.length && !fromFiles) {
         // The matched rows whole, as a patch plans on them: the commit reuses them instead of
         // looking the same rows up again by id.
         await createScopedView(ctx, '__quiver_upsert', base, { large: 'none', fragmentColumn: FRAGMENT_COL });

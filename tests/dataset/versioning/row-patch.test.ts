@@ -164,6 +164,28 @@ describe('Dataset.upsert', () => {
     await ds.close();
   });
 
+  it('finds keys in the fragment files, skipping deleted and moved copies, without DuckDB', async () => {
+    const store = new MemoryStore();
+    const ds = await quiver.create(store, { schema: { id: 'int64', tag: 'text', n: 'int' } });
+    const { rowIds } = await ds.append(Array.from({ length: 20 }, (_, i) => ({ id: BigInt(i), tag: `t${i % 7}`, n: i })));
+    await ds.commit('seed');
+    await ds.update({ rows: [{ row_id: rowIds[3], n: 300 }] }); // id 3 moves to a new fragment
+    await ds.delete({ where: 'id = 4' });
+    await ds.commit('edit');
+    const engine = (await sharedEngine()).counts;
+    const statements = engine.statements;
+    // Numbers and bigints of one value are one key; id 4 is deleted, so it is new again.
+    const r = await ds.upsert([{ id: 3, n: 33 }, { id: 4n, tag: 'back', n: 44 }, { id: 5, n: 55 }, { id: 99, tag: 'new', n: 99 }], { on: 'id' });
+    assert.equal(engine.statements - statements, 0, 'DuckDB statements of the key lookup');
+    assert.deepEqual([r.updated, r.inserted], [2, 2]);
+    await assert.rejects(ds.upsert({ tag: 't1', n: 0 }, { on: 'tag' }), (e) => isQuiverError(e, 'conflict')); // t1 is held by 3 rows
+    await ds.commit('upsert');
+    const got = (await ds.query('select id, tag, n from dataset where id in (3, 4, 5, 99) order by id')).map((x) => `${x.id}:${x.tag}:${x.n}`);
+    assert.deepEqual(got, ['3:t3:33', '4:back:44', '5:t5:55', '99:new:99']);
+    assert.equal(ds.rowCount, 21);
+    await ds.close();
+  });
+
   it('plans the updated rows at commit from the rows its key lookup read, not a second lookup', async () => {
     const { ds } = await seeded();
     await ds.renameColumn('thumbs', 'thumbs_up'); // an evolved schema: a lookup by id is a DuckDB query
