@@ -67,8 +67,9 @@ export async function writeFragment(store: ObjectStore, batch: ColumnizedBatch, 
     bytes += file.size;
   }
   await Promise.all(puts);
+  const dense = denseIds(batch.scalar[0].values as bigint[], range);
   return {
-    fragment: { id, key, rows: batch.rows, bytes: scalar.size, rowIdMin: range.min, rowIdMax: range.max, crc32: crc32Of(scalar.parts) },
+    fragment: { id, key, rows: batch.rows, bytes: scalar.size, rowIdMin: range.min, rowIdMax: range.max, crc32: crc32Of(scalar.parts), ...(dense ? { rowIdsDense: true } : {}) },
     groups,
     bytes,
   };
@@ -95,9 +96,15 @@ export function largeFileOptions(cols: readonly ParquetColumn[]): ParquetWriteOp
  */
 export function groupFileMeta(key: string, ids: readonly bigint[], file: { parts: Uint8Array[]; size: number; tail: NonNullable<GroupFileMeta['tail']> }): GroupFileMeta {
   const range = idRange(ids);
+  const dense = denseIds(ids, range);
+  return { key, rows: ids.length, bytes: file.size, rowIdMin: range.min, rowIdMax: range.max, crc32: crc32Of(file.parts), tail: file.tail, ...(dense ? { rowIdsDense: true } : {}) };
+}
+
+/** True when `ids` (in file order, spanning `range`) are exactly range.min..range.max ascending. */
+function denseIds(ids: readonly bigint[], range: { min: string; max: string }): boolean {
   let dense = BigInt(range.max) - BigInt(range.min) + 1n === BigInt(ids.length);
   for (let i = 1; dense && i < ids.length; i++) dense = ids[i] === ids[i - 1] + 1n;
-  return { key, rows: ids.length, bytes: file.size, rowIdMin: range.min, rowIdMax: range.max, crc32: crc32Of(file.parts), tail: file.tail, ...(dense ? { rowIdsDense: true } : {}) };
+  return dense;
 }
 
 /** Publishes a new data file under a fresh key. */

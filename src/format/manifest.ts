@@ -18,6 +18,12 @@ export interface FragmentMeta {
   rowIdMax: string;
   /** CRC-32 of the small-column file's bytes; absent in manifests written before checksums. */
   crc32?: number;
+  /**
+   * The file's row ids are exactly rowIdMin..rowIdMax in ascending order (an append's fragment),
+   * so row id r is at row r − rowIdMin and a lookup by id reads no row-id page. Absent (read the
+   * row ids) for fragments written before it and for those whose ids have gaps or another order.
+   */
+  rowIdsDense?: true;
   /** The file of row ids deleted from this fragment, how many, and its CRC-32. */
   deletes?: { key: string; count: number; crc32?: number };
   /**

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import * as quiver from '../../../src/index.js';
 import { MemoryStore } from '../../../src/storage/index.js';
 import { isQuiverError } from '../../../src/errors.js';
-import { readManifest, type Manifest } from '../../../src/format/index.js';
+import { layout, readManifest, type Manifest } from '../../../src/format/index.js';
 
 async function seeded(): Promise<{ store: MemoryStore; ds: quiver.Dataset; ids: bigint[] }> {
   const store = new MemoryStore();
@@ -81,7 +81,10 @@ describe('Dataset schema changes', () => {
     await ds.delete({ where: "prompt = 'p3'" });
     await ds.commit('one row gone');
     const before = await dataKeys(store);
+    const envelope = async () => JSON.parse(new TextDecoder().decode(await store.get(layout.manifest(ds.version.manifest)))).quiver as number;
+    assert.equal(await envelope(), 1);
     await ds.addColumn('liked', 'bool', { expr: 'rating >= 4' });
+    assert.equal(await envelope(), 3, 'a manifest with an expression fill is format 3: older readers refuse it, not read NULL');
     // Evaluated at int32 as the columns were then: widening n later must not change it.
     await ds.addColumn('big', 'int64', { expr: 'n - 1999999999' });
     await ds.addColumn('tagged', 'text', { expr: "prompt || ':' || row_id" });
