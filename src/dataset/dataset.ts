@@ -59,14 +59,15 @@ import type { Runtime } from '../runtime/index.js';
 import { Staging } from './staging.js';
 import { createScopedView, createVersionView, DeletesCache, FragmentRowsCache, idsTable, versionSql, type VersionContext } from './versioning/context.js';
 import { checkTenantColumn, scopeDataset, type ScopedDataset, type ScopeOptions } from './scoped.js';
-import { buildDiffTable, diffCounts, diffRows, dropDiffTable, type DiffCounts, type DiffRow, type DiffTable } from './versioning/diff.js';
+import { rowsByKey } from './versioning/key-lookup.js';
+import { buildDiffTable, diffCounts, diffRows, dropDiffTable, smallColumnNames, type DiffCounts, type DiffRow, type DiffTable } from './versioning/diff.js';
 import { analyzeMerge, writeMerge, type ConflictPolicy, type MergeConflict } from './versioning/merge.js';
 import { mergeBase, resolveCommit, walkHistory } from './versioning/refs.js';
 import { applyCompaction, planAutoCompaction, planCompaction, wantsAutoCompaction, writeCompaction, type AutoCompactOptions, type CompactOptions, type CompactRunOptions } from './versioning/compact.js';
 import { vacuum, type VacuumOptions, type VacuumResult } from './versioning/vacuum.js';
 import { applyRowWrite, type RowWrite } from './versioning/row-write.js';
 import { schemaChanges, parseColumn, planAddColumn, planAlterColumn, planDropColumn, planRenameColumn, type AddColumnOptions, type AlterColumnOptions } from './versioning/schema-change.js';
-import { liveRowIds, mergePatches, planRowPatches, rowIdsNotFound, rowPatchesOf, splitUpsert, keyValue, type LiveRows, type RowPatches } from './versioning/row-patch.js';
+import { FRAGMENT_COL, largeOnly, liveRowIds, mergePatches, planRowPatches, rowIdsNotFound, rowPatchesOf, splitUpsert, keyValue, type LiveRows, type RowPatches } from './versioning/row-patch.js';
 import { checkedPredicate, planDelete, planUpdate, type RowSelector, type UpdateSpec } from './versioning/update.js';
 
 export interface CreateOptions {
@@ -1231,11 +1232,13 @@ export class Dataset {
   }
 
   /**
-   * Names the manifest the next update reads: the head, the staged fragments and an epoch that
-   * every other change of it (a staged update or delete, a failed commit) moves. Caller holds the mutex.
+   * Names the rows the next update reads: the head and an epoch that every other change of
+   * them (a staged update or delete, a failed commit) moves. Caller holds the mutex.
    */
   #workingToken(): string {
-    return `${this.#head.id}/${this.#staging.written.length}/${this.#workingEpoch}/${this.#pendingOps.length}`;
+    // Not the count of staged fragments: appending rows moves no row that was looked up, so an
+    // upsert's matched rows stay valid while its new records are staged beside them.
+    return `${this.#head.id}/${this.#workingEpoch}/${this.#pendingOps.length}`;
   }
 
   /** Stages a planned row change: applies it to the working manifest now, and to the branch head at commit. */
@@ -1331,13 +1334,22 @@ export class Dataset {
       if ([...this.#rowPatches.values()].some((p) => on in p)) await this.#materializePatches();
       const { ctx, base } = await this.#planBase();
       const keys = [...new Set(list.map((r) => keyValue((r as Record<string, unknown>)[on])).filter((k) => k !== null))];
-      const existing = new Map<unknown, bigint[]>();
-      if (keys.length) {
-        await createScopedView(ctx, '__quiver_upsert', base, { large: 'none' });
-        const q = `SELECT row_id, ${quoteIdent(on)} AS k FROM __quiver_upsert WHERE ${quoteIdent(on)} IN (SELECT unnest($1::${sqlType(def.type)}[]))`;
-        for (const r of (await ctx.session.all(q, [keys as unknown as Param])).rows) {
-          const k = keyValue(r.k);
+      // Read from the files where they can answer; the commit then finds the matched rows by id.
+      const fromFiles = keys.length ? await rowsByKey(ctx, base, on, new Set(keys)) : null;
+      const existing = fromFiles ?? new Map<unknown, bigint[]>();
+      if (keys.length && !fromFiles) {
+        // The matched rows whole, as a patch plans on them: the commit reuses them instead of
+        // looking the same rows up again by id.
+        await createScopedView(ctx, '__quiver_upsert', base, { large: 'none', fragmentColumn: FRAGMENT_COL });
+        const cols = ['row_id', FRAGMENT_COL, ...smallColumnNames(base)].map(quoteIdent).join(', ');
+        const q = `SELECT ${cols}, ${quoteIdent(on)} AS __quiver_key FROM __quiver_upsert WHERE ${quoteIdent(on)} IN (SELECT unnest($1::${sqlType(def.type)}[]))`;
+        const found = (await ctx.session.all(q, [keys as unknown as Param])).rows;
+        this.#keepChecked(new Map());
+        for (const r of found) {
+          const k = keyValue(r.__quiver_key);
+          delete r.__quiver_key;
           existing.set(k, [...(existing.get(k) ?? []), r.row_id as bigint]);
+          this.#checkedRows!.rows.set(r.row_id as bigint, r);
         }
       }
       const { patches, inserts } = splitUpsert(this.#manifest.schema, list, on, existing);
@@ -1368,10 +1380,9 @@ export class Dataset {
     try {
       const { ctx, base } = await this.#planBase();
       const ids = [...new Set(calls.flatMap((c) => [...c.patches.keys()]).filter((id) => !this.#rowPatches.has(id)))];
-      const live = ids.length ? await liveRowIds(ctx, base, ids) : new Map();
-      // Kept for planning these patches at commit, while the working manifest stays this one.
-      if (this.#checkedRows?.token !== this.#workingToken()) this.#checkedRows = { token: this.#workingToken(), rows: new Map() };
-      for (const [id, row] of live) this.#checkedRows.rows.set(id, row);
+      const columns = calls.some((c) => [...c.patches.values()].some((set) => !largeOnly(base.schema, set)));
+      const live = ids.length ? await liveRowIds(ctx, base, ids, columns) : new Map();
+      this.#keepChecked(live);
       for (const call of calls) {
         const missing = [...call.patches.keys()].filter((id) => !live.has(id) && !this.#rowPatches.has(id));
         if (missing.length) {
@@ -1385,6 +1396,12 @@ export class Dataset {
     } catch (e) {
       for (const call of calls) call.reject(e);
     }
+  }
+
+  /** Keeps rows looked up over the working manifest for planning the staged patches at commit, while it stays this one. */
+  #keepChecked(live: LiveRows): void {
+    if (this.#checkedRows?.token !== this.#workingToken()) this.#checkedRows = { token: this.#workingToken(), rows: new Map() };
+    for (const [id, row] of live) this.#checkedRows.rows.set(id, row);
   }
 
   /**

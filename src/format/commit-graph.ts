@@ -4,7 +4,7 @@
 
 import { QuiverError } from '../errors.js';
 import type { ObjectStore, StoredObject } from '../storage/index.js';
-import { layout, randomId, validRefName } from './layout.js';
+import { EXPRESSION_FILL_FORMAT, layout, randomId, validRefName } from './layout.js';
 import { readContentAddressed, readMetadata, writeContentAddressed, writeMetadata, decodeMetadata } from './metadata.js';
 import type { Manifest } from './manifest.js';
 import { noteChecksums } from './checksums.js';
@@ -53,7 +53,8 @@ export function refKey(kind: RefKind, name: string): string {
  */
 export async function writeManifest(store: ObjectStore, m: Manifest): Promise<string> {
   const { body, format, keys } = await segmentManifest(store, m);
-  const id = await writeContentAddressed(store, 'manifest', layout.manifest, { ...body, nonce: randomId() }, format);
+  const computed = Object.values(m.evolution?.fills ?? {}).some((f) => f.expr !== undefined);
+  const id = await writeContentAddressed(store, 'manifest', layout.manifest, { ...body, nonce: randomId() }, computed ? Math.max(format, EXPRESSION_FILL_FORMAT) : format);
   noteSegments(m, keys);
   noteChecksums(store, m);
   return id;

@@ -1,8 +1,15 @@
 // Where every object of a dataset lives, relative to the dataset's root. docs/format.md
 // describes this layout in prose; this file is the one place that spells the keys.
 
-/** The highest envelope format this Quiver reads; objects are written at the lowest that holds them (format 2: segmented manifests). */
-export const FORMAT_VERSION = 2;
+/**
+ * The highest envelope format this Quiver reads; objects are written at the lowest that holds
+ * them (format 2: segmented manifests; 3: a manifest with an expression fill, which a reader
+ * that does not evaluate it would read as NULL).
+ */
+export const FORMAT_VERSION = 3;
+
+/** The envelope format of a manifest holding an expression fill (SchemaEvolution.fills[c].expr). */
+export const EXPRESSION_FILL_FORMAT = 3;
 
 export const layout = {
   marker: '_quiver.json',

@@ -18,6 +18,12 @@ export interface FragmentMeta {
   rowIdMax: string;
   /** CRC-32 of the small-column file's bytes; absent in manifests written before checksums. */
   crc32?: number;
+  /**
+   * The file's row ids are exactly rowIdMin..rowIdMax in ascending order (an append's fragment),
+   * so row id r is at row r − rowIdMin and a lookup by id reads no row-id page. Absent (read the
+   * row ids) for fragments written before it and for those whose ids have gaps or another order.
+   */
+  rowIdsDense?: true;
   /** The file of row ids deleted from this fragment, how many, and its CRC-32. */
   deletes?: { key: string; count: number; crc32?: number };
   /**
@@ -40,9 +46,12 @@ export interface SchemaEvolution {
   /**
    * Values of a small column added with a default or an expression, for the rows of the
    * fragments that existed then (`fragments`): its own files, keyed by row id, holding the
-   * values under `field` (the name the column had when they were written).
+   * values under `field` (the name the column had when they were written). With `expr` there
+   * are no files: the value is that SQL expression over the fragment file's own columns (each
+   * reference cast to its type when the column was added), evaluated when read; only
+   * expressions whose value depends on the row alone are stored so (see rowExpressionSql).
    */
-  fills: Record<string, { files: GroupFileMeta[]; fragments: string[]; field: string }>;
+  fills: Record<string, { files: GroupFileMeta[]; fragments: string[]; field: string; expr?: string }>;
 }
 
 export interface GroupFileMeta {

@@ -1,6 +1,6 @@
 // The query layer's public face: the one DuckDB module, the dataset view planner, the file cache.
 export { Engine, Session, USER_QUERY, type EngineCounts, userMessage, quoteIdent, quoteString, arrowTypeFromSql, sqlTypeFromArrow, toDuckValue, type EngineOptions, type ColumnInfo, type ResultRows, type Param, type RunOptions, type StatementKind } from './engine.js';
-export { planScan, viewSql, referencedColumns, type ScanPlan, type ScanOptions } from './dataset-view.js';
+export { planScan, viewSql, referencedColumns, smallColumns, type ScanPlan, type ScanOptions } from './dataset-view.js';
 export { FileCache } from './file-cache.js';
 export { LargeValues } from './large-values.js';
 export { LateRuntime, planLate, type LatePlan, type LateHost } from './late-columns.js';
@@ -11,6 +11,7 @@ export { encodeVectorIndexFile, decodeVectorIndexFile, loadVectorIndex, type Vec
 export { indexableType, type ScalarPredicate } from './search/scalar-index.js';
 export { readVectorFile, type FileVectors } from './search/vector-load.js';
 export { segmentable, writeTextSegments, CORRUPT_SEGMENT_WARNING } from './search/text-segments.js';
-export { predicateSql, checkBoolean } from './predicate.js';
+export { expressionTree, predicateSql, checkBoolean } from './predicate.js';
+export { rowExpressionSql } from './row-expression.js';
 export { inRange, RowLookup } from './row-lookup.js';
 export { checkSandboxed, sandboxLimits, resultBounds, SANDBOX_DEFAULTS, type SandboxLimits } from './sandbox.js';

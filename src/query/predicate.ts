@@ -5,7 +5,7 @@
 
 import { QuiverError, isQuiverError } from '../errors.js';
 import { userMessage, type Param, type Session } from './engine.js';
-import { parseSql, unparseSql, type AstNode } from './search/sql-ast.js';
+import { parseSql, unparseSql, type AstNode, type ParsedSql } from './search/sql-ast.js';
 
 /** True when a parsed `SELECT 1 WHERE (…)` is that and nothing more: no set operation, clause or modifier was smuggled in. */
 function bareWhere(node: AstNode): boolean {
@@ -25,19 +25,27 @@ function bareWhere(node: AstNode): boolean {
 }
 
 /**
- * The predicate as DuckDB writes it, if it is exactly one expression; `subject` names it in
- * errors (`update: where`). Throws `invalid_sql` otherwise.
+ * The user's expression as the parsed tree of `SELECT <expression>`, if it is exactly one
+ * expression (see predicateSql), for a caller that rewrites it before DuckDB renders it.
  */
-export async function predicateSql(session: Session, text: string, subject: string): Promise<string> {
+export async function expressionTree(session: Session, text: string, subject: string): Promise<ParsedSql> {
   const tree = await parseSql(session, `SELECT 1 WHERE (${text}\n)`);
   const node = tree.statements?.[0]?.node;
   if (tree.error || tree.statements.length !== 1 || !node || !bareWhere(node)) {
     throw new QuiverError('invalid_sql', `${subject} must be one SQL expression, got: ${text}`, { predicate: text });
   }
-  // Render the expression alone: as the only item of a SELECT list, prefix fixed.
+  // The expression alone: as the only item of a SELECT list, prefix fixed.
   node.select_list = [{ ...(node.where_clause as AstNode), alias: '' }];
   node.where_clause = null;
-  const sql = await unparseSql(session, tree);
+  return tree;
+}
+
+/**
+ * The predicate as DuckDB writes it, if it is exactly one expression; `subject` names it in
+ * errors (`update: where`). Throws `invalid_sql` otherwise.
+ */
+export async function predicateSql(session: Session, text: string, subject: string): Promise<string> {
+  const sql = await unparseSql(session, await expressionTree(session, text, subject));
   if (!sql.startsWith('SELECT ')) throw new QuiverError('invalid_sql', `${subject} must be one SQL expression, got: ${text}`, { predicate: text });
   return sql.slice('SELECT '.length);
 }

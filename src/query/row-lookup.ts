@@ -47,7 +47,7 @@ export class RowLookup {
    * or image-derived columns; row_id is not one of them). Ids that are not live are absent.
    */
   async rows(m: Manifest, paths: (keys: readonly string[]) => Promise<string[]>, ids: readonly bigint[], columns: readonly string[]): Promise<LookedUp> {
-    const want = [...new Set(ids)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const want = Array.from(BigInt64Array.from(new Set(ids)).sort());
     const out: LookedUp = { leaves: [], rows: new Map() };
     if (want.length === 0) return out;
     const frags = m.fragments.filter((f) => inRange(want, BigInt(f.rowIdMin), BigInt(f.rowIdMax)));
@@ -65,11 +65,16 @@ export class RowLookup {
           return c;
         });
         out.leaves = cols.map((c) => footer.columns[c].leaf);
+        // A dense fragment's row r is at r − rowIdMin: its row-id pages are never read (a
+        // 10k-id lookup in a fresh 100k-row fragment read and kept all 800 KB of them, ~20 ms).
+        let first = BigInt(f.rowIdMin);
         for (let g = 0; g < footer.rowGroups.length; g++) {
-          const { min, max } = footer.rowGroups[g].chunks[0];
+          const n = footer.rowGroups[g].rows;
+          const { min, max } = f.rowIdsDense ? { min: first, max: first + BigInt(n) - 1n } : footer.rowGroups[g].chunks[0];
+          first += BigInt(n);
           if (min !== undefined && max !== undefined && !inRange(want, min, max)) continue;
-          const group = this.idsOf(local.get(f.key)!, file, footer, g);
-          const hits = positions(group, want).filter(([id]) => !dead?.has(id) && !out.rows.has(id));
+          const found = f.rowIdsDense ? densePositions(min!, max!, want) : positions(this.idsOf(local.get(f.key)!, file, footer, g), want);
+          const hits = found.filter(([id]) => !dead?.has(id) && !out.rows.has(id));
           if (hits.length === 0) continue;
           hits.sort((a, b) => a[1] - b[1]);
           const at = hits.map(([, p]) => p);
@@ -125,14 +130,27 @@ export class RowLookup {
 
 /** Whether a sorted id list has one in [lo, hi]. */
 export function inRange(sorted: readonly bigint[], lo: bigint, hi: bigint): boolean {
+  const a = lowerBound(sorted, lo);
+  return a < sorted.length && sorted[a] <= hi;
+}
+
+/** The first index of sorted `xs` whose value is at least `x`. */
+function lowerBound(xs: readonly bigint[], x: bigint): number {
   let a = 0;
-  let b = sorted.length;
+  let b = xs.length;
   while (a < b) {
     const mid = (a + b) >> 1;
-    if (sorted[mid] < lo) a = mid + 1;
+    if (xs[mid] < x) a = mid + 1;
     else b = mid;
   }
-  return a < sorted.length && sorted[a] <= hi;
+  return a;
+}
+
+/** [id, position] for each wanted id in a group holding exactly the ids min..max in order. */
+function densePositions(min: bigint, max: bigint, want: readonly bigint[]): [bigint, number][] {
+  const out: [bigint, number][] = [];
+  for (let j = lowerBound(want, min); j < want.length && want[j] <= max; j++) out.push([want[j], Number(want[j] - min)]);
+  return out;
 }
 
 /** [id, position] for each wanted id the group holds. */
@@ -140,9 +158,13 @@ function positions(group: GroupIds, want: readonly bigint[]): [bigint, number][]
   const { ids } = group;
   const out: [bigint, number][] = [];
   if (group.sorted) {
-    for (const id of want) {
-      const p = ordinalOf(ids, id);
-      if (p >= 0) out.push([id, p]);
+    if (ids.length === 0) return out;
+    // Only the wanted ids inside the group's range are searched: 10k ids over a 100k-row
+    // fragment's 13 groups made 130k searches, not 10k.
+    const last = ids[ids.length - 1];
+    for (let j = lowerBound(want, ids[0]); j < want.length && want[j] <= last; j++) {
+      const p = ordinalOf(ids, want[j]);
+      if (p >= 0) out.push([want[j], p]);
     }
     return out;
   }

@@ -90,4 +90,26 @@ describe('RowLookup', () => {
     const got = (await s.all(`SELECT * FROM (${valuesSql(columns, found, all.map((id) => ({ id, extra: [] })), [])}) ORDER BY row_id`)).rows;
     assert.deepEqual(got, (await s.all(`SELECT ${names} FROM (${view}) ORDER BY row_id`)).rows);
   });
+
+  it('finds rows of a dense fragment by position, across row groups, as the row-id pages would', async () => {
+    const store = new LocalStore(tempDir());
+    const small = parseSchema({ t: 'text', n: 'int32' });
+    const N = 20_000; // three row groups of up to 8,192 rows
+    const first = 1_000_000n;
+    const w = await writeFragment(store, columnize(small, Array.from({ length: N }, (_, i) => ({ t: `r${i}`, n: i })), Array.from({ length: N }, (_, i) => first + BigInt(i))));
+    assert.equal(w.fragment.rowIdsDense, true);
+    const shuffled = await writeFragment(store, columnize(small, [{ t: 'x', n: 1 }, { t: 'y', n: 2 }], [5n, 3n]));
+    assert.equal(shuffled.fragment.rowIdsDense, undefined, 'ids out of order are not dense');
+    const del = await writeDeletes(store, w.fragment.id, [first + 8191n, first + 8192n]);
+    const frag = { ...w.fragment, deletes: { key: del.key, count: del.count } };
+    const paths = async (keys: readonly string[]) => keys.map((k) => store.localPath(k));
+    const manifest = (f: typeof frag): Manifest => ({ schema: small, fragments: [f], groups: {}, indexes: [] });
+    const { rowIdsDense: _, ...scanned } = frag;
+    const want = [0n, 1n, 8190n, 8191n, 8192n, 8193n, 16383n, 16384n, 19999n, 20000n, -1n].map((d) => first + d);
+    const dense = await new RowLookup(1 << 20).rows(manifest(frag), paths, want, ['t', 'n']);
+    const byPages = await new RowLookup(1 << 20).rows(manifest(scanned), paths, want, ['t', 'n']);
+    assert.deepEqual([...dense.rows].sort(), [...byPages.rows].sort());
+    assert.deepEqual([...dense.rows.keys()].map((id) => Number(id - first)).sort((a, b) => a - b), [0, 1, 8190, 8193, 16383, 16384, 19999]);
+    assert.deepEqual(dense.rows.get(first + 16384n), ['r16384', 16384]);
+  });
 });

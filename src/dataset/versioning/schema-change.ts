@@ -6,7 +6,7 @@
 
 import { QuiverError } from '../../errors.js';
 import { columnize, derivedColumns, isLarge, parseSchema, sqlType, typeName, widens, type ColumnDef, type GroupFileMeta, type Manifest, type SchemaEvolution, type TypeSpec } from '../../format/index.js';
-import { predicateSql, referencedColumns } from '../../query/index.js';
+import { expressionTree, predicateSql, quoteString, referencedColumns, rowExpressionSql, smallColumns } from '../../query/index.js';
 import { createVersionView, type VersionContext } from './context.js';
 import { smallColumnNames } from './diff.js';
 import { recordValue, writeGroupFile } from './row-write.js';
@@ -100,6 +100,46 @@ async function fillValues(ctx: VersionContext, m: Manifest, def: ColumnDef, opts
   return { ids: r.rows.map((x) => x.row_id as bigint), values: storedValues(def, r.rows.map((x) => recordValue(def, x.v))) };
 }
 
+/** Kinds an expression fill may have: the view's cast to the column's SQL type is all their validation. */
+const STORED_EXPR_KINDS = new Set(['bool', 'int8', 'int16', 'int32', 'uint8', 'uint16', 'uint32', 'int64', 'uint64', 'float32', 'float64', 'text']);
+
+/**
+ * `expr` as the manifest stores it for an expression fill (over the fragment files' own
+ * columns, each cast to its type now, the whole cast to the new column's type), or null when
+ * it must be evaluated now and written as values: it names a column some file holds under
+ * another name or not at all, its value depends on more than the row (see rowExpressionSql), or
+ * the column is large or of a kind whose values need more checks than a cast. Stored, an
+ * expression column costs no data file: 100k rows of `rating >= 4` took 185-266 ms as values
+ * (a DuckDB query through Arrow, then a 0.86 MB file), mostly converting and writing.
+ */
+async function storedExpression(ctx: VersionContext, m: Manifest, def: ColumnDef, text: string): Promise<string | null> {
+  if (typeof text !== 'string' || !text.trim() || isLarge(def.type) || !STORED_EXPR_KINDS.has(def.type.kind)) return null;
+  const tree = await expressionTree(ctx.session, text, 'addColumn: expr');
+  const current = new Set(smallColumnNames(m));
+  const everywhere = smallColumns(m.schema).filter((c) => m.fragments.every((f) => (f.columns ? f.columns.includes(c.name) : current.has(c.name))));
+  const types = new Map([['row_id', 'BIGINT'], ...everywhere.map((c): [string, string] => [c.name.toLowerCase(), c.sqlType])]);
+  const row = await rowExpressionSql(ctx.session, tree, types);
+  return row === null ? null : `CAST((${row}) AS ${sqlType(def.type)})`;
+}
+
+/**
+ * True when stored expression `expr` gives a value (not an error, and not NULL for a required
+ * column) for every row of `m`'s files. Deleted rows are evaluated too (one scan of the files,
+ * no view: 10-16 ms over the view at 100k rows, load 5); a false answer only means the values
+ * are computed over the live rows and written instead, which reports the same errors exactly.
+ */
+async function fillsEveryRow(ctx: VersionContext, m: Manifest, def: ColumnDef, expr: string): Promise<boolean> {
+  const paths = await ctx.paths(m.fragments.map((f) => f.key));
+  const sql = `SELECT count(*) FILTER (WHERE v IS NULL) AS nulls FROM (SELECT ${expr} AS v FROM read_parquet([${paths.map(quoteString).join(', ')}], union_by_name = true))`;
+  try {
+    const [{ nulls }] = (await ctx.session.all(sql)).rows as { nulls: bigint }[];
+    return def.nullable || nulls === 0n;
+  } catch (e) {
+    if (e instanceof QuiverError) return false;
+    throw e;
+  }
+}
+
 /**
  * Kinds whose values, cast by DuckDB to the column's SQL type and read through Arrow, are
  * already what files store (booleans, numbers, bigints for 64-bit integers).
@@ -132,6 +172,11 @@ export async function planAddColumn(ctx: VersionContext, m: Manifest, def: Colum
   reuseName(out.evolution, def);
   out.schema = [...m.schema, def];
   if (!fill || m.fragments.length === 0) return { manifest: out, bytes: 0 };
+  const stored = opts.expr !== undefined ? await storedExpression(ctx, m, def, opts.expr) : null;
+  if (stored !== null && (await fillsEveryRow(ctx, m, def, stored))) {
+    out.evolution.fills[def.name] = { files: [], fragments: m.fragments.map((f) => f.id), field: def.name, expr: stored };
+    return { manifest: out, bytes: 0 };
+  }
   const { ids, values } = await fillValues(ctx, m, def, opts);
   if (!def.nullable && values.some((v) => v === null)) throw new QuiverError('schema_mismatch', `schema: required column "${def.name}" would be NULL for some rows`, { column: def.name });
   const files = await writeFill(ctx, def, ids, values);

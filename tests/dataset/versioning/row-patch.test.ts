@@ -14,6 +14,7 @@ class PutLog extends ForwardingStore {
   }
 }
 import { isQuiverError } from '../../../src/errors.js';
+import { sharedEngine } from '../../../src/dataset/shared-engine.js';
 
 async function seeded(n = 5): Promise<{ store: MemoryStore; ds: quiver.Dataset; ids: bigint[] }> {
   const store = new MemoryStore();
@@ -58,6 +59,23 @@ describe('Dataset.update with rows', () => {
     await ds.update({ rows: [{ row_id: ids[0], emb: [9, 9, 9, 9] }, { row_id: ids[2], rating: 7 }] });
     await ds.commit('emb');
     assert.deepEqual(await rows(ds), ['k0:0:null:9', 'k1:0:null:1', 'k2:7:null:2', 'k3:0:null:3', 'k4:0:null:4']);
+    await ds.close();
+  });
+
+  it('checks the row ids of a large-column backfill from row-id pages alone, after a schema change too', async () => {
+    const { ds, ids } = await seeded();
+    await ds.addColumn('clip', 'emb-2');
+    await ds.delete({ where: "k = 'k4'" });
+    await ds.commit('k4 gone');
+    const engine = (await sharedEngine()).counts;
+    const statements = engine.statements;
+    await ds.update({ rows: ids.slice(0, 3).map((id, i) => ({ row_id: id, clip: [i, 1] })) });
+    // Before, an evolved schema sent this lookup through DuckDB, reading every small column.
+    assert.equal(engine.statements - statements, 0, 'DuckDB statements of the lookup');
+    await assert.rejects(ds.update({ rows: [{ row_id: ids[4], clip: [4, 1] }] }), (e) => isQuiverError(e, 'not_found') && (e.details.rowIds as bigint[])[0] === ids[4]);
+    await ds.update({ rows: [{ row_id: ids[1], rating: 6 }] }); // a small column: the row is read whole
+    await ds.commit('backfill');
+    assert.deepEqual((await ds.query('select k, rating, clip[1]::INT c from dataset order by k')).map((r) => `${r.k}:${r.rating}:${r.c}`), ['k0:0:0', 'k1:6:1', 'k2:0:2', 'k3:0:null']);
     await ds.close();
   });
 
@@ -143,6 +161,43 @@ describe('Dataset.upsert', () => {
     const c = await ds.commit('upsert');
     assert.deepEqual([c.stats.rowsAdded, c.stats.rowsUpdated], [1, 1]);
     assert.deepEqual(await rows(ds), ['k0:0:null:0', 'k1:0:null:1', 'k2:4:null:2', 'k3:0:null:3', 'k4:0:null:4', 'new:3:null:7']);
+    await ds.close();
+  });
+
+  it('finds keys in the fragment files, skipping deleted and moved copies, without DuckDB', async () => {
+    const store = new MemoryStore();
+    const ds = await quiver.create(store, { schema: { id: 'int64', tag: 'text', n: 'int' } });
+    const { rowIds } = await ds.append(Array.from({ length: 20 }, (_, i) => ({ id: BigInt(i), tag: `t${i % 7}`, n: i })));
+    await ds.commit('seed');
+    await ds.update({ rows: [{ row_id: rowIds[3], n: 300 }] }); // id 3 moves to a new fragment
+    await ds.delete({ where: 'id = 4' });
+    await ds.commit('edit');
+    const engine = (await sharedEngine()).counts;
+    const statements = engine.statements;
+    // Numbers and bigints of one value are one key; id 4 is deleted, so it is new again.
+    const r = await ds.upsert([{ id: 3, n: 33 }, { id: 4n, tag: 'back', n: 44 }, { id: 5, n: 55 }, { id: 99, tag: 'new', n: 99 }], { on: 'id' });
+    assert.equal(engine.statements - statements, 0, 'DuckDB statements of the key lookup');
+    assert.deepEqual([r.updated, r.inserted], [2, 2]);
+    await assert.rejects(ds.upsert({ tag: 't1', n: 0 }, { on: 'tag' }), (e) => isQuiverError(e, 'conflict')); // t1 is held by 3 rows
+    await ds.commit('upsert');
+    const got = (await ds.query('select id, tag, n from dataset where id in (3, 4, 5, 99) order by id')).map((x) => `${x.id}:${x.tag}:${x.n}`);
+    assert.deepEqual(got, ['3:t3:33', '4:back:44', '5:t5:55', '99:new:99']);
+    assert.equal(ds.rowCount, 21);
+    await ds.close();
+  });
+
+  it('plans the updated rows at commit from the rows its key lookup read, not a second lookup', async () => {
+    const { ds } = await seeded();
+    await ds.renameColumn('thumbs', 'thumbs_up'); // an evolved schema: a lookup by id is a DuckDB query
+    await ds.upsert([{ k: 'k1', rating: 8 }, { k: 'k3', thumbs_up: true }, { k: 'n1', rating: 1 }], { on: 'k' });
+    await ds.append({ k: 'n2', rating: 2 }); // staged beside them: the rows read stay valid
+    const engine = (await sharedEngine()).counts;
+    const statements = engine.statements;
+    const c = await ds.commit('upsert');
+    assert.equal(engine.statements - statements, 0, 'DuckDB statements of the commit');
+    assert.deepEqual([c.stats.rowsAdded, c.stats.rowsUpdated], [2, 2]);
+    const got = (await ds.query('select k, rating, thumbs_up, emb[1] e from dataset order by k')).map((r) => `${r.k}:${r.rating}:${r.thumbs_up}:${r.e}`);
+    assert.deepEqual(got, ['k0:0:null:0', 'k1:8:null:1', 'k2:0:null:2', 'k3:0:true:3', 'k4:0:null:4', 'n1:1:null:null', 'n2:2:null:null']);
     await ds.close();
   });
 

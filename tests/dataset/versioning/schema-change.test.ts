@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import * as quiver from '../../../src/index.js';
 import { MemoryStore } from '../../../src/storage/index.js';
 import { isQuiverError } from '../../../src/errors.js';
+import { layout, readManifest, type Manifest } from '../../../src/format/index.js';
 
 async function seeded(): Promise<{ store: MemoryStore; ds: quiver.Dataset; ids: bigint[] }> {
   const store = new MemoryStore();
@@ -12,6 +13,10 @@ async function seeded(): Promise<{ store: MemoryStore; ds: quiver.Dataset; ids: 
   const r = await ds.append([0, 1, 2, 3].map((i) => ({ prompt: `p${i}`, rating: i + 2, thumbs: i % 2 === 0 })));
   await ds.commit('seed');
   return { store, ds, ids: r.rowIds };
+}
+
+async function manifestOf(store: MemoryStore, ds: quiver.Dataset): Promise<Manifest> {
+  return readManifest(store, ds.version.manifest);
 }
 
 async function dataKeys(store: MemoryStore): Promise<Set<string>> {
@@ -35,13 +40,14 @@ describe('Dataset schema changes', () => {
     await ds.close();
   });
 
-  it('adds a small column with a default or an expression, writing only that column', async () => {
+  it('adds a small column with a default (one file of that column) or a row expression (no file)', async () => {
     const { store, ds } = await seeded();
     const before = await dataKeys(store);
     await ds.addColumn('reviewed', 'bool', { default: false });
-    await ds.addColumn('liked', 'bool!', { expr: 'rating >= 4' });
+    const c = await ds.addColumn('liked', 'bool!', { expr: 'rating >= 4' });
+    assert.equal(c.stats.bytesWritten, 0);
     const added = [...(await dataKeys(store))].filter((k) => !before.has(k));
-    assert.equal(added.length, 2);
+    assert.equal(added.length, 1);
     await ds.append({ prompt: 'new', rating: 1, thumbs: null, reviewed: true, liked: false });
     await ds.commit('after');
     const rows = await ds.query('select prompt, reviewed, liked from dataset order by row_id');
@@ -57,12 +63,69 @@ describe('Dataset schema changes', () => {
     // A fill's fragment test inside the LEFT JOIN's ON clause made DuckDB loop over every pair
     // of rows: 40 s to read 100k rows, and every update lookup and backfill after it.
     const { ds, ids } = await seeded();
-    await ds.addColumn('liked', 'bool', { expr: 'rating >= 4' });
+    // random() makes the expression one to evaluate once and write: a fill file, joined.
+    await ds.addColumn('liked', 'bool', { expr: 'rating >= 4 and random() < 2' });
     await ds.update({ rows: [{ row_id: ids[0], liked: true }] });
     await ds.commit('one row changed since the fill');
     const plan = JSON.stringify(await ds.query('explain select prompt, liked from dataset'));
     assert.ok(plan.includes('HASH_JOIN') && !/NESTED_LOOP|_NL_JOIN/.test(plan), plan);
     assert.deepEqual((await ds.query('select prompt, liked from dataset order by prompt')).map((r) => r.liked), [true, false, true, true]);
+    await ds.close();
+  });
+
+  it('stores a row expression in the manifest: later renames, drops, widening, updates and compaction keep its values', async () => {
+    const store = new MemoryStore();
+    const ds = await quiver.create(store, { schema: { prompt: 'text', rating: 'int32', n: 'int32' } });
+    const { rowIds: ids } = await ds.append([0, 1, 2, 3].map((i) => ({ prompt: `p${i}`, rating: i + 2, n: 2_000_000_000 - i })));
+    await ds.commit('seed');
+    await ds.delete({ where: "prompt = 'p3'" });
+    await ds.commit('one row gone');
+    const before = await dataKeys(store);
+    const envelope = async () => JSON.parse(new TextDecoder().decode(await store.get(layout.manifest(ds.version.manifest)))).quiver as number;
+    assert.equal(await envelope(), 1);
+    await ds.addColumn('liked', 'bool', { expr: 'rating >= 4' });
+    assert.equal(await envelope(), 3, 'a manifest with an expression fill is format 3: older readers refuse it, not read NULL');
+    // Evaluated at int32 as the columns were then: widening n later must not change it.
+    await ds.addColumn('big', 'int64', { expr: 'n - 1999999999' });
+    await ds.addColumn('tagged', 'text', { expr: "prompt || ':' || row_id" });
+    assert.deepEqual(await dataKeys(store), before, 'no file written');
+    const fills = (await manifestOf(store, ds)).evolution!.fills;
+    assert.ok(fills.liked.expr && fills.big.expr && fills.tagged.expr && fills.liked.files.length === 0, JSON.stringify(fills));
+    const read = async () => (await ds.query('select prompt, liked, big, tagged from dataset order by row_id')).map((r) => `${r.prompt}:${r.liked}:${r.big}:${r.tagged}`);
+    const want = [`p0:false:1:p0:${ids[0]}`, `p1:false:0:p1:${ids[1]}`, `p2:true:-1:p2:${ids[2]}`];
+    assert.deepEqual(await read(), want);
+    await ds.renameColumn('rating', 'score');
+    await ds.alterColumn('n', { type: 'int64' });
+    await ds.dropColumn('prompt');
+    // A new row's n is past int32: the expression (over int32 n) is not evaluated for it.
+    await ds.append({ score: 9, n: 2n ** 40n, liked: null, big: 7, tagged: 'new' });
+    await ds.update({ rows: [{ row_id: ids[0], score: 8 }] });
+    await ds.commit('later changes');
+    const now = async () => (await ds.query('select score, liked, big, tagged from dataset order by row_id')).map((r) => `${r.score}:${r.liked}:${r.big}:${r.tagged}`);
+    // The updated row keeps the value it had (an update copies it), not the expression over its new score.
+    const after = [`8:false:1:p0:${ids[0]}`, `3:false:0:p1:${ids[1]}`, `4:true:-1:p2:${ids[2]}`, '9:null:7:new'];
+    assert.deepEqual(await now(), after);
+    assert.deepEqual((await ds.query('select row_id, liked from dataset where liked')).map((r) => r.row_id), [ids[2]]);
+    await ds.compact({ fragmentRowsMin: 1_000_000 });
+    assert.deepEqual(await now(), after);
+    await ds.close();
+  });
+
+  it('evaluates once and writes an expression that depends on more than the row, or fails for a deleted row only', async () => {
+    const { store, ds } = await seeded();
+    await ds.delete({ where: "prompt = 'p0'" });
+    await ds.commit('p0 gone');
+    const before = await dataKeys(store);
+    await ds.addColumn('r', 'float64', { expr: 'random() * 0 + rating' });
+    await ds.addColumn('avg_rating', 'float64', { expr: 'avg(rating) over ()' });
+    // A cast that fails only for the deleted row: the live rows' values are written.
+    await ds.addColumn('num', 'int', { expr: "CAST(CASE WHEN prompt = 'p0' THEN 'x' ELSE '7' END AS INTEGER)" });
+    assert.equal([...(await dataKeys(store))].filter((k) => !before.has(k)).length, 3);
+    const fills = (await manifestOf(store, ds)).evolution!.fills;
+    assert.ok(!fills.r.expr && !fills.avg_rating.expr && !fills.num.expr);
+    assert.deepEqual((await ds.query('select r, avg_rating, num from dataset order by row_id')).map((x) => `${x.r}:${x.avg_rating}:${x.num}`), ['3:4:7', '4:4:7', '5:4:7']);
+    await assert.rejects(ds.addColumn('bad', 'int', { expr: "CAST(prompt AS INTEGER)" }), (e) => isQuiverError(e));
+    await assert.rejects(ds.addColumn('req', 'int!', { expr: 'CASE WHEN rating > 3 THEN 1 END' }), (e) => isQuiverError(e, 'schema_mismatch'));
     await ds.close();
   });
 

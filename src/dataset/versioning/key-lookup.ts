@@ -1,0 +1,53 @@
+// Finds the live rows holding given values of a key column (an upsert's `on`) by reading the
+// key column and row ids of each fragment's small-column file with Quiver's own Parquet reader,
+// less each fragment's deletes. Invariant: the answer is the one the version's view gives for
+// `key IN (…)`; where the reader's values might not be the view's (an evolved schema, a key
+// kind DuckDB converts) it answers null and the caller asks DuckDB.
+
+import { QuiverError } from '../../errors.js';
+import { openFile, readFooter, readInt64Column, readRows, type Manifest } from '../../format/index.js';
+import { deletedSet, type VersionContext } from './context.js';
+import { keyValue } from './row-patch.js';
+
+/** Key kinds whose values the reader gives as the view does (after keyValue): no timestamps, JSON or lists. */
+const KEY_KINDS: ReadonlySet<string> = new Set(['text', 'bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'float32', 'float64']);
+
+/**
+ * The row ids holding each of `keys` (as keyValue gives them) among the live rows of `m`, or
+ * null when DuckDB must answer. An upsert of 10k records over 100k rows asked DuckDB for
+ * `key IN (10k values)` over the view: ~120 ms in its threads and 45 ms binding the values and
+ * reading the rows back (load 8, profiled); the key column alone reads in a few ms per 100k rows.
+ */
+export async function rowsByKey(ctx: VersionContext, m: Manifest, on: string, keys: ReadonlySet<unknown>): Promise<Map<unknown, bigint[]> | null> {
+  const def = m.schema.find((c) => c.name === on);
+  if (!def || m.evolution || ctx.rowFilter || !KEY_KINDS.has(def.type.kind)) return null;
+  const out = new Map<unknown, bigint[]>();
+  const paths = await ctx.paths(m.fragments.map((f) => f.key));
+  for (let i = 0; i < m.fragments.length; i++) {
+    const f = m.fragments[i];
+    const dead = f.deletes && f.deletes.count > 0 ? await deletedSet(ctx, f.deletes.key) : null;
+    const file = openFile(paths[i]);
+    try {
+      const footer = readFooter(file);
+      const c = footer.columns.findIndex((x) => x.name === on);
+      if (footer.columns[0]?.name !== 'row_id' || c < 0 || footer.columns[c].listDepth !== 0) return null;
+      for (let g = 0; g < footer.rowGroups.length; g++) {
+        const ids = readInt64Column(file, footer, 0, g);
+        const values = readRows(file, footer, c, g, Array.from({ length: ids.length }, (_, p) => p));
+        for (let p = 0; p < ids.length; p++) {
+          const k = keyValue(values[p]);
+          if (k === null || !keys.has(k) || dead?.has(ids[p])) continue;
+          const list = out.get(k);
+          if (list) list.push(ids[p]);
+          else out.set(k, [ids[p]]);
+        }
+      }
+    } catch (e) {
+      if (e instanceof QuiverError && e.code === 'unsupported') return null;
+      throw e;
+    } finally {
+      file.close();
+    }
+  }
+  return out;
+}
