@@ -1,6 +1,7 @@
 // The requests an append + commit makes after the handle's first commit, counted on a real
-// store: the branch ref is checked once (a head) and moved once, never read in between, and a
-// commit whose remembered ref went stale still lands on top of the other writer's commit.
+// store: the branch ref is checked once (a head) and moved once, never read in between; the
+// pending marker is rewritten without a head; and a commit whose remembered ref went stale still
+// lands on top of the other writer's commit.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as quiver from '../../src/index.js';
@@ -21,6 +22,8 @@ describe('Dataset append + commit requests', () => {
     await ds.commit('two');
     assert.equal(store.requestsRead.get(REF), undefined, `the ref was read: ${[...store.requestsRead.keys()].join(', ')}`);
     assert.equal(store.keysWritten.has(REF), true);
+    // The ref check; the pending marker is rewritten with put-if-match, not checked with a head first.
+    assert.equal(store.counts.heads, 1);
     assert.deepEqual(await ds.query('select n from dataset order by n'), [{ n: 1 }, { n: 2 }]);
     await ds.close();
   });
