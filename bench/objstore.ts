@@ -5,7 +5,8 @@
 // 20-winner fetch returning images, and requests/bytes per query; prints pass/miss per target.
 // Rows are append.ts's image-generation records (PNG, prompt_emb, image_emb, rating, tags, user_id).
 // Usage: flock /tmp/quiver-bench.lock npx tsx bench/objstore.ts [--rows 20000] [--batch 1000]
-//        [--image-bytes 6000] [--repeats 30] [--cold-runs 3]
+//        [--image-bytes 6000] [--repeats 30] [--cold-runs 3] [--only append]
+// `--only append` runs the append side by side and nothing after it (about 20 s instead of 90).
 // A benchmark, never a test: it prints figures and asserts nothing. Its bucket is deleted at the end.
 
 import { spawn } from 'node:child_process';
@@ -38,12 +39,20 @@ interface Args {
   imageBytes: number;
   repeats: number;
   coldRuns: number;
+  /** Only the append measurement (`--only append`). */
+  appendOnly: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { rows: 20_000, batch: 1_000, imageBytes: 6_000, repeats: 30, coldRuns: 3 };
-  const names: Record<string, keyof Args> = { '--rows': 'rows', '--batch': 'batch', '--image-bytes': 'imageBytes', '--repeats': 'repeats', '--cold-runs': 'coldRuns' };
+  const a: Args = { rows: 20_000, batch: 1_000, imageBytes: 6_000, repeats: 30, coldRuns: 3, appendOnly: false };
+  const names: Record<string, Exclude<keyof Args, 'appendOnly'>> = { '--rows': 'rows', '--batch': 'batch', '--image-bytes': 'imageBytes', '--repeats': 'repeats', '--cold-runs': 'coldRuns' };
   for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--only') {
+      if (argv[i + 1] !== 'append') throw new Error(`bench: --only takes "append", got "${argv[i + 1]}"`);
+      a.appendOnly = true;
+      i++;
+      continue;
+    }
     const name = names[argv[i]!];
     const v = Number(argv[i + 1]);
     if (!name || !Number.isInteger(v) || v <= 0) throw new Error(`bench: unknown or invalid argument "${argv[i]}" (use ${Object.keys(names).join(', ')} with a positive integer)`);
@@ -305,6 +314,10 @@ async function main(): Promise<void> {
   try {
     const appends = [await appendQuiver(urls.Quiver, s3, batches, proxy, prefixes.Quiver), await appendLance(urls.LanceDB, s3, batches, proxy, prefixes.LanceDB)];
     for (const a of appends) console.error(`  append ${a.system}: ${f(a.seconds, 2)} s; indexes ${f(a.indexSeconds, 1)} s`);
+    if (args.appendOnly) {
+      reportAppend(args, appends, rowBytes);
+      return;
+    }
     const sizes = await objectSizes(admin, bucket);
 
     const cold = new Map<string, ColdRun[]>();
@@ -333,12 +346,16 @@ async function main(): Promise<void> {
   console.log(`\ntotal ${f((performance.now() - started) / 1000)} s`);
 }
 
-function report(args: Args, appends: AppendResult[], cold: Map<string, ColdRun[]>, warm: Map<string, WarmRun>, sizes: Map<string, number>, rowBytes: number): void {
+function reportAppend(args: Args, appends: AppendResult[], rowBytes: number): void {
   const [qa, la] = appends as [AppendResult, AppendResult];
   const rate = (a: AppendResult) => args.rows / a.seconds;
   console.log(`\n## Append (${args.rows.toLocaleString('en-US')} rows in batches of ${args.batch.toLocaleString('en-US')}, through the proxy)\n`);
   console.log(markdown(appends.map((a) => [a.system, a.note, f(a.seconds, 2), Math.round(rate(a)), f((rate(a) * rowBytes) / 1e6), a.meter.requests, mb(a.meter.sentBytes), f(a.indexSeconds, 1)]), ['system', 'how', 'seconds', 'rows/s', 'MB/s', 'requests', 'MB uploaded', 'index build s (not timed above)']));
   console.log(`\nQuiver ÷ LanceDB append throughput: ${f(rate(qa) / rate(la), 2)}×`);
+}
+
+function report(args: Args, appends: AppendResult[], cold: Map<string, ColdRun[]>, warm: Map<string, WarmRun>, sizes: Map<string, number>, rowBytes: number): void {
+  reportAppend(args, appends, rowBytes);
 
   console.log(`\n## Cold open + first query (fresh process per run; median of ${args.coldRuns}; requests/bytes of the median run's process)\n`);
   const coldRows: (string | number)[][] = [];
@@ -378,7 +395,7 @@ function report(args: Args, appends: AppendResult[], cold: Map<string, ColdRun[]
     return [q, f(c('LanceDB') / c('Quiver'), 2), f(w('LanceDB', 50) / w('Quiver', 50), 2), f(w('LanceDB', 99) / w('Quiver', 99), 2)];
   }), ['query', 'cold open→result', 'warm p50', 'warm p99']));
 
-  reportTargets(args, qa, la, cold, warm, sizes);
+  reportTargets(args, appends[0]!, appends[1]!, cold, warm, sizes);
 }
 
 function reportTargets(args: Args, qa: AppendResult, la: AppendResult, cold: Map<string, ColdRun[]>, warm: Map<string, WarmRun>, sizes: Map<string, number>): void {

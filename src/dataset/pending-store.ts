@@ -3,8 +3,8 @@
 // until the marker is released after publishing. Invariant: no such key reaches the store
 // before a marker listing it does. Reads and other puts pass straight through.
 
-import { QuiverError } from '../errors.js';
-import { isPendingKey, layout, randomId, writePendingMarker } from '../format/index.js';
+import { QuiverError, isQuiverError } from '../errors.js';
+import { isPendingKey, layout, randomId, writePendingMarker, type PendingMarker } from '../format/index.js';
 import { ForwardingStore, type ObjectInfo, type ObjectStore, type PutCondition, type PutData } from '../storage/index.js';
 
 export class PendingStore extends ForwardingStore {
@@ -15,8 +15,8 @@ export class PendingStore extends ForwardingStore {
   private wanted = 0;
   private written = 0;
   private inflight: Promise<void> | null = null;
-  /** The marker is on the store (written since the last release). */
-  private onStore = false;
+  /** The etag of the marker this writer last wrote, while it is on the store (written since the last release). */
+  private onStore: string | null = null;
   /** A vacuum removed the marker while this writer held keys: it was idle past the lease. */
   private lost = false;
 
@@ -46,18 +46,30 @@ export class PendingStore extends ForwardingStore {
       if (!this.inflight) {
         const version = this.wanted;
         const marker = { writer: this.writer, refreshed: new Date().toISOString(), keys: [...this.keys.keys()] };
-        this.inflight = this.noticeLoss()
-          .then(() => writePendingMarker(this.inner, marker))
-          .then(() => void ((this.onStore = true), (this.written = Math.max(this.written, version))))
+        this.inflight = this.rewrite(marker)
+          .then((etag) => void ((this.onStore = etag), (this.written = Math.max(this.written, version))))
           .finally(() => (this.inflight = null));
       }
       await this.inflight;
     }
   }
 
-  /** Before rewriting the marker: if a vacuum removed it meanwhile, remember that, as rewriting hides it. */
-  private async noticeLoss(): Promise<void> {
-    if (this.onStore && !(await this.inner.head(layout.pending(this.writer)))) this.lost = true;
+  /**
+   * Writes the marker. Over one this writer wrote, the put is conditional on its etag: refused, a
+   * vacuum removed it meanwhile (only this writer writes the key), which rewriting would hide, so
+   * that is remembered first. One request where a head and a put used to be two in the commit's path.
+   */
+  private async rewrite(marker: PendingMarker): Promise<string> {
+    if (this.onStore) {
+      try {
+        return await writePendingMarker(this.inner, marker, { ifMatch: this.onStore });
+      } catch (e) {
+        // A missing key refuses If-Match with 412 on radosgw and 404 on AWS and Azure.
+        if (!isQuiverError(e, 'conflict') && !isQuiverError(e, 'not_found')) throw e;
+        this.lost = true;
+      }
+    }
+    return writePendingMarker(this.inner, marker);
   }
 
   /**
@@ -81,7 +93,7 @@ export class PendingStore extends ForwardingStore {
     if (this.keys.size === 0) return;
     this.keys.clear();
     this.written = this.wanted;
-    this.onStore = false;
+    this.onStore = null;
     this.lost = false;
     await this.inner.delete(layout.pending(this.writer));
   }

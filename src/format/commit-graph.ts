@@ -102,9 +102,9 @@ export async function createRef(store: ObjectStore, kind: RefKind, name: string,
   }
 }
 
-/** Moves a ref from the commit read with `etag` to `commit`; throws `conflict` if it moved meanwhile. */
-export async function moveRef(store: ObjectStore, kind: RefKind, name: string, commit: string, etag: string): Promise<void> {
-  await writeMetadata(store, 'ref', refKey(kind, name), { commit }, { ifMatch: etag });
+/** Moves a ref from the commit read with `etag` to `commit`; throws `conflict` if it moved meanwhile. Returns the new etag. */
+export async function moveRef(store: ObjectStore, kind: RefKind, name: string, commit: string, etag: string): Promise<string> {
+  return (await writeMetadata(store, 'ref', refKey(kind, name), { commit }, { ifMatch: etag })).etag;
 }
 
 export async function listRefs(store: ObjectStore, kind: RefKind): Promise<{ name: string; commit: string }[]> {

@@ -25,8 +25,9 @@ export interface PendingMarker {
   keys: string[];
 }
 
-export async function writePendingMarker(store: ObjectStore, marker: PendingMarker): Promise<void> {
-  await writeMetadata(store, 'pending', layout.pending(marker.writer), marker);
+/** Writes a writer's marker (with `ifMatch`, only over the marker it wrote last); returns its etag. */
+export async function writePendingMarker(store: ObjectStore, marker: PendingMarker, condition?: { ifMatch: string }): Promise<string> {
+  return (await writeMetadata(store, 'pending', layout.pending(marker.writer), marker, condition)).etag;
 }
 
 /**

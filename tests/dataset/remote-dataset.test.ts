@@ -8,6 +8,8 @@ import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as quiver from '../../src/index.js';
 import { isQuiverError } from '../../src/errors.js';
+import { vacuum } from '../../src/dataset/versioning/vacuum.js';
+import { openStore } from '../../src/storage/index.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { withServer } from '../helpers/servers.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -55,6 +57,22 @@ for (const name of ['s3', 'azure'] as const) {
         const again = await quiver.open(url, { storage: server.options });
         assert.deepEqual(await again.query('select prompt from dataset where seq = 6'), [{ prompt: 'w1 p6' }]);
         assert.equal(again.version.message, 'batch 2');
+        await again.close();
+      });
+
+      it('notices at commit that a vacuum removed its expired pending marker and the files it listed', async () => {
+        const url = server.url('lease');
+        const ds = await quiver.create(url, { schema, storage: server.options, write: { stagedBytesMax: 1 } });
+        await ds.append(rows(1, 0, 2));
+        await ds.commit('kept');
+        await ds.append(rows(1, 2, 2)); // written at once (stagedBytesMax 1): the marker is rewritten over its etag
+        const store = openStore(url, server.options);
+        const swept = await vacuum(store, { olderThan: new Date(Date.now() + 3_600_000), pendingLeaseMs: 0 });
+        assert.ok(swept.deleted >= 1 && swept.expiredMarkers === 1, JSON.stringify(swept));
+        await assert.rejects(ds.commit('too late'), (e) => isQuiverError(e, 'not_found') && /pending marker expired/.test(e.message));
+        await ds.close();
+        const again = await quiver.open(url, { storage: server.options });
+        assert.equal(again.version.message, 'kept');
         await again.close();
       });
 

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { isQuiverError, type QuiverError } from '../../src/errors.js';
 import { openStore, type ObjectStore, type StoreOptions } from '../../src/storage/index.js';
+import { crc32Checksum } from '../../src/storage/s3/s3-store.js';
 import { startFaultProxy, type FaultProxy, type SeenRequest } from '../helpers/fault-proxy.js';
 import { TEST_BUCKET, withServer, type TestServer } from '../helpers/servers.js';
 
@@ -40,6 +41,13 @@ function hasReason(reason: string, url: string) {
     return true;
   };
 }
+
+describe('crc32Checksum', () => {
+  it('is the big-endian CRC-32 in base64 that x-amz-checksum-crc32 carries', () => {
+    assert.equal(crc32Checksum(bytes('123456789')), 'y/Q5Jg=='); // 0xCBF43926, the CRC-32 check value
+    assert.equal(crc32Checksum(new Uint8Array(0)), 'AAAAAA==');
+  });
+});
 
 for (const name of ['s3', 'azure'] as const) {
   const label = name === 's3' ? 'S3Store on radosgw' : 'AzureStore on Azurite';
@@ -172,6 +180,24 @@ for (const name of ['s3', 'azure'] as const) {
         await assert.rejects(s.put('big-once', big.subarray(1), { ifAbsent: true }), (e) => isQuiverError(e, 'conflict'));
         assert.equal((await s.head('big-once'))!.size, big.length);
       });
+
+      if (name === 's3') {
+        it('sends the CRC-32 it computed of each put and part, so the SDK computes none', async () => {
+          const s = openStore(server.url(), viaProxy(server, proxy, { multipartThresholdBytes: 5 * MiB, partBytes: 5 * MiB }));
+          const small = bytes('checked bytes');
+          const big = new Uint8Array(6 * MiB + 7).map((_, i) => (i * 7) % 251);
+          const mark = proxy.seen.length;
+          await s.put('crc-small', small, { ifAbsent: true });
+          await s.put('crc-big', big);
+          const sent = proxy.seen.slice(mark).filter((r) => isPut(r) && /\/crc-/.test(r.path));
+          // One put, then the big one's two parts (an unconditional put above the threshold), in parallel.
+          const crcs = sent.map((r) => String(r.headers['x-amz-checksum-crc32']));
+          assert.deepEqual(crcs.sort(), [crc32Checksum(small), crc32Checksum(big.subarray(0, 5 * MiB)), crc32Checksum(big.subarray(5 * MiB))].sort());
+          // The SDK names the algorithm only when it computed the checksum itself.
+          assert.deepEqual(sent.map((r) => r.headers['x-amz-sdk-checksum-algorithm']), [undefined, undefined, undefined]);
+          assert.deepEqual(await s.get('crc-big'), big);
+        });
+      }
 
       it('keeps at most requestsInFlightMax requests in flight', async () => {
         const s: ObjectStore = openStore(server.url(), viaProxy(server, proxy, { requestsInFlightMax: 3 }));

@@ -3,6 +3,7 @@
 // `If-Match: <etag>`; writes wait for the once-per-process probe (remote-store.ts). Etags are
 // kept without quotes, the only form radosgw's If-Match matches.
 
+import { crc32 } from 'node:zlib';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { QuiverError } from '../../errors.js';
 import type { ByteRange, ObjectInfo, PutCondition, StoredObject } from '../object-store.js';
@@ -31,6 +32,19 @@ let sdkLoad: Promise<S3Sdk> | undefined;
 const loadSdk = () => (sdkLoad ??= import('@aws-sdk/client-s3'));
 
 const unquote = (etag: string | undefined): string => (etag ?? '').replace(/^W\//, '').replace(/^"|"$/g, '');
+
+/**
+ * The `x-amz-checksum-crc32` value of `bytes` (big-endian CRC-32, base64), computed natively.
+ * Without it the SDK computes the same header in JavaScript on every put: ~40 ms per 6 MB file
+ * quiet and ~300 ms at load 20 (measured against a local sink), against ~1 ms here; that was the
+ * largest CPU cost of an append + commit. AWS checks the bytes against it; radosgw 16 ignores it
+ * (as it ignored the SDK's), and readers still check each data file's CRC-32 from the manifest.
+ */
+export function crc32Checksum(bytes: Uint8Array): string {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(crc32(bytes) >>> 0);
+  return b.toString('base64');
+}
 
 export class S3Store extends RemoteStore {
   readonly url: string;
@@ -102,7 +116,7 @@ export class S3Store extends RemoteStore {
   protected putOnce(name: string, bytes: Uint8Array, condition?: PutCondition): Promise<Omit<ObjectInfo, 'key'>> {
     return this.runner.once(async (abortSignal) => {
       const { sdk, client } = await this.s3();
-      const r = await client.send(new sdk.PutObjectCommand({ Bucket: this.root, Key: name, Body: bytes, ...this.conditionHeaders(condition) }), { abortSignal });
+      const r = await client.send(new sdk.PutObjectCommand({ Bucket: this.root, Key: name, Body: bytes, ChecksumCRC32: crc32Checksum(bytes), ...this.conditionHeaders(condition) }), { abortSignal });
       // PutObject answers no modification time; the writer's clock stands in for it.
       return { size: bytes.length, etag: unquote(r.ETag), lastModified: Date.now() };
     });
@@ -119,7 +133,7 @@ export class S3Store extends RemoteStore {
         Array.from({ length: count }, (_, i) =>
           this.runner.idempotent(async (abortSignal) => {
             const Body = bytes.subarray(i * this.o.partBytes, Math.min(bytes.length, (i + 1) * this.o.partBytes));
-            const r = await client.send(new sdk.UploadPartCommand({ ...where, UploadId, PartNumber: i + 1, Body }), { abortSignal });
+            const r = await client.send(new sdk.UploadPartCommand({ ...where, UploadId, PartNumber: i + 1, Body, ChecksumCRC32: crc32Checksum(Body) }), { abortSignal });
             return { ETag: r.ETag, PartNumber: i + 1 };
           }),
         ),
