@@ -9,6 +9,7 @@ import * as quiver from '../../../src/index.js';
 import { Engine } from '../../../src/query/engine.js';
 import { ipcFromTable } from '../../../src/pipeline/ipc.js';
 import { sliceSql } from '../../../src/pipeline/runner/bullmq/source-split.js';
+import { LARGE_ROW_GROUP_ROWS } from '../../../src/format/index.js';
 import { CountingStore, openStore } from '../../../src/storage/index.js';
 import { withServer } from '../../helpers/servers.js';
 import { prng } from '../../helpers/tmp.js';
@@ -80,6 +81,43 @@ withServer('s3', 'Dataset.readSlice on s3:// (radosgw, counted)', (server) =>
           }
         }
         await assert.rejects(reader.readSlice({ fragment: first.id, offset: -1, rows: 2 }), { code: 'invalid_input' });
+      } finally {
+        await engine.close();
+        await reader.close();
+      }
+    });
+
+    it('reads a slice across the row groups of a 4,200-row fragment (4,096-row groups in its blob file) by range, in the sliced scan\'s Arrow bytes', async () => {
+      await server.prepare();
+      const rand = prng(SEED + 1);
+      const store = new CountingStore(await openStore(server.url('slice-groups'), server.options));
+      const ds = await quiver.create(store, { schema: { x: 'int64', tag: 'text', blob: 'binary' }, write: { autoCompact: false } });
+      const n = LARGE_ROW_GROUP_ROWS + 104;
+      await ds.append(Array.from({ length: n }, (_, i) => ({ x: BigInt(i), tag: `t${i % 5}`, blob: Uint8Array.from({ length: 2048 }, () => Math.floor(rand() * 256)) })));
+      await ds.commit('rows');
+      await ds.delete({ where: 'x % 97 = 1' });
+      await ds.commit('deletes');
+      await ds.close();
+      const reader = await quiver.open(store);
+      const engine = await Engine.create({ threads: 1 });
+      try {
+        const [f] = (await reader.fragmentRows()).fragments;
+        let blobFile = '';
+        for await (const o of store.list('data/')) if (o.key.endsWith('.blob.parquet')) blobFile = o.key;
+        const fileBytes = (await store.head(blobFile))!.size;
+        store.reset();
+        const got = await reader.readSlice({ fragment: f.id, offset: LARGE_ROW_GROUP_ROWS - 60, rows: 32 }); // live rows 4036..4067 straddle the groups' boundary
+        const sliceBytes = blobBytes(store);
+        assert.equal(got.numRows, 32);
+        assert.ok(sliceBytes < fileBytes / 20, `read ${sliceBytes} B of a ${fileBytes} B blob file for 32 rows`);
+        const session = await engine.session();
+        try {
+          const whole = await session.arrow(sliceSql(await reader.scanSql({ fragments: [f.id], ordered: true }), LARGE_ROW_GROUP_ROWS - 60, 32));
+          assert.ok(Buffer.from(ipcFromTable(got)).equals(Buffer.from(ipcFromTable(whole))), 'the sliced scan\'s Arrow bytes');
+        } finally {
+          session.close();
+        }
+        console.log(`# slice of 32 of ${f.rows} rows across two row groups: ${sliceBytes} B of a ${fileBytes} B blob file`);
       } finally {
         await engine.close();
         await reader.close();
