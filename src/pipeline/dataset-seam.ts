@@ -142,6 +142,13 @@ export interface DatasetSource {
   splitScans?(ref: DatasetRef, options?: { since?: DatasetVersion }): Promise<DatasetScan[] | undefined>;
   /** Optional, with `splitScans`: SQL text (runnable by this process's engine) reading one scan's rows, in order. */
   scanSqlOf?(scan: DatasetScan): Promise<string>;
+  /**
+   * Optional, with `scanSqlOf`: rows [offset, offset + rows) of one scan, exactly those
+   * `scanSqlOf`'s SQL gives there (same columns, types and order), reading only what they need
+   * from the store. A cluster worker reads its job's slice of a fragment with it; without it,
+   * the worker slices the whole scan.
+   */
+  readScanSlice?(scan: DatasetScan, offset: number, rows: number): Promise<arrow.Table>;
 }
 
 export interface DatasetProvider extends DatasetSource {

@@ -8,7 +8,7 @@ import { MemoryStore } from '../../src/storage/index.js';
 
 const METHODS = [
   'addColumn', 'alterColumn', 'append', 'branch', 'branches', 'checkout', 'close', 'commit', 'compact', 'createIndex', 'curate', 'delete', 'deleteBranch', 'deleteTag',
-  'diff', 'discard', 'dropColumn', 'dropIndex', 'explain', 'fragmentRows', 'log', 'merge', 'nearDuplicates', 'query', 'queryArrow', 'refresh', 'renameColumn', 'scanSql', 'scoped', 'setTenantColumn', 'stageChange', 'stageWritten', 'stream', 'sync', 'tag', 'tags',
+  'diff', 'discard', 'dropColumn', 'dropIndex', 'explain', 'fragmentRows', 'log', 'merge', 'nearDuplicates', 'query', 'queryArrow', 'readSlice', 'refresh', 'renameColumn', 'scanSql', 'scoped', 'setTenantColumn', 'stageChange', 'stageWritten', 'stream', 'sync', 'tag', 'tags',
   'update', 'upsert', 'vacuum', 'versions', 'withVersionBase',
 ];
 const GETTERS = ['indexes', 'readOnly', 'refreshedAt', 'rowCount', 'schema', 'stagedRows', 'tenantColumn', 'url', 'version'];

@@ -158,9 +158,20 @@ export class QuiverDatasets implements DatasetProvider {
 
   /** Opens the dataset read-only at the scan's version (one handle per version, kept) and returns SQL over that fragment's files, in file order. */
   async scanSqlOf(scan: DatasetScan): Promise<string> {
-    const storage = this.storageOf.get(scan.url) ?? scan.storage;
-    const ds = await this.handle({ url: scan.url, version: scan.version, ...(storage ? { storage } : {}) });
+    const ds = await this.scanHandle(scan);
     return ds.scanSql({ fragments: [scan.fragment], ordered: true, ...(scan.since !== undefined ? { since: scan.since } : {}) });
+  }
+
+  /** A slice of one scan (`Dataset.readSlice`): on a remote store, its large values by byte range, not whole files. */
+  async readScanSlice(scan: DatasetScan, offset: number, rows: number): Promise<arrow.Table> {
+    const ds = await this.scanHandle(scan);
+    return ds.readSlice({ fragment: scan.fragment, offset, rows, ...(scan.since !== undefined ? { since: scan.since } : {}) });
+  }
+
+  /** The read-only handle at a scan's version, with this process's store options for its URL when it has them. */
+  private scanHandle(scan: DatasetScan): Promise<Dataset> {
+    const storage = this.storageOf.get(scan.url) ?? scan.storage;
+    return this.handle({ url: scan.url, version: scan.version, ...(storage ? { storage } : {}) });
   }
 
   async openSink(url: string, options: { branch?: string; message?: string; columns: ColumnSpec[]; lineage: DatasetLineage; update?: { on: string } }): Promise<DatasetSink> {

@@ -105,6 +105,11 @@ function rowIdRange(t: arrow.Table): { rowIdMin: string; rowIdMax: string } {
 
 /** Rows of a source slice, read by this worker's DuckDB. */
 async function scanned(engine: Promise<Engine>, p: SourcePayload, offset: number, rows: number): Promise<arrow.Table> {
+  // A version's fragment (no bound SELECT over it) is read as a slice by the dataset provider,
+  // which on a remote store reads only the slice's large values by range; the whole scan sliced
+  // by DuckDB fetched every large-column file of the fragment into this worker's cache first.
+  const datasets = currentConfig().datasets;
+  if (!('scan' in p) && !p.select && datasets?.readScanSlice) return datasets.readScanSlice(p.dataset, offset, rows);
   const sql = await sourceSqlOf(p);
   const session = await (await engine).session();
   try {
