@@ -45,8 +45,7 @@ import {
   type WrittenFragment,
   typeName,
 } from '../format/index.js';
-import { FileCache, LargeValues, LateRuntime, USER_QUERY, checkSandboxed, mentionsSearch, quoteIdent, referencedColumns, resultBounds, RowLookup, SearchRuntime, type Engine, type Param, type RunOptions, type SandboxLimits, type SearchExplain, type SearchHost, type Session } from '../query/index.js';
-import { loadLargeTable } from '../query/late-columns.js';
+import { FileCache, LARGE_TABLE_POS, LargeValues, LateRuntime, loadLargeTable, USER_QUERY, checkSandboxed, mentionsSearch, quoteIdent, referencedColumns, resultBounds, RowLookup, SearchRuntime, type Engine, type Param, type RunOptions, type SandboxLimits, type SearchExplain, type SearchHost, type Session } from '../query/index.js';
 import { buildIndex, withIndex, type IndexSpec } from './search/create-index.js';
 import type { BuildProgress } from '../index/index.js';
 import { openStore, WriteBatch, type ObjectStore, type StoreOptions } from '../storage/index.js';
@@ -1197,7 +1196,7 @@ export class Dataset {
         const ids = (await session.all(`SELECT row_id FROM ${rowsTable}`)).rows.map((r) => r.row_id as bigint);
         await loadLargeTable({ session, manifest: m, large: this.#large }, table, large, ids);
         const replace = large.map((c) => `l.${quoteIdent(c)} AS ${quoteIdent(c)}`).join(', ');
-        return await session.arrow(`SELECT s.* REPLACE (${replace}) FROM ${rowsTable} s JOIN ${table} l ON l.row_id = s.row_id ORDER BY l.__quiver_pos`);
+        return await session.arrow(`SELECT s.* REPLACE (${replace}) FROM ${rowsTable} s JOIN ${table} l ON l.row_id = s.row_id ORDER BY l.${LARGE_TABLE_POS}`);
       } finally {
         await session.run(`DROP TABLE IF EXISTS ${rowsTable}`);
         await session.run(`DROP TABLE IF EXISTS ${table}`);

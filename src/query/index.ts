@@ -3,7 +3,7 @@ export { Engine, Session, USER_QUERY, type EngineCounts, userMessage, quoteIdent
 export { planScan, viewSql, referencedColumns, smallColumns, type ScanPlan, type ScanOptions } from './dataset-view.js';
 export { FileCache } from './file-cache.js';
 export { LargeValues } from './large-values.js';
-export { LateRuntime, planLate, type LatePlan, type LateHost } from './late-columns.js';
+export { LARGE_TABLE_POS, LateRuntime, loadLargeTable, planLate, type LatePlan, type LateHost } from './late-columns.js';
 export { CollectionCache } from './search/collections.js';
 export { SearchRuntime, type SearchHost, type SearchOptions, type SearchExplain } from './search/search-exec.js';
 export { mentionsSearch } from './search/search-plan.js';

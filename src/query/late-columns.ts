@@ -19,7 +19,9 @@ const LATE_VIEW = '__quiver_late_view';
 /** The probe's extra column: each result row's id. */
 const RID = '__quiver_rid';
 /** Each row's place in the probe's result, so the final rows keep the probe's order. */
-const POS = '__quiver_pos';
+/** The column of loadLargeTable's tables holding each id's place in the ids asked for. */
+export const LARGE_TABLE_POS = '__quiver_pos';
+const POS = LARGE_TABLE_POS;
 /**
  * Result rows past which a query reads its large columns through DuckDB instead: their values
  * would all be held in memory at once, where DuckDB streams them from whole-file copies.
