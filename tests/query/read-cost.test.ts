@@ -200,6 +200,15 @@ function manyImagesSuite(title: string, make: () => Promise<ObjectStore>): void 
       store.reset();
       assert.deepEqual(await ds.query(sql), rows);
       assert.equal(dataReads(store).requests, 0, 'a warm repeat makes no data request');
+      // Other rows of the same files: the second lookup of a file reads the rest of its offset
+      // index with the part it needs (one request), so the third reads only its pages.
+      await ds.query('select n, image from dataset where n in (400, 1900, 2500)');
+      store.reset();
+      const third = await ds.query('select n, image from dataset where n in (800, 2100, 2800) order by n');
+      assert.deepEqual(third.map((r) => Number(r.n)), [800, 2100, 2800]);
+      const t = dataReads(store);
+      assert.equal(t.requests, FRAGMENTS, `a third lookup per file reads its page only: ${t.requests} requests`);
+      assert.ok(t.bytes < 1.2 * third.reduce((n, r) => n + (r.image as Uint8Array).length, 0), `${t.bytes} bytes`);
       await ds.close();
     });
   });
