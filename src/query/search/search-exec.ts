@@ -261,7 +261,7 @@ export class SearchRuntime {
     const plan = await this.plan(host, sql, params);
     await this.loadText(host, [...plan.textColumns, ...(plan.topk?.signals.filter((s) => s.kind === 'bm25').map((s) => s.column) ?? [])]);
     if (plan.topk) {
-      if (!host.store.localPath) await this.prefetchLargeFooters(host, plan.topk, sql);
+      if (!host.store.localPath) await this.prefetchLargeFooters(host, plan.topk, sql, this.prefetchSignals(host, plan.topk));
       const hits = await this.topK(host, plan, params);
       const projected = as === 'rows' && plan.topk.projection && !hasBounds(host.bounds) ? await this.projectedRows(host, plan.topk.projection, hits) : null;
       if (projected) return projected;
@@ -584,7 +584,7 @@ export class SearchRuntime {
 
   private async topK(host: SearchHost, plan: SearchPlan, params: readonly Param[]): Promise<{ rowIds: bigint[]; scores: number[] }> {
     const topk = plan.topk!;
-    for (const s of topk.signals) if (s.kind === 'vector') this.prefetchVectors(host, s);
+    void this.prefetchSignals(host, topk);
     const candidates = await this.candidates(host, plan, params);
     const n = this.fetchCount(plan);
     const lists: SignalHits[] = [];
@@ -936,18 +936,36 @@ export class SearchRuntime {
   }
 
   /**
-   * Starts reading the footers of the large-column files whose values the winners will return
-   * (layout 2), so the winners' values cost their offset index parts and pages once the search
-   * has found them, not a footer round trip more. A signal's own vector column is left to
+   * Starts the vector signals' downloads (prefetchVectors, idempotent) and returns when their
+   * index files are in (or failed: the search's own read reports it).
+   */
+  private prefetchSignals(host: SearchHost, topk: TopKPlan): Promise<void> {
+    const waits: Promise<unknown>[] = [];
+    for (const s of topk.signals) {
+      if (s.kind !== 'vector') continue;
+      this.prefetchVectors(host, s);
+      const meta = this.indexMeta(host, s.column, 'vector', s.metric);
+      const fetching = meta && this.indexFetches.get(meta.key);
+      if (fetching) waits.push(fetching);
+    }
+    return Promise.allSettled(waits).then(() => undefined);
+  }
+
+  /**
+   * Reads the footers of the large-column files whose values the winners will return (layout
+   * 2), so the winners' values cost their offset index parts and pages once the search has found
+   * them, not a footer round trip more. They start once `after` (the index files) is in: the
+   * footers are needed last, and read first they held 16 of the store's request slots while the
+   * index file, needed first, waited (bench/objstore.ts, cold "20 winners + images": its 5.2 MB
+   * read began 200 ms after its header came back). A signal's own vector column is left to
    * prefetchVectors (its candidates need most page locations: the whole tail is read). Which
    * columns the query names is only a hint here: a text the parser refuses prefetches nothing.
    */
-  private async prefetchLargeFooters(host: SearchHost, topk: TopKPlan, sql: string): Promise<void> {
+  private async prefetchLargeFooters(host: SearchHost, topk: TopKPlan, sql: string, after: Promise<void>): Promise<void> {
     const needed = await host.referenced(sql).catch(() => new Set<string>());
     const signals = new Set(topk.signals.map((s) => s.column));
-    for (const c of host.manifest.schema) {
-      if (isLarge(c.type) && !signals.has(c.name) && (needed === 'all' || needed.has(c.name.toLowerCase()))) host.large.prefetchFooters(host.manifest, c.name);
-    }
+    const columns = host.manifest.schema.filter((c) => isLarge(c.type) && !signals.has(c.name) && (needed === 'all' || needed.has(c.name.toLowerCase())));
+    if (columns.length) void after.then(() => columns.forEach((c) => host.large.prefetchFooters(host.manifest, c.name)));
   }
 
   private texts(session: Session): Map<string, TextCollection> {
