@@ -22,6 +22,7 @@ import { startCountingProxy, type CountingProxy, type Exchange } from './lib/cou
 import type { ColdRequest, ColdResult } from './lib/objstore-cold.js';
 import { LANCE_TABLE, QUERY_NAMES, lanceStorage, openSystem, quiverStorage, type QueryAnswer, type QueryName, type S3Target, type SystemName } from './lib/objstore-systems.js';
 import { bytesOf, meter, type Meter } from './lib/s3-meter.js';
+import { timeline, type TimelineRow } from './lib/objstore-timeline.js';
 
 const PROMPT_DIM = 768;
 const IMAGE_DIM = 256;
@@ -168,6 +169,8 @@ async function appendLance(url: string, s3: S3Target, batches: BenchRecord[][], 
 
 interface ColdRun extends ColdResult {
   meter: Meter;
+  /** The run's requests by kind, in ms from the start of its open. */
+  timeline: TimelineRow[];
 }
 
 function runCold(req: ColdRequest): Promise<ColdResult> {
@@ -314,7 +317,8 @@ async function main(): Promise<void> {
           const mark = proxy.log.length;
           const r = await runCold({ system, url: urls[system], s3, query: q, vector: Array.from(coldVector) });
           const key = `${system}|${q}`;
-          cold.set(key, [...(cold.get(key) ?? []), { ...r, meter: meter(proxy.since(mark), prefixes[system]) }]);
+          const exchanges = proxy.since(mark);
+          cold.set(key, [...(cold.get(key) ?? []), { ...r, meter: meter(exchanges, prefixes[system]), timeline: timeline(exchanges, prefixes[system], r.openStartedAtMs) }]);
         }
       }
       console.error(`  cold "${q}" done`);
@@ -340,7 +344,7 @@ function report(args: Args, appends: AppendResult[], cold: Map<string, ColdRun[]
   console.log(markdown(appends.map((a) => [a.system, a.note, f(a.seconds, 2), Math.round(rate(a)), f((rate(a) * rowBytes) / 1e6), a.meter.requests, mb(a.meter.sentBytes), f(a.indexSeconds, 1)]), ['system', 'how', 'seconds', 'rows/s', 'MB/s', 'requests', 'MB uploaded', 'index build s (not timed above)']));
   console.log(`\nQuiver ÷ LanceDB append throughput: ${f(rate(qa) / rate(la), 2)}×`);
 
-  console.log(`\n## Cold open + first query (fresh process per run; median of ${args.coldRuns}; requests/bytes of the median run's process)\n`);
+  console.log(`\n## Cold open + first query (fresh process per run, client libraries loaded before the clock starts; median of ${args.coldRuns}; requests/bytes of the median run's process)\n`);
   const coldRows: (string | number)[][] = [];
   for (const q of QUERY_NAMES) {
     for (const system of SYSTEMS) {
@@ -357,6 +361,18 @@ function report(args: Args, appends: AppendResult[], cold: Map<string, ColdRun[]
     const mid = medianRun(runs);
     return [q, ...kinds.map((k) => kb(bytesOf(mid.meter, [k])))];
   }), ['query', ...kinds]));
+
+  console.log('\nTimeline of the median cold run (ms from the start of the open; requests by kind of object, first start → last end):\n');
+  const tl: (string | number)[][] = [];
+  for (const q of QUERY_NAMES) {
+    for (const system of SYSTEMS) {
+      const mid = medianRun(cold.get(`${system}|${q}`)!);
+      tl.push([q, system, 'open returned', '', '', f(mid.openMs, 0), '']);
+      for (const t of mid.timeline) tl.push(['', '', t.kind, t.requests, f(t.startMs, 0), f(t.endMs, 0), kb(t.receivedBytes)]);
+      tl.push(['', '', 'first result', '', '', f(mid.openToResultMs, 0), '']);
+    }
+  }
+  console.log(markdown(tl, ['query', 'system', 'step', 'requests', 'start ms', 'end ms', 'KB down']));
 
   console.log(`\n## Warm queries (${args.repeats} queries on an open handle after ${WARMUP_QUERIES} untimed; per query)\n`);
   const warmRows: (string | number)[][] = [];
