@@ -285,19 +285,28 @@ export class SearchRuntime {
 
   /**
    * A projection's rows straight from the winners' looked-up values, or null when a column needs
-   * DuckDB (a large column, a type it converts, a file the lookup cannot read). Parsing and
+   * DuckDB (a large column other than a BLOB read by range, a type it converts, a file the
+   * lookup cannot read). Parsing and
    * planning the final SELECT over a VALUES list of 20 winners cost ~1.4-2 ms a query at 5k
    * rows (bench/overhead.ts), more than the search itself.
    */
   private async projectedRows(host: SearchHost, projection: Projection, hits: { rowIds: bigint[]; scores: number[] }): Promise<Record<string, unknown>[] | null> {
     const small = smallColumns(host.manifest.schema);
-    const outputs: { name: string; read: 'row_id' | 'score' | { at: number; sqlType: string } }[] = [];
+    const outputs: { name: string; read: 'row_id' | 'score' | { at: number; sqlType: string } | { large: string } }[] = [];
     const looked: string[] = [];
     for (const { column, alias } of projection.columns) {
       const lower = column.toLowerCase();
       // DuckDB names an unaliased column by the view's spelling of it, not the query's.
       if (lower === 'row_id' || lower === SCORE_COLUMN) {
         outputs.push({ name: alias || lower, read: lower === 'row_id' ? 'row_id' : 'score' });
+        continue;
+      }
+      // A BLOB column (images) on a store without local paths: its values by range, as DuckDB
+      // would return them (a Uint8Array each), without a temp table and a DuckDB query over it
+      // (~10 ms of a warm '20 winners + images' query, bench/objstore.ts).
+      const large = host.store.localPath ? [] : host.manifest.schema.filter((c) => c.name.toLowerCase() === lower && isLarge(c.type));
+      if (large.length === 1 && sqlType(large[0].type) === 'BLOB') {
+        outputs.push({ name: alias || large[0].name, read: { large: large[0].name } });
         continue;
       }
       const matching = small.filter((c) => c.name.toLowerCase() === lower);
@@ -314,12 +323,16 @@ export class SearchRuntime {
       throw e;
     }
     const live = hits.rowIds.map((id, i) => ({ id, score: hits.scores[i] })).filter((h) => found.rows.has(h.id));
+    const shown = live.slice(projection.offset, projection.offset + projection.limit);
+    const largeNames = [...new Set(outputs.flatMap((o) => (typeof o.read === 'object' && 'large' in o.read ? [o.read.large] : [])))];
+    const largeValues = new Map(await Promise.all(largeNames.map(async (c) => [c, await host.large.read(host.manifest, c, shown.map((h) => h.id))] as const)));
     const rows: Record<string, unknown>[] = [];
-    for (const h of live.slice(projection.offset, projection.offset + projection.limit)) {
+    for (const h of shown) {
       const values = found.rows.get(h.id)!;
       const row: Record<string, unknown> = {};
       for (const o of outputs) {
-        const v = o.read === 'row_id' ? h.id : o.read === 'score' ? (Number.isFinite(h.score) ? h.score : null) : jsValueOf(values[o.read.at], found.leaves[o.read.at], o.read.sqlType);
+        const r = o.read;
+        const v = r === 'row_id' ? h.id : r === 'score' ? (Number.isFinite(h.score) ? h.score : null) : 'large' in r ? blobOf(largeValues.get(r.large)!.get(h.id)) : jsValueOf(values[r.at], found.leaves[r.at], r.sqlType);
         if (v === undefined) return null;
         row[o.name] = v;
       }
@@ -994,6 +1007,12 @@ export class SearchRuntime {
       current.set(column, c as TextCollection);
     }
   }
+}
+
+/** A BLOB value read by range as DuckDB's rows give it: a Buffer of its own (not a view of a cached page), or null. */
+function blobOf(v: unknown): Uint8Array | null | undefined {
+  if (v === null || v === undefined) return null;
+  return v instanceof Uint8Array ? Buffer.from(v) : undefined;
 }
 
 /** The row ids of a file whose ids are dense (rowIdMin..rowIdMax ascending), or undefined. */
