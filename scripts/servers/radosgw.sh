@@ -71,9 +71,9 @@ public_addr = 127.0.0.1:$MON_PORT
 [osd.0]
 osd_data = $DIR/osd
 osd_objectstore = memstore
-memstore_device_bytes = 2147483648
+memstore_device_bytes = 6442450944
 [client.rgw.a]
-rgw_frontends = beast endpoint=127.0.0.1:$PORT
+rgw_frontends = beast endpoint=127.0.0.1:$PORT tcp_nodelay=1
 rgw_data = $DIR/rgw
 CONF
 }

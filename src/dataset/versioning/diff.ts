@@ -39,6 +39,8 @@ export interface DiffTable {
   large: string[];
   /** Views of the two versions with large columns, when their values were asked for. */
   valueViews?: { a: string; b: string };
+  /** Every temp table and view buildDiffTable made for this diff, so dropDiffTable drops exactly those. */
+  made: { tables: string[]; views: string[] };
 }
 
 /** Small columns of a schema as the view has them: user columns and image metadata. */
@@ -91,8 +93,15 @@ export async function buildDiffTable(ctx: VersionContext, name: string, a: Manif
   const inA = new Set([...smallColumnNames(a), ...largeColumnNames(a)]);
   const small = smallColumnNames(b).filter((c) => inA.has(c));
   const large = largeColumnNames(b).filter((c) => inA.has(c));
-  await createScopedView(ctx, `${name}_ra`, restrict(a, b), { large: 'none' });
-  await createScopedView(ctx, `${name}_rb`, restrict(b, a), { large: 'none' });
+  const made: DiffTable['made'] = { tables: [name], views: [] };
+  const view = async (suffix: string, m: Manifest, largeCols: 'none' | 'all'): Promise<string> => {
+    const v = `${name}_${suffix}`;
+    made.views.push(v);
+    await createScopedView(ctx, v, m, { large: largeCols });
+    return v;
+  };
+  await view('ra', restrict(a, b), 'none');
+  await view('rb', restrict(b, a), 'none');
   const pick = (x: string, y: string) => small.map((c, i) => `${x}.${quoteIdent(c)} AS a_${i}, ${y}.${quoteIdent(c)} AS b_${i}`).join(', ');
   const flags = large.map((_, j) => `false AS l_${j}`).join(', ');
   const cols = (x: string, y: string) => [`coalesce(${x}.row_id, ${y}.row_id) AS row_id`, `${x}.row_id IS NOT NULL AS in_a`, `${y}.row_id IS NOT NULL AS in_b`, pick(x, y), flags].filter(Boolean).join(', ');
@@ -104,12 +113,13 @@ export async function buildDiffTable(ctx: VersionContext, name: string, a: Manif
   let fullViews = false;
   for (let j = 0; j < large.length; j++) {
     if (!fullViews) {
-      await createScopedView(ctx, `${name}_fa`, a, { large: 'none' });
-      await createScopedView(ctx, `${name}_fb`, b, { large: 'none' });
+      await view('fa', a, 'none');
+      await view('fb', b, 'none');
       fullViews = true;
     }
     const sql = await largeChanges(ctx, a, b, large[j], `${name}_fa`, `${name}_fb`);
     if (!sql) continue;
+    if (!made.tables.includes(`${name}_l`)) made.tables.push(`${name}_l`);
     await ctx.session.run(`CREATE OR REPLACE TEMP TABLE ${name}_l AS ${sql}`);
     await ctx.session.run(
       `INSERT INTO ${name} SELECT ${cols('__qa', '__qb')} FROM ${name}_l __qk JOIN ${name}_fa __qa ON __qa.row_id = __qk.row_id JOIN ${name}_fb __qb ON __qb.row_id = __qk.row_id WHERE __qk.row_id NOT IN (SELECT row_id FROM ${name})`,
@@ -117,17 +127,17 @@ export async function buildDiffTable(ctx: VersionContext, name: string, a: Manif
     await ctx.session.run(`UPDATE ${name} SET l_${j} = true WHERE row_id IN (SELECT row_id FROM ${name}_l)`);
   }
   if (options.largeValues && large.length) {
-    await createScopedView(ctx, `${name}_va`, a, { large: 'all' });
-    await createScopedView(ctx, `${name}_vb`, b, { large: 'all' });
-    return { name, small, large, valueViews: { a: `${name}_va`, b: `${name}_vb` } };
+    const va = await view('va', a, 'all');
+    const vb = await view('vb', b, 'all');
+    return { name, small, large, valueViews: { a: va, b: vb }, made };
   }
-  return { name, small, large };
+  return { name, small, large, made };
 }
 
 /** Drops what buildDiffTable made for `t` (its table and views); later reads of `t` fail. */
 export async function dropDiffTable(ctx: VersionContext, t: DiffTable): Promise<void> {
-  for (const table of [t.name, `${t.name}_l`]) await ctx.session.run(`DROP TABLE IF EXISTS ${table}`);
-  for (const view of ['ra', 'rb', 'fa', 'fb', 'va', 'vb']) await ctx.session.run(`DROP VIEW IF EXISTS ${t.name}_${view}`);
+  for (const table of t.made.tables) await ctx.session.run(`DROP TABLE IF EXISTS ${table}`);
+  for (const view of t.made.views) await ctx.session.run(`DROP VIEW IF EXISTS ${view}`);
 }
 
 /** Counts of a diff table. */
