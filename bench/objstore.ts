@@ -5,7 +5,8 @@
 // 20-winner fetch returning images, and requests/bytes per query; prints pass/miss per target.
 // Rows are append.ts's image-generation records (PNG, prompt_emb, image_emb, rating, tags, user_id).
 // Usage: flock /tmp/quiver-bench.lock npx tsx bench/objstore.ts [--rows 20000] [--batch 1000]
-//        [--image-bytes 6000] [--repeats 30] [--cold-runs 3]
+//        [--image-bytes 6000] [--repeats 30] [--cold-runs 3] [--in-flight 16]
+// (--in-flight: Quiver's requestsInFlightMax, the S3 store's bound on requests in flight; default the store's.)
 // A benchmark, never a test: it prints figures and asserts nothing. Its bucket is deleted at the end.
 
 import { spawn } from 'node:child_process';
@@ -39,11 +40,13 @@ interface Args {
   imageBytes: number;
   repeats: number;
   coldRuns: number;
+  /** Quiver's requestsInFlightMax; 0 leaves the store's default. */
+  inFlight: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { rows: 20_000, batch: 1_000, imageBytes: 6_000, repeats: 30, coldRuns: 3 };
-  const names: Record<string, keyof Args> = { '--rows': 'rows', '--batch': 'batch', '--image-bytes': 'imageBytes', '--repeats': 'repeats', '--cold-runs': 'coldRuns' };
+  const a: Args = { rows: 20_000, batch: 1_000, imageBytes: 6_000, repeats: 30, coldRuns: 3, inFlight: 0 };
+  const names: Record<string, keyof Args> = { '--rows': 'rows', '--batch': 'batch', '--image-bytes': 'imageBytes', '--repeats': 'repeats', '--cold-runs': 'coldRuns', '--in-flight': 'inFlight' };
   for (let i = 0; i < argv.length; i++) {
     const name = names[argv[i]!];
     const v = Number(argv[i + 1]);
@@ -299,7 +302,7 @@ async function main(): Promise<void> {
   const admin = adminClient(s3Direct);
   const bucket = `quiver-bench-objstore-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const proxy = await startCountingProxy(s3Direct.endpoint);
-  const s3: S3Target = { ...s3Direct, endpoint: proxy.url };
+  const s3: S3Target = { ...s3Direct, endpoint: proxy.url, ...(args.inFlight ? { requestsInFlightMax: args.inFlight } : {}) };
   await admin.send(new CreateBucketCommand({ Bucket: bucket }));
   console.log(`server ${s3Direct.endpoint} (through the counting proxy ${proxy.url}), bucket ${bucket}`);
   const urls: Record<SystemName, string> = { Quiver: `s3://${bucket}/quiver`, LanceDB: `s3://${bucket}/lance` };
