@@ -365,17 +365,17 @@ function report(args: Args, appends: AppendResult[], cold: Map<string, ColdRun[]
     return [q, ...kinds.map((k) => kb(bytesOf(mid.meter, [k])))];
   }), ['query', ...kinds]));
 
-  console.log('\nTimeline of the median cold run (ms from the start of the open; requests by kind of object, first start → last end):\n');
+  console.log('\nTimeline of the median cold run (ms from the start of the open; requests by kind of object, first start → last end; busy: time with one of them open at the proxy; peak: most open at once):\n');
   const tl: (string | number)[][] = [];
   for (const q of QUERY_NAMES) {
     for (const system of SYSTEMS) {
       const mid = medianRun(cold.get(`${system}|${q}`)!);
-      tl.push([q, system, 'open returned', '', '', f(mid.openMs, 0), '']);
-      for (const t of mid.timeline) tl.push(['', '', t.kind, t.requests, f(t.startMs, 0), f(t.endMs, 0), kb(t.receivedBytes)]);
-      tl.push(['', '', 'first result', '', '', f(mid.openToResultMs, 0), '']);
+      tl.push([q, system, 'open returned', '', '', f(mid.openMs, 0), '', '', '']);
+      for (const t of mid.timeline) tl.push(['', '', t.kind, t.requests, f(t.startMs, 0), f(t.endMs, 0), f(t.busyMs, 0), t.peakInFlight, kb(t.receivedBytes)]);
+      tl.push(['', '', 'first result', '', '', f(mid.openToResultMs, 0), '', '', '']);
     }
   }
-  console.log(markdown(tl, ['query', 'system', 'step', 'requests', 'start ms', 'end ms', 'KB down']));
+  console.log(markdown(tl, ['query', 'system', 'step', 'requests', 'start ms', 'end ms', 'busy ms', 'peak in flight', 'KB down']));
 
   console.log(`\n## Warm queries (${args.repeats} queries on an open handle after ${WARMUP_QUERIES} untimed; per query)\n`);
   const warmRows: (string | number)[][] = [];
