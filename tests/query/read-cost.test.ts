@@ -9,6 +9,7 @@ import * as quiver from '../../src/index.js';
 import { CountingStore, MemoryStore, openStore, type ObjectStore } from '../../src/storage/index.js';
 import { sharedObjectCache } from '../../src/dataset/shared-engine.js';
 import { INDEX_HEAD_GUESS_BYTES, decodeVectorIndexFile } from '../../src/query/search/vector-index-file.js';
+import { rerankPool } from '../../src/index/index.js';
 import { withServer } from '../helpers/servers.js';
 import { prng } from '../helpers/tmp.js';
 
@@ -257,6 +258,7 @@ function vectorSuite(title: string, make: () => Promise<ObjectStore>): void {
       const ds = await quiver.open(store);
       const rows = await ds.query('select n from dataset order by cosine_similarity(emb, $1) desc limit 10', [q]);
       const coldBytes = [...store.keysRead].filter(([k]) => k.endsWith('.emb.parquet')).reduce((n, [, b]) => n + b, 0);
+      const coldRequests = [...store.requestsRead].filter(([k]) => k.endsWith('.emb.parquet')).reduce((n, [, r]) => n + r, 0);
       const indexRead = [...store.keysRead].filter(([k]) => k.startsWith('index/')).reduce((n, [, b]) => n + b, 0);
       const [indexKey] = [...store.keysRead.keys()].filter((k) => k.startsWith('index/'));
       // The second query reads the files whole and keeps their vectors; the third reads nothing.
@@ -276,9 +278,14 @@ function vectorSuite(title: string, make: () => Promise<ObjectStore>): void {
       // The plan walked the graph: the index file was read by parts, no byte of it twice.
       const whole = await store.inner.get(indexKey!);
       assert.ok(indexRead <= whole.length, `seed ${SEED}: read ${indexRead} bytes of a ${whole.length}-byte index`);
+      // One request per file for its tail, then at most one per candidate (pages merged per file
+      // by the gap rule, none read twice): the pool is 10 × the index's (calibrated) rerankFactor.
+      const { rerankFactor } = (decodeVectorIndexFile(whole, indexKey!).kernel.header as { options: { rerankFactor: number } }).options;
+      const pool = rerankPool(10, rerankFactor);
+      assert.ok(coldRequests <= FRAGMENTS + pool, `seed ${SEED}: ${coldRequests} requests to vector files for ${FRAGMENTS} tails and a re-rank pool of ${pool}`);
       const read = coldBytes;
       const fileBytes = FRAGMENTS * FRAGMENT_ROWS * DIM * 4;
-      console.log(`# cold top 10 by a 256-d vector: ${read} bytes of vector files (${((100 * read) / fileBytes).toFixed(1)} % of ${fileBytes})`);
+      console.log(`# cold top 10 by a 256-d vector: ${read} bytes of vector files (${((100 * read) / fileBytes).toFixed(1)} % of ${fileBytes}) in ${coldRequests} requests`);
       assert.ok(read < fileBytes / 4, `seed ${SEED}: read ${read} bytes of ${fileBytes} bytes of vectors`);
     });
 
