@@ -5,7 +5,8 @@
 // 20-winner fetch returning images, and requests/bytes per query; prints pass/miss per target.
 // Rows are append.ts's image-generation records (PNG, prompt_emb, image_emb, rating, tags, user_id).
 // Usage: flock /tmp/quiver-bench.lock npx tsx bench/objstore.ts [--rows 20000] [--batch 1000]
-//        [--image-bytes 6000] [--repeats 30] [--cold-runs 3] [--only append]
+//        [--image-bytes 6000] [--repeats 30] [--cold-runs 3] [--in-flight 16] [--only append]
+// (--in-flight: Quiver's requestsInFlightMax, the S3 store's bound on requests in flight; default the store's.)
 // `--only append` runs the append side by side and nothing after it (about 20 s instead of 90).
 // A benchmark, never a test: it prints figures and asserts nothing. Its bucket is deleted at the end.
 
@@ -23,6 +24,7 @@ import { startCountingProxy, type CountingProxy, type Exchange } from './lib/cou
 import type { ColdRequest, ColdResult } from './lib/objstore-cold.js';
 import { LANCE_TABLE, QUERY_NAMES, lanceStorage, openSystem, quiverStorage, type QueryAnswer, type QueryName, type S3Target, type SystemName } from './lib/objstore-systems.js';
 import { bytesOf, meter, type Meter } from './lib/s3-meter.js';
+import { timeline, type TimelineRow } from './lib/objstore-timeline.js';
 
 const PROMPT_DIM = 768;
 const IMAGE_DIM = 256;
@@ -39,13 +41,15 @@ interface Args {
   imageBytes: number;
   repeats: number;
   coldRuns: number;
+  /** Quiver's requestsInFlightMax; 0 leaves the store's default. */
+  inFlight: number;
   /** Only the append measurement (`--only append`). */
   appendOnly: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { rows: 20_000, batch: 1_000, imageBytes: 6_000, repeats: 30, coldRuns: 3, appendOnly: false };
-  const names: Record<string, Exclude<keyof Args, 'appendOnly'>> = { '--rows': 'rows', '--batch': 'batch', '--image-bytes': 'imageBytes', '--repeats': 'repeats', '--cold-runs': 'coldRuns' };
+  const a: Args = { rows: 20_000, batch: 1_000, imageBytes: 6_000, repeats: 30, coldRuns: 3, inFlight: 0, appendOnly: false };
+  const names: Record<string, Exclude<keyof Args, 'appendOnly'>> = { '--rows': 'rows', '--batch': 'batch', '--image-bytes': 'imageBytes', '--repeats': 'repeats', '--cold-runs': 'coldRuns', '--in-flight': 'inFlight' };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--only') {
       if (argv[i + 1] !== 'append') throw new Error(`bench: --only takes "append", got "${argv[i + 1]}"`);
@@ -177,6 +181,8 @@ async function appendLance(url: string, s3: S3Target, batches: BenchRecord[][], 
 
 interface ColdRun extends ColdResult {
   meter: Meter;
+  /** The run's requests by kind, in ms from the start of its open. */
+  timeline: TimelineRow[];
 }
 
 function runCold(req: ColdRequest): Promise<ColdResult> {
@@ -305,7 +311,7 @@ async function main(): Promise<void> {
   const admin = adminClient(s3Direct);
   const bucket = `quiver-bench-objstore-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const proxy = await startCountingProxy(s3Direct.endpoint);
-  const s3: S3Target = { ...s3Direct, endpoint: proxy.url };
+  const s3: S3Target = { ...s3Direct, endpoint: proxy.url, ...(args.inFlight ? { requestsInFlightMax: args.inFlight } : {}) };
   await admin.send(new CreateBucketCommand({ Bucket: bucket }));
   console.log(`server ${s3Direct.endpoint} (through the counting proxy ${proxy.url}), bucket ${bucket}`);
   const urls: Record<SystemName, string> = { Quiver: `s3://${bucket}/quiver`, LanceDB: `s3://${bucket}/lance` };
@@ -327,7 +333,8 @@ async function main(): Promise<void> {
           const mark = proxy.log.length;
           const r = await runCold({ system, url: urls[system], s3, query: q, vector: Array.from(coldVector) });
           const key = `${system}|${q}`;
-          cold.set(key, [...(cold.get(key) ?? []), { ...r, meter: meter(proxy.since(mark), prefixes[system]) }]);
+          const exchanges = proxy.since(mark);
+          cold.set(key, [...(cold.get(key) ?? []), { ...r, meter: meter(exchanges, prefixes[system]), timeline: timeline(exchanges, prefixes[system], r.openStartedAtMs) }]);
         }
       }
       console.error(`  cold "${q}" done`);
@@ -357,7 +364,7 @@ function reportAppend(args: Args, appends: AppendResult[], rowBytes: number): vo
 function report(args: Args, appends: AppendResult[], cold: Map<string, ColdRun[]>, warm: Map<string, WarmRun>, sizes: Map<string, number>, rowBytes: number): void {
   reportAppend(args, appends, rowBytes);
 
-  console.log(`\n## Cold open + first query (fresh process per run; median of ${args.coldRuns}; requests/bytes of the median run's process)\n`);
+  console.log(`\n## Cold open + first query (fresh process per run, client libraries loaded before the clock starts; median of ${args.coldRuns}; requests/bytes of the median run's process)\n`);
   const coldRows: (string | number)[][] = [];
   for (const q of QUERY_NAMES) {
     for (const system of SYSTEMS) {
@@ -374,6 +381,18 @@ function report(args: Args, appends: AppendResult[], cold: Map<string, ColdRun[]
     const mid = medianRun(runs);
     return [q, ...kinds.map((k) => kb(bytesOf(mid.meter, [k])))];
   }), ['query', ...kinds]));
+
+  console.log('\nTimeline of the median cold run (ms from the start of the open; requests by kind of object, first start → last end; busy: time with one of them open at the proxy; peak: most open at once):\n');
+  const tl: (string | number)[][] = [];
+  for (const q of QUERY_NAMES) {
+    for (const system of SYSTEMS) {
+      const mid = medianRun(cold.get(`${system}|${q}`)!);
+      tl.push([q, system, 'open returned', '', '', f(mid.openMs, 0), '', '', '']);
+      for (const t of mid.timeline) tl.push(['', '', t.kind, t.requests, f(t.startMs, 0), f(t.endMs, 0), f(t.busyMs, 0), t.peakInFlight, kb(t.receivedBytes)]);
+      tl.push(['', '', 'first result', '', '', f(mid.openToResultMs, 0), '', '', '']);
+    }
+  }
+  console.log(markdown(tl, ['query', 'system', 'step', 'requests', 'start ms', 'end ms', 'busy ms', 'peak in flight', 'KB down']));
 
   console.log(`\n## Warm queries (${args.repeats} queries on an open handle after ${WARMUP_QUERIES} untimed; per query)\n`);
   const warmRows: (string | number)[][] = [];

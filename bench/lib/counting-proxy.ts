@@ -22,6 +22,9 @@ export interface Exchange {
   sentBytes: number;
   /** Answer body bytes (what a get downloaded). */
   receivedBytes: number;
+  /** When the request arrived and when its answer was fully sent, ms since the epoch (fractional): a timeline across processes. */
+  startMs: number;
+  endMs: number;
 }
 
 export interface CountingProxy {
@@ -58,13 +61,14 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
   const server: Server = createServer((req, res) => {
     const method = req.method ?? 'GET';
     const seen = classify(method, req.url ?? '/', req.headers);
+    const startMs = performance.timeOrigin + performance.now();
     let sentBytes = 0;
     let receivedBytes = 0;
     req.on('data', (c: Buffer) => (sentBytes += c.length));
     const up = request({ host: t.hostname, port: t.port, method, path: req.url, headers: req.headers, agent }, (answer) => {
       const status = answer.statusCode ?? 502;
       answer.on('data', (c: Buffer) => (receivedBytes += c.length));
-      res.on('finish', () => log.push({ ...seen, method, status, sentBytes, receivedBytes }));
+      res.on('finish', () => log.push({ ...seen, method, status, sentBytes, receivedBytes, startMs, endMs: performance.timeOrigin + performance.now() }));
       res.writeHead(status, answer.headers);
       answer.pipe(res);
     });

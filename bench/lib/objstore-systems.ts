@@ -17,6 +17,8 @@ export interface S3Target {
   region: string;
   accessKeyId: string;
   secretAccessKey: string;
+  /** Quiver's S3 store bound on requests in flight (bench/objstore.ts --in-flight); absent: its default. */
+  requestsInFlightMax?: number;
 }
 
 /** What a query returned, enough to check both systems answered alike. */
@@ -46,7 +48,8 @@ export const QUIVER_SQL: Record<QueryName, string> = {
 export const LANCE_TABLE = 'gen';
 
 export function quiverStorage(s3: S3Target) {
-  return { endpoint: s3.endpoint, region: s3.region, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } };
+  const bound = s3.requestsInFlightMax ? { requestsInFlightMax: s3.requestsInFlightMax } : {};
+  return { endpoint: s3.endpoint, region: s3.region, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }, ...bound };
 }
 
 export function lanceStorage(s3: S3Target): Record<string, string> {

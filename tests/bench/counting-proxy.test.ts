@@ -49,7 +49,7 @@ describe('s3 meter', () => {
   });
 
   it('counts only the given prefix and bucket-level requests, and data requests only for reads of data files', () => {
-    const ex = (op: Exchange['op'], key: string, receivedBytes: number): Exchange => ({ op, method: op.toUpperCase(), bucket: 'b', key, status: 200, sentBytes: 0, receivedBytes });
+    const ex = (op: Exchange['op'], key: string, receivedBytes: number): Exchange => ({ op, method: op.toUpperCase(), bucket: 'b', key, status: 200, sentBytes: 0, receivedBytes, startMs: 0, endMs: 0 });
     const m = meter([ex('get', 'q/data/f.image.parquet', 500), ex('get', 'q/refs/heads/main', 40), ex('list', '', 300), ex('put', 'q/data/g.scalar.parquet', 0), ex('get', 'other/data/f.image.parquet', 9)], 'q/');
     assert.equal(m.requests, 4);
     assert.equal(m.dataRequests, 1);

@@ -285,7 +285,7 @@ export class SearchRuntime {
     const plan = await this.plan(host, sql, params);
     await this.loadText(host, [...plan.textColumns, ...(plan.topk?.signals.filter((s) => s.kind === 'bm25').map((s) => s.column) ?? [])]);
     if (plan.topk) {
-      if (!host.store.localPath) await this.prefetchLargeFooters(host, plan.topk, sql);
+      if (!host.store.localPath) await this.prefetchLargeFooters(host, plan.topk, sql, this.prefetchSignals(host, plan.topk));
       const hits = await this.topK(host, plan, params);
       const projected = as === 'rows' && plan.topk.projection && !hasBounds(host.bounds) ? await this.projectedRows(host, plan.topk.projection, hits) : null;
       if (projected) return projected;
@@ -309,19 +309,28 @@ export class SearchRuntime {
 
   /**
    * A projection's rows straight from the winners' looked-up values, or null when a column needs
-   * DuckDB (a large column, a type it converts, a file the lookup cannot read). Parsing and
+   * DuckDB (a large column other than a BLOB read by range, a type it converts, a file the
+   * lookup cannot read). Parsing and
    * planning the final SELECT over a VALUES list of 20 winners cost ~1.4-2 ms a query at 5k
    * rows (bench/overhead.ts), more than the search itself.
    */
   private async projectedRows(host: SearchHost, projection: Projection, hits: { rowIds: bigint[]; scores: number[] }): Promise<Record<string, unknown>[] | null> {
     const small = smallColumns(host.manifest.schema);
-    const outputs: { name: string; read: 'row_id' | 'score' | { at: number; sqlType: string } }[] = [];
+    const outputs: { name: string; read: 'row_id' | 'score' | { at: number; sqlType: string } | { large: string } }[] = [];
     const looked: string[] = [];
     for (const { column, alias } of projection.columns) {
       const lower = column.toLowerCase();
       // DuckDB names an unaliased column by the view's spelling of it, not the query's.
       if (lower === 'row_id' || lower === SCORE_COLUMN) {
         outputs.push({ name: alias || lower, read: lower === 'row_id' ? 'row_id' : 'score' });
+        continue;
+      }
+      // A BLOB column (images) on a store without local paths: its values by range, as DuckDB
+      // would return them (a Uint8Array each), without a temp table and a DuckDB query over it
+      // (~10 ms of a warm '20 winners + images' query, bench/objstore.ts).
+      const large = host.store.localPath ? [] : host.manifest.schema.filter((c) => c.name.toLowerCase() === lower && isLarge(c.type));
+      if (large.length === 1 && sqlType(large[0].type) === 'BLOB') {
+        outputs.push({ name: alias || large[0].name, read: { large: large[0].name } });
         continue;
       }
       const matching = small.filter((c) => c.name.toLowerCase() === lower);
@@ -338,12 +347,16 @@ export class SearchRuntime {
       throw e;
     }
     const live = hits.rowIds.map((id, i) => ({ id, score: hits.scores[i] })).filter((h) => found.rows.has(h.id));
+    const shown = live.slice(projection.offset, projection.offset + projection.limit);
+    const largeNames = [...new Set(outputs.flatMap((o) => (typeof o.read === 'object' && 'large' in o.read ? [o.read.large] : [])))];
+    const largeValues = new Map(await Promise.all(largeNames.map(async (c) => [c, await host.large.read(host.manifest, c, shown.map((h) => h.id))] as const)));
     const rows: Record<string, unknown>[] = [];
-    for (const h of live.slice(projection.offset, projection.offset + projection.limit)) {
+    for (const h of shown) {
       const values = found.rows.get(h.id)!;
       const row: Record<string, unknown> = {};
       for (const o of outputs) {
-        const v = o.read === 'row_id' ? h.id : o.read === 'score' ? (Number.isFinite(h.score) ? h.score : null) : jsValueOf(values[o.read.at], found.leaves[o.read.at], o.read.sqlType);
+        const r = o.read;
+        const v = r === 'row_id' ? h.id : r === 'score' ? (Number.isFinite(h.score) ? h.score : null) : 'large' in r ? blobOf(largeValues.get(r.large)!.get(h.id)) : jsValueOf(values[r.at], found.leaves[r.at], r.sqlType);
         if (v === undefined) return null;
         row[o.name] = v;
       }
@@ -606,7 +619,7 @@ export class SearchRuntime {
 
   private async topK(host: SearchHost, plan: SearchPlan, params: readonly Param[]): Promise<{ rowIds: bigint[]; scores: number[] }> {
     const topk = plan.topk!;
-    for (const s of topk.signals) if (s.kind === 'vector') this.prefetchVectors(host, s);
+    void this.prefetchSignals(host, topk);
     const candidates = await this.candidates(host, plan, params);
     const n = this.fetchCount(plan);
     const lists: SignalHits[] = [];
@@ -965,18 +978,36 @@ export class SearchRuntime {
   }
 
   /**
-   * Starts reading the footers of the large-column files whose values the winners will return
-   * (layout 2), so the winners' values cost their offset index parts and pages once the search
-   * has found them, not a footer round trip more. A signal's own vector column is left to
+   * Starts the vector signals' downloads (prefetchVectors, idempotent) and returns when their
+   * index files are in (or failed: the search's own read reports it).
+   */
+  private prefetchSignals(host: SearchHost, topk: TopKPlan): Promise<void> {
+    const waits: Promise<unknown>[] = [];
+    for (const s of topk.signals) {
+      if (s.kind !== 'vector') continue;
+      this.prefetchVectors(host, s);
+      const meta = this.indexMeta(host, s.column, 'vector', s.metric);
+      const fetching = meta && this.indexFetches.get(meta.key);
+      if (fetching) waits.push(fetching);
+    }
+    return Promise.allSettled(waits).then(() => undefined);
+  }
+
+  /**
+   * Reads the footers of the large-column files whose values the winners will return (layout
+   * 2), so the winners' values cost their offset index parts and pages once the search has found
+   * them, not a footer round trip more. They start once `after` (the index files) is in: the
+   * footers are needed last, and read first they held 16 of the store's request slots while the
+   * index file, needed first, waited (bench/objstore.ts, cold "20 winners + images": its 5.2 MB
+   * read began 200 ms after its header came back). A signal's own vector column is left to
    * prefetchVectors (its candidates need most page locations: the whole tail is read). Which
    * columns the query names is only a hint here: a text the parser refuses prefetches nothing.
    */
-  private async prefetchLargeFooters(host: SearchHost, topk: TopKPlan, sql: string): Promise<void> {
+  private async prefetchLargeFooters(host: SearchHost, topk: TopKPlan, sql: string, after: Promise<void>): Promise<void> {
     const needed = await host.referenced(sql).catch(() => new Set<string>());
     const signals = new Set(topk.signals.map((s) => s.column));
-    for (const c of host.manifest.schema) {
-      if (isLarge(c.type) && !signals.has(c.name) && (needed === 'all' || needed.has(c.name.toLowerCase()))) host.large.prefetchFooters(host.manifest, c.name);
-    }
+    const columns = host.manifest.schema.filter((c) => isLarge(c.type) && !signals.has(c.name) && (needed === 'all' || needed.has(c.name.toLowerCase())));
+    if (columns.length) void after.then(() => columns.forEach((c) => host.large.prefetchFooters(host.manifest, c.name)));
   }
 
   private texts(session: Session): Map<string, TextCollection> {
@@ -1005,6 +1036,12 @@ export class SearchRuntime {
       current.set(column, c as TextCollection);
     }
   }
+}
+
+/** A BLOB value read by range as DuckDB's rows give it: a Buffer of its own (not a view of a cached page), or null. */
+function blobOf(v: unknown): Uint8Array | null | undefined {
+  if (v === null || v === undefined) return null;
+  return v instanceof Uint8Array ? Buffer.from(v) : undefined;
 }
 
 /** The row ids of a file whose ids are dense (rowIdMin..rowIdMax ascending), or undefined. */

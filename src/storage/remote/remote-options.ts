@@ -35,6 +35,13 @@ export function resolveRemoteOptions(o: RemoteStoreOptions = {}): ResolvedRemote
     retryBaseMs: o.retryBaseMs ?? 100,
     retryDelayMsMax: o.retryDelayMsMax ?? 5_000,
     requestTimeoutMs: o.requestTimeoutMs ?? 30_000,
+    // 16: raising it bought nothing measurable. bench/objstore.ts --in-flight 16 / 32 / 64, one
+    // sitting (2026-12-03 12:51-12:57, load 14.6 → 7.8 → 10.7), cold open → result, median of 3:
+    // vector + filter 820 / 1,004 / 1,122 ms, 20 winners + images 1,297 / 1,229 / 1,508 ms;
+    // repeated in reverse (13:06-13:10, load 5-8): 804 / 977 / 1,669 and 1,065 / 701 / 854. The
+    // cold re-rank's 97 image_emb requests were open at the proxy for 213 of their 878 ms (peak 20):
+    // the client's CPU (SDK per request, decoding) paces them, not this bound. (The SDK's own
+    // agent caps sockets at 50 in any case.)
     requestsInFlightMax: o.requestsInFlightMax ?? 16,
     multipartThresholdBytes: o.multipartThresholdBytes ?? 64 * MiB,
     partBytes: o.partBytes ?? 16 * MiB,

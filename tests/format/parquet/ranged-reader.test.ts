@@ -92,6 +92,30 @@ describe('ranged parquet reader', () => {
     assert.equal(store.counts.gets, 2, 'parts read once are kept: only the two pages');
   });
 
+  it('reads the rest of a small offset index with the part a second lookup misses, so later lookups read pages only', async () => {
+    const rows = 400;
+    const blobs: ParquetColumn = { name: 'image', leaf: 'binary', nullable: false, listDepth: 0, values: Array.from({ length: rows }, (_, i) => new Uint8Array(1000).fill(i % 251)) };
+    const { store, source, tail } = await stored([ids(rows), blobs], 10_000, 1000, true, 64); // 7 parts of up to 64 pages
+    const index = (await openRanged(source)).footer.rowGroups[0].chunks[1].offsetIndex!;
+    const file = await openByFooter(source, tail.footer!);
+    store.reset();
+    await readRowsRanged(file, [{ column: 1, group: 0, positions: [3] }]);
+    assert.equal(store.counts.gets, 2, 'the first lookup reads one part, then one page');
+    assert.ok(store.counts.getBytes - 1000 < index.length / 4, `the first lookup read ${store.counts.getBytes - 1000} bytes of a ${index.length}-byte index`);
+    store.reset();
+    const [second] = await readRowsRanged(file, [{ column: 1, group: 0, positions: [200] }]);
+    assert.equal((second[0] as Uint8Array)[0], 200);
+    // Parts 1-6 lie end to end after part 0: one request for them, one for the page.
+    assert.equal(store.counts.gets, 2, 'the second lookup reads the rest of the index in one request, then its page');
+    assert.ok(store.counts.getBytes - 1000 <= index.length, `${store.counts.getBytes - 1000} bytes of index read, at most the ${index.length} it has`);
+    store.reset();
+    const positions = [70, 140, 330, 399];
+    const [third] = await readRowsRanged(file, [{ column: 1, group: 0, positions }]);
+    assert.deepEqual(third.map((b) => (b as Uint8Array)[0]), positions.map((p) => p % 251));
+    assert.equal(store.counts.gets, positions.length, 'later lookups read their pages only');
+    assert.ok(store.counts.getBytes < positions.length * 1100, `${store.counts.getBytes} bytes for ${positions.length} pages of 1,000-byte values and their headers`);
+  });
+
   it('reports a garbled offset index part as corrupt, and reads it afresh next time', async () => {
     const rows = 200;
     const blobs: ParquetColumn = { name: 'image', leaf: 'binary', nullable: false, listDepth: 0, values: Array.from({ length: rows }, (_, i) => new Uint8Array(500).fill(i)) };

@@ -1,5 +1,6 @@
 // The order a cold filtered search asks the store for its files: the vector index's download
-// starts before the filter's files are fetched, so the two overlap instead of queueing.
+// starts before the filter's files are fetched, so the two overlap instead of queueing, and the
+// files of the large columns it returns (needed last) are asked for only once the index is in.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as quiver from '../../../src/index.js';
@@ -23,14 +24,14 @@ class GetOrder extends ForwardingStore {
   }
 }
 
-/** A dataset of `batches` × 100 rows (16-d vectors, ratings 0..4) with a vector index, on a GetOrder store. */
+/** A dataset of `batches` × 100 rows (16-d vectors, ratings 0..4, a small image) with a vector index, on a GetOrder store. */
 async function indexedDataset(name: string, seed: number, batches: number): Promise<{ store: GetOrder; vec: () => Float32Array }> {
   const rand = prng(seed);
   const vec = () => Float32Array.from({ length: 16 }, () => rand() - 0.5);
   const store = new GetOrder(new MemoryStore(`memory://${name}-${seed}-${Math.random()}`));
-  const ds = await quiver.create(store, { schema: { emb: 'emb-16', rating: 'int' } });
+  const ds = await quiver.create(store, { schema: { emb: 'emb-16', rating: 'int', image: 'blob' } });
   for (let c = 0; c < batches; c++) {
-    await ds.append(Array.from({ length: 100 }, (_, i) => ({ emb: vec(), rating: i % 5 })));
+    await ds.append(Array.from({ length: 100 }, (_, i) => ({ emb: vec(), rating: i % 5, image: new Uint8Array(64).fill(i) })));
     await ds.commit(`batch ${c}`);
   }
   await ds.createIndex('emb', { kind: 'vector', metric: 'cosine' });
@@ -68,6 +69,23 @@ describe('vector search prefetch', () => {
       assert.ok(firstTail < lastIndex, `events ${store.events.join(', ')} (QUIVER_SEED=${SEED})`);
       const tails = new Set(store.events.filter((e) => e.startsWith('ask ') && e.endsWith('.emb.parquet')).map((e) => e.slice(4)));
       assert.equal(tails.size, 3, 'each of the three files once');
+    } finally {
+      await cold.close();
+    }
+  });
+
+  it('asks for the files of a returned large column only once the index file is in', async () => {
+    const { store, vec } = await indexedDataset('vector-prefetch-returned', SEED + 2, 2);
+    const cold = await quiver.open(store);
+    try {
+      store.events.length = 0;
+      const rows = await cold.query('select row_id, image from dataset where rating >= 1 order by cosine_similarity(emb, $1) desc limit 5', [vec()]);
+      assert.equal(rows.length, 5);
+      assert.ok(rows.every((r) => r.image instanceof Uint8Array && r.image.length === 64));
+      const firstImage = store.events.findIndex((e) => e.startsWith('ask ') && e.endsWith('.image.parquet'));
+      const lastIndex = store.events.map((e) => e.startsWith('done index/')).lastIndexOf(true);
+      assert.ok(firstImage >= 0 && lastIndex >= 0, `events ${store.events.join(', ')} (QUIVER_SEED=${SEED})`);
+      assert.ok(lastIndex < firstImage, `events ${store.events.join(', ')} (QUIVER_SEED=${SEED})`);
     } finally {
       await cold.close();
     }
