@@ -67,6 +67,11 @@ export class S3Store extends RemoteStore {
       credentials: options.credentials,
       forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
       maxAttempts: 1, // our runner retries, and never a conditional put blindly
+      // The SDK's default checks a response checksum on every GET in JavaScript: 54 ms of a
+      // 665 ms cold vector + filter query's CPU profile here. Quiver checks every data file it
+      // uses against the CRC-32 its manifest holds (metadata is in a sha256 envelope), so only an
+      // operation that requires a check gets the SDK's too.
+      responseChecksumValidation: 'WHEN_REQUIRED',
     };
     this.endpoint = options.endpoint ?? `https://s3.${region}.amazonaws.com`;
     this.where = { url: this.url, endpoint: this.endpoint, bucket: this.root };
