@@ -1,7 +1,8 @@
 // An ObjectStore over S3 or any S3-compatible endpoint (AWS SDK v3) at `s3://bucket/prefix`.
 // Conditional puts map to S3's own: put-if-absent is `If-None-Match: *`, put-if-match is
 // `If-Match: <etag>`; writes wait for the once-per-process probe (remote-store.ts). Etags are
-// kept without quotes, the only form radosgw's If-Match matches.
+// kept without quotes, the only form radosgw's If-Match matches. Data reads (whole and ranged
+// GETs) take the lean path in lean-get.ts; every other request goes through the SDK.
 
 import { crc32 } from 'node:zlib';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
