@@ -1,6 +1,9 @@
 // S3Store's data reads go the lean way (lean-get.ts), not through S3Client.send, and still build
 // the SDK's URL, use the client's credential provider, and fail with the SDK path's errors.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { isQuiverError, type QuiverError } from '../../../src/errors.js';
@@ -66,6 +69,28 @@ describe('lean GET addressing', () => {
       assert.equal(t.signingName, 's3');
     });
   }
+});
+
+describe('lean GET over https', () => {
+  it('keeps the default TLS checks: a server whose certificate no CA signed is refused', async () => {
+    // A throwaway self-signed certificate for 127.0.0.1 (tests/storage/s3/fixtures), made by
+    // openssl req -x509 -newkey rsa:2048 -nodes -days 36500 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1
+    const dir = new URL('./fixtures/', import.meta.url);
+    let answered = 0;
+    const server = https.createServer({ key: readFileSync(new URL('self-signed.key', dir)), cert: readFileSync(new URL('self-signed.crt', dir)) }, (_req, res) => {
+      answered++;
+      res.writeHead(206, { etag: '"e"', 'content-length': '1' }).end('x');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const endpoint = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const s = openStore('s3://b/p', { endpoint, region: 'us-east-1', credentials: creds, retriesMax: 0 });
+      await assert.rejects(s.get('k', { offset: 0, length: 1 }), (e) => isQuiverError(e, 'io') && /self[- ]signed/i.test(String((e as Error).cause)));
+      assert.equal(answered, 0, 'a request was answered over an unverified connection');
+    } finally {
+      server.close();
+    }
+  });
 });
 
 withServer('s3', 'lean GET on radosgw', (server) => {
