@@ -86,9 +86,10 @@ export class S3Store extends RemoteStore {
 
   /** The data reads' path (lean-get.ts); built from the SDK client's own endpoint and credentials. */
   private leanGetter(): Promise<LeanGetter> {
-    this.lean ??= this.s3().then(async ({ sdk, client }) => new LeanGetter(client, await resolveLeanTarget(client, sdk.GetObjectCommand, this.root)));
-    this.lean.catch(() => (this.lean = undefined)); // a failed build is retried by the next read
-    return this.lean;
+    if (this.lean) return this.lean;
+    const lean = this.s3().then(async ({ sdk, client }) => new LeanGetter(client, await resolveLeanTarget(client, sdk.GetObjectCommand, this.root)));
+    lean.catch(() => this.lean === lean && (this.lean = undefined)); // a failed build is retried by the next read
+    return (this.lean = lean);
   }
 
   protected error(op: string, key: string, e: unknown): QuiverError {
