@@ -1,7 +1,8 @@
 // An ObjectStore over S3 or any S3-compatible endpoint (AWS SDK v3) at `s3://bucket/prefix`.
 // Conditional puts map to S3's own: put-if-absent is `If-None-Match: *`, put-if-match is
 // `If-Match: <etag>`; writes wait for the once-per-process probe (remote-store.ts). Etags are
-// kept without quotes, the only form radosgw's If-Match matches.
+// kept without quotes, the only form radosgw's If-Match matches. Data reads (whole and ranged
+// GETs) take the lean path in lean-get.ts; every other request goes through the SDK.
 
 import { crc32 } from 'node:zlib';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
@@ -10,6 +11,7 @@ import type { ByteRange, ObjectInfo, PutCondition, StoredObject } from '../objec
 import { refused, type ProbeResult } from '../remote/condition-probe.js';
 import { splitRemoteUrl, type RemoteStoreOptions } from '../remote/remote-options.js';
 import { RemoteStore, type ListPage } from '../remote/remote-store.js';
+import { LeanGetter, resolveLeanTarget } from './lean-get.js';
 import { classifyS3, s3Error, type S3Where } from './s3-errors.js';
 
 export interface S3StoreOptions extends RemoteStoreOptions {
@@ -52,6 +54,7 @@ export class S3Store extends RemoteStore {
   protected readonly root: string;
   private readonly config: S3ClientConfig;
   private client?: Promise<{ sdk: S3Sdk; client: S3Client }>;
+  private lean?: Promise<LeanGetter>;
   private readonly where: S3Where;
 
   constructor(url: string, options: S3StoreOptions = {}) {
@@ -81,6 +84,14 @@ export class S3Store extends RemoteStore {
     return (this.client ??= loadSdk().then((sdk) => ({ sdk, client: new sdk.S3Client(this.config) })));
   }
 
+  /** The data reads' path (lean-get.ts); built from the SDK client's own endpoint and credentials. */
+  private leanGetter(): Promise<LeanGetter> {
+    if (this.lean) return this.lean;
+    const lean = this.s3().then(async ({ sdk, client }) => new LeanGetter(client, await resolveLeanTarget(client, sdk.GetObjectCommand, this.root)));
+    lean.catch(() => this.lean === lean && (this.lean = undefined)); // a failed build is retried by the next read
+    return (this.lean = lean);
+  }
+
   protected error(op: string, key: string, e: unknown): QuiverError {
     return s3Error(this.where, op, key, e);
   }
@@ -91,10 +102,8 @@ export class S3Store extends RemoteStore {
 
   protected async fetch(name: string, range: ByteRange | undefined, abortSignal: AbortSignal): Promise<StoredObject> {
     const Range = range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined;
-    const { sdk, client } = await this.s3();
-    const r = await client.send(new sdk.GetObjectCommand({ Bucket: this.root, Key: name, Range }), { abortSignal });
-    const data = await r.Body!.transformToByteArray();
-    return { data, info: { key: name, size: data.length, etag: unquote(r.ETag), lastModified: modifiedMs(r.LastModified) } };
+    const r = await (await this.leanGetter()).get(name, Range, abortSignal);
+    return { data: r.data, info: { key: name, size: r.data.length, etag: unquote(r.etag), lastModified: modifiedMs(r.lastModified) } };
   }
 
   protected async stat(name: string, abortSignal: AbortSignal): Promise<Omit<ObjectInfo, 'key'>> {
