@@ -8,7 +8,9 @@ import { QuiverError } from '../errors.js';
 import { quoteIdent, type Engine, type Session } from '../query/index.js';
 import { defaultRuntime, type Runtime } from '../runtime/index.js';
 import { openTarget } from '../dataset/open-target.js';
-import type { DatasetRef, DatasetStorage, DatasetVersion } from './dataset-seam.js';
+import type { DatasetProvider, DatasetRef, DatasetStorage, DatasetVersion } from './dataset-seam.js';
+import { currentConfig } from './config.js';
+import { QuiverDatasets } from './datasets/quiver-datasets.js';
 import type { ProgressOptions } from './progress.js';
 import { Relation, type RelationHost } from './relation.js';
 import { recordsFromTable, tableFromRecords, type SchemaSpec } from './schema.js';
@@ -58,6 +60,8 @@ export interface FunctionOptions {
 /** A pipeline connection. Create one with `connect()`; close it when done. */
 export class Connection implements RelationHost {
   private closed = false;
+  /** Quiver datasets on this connection's runtime, made on first use when it is not the process default. */
+  private own: QuiverDatasets | undefined;
 
   /** @internal Use `connect()`. */
   constructor(
@@ -66,7 +70,20 @@ export class Connection implements RelationHost {
     /** The connection's own in-memory catalog: its tables and SQL function names. */
     private readonly catalog: string,
     readonly progress: ProgressOptions,
+    /** The runtime given to `connect`, if any: `con.dataset` and `writeDataset` open their handles on it. */
+    private readonly runtime?: Runtime,
   ) {}
+
+  /**
+   * @internal The configured provider; when that is the default Quiver datasets and `connect` got a
+   * runtime, a provider of this connection's own on that runtime, so its dataset handles share the
+   * connection's DuckDB instance and budget instead of the process default's.
+   */
+  datasets(): DatasetProvider | undefined {
+    const configured = currentConfig().datasets;
+    if (!this.runtime || !(configured instanceof QuiverDatasets) || configured.runtime === this.runtime) return configured;
+    return (this.own ??= new QuiverDatasets({ runtime: this.runtime }));
+  }
 
   /** @internal A session on the connection's catalog (for Relation); the caller closes it. */
   async session(): Promise<Session> {
@@ -197,6 +214,7 @@ export class Connection implements RelationHost {
       await this.main.run(`DETACH ${this.catalog}`);
     } finally {
       this.main.close();
+      await this.own?.close();
     }
   }
 }
@@ -239,5 +257,5 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
     main.close();
     throw e;
   }
-  return new Connection(engine, main, catalog, { onProgress, terminal, progressIntervalMs, progressDelayMs });
+  return new Connection(engine, main, catalog, { onProgress, terminal, progressIntervalMs, progressDelayMs }, runtime);
 }

@@ -7,7 +7,7 @@ import * as arrow from 'apache-arrow';
 import { QuiverError } from '../errors.js';
 import { quoteIdent, type ColumnInfo, type Session } from '../query/index.js';
 import { currentConfig } from './config.js';
-import { withoutSecrets, type DatasetLineage, type DatasetRef, type DatasetSink, type DatasetVersion } from './dataset-seam.js';
+import { withoutSecrets, type DatasetLineage, type DatasetProvider, type DatasetRef, type DatasetSink, type DatasetVersion } from './dataset-seam.js';
 import { planColumns, stagePlan, type Plan, type SourcePlan, type StageOptions } from './plan.js';
 import { createProgress, type ProgressOptions } from './progress.js';
 import { newReport, type RunReport } from './report.js';
@@ -28,6 +28,8 @@ export interface RelationHost {
   session(): Promise<Session>;
   readonly progress: ProgressOptions;
   checkOpen(): void;
+  /** The dataset provider its relations read and write through (the configured one, on the connection's runtime). */
+  datasets(): DatasetProvider | undefined;
 }
 
 interface PendingStage {
@@ -150,7 +152,7 @@ export class Relation implements AsyncIterable<arrow.Table> {
     const progress = createProgress({ terminal: currentConfig().progress, ...this.host.progress });
     this.lastReport = report;
     const session = await this.host.session();
-    const datasets = currentConfig().datasets;
+    const datasets = this.host.datasets();
     // Resolved when first asked for: a runner whose workers read the dataset's fragments themselves never fetches them here.
     let sql: Promise<string> | undefined;
     const sqlText = () => (sql ??= sourceSql(plan.source, datasets));
@@ -183,7 +185,7 @@ export class Relation implements AsyncIterable<arrow.Table> {
     const plan = await this.plan();
     const cols = planColumns(plan);
     if (cols) return cols.map((c) => ({ ...c }));
-    return this.withSession((s) => sourceSql(plan.source, currentConfig().datasets).then((sql) => s.describe(sql)));
+    return this.withSession((s) => sourceSql(plan.source, this.host.datasets()).then((sql) => s.describe(sql)));
   }
 
   private async withSession<T>(body: (s: Session) => Promise<T>): Promise<T> {
@@ -274,7 +276,7 @@ export class Relation implements AsyncIterable<arrow.Table> {
     const plan = await this.plan();
     const cols = planColumns(plan);
     if (!cols) {
-      const sql = await sourceSql(plan.source, currentConfig().datasets);
+      const sql = await sourceSql(plan.source, this.host.datasets());
       const started = Date.now();
       const rows = await this.withSession((s) =>
         inTransaction(s, async () => countOf(await s.all(mode === 'append' ? `insert into ${quoteIdent(name)} ${sql}` : `create ${mode === 'replace' ? 'or replace ' : ''}table ${quoteIdent(name)} as ${sql}`))),
@@ -311,7 +313,7 @@ export class Relation implements AsyncIterable<arrow.Table> {
     const plan = await this.plan();
     const cols = planColumns(plan);
     if (!cols) {
-      const sql = await sourceSql(plan.source, currentConfig().datasets);
+      const sql = await sourceSql(plan.source, this.host.datasets());
       const started = Date.now();
       const rows = await this.withSession((s) => writeParquetSql(s, path, sql, options));
       return this.sqlOnlyReport(plan, started, rows);
@@ -330,7 +332,7 @@ export class Relation implements AsyncIterable<arrow.Table> {
    * await classified.writeDataset('file:///data/media', { branch: 'main', message: 'classify' });
    */
   async writeDataset(url: string, options: WriteDatasetOptions = {}): Promise<{ version: DatasetVersion; report: RunReport }> {
-    const provider = currentConfig().datasets;
+    const provider = this.host.datasets();
     if (!provider) throw noDatasets({ url });
     const plan = await this.plan();
     const columns: ColumnSpec[] = planColumns(plan) ?? (await this.describe());

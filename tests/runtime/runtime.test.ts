@@ -85,6 +85,29 @@ describe('one DuckDB instance per runtime', () => {
     assert.equal(Engine.instancesOpen, before);
   });
 
+  it('reads and writes datasets through a connection on its runtime, not the default one', async () => {
+    const before = Engine.instancesOpen;
+    const rt = quiver.createRuntime({ memoryBytesMax: 256 * MiB, threads: 1 });
+    const url = `memory://rt-con-ds-${Math.random()}`;
+    const ds = await quiver.create(url, { schema: { n: 'int' }, runtime: rt });
+    await ds.append([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    await ds.commit('rows');
+    const con = await quiver.connect({ runtime: rt });
+    assert.deepEqual((await con.dataset(url).rows()).map((r) => r.n), [1, 2, 3]);
+    assert.deepEqual(await con.sql('select sum(n)::int as s from src', { datasets: { src: url } }).rows(), [{ s: 6 }]);
+    const out = `memory://rt-con-out-${Math.random()}`;
+    await con.sql('select n * 10 as n from src', { datasets: { src: url } }).writeDataset(out, { message: 'tens' });
+    // The provider's handles ran on `rt`: still the one instance (the default runtime's would be a second).
+    assert.equal(Engine.instancesOpen - before, 1, 'con.dataset, a SQL over a dataset and writeDataset: one instance');
+    const written = await quiver.open(out, { runtime: rt });
+    assert.deepEqual(await written.query('select n from dataset order by n'), [{ n: 10 }, { n: 20 }, { n: 30 }]);
+    await written.close();
+    await con.close();
+    await ds.close();
+    await rt.close();
+    assert.equal(Engine.instancesOpen, before, 'closing the connection closed the handles it opened on the runtime');
+  });
+
   it('gives each connection its own tables and SQL functions on the shared instance', async () => {
     const rt = quiver.createRuntime({ memoryBytesMax: 256 * MiB, threads: 1 });
     const a = await quiver.connect({ runtime: rt });

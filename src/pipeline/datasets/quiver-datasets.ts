@@ -9,6 +9,7 @@ import { QuiverError, isQuiverError } from '../../errors.js';
 import { checkRowMerge, create, mergesRemotely, FragmentWriter, open, planRowMerge, rowMergeOp, RowMergeWriter, type Dataset, type FragmentFiles, type PieceRange, type RowMergeChange, type RowMergeTask } from '../../dataset/index.js';
 import type { Manifest } from '../../format/index.js';
 import type { SchemaInput } from '../../format/index.js';
+import type { Runtime } from '../../runtime/index.js';
 import { withoutSecrets, type DatasetLineage, type DatasetProvider, type DatasetRef, type DatasetScan, type DatasetSink, type DatasetStorage, type DatasetVersion, type DatasetWriteTarget, type DatasetWritten, type DatasetMergeTask, type UpdatePiece } from '../dataset-seam.js';
 import { recordsFromTable, type ColumnSpec } from '../schema.js';
 
@@ -118,6 +119,13 @@ class QuiverSink implements DatasetSink {
 
 /** The provider `connect()` uses unless another is configured. */
 export class QuiverDatasets implements DatasetProvider {
+  /** The runtime its handles open on (undefined: the process's default), as `open(url, { runtime })`. */
+  readonly runtime: Runtime | undefined;
+
+  constructor(options: { runtime?: Runtime } = {}) {
+    this.runtime = options.runtime;
+  }
+
   private readonly handles = new Map<string, Promise<Dataset>>();
   /** The full store options (credentials too) of each URL this process split, so its own scans use them; scans sent elsewhere carry none. */
   private readonly storageOf = new Map<string, DatasetStorage>();
@@ -126,12 +134,16 @@ export class QuiverDatasets implements DatasetProvider {
   /** Merge writers of update targets, by sink writer, URL and version, kept like `writers`. */
   private readonly mergers = new Map<string, Promise<RowMergeWriter>>();
 
+  private on(): { runtime?: Runtime } {
+    return this.runtime ? { runtime: this.runtime } : {};
+  }
+
   private handle(ref: DatasetRef): Promise<Dataset> {
     const { url, version, storage, ...at } = ref;
     const key = JSON.stringify([url, version ?? null, at.branch ?? null, at.tag ?? null, at.asOf ?? null, storage ?? null]);
     let h = this.handles.get(key);
     if (!h) {
-      h = open(url, { ...at, ...(storage ? { storage } : {}), ...(version !== undefined ? { version: String(version) } : {}) });
+      h = open(url, { ...at, ...this.on(), ...(storage ? { storage } : {}), ...(version !== undefined ? { version: String(version) } : {}) });
       h.catch(() => this.handles.delete(key));
       this.handles.set(key, h);
     }
@@ -177,11 +189,11 @@ export class QuiverDatasets implements DatasetProvider {
   async openSink(url: string, options: { branch?: string; message?: string; columns: ColumnSpec[]; lineage: DatasetLineage; update?: { on: string } }): Promise<DatasetSink> {
     let ds: Dataset;
     try {
-      ds = await open(url, { branch: options.branch });
+      ds = await open(url, { branch: options.branch, ...this.on() });
     } catch (e) {
       if (!isQuiverError(e, 'not_found') || options.branch || options.update) throw e;
       const schema: SchemaInput = Object.fromEntries(options.columns.map((c) => [c.name, quiverTypeOf(c.type)]));
-      ds = await create(url, { schema });
+      ds = await create(url, { schema, ...this.on() });
     }
     return new QuiverSink(ds, options.message ?? 'pipeline output', options.lineage, options.columns, options.update);
   }
