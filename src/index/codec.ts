@@ -206,22 +206,23 @@ export function checkedPart(bytes: Uint8Array, p: PartEntry, what: string): Uint
  * them. Every part returned is checked; a truncated file fails its length or checksum checks.
  */
 export async function readPartsContainer(get: PartsGet, magic: string, versions: number[], what: string, want: (name: string) => boolean = () => true): Promise<PartsHeader & { got: Map<string, Uint8Array> }> {
-  let head = await get({ offset: 0, length: PARTS_HEAD_GUESS_BYTES });
+  let asked = PARTS_HEAD_GUESS_BYTES;
+  let head = await get({ offset: 0, length: asked });
   if (head.length >= PREFIX_BYTES) {
     const need = PREFIX_BYTES + new DataView(head.buffer, head.byteOffset, head.byteLength).getUint32(8, true) + 8;
-    if (need > head.length && head.length === PARTS_HEAD_GUESS_BYTES) head = await get({ offset: 0, length: need });
+    if (need > head.length && head.length === asked) head = await get({ offset: 0, length: (asked = need) });
   }
   const h = decodePartsHeader(head, magic, versions, what);
-  // A first read shorter than asked is the whole object: its length must be the recorded one.
-  if (head.length < PARTS_HEAD_GUESS_BYTES && head.length !== h.totalBytes) throw new QuiverError('corrupt', `index: corrupt ${what}: length ${head.length} differs from recorded ${h.totalBytes}`);
+  // A read shorter than asked holds the whole object: its length must be the recorded one.
+  const whole = head.length < asked;
+  if (whole && head.length !== h.totalBytes) throw new QuiverError('corrupt', `index: corrupt ${what}: length ${head.length} differs from recorded ${h.totalBytes}`);
   const wanted = h.parts.filter((p) => want(p.name));
   const end = Math.max(0, ...wanted.map((p) => p.offset + p.bytes));
-  let rest: Uint8Array | undefined;
-  // One read from the end of what the first one held to the end of the last wanted part: the
-  // parts are few and adjacent, so skipping gaps would cost requests, not bytes.
-  if (end > head.length && head.length === PARTS_HEAD_GUESS_BYTES) {
+  // One read from the first byte still needed to the end of the last wanted part: the parts
+  // are few, so skipping an unwanted one between wanted ones would cost a request, not bytes.
+  if (end > head.length && !whole) {
     const from = Math.max(head.length, Math.min(...wanted.filter((p) => p.offset + p.bytes > head.length).map((p) => p.offset)));
-    rest = await get({ offset: from, length: end - from });
+    const rest = await get({ offset: from, length: end - from });
     const joined = new Uint8Array(from + rest.length);
     joined.set(head.subarray(0, Math.min(head.length, from)), 0);
     joined.set(rest, from);
