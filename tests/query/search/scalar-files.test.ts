@@ -9,6 +9,7 @@ import * as quiver from '../../../src/index.js';
 import { CORRUPT_SEGMENT_WARNING } from '../../../src/query/index.js';
 import { CountingStore, MemoryStore, openStore, type ObjectStore } from '../../../src/storage/index.js';
 import { prng, tempDir } from '../../helpers/tmp.js';
+import { withServer } from '../../helpers/servers.js';
 
 const schema = { tag: 'text?', rating: 'int?', labels: 'list<text>?', emb: 'emb-2' };
 const TAGS = ['cat', 'dog', 'owl', 'ünï'];
@@ -156,3 +157,33 @@ describe('persisted scalar index files', () => {
     await ds.close();
   });
 });
+
+withServer('s3', 'persisted scalar index files on s3:// (radosgw)', (server) =>
+  describe('persisted scalar index files on s3:// (radosgw)', { timeout: 120_000 }, () => {
+    it('are read by range: the header and the parts a query uses, not a dense fragment\'s row ids', async () => {
+      await server.prepare();
+      const rand = prng(74);
+      const url = server.url('scl');
+      const ds = await quiver.create(await openStore(url, server.options), { schema });
+      // 6,000 rows: a number column's file (~126 KB) is larger than the first 64 KiB read.
+      await ds.append(rows(rand, 6_000));
+      await ds.commit('a');
+      await ds.createIndex('rating', { kind: 'scalar' });
+      const sql = `select row_id from dataset where rating between 2 and 3 order by cosine_similarity(emb, [1, 0.5]) desc limit 25`;
+      const want = await ds.query(`select * from (${sql}) exact_only`);
+      await ds.close();
+      const store = new CountingStore(await openStore(url, server.options));
+      const fresh = await quiver.open(store);
+      store.reset();
+      assert.deepEqual(await fresh.query(sql), want);
+      const [key] = scalarKeys(store.keysRead.keys());
+      assert.ok(key, `no scalar file read: ${[...store.keysRead.keys()]}`);
+      const size = (await store.head(key))!.size;
+      assert.equal(store.requestsRead.get(key), 2, 'the first 64 KiB, then the rest of the parts used');
+      // The row ids (8 bytes a row, the last part) are not fetched: the fragment's are dense.
+      assert.equal(store.keysRead.get(key), size - 6_000 * 8);
+      assert.equal(scalarKeys(store.keysWritten.keys()).length, 0);
+      await fresh.close();
+    });
+  }),
+);
