@@ -10,7 +10,7 @@
 // `--only append` runs the append side by side and nothing after it (about 20 s instead of 90).
 // A benchmark, never a test: it prints figures and asserts nothing. Its bucket is deleted at the end.
 
-import { spawn } from 'node:child_process';
+import { runJsonChild } from './lib/json-child.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -186,21 +186,7 @@ interface ColdRun extends ColdResult {
 }
 
 function runCold(req: ColdRequest): Promise<ColdResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/lib/objstore-cold.ts', JSON.stringify(req)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c));
-    child.stderr.on('data', (c: Buffer) => (err += c));
-    child.on('exit', (code) => {
-      const line = out.trim().split('\n').pop() ?? '';
-      if (code === 0 && line.startsWith('{')) resolve(JSON.parse(line) as ColdResult);
-      else reject(new Error(`bench: cold ${req.system} "${req.query}" exited ${code}: ${err.trim().slice(-2000)}`));
-    });
-  });
+  return runJsonChild<ColdResult>('bench/lib/objstore-cold.ts', req, `cold ${req.system} "${req.query}"`, { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
 }
 
 interface WarmRun {

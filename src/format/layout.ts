@@ -31,6 +31,8 @@ export const layout = {
   indexPrefix: 'index/',
   /** A fulltext index's segment over one fragment; `digest` names the fragment file, column and options (see textSegmentKey). */
   textSegment: (fragmentId: string, digest: string) => `index/${fragmentId}.fts-${digest}.qfts`,
+  /** A scalar index's column over one fragment; `digest` as for textSegment (see scalarIndexKey). */
+  scalarIndexFile: (fragmentId: string, digest: string) => `index/${fragmentId}.scl-${digest}.qscl`,
   /** A fragment's small-column file. */
   scalarFile: (fragmentId: string) => `data/${fragmentId}.scalar.parquet`,
   /** A large column's file written with a fragment. */

@@ -129,13 +129,27 @@ export function manifestKeys(m: Manifest): string[] {
  * and handle that holds the fragment finds the same segment without the manifest listing it.
  */
 export function textSegmentKey(fragment: Pick<FragmentMeta, 'id' | 'key'>, column: string, options: Record<string, unknown>): string {
+  return layout.textSegment(fragment.id, fileIndexDigest(fragment, column, options));
+}
+
+/** The key of the scalar index file of `column` over one fragment, derived as textSegmentKey's. */
+export function scalarIndexKey(fragment: Pick<FragmentMeta, 'id' | 'key'>, column: string, options: Record<string, unknown>): string {
+  return layout.scalarIndexFile(fragment.id, fileIndexDigest(fragment, column, options));
+}
+
+function fileIndexDigest(fragment: Pick<FragmentMeta, 'id' | 'key'>, column: string, options: Record<string, unknown>): string {
   const sorted = Object.fromEntries(Object.keys(options).sort().map((k) => [k, options[k]]));
-  return layout.textSegment(fragment.id, sha256Hex(JSON.stringify([fragment.key, column, sorted])).slice(0, 32));
+  return sha256Hex(JSON.stringify([fragment.key, column, sorted])).slice(0, 32);
 }
 
 /** The fulltext segment keys `m` may use (one per fragment and fulltext index; some may not exist yet). */
 export function textSegmentKeys(m: Manifest): string[] {
   return m.indexes.filter((ix) => ix.kind === 'fulltext').flatMap((ix) => m.fragments.map((f) => textSegmentKey(f, ix.column, ix.options)));
+}
+
+/** The scalar index file keys `m` may use (one per fragment and scalar index; some may not exist yet). */
+export function scalarIndexKeys(m: Manifest): string[] {
+  return m.indexes.filter((ix) => ix.kind === 'scalar').flatMap((ix) => m.fragments.map((f) => scalarIndexKey(f, ix.column, ix.options)));
 }
 
 export function liveRows(m: Manifest): number {

@@ -28,3 +28,4 @@ export { SegmentedTextIndex } from './fulltext/segmented-index.js';
 
 export type { ColumnData, MatchPredicate, ScalarOp } from './scalar/column-match.js';
 export { compareText, encode, matchInto, numberColumn } from './scalar/column-match.js';
+export { decodeScalarFile, encodeScalarFile, readScalarFile, SCALAR_MAGIC, type ScalarFileInfo } from './scalar/column-file.js';

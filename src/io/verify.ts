@@ -5,7 +5,8 @@
 
 import { crc32 } from 'node:zlib';
 import { QuiverError, isQuiverError } from '../errors.js';
-import { decodeFooter, decodePageHeader, decodeMetadata, layout, liveRows, readCommit, readManifest, type Commit, type Manifest, type PageHeader, type ParquetFooter } from '../format/index.js';
+import { decodeFooter, decodePageHeader, decodeMetadata, layout, liveRows, readCommit, readManifest, scalarIndexKeys, textSegmentKeys, type Commit, type Manifest, type PageHeader, type ParquetFooter } from '../format/index.js';
+import { decodeScalarFile, TextSegment } from '../index/index.js';
 import { decodeVectorIndexFile } from '../query/index.js';
 import { openStore, type ObjectStore, type StoreOptions } from '../storage/index.js';
 
@@ -46,7 +47,8 @@ const PAGE_HEADER_GUESS_BYTES = 256;
 interface FileClaim {
   key: string;
   via: string;
-  kind: 'parquet' | 'index';
+  /** `derived`: a per-fragment index file found by derived key, written lazily, so absent is not a problem. */
+  kind: 'parquet' | 'index' | 'derived';
   rows?: number;
   crc32?: number;
 }
@@ -73,7 +75,9 @@ export async function verify(url: string, options: VerifyOptions = {}): Promise<
   let bytes = 0;
   for (const claim of claims.values()) {
     try {
-      bytes += await checkFile(store, claim);
+      const size = await checkFile(store, claim);
+      if (size === null) continue;
+      bytes += size;
     } catch (e) {
       note(claim.key, e, claim.via);
     }
@@ -149,13 +153,21 @@ function fileClaims(m: Manifest, via: string): FileClaim[] {
   for (const files of Object.values(m.groups)) for (const g of files) add(g.key, g.rows, g.crc32);
   for (const fill of Object.values(m.evolution?.fills ?? {})) for (const g of fill.files) add(g.key, g.rows, g.crc32);
   for (const ix of m.indexes) if (ix.key) out.push({ key: ix.key, via, kind: 'index' });
+  for (const key of [...textSegmentKeys(m), ...scalarIndexKeys(m)]) out.push({ key, via, kind: 'derived' });
   return out;
 }
 
-/** Checks one file and returns its size; throws what is wrong with it. */
-async function checkFile(store: ObjectStore, claim: FileClaim): Promise<number> {
+/** Checks one file and returns its size (null: a derived index file not written yet); throws what is wrong with it. */
+async function checkFile(store: ObjectStore, claim: FileClaim): Promise<number | null> {
   const info = await store.head(claim.key);
+  if (!info && claim.kind === 'derived') return null;
   if (!info) throw notFound(claim.key);
+  if (claim.kind === 'derived') {
+    const bytes = await store.get(claim.key);
+    if (claim.key.endsWith('.qfts')) TextSegment.deserialize(bytes);
+    else await decodeScalarFile(bytes);
+    return info.size;
+  }
   if (claim.kind === 'index') {
     decodeVectorIndexFile(await store.get(claim.key), claim.key);
     return info.size;

@@ -11,6 +11,7 @@ export { encodeVectorIndexFile, decodeVectorIndexFile, loadVectorIndex, type Vec
 export { indexableType, type ScalarPredicate } from './search/scalar-index.js';
 export { readVectorFile, type FileVectors } from './search/vector-load.js';
 export { segmentable, writeTextSegments, CORRUPT_SEGMENT_WARNING } from './search/text-segments.js';
+export { writeScalarFiles } from './search/scalar-files.js';
 export { expressionTree, predicateSql, checkBoolean } from './predicate.js';
 export { rowExpressionSql } from './row-expression.js';
 export { inRange, RowLookup } from './row-lookup.js';

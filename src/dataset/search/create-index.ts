@@ -6,7 +6,7 @@
 import { QuiverError, isQuiverError } from '../../errors.js';
 import { layout, randomId, typeName, type IndexMeta, type Manifest } from '../../format/index.js';
 import { VectorIndex, type BuildProgress, type VectorIndexOptions } from '../../index/index.js';
-import { decodeVectorIndexFile, encodeVectorIndexFile, indexableType, loadVectorIndex, readVectorFile, segmentable, writeTextSegments, type IndexedFile, type Session, type VectorIndexFile } from '../../query/index.js';
+import { decodeVectorIndexFile, encodeVectorIndexFile, indexableType, loadVectorIndex, readVectorFile, segmentable, writeScalarFiles, writeTextSegments, type IndexedFile, type Session, type VectorIndexFile } from '../../query/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 
 export interface VectorIndexSpec extends Omit<VectorIndexOptions, 'rows'> {
@@ -61,7 +61,10 @@ export async function buildIndex(ctx: IndexBuildContext, m: Manifest, column: st
   }
   if (spec.kind === 'scalar') {
     if (!indexableType(col)) throw new QuiverError('invalid_input', `index: a scalar index needs a text, bool, number or timestamp column; "${column}" is ${typeName(col.type)}`, { column });
-    // Sorted values are built per immutable small-column file on first use and cached.
+    // One index file per fragment (the column in value order or dictionary codes), found by a
+    // key derived from the fragment, column and options, as fulltext segments are; fragments
+    // added later get theirs on the first query that filters them (see scalar-files.ts).
+    if (segmentable(m, column)) await writeScalarFiles({ ...ctx, manifest: m }, column, {});
     return { column, kind: 'scalar', key: '', fragments: m.fragments.map((f) => f.key), options: {} };
   }
   throw new QuiverError('invalid_input', `index: kind must be "vector", "fulltext" or "scalar", got "${(spec as { kind: string }).kind}"`);

@@ -4,7 +4,7 @@
 // read refs. A writer lists a key in its marker before writing it and drops the marker only after
 // its ref moved, so every listed object is protected by one of the two later reads.
 
-import { layout, listRefs, manifestKeys, manifestSegmentKeys, textSegmentKeys, PENDING_LEASE_MS, PENDING_PREFIXES, readCommit, readManifest, readPendingMarkers } from '../../format/index.js';
+import { layout, listRefs, manifestKeys, manifestSegmentKeys, scalarIndexKeys, textSegmentKeys, PENDING_LEASE_MS, PENDING_PREFIXES, readCommit, readManifest, readPendingMarkers } from '../../format/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 
 /**
@@ -67,8 +67,8 @@ export async function reachableKeys(store: ObjectStore): Promise<Set<string>> {
     keys.add(layout.manifest(mid));
     const m = await readManifest(store, mid);
     for (const k of [...manifestKeys(m), ...manifestSegmentKeys(m)]) keys.add(k);
-    // Fulltext segments are found by derived key, not listed (see textSegmentKey): keep them too.
-    for (const k of textSegmentKeys(m)) keys.add(k);
+    // Fulltext segments and scalar index files are found by derived key, not listed (see textSegmentKey): keep them too.
+    for (const k of [...textSegmentKeys(m), ...scalarIndexKeys(m)]) keys.add(k);
   }
   return keys;
 }

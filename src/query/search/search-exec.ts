@@ -5,7 +5,7 @@
 
 import * as arrow from 'apache-arrow';
 import { QuiverError, isQuiverError } from '../../errors.js';
-import { dataFileError, type ColumnDef, type GroupFileMeta, type IndexMeta, type Manifest } from '../../format/index.js';
+import { dataFileError, type ColumnDef, type FragmentMeta, type GroupFileMeta, type IndexMeta, type Manifest } from '../../format/index.js';
 import { Bitmap, exactSearch, higherIsBetter, matchInto, type ColumnData, type Metric, type VectorPlan } from '../../index/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 import { quoteIdent, type Param, type RunOptions, type Session } from '../engine.js';
@@ -14,7 +14,7 @@ import { planSearch, RRF_K, SCORE_COLUMN, SEARCH_MACROS, SEARCH_VIEW, type Proje
 import { clone, compactParams, parseSql, unparseSql, columnRef, rewrite, type AstNode, type ParsedSql } from './sql-ast.js';
 import { decodeVectorIndexFile, loadVectorIndex, readGraphPart, readVectorIndexFile, type IndexedFile, type VectorIndexFile } from './vector-index-file.js';
 import { castClockComparisons, expressionsOf, foldNowUtc, indexableType, resolve, type ResolvedPredicate } from './scalar-index.js';
-import { readColumnData } from './scalar-load.js';
+import { ScalarFiles } from './scalar-files.js';
 import { readVectorFile } from './vector-load.js';
 import { segmentable, TextSegments } from './text-segments.js';
 import { jsValueOf, RowLookup, valuesSql } from '../row-lookup.js';
@@ -196,6 +196,8 @@ export class SearchRuntime {
 
   /** Persisted full-text segments per fragment, combined per version. */
   readonly textSegments: TextSegments;
+  /** Persisted scalar index files per fragment. */
+  readonly scalarFiles: ScalarFiles;
 
   constructor(options: SearchOptions = {}) {
     this.cache = options.cache ? options.cache.scoped(`s${++searchRuntimes}`) : new CollectionCache(options.cacheBytesMax ?? 4 * 1024 ** 3);
@@ -203,6 +205,7 @@ export class SearchRuntime {
     this.indexes = new CachedValues(this.cache, 'index', loadedBytes);
     this.predicateHits = new CachedValues(this.cache, 'hits', (b) => b.words.byteLength);
     this.textSegments = new TextSegments(this.cache);
+    this.scalarFiles = new ScalarFiles(this.cache);
   }
 
   private async ensureFunctions(session: Session): Promise<void> {
@@ -550,7 +553,7 @@ export class SearchRuntime {
       if (!b) {
         const words = new Uint32Array((live.length + 31) >>> 5);
         for (const f of host.manifest.fragments) {
-          const col = await this.columnData(host, f.key, p.column);
+          const col = await this.columnData(host, f, p.column);
           const ords = await this.ordinals(host, f.key, col.rowIds, f.deletes && f.deletes.count > 0 ? f.deletes.key : undefined);
           matchInto(col, p, ords, words);
         }
@@ -563,16 +566,11 @@ export class SearchRuntime {
     return out ?? Bitmap.full(live.length);
   }
 
-  /** One file's column as the scalar index holds it; read once per immutable file. */
-  private async columnData(host: SearchHost, fileKey: string, column: string): Promise<ColumnData> {
-    const key = `file|${fileKey}|col|${column}`;
-    const hit = this.cache.get(key);
-    if (hit?.kind === 'column') return hit.data;
+  /** One fragment's column as the scalar index holds it: its persisted file, read once per immutable file. */
+  private columnData(host: SearchHost, f: FragmentMeta, column: string): Promise<ColumnData> {
     const def = host.manifest.schema.find((c) => c.name === column)!;
-    const [path] = await host.paths([fileKey]);
-    const data = await readColumnData(host.session, path, def);
-    this.cache.set(key, { kind: 'column', data, bytes: data.bytes });
-    return data;
+    const meta = host.manifest.indexes.find((i) => i.kind === 'scalar' && i.column === column);
+    return this.scalarFiles.column(host, f, def, meta?.options ?? {});
   }
 
   /**
