@@ -12,7 +12,7 @@ import { quoteIdent, type Param, type RunOptions, type Session } from '../engine
 import { bitmapOf, CachedValues, CollectionCache, ordinalOf, remap, translate, sortSegment, textCollection, textMatches, textScores, type TextCollection, type VectorCollection, type VectorLayout } from './collections.js';
 import { planSearch, RRF_K, SCORE_COLUMN, SEARCH_MACROS, SEARCH_VIEW, type Projection, type SearchPlan, type Signal, type TopKPlan, type TextSignal, type VectorSignal } from './search-plan.js';
 import { clone, compactParams, parseSql, unparseSql, columnRef, rewrite, type AstNode, type ParsedSql } from './sql-ast.js';
-import { decodeVectorIndexFile, loadVectorIndex, readGraphPart, readVectorIndexFile, type IndexedFile, type VectorIndexFile } from './vector-index-file.js';
+import { decodeVectorIndexFile, eagerBytesGuess, loadVectorIndex, readGraphPart, readVectorIndexFile, type IndexedFile, type VectorIndexFile } from './vector-index-file.js';
 import { castClockComparisons, expressionsOf, foldNowUtc, indexableType, resolve, type ResolvedPredicate } from './scalar-index.js';
 import { readColumnData } from './scalar-load.js';
 import { readVectorFile } from './vector-load.js';
@@ -485,12 +485,20 @@ export class SearchRuntime {
     const live = await this.liveIds(host);
     let set: Bitmap | null = null;
     const and = (b: Bitmap) => void (set = set ? set.and(b) : b);
-    if (topk.scalar.length) and(await this.scalarMatches(host, resolve(topk.scalar, await this.fold(host, plan, params)), live));
+    // Cold on a remote store, the filter runs in SQL (DuckDB, natively, on its own threads, over
+    // the files it downloads anyway) rather than decoding its columns into the scalar index
+    // first: bench/objstore.ts, rating + tags of 20 files took 110–235 ms to decode in a fresh
+    // process (the decoder not yet compiled, the JS thread also taking in the index's 5 MB)
+    // where DuckDB's filter took ~55 ms after the last file came in (load 4). A later query
+    // decodes them for the scalar index (the files are local copies by then).
+    const sqlFirst = topk.scalar.length > 0 && topk.filter !== null && this.columnsCold(host, topk.scalar.map((p) => p.column));
+    if (topk.scalar.length && !sqlFirst) and(await this.scalarMatches(host, resolve(topk.scalar, await this.fold(host, plan, params)), live));
     for (const m of topk.matches) {
       const c = this.texts(host.session).get(m.column)!;
       and(translate(textMatches(c, m.text), c.rowIds, live));
     }
-    if (topk.where && (set === null || (set as Bitmap).count() > 0)) and(bitmapOf(live, await this.candidateIds(host, plan, params)));
+    const where = sqlFirst ? topk.filter : topk.where;
+    if (where && (set === null || (set as Bitmap).count() > 0)) and(bitmapOf(live, await this.candidateIds(host, plan, params, where)));
     return set;
   }
 
@@ -549,6 +557,8 @@ export class SearchRuntime {
       let b = this.predicateHits.get(key);
       if (!b) {
         const words = new Uint32Array((live.length + 31) >>> 5);
+        // Every file is needed: their downloads run at once (a cold remote read), decoding in order.
+        this.prefetchColumns(host, [p.column]);
         for (const f of host.manifest.fragments) {
           const col = await this.columnData(host, f.key, p.column);
           const ords = await this.ordinals(host, f.key, col.rowIds, f.deletes && f.deletes.count > 0 ? f.deletes.key : undefined);
@@ -561,6 +571,16 @@ export class SearchRuntime {
       if (out.count() === 0) break;
     }
     return out ?? Bitmap.full(live.length);
+  }
+
+  /**
+   * Starts the downloads of the small-column files whose `columns` the scalar index has not
+   * read yet, without waiting (failures are left to columnData, which reads again).
+   */
+  private prefetchColumns(host: SearchHost, columns: readonly string[]): void {
+    if (host.store.localPath) return;
+    const keys = host.manifest.fragments.filter((f) => columns.some((c) => this.cache.get(`file|${f.key}|col|${c}`)?.kind !== 'column')).map((f) => f.key);
+    if (keys.length) host.paths(keys).catch(() => undefined);
   }
 
   /** One file's column as the scalar index holds it; read once per immutable file. */
@@ -604,12 +624,21 @@ export class SearchRuntime {
     return this.lookup.deleted(path);
   }
 
-  private async candidateIds(host: SearchHost, plan: SearchPlan, params: readonly Param[]): Promise<BigInt64Array> {
+  /**
+   * Whether a query on a remote store would read `columns` into the scalar index from files it
+   * has not decoded yet (no version so far has read them): then its filter runs in SQL.
+   */
+  private columnsCold(host: SearchHost, columns: readonly string[]): boolean {
+    if (host.store.localPath) return false;
+    return host.manifest.fragments.some((f) => columns.some((c) => this.cache.get(`file|${f.key}|col|${c}`)?.kind !== 'column'));
+  }
+
+  private async candidateIds(host: SearchHost, plan: SearchPlan, params: readonly Param[], where: AstNode): Promise<BigInt64Array> {
     const tree = clone(plan.semantic);
     const node = tree.statements[0].node;
     node.select_list = [columnRef(['row_id'])];
     const timestamps = new Set(host.manifest.schema.filter((c) => c.type.kind === 'timestamp').map((c) => c.name.toLowerCase()));
-    node.where_clause = timestamps.size && (await this.utc(host.session)) ? castClockComparisons(plan.topk!.where!, timestamps) : plan.topk!.where;
+    node.where_clause = timestamps.size && (await this.utc(host.session)) ? castClockComparisons(where, timestamps) : where;
     node.modifiers = [{ type: 'ORDER_MODIFIER', orders: [{ type: 'ASCENDING', null_order: 'ORDER_DEFAULT', expression: columnRef(['row_id']) }] } as AstNode];
     const c = compactParams(tree, params);
     const sql = await this.unparse(host.session, c.tree);
@@ -833,9 +862,12 @@ export class SearchRuntime {
     const key = `${host.versionKey}|live`;
     const hit = this.cache.get(key);
     if (hit?.kind === 'live') return hit.rowIds;
-    const sql = 'SELECT row_id FROM dataset';
-    await host.prepareView(sql);
-    const ids = (await host.session.readInt64(sql)).sort();
+    let ids = host.scoped ? undefined : manifestLiveIds(host.manifest);
+    if (!ids) {
+      const sql = 'SELECT row_id FROM dataset';
+      await host.prepareView(sql);
+      ids = (await host.session.readInt64(sql)).sort();
+    }
     this.cache.set(key, { kind: 'live', rowIds: ids, bytes: ids.byteLength });
     return ids;
   }
@@ -932,12 +964,22 @@ export class SearchRuntime {
       const fail = (e: unknown) => {
         throw isQuiverError(e, 'corrupt') || isQuiverError(e, 'unsupported') ? e : dataFileError(key, e, 'index file');
       };
-      file = host.store.localPath ? host.store.get(key).then((bytes) => decodeVectorIndexFile(bytes, key), fail) : readVectorIndexFile((range) => host.store.get(key, range), key).catch(fail);
+      file = host.store.localPath ? host.store.get(key).then((bytes) => decodeVectorIndexFile(bytes, key), fail) : readVectorIndexFile((range) => host.store.get(key, range), key, this.indexBytesGuess(host, key)).catch(fail);
       this.indexFetches.set(key, file);
       // A failed download is not kept: the next query tries again.
       file.catch(() => this.indexFetches.delete(key));
     }
     return file;
+  }
+
+  /** {@link eagerBytesGuess} of a vector index of this version (0 when the manifest does not say its rows). */
+  private indexBytesGuess(host: SearchHost, key: string): number {
+    const meta = host.manifest.indexes.find((i) => i.key === key);
+    const col = meta && host.manifest.schema.find((c) => c.name === meta.column);
+    if (!meta || col?.type.kind !== 'embedding') return 0;
+    const built = new Set(meta.fragments);
+    const files = (host.manifest.groups[meta.column] ?? []).filter((g) => built.has(g.key));
+    return eagerBytesGuess(files.reduce((n, g) => n + g.rows, 0), col.type.dim + (meta.options.metric === 'ip' ? 1 : 0));
   }
 
   /** Loads the graph of an index read without it, before a plan that walks it. */
@@ -957,11 +999,12 @@ export class SearchRuntime {
    * out first. Decoding stays in the search's own order (it may use the DuckDB session).
    * Failures are left to the calls that need the bytes, which retry.
    */
-  private prefetchVectors(host: SearchHost, s: VectorSignal): void {
+  private prefetchVectors(host: SearchHost, s: VectorSignal, beforeTails: () => void): void {
     const quiet = () => undefined;
     const meta = this.indexMeta(host, s.column, 'vector', s.metric);
     if (meta && !this.indexes.has(meta.key)) {
       this.indexFile(host, meta.key).catch(quiet);
+      beforeTails();
       // The candidates' vectors are read by range from these files once the index has loaded:
       // their tails (footer and page index) are read meanwhile, not after it.
       if (!host.store.localPath && !s.multi) host.large.prefetchTails(host.manifest, s.column);
@@ -978,18 +1021,27 @@ export class SearchRuntime {
   }
 
   /**
-   * Starts the vector signals' downloads (prefetchVectors, idempotent) and returns when their
-   * index files are in (or failed: the search's own read reports it).
+   * Starts the vector signals' downloads (prefetchVectors, idempotent) and the filter's
+   * small-column files (prefetchColumns), and returns when the index files are in (or failed:
+   * the search's own read reports it). The store's request slots are taken in the order the
+   * query needs the bytes: index files, then the filter's files, then the vector files' tails
+   * (read once the filter and the index are both known).
    */
   private prefetchSignals(host: SearchHost, topk: TopKPlan): Promise<void> {
     const waits: Promise<unknown>[] = [];
+    let columns = false;
+    const filterFiles = () => {
+      if (!columns) this.prefetchColumns(host, topk.scalar.map((p) => p.column));
+      columns = true;
+    };
     for (const s of topk.signals) {
       if (s.kind !== 'vector') continue;
-      this.prefetchVectors(host, s);
+      this.prefetchVectors(host, s, filterFiles);
       const meta = this.indexMeta(host, s.column, 'vector', s.metric);
       const fetching = meta && this.indexFetches.get(meta.key);
       if (fetching) waits.push(fetching);
     }
+    filterFiles();
     return Promise.allSettled(waits).then(() => undefined);
   }
 
@@ -1042,6 +1094,34 @@ export class SearchRuntime {
 function blobOf(v: unknown): Uint8Array | null | undefined {
   if (v === null || v === undefined) return null;
   return v instanceof Uint8Array ? Buffer.from(v) : undefined;
+}
+
+/**
+ * The live row ids of a version from its manifest alone, ascending, when every fragment's ids
+ * are dense, none is deleted and no two fragments' ranges overlap (a version only appended to):
+ * no view is bound and no small-column file waited for (bench/objstore.ts, cold vector +
+ * filter: the DuckDB `SELECT row_id` over 20 downloaded files took ~27 ms at load 5, after
+ * their downloads). Undefined otherwise: the view's rows are read.
+ */
+export function manifestLiveIds(m: Manifest): BigInt64Array | undefined {
+  const frags = [...m.fragments].sort((a, b) => (BigInt(a.rowIdMin) < BigInt(b.rowIdMin) ? -1 : 1));
+  let rows = 0;
+  let last = -1n;
+  for (const f of frags) {
+    if (!f.rowIdsDense || (f.deletes && f.deletes.count > 0)) return undefined;
+    const min = BigInt(f.rowIdMin);
+    if (f.rows === 0) continue;
+    if (min <= last || BigInt(f.rowIdMax) - min + 1n !== BigInt(f.rows)) return undefined;
+    last = BigInt(f.rowIdMax);
+    rows += f.rows;
+  }
+  const ids = new BigInt64Array(rows);
+  let o = 0;
+  for (const f of frags) {
+    const min = BigInt(f.rowIdMin);
+    for (let i = 0; i < f.rows; i++) ids[o++] = min + BigInt(i);
+  }
+  return ids;
 }
 
 /** The row ids of a file whose ids are dense (rowIdMin..rowIdMax ascending), or undefined. */
