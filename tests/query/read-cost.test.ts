@@ -280,6 +280,9 @@ function vectorSuite(title: string, make: () => Promise<ObjectStore>): void {
       assert.ok(indexRead <= whole.length, `seed ${SEED}: read ${indexRead} bytes of a ${whole.length}-byte index`);
       // One request per file for its tail, then at most one per candidate (pages merged per file
       // by the gap rule, none read twice): the pool is 10 × the index's (calibrated) rerankFactor.
+      // An upper bound: this cosine index re-ranks in two rounds (rerank-rounds.ts), the best
+      // 2 × 10 by code score and then only the rest the codes leave in reach (seed 11: 22
+      // requests, 145 KB; 36 requests, 280 KB in one round).
       const { rerankFactor } = (decodeVectorIndexFile(whole, indexKey!).kernel.header as { options: { rerankFactor: number } }).options;
       const pool = rerankPool(10, rerankFactor);
       assert.ok(coldRequests <= FRAGMENTS + pool, `seed ${SEED}: ${coldRequests} requests to vector files for ${FRAGMENTS} tails and a re-rank pool of ${pool}`);

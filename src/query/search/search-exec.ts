@@ -6,7 +6,7 @@
 import * as arrow from 'apache-arrow';
 import { QuiverError, isQuiverError } from '../../errors.js';
 import { dataFileError, type ColumnDef, type GroupFileMeta, type IndexMeta, type Manifest } from '../../format/index.js';
-import { Bitmap, exactSearch, higherIsBetter, matchInto, type ColumnData, type Metric, type VectorPlan } from '../../index/index.js';
+import { Bitmap, exactSearch, firstRound, higherIsBetter, matchInto, scoreOf, secondRound, type ColumnData, type Metric, type VectorPlan } from '../../index/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 import { quoteIdent, type Param, type RunOptions, type Session } from '../engine.js';
 import { bitmapOf, CachedValues, CollectionCache, ordinalOf, remap, translate, sortSegment, textCollection, textMatches, textScores, type TextCollection, type VectorCollection, type VectorLayout } from './collections.js';
@@ -770,7 +770,32 @@ export class SearchRuntime {
       await this.attachAll(host, loaded);
       return index.search(query, want, options);
     }
-    const ids = Array.from(c.ordinals, (o) => loaded.rowIds[o]);
+    // A cosine index's codes score the candidates in the float32 units: the vectors of those
+    // they rank best are read first, then only those of the rest that the codes' error leaves
+    // able to reach the top (rerank-rounds.ts): bench/objstore.ts, 80 candidates over 20
+    // files were 78 page reads, the last quarter of a cold vector + filter query.
+    const approx = index.vectorsPerRowMax === 1 ? index.codeScores(query, c.ordinals) : null;
+    if (!approx) return index.rerank(query, want, c.ordinals, await this.vectorsOf(host, loaded, c.ordinals));
+    const { first, rest } = firstRound(approx, want);
+    const firstOrds = Uint32Array.from(first, (p) => c.ordinals[p]);
+    const firstVecs = await this.vectorsOf(host, loaded, firstOrds);
+    const exact = Float64Array.from(first, (_, i) => scoreOf(index.metric, query, firstVecs, i, index.dim));
+    const more = secondRound(approx, first, exact, rest, want);
+    const moreOrds = Uint32Array.from(more, (p) => c.ordinals[p]);
+    const moreVecs = more.length ? await this.vectorsOf(host, loaded, moreOrds) : new Float32Array(0);
+    const all = new Float32Array(firstVecs.length + moreVecs.length);
+    all.set(firstVecs);
+    all.set(moreVecs, firstVecs.length);
+    const ords = new Uint32Array(firstOrds.length + moreOrds.length);
+    ords.set(firstOrds);
+    ords.set(moreOrds, firstOrds.length);
+    return index.rerank(query, want, ords, all);
+  }
+
+  /** The float32 vectors of these index ordinals, read by range (LargeValues), in their order. */
+  private async vectorsOf(host: SearchHost, loaded: LoadedIndex, ordinals: Uint32Array): Promise<Float32Array> {
+    const index = loaded.index;
+    const ids = Array.from(ordinals, (o) => loaded.rowIds[o]);
     const values = await host.large.read(host.manifest, loaded.column, ids);
     const vectors = new Float32Array(ids.length * index.dim);
     ids.forEach((id, i) => {
@@ -778,7 +803,7 @@ export class SearchRuntime {
       if (!v || v.length !== index.dim) throw new QuiverError('corrupt', `search: the vector of row ${id} in column "${loaded.column}" is missing from its file, which the index ${loaded.key} lists`, { key: loaded.key });
       vectors.set(v, i * index.dim);
     });
-    return index.rerank(query, want, c.ordinals, vectors);
+    return vectors;
   }
 
   /** Whether every file the index was built from is already held whole in memory (a scan read it). */
