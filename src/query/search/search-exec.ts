@@ -179,6 +179,8 @@ export class SearchRuntime {
   private readonly indexes: CachedValues<LoadedIndex | null>;
   /** Remote indexes (by key) that have answered one query by ranged re-rank; the next loads their vectors. */
   private readonly servedByRange = new Set<string>();
+  /** Sets of scalar-indexed columns whose filter ran in SQL once: later queries decode them (see candidates). */
+  private readonly filteredBySql = new Set<string>();
   /** Index files being (or downloaded and not yet) read: a prefetch's download is used once, then dropped. */
   private readonly indexFetches = new Map<string, Promise<VectorIndexFile>>();
   private readonly ready = new WeakSet<Session>();
@@ -489,9 +491,16 @@ export class SearchRuntime {
     // the files it downloads anyway) rather than decoding its columns into the scalar index
     // first: bench/objstore.ts, rating + tags of 20 files took 110–235 ms to decode in a fresh
     // process (the decoder not yet compiled, the JS thread also taking in the index's 5 MB)
-    // where DuckDB's filter took ~55 ms after the last file came in (load 4). A later query
-    // decodes them for the scalar index (the files are local copies by then).
-    const sqlFirst = topk.scalar.length > 0 && topk.filter !== null && this.columnsCold(host, topk.scalar.map((p) => p.column));
+    // where DuckDB's filter took ~55 ms after the last file came in (load 4). The next query
+    // decodes them for the scalar index (the files are local copies by then): run in SQL every
+    // time, the benchmark's warm vector + filter took 19.0 ms at p50 where it takes 5.1.
+    const columns = topk.scalar.map((p) => p.column);
+    const coldKey = [...new Set(columns)].sort().join('\0');
+    const sqlFirst = topk.scalar.length > 0 && topk.filter !== null && !this.filteredBySql.has(coldKey) && this.columnsCold(host, columns);
+    if (sqlFirst) {
+      if (this.filteredBySql.size >= 64) this.filteredBySql.clear();
+      this.filteredBySql.add(coldKey);
+    }
     if (topk.scalar.length && !sqlFirst) and(await this.scalarMatches(host, resolve(topk.scalar, await this.fold(host, plan, params)), live));
     for (const m of topk.matches) {
       const c = this.texts(host.session).get(m.column)!;
@@ -625,12 +634,13 @@ export class SearchRuntime {
   }
 
   /**
-   * Whether a query on a remote store would read `columns` into the scalar index from files it
-   * has not decoded yet (no version so far has read them): then its filter runs in SQL.
+   * Whether a query on a remote store would read `columns` into the scalar index from none of
+   * its files decoded yet (a cold handle): then its filter runs in SQL. Once some are (a version
+   * after an append), decoding the rest costs less than the SQL over every file.
    */
   private columnsCold(host: SearchHost, columns: readonly string[]): boolean {
     if (host.store.localPath) return false;
-    return host.manifest.fragments.some((f) => columns.some((c) => this.cache.get(`file|${f.key}|col|${c}`)?.kind !== 'column'));
+    return host.manifest.fragments.every((f) => columns.every((c) => this.cache.get(`file|${f.key}|col|${c}`)?.kind !== 'column'));
   }
 
   private async candidateIds(host: SearchHost, plan: SearchPlan, params: readonly Param[], where: AstNode): Promise<BigInt64Array> {
