@@ -35,6 +35,8 @@ interface LoadedIndex {
   column: string;
   /** Where its graph lies, when it was read without it (see indexFile). */
   graphPart?: VectorIndexFile['graphPart'];
+  /** The graph's first bytes, read with the codes (see eagerBytesGuess). */
+  graphHead?: Uint8Array;
 }
 
 /** What the executor needs from a dataset handle. */
@@ -960,10 +962,10 @@ export class SearchRuntime {
     const dense = this.lazyIds(host, column, file.files);
     if (dense) {
       // A remote store: the vectors stay in their files and only candidates' are read.
-      if (file.files.every((f, i) => this.aligned(file, f, { key: f.key, rowIds: dense[i] }))) loaded = { key: meta.key, index: loadVectorIndex(file, null), rowIds: file.rowIds, files: file.files, column, graphPart: file.graphPart };
+      if (file.files.every((f, i) => this.aligned(file, f, { key: f.key, rowIds: dense[i] }))) loaded = { key: meta.key, index: loadVectorIndex(file, null), rowIds: file.rowIds, files: file.files, column, graphPart: file.graphPart, graphHead: file.graphHead };
     } else {
       const segs = await this.segmentsOf(host, column, file.files.map((f) => f.key));
-      if (file.files.every((f, i) => this.aligned(file, f, segs[i]))) loaded = { key: meta.key, index: loadVectorIndex(file, concatVectors(segs)), rowIds: file.rowIds, files: file.files, column, graphPart: file.graphPart };
+      if (file.files.every((f, i) => this.aligned(file, f, segs[i]))) loaded = { key: meta.key, index: loadVectorIndex(file, concatVectors(segs)), rowIds: file.rowIds, files: file.files, column, graphPart: file.graphPart, graphHead: file.graphHead };
     }
     this.indexes.set(meta.key, loaded);
     return loaded;
@@ -1007,14 +1009,15 @@ export class SearchRuntime {
     return file;
   }
 
-  /** {@link eagerBytesGuess} of a vector index of this version (0 when the manifest does not say its rows). */
+  /** {@link eagerBytesGuess} of a vector index of this version, its files listed as the index lists them (0 for a list column). */
   private indexBytesGuess(host: SearchHost, key: string): number {
     const meta = host.manifest.indexes.find((i) => i.key === key);
     const col = meta && host.manifest.schema.find((c) => c.name === meta.column);
     if (!meta || col?.type.kind !== 'embedding') return 0;
     const built = new Set(meta.fragments);
-    const files = (host.manifest.groups[meta.column] ?? []).filter((g) => built.has(g.key));
-    return eagerBytesGuess(files.reduce((n, g) => n + g.rows, 0), col.type.dim + (meta.options.metric === 'ip' ? 1 : 0));
+    let start = 0;
+    const files = (host.manifest.groups[meta.column] ?? []).filter((g) => built.has(g.key)).map((g) => ({ key: g.key, start: (start += g.rows) - g.rows, rows: g.rows }));
+    return eagerBytesGuess(files, col.type.dim, col.type.dim + (meta.options.metric === 'ip' ? 1 : 0));
   }
 
   /** Loads the graph of an index read without it, before a plan that walks it. */
@@ -1022,7 +1025,7 @@ export class SearchRuntime {
     if (loaded.index.hasGraph) return;
     const part = loaded.graphPart;
     if (!part) throw new QuiverError('corrupt', `search: the index ${loaded.key} was read without a graph and names none`, { key: loaded.key });
-    const bytes = await readGraphPart((range) => host.store.get(loaded.key, range), part, loaded.key).catch((e: unknown) => {
+    const bytes = await readGraphPart((range) => host.store.get(loaded.key, range), part, loaded.key, loaded.graphHead).catch((e: unknown) => {
       throw isQuiverError(e, 'corrupt') ? e : dataFileError(loaded.key, e, 'index file');
     });
     if (!loaded.index.hasGraph) loaded.index.loadGraph(bytes);

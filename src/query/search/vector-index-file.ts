@@ -26,6 +26,8 @@ export interface VectorIndexFile {
   files: IndexedFile[];
   /** Where the graph section lies, for {@link readGraphPart} (format 4 read without it). */
   graphPart?: PartEntry;
+  /** The graph section's first bytes, when the ranged open's reads ran into it (see eagerBytesGuess). */
+  graphHead?: Uint8Array;
 }
 
 /** One part of a format-4 file: its bytes at `offset`, and their SHA-256 (hex). */
@@ -150,20 +152,29 @@ export async function readVectorIndexFile(get: (range?: ByteRange) => Promise<Ui
     const from = p.offset - spans[i].offset;
     parts.set(p.name, fetched[i].subarray(from, from + p.bytes));
   }
-  return { ...fromParts(header, parts, key), graphPart: header.parts.find((p) => p.name === 'graph') };
+  const graphPart = header.parts.find((p) => p.name === 'graph');
+  const graphHead = graphPart && have.length > graphPart.offset ? have.slice(graphPart.offset, Math.min(have.length, graphPart.offset + graphPart.bytes)) : undefined;
+  return { ...fromParts(header, parts, key), graphPart, ...(graphHead ? { graphHead } : {}) };
 }
 
+/** Bytes {@link eagerBytesGuess} allows per vector component, and in all, for the kernel's part of the header (its quantizer's centre: one JSON number a component). */
+export const KERNEL_HEADER_BYTES_PER_DIM = 24;
+export const KERNEL_HEADER_BYTES = 4096;
+
 /**
- * A lower bound on the bytes of the header and the eager parts (row ids, int8 codes of
- * `codeDim` bytes each) of an index over `rows` vectors: a caller that passes it to
- * {@link readVectorIndexFile} reads nearly all of them in the first round trip, not after the
- * header (whose second request then queues behind the query's other reads; bench/objstore.ts,
- * cold vector + filter: its 5.2 MB began after 20 tails). Under, not over: the header's length
- * is left out, so no byte of the graph after them is read; the rest (the header's few KB) is
- * read once the header says where the parts end.
+ * The bytes of the header and the eager parts (row ids, int8 codes of `codeDim` bytes each) of
+ * an index over `files` (`rows` vectors of `dim` floats), from the manifest: the header's file
+ * list as it is written, its kernel part at most KERNEL_HEADER_BYTES + dim ×
+ * KERNEL_HEADER_BYTES_PER_DIM. A caller that passes it to {@link readVectorIndexFile} reads them
+ * in the first round trip, at most that allowance of the graph after them: read after the
+ * header, their request queued behind the query's other reads (bench/objstore.ts, cold vector +
+ * filter: the 5.2 MB began after 20 tails; a lower bound left a few KB whose request ended 60
+ * ms after the rest had come in).
  */
-export function eagerBytesGuess(rows: number, codeDim: number): number {
-  return PREFIX_BYTES + 32 + rows * (8 + codeDim);
+export function eagerBytesGuess(files: readonly IndexedFile[], dim: number, codeDim: number): number {
+  const rows = files.reduce((n, f) => n + f.rows, 0);
+  const listed = Buffer.byteLength(JSON.stringify(files));
+  return align8(PREFIX_BYTES + listed + KERNEL_HEADER_BYTES + dim * KERNEL_HEADER_BYTES_PER_DIM + 32) + align8(rows * 8) + rows * codeDim;
 }
 
 /** The bytes of `r`, read as pieces of at most INDEX_READ_PIECE_BYTES at once (a short file returns what exists). */
@@ -184,9 +195,14 @@ async function readPieces(get: (range: ByteRange) => Promise<Uint8Array>, r: Byt
   return out;
 }
 
-/** The graph section of a file read by {@link readVectorIndexFile}, checked. */
-export async function readGraphPart(get: (range: ByteRange) => Promise<Uint8Array>, part: PartEntry, key: string): Promise<Uint8Array> {
-  return checked(await get({ offset: part.offset, length: part.bytes }), part, key);
+/** The graph section of a file read by {@link readVectorIndexFile}, checked; `head`: its first bytes, already read. */
+export async function readGraphPart(get: (range: ByteRange) => Promise<Uint8Array>, part: PartEntry, key: string, head?: Uint8Array): Promise<Uint8Array> {
+  if (!head?.length) return checked(await get({ offset: part.offset, length: part.bytes }), part, key);
+  const rest = head.length < part.bytes ? await get({ offset: part.offset + head.length, length: part.bytes - head.length }) : new Uint8Array(0);
+  const all = new Uint8Array(head.length + rest.length);
+  all.set(head);
+  all.set(rest, head.length);
+  return checked(all, part, key);
 }
 
 function versionOf(bytes: Uint8Array, key: string): number {
