@@ -14,6 +14,7 @@ export type { ExactSearchOptions } from './vector/exact.js';
 export { exactSearch } from './vector/exact.js';
 export type { VectorPlan, VectorPlanInput, VectorStrategy } from './vector/planner.js';
 export { COST_NS, planVectorSearch, rerankPool } from './vector/planner.js';
+export { firstRound, secondRound } from './vector/rerank-rounds.js';
 export type { BuildProgress, IndexParts, VectorIndexOptions, VectorSearchOptions, VectorSearchResult } from './vector/hnsw-index.js';
 export { VectorIndex } from './vector/hnsw-index.js';
 

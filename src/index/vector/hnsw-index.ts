@@ -518,6 +518,38 @@ export class VectorIndex {
     }
   }
 
+  /**
+   * The cosine similarity of the query to each of these vectors as their int8 codes give it
+   * (the units of the float32 score, off by the codes' rounding), or null for the other
+   * metrics, whose codes clamp outliers (l2) or carry a lift (ip) and so bound nothing.
+   */
+  codeScores(query: Float32Array, ordinals: Uint32Array): Float64Array | null {
+    if (this.metric !== 'cosine') return null;
+    checkQuery(query, this.dim);
+    const q8 = encodeQuery(this.quant, query);
+    const d = this.cdim;
+    let nq = 0;
+    for (let j = 0; j < d; j++) nq += q8[j] * q8[j];
+    const out = new Float64Array(ordinals.length);
+    for (let i = 0; i < ordinals.length; i++) {
+      const base = ordinals[i] * d;
+      let dot = 0;
+      let nx = 0;
+      for (let j = 0; j < d; j++) {
+        const x = this.codes[base + j];
+        dot += q8[j] * x;
+        nx += x * x;
+      }
+      out[i] = nq === 0 || nx === 0 ? 0 : dot / Math.sqrt(nq * nx);
+    }
+    return out;
+  }
+
+  /** Most vectors one row holds (1 for a one-vector column). */
+  get vectorsPerRowMax(): number {
+    return this.vprMax;
+  }
+
   /** The best `k` rows among `candidates` (vector ordinals), scored in float32: candidate i's vector is `vectors[i·dim, (i+1)·dim)`. */
   rerank(query: Float32Array, k: number, candidates: Uint32Array, vectors: Float32Array): SearchResult {
     if (vectors.length !== candidates.length * this.dim) throw new QuiverError('invalid_input', `index: rerank got ${vectors.length} floats for ${candidates.length} candidates of dim ${this.dim}`);

@@ -42,6 +42,12 @@ export interface TopKPlan {
   matches: { column: string; text: string }[];
   /** `column <op> constant` conjuncts on scalar-indexed columns, answered by the scalar index. */
   scalar: ScalarPredicate[];
+  /**
+   * The WHERE without its match() conjuncts, the `scalar` ones included, semantically
+   * rewritten, or null: for a read that runs the filter in SQL before the scalar index holds
+   * its columns (search-exec.ts, candidates).
+   */
+  filter: AstNode | null;
   /** rrf: ranks past this window contribute nothing. */
   window: number;
   /** The final query over `__search_view`, where `__score` holds each winner's score. */
@@ -397,6 +403,7 @@ function planTopK(tree: ParsedSql, schema: readonly ColumnDef[], params: readonl
   const scalar: ScalarPredicate[] = [];
   const indexed = new Map(schema.filter((c) => scalarIndexed.has(c.name)).map((c) => [c.name.toLowerCase(), c]));
   const rest: AstNode[] = [];
+  const sqlConjuncts: AstNode[] = [];
   for (const c of conjuncts(node.where_clause as AstNode | null)) {
     const text = isFunction(c, 'match') ? constantText(children(c)[1], params) : null;
     const preds = text === null && indexed.size ? scalarPredicate(c, indexed, params) : null;
@@ -406,10 +413,16 @@ function planTopK(tree: ParsedSql, schema: readonly ColumnDef[], params: readonl
       matches.push({ column: col.name, text });
     } else if (preds) scalar.push(...preds);
     else rest.push(c);
+    if (text === null) sqlConjuncts.push(c);
   }
-  const restTree = rest.length === 0 ? null : rest.length === 1 ? rest[0] : ({ class: 'CONJUNCTION', type: 'CONJUNCTION_AND', alias: '', query_location: 0, children: rest } as AstNode);
-  const where = restTree ? (semanticRewrite(clone(restTree), schema, params, textColumns) as AstNode) : null;
-  return { topk: { signals, fusion, k: limit + offset, where, matches, scalar, window, final: semanticFinal, projection }, reason: 'top-k by a search signal' };
+  const and = (cs: AstNode[]) => (cs.length === 0 ? null : cs.length === 1 ? cs[0] : ({ class: 'CONJUNCTION', type: 'CONJUNCTION_AND', alias: '', query_location: 0, children: cs } as AstNode));
+  const sqlOf = (cs: AstNode[]) => {
+    const tree = and(cs);
+    return tree ? (semanticRewrite(clone(tree), schema, params, textColumns) as AstNode) : null;
+  };
+  const where = sqlOf(rest);
+  const filter = scalar.length ? sqlOf(sqlConjuncts) : where;
+  return { topk: { signals, fusion, k: limit + offset, where, matches, scalar, filter, window, final: semanticFinal, projection }, reason: 'top-k by a search signal' };
 }
 
 /**

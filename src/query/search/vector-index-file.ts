@@ -26,6 +26,8 @@ export interface VectorIndexFile {
   files: IndexedFile[];
   /** Where the graph section lies, for {@link readGraphPart} (format 4 read without it). */
   graphPart?: PartEntry;
+  /** The graph section's first bytes, when the ranged open's reads ran into it (see eagerBytesGuess). */
+  graphHead?: Uint8Array;
 }
 
 /** One part of a format-4 file: its bytes at `offset`, and their SHA-256 (hex). */
@@ -50,6 +52,12 @@ const VERSION_WHOLE = 3;
 const PREFIX_BYTES = 12;
 /** Bytes read first by a ranged open: the header of an index over ~500 files fits (≈ 120 bytes per file). */
 export const INDEX_HEAD_GUESS_BYTES = 64 * 1024;
+/**
+ * A ranged read of an index longer than this is sent as pieces of this size at once, assembled
+ * in one buffer: one 5.2 MB GET took 70–90 ms on radosgw (bench/objstore.ts index file, load
+ * 4–5) where LanceDB reads its 8.6 MB index as 35 requests.
+ */
+export const INDEX_READ_PIECE_BYTES = 1024 * 1024;
 /** The parts a ranged open reads; `graph` only when a plan walks it. */
 const EAGER_PARTS = new Set(['rowIds', 'codes', 'rowOffsets']);
 
@@ -115,8 +123,8 @@ export function decodeVectorIndexFile(bytes: Uint8Array, key: string): VectorInd
  * header, then its row ids, codes and row offsets in one batch — not its graph, which
  * {@link readGraphPart} fetches when a plan walks it. A format-3 file is read whole.
  */
-export async function readVectorIndexFile(get: (range?: ByteRange) => Promise<Uint8Array>, key: string): Promise<VectorIndexFile> {
-  let head = await get({ offset: 0, length: INDEX_HEAD_GUESS_BYTES });
+export async function readVectorIndexFile(get: (range?: ByteRange) => Promise<Uint8Array>, key: string, eagerBytesGuess = 0): Promise<VectorIndexFile> {
+  let head = await readPieces(get, { offset: 0, length: Math.max(INDEX_HEAD_GUESS_BYTES, eagerBytesGuess) });
   const version = versionOf(head, key);
   if (version === VERSION_WHOLE) return decodeWhole(await get(), key);
   const need = PREFIX_BYTES + new DataView(head.buffer, head.byteOffset, head.byteLength).getUint32(8, true) + 32;
@@ -130,8 +138,8 @@ export async function readVectorIndexFile(get: (range?: ByteRange) => Promise<Ui
     spans.map(async (s) => {
       const end = s.offset + s.length;
       if (end <= have.length) return have.subarray(s.offset, end);
-      if (s.offset >= have.length) return get(s);
-      const rest = await get({ offset: have.length, length: end - have.length });
+      if (s.offset >= have.length) return readPieces(get, s);
+      const rest = await readPieces(get, { offset: have.length, length: end - have.length });
       const out = new Uint8Array(s.length);
       out.set(have.subarray(s.offset), 0);
       out.set(rest, have.length - s.offset);
@@ -144,12 +152,57 @@ export async function readVectorIndexFile(get: (range?: ByteRange) => Promise<Ui
     const from = p.offset - spans[i].offset;
     parts.set(p.name, fetched[i].subarray(from, from + p.bytes));
   }
-  return { ...fromParts(header, parts, key), graphPart: header.parts.find((p) => p.name === 'graph') };
+  const graphPart = header.parts.find((p) => p.name === 'graph');
+  const graphHead = graphPart && have.length > graphPart.offset ? have.slice(graphPart.offset, Math.min(have.length, graphPart.offset + graphPart.bytes)) : undefined;
+  return { ...fromParts(header, parts, key), graphPart, ...(graphHead ? { graphHead } : {}) };
 }
 
-/** The graph section of a file read by {@link readVectorIndexFile}, checked. */
-export async function readGraphPart(get: (range: ByteRange) => Promise<Uint8Array>, part: PartEntry, key: string): Promise<Uint8Array> {
-  return checked(await get({ offset: part.offset, length: part.bytes }), part, key);
+/** Bytes {@link eagerBytesGuess} allows per vector component, and in all, for the kernel's part of the header (its quantizer's centre: one JSON number a component). */
+export const KERNEL_HEADER_BYTES_PER_DIM = 24;
+export const KERNEL_HEADER_BYTES = 4096;
+
+/**
+ * The bytes of the header and the eager parts (row ids, int8 codes of `codeDim` bytes each) of
+ * an index over `files` (`rows` vectors of `dim` floats), from the manifest: the header's file
+ * list as it is written, its kernel part at most KERNEL_HEADER_BYTES + dim ×
+ * KERNEL_HEADER_BYTES_PER_DIM. A caller that passes it to {@link readVectorIndexFile} reads them
+ * in the first round trip, at most that allowance of the graph after them: read after the
+ * header, their request queued behind the query's other reads (bench/objstore.ts, cold vector +
+ * filter: the 5.2 MB began after 20 tails; a lower bound left a few KB whose request ended 60
+ * ms after the rest had come in).
+ */
+export function eagerBytesGuess(files: readonly IndexedFile[], dim: number, codeDim: number): number {
+  const rows = files.reduce((n, f) => n + f.rows, 0);
+  const listed = Buffer.byteLength(JSON.stringify(files));
+  return align8(PREFIX_BYTES + listed + KERNEL_HEADER_BYTES + dim * KERNEL_HEADER_BYTES_PER_DIM + 32) + align8(rows * 8) + rows * codeDim;
+}
+
+/** The bytes of `r`, read as pieces of at most INDEX_READ_PIECE_BYTES at once (a short file returns what exists). */
+async function readPieces(get: (range: ByteRange) => Promise<Uint8Array>, r: ByteRange): Promise<Uint8Array> {
+  if (r.length <= INDEX_READ_PIECE_BYTES) return get(r);
+  const pieces: ByteRange[] = [];
+  for (let at = 0; at < r.length; at += INDEX_READ_PIECE_BYTES) pieces.push({ offset: r.offset + at, length: Math.min(INDEX_READ_PIECE_BYTES, r.length - at) });
+  const got = await Promise.all(pieces.map((p) => get(p)));
+  const n = got.reduce((x, b) => x + b.length, 0);
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const [i, b] of got.entries()) {
+    out.set(b, at);
+    at += b.length;
+    // A piece shorter than asked is the end of the file: later pieces hold nothing.
+    if (b.length < pieces[i].length) return out.subarray(0, at);
+  }
+  return out;
+}
+
+/** The graph section of a file read by {@link readVectorIndexFile}, checked; `head`: its first bytes, already read. */
+export async function readGraphPart(get: (range: ByteRange) => Promise<Uint8Array>, part: PartEntry, key: string, head?: Uint8Array): Promise<Uint8Array> {
+  if (!head?.length) return checked(await get({ offset: part.offset, length: part.bytes }), part, key);
+  const rest = head.length < part.bytes ? await get({ offset: part.offset + head.length, length: part.bytes - head.length }) : new Uint8Array(0);
+  const all = new Uint8Array(head.length + rest.length);
+  all.set(head);
+  all.set(rest, head.length);
+  return checked(all, part, key);
 }
 
 function versionOf(bytes: Uint8Array, key: string): number {
