@@ -272,7 +272,16 @@ export class Dataset {
   /** The writer's session as a lane (its `dataset` view, for reads that run under the mutex). */
   #writerLane: Lane | undefined;
   /** The sessions reads run on, apart from the writer's (see read-lanes.ts). */
-  readonly #lanes = new ReadLanes(async () => (await (this.#scope?.engine() ?? this.runtime.engine())).session());
+  readonly #lanes = new ReadLanes(async () => {
+    const session = await (await (this.#scope?.engine() ?? this.runtime.engine())).session();
+    try {
+      await this.#search.prepareSession(session);
+    } catch (e) {
+      session.close();
+      throw e;
+    }
+    return session;
+  });
   /** The ref check under way, shared by reads that start meanwhile. */
   #syncing: Promise<void> | undefined;
   /** Columns each SQL text names (parsing costs a DuckDB round trip; texts repeat). */

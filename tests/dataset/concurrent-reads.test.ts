@@ -151,4 +151,59 @@ describe('ReadLanes', () => {
     await lanes.close();
     engine.close();
   });
+
+  it('gives a waiting read the first lane freed, not the one still opening for it', async () => {
+    // The second open waits on a gate: the read that started it must not wait for it once the
+    // busy lane is freed (opening a lane cost 0.3-1.3 s under load, see read-lanes.ts).
+    const engine = await Engine.create({ threads: 1 });
+    let opens = 0;
+    let openGate!: () => void;
+    const gate = new Promise<void>((r) => (openGate = r));
+    const lanes = new ReadLanes(async () => {
+      if (++opens > 1) await gate;
+      return engine.session();
+    }, 8);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let started!: () => void;
+    const inFirst = new Promise<void>((r) => (started = r));
+    const first = lanes.run(async (lane) => {
+      started();
+      await held;
+      return lane.session;
+    });
+    await inFirst;
+    const second = lanes.run(async (lane) => lane.session);
+    release();
+    const a = await first;
+    const b = await second; // before: waited for the gated open, and ran on the new session
+    assert.equal(b, a);
+    assert.equal(opens, 2);
+    assert.deepEqual(lanes.stats, { opened: 1, waited: 2 }); // both found no idle lane; one opened so far
+    openGate();
+    // The lane opened meanwhile serves later reads: two at once run on two sessions.
+    let both!: () => void;
+    let inside = 0;
+    const together = new Promise<void>((r) => (both = r));
+    const pair = await Promise.all([0, 1].map(() => lanes.run(async (lane) => (++inside === 2 && both(), await together, lane.session))));
+    assert.equal(new Set(pair).size, 2);
+    assert.equal(lanes.stats.opened, 2);
+    await lanes.close();
+    engine.close();
+  });
+
+  it('fails the read a lane was opened for when the open fails and no lane frees, and opens again for the next', async () => {
+    const engine = await Engine.create({ threads: 1 });
+    let fail = true;
+    const lanes = new ReadLanes(async () => {
+      if (fail) throw new Error('no session');
+      return engine.session();
+    }, 2);
+    await assert.rejects(lanes.run(async () => 1), /no session/);
+    fail = false;
+    assert.equal(await lanes.run(async () => 2), 2);
+    assert.equal(lanes.stats.opened, 1);
+    await lanes.close();
+    engine.close();
+  });
 });
