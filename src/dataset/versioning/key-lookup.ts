@@ -5,7 +5,7 @@
 // kind DuckDB converts) it answers null and the caller asks DuckDB.
 
 import { QuiverError } from '../../errors.js';
-import { openFile, readFooter, readInt64Column, readRows, type Manifest } from '../../format/index.js';
+import { openFile, patchedColumns, readFooter, readInt64Column, readRows, type Manifest } from '../../format/index.js';
 import { deletedSet, type VersionContext } from './context.js';
 import { keyValue } from './row-patch.js';
 
@@ -20,7 +20,8 @@ const KEY_KINDS: ReadonlySet<string> = new Set(['text', 'bool', 'int8', 'int16',
  */
 export async function rowsByKey(ctx: VersionContext, m: Manifest, on: string, keys: ReadonlySet<unknown>): Promise<Map<unknown, bigint[]> | null> {
   const def = m.schema.find((c) => c.name === on);
-  if (!def || m.evolution || ctx.rowFilter || !KEY_KINDS.has(def.type.kind)) return null;
+  // A patched key column's values are the view's (a join), not the files'.
+  if (!def || m.evolution || ctx.rowFilter || !KEY_KINDS.has(def.type.kind) || patchedColumns(m).has(on)) return null;
   const out = new Map<unknown, bigint[]>();
   const paths = await ctx.paths(m.fragments.map((f) => f.key));
   for (let i = 0; i < m.fragments.length; i++) {
