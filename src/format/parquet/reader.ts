@@ -490,6 +490,40 @@ function decodeScalars(col: FooterColumn, body: Uint8Array, dv: DataView, defs: 
   }
 }
 
+/**
+ * Calls `visit(row, body, at, len)` for each non-null value of a non-list byte-array column in
+ * row group `group`, with the value's bytes at body[at, at + len), without decoding them: a key
+ * lookup compares bytes first (decoding 100k strings to test them against 5k keys was most of it).
+ */
+export function visitByteArrays(file: RandomAccess, footer: ParquetFooter, column: number, group: number, visit: (row: number, body: Uint8Array, at: number, len: number) => void): void {
+  const col = footer.columns[column];
+  const chunk = footer.rowGroups[group].chunks[column];
+  if (chunk.codec !== 0) throw unsupported(`codec ${chunk.codec}`);
+  if (col.physical !== PT.BYTE_ARRAY || col.maxRep > 0) throw unsupported(`column "${col.name}" is not a byte-array scalar`);
+  const end = chunk.offset + chunk.size;
+  let offset = chunk.offset;
+  let row = 0;
+  while (offset < end) {
+    const head = pageHeaderAt(file, offset, end);
+    const bodyAt = offset + head.headerBytes;
+    const body = file.read(bodyAt, head.bodyBytes);
+    const src = new ByteSource(body);
+    const n = head.values;
+    const defs = col.maxDef ? expand(levelSection(body, src, n, col.maxDef), n) : null;
+    const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    let at = src.pos;
+    for (let e = 0; e < n; e++) {
+      if (defs && defs[e] !== col.maxDef) continue;
+      const len = dv.getUint32(at, true);
+      if (at + 4 + len > body.length) throw corrupt('a byte array runs past its page');
+      visit(row + e, body, at + 4, len);
+      at += 4 + len;
+    }
+    row += n;
+    offset = bodyAt + head.bodyBytes;
+  }
+}
+
 /** All values of a required, non-list INT64 column in one row group (row ids). */
 export function readInt64Column(file: RandomAccess, footer: ParquetFooter, column: number, group: number): BigInt64Array {
   const col = footer.columns[column];
