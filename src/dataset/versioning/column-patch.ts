@@ -77,9 +77,10 @@ export async function writePatches(ctx: VersionContext, m: Manifest, ids: readon
     const names = key.split('\0');
     const defs = names.map((n) => m.schema.find((c) => c.name === n)!) as ColumnDef[];
     // Sorted by row id, so a reader finds a row by binary search and DuckDB prunes by statistics.
-    idx.sort((a, b) => (ids[a] < ids[b] ? -1 : ids[a] > ids[b] ? 1 : 0));
-    const sorted = BigInt64Array.from(idx.map((i) => ids[i]));
-    const batch = columnize(defs, idx.map((i) => sets[i]), sorted);
+    // A typed array sorts natively: a bigint comparator over 10k ids took ~5 ms.
+    const at = new Map(idx.map((i) => [ids[i], i]));
+    const sorted = BigInt64Array.from(idx, (i) => ids[i]).sort();
+    const batch = columnize(defs, Array.from(sorted, (id) => sets[at.get(id)!]), sorted);
     const file = writeParquet(batch.scalar, { rowGroupRowsMax: SCALAR_ROW_GROUP_ROWS });
     const k = patchKey();
     await putDataFile(ctx.store, k, file.parts);

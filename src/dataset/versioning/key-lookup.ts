@@ -5,7 +5,7 @@
 // kind DuckDB converts) it answers null and the caller asks DuckDB.
 
 import { QuiverError } from '../../errors.js';
-import { openFile, patchedColumns, readFooter, readInt64Column, readRows, visitByteArrays, type Manifest } from '../../format/index.js';
+import { openFile, patchedColumns, readFooter, readInt64Column, readRows, bytesHash, visitByteArrays, type Manifest } from '../../format/index.js';
 import { deletedSet, type VersionContext } from './context.js';
 import { keyValue } from './row-patch.js';
 
@@ -17,27 +17,21 @@ const KEY_KINDS: ReadonlySet<string> = new Set(['text', 'bool', 'int8', 'int16',
  * and decoded never (it matches a key byte for byte, or no key). Upsert of 10k records (5k
  * matching) over 100k stored keys: decoding every stored string took most of the lookup.
  */
-function textKeys(keys: ReadonlySet<unknown>): { find(body: Uint8Array, at: number, len: number): string | undefined } {
+function textKeys(keys: ReadonlySet<unknown>): { byHash: Map<number, { bytes: Uint8Array; key: string }[]>; find(body: Uint8Array, at: number, len: number): string | undefined } {
   const enc = new TextEncoder();
   const byHash = new Map<number, { bytes: Uint8Array; key: string }[]>();
-  const hash = (b: Uint8Array, at: number, len: number) => {
-    let h = 0x811c9dc5 ^ len;
-    for (let i = at; i < at + len; i++) h = Math.imul(h ^ b[i], 0x01000193);
-    return h >>> 0;
-  };
   for (const k of keys) {
     if (typeof k !== 'string') continue;
     const bytes = enc.encode(k);
-    const h = hash(bytes, 0, bytes.length);
+    const h = bytesHash(bytes, 0, bytes.length);
     const list = byHash.get(h);
     if (list) list.push({ bytes, key: k });
     else byHash.set(h, [{ bytes, key: k }]);
   }
   return {
+    byHash,
     find(body, at, len) {
-      const list = byHash.get(hash(body, at, len));
-      if (!list) return undefined;
-      for (const { bytes, key } of list) {
+      for (const { bytes, key } of byHash.get(bytesHash(body, at, len)) ?? []) {
         if (bytes.length !== len) continue;
         let i = 0;
         while (i < len && bytes[i] === body[at + i]) i++;
@@ -78,7 +72,7 @@ export async function rowsByKey(ctx: VersionContext, m: Manifest, on: string, ke
         const ids = readInt64Column(file, footer, 0, g);
         if (text) {
           // Bytes are hashed and compared before any value is decoded (see textKeys).
-          visitByteArrays(file, footer, c, g, (p, body, at, len) => {
+          visitByteArrays(file, footer, c, g, text.byHash, (p, body, at, len) => {
             const k = text.find(body, at, len);
             if (k !== undefined && !dead?.has(ids[p])) add(k, ids[p]);
           });

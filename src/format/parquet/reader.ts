@@ -490,12 +490,20 @@ function decodeScalars(col: FooterColumn, body: Uint8Array, dv: DataView, defs: 
   }
 }
 
+/** FNV-1a of `len` bytes at body[at] (seeded with the length): how byte-array values are matched undecoded. */
+export function bytesHash(body: Uint8Array, at: number, len: number): number {
+  let h = 0x811c9dc5 ^ len;
+  for (let i = at; i < at + len; i++) h = Math.imul(h ^ body[i], 0x01000193);
+  return h >>> 0;
+}
+
 /**
  * Calls `visit(row, body, at, len)` for each non-null value of a non-list byte-array column in
- * row group `group`, with the value's bytes at body[at, at + len), without decoding them: a key
- * lookup compares bytes first (decoding 100k strings to test them against 5k keys was most of it).
+ * row group `group` whose bytesHash is in `hashes`, with the value's bytes at body[at, at + len),
+ * without decoding any value: a key lookup tests 100k stored strings against 5k keys by hash
+ * (decoding each to test it was most of the lookup).
  */
-export function visitByteArrays(file: RandomAccess, footer: ParquetFooter, column: number, group: number, visit: (row: number, body: Uint8Array, at: number, len: number) => void): void {
+export function visitByteArrays(file: RandomAccess, footer: ParquetFooter, column: number, group: number, hashes: ReadonlyMap<number, unknown>, visit: (row: number, body: Uint8Array, at: number, len: number) => void): void {
   const col = footer.columns[column];
   const chunk = footer.rowGroups[group].chunks[column];
   if (chunk.codec !== 0) throw unsupported(`codec ${chunk.codec}`);
@@ -509,15 +517,19 @@ export function visitByteArrays(file: RandomAccess, footer: ParquetFooter, colum
     const body = file.read(bodyAt, head.bodyBytes);
     const src = new ByteSource(body);
     const n = head.values;
-    const defs = col.maxDef ? expand(levelSection(body, src, n, col.maxDef), n) : null;
-    const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    const defs = col.maxDef ? expand(levelSection(body, src, n, col.maxDef), n) : new Uint8Array(n);
+    const top = col.maxDef;
+    const size = body.length;
     let at = src.pos;
     for (let e = 0; e < n; e++) {
-      if (defs && defs[e] !== col.maxDef) continue;
-      const len = dv.getUint32(at, true);
-      if (at + 4 + len > body.length) throw corrupt('a byte array runs past its page');
-      visit(row + e, body, at + 4, len);
-      at += 4 + len;
+      if (defs[e] !== top) continue;
+      const len = body[at] | (body[at + 1] << 8) | (body[at + 2] << 16) | (body[at + 3] << 24);
+      const from = at + 4;
+      at = from + len;
+      if (len < 0 || at > size) throw corrupt('a byte array runs past its page');
+      let h = 0x811c9dc5 ^ len;
+      for (let i = from; i < at; i++) h = Math.imul(h ^ body[i], 0x01000193);
+      if (hashes.has(h >>> 0)) visit(row + e, body, from, len);
     }
     row += n;
     offset = bodyAt + head.bodyBytes;
