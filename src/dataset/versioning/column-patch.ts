@@ -176,18 +176,25 @@ export async function checkPatchedSince(ctx: VersionContext, m: Manifest, basePa
  * One patch holding, for every row some patch of `m` touches, the version's values of every
  * patched column (read through the view, so newest-wins and fragment scoping are already
  * applied): applying it to any live copy gives the view's values, whichever fragment holds it.
+ * Patches that all name the same columns and fragments fold from their files alone (newest
+ * wins): each applies to the same copies, so the fold does too.
  */
 export async function foldPatches(ctx: VersionContext, m: Manifest): Promise<{ manifest: Manifest; bytes: number }> {
   const live = livePatches(m);
   const columns = [...new Set(live.flatMap((p) => p.columns))];
   const defs = columns.map((n) => m.schema.find((c) => c.name === n)!);
   const paths = await ctx.paths(live.map((p) => p.key));
-  const view = await versionSql(ctx.paths, m, { large: 'none' });
-  const rows = (
-    await ctx.session.all(
-      `SELECT row_id, ${columns.map(quoteIdent).join(', ')} FROM (${view}) WHERE row_id IN (SELECT row_id FROM read_parquet([${paths.map(quoteString).join(', ')}])) ORDER BY row_id`,
-    )
-  ).rows;
+  const files = `read_parquet([${paths.map(quoteString).join(', ')}]`;
+  const cols = columns.map(quoteIdent).join(', ');
+  // Patches of one set of columns over one set of fragments (a feedback stream's) fold from
+  // their own files, newest first, without reading the fragments: a view query over 100k rows
+  // every 8 commits was the stream's p99.
+  const shape = (p: PatchMeta) => `${p.columns.join('\0')}|${p.names ? 'n' : ''}|${[...p.fragments].sort().join(',')}`;
+  const alike = live.every((p) => shape(p) === shape(live[0]));
+  const sql = alike
+    ? `SELECT row_id, ${cols} FROM (SELECT *, row_number() OVER (PARTITION BY row_id ORDER BY file_index DESC) AS __quiver_rn FROM ${files})) WHERE __quiver_rn = 1 ORDER BY row_id`
+    : `SELECT row_id, ${cols} FROM (${await versionSql(ctx.paths, m, { large: 'none' })}) WHERE row_id IN (SELECT row_id FROM ${files})) ORDER BY row_id`;
+  const rows = (await ctx.session.all(sql)).rows;
   const records = rows.map((r) => Object.fromEntries(defs.map((d) => [d.name, recordValue(d, r[d.name])])));
   const ids = BigInt64Array.from(rows.map((r) => r.row_id as bigint));
   if (ids.length === 0) return { manifest: { ...m, patches: undefined }, bytes: 0 };

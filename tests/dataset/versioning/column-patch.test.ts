@@ -137,6 +137,20 @@ describe('column patches', () => {
     await ds.close();
   });
 
+  it('folds patches of one column over one fragment from their own files, newest value first', async () => {
+    const { store, ds, rowIds } = await seeded(20, null);
+    const want = new Array<number>(20).fill(0);
+    for (let i = 0; i < 11; i++) {
+      const rows = [i % 5, (i * 3) % 20, 19 - i].map((r) => ({ row_id: rowIds[r], rating: 10 * i + r }));
+      await ds.update({ rows: rows.filter((r, j) => rows.findIndex((x) => x.row_id === r.row_id) === j) });
+      for (const r of rows) want[rowIds.indexOf(r.row_id)] = r.rating;
+      await ds.commit(`p${i}`);
+      assert.ok(((await manifestOf(ds, store)).patches?.length ?? 0) <= 8);
+    }
+    assert.deepEqual((await ds.query('select rating from dataset order by row_id')).map((r) => r.rating), want);
+    await ds.close();
+  });
+
   it('a patch and a whole-row update of the same row from two handles conflict instead of losing one', async () => {
     const { store, ds: a, rowIds } = await seeded(5, null);
     const b = await quiver.open(store);
