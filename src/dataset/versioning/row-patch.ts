@@ -261,16 +261,18 @@ export function rowIdsNotFound(missing: readonly bigint[]): QuiverError {
  * Writes the rows `patches` change over `m`: one small fragment holding every patched row
  * (its other small columns copied), and copy-on-write large files for large columns a patch
  * names. A row id that matches no live row fails with `not_found` before anything is written.
+ * Rows setting only patchable columns become a column patch (column-patch.ts) unless
+ * `columnPatches` is false (a caller that applies only `hide`, `addFragments` and `groups`).
  * `known` holds rows already looked up over `m` (see LiveRows).
  */
-export async function planRowPatches(ctx: VersionContext, m: Manifest, patches: RowPatches, known?: LiveRows): Promise<RowWrite> {
+export async function planRowPatches(ctx: VersionContext, m: Manifest, patches: RowPatches, known?: LiveRows, options: { columnPatches?: boolean } = {}): Promise<RowWrite> {
   // Rows setting only patchable columns become a column patch: they are checked live (row ids
   // and deletes only) and never read; the others are rewritten whole below.
   const patchIdsOf: bigint[] = [];
   const patchSets: Record<string, unknown>[] = [];
   const wholeIds: bigint[] = [];
   for (const [id, set] of patches) {
-    if (patchable(m, set)) {
+    if (options.columnPatches !== false && patchable(m, set)) {
       patchIdsOf.push(id);
       patchSets.push(set);
     } else wholeIds.push(id);
