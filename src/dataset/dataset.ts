@@ -66,6 +66,7 @@ import { mergeBase, resolveCommit, walkHistory } from './versioning/refs.js';
 import { applyCompaction, planAutoCompaction, planCompaction, wantsAutoCompaction, writeCompaction, type AutoCompactOptions, type CompactOptions, type CompactRunOptions } from './versioning/compact.js';
 import { vacuum, type VacuumOptions, type VacuumResult } from './versioning/vacuum.js';
 import { applyRowWrite, type RowWrite } from './versioning/row-write.js';
+import { patchable } from './versioning/column-patch.js';
 import { schemaChanges, parseColumn, planAddColumn, planAlterColumn, planDropColumn, planRenameColumn, type AddColumnOptions, type AlterColumnOptions } from './versioning/schema-change.js';
 import { FRAGMENT_COL, largeOnly, liveRowIds, mergePatches, planRowPatches, rowIdsNotFound, rowPatchesOf, splitUpsert, keyValue, type LiveRows, type RowPatches } from './versioning/row-patch.js';
 import { checkedPredicate, planDelete, planUpdate, type RowSelector, type UpdateSpec } from './versioning/update.js';
@@ -1494,7 +1495,8 @@ export class Dataset {
     try {
       const { ctx, base } = await this.#planBase();
       const ids = [...new Set(calls.flatMap((c) => [...c.patches.keys()]).filter((id) => !this.#rowPatches.has(id)))];
-      const columns = calls.some((c) => [...c.patches.values()].some((set) => !largeOnly(base.schema, set)));
+      // Patchable sets (column-patch.ts) need only which rows are live, not their columns.
+      const columns = calls.some((c) => [...c.patches.values()].some((set) => !largeOnly(base.schema, set) && !patchable(base, set)));
       const live = ids.length ? await liveRowIds(ctx, base, ids, columns) : new Map();
       this.#keepChecked(live);
       for (const call of calls) {

@@ -171,7 +171,8 @@ async function mergeIntoFragment(ctx: VersionContext, m: Manifest, id: string, p
     mergePatches(patches, small);
   }
   if (patches.size === 0) return out;
-  const w = await planRowPatches(ctx, mF, patches, live);
+  // Whole rows: the merge op (rowMergeOp) applies fragments and deletes, not column patches.
+  const w = await planRowPatches(ctx, mF, patches, live, { columnPatches: false });
   assert(w.groups.length === 0, 'a fragment task writes no large-column file through planRowPatches (image updates stay on the coordinator)');
   out.addFragments = w.addFragments;
   out.bytes += w.addFragments.reduce((n, x) => n + x.bytes, 0);

@@ -73,6 +73,7 @@ export function manifestChecksums(m: Manifest): [string, number][] {
   }
   for (const files of Object.values(m.groups)) for (const g of files) if (g.crc32 !== undefined) out.push([g.key, g.crc32]);
   for (const fill of Object.values(m.evolution?.fills ?? {})) for (const g of fill.files) if (g.crc32 !== undefined) out.push([g.key, g.crc32]);
+  for (const p of m.patches ?? []) out.push([p.key, p.crc32]);
   return out;
 }
 

@@ -4,7 +4,7 @@
 
 import { QuiverError } from '../errors.js';
 import type { ObjectStore, StoredObject } from '../storage/index.js';
-import { EXPRESSION_FILL_FORMAT, layout, randomId, validRefName } from './layout.js';
+import { EXPRESSION_FILL_FORMAT, PATCH_FORMAT, layout, randomId, validRefName } from './layout.js';
 import { readContentAddressed, readMetadata, writeContentAddressed, writeMetadata, decodeMetadata } from './metadata.js';
 import type { Manifest } from './manifest.js';
 import { noteChecksums } from './checksums.js';
@@ -54,7 +54,7 @@ export function refKey(kind: RefKind, name: string): string {
 export async function writeManifest(store: ObjectStore, m: Manifest): Promise<string> {
   const { body, format, keys } = await segmentManifest(store, m);
   const computed = Object.values(m.evolution?.fills ?? {}).some((f) => f.expr !== undefined);
-  const id = await writeContentAddressed(store, 'manifest', layout.manifest, { ...body, nonce: randomId() }, computed ? Math.max(format, EXPRESSION_FILL_FORMAT) : format);
+  const id = await writeContentAddressed(store, 'manifest', layout.manifest, { ...body, nonce: randomId() }, Math.max(format, computed ? EXPRESSION_FILL_FORMAT : 1, m.patches?.length ? PATCH_FORMAT : 1));
   noteSegments(m, keys);
   noteChecksums(store, m);
   return id;

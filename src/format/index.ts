@@ -2,11 +2,11 @@
 // commits and refs, row-id leases, and the key layout.
 export * from './schema/index.js';
 export { openRanged, openRangedByParts, planRowReads, readRowsRanged, type PageLocation, type RangedFile, type RowRead } from './parquet/index.js';
-export { writeParquet, decodeFooter, decodePageHeader, openFile, readFooter, readInt64Column, readRows, readVectorColumn, type ParquetColumn, type ParquetLeaf, type ParquetWriteOptions, type FooterColumn, type ParquetFooter, type PageHeader, type RandomAccess } from './parquet/index.js';
+export { writeParquet, decodeFooter, decodePageHeader, openFile, readFooter, readInt64Column, readRows, readVectorColumn, visitByteArrays, bytesHash, type ParquetColumn, type ParquetLeaf, type ParquetWriteOptions, type FooterColumn, type ParquetFooter, type PageHeader, type RandomAccess } from './parquet/index.js';
 export { layout, FORMAT_VERSION, validRefName, randomId, immutableKey } from './layout.js';
 export { encodeMetadata, decodeMetadata, readMetadata, writeMetadata, stableStringify, sha256Hex } from './metadata.js';
 export { manifestSegmentKeys, SEGMENT_ENTRIES } from './manifest-segments.js';
-export { emptyManifest, manifestKeys, textSegmentKey, textSegmentKeys, scalarIndexKey, scalarIndexKeys, liveRows, manifestBytes, type Manifest, type FragmentMeta, type GroupFileMeta, type IndexMeta, type SchemaEvolution } from './manifest.js';
+export { emptyManifest, manifestKeys, textSegmentKey, textSegmentKeys, scalarIndexKey, scalarIndexKeys, liveRows, livePatches, patchedColumns, manifestBytes, type PatchMeta, type Manifest, type FragmentMeta, type GroupFileMeta, type IndexMeta, type SchemaEvolution } from './manifest.js';
 export {
   writeManifest,
   readManifest,

@@ -4,12 +4,16 @@
 /**
  * The highest envelope format this Quiver reads; objects are written at the lowest that holds
  * them (format 2: segmented manifests; 3: a manifest with an expression fill, which a reader
- * that does not evaluate it would read as NULL).
+ * that does not evaluate it would read as NULL; 4: a manifest holding column patches, which a
+ * reader that does not join them would read as the values before the patch).
  */
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
 
 /** The envelope format of a manifest holding an expression fill (SchemaEvolution.fills[c].expr). */
 export const EXPRESSION_FILL_FORMAT = 3;
+
+/** The envelope format of a manifest holding column patches (Manifest.patches). */
+export const PATCH_FORMAT = 4;
 
 export const layout = {
   marker: '_quiver.json',

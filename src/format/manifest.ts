@@ -80,6 +80,27 @@ export interface GroupFileMeta {
   rowIdsDense?: true;
 }
 
+/**
+ * New values of some small columns for some rows that stay in their fragments: one Parquet file
+ * of `row_id` + `columns`, each row id once. A patch gives its values only to the copies of its
+ * rows in `fragments` (the fragments that held them when it was written): a row rewritten since
+ * (a whole-row update, a compaction) carries its values in its new fragment. Newest last; a
+ * later patch wins for a row and column.
+ */
+export interface PatchMeta {
+  key: string;
+  /** The columns it gives values to (current names). */
+  columns: string[];
+  /** The file's names for `columns`, position by position, once a rename made them differ. */
+  names?: string[];
+  rows: number;
+  bytes: number;
+  crc32: number;
+  rowIdMin: string;
+  rowIdMax: string;
+  fragments: string[];
+}
+
 export interface IndexMeta {
   column: string;
   kind: 'vector' | 'fulltext' | 'scalar';
@@ -97,6 +118,8 @@ export interface Manifest {
   indexes: IndexMeta[];
   /** Present once the schema changed after files were written; see SchemaEvolution. */
   evolution?: SchemaEvolution;
+  /** Column patches over the fragments, oldest first (see PatchMeta); absent when none. */
+  patches?: PatchMeta[];
   /**
    * The column naming each row's tenant, if the dataset declares one: scoped handles
    * (`ds.scoped({ tenant })`) see and write only the rows whose value is theirs.
@@ -119,6 +142,7 @@ export function manifestKeys(m: Manifest): string[] {
   }
   for (const files of Object.values(m.groups)) for (const g of files) keys.push(g.key);
   for (const fill of Object.values(m.evolution?.fills ?? {})) for (const g of fill.files) keys.push(g.key);
+  for (const p of m.patches ?? []) keys.push(p.key);
   for (const ix of m.indexes) if (ix.key) keys.push(ix.key);
   return keys;
 }
@@ -150,6 +174,21 @@ export function textSegmentKeys(m: Manifest): string[] {
 /** The scalar index file keys `m` may use (one per fragment and scalar index; some may not exist yet). */
 export function scalarIndexKeys(m: Manifest): string[] {
   return m.indexes.filter((ix) => ix.kind === 'scalar').flatMap((ix) => m.fragments.map((f) => scalarIndexKey(f, ix.column, ix.options)));
+}
+
+/**
+ * The patches of `m` that still apply to a fragment of it and to a column of its schema; a
+ * patch whose fragments were all rewritten (compaction, updates) has no effect and is dropped.
+ */
+export function livePatches(m: Manifest): PatchMeta[] {
+  if (!m.patches?.length) return [];
+  const live = new Set(m.fragments.map((f) => f.id));
+  return m.patches.filter((p) => p.fragments.some((id) => live.has(id)));
+}
+
+/** The small columns some live patch of `m` gives values to. */
+export function patchedColumns(m: Manifest): Set<string> {
+  return new Set(livePatches(m).flatMap((p) => p.columns));
 }
 
 export function liveRows(m: Manifest): number {

@@ -152,6 +152,7 @@ function fileClaims(m: Manifest, via: string): FileClaim[] {
   }
   for (const files of Object.values(m.groups)) for (const g of files) add(g.key, g.rows, g.crc32);
   for (const fill of Object.values(m.evolution?.fills ?? {})) for (const g of fill.files) add(g.key, g.rows, g.crc32);
+  for (const p of m.patches ?? []) add(p.key, p.rows, p.crc32);
   for (const ix of m.indexes) if (ix.key) out.push({ key: ix.key, via, kind: 'index' });
   for (const key of [...textSegmentKeys(m), ...scalarIndexKeys(m)]) out.push({ key, via, kind: 'derived' });
   return out;

@@ -8,7 +8,7 @@
 // without `union_by_name` (which costs a schema read per file); after a schema change (see
 // SchemaEvolution) they are read by name: missing columns NULL, old names mapped to new ones.
 
-import { isLarge, sqlType, derivedColumns, type ColumnDef, type Manifest } from '../format/index.js';
+import { isLarge, livePatches, sqlType, derivedColumns, type ColumnDef, type Manifest } from '../format/index.js';
 import { quoteIdent, quoteString, type Session } from './engine.js';
 import { parseSql, walk } from './search/sql-ast.js';
 
@@ -41,6 +41,11 @@ export interface ScanPlan {
   ordered?: boolean;
   /** Every key the view reads. */
   keys: string[];
+  /**
+   * Column patches (Manifest.patches), oldest first: each file, the columns it gives values to
+   * and the fragments whose rows it applies to (null: every fragment of the plan).
+   */
+  patches?: { key: string; columns: string[]; names: string[]; fragments: string[] | null }[];
   /** Set once the schema changed: how each small column is read from older files. */
   evolved?: {
     /** Physical names holding each small column (current name first), only those some file has. */
@@ -81,11 +86,18 @@ export function planScan(manifest: Manifest, options: ScanOptions = {}): ScanPla
   const keys = [...fragments.flatMap((f) => (f.deletesKey ? [f.key, f.deletesKey] : [f.key])), ...groups.flatMap((g) => g.keys)];
   const evolved = planEvolved(manifest);
   if (evolved) for (const f of evolved.fills) keys.push(...f.keys);
+  const ids = new Set(fragments.map((f) => f.id));
+  const patches = livePatches(manifest).map((p) => {
+    const on = p.fragments.filter((id) => ids.has(id));
+    return { key: p.key, columns: p.columns, names: p.names ?? p.columns, fragments: on.length === ids.size ? null : on };
+  });
+  for (const p of patches) keys.push(p.key);
   return {
     schema: manifest.schema,
     fragments,
     groups,
     keys,
+    ...(patches.length ? { patches } : {}),
     ...(options.fragmentColumn ? { fragmentColumn: options.fragmentColumn } : {}),
     ...(evolved ? { evolved } : {}),
     ...(options.where ? { where: options.where } : {}),
@@ -156,6 +168,21 @@ function unfilteredViewSql(plan: ScanPlan, pathOf: (key: string) => string): str
   // the only names in scope (row_id included), and read from there like a column of the file.
   const computed = fills.flatMap((f, i) => (f.expr !== undefined ? [`${filled(f, FILE_COL, `(${f.expr})`)} AS __quiver_fx${i}`] : []));
   const fillAlias = new Map(fills.map((f, i) => [f.column, f.expr !== undefined ? `s.__quiver_fx${i}` : filled(f, `s.${FILE_COL}`, `fl${i}.${quoteIdent(f.field)}`)]));
+  // A patch's value wins where the patch holds the row (its row_id joined) and applies to the
+  // fragment the row is read from; the newest patch is tested first. Like a fill, the fragment
+  // test sits in the value, so each join stays an equi-join on row_id.
+  const patches = plan.patches ?? [];
+  const patched = (name: string, base: string): string => {
+    const arms: string[] = [];
+    for (let i = patches.length - 1; i >= 0; i--) {
+      const p = patches[i];
+      const k = p.columns.indexOf(name);
+      if (k < 0) continue;
+      const where = p.fragments === null ? '' : p.fragments.length ? ` AND s.${FILE_COL} IN (${p.fragments.map((id) => quoteString(pathOf(byId.get(id)!))).join(', ')})` : ' AND false';
+      arms.push(`WHEN pt${i}.row_id IS NOT NULL${where} THEN pt${i}.${quoteIdent(p.names[k])}`);
+    }
+    return arms.length ? `CASE ${arms.join(' ')} ELSE ${base} END` : base;
+  };
   for (const c of plan.schema) {
     const q = quoteIdent(c.name);
     const t = sqlType(c.type);
@@ -165,7 +192,7 @@ function unfilteredViewSql(plan: ScanPlan, pathOf: (key: string) => string): str
         cols.push(`${g.alias}.${q}::${t} AS ${q}`);
         joins.push(`LEFT JOIN read_parquet(${list(g.keys.map(pathOf))}) ${g.alias} ON ${g.alias}.row_id = s.row_id`);
       } else cols.push(`NULL::${t} AS ${q}`);
-    } else cols.push(empty ? `NULL::${t} AS ${q}` : `${smallSource(plan, c.name, fillAlias)}::${t} AS ${q}`);
+    } else cols.push(empty ? `NULL::${t} AS ${q}` : `${patched(c.name, smallSource(plan, c.name, fillAlias))}::${t} AS ${q}`);
     for (const d of derivedColumns(c)) {
       const full = derivedSqlType(c, d);
       cols.push(empty ? `NULL::${full} AS ${quoteIdent(d)}` : `${smallSource(plan, d, fillAlias)}::${full} AS ${quoteIdent(d)}`);
@@ -175,12 +202,14 @@ function unfilteredViewSql(plan: ScanPlan, pathOf: (key: string) => string): str
   if (fc) cols.push(empty ? `NULL::VARCHAR AS ${quoteIdent(fc)}` : `fm.fid AS ${quoteIdent(fc)}`);
   if (empty) return `SELECT ${cols.join(', ')} WHERE false`;
   const withDeletes = plan.fragments.filter((f) => f.deletesKey);
-  const needFile = withDeletes.length > 0 || !!fc || fills.length > 0;
+  const needFile = withDeletes.length > 0 || !!fc || fills.length > 0 || patches.some((p) => p.fragments !== null);
   const scan = `read_parquet(${list(plan.fragments.map((f) => pathOf(f.key)))}${needFile ? `, filename = '${FILE_COL}'` : ''}${plan.evolved ? ', union_by_name = true' : ''})`;
   // DuckDB's virtual columns (file_index, file_row_number) are not in `*`: named when ordered.
   const from = computed.length ? `(SELECT *, ${[...computed, ...(plan.ordered ? ['file_index', 'file_row_number'] : [])].join(', ')} FROM ${scan}) s` : `${scan} s`;
   // A fill holds each row id once, so joining it on the row id alone adds no rows.
   fills.forEach((f, i) => f.expr === undefined && joins.push(`LEFT JOIN read_parquet(${list(f.keys.map(pathOf))}) fl${i} ON fl${i}.row_id = s.row_id`));
+  // A patch holds each row id once, so its join adds no rows either.
+  patches.forEach((p, i) => joins.push(`LEFT JOIN read_parquet(${quoteString(pathOf(p.key))}) pt${i} ON pt${i}.row_id = s.row_id`));
   if (withDeletes.length) {
     const pairs = withDeletes.map((f) => `(${quoteString(pathOf(f.deletesKey!))}, ${quoteString(pathOf(f.key))})`).join(', ');
     joins.unshift(

@@ -15,4 +15,5 @@ export { writeScalarFiles } from './search/scalar-files.js';
 export { expressionTree, predicateSql, checkBoolean } from './predicate.js';
 export { rowExpressionSql } from './row-expression.js';
 export { inRange, RowLookup } from './row-lookup.js';
+export { ordinalOf as positionOf } from './search/collections.js';
 export { checkSandboxed, sandboxLimits, resultBounds, SANDBOX_DEFAULTS, type SandboxLimits } from './sandbox.js';

@@ -6,7 +6,7 @@
 // Invariant, from the manifest: a live row id is in exactly one fragment not deleting it.
 
 import { QuiverError } from '../errors.js';
-import { openFile, readFooter, readInt64Column, readRows, type Manifest, type ParquetFooter, type ParquetLeaf, type RandomAccess } from '../format/index.js';
+import { livePatches, openFile, readFooter, readInt64Column, readRows, type Manifest, type PatchMeta, type ParquetFooter, type ParquetLeaf, type RandomAccess } from '../format/index.js';
 import { quoteIdent, quoteString } from './engine.js';
 import { CachedValues, CollectionCache, ordinalOf } from './search/collections.js';
 
@@ -26,8 +26,17 @@ let lookups = 0;
 /** About what one bigint costs in a Set: the heap bigint and its hash-table slot. */
 const DELETED_ID_BYTES = 40;
 
+interface PatchData {
+  ids: BigInt64Array;
+  columns: Map<string, { leaf: ParquetLeaf; values: unknown[] }>;
+}
+
+/** Patch files kept decoded; a version holds at most 8 (column-patch.ts), so this covers two. */
+const PATCH_FILES_KEPT_MAX = 16;
+
 export class RowLookup {
   private readonly footers = new Map<string, ParquetFooter>();
+  private readonly patchFiles = new Map<string, PatchData>();
   /** Row ids per file and row group, and the ids of deletes files, in a cache bounded by bytes. */
   private readonly groupIds: CachedValues<GroupIds>;
   private readonly deletes: CachedValues<Set<bigint>>;
@@ -51,7 +60,9 @@ export class RowLookup {
     const out: LookedUp = { leaves: [], rows: new Map() };
     if (want.length === 0) return out;
     const frags = m.fragments.filter((f) => inRange(want, BigInt(f.rowIdMin), BigInt(f.rowIdMax)));
-    const keys = frags.flatMap((f) => (f.deletes && f.deletes.count > 0 ? [f.key, f.deletes.key] : [f.key]));
+    // Column patches giving values to a column asked for, oldest first (applied in that order).
+    const patches = livePatches(m).filter((p) => p.columns.some((c) => columns.includes(c)) && inRange(want, BigInt(p.rowIdMin), BigInt(p.rowIdMax)));
+    const keys = [...frags.flatMap((f) => (f.deletes && f.deletes.count > 0 ? [f.key, f.deletes.key] : [f.key])), ...patches.map((p) => p.key)];
     const local = new Map((await paths(keys)).map((p, i) => [keys[i], p]));
     for (const f of frags) {
       const dead = f.deletes && f.deletes.count > 0 ? this.deleted(local.get(f.deletes.key)!) : null;
@@ -79,13 +90,57 @@ export class RowLookup {
           hits.sort((a, b) => a[1] - b[1]);
           const at = hits.map(([, p]) => p);
           const values = cols.map((c) => readRows(file, footer, c, g, at));
-          hits.forEach(([id], i) => out.rows.set(id, values.map((v) => v[i])));
+          const rows = hits.map((_, i) => values.map((v) => v[i]));
+          for (const p of patches) if (p.fragments.includes(f.id)) this.overlay(local.get(p.key)!, p, columns, out.leaves, hits, rows);
+          hits.forEach(([id], i) => out.rows.set(id, rows[i]));
         }
       } finally {
         file.close();
       }
     }
     return out;
+  }
+
+  /** Gives `rows` (of the ids in `hits`, values in `columns` order) the values patch `p` holds for them. */
+  private overlay(path: string, p: PatchMeta, columns: readonly string[], leaves: readonly ParquetLeaf[], hits: readonly [bigint, number][], rows: unknown[][]): void {
+    const data = this.patchData(path, p);
+    const names = p.names ?? p.columns;
+    for (let k = 0; k < p.columns.length; k++) {
+      const c = columns.indexOf(p.columns[k]);
+      if (c < 0) continue;
+      const col = data.columns.get(names[k]);
+      if (!col || col.leaf !== leaves[c]) throw new QuiverError('unsupported', `lookup: patch ${p.key} holds "${p.columns[k]}" as another type`);
+      hits.forEach(([id], i) => {
+        const at = ordinalOf(data.ids, id);
+        if (at >= 0) rows[i][c] = col.values[at];
+      });
+    }
+  }
+
+  /** A patch file's row ids (sorted, as written) and columns, read once (files are immutable). */
+  private patchData(path: string, p: PatchMeta): PatchData {
+    let d = this.patchFiles.get(path);
+    if (d) return d;
+    const file = openFile(path);
+    try {
+      const footer = this.footer(path, file);
+      const ids: bigint[] = [];
+      const columns = new Map<string, { leaf: ParquetLeaf; values: unknown[] }>();
+      for (let c = 1; c < footer.columns.length; c++) columns.set(footer.columns[c].name, { leaf: footer.columns[c].leaf, values: [] });
+      for (let g = 0; g < footer.rowGroups.length; g++) {
+        const gi = readInt64Column(file, footer, 0, g);
+        const at = Array.from({ length: gi.length }, (_, i) => i);
+        ids.push(...gi);
+        for (let c = 1; c < footer.columns.length; c++) columns.get(footer.columns[c].name)!.values.push(...readRows(file, footer, c, g, at));
+      }
+      d = { ids: BigInt64Array.from(ids), columns };
+    } finally {
+      file.close();
+    }
+    if (d.ids.length !== p.rows) throw new QuiverError('corrupt', `lookup: patch ${p.key} holds ${d.ids.length} rows, its manifest says ${p.rows}`, { key: p.key });
+    if (this.patchFiles.size >= PATCH_FILES_KEPT_MAX) this.patchFiles.delete(this.patchFiles.keys().next().value!);
+    this.patchFiles.set(path, d);
+    return d;
   }
 
   private footer(path: string, file: RandomAccess): ParquetFooter {

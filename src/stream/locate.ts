@@ -5,7 +5,7 @@
 // Invariant: every live selected row appears once, at its live copy; deleted copies never do.
 
 import { QuiverError, assert } from '../errors.js';
-import { layout, openRanged, readRowsRanged, type Manifest, type RangedFile } from '../format/index.js';
+import { layout, livePatches, openRanged, readRowsRanged, type Manifest, type RangedFile } from '../format/index.js';
 import { byteSourceOf, type ObjectStore } from '../storage/index.js';
 
 /** A data file opened for ranged reads, with the row id at each position and its row groups' starts. */
@@ -32,6 +32,11 @@ export interface Locations {
   fragment: Int32Array;
   pos: Int32Array;
   large: Map<string, LargeLocations>;
+  /**
+   * The version's column patches, oldest first: the file, the columns it gives values to (and
+   * the file's names for them), and per fragment (by index) whether it applies to its rows.
+   */
+  patches: { file: LocatedFile; columns: string[]; names: string[]; applies: Uint8Array }[];
 }
 
 /** Opens a data file and reads its row ids. */
@@ -65,17 +70,20 @@ export function groupOf(f: LocatedFile, pos: number): number {
   return lo;
 }
 
-function has(sorted: BigInt64Array, id: bigint): boolean {
+/** Position of `id` in ascending `sorted`, or -1. */
+export function positionIn(sorted: BigInt64Array, id: bigint): number {
   let lo = 0;
   let hi = sorted.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    if (sorted[mid] === id) return true;
+    if (sorted[mid] === id) return mid;
     if (sorted[mid] < id) lo = mid + 1;
     else hi = mid - 1;
   }
-  return false;
+  return -1;
 }
+
+const has = (sorted: BigInt64Array, id: bigint): boolean => positionIn(sorted, id) >= 0;
 
 /** Locates the rows `selected` (ascending live row ids) of `m`, and the values of `largeColumns`. */
 export async function locateRows(store: ObjectStore, m: Manifest, selected: BigInt64Array, largeColumns: readonly string[]): Promise<Locations> {
@@ -99,7 +107,10 @@ export async function locateRows(store: ObjectStore, m: Manifest, selected: BigI
   if (n !== selected.length) throw new QuiverError('corrupt', `stream: ${selected.length - n} selected rows are in no fragment`);
   const large = new Map<string, LargeLocations>();
   for (const c of largeColumns) large.set(c, await locateLarge(store, m, c, rowId, fragment));
-  return { rows: n, rowId, fragments, fragment, pos, large };
+  const patches = await Promise.all(
+    livePatches(m).map(async (p) => ({ file: await locateFile(store, p.key, p.bytes), columns: p.columns, names: p.names ?? p.columns, applies: Uint8Array.from(m.fragments, (f) => (p.fragments.includes(f.id) ? 1 : 0)) })),
+  );
+  return { rows: n, rowId, fragments, fragment, pos, large, patches };
 }
 
 /** A fragment's deleted row ids, sorted (the manifest does not record a deletes file's size: one head). */

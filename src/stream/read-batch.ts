@@ -6,7 +6,8 @@
 
 import { QuiverError } from '../errors.js';
 import { readRowsRanged, type ColumnDef, type RowRead } from '../format/index.js';
-import { groupOf, type LocatedFile, type Locations } from './locate.js';
+import { groupOf, positionIn, type LocatedFile, type Locations } from './locate.js';
+
 
 /** Decoded small-column row groups kept per stream; a window of 8 blocks touches at most 8 groups per fragment. */
 export const SMALL_GROUPS_CACHED_MAX = 64;
@@ -16,6 +17,8 @@ export type RawBatch = Map<string, unknown[]>;
 
 export class BatchReader {
   readonly #small = new Map<string, Promise<unknown[]>>();
+  /** Columns of patch files; a version holds at most 8 patches, so this is bounded by columns × 8. */
+  readonly #patchCols = new Map<string, Promise<unknown[]>>();
 
   constructor(
     readonly loc: Locations,
@@ -48,7 +51,33 @@ export class BatchReader {
     const values = new Map<string, unknown[]>();
     for (const [k, p] of groups) values.set(k, await p);
     at.forEach((a, i) => (out[i] = values.get(a.key)![a.local]));
+    // Column patches, oldest first, so the newest value of a row wins.
+    for (const patch of this.loc.patches) {
+      const k = patch.columns.indexOf(name);
+      if (k < 0) continue;
+      let col: unknown[] | null = null;
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i];
+        if (!patch.applies[this.loc.fragment[r]]) continue;
+        const p = positionIn(patch.file.rowIds, this.loc.rowId[r]);
+        if (p < 0) continue;
+        col ??= await this.#patchColumn(patch.file, patch.names[k]);
+        out[i] = col[p];
+      }
+    }
     return out;
+  }
+
+  /** A patch file's whole column (patches are small: one commit's changed rows), read once per stream. */
+  #patchColumn(f: LocatedFile, name: string): Promise<unknown[]> {
+    const key = `patch:${f.key}:${name}`;
+    let p = this.#patchCols.get(key);
+    if (!p) {
+      const col = columnIndex(f, name);
+      p = readRowsRanged(f.file, f.file.footer.rowGroups.map((g, group) => ({ column: col, group, positions: Array.from({ length: g.rows }, (_, i) => i) }))).then((vs) => vs.flat());
+      this.#patchCols.set(key, p);
+    }
+    return p;
   }
 
   #smallGroup(key: string, f: LocatedFile, g: number, name: string): Promise<unknown[]> {

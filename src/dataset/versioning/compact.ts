@@ -3,7 +3,7 @@
 // same row ids; older versions keep their files until vacuum. Planning is pure.
 
 import { QuiverError } from '../../errors.js';
-import { isLarge, type CommitStats, type FragmentMeta, type GroupFileMeta, type Manifest } from '../../format/index.js';
+import { isLarge, livePatches, type CommitStats, type FragmentMeta, type GroupFileMeta, type Manifest } from '../../format/index.js';
 import { quoteIdent, quoteString } from '../../query/index.js';
 import { createVersionView, idsTable, type VersionContext } from './context.js';
 import { smallColumnNames } from './diff.js';
@@ -40,7 +40,11 @@ export function planCompaction(m: Manifest, o: CompactOptions = {}): FragmentMet
   const share = o.deletedShareMax ?? COMPACT_DEFAULTS.deletedShareMax;
   const small = m.fragments.filter((f) => live(f) < min);
   const heavy = m.fragments.filter((f) => live(f) >= min && f.rows > 0 && (f.deletes?.count ?? 0) / f.rows > share);
+  // A fragment a column patch applies to is rewritten with the patch's values, so `compact()`
+  // folds the patches into the fragments (a patch whose fragments are all gone is dropped).
+  const patched = new Set(livePatches(m).flatMap((p) => p.fragments));
   const picked = [...(small.length >= 2 || small.some((f) => f.deletes) ? small : []), ...heavy];
+  for (const f of m.fragments) if (patched.has(f.id) && !picked.includes(f)) picked.push(f);
   return picked;
 }
 
@@ -75,6 +79,8 @@ export interface CompactionWrite {
   replaced: { id: string; deletes: string | null }[];
   added: FragmentMeta[];
   groups: { column: string; remove: string[]; add: GroupFileMeta[] }[];
+  /** The column patch keys of the version read: a patch committed since over a replaced fragment is a conflict. */
+  patches: string[];
   bytes: number;
 }
 
@@ -126,7 +132,7 @@ export async function writeCompaction(ctx: VersionContext, m: Manifest, picked: 
     }
     onProgress?.(Math.min(rows.length, i + rowsMax), rows.length);
   }
-  return { replaced: picked.map((f) => ({ id: f.id, deletes: f.deletes?.key ?? null })), added, groups, bytes };
+  return { replaced: picked.map((f) => ({ id: f.id, deletes: f.deletes?.key ?? null })), added, groups, patches: (m.patches ?? []).map((p) => p.key), bytes };
 }
 
 /** Applies a compaction to `m`; `conflict` when another commit changed a fragment or file it replaces. */
@@ -137,6 +143,9 @@ export function applyCompaction(w: CompactionWrite, m: Manifest): { manifest: Ma
     if (!f || (f.deletes?.key ?? null) !== r.deletes) throw new QuiverError('conflict', `versioning: fragment ${r.id} changed while it was compacted; compact again`, { fragment: r.id });
   }
   const gone = new Set(w.replaced.map((r) => r.id));
+  const read = new Set(w.patches);
+  const since = livePatches(m).find((p) => !read.has(p.key) && p.fragments.some((id) => gone.has(id)));
+  if (since) throw new QuiverError('conflict', `versioning: rows of a compacted fragment were updated while it was compacted; compact again`, { patch: since.key });
   const groups = { ...m.groups };
   for (const g of w.groups) {
     const cur = groups[g.column] ?? [];
@@ -144,5 +153,7 @@ export function applyCompaction(w: CompactionWrite, m: Manifest): { manifest: Ma
     if (cur.filter((x) => drop.has(x.key)).length !== drop.size) throw new QuiverError('conflict', `versioning: a ${g.column} file changed while it was compacted; compact again`, { column: g.column });
     groups[g.column] = [...cur.filter((x) => !drop.has(x.key)), ...g.add];
   }
-  return { manifest: { ...m, fragments: [...m.fragments.filter((f) => !gone.has(f.id)), ...w.added], groups }, stats: { bytesWritten: w.bytes } };
+  const out: Manifest = { ...m, fragments: [...m.fragments.filter((f) => !gone.has(f.id)), ...w.added], groups };
+  const patches = livePatches(out);
+  return { manifest: { ...out, patches: patches.length ? patches : undefined }, stats: { bytesWritten: w.bytes } };
 }

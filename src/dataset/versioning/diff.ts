@@ -3,7 +3,7 @@
 // exist on one side only, are compared. The result is a temp table that `diffRows` pages
 // through in row id order and merge joins against.
 
-import { isLarge, derivedColumns, type Manifest } from '../../format/index.js';
+import { isLarge, derivedColumns, livePatches, type Manifest } from '../../format/index.js';
 import { quoteIdent, quoteString } from '../../query/index.js';
 import { createScopedView, type VersionContext } from './context.js';
 
@@ -61,10 +61,24 @@ function sameDeletes(a: Manifest['fragments'][number], b: Manifest['fragments'][
   return (a.deletes?.key ?? null) === (b.deletes?.key ?? null);
 }
 
-/** `m` without the fragments `other` holds identically, and without large columns. */
+/** The keys of the column patches of `m` applying to each fragment, as one string per fragment id. */
+function patchesByFragment(m: Manifest): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const p of livePatches(m)) for (const id of p.fragments) out.set(id, `${out.get(id) ?? ''} ${p.key}`);
+  return out;
+}
+
+/**
+ * `m` without the fragments `other` holds identically (same deletes, same column patches
+ * applying to them), and without large columns. A patched row stays in its fragment, so a
+ * fragment whose patches differ is compared row by row like one whose deletes differ.
+ */
 function restrict(m: Manifest, other: Manifest): Manifest {
   const theirs = new Map(other.fragments.map((f) => [f.id, f]));
-  return { ...m, fragments: m.fragments.filter((f) => !(theirs.has(f.id) && sameDeletes(f, theirs.get(f.id)!))), groups: {} };
+  const mine = patchesByFragment(m);
+  const their = patchesByFragment(other);
+  const same = (f: Manifest['fragments'][number]) => theirs.has(f.id) && sameDeletes(f, theirs.get(f.id)!) && (mine.get(f.id) ?? '') === (their.get(f.id) ?? '');
+  return { ...m, fragments: m.fragments.filter((f) => !same(f)), groups: {} };
 }
 
 /** Row ids live on both sides whose value of large column `column` differs. */

@@ -4,7 +4,7 @@
 // fragments are imported without copying when they hold only T's new rows; other rows are
 // written again (small columns to a new fragment, large ones copy-on-write).
 
-import { layout, isLarge, type ColumnDef, type GroupFileMeta, type Manifest } from '../../format/index.js';
+import { layout, isLarge, livePatches, type ColumnDef, type GroupFileMeta, type Manifest } from '../../format/index.js';
 import { quoteIdent, quoteString } from '../../query/index.js';
 import { createVersionView, idsTable, type VersionContext } from './context.js';
 import { buildDiffTable, sameValue } from './diff.js';
@@ -125,7 +125,10 @@ export async function analyzeMerge(ctx: VersionContext, b: Manifest, o: Manifest
 /** Theirs' fragments that can join the result as they are: new, holding only rows being added, with their own large files. */
 async function importable(ctx: VersionContext, b: Manifest, o: Manifest, t: Manifest, addIds: bigint[]): Promise<{ fragments: Manifest['fragments']; groups: Map<string, GroupFileMeta[]> }> {
   const known = new Set([...b.fragments, ...o.fragments].map((f) => f.id));
-  const candidates = t.fragments.filter((f) => !known.has(f.id));
+  // A fragment a patch of theirs applies to holds values from before it: its rows are copied
+  // through theirs' view instead.
+  const patched = new Set(livePatches(t).flatMap((p) => p.fragments));
+  const candidates = t.fragments.filter((f) => !known.has(f.id) && !patched.has(f.id));
   const groups = new Map<string, GroupFileMeta[]>();
   if (!candidates.length || !addIds.length) return { fragments: [], groups };
   await idsTable(ctx, '__quiver_add', addIds);

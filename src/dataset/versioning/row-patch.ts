@@ -4,10 +4,11 @@
 // Invariant: a patch set holds each row id once (a later patch of a row merges into it).
 
 import { QuiverError } from '../../errors.js';
-import { columnize, derivedColumns, isLarge, type ColumnDef, type FragmentMeta, type Manifest, type ParquetColumn, type RecordInput } from '../../format/index.js';
+import { columnize, derivedColumns, isLarge, livePatches, type ColumnDef, type FragmentMeta, type Manifest, type ParquetColumn, type RecordInput } from '../../format/index.js';
 import { inRange, quoteIdent, quoteString } from '../../query/index.js';
 import { deletedSet, idsTable, versionSql, type IdSet, type VersionContext } from './context.js';
 import { smallColumnNames } from './diff.js';
+import { byColumns, patchable, writePatches } from './column-patch.js';
 import { changedColumns, emptyRowWrite, writeLargeValues, writeSmallFragment, type RowWrite } from './row-write.js';
 
 /** New values by row id: each patch names only the columns it sets. */
@@ -30,18 +31,6 @@ function rowIdOf(v: unknown, i: number): bigint {
   if (typeof v === 'bigint') return v;
   if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
   throw new QuiverError('invalid_input', `update: rows[${i}] needs an integer row_id, got ${String(v)}`, { row: i });
-}
-
-/** Records grouped by the set of columns they name, so each group validates as one batch. */
-function byColumns(records: readonly Record<string, unknown>[]): Map<string, number[]> {
-  const groups = new Map<string, number[]>();
-  records.forEach((r, i) => {
-    const key = Object.keys(r).sort().join('\0');
-    let list = groups.get(key);
-    if (!list) groups.set(key, (list = []));
-    list.push(i);
-  });
-  return groups;
 }
 
 /** Validates partial records (only the columns each names) against `schema`; throws naming the record. */
@@ -130,8 +119,9 @@ async function liveRowsById(ctx: VersionContext, m: Manifest, ids: readonly bigi
   if (frags.length === 0) return [];
   const direct = await rowsFromFiles(ctx, m, frags, ids);
   if (direct) return withoutDeleted(ctx, frags, direct);
-  if (m.evolution) {
-    // Files of older schemas name columns differently: read them through the version's view.
+  if (m.evolution || livePatches(m).length) {
+    // Files of older schemas name columns differently, and column patches are joined: read
+    // them through the version's view.
     const cols = ['row_id', FRAGMENT_COL, ...smallColumnNames(m)].map(quoteIdent).join(', ');
     const view = await versionSql(ctx.paths, sub, { large: 'none', fragmentColumn: FRAGMENT_COL });
     return (await ctx.session.all(`SELECT ${cols} FROM (${view}) WHERE row_id IN ${await idsMatch(ctx, ids)}`)).rows;
@@ -271,14 +261,32 @@ export function rowIdsNotFound(missing: readonly bigint[]): QuiverError {
  * Writes the rows `patches` change over `m`: one small fragment holding every patched row
  * (its other small columns copied), and copy-on-write large files for large columns a patch
  * names. A row id that matches no live row fails with `not_found` before anything is written.
+ * Rows setting only patchable columns become a column patch (column-patch.ts) unless
+ * `columnPatches` is false (a caller that applies only `hide`, `addFragments` and `groups`).
  * `known` holds rows already looked up over `m` (see LiveRows).
  */
-export async function planRowPatches(ctx: VersionContext, m: Manifest, patches: RowPatches, known?: LiveRows): Promise<RowWrite> {
-  const ids = [...patches.keys()];
-  const columns = [...patches.values()].some((set) => !largeOnly(m.schema, set));
+export async function planRowPatches(ctx: VersionContext, m: Manifest, patches: RowPatches, known?: LiveRows, options: { columnPatches?: boolean } = {}): Promise<RowWrite> {
+  // Rows setting only patchable columns become a column patch: they are checked live (row ids
+  // and deletes only) and never read; the others are rewritten whole below.
+  const patchIdsOf: bigint[] = [];
+  const patchSets: Record<string, unknown>[] = [];
+  const wholeIds: bigint[] = [];
+  for (const [id, set] of patches) {
+    if (options.columnPatches !== false && patchable(m, set)) {
+      patchIdsOf.push(id);
+      patchSets.push(set);
+    } else wholeIds.push(id);
+  }
+  if (patchIdsOf.length) {
+    const live = known && patchIdsOf.every((id) => known.has(id)) ? known : await liveRowIds(ctx, m, patchIdsOf, false);
+    const missing = patchIdsOf.filter((id) => !live.has(id));
+    if (missing.length) throw rowIdsNotFound(missing);
+  }
+  const ids = wholeIds;
+  const columns = ids.some((id) => !largeOnly(m.schema, patches.get(id)!));
   // `known` is a lookup made over this same manifest (when the calls were checked): reused whole.
   const reuse = known && ids.every((id) => known.has(id) && (!columns || known.get(id) !== null));
-  const rows = reuse ? ids.map((id) => known!.get(id) ?? { row_id: id }) : [...(await liveRowIds(ctx, m, ids, columns))].map(([id, r]) => r ?? { row_id: id });
+  const rows = ids.length === 0 ? [] : reuse ? ids.map((id) => known!.get(id) ?? { row_id: id }) : [...(await liveRowIds(ctx, m, ids, columns))].map(([id, r]) => r ?? { row_id: id });
   if (rows.length !== ids.length) {
     const found = new Set(rows.map((r) => r.row_id as bigint));
     throw rowIdsNotFound(ids.filter((id) => !found.has(id)));
@@ -324,7 +332,13 @@ export async function planRowPatches(ctx: VersionContext, m: Manifest, patches: 
     w.groups.push({ column, remove: g.remove, add: g.add });
     bytes += g.bytes;
   }
-  w.stats = { rowsUpdated: rows.length, bytesWritten: bytes };
+  if (patchIdsOf.length) {
+    const written = await writePatches(ctx, m, patchIdsOf, patchSets);
+    w.patches = { written, base: m };
+    for (const p of written) bytes += p.meta.bytes;
+  }
+  if (w.hide.size) w.basePatches = new Set((m.patches ?? []).map((p) => p.key));
+  w.stats = { rowsUpdated: rows.length + patchIdsOf.length, bytesWritten: bytes };
   return w;
 }
 
@@ -346,8 +360,11 @@ export function splitUpsert(schema: readonly ColumnDef[], records: readonly Reco
     const ids = existing.get(key);
     if (ids && ids.length > 1) throw new QuiverError('conflict', `upsert: key ${on} = ${String(key)} matches ${ids.length} rows (row ids ${ids.slice(0, 5).join(', ')}); the key column must be unique`, { column: on, key, rowIds: ids });
     if (ids) {
-      // A copy: staged patches are kept as they are, and the caller may reuse its record.
-      patches.set(ids[0], { ...(rec as Record<string, unknown>) });
+      // A copy: staged patches are kept as they are, and the caller may reuse its record. The
+      // key is left out (the row holds it already), so the key column is never patched and
+      // the next upsert still finds keys in the files; a record of the key alone keeps it.
+      const { [on]: _key, ...rest } = rec as Record<string, unknown>;
+      patches.set(ids[0], Object.keys(rest).length ? rest : { ...(rec as Record<string, unknown>) });
       sets.push(rec as Record<string, unknown>);
     } else inserts.push(rec);
   });

@@ -26,6 +26,7 @@ import {
   type ParquetColumn,
 } from '../../format/index.js';
 import { quoteIdent, quoteString } from '../../query/index.js';
+import { addPatches, checkPatchedSince, type WrittenPatch } from './column-patch.js';
 import { deletedSet, idsTable, pathOf, readDeletes, type IdSet, type VersionContext } from './context.js';
 
 /** A change to rows, written to files and waiting to be applied to a manifest. */
@@ -36,6 +37,13 @@ export interface RowWrite {
   addFragments: FragmentMeta[];
   /** Large-column files to replace (copy-on-write) or add. */
   groups: { column: string; remove: string[]; add: GroupFileMeta[] }[];
+  /** Column patches written (see column-patch.ts), with the manifest they were planned on. */
+  patches?: { written: WrittenPatch[]; base: Manifest };
+  /**
+   * The patch keys of the version the rows in `hide` were read from, when they are rewritten
+   * whole: a patch of one of them committed since is a conflict (the copy misses its values).
+   */
+  basePatches?: ReadonlySet<string>;
   stats: Partial<CommitStats>;
 }
 
@@ -49,6 +57,7 @@ function conflict(message: string, details: Record<string, unknown> = {}): Quive
 
 /** Applies a written change to `m`. Throws `conflict` when another commit changed the same rows. */
 export async function applyRowWrite(ctx: VersionContext, w: RowWrite, m: Manifest): Promise<{ manifest: Manifest; stats: Partial<CommitStats> }> {
+  if (w.basePatches && w.hide.size && m.patches?.length) await checkPatchedSince(ctx, m, w.basePatches, w.hide);
   const fragments = m.fragments.slice();
   let bytes = w.stats.bytesWritten ?? 0;
   for (const [fid, rows] of w.hide) {
@@ -76,7 +85,13 @@ export async function applyRowWrite(ctx: VersionContext, w: RowWrite, m: Manifes
     const drop = new Set(g.remove);
     groups[g.column] = [...cur.filter((x) => !drop.has(x.key)), ...g.add];
   }
-  return { manifest: { ...m, fragments: [...fragments, ...w.addFragments], groups }, stats: { ...w.stats, bytesWritten: bytes } };
+  let manifest: Manifest = { ...m, fragments: [...fragments, ...w.addFragments], groups };
+  if (w.patches) {
+    const p = await addPatches(ctx, manifest, w.patches.base, w.patches.written);
+    manifest = p.manifest;
+    bytes += p.bytes;
+  }
+  return { manifest, stats: { ...w.stats, bytesWritten: bytes } };
 }
 
 /** Turns a value read from DuckDB back into what `columnize` accepts for the column. */

@@ -203,7 +203,23 @@ export function planDropColumn(m: Manifest, name: string): Manifest {
   delete ev.fills[name];
   const groups = { ...m.groups };
   delete groups[name];
-  return { ...out, groups, indexes: m.indexes.filter((i) => i.column !== name) };
+  return { ...out, groups, indexes: m.indexes.filter((i) => i.column !== name), ...patchesRenamed(m, name, null) };
+}
+
+/** `m`'s patches with column `from` renamed to `to` (the file keeps its name for it), or dropped (`to` null). */
+function patchesRenamed(m: Manifest, from: string, to: string | null): Pick<Manifest, 'patches'> {
+  if (!m.patches?.length) return {};
+  const patches = m.patches.flatMap((p) => {
+    const i = p.columns.indexOf(from);
+    if (i < 0) return [p];
+    const names = p.names ?? p.columns;
+    if (to === null) {
+      const columns = p.columns.filter((_, k) => k !== i);
+      return columns.length ? [{ ...p, columns, names: names.filter((_, k) => k !== i) }] : [];
+    }
+    return [{ ...p, columns: p.columns.map((c, k) => (k === i ? to : c)), names }];
+  });
+  return { patches: patches.length ? patches : undefined };
 }
 
 /** Renames small column `from` to `to`: files keep the old name, the view maps it; indexes on it are dropped. */
@@ -224,7 +240,7 @@ export function planRenameColumn(m: Manifest, from: string, to: string): Manifes
     ev.fills[to] = ev.fills[from];
     delete ev.fills[from];
   }
-  return { ...out, indexes: m.indexes.filter((i) => i.column !== from) };
+  return { ...out, indexes: m.indexes.filter((i) => i.column !== from), ...patchesRenamed(m, from, to) };
 }
 
 /** Widens a number column's type and/or lets it hold NULL; files are read as they are. */

@@ -95,6 +95,7 @@ export async function planUpdate(ctx: VersionContext, m: Manifest, spec: UpdateS
     w.groups.push({ column, remove: g.remove, add: g.add });
     bytes += g.bytes;
   }
+  w.basePatches = new Set((m.patches ?? []).map((p) => p.key));
   w.stats = { rowsUpdated: rows.length, bytesWritten: bytes };
   return w;
 }

@@ -490,6 +490,52 @@ function decodeScalars(col: FooterColumn, body: Uint8Array, dv: DataView, defs: 
   }
 }
 
+/** FNV-1a of `len` bytes at body[at] (seeded with the length): how byte-array values are matched undecoded. */
+export function bytesHash(body: Uint8Array, at: number, len: number): number {
+  let h = 0x811c9dc5 ^ len;
+  for (let i = at; i < at + len; i++) h = Math.imul(h ^ body[i], 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * Calls `visit(row, body, at, len)` for each non-null value of a non-list byte-array column in
+ * row group `group` whose bytesHash is in `hashes`, with the value's bytes at body[at, at + len),
+ * without decoding any value: a key lookup tests 100k stored strings against 5k keys by hash
+ * (decoding each to test it was most of the lookup).
+ */
+export function visitByteArrays(file: RandomAccess, footer: ParquetFooter, column: number, group: number, hashes: ReadonlyMap<number, unknown>, visit: (row: number, body: Uint8Array, at: number, len: number) => void): void {
+  const col = footer.columns[column];
+  const chunk = footer.rowGroups[group].chunks[column];
+  if (chunk.codec !== 0) throw unsupported(`codec ${chunk.codec}`);
+  if (col.physical !== PT.BYTE_ARRAY || col.maxRep > 0) throw unsupported(`column "${col.name}" is not a byte-array scalar`);
+  const end = chunk.offset + chunk.size;
+  let offset = chunk.offset;
+  let row = 0;
+  while (offset < end) {
+    const head = pageHeaderAt(file, offset, end);
+    const bodyAt = offset + head.headerBytes;
+    const body = file.read(bodyAt, head.bodyBytes);
+    const src = new ByteSource(body);
+    const n = head.values;
+    const defs = col.maxDef ? expand(levelSection(body, src, n, col.maxDef), n) : new Uint8Array(n);
+    const top = col.maxDef;
+    const size = body.length;
+    let at = src.pos;
+    for (let e = 0; e < n; e++) {
+      if (defs[e] !== top) continue;
+      const len = body[at] | (body[at + 1] << 8) | (body[at + 2] << 16) | (body[at + 3] << 24);
+      const from = at + 4;
+      at = from + len;
+      if (len < 0 || at > size) throw corrupt('a byte array runs past its page');
+      let h = 0x811c9dc5 ^ len;
+      for (let i = from; i < at; i++) h = Math.imul(h ^ body[i], 0x01000193);
+      if (hashes.has(h >>> 0)) visit(row + e, body, from, len);
+    }
+    row += n;
+    offset = bodyAt + head.bodyBytes;
+  }
+}
+
 /** All values of a required, non-list INT64 column in one row group (row ids). */
 export function readInt64Column(file: RandomAccess, footer: ParquetFooter, column: number, group: number): BigInt64Array {
   const col = footer.columns[column];

@@ -5,7 +5,7 @@
 
 import * as arrow from 'apache-arrow';
 import { QuiverError, isQuiverError } from '../../errors.js';
-import { dataFileError, type ColumnDef, type FragmentMeta, type GroupFileMeta, type IndexMeta, type Manifest } from '../../format/index.js';
+import { dataFileError, patchedColumns, type ColumnDef, type FragmentMeta, type GroupFileMeta, type IndexMeta, type Manifest } from '../../format/index.js';
 import { Bitmap, exactSearch, firstRound, higherIsBetter, matchInto, scoreOf, secondRound, type ColumnData, type Metric, type VectorPlan } from '../../index/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 import { quoteIdent, type Param, type RunOptions, type Session } from '../engine.js';
@@ -256,7 +256,9 @@ export class SearchRuntime {
       if (this.parsed.size >= 256) this.parsed.clear();
       this.parsed.set(sql, tree);
     }
-    const scalarIndexed = new Set(host.manifest.indexes.filter((i) => i.kind === 'scalar').map((i) => i.column));
+    // The scalar kernel reads fragment files: a patched column (a join in the view) is left to DuckDB.
+    const patched = patchedColumns(host.manifest);
+    const scalarIndexed = new Set(host.manifest.indexes.filter((i) => i.kind === 'scalar' && !patched.has(i.column)).map((i) => i.column));
     return withTextToken(planSearch(tree, host.manifest.schema, params, scalarIndexed), this.token(host.session));
   }
 

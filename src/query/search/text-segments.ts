@@ -6,7 +6,7 @@
 // exactly as an in-memory build over `SELECT row_id, column FROM dataset` would have them.
 
 import { assert, isQuiverError, QuiverError } from '../../errors.js';
-import { textSegmentKey, type ColumnDef, type FragmentMeta, type IndexMeta, type Manifest } from '../../format/index.js';
+import { patchedColumns, textSegmentKey, type ColumnDef, type FragmentMeta, type IndexMeta, type Manifest } from '../../format/index.js';
 import { SegmentedTextIndex, TextSegment, type FullTextIndexOptions, type SearchPart } from '../../index/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 import type { Session } from '../engine.js';
@@ -45,7 +45,7 @@ export interface SegmentCounts {
  */
 export function segmentable(m: Manifest, column: string): boolean {
   const ev = m.evolution;
-  if (ev?.fills?.[column] || (ev?.renamed?.[column]?.length ?? 0) > 0) return false;
+  if (ev?.fills?.[column] || (ev?.renamed?.[column]?.length ?? 0) > 0 || patchedColumns(m).has(column)) return false;
   return m.fragments.every((f) => !f.columns || f.columns.includes(column));
 }
 

@@ -143,10 +143,11 @@ describe('Dataset.update with rows: cost', () => {
       await ds.update({ rows: [{ row_id: ids[round], rating: 5 }, { row_id: ids[10 + round], rating: 4 }] });
       await ds.commit(`feedback ${round}`);
       const kinds = store.keys.map((k) => k.split('/').slice(0, k.startsWith('meta/') ? 2 : 1).join('/'));
-      // The marker first and once, then a fragment, one deletes file, a manifest and a commit
-      // (one round of concurrent writes), then the ref.
-      assert.deepEqual([kinds[0], ...kinds.slice(1, 5).sort(), kinds[5]], ['meta/pending', 'data', 'data', 'meta/commits', 'meta/manifests', 'refs'], store.keys.join(' '));
-      assert.equal(kinds.length, 6, store.keys.join(' '));
+      // The marker first and once, then one column patch file (no fragment, no deletes file),
+      // a manifest and a commit (one round of concurrent writes), then the ref.
+      assert.deepEqual([kinds[0], ...kinds.slice(1, 4).sort(), kinds[4]], ['meta/pending', 'data', 'meta/commits', 'meta/manifests', 'refs'], store.keys.join(' '));
+      assert.ok(store.keys.some((k) => k.endsWith('.patch.parquet')), store.keys.join(' '));
+      assert.equal(kinds.length, 5, store.keys.join(' '));
     }
     assert.deepEqual((await ds.query('select rating from dataset where k in (\'k0\', \'k12\') order by k')).map((r) => r.rating), [5, 4]);
     await ds.close();
