@@ -191,6 +191,19 @@ export function patchedColumns(m: Manifest): Set<string> {
   return new Set(livePatches(m).flatMap((p) => p.columns));
 }
 
+/**
+ * The row ids of a fragment or large-column file whose ids are dense (rowIdMin..rowIdMax
+ * ascending, one per row), so no row-id page needs reading; undefined otherwise (read them).
+ */
+export function denseRowIds(f: Pick<FragmentMeta, 'rowIdsDense' | 'rowIdMin' | 'rowIdMax' | 'rows'>): BigInt64Array | undefined {
+  if (!f.rowIdsDense) return undefined;
+  const min = BigInt(f.rowIdMin);
+  if (BigInt(f.rowIdMax) - min + 1n !== BigInt(f.rows)) return undefined;
+  const out = new BigInt64Array(f.rows);
+  for (let i = 0; i < f.rows; i++) out[i] = min + BigInt(i);
+  return out;
+}
+
 export function liveRows(m: Manifest): number {
   let n = 0;
   for (const f of m.fragments) n += f.rows - (f.deletes?.count ?? 0);

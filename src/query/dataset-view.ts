@@ -163,7 +163,8 @@ function unfilteredViewSql(plan: ScanPlan, pathOf: (key: string) => string): str
   // not in the join: an ON clause testing the fragment side of a LEFT JOIN is no equi-join, and
   // DuckDB runs it as a nested loop (100k rows: 40 s for a count, against 20 ms).
   const byId = new Map(plan.fragments.map((f) => [f.id, f.key]));
-  const filled = (f: (typeof fills)[number], file: string, value: string) => `CASE WHEN ${file} IN (${f.fragments.map((id) => quoteString(pathOf(byId.get(id)!))).join(', ')}) THEN ${value} END`;
+  const filesOf = (ids: readonly string[]) => ids.map((id) => quoteString(pathOf(byId.get(id)!))).join(', ');
+  const filled = (f: (typeof fills)[number], file: string, value: string) => `CASE WHEN ${file} IN (${filesOf(f.fragments)}) THEN ${value} END`;
   // An expression fill is evaluated inside the scan, where the fragment row's own columns are
   // the only names in scope (row_id included), and read from there like a column of the file.
   const computed = fills.flatMap((f, i) => (f.expr !== undefined ? [`${filled(f, FILE_COL, `(${f.expr})`)} AS __quiver_fx${i}`] : []));
@@ -178,7 +179,7 @@ function unfilteredViewSql(plan: ScanPlan, pathOf: (key: string) => string): str
       const p = patches[i];
       const k = p.columns.indexOf(name);
       if (k < 0) continue;
-      const where = p.fragments === null ? '' : p.fragments.length ? ` AND s.${FILE_COL} IN (${p.fragments.map((id) => quoteString(pathOf(byId.get(id)!))).join(', ')})` : ' AND false';
+      const where = p.fragments === null ? '' : p.fragments.length ? ` AND s.${FILE_COL} IN (${filesOf(p.fragments)})` : ' AND false';
       arms.push(`WHEN pt${i}.row_id IS NOT NULL${where} THEN pt${i}.${quoteIdent(p.names[k])}`);
     }
     return arms.length ? `CASE ${arms.join(' ')} ELSE ${base} END` : base;

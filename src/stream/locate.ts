@@ -6,6 +6,7 @@
 
 import { QuiverError, assert } from '../errors.js';
 import { layout, livePatches, openRanged, readRowsRanged, type Manifest, type RangedFile } from '../format/index.js';
+import { ordinalOf } from '../query/search/collections.js';
 import { byteSourceOf, type ObjectStore } from '../storage/index.js';
 
 /** A data file opened for ranged reads, with the row id at each position and its row groups' starts. */
@@ -70,20 +71,7 @@ export function groupOf(f: LocatedFile, pos: number): number {
   return lo;
 }
 
-/** Position of `id` in ascending `sorted`, or -1. */
-export function positionIn(sorted: BigInt64Array, id: bigint): number {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid] === id) return mid;
-    if (sorted[mid] < id) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
-}
-
-const has = (sorted: BigInt64Array, id: bigint): boolean => positionIn(sorted, id) >= 0;
+const has = (sorted: BigInt64Array, id: bigint): boolean => ordinalOf(sorted, id) >= 0;
 
 /** Locates the rows `selected` (ascending live row ids) of `m`, and the values of `largeColumns`. */
 export async function locateRows(store: ObjectStore, m: Manifest, selected: BigInt64Array, largeColumns: readonly string[]): Promise<Locations> {

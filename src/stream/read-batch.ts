@@ -6,8 +6,8 @@
 
 import { QuiverError } from '../errors.js';
 import { readRowsRanged, type ColumnDef, type RowRead } from '../format/index.js';
-import { groupOf, positionIn, type LocatedFile, type Locations } from './locate.js';
-
+import { ordinalOf } from '../query/search/collections.js';
+import { groupOf, type LocatedFile, type Locations } from './locate.js';
 
 /** Decoded small-column row groups kept per stream; a window of 8 blocks touches at most 8 groups per fragment. */
 export const SMALL_GROUPS_CACHED_MAX = 64;
@@ -59,7 +59,7 @@ export class BatchReader {
       for (let i = 0; i < rows.length; i++) {
         const r = rows[i];
         if (!patch.applies[this.loc.fragment[r]]) continue;
-        const p = positionIn(patch.file.rowIds, this.loc.rowId[r]);
+        const p = ordinalOf(patch.file.rowIds, this.loc.rowId[r]);
         if (p < 0) continue;
         col ??= await this.#patchColumn(patch.file, patch.names[k]);
         out[i] = col[p];

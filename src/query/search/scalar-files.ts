@@ -9,7 +9,7 @@
 // fragment's file instead (with a process warning), so a damaged index costs time, never rows.
 
 import { isQuiverError } from '../../errors.js';
-import { scalarIndexKey, type ColumnDef, type FragmentMeta } from '../../format/index.js';
+import { denseRowIds, scalarIndexKey, type ColumnDef, type FragmentMeta } from '../../format/index.js';
 import { encodeScalarFile, readScalarFile, type ColumnData } from '../../index/index.js';
 import { CollectionCache } from './collections.js';
 import { readColumnData } from './scalar-load.js';
@@ -96,15 +96,4 @@ export class ScalarFiles {
 function kindOf(def: ColumnDef): ColumnData['kind'] {
   if (def.type.kind === 'list') return 'list';
   return def.type.kind === 'text' ? 'string' : 'number';
-}
-
-/** A dense fragment's row ids (rowIdMin..rowIdMax, one per row), so its file's row-id part is not read. */
-function denseRowIds(f: FragmentMeta): BigInt64Array | undefined {
-  if (!f.rowIdsDense) return undefined;
-  const min = BigInt(f.rowIdMin);
-  if (BigInt(f.rowIdMax) - min + 1n !== BigInt(f.rows)) return undefined;
-  const out = new BigInt64Array(f.rows);
-  let id = min;
-  for (let i = 0; i < f.rows; i++) out[i] = id++;
-  return out;
 }
