@@ -17,7 +17,7 @@ const KEY_KINDS: ReadonlySet<string> = new Set(['text', 'bool', 'int8', 'int16',
  * and decoded never (it matches a key byte for byte, or no key). Upsert of 10k records (5k
  * matching) over 100k stored keys: decoding every stored string took most of the lookup.
  */
-function textKeys(keys: ReadonlySet<unknown>): { byHash: Map<number, { bytes: Uint8Array; key: string }[]>; find(body: Uint8Array, at: number, len: number): string | undefined } {
+function textKeys(keys: ReadonlySet<unknown>): { byHash: Map<number, { bytes: Uint8Array; key: string }[]>; find(body: Uint8Array, at: number, len: number, hash: number): string | undefined } {
   const enc = new TextEncoder();
   const byHash = new Map<number, { bytes: Uint8Array; key: string }[]>();
   for (const k of keys) {
@@ -30,8 +30,8 @@ function textKeys(keys: ReadonlySet<unknown>): { byHash: Map<number, { bytes: Ui
   }
   return {
     byHash,
-    find(body, at, len) {
-      for (const { bytes, key } of byHash.get(bytesHash(body, at, len)) ?? []) {
+    find(body, at, len, hash) {
+      for (const { bytes, key } of byHash.get(hash) ?? []) {
         if (bytes.length !== len) continue;
         let i = 0;
         while (i < len && bytes[i] === body[at + i]) i++;
@@ -72,8 +72,8 @@ export async function rowsByKey(ctx: VersionContext, m: Manifest, on: string, ke
         const ids = readInt64Column(file, footer, 0, g);
         if (text) {
           // Bytes are hashed and compared before any value is decoded (see textKeys).
-          visitByteArrays(file, footer, c, g, text.byHash, (p, body, at, len) => {
-            const k = text.find(body, at, len);
+          visitByteArrays(file, footer, c, g, text.byHash, (p, body, at, len, hash) => {
+            const k = text.find(body, at, len, hash);
             if (k !== undefined && !dead?.has(ids[p])) add(k, ids[p]);
           });
           continue;

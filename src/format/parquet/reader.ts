@@ -498,12 +498,12 @@ export function bytesHash(body: Uint8Array, at: number, len: number): number {
 }
 
 /**
- * Calls `visit(row, body, at, len)` for each non-null value of a non-list byte-array column in
- * row group `group` whose bytesHash is in `hashes`, with the value's bytes at body[at, at + len),
+ * Calls `visit(row, body, at, len, hash)` for each non-null value of a non-list byte-array column
+ * in row group `group` whose bytesHash (`hash`) is in `hashes`, with the value's bytes at body[at, at + len),
  * without decoding any value: a key lookup tests 100k stored strings against 5k keys by hash
  * (decoding each to test it was most of the lookup).
  */
-export function visitByteArrays(file: RandomAccess, footer: ParquetFooter, column: number, group: number, hashes: ReadonlyMap<number, unknown>, visit: (row: number, body: Uint8Array, at: number, len: number) => void): void {
+export function visitByteArrays(file: RandomAccess, footer: ParquetFooter, column: number, group: number, hashes: ReadonlyMap<number, unknown>, visit: (row: number, body: Uint8Array, at: number, len: number, hash: number) => void): void {
   const col = footer.columns[column];
   const chunk = footer.rowGroups[group].chunks[column];
   if (chunk.codec !== 0) throw unsupported(`codec ${chunk.codec}`);
@@ -527,9 +527,8 @@ export function visitByteArrays(file: RandomAccess, footer: ParquetFooter, colum
       const from = at + 4;
       at = from + len;
       if (len < 0 || at > size) throw corrupt('a byte array runs past its page');
-      let h = 0x811c9dc5 ^ len;
-      for (let i = from; i < at; i++) h = Math.imul(h ^ body[i], 0x01000193);
-      if (hashes.has(h >>> 0)) visit(row + e, body, from, len);
+      const h = bytesHash(body, from, len);
+      if (hashes.has(h)) visit(row + e, body, from, len, h);
     }
     row += n;
     offset = bodyAt + head.bodyBytes;

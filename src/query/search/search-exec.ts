@@ -5,7 +5,7 @@
 
 import * as arrow from 'apache-arrow';
 import { QuiverError, isQuiverError } from '../../errors.js';
-import { dataFileError, patchedColumns, type ColumnDef, type FragmentMeta, type GroupFileMeta, type IndexMeta, type Manifest } from '../../format/index.js';
+import { dataFileError, denseRowIds, patchedColumns, type ColumnDef, type FragmentMeta, type GroupFileMeta, type IndexMeta, type Manifest } from '../../format/index.js';
 import { Bitmap, exactSearch, firstRound, higherIsBetter, matchInto, scoreOf, secondRound, type ColumnData, type Metric, type VectorPlan } from '../../index/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 import { quoteIdent, type Param, type RunOptions, type Session } from '../engine.js';
@@ -574,8 +574,9 @@ export class SearchRuntime {
   /** Live ordinals whose row satisfies every predicate, from the scalar index. */
   private async scalarMatches(host: SearchHost, preds: ResolvedPredicate[], live: BigInt64Array): Promise<Bitmap> {
     let out: Bitmap | null = null;
-    // Every predicate's columns start loading now, not after the previous predicate's matched
-    // (concurrent loads of one file's column are shared by ScalarFiles).
+    // Every predicate's columns of every fragment start loading now (ScalarFiles shares a load
+    // between callers): awaited one by one, scalar index files were read ~6 at a time
+    // (bench/objstore.ts, cold vector + filter: 40 of them took 97-378 ms of the index reads).
     for (const p of preds) {
       if (this.predicateHits.get(`${host.versionKey}|${JSON.stringify(p)}`)) continue;
       for (const f of host.manifest.fragments) this.columnData(host, f, p.column).catch(() => undefined);
@@ -586,13 +587,9 @@ export class SearchRuntime {
       if (!b) {
         const words = new Uint32Array((live.length + 31) >>> 5);
         // Every file is needed: their downloads run at once (a cold remote read), decoding in order.
-        // Scalar index files too: awaited one by one they were read ~6 at a time (bench/objstore.ts,
-        // cold vector + filter: 40 scalar files took 97-378 ms of the index reads).
         this.prefetchColumns(host, [p.column]);
-        const cols = host.manifest.fragments.map((f) => this.columnData(host, f, p.column));
-        for (const c of cols) c.catch(() => undefined); // the loop below rethrows the first failure
-        for (const [i, f] of host.manifest.fragments.entries()) {
-          const col = await cols[i];
+        for (const f of host.manifest.fragments) {
+          const col = await this.columnData(host, f, p.column);
           const ords = await this.ordinals(host, f.key, col.rowIds, f.deletes && f.deletes.count > 0 ? f.deletes.key : undefined);
           matchInto(col, p, ords, words);
         }
@@ -860,7 +857,7 @@ export class SearchRuntime {
     const multi = host.manifest.schema.find((c) => c.name === column)?.type.kind === 'list';
     const known = (g: GroupFileMeta) => !multi && full.has(g.key) && g.rowIdsDense === true;
     const segs = new Map((await this.segmentsOf(host, column, groups.filter((g) => !known(g)).map((g) => g.key))).map((sg) => [sg.key, sg]));
-    return groups.map((g) => segs.get(g.key) ?? { key: g.key, rowIds: denseIds(g)! });
+    return groups.map((g) => segs.get(g.key) ?? { key: g.key, rowIds: denseRowIds(g)! });
   }
 
   /**
@@ -1002,7 +999,7 @@ export class SearchRuntime {
     const out: BigInt64Array[] = [];
     for (const f of files) {
       const g = groups.get(f.key);
-      const ids = g && g.rows === f.rows ? denseIds(g) : undefined;
+      const ids = g && g.rows === f.rows ? denseRowIds(g) : undefined;
       if (!ids) return undefined;
       out.push(ids);
     }
@@ -1072,7 +1069,7 @@ export class SearchRuntime {
     const covered = new Set(meta?.fragments ?? []);
     const lazy = !host.store.localPath && !s.multi;
     const keys = (host.manifest.groups[s.column] ?? [])
-      .filter((g) => !(lazy && covered.has(g.key) && denseIds(g)))
+      .filter((g) => !(lazy && covered.has(g.key) && denseRowIds(g)))
       .map((f) => f.key)
       .filter((k) => this.cache.get(`file|${k}|${s.column}`)?.kind !== 'vector');
     host.paths(keys).catch(quiet);
@@ -1176,18 +1173,9 @@ export function manifestLiveIds(m: Manifest): BigInt64Array | undefined {
   const ids = new BigInt64Array(rows);
   let o = 0;
   for (const f of frags) {
-    const min = BigInt(f.rowIdMin);
-    for (let i = 0; i < f.rows; i++) ids[o++] = min + BigInt(i);
+    ids.set(denseRowIds(f)!, o);
+    o += f.rows;
   }
-  return ids;
-}
-
-/** The row ids of a file whose ids are dense (rowIdMin..rowIdMax ascending), or undefined. */
-function denseIds(g: GroupFileMeta): BigInt64Array | undefined {
-  if (!g.rowIdsDense) return undefined;
-  const min = BigInt(g.rowIdMin);
-  const ids = new BigInt64Array(g.rows);
-  for (let i = 0; i < g.rows; i++) ids[i] = min + BigInt(i);
   return ids;
 }
 
