@@ -781,19 +781,26 @@ export class SearchRuntime {
   }
 
   /**
-   * The index's top rows. An index loaded without its vectors (a remote store) re-ranks only its
+   * The index's top rows. An index loaded without its vectors (lazyIds) re-ranks only its
    * candidates, whose float32 vectors are read by range (LargeValues: a few small pages per
    * file); a plan that scores every matching row exactly gets all of them first.
    */
   private async servedTopK(host: SearchHost, loaded: LoadedIndex, query: Float32Array, want: number, options: VectorSearchOptions): Promise<{ ordinals: Uint32Array; scores: Float32Array }> {
     const index = loaded.index;
     if (options.plan && VectorIndex.walksGraph(options.plan)) await this.withGraph(host, loaded);
-    // The first query re-ranks by range (a cold start reads a few pages); the next reads the
-    // files whole and keeps them, so warm queries read nothing.
-    if (!index.hasVectors && (this.servedByRange.has(loaded.key) || this.segmentsHeld(host, loaded))) await this.attachAll(host, loaded);
+    // On a remote store the first query re-ranks by range (a cold start reads a few pages); the
+    // next reads the files whole and keeps them, so warm queries make no request. On a local disk
+    // the vectors stay in their files for good: a candidate costs a page read from the OS's page
+    // cache, and holding them would cost the whole column in memory (bench/hybrid.ts at 100k ×
+    // 768: RSS 977 MiB, of which the float32 vectors are 293 MiB read and copied twice on the
+    // first query; at 1M they are 3 GB, over the 2 GB the seed's serving budget allows).
+    const remote = !host.store.localPath;
+    if (!index.hasVectors && ((remote && this.servedByRange.has(loaded.key)) || this.segmentsHeld(host, loaded))) await this.attachAll(host, loaded);
     if (index.hasVectors) return index.search(query, want, options);
-    if (this.servedByRange.size >= 64) this.servedByRange.clear();
-    this.servedByRange.add(loaded.key);
+    if (remote) {
+      if (this.servedByRange.size >= 64) this.servedByRange.clear();
+      this.servedByRange.add(loaded.key);
+    }
     const c = index.candidates(query, want, options);
     if (c === null) {
       await this.attachAll(host, loaded);
@@ -978,7 +985,7 @@ export class SearchRuntime {
     let loaded: LoadedIndex | null = null;
     const dense = this.lazyIds(host, column, file.files);
     if (dense) {
-      // A remote store: the vectors stay in their files and only candidates' are read.
+      // The vectors stay in their files and only candidates' are read (servedTopK).
       if (file.files.every((f, i) => this.aligned(file, f, { key: f.key, rowIds: dense[i] }))) loaded = { key: meta.key, index: loadVectorIndex(file, null), rowIds: file.rowIds, files: file.files, column, graphPart: file.graphPart, graphHead: file.graphHead };
     } else {
       const segs = await this.segmentsOf(host, column, file.files.map((f) => f.key));
@@ -990,11 +997,11 @@ export class SearchRuntime {
 
   /**
    * The row ids of the index's files when its vectors can stay in them (read by range per
-   * candidate): a remote store, a one-vector column, and every file with dense ids and a
-   * vector in every row. Undefined otherwise: the files are read whole, as on a local disk.
+   * candidate): a one-vector column, and every file with dense ids and a vector in every row.
+   * Undefined otherwise: the files are read whole.
    */
   private lazyIds(host: SearchHost, column: string, files: readonly IndexedFile[]): BigInt64Array[] | undefined {
-    if (host.store.localPath || host.manifest.schema.find((c) => c.name === column)?.type.kind !== 'embedding') return undefined;
+    if (host.manifest.schema.find((c) => c.name === column)?.type.kind !== 'embedding') return undefined;
     const groups = new Map((host.manifest.groups[column] ?? []).map((g) => [g.key, g]));
     const out: BigInt64Array[] = [];
     for (const f of files) {
@@ -1067,7 +1074,7 @@ export class SearchRuntime {
     // Files an index covers whose vectors stay remote (see lazyIds) are not downloaded.
     // (A vector index's `fragments` are the keys of the column files it was built over.)
     const covered = new Set(meta?.fragments ?? []);
-    const lazy = !host.store.localPath && !s.multi;
+    const lazy = !s.multi;
     const keys = (host.manifest.groups[s.column] ?? [])
       .filter((g) => !(lazy && covered.has(g.key) && denseRowIds(g)))
       .map((f) => f.key)
