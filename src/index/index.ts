@@ -17,6 +17,8 @@ export { COST_NS, planVectorSearch, rerankPool } from './vector/planner.js';
 export { firstRound, secondRound } from './vector/rerank-rounds.js';
 export type { BuildProgress, IndexParts, VectorIndexOptions, VectorSearchOptions, VectorSearchResult } from './vector/hnsw-index.js';
 export { VectorIndex } from './vector/hnsw-index.js';
+export type { IndexedFile, PartEntry as VectorIndexPart, VectorIndexFile } from './vector/index-file.js';
+export { INDEX_HEAD_GUESS_BYTES, KERNEL_HEADER_BYTES, KERNEL_HEADER_BYTES_PER_DIM, decodeVectorIndexFile, eagerBytesGuess, encodeVectorIndexFile, loadVectorIndex, readGraphPart, readVectorIndexFile } from './vector/index-file.js';
 
 export type { TokenizerOptions } from './fulltext/tokenizer.js';
 export { Tokenizer } from './fulltext/tokenizer.js';

@@ -7,7 +7,7 @@ export { LARGE_TABLE_POS, LateRuntime, loadLargeTable, planLate, type LatePlan, 
 export { CollectionCache } from './search/collections.js';
 export { SearchRuntime, type SearchHost, type SearchOptions, type SearchExplain } from './search/search-exec.js';
 export { mentionsSearch } from './search/search-plan.js';
-export { encodeVectorIndexFile, decodeVectorIndexFile, loadVectorIndex, type VectorIndexFile, type IndexedFile } from './search/vector-index-file.js';
+export { encodeVectorIndexFile, decodeVectorIndexFile, loadVectorIndex, type VectorIndexFile, type IndexedFile } from '../index/index.js';
 export { indexableType, type ScalarPredicate } from './search/scalar-index.js';
 export { readVectorFile, type FileVectors } from './search/vector-load.js';
 export { segmentable, writeTextSegments, CORRUPT_SEGMENT_WARNING } from './search/text-segments.js';

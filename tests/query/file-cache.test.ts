@@ -7,6 +7,7 @@ import { CountingStore, LocalStore, MemoryStore, ObjectCache, type ObjectStore }
 import { isQuiverError, type QuiverError } from '../../src/errors.js';
 import { readCommit, readManifest, readRef, writeCommit, writeManifest, moveRef, forgetChecksums, openRanged, type Manifest } from '../../src/format/index.js';
 import { FileCache, forgetVerifiedFiles } from '../../src/query/file-cache.js';
+import { CORRUPT_SEGMENT_WARNING } from '../../src/query/index.js';
 import { prng, tempDir } from '../helpers/tmp.js';
 
 const SEED = Number(process.env.QUIVER_SEED ?? 20261202);
@@ -165,7 +166,7 @@ describe('FileCache verification', () => {
 });
 
 describe('index files a manifest names', () => {
-  it('reports a missing vector index file as corrupt naming it, not a raw ENOENT', async () => {
+  it('searches exactly, warning with the missing file\'s key, when a vector index file is gone (not a raw ENOENT)', async () => {
     const store = new LocalStore(tempDir('quiver-index-'));
     const ds = await quiver.create(store, { schema: { emb: 'emb-4' } });
     await ds.append(rows.map((r) => ({ emb: r.emb })));
@@ -175,11 +176,21 @@ describe('index files a manifest names', () => {
     const key = (await headManifest(store)).indexes[0].key;
     rmSync(store.localPath(key));
     const h = await quiver.open(store.root);
-    await assert.rejects(
-      h.query('select row_id from dataset order by l2_distance(emb, [3, 1, 0, 0]) limit 3'),
-      (e) => isQuiverError(e, 'corrupt') && (e as QuiverError).details.key === key && /^format: index file .* named by the manifest is missing$/.test((e as Error).message),
-    );
-    await h.close();
+    const warnings: string[] = [];
+    const listen = (w: Error & { code?: string }) => void (w.code === CORRUPT_SEGMENT_WARNING && warnings.push(w.message));
+    process.on('warning', listen);
+    try {
+      const sql = 'select row_id from dataset order by l2_distance(emb, [3, 1, 0, 0]) limit 3';
+      // An index is derived data: its rows are all in the column's files, so the answer is exact.
+      assert.deepEqual(await h.query(sql), await h.query(`select * from (${sql}) exact_only`));
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', listen);
+      await h.close();
+    }
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /^format: index file .* named by the manifest is missing; searching its column exactly$/);
+    assert.ok(warnings[0].includes(key));
   });
 });
 

@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import * as quiver from '../../src/index.js';
 import { CountingStore, MemoryStore, openStore, type ObjectStore } from '../../src/storage/index.js';
 import { sharedObjectCache } from '../../src/dataset/shared-engine.js';
-import { INDEX_HEAD_GUESS_BYTES, KERNEL_HEADER_BYTES, KERNEL_HEADER_BYTES_PER_DIM, decodeVectorIndexFile } from '../../src/query/search/vector-index-file.js';
+import { INDEX_HEAD_GUESS_BYTES, KERNEL_HEADER_BYTES, KERNEL_HEADER_BYTES_PER_DIM, decodeVectorIndexFile } from '../../src/index/index.js';
 import { rerankPool } from '../../src/index/index.js';
 import { withServer } from '../helpers/servers.js';
 import { prng } from '../helpers/tmp.js';

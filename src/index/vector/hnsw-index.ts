@@ -579,7 +579,7 @@ export class VectorIndex {
   /**
    * The index as a JSON-able header and named binary sections (`codes`, `graph`, and
    * `vectors` / `rowOffsets` when present), for a caller that lays them out itself so that
-   * each can be read on its own (query/search/vector-index-file.ts reads the graph only when
+   * each can be read on its own (index-file.ts reads the graph only when
    * a plan walks it).
    */
   serializeParts(options: { vectors?: boolean } = {}): IndexParts {

@@ -12,11 +12,11 @@ import { quoteIdent, type Param, type RunOptions, type Session } from '../engine
 import { bitmapOf, CachedValues, CollectionCache, ordinalOf, remap, translate, sortSegment, textCollection, textMatches, textScores, type TextCollection, type VectorCollection, type VectorLayout } from './collections.js';
 import { planSearch, RRF_K, SCORE_COLUMN, SEARCH_MACROS, SEARCH_VIEW, type Projection, type SearchPlan, type Signal, type TopKPlan, type TextSignal, type VectorSignal } from './search-plan.js';
 import { clone, compactParams, parseSql, unparseSql, columnRef, rewrite, type AstNode, type ParsedSql } from './sql-ast.js';
-import { decodeVectorIndexFile, eagerBytesGuess, loadVectorIndex, readGraphPart, readVectorIndexFile, type IndexedFile, type VectorIndexFile } from './vector-index-file.js';
+import { decodeVectorIndexFile, eagerBytesGuess, loadVectorIndex, readGraphPart, readVectorIndexFile, type IndexedFile, type VectorIndexFile } from '../../index/index.js';
 import { castClockComparisons, expressionsOf, foldNowUtc, indexableType, resolve, type ResolvedPredicate } from './scalar-index.js';
 import { ScalarFiles } from './scalar-files.js';
 import { readVectorFile } from './vector-load.js';
-import { segmentable, TextSegments } from './text-segments.js';
+import { CORRUPT_SEGMENT_WARNING, segmentable, TextSegments } from './text-segments.js';
 import { jsValueOf, RowLookup, valuesSql } from '../row-lookup.js';
 import { smallColumns } from '../dataset-view.js';
 import { derivedColumns, isLarge, sqlType } from '../../format/index.js';
@@ -768,7 +768,14 @@ export class SearchRuntime {
     }
     if (plan.served) {
       const { index, filter, k: want } = plan.served;
-      const r = await this.servedTopK(host, index, s.query, want, { filter, exactTop, plan: plan.served.plan });
+      let r;
+      try {
+        r = await this.servedTopK(host, index, s.query, want, { filter, exactTop, plan: plan.served.plan });
+      } catch (e) {
+        // A part read late (the graph) failed its checksum: the index is dropped and the signal searched exactly.
+        if (this.corruptIndex(e, index.key)) return this.vectorTopK(host, s, candidates, k, exactTop);
+        throw e;
+      }
       r.ordinals.forEach((o, i) => merged.push({ id: index.rowIds[o], score: r.scores[i] }));
     }
     merged.sort((x, y) => (best ? y.score - x.score : x.score - y.score) || (x.id < y.id ? -1 : 1));
@@ -978,7 +985,7 @@ export class SearchRuntime {
       file = await this.indexFile(host, meta.key);
       this.indexFetches.delete(meta.key);
     } catch (e) {
-      if (!isQuiverError(e) || e.code !== 'unsupported') throw e;
+      if (!isQuiverError(e, 'unsupported') && !this.corruptIndex(e, meta.key)) throw e;
       this.indexes.set(meta.key, null);
       return null;
     }
@@ -993,6 +1000,20 @@ export class SearchRuntime {
     }
     this.indexes.set(meta.key, loaded);
     return loaded;
+  }
+
+  /**
+   * Whether `e` says the index file `key` is corrupt or truncated. If so the index is not used
+   * again by this handle (its signal is searched exactly, so answers stay right) and a
+   * QUIVER_CORRUPT_INDEX warning names the file; `createIndex` writes a new one. A corrupt data
+   * file is not this: it fails the query, since no other copy of its rows exists.
+   */
+  private corruptIndex(e: unknown, key: string): boolean {
+    if (!isQuiverError(e, 'corrupt') || e.details.key !== key) return false;
+    this.indexFetches.delete(key);
+    this.indexes.set(key, null);
+    process.emitWarning(`${(e as Error).message}; searching its column exactly`, { code: CORRUPT_SEGMENT_WARNING });
+    return true;
   }
 
   /**

@@ -2,14 +2,17 @@
 // vectors, which the column's own files hold), which row ids it holds and which large-column
 // files they were read from. A later version uses the index for rows whose file is still
 // current and live; everything else (new appends, rewritten files) is searched exactly.
-// Invariant: no part is used unchecked — each against the SHA-256 its checked header records,
-// so a remote reader can fetch the header, row ids and codes by range and the graph only when
-// a plan walks it (format 4; format 3 files, one SHA-256 over the whole file, are read whole).
+// Format 5 is the parts container every index kind uses (../codec.ts: a checked header, a
+// CRC-32 per part), so a remote reader fetches the header, row ids and codes by range and the
+// graph only when a plan walks it. Invariant: no part is used unchecked. Files written by
+// earlier versions are still read: format 4 (the same parts, each with a SHA-256) and format 3
+// (one SHA-256 over the whole file, read whole).
 
 import { createHash } from 'node:crypto';
 import { QuiverError } from '../../errors.js';
-import { VectorIndex, type IndexParts } from '../../index/index.js';
 import { mergeRanges, type ByteRange } from '../../storage/index.js';
+import { checkedPart, decodePartsHeader, encodePartsContainer, type PartEntry as CrcPart } from '../codec.js';
+import { VectorIndex, type IndexParts } from './hnsw-index.js';
 
 export interface IndexedFile {
   key: string;
@@ -31,24 +34,34 @@ export interface VectorIndexFile {
 }
 
 /** One part of a format-4 file: its bytes at `offset`, and their SHA-256 (hex). */
-interface PartEntry {
+interface Sha256Part {
   name: string;
   offset: number;
   bytes: number;
   sha256: string;
 }
 
-interface Header4 {
+/** A part of an index file: format 5's (CRC-32) or format 4's (SHA-256). */
+export type PartEntry = CrcPart | Sha256Part;
+
+/** The checked header of a format-4 or -5 file. */
+interface PartsFileHeader {
   files: IndexedFile[];
   rows: number;
   kernel: Record<string, unknown>;
   parts: PartEntry[];
+  /** Bytes of the whole file (format 5 records it; a whole read of another length is truncated). */
+  totalBytes?: number;
 }
 
 const MAGIC = 'QVIX';
-// 3: one SHA-256 over the file (read whole). 4: parts, each with its own SHA-256 in a checked header.
-const VERSION = 4;
+// 5: the shared parts container (CRC-32 per part). 4: parts, each with its own SHA-256 in a
+// SHA-256-checked header. 3: one SHA-256 over the file (read whole).
+const VERSION = 5;
+const VERSION_SHA_PARTS = 4;
 const VERSION_WHOLE = 3;
+/** Bytes after the header of each format: format 5's CRC-32 and 4 zero bytes, format 4's SHA-256. */
+const HEADER_CHECK_BYTES: Record<number, number> = { [VERSION]: 8, [VERSION_SHA_PARTS]: 32 };
 const PREFIX_BYTES = 12;
 /** Bytes read first by a ranged open: the header of an index over ~500 files fits (≈ 120 bytes per file). */
 export const INDEX_HEAD_GUESS_BYTES = 64 * 1024;
@@ -66,43 +79,16 @@ const corruptOf = (key: string) => (why: string) => new QuiverError('corrupt', `
 const align8 = (x: number) => (x + 7) & ~7;
 
 /**
- * Layout (format 4): magic, u32 version, u32 header length, header JSON (files, rows, the
- * kernel's header, and each part's offset, length and SHA-256), the header's SHA-256 (32
- * bytes), then the parts 8-byte aligned: row ids (int64 LE), codes, row offsets, graph.
- * Returned as parts so no single buffer holds the file.
+ * Format 5: the parts container (codec.ts) with the header `{ files, rows, kernel }` and the
+ * parts row ids (int64 LE), the kernel's sections (codes, row offsets), and the graph last, so
+ * a ranged open reads one span from the header to the codes' end. Returned as pieces so no
+ * single buffer holds the file.
  */
 export function encodeVectorIndexFile(index: VectorIndex, rowIds: BigInt64Array, files: IndexedFile[]): Uint8Array[] {
   const { header: kernel, sections } = index.serializeParts({ vectors: false });
-  const named: [string, Uint8Array][] = [['rowIds', new Uint8Array(rowIds.buffer, rowIds.byteOffset, rowIds.byteLength)], ...Object.entries(sections).sort(([a], [b]) => (a === 'graph' ? 1 : b === 'graph' ? -1 : 0))];
-  const entriesAt = (start: number) => {
-    let at = start;
-    return named.map(([name, b]): PartEntry => {
-      const e = { name, offset: at, bytes: b.length, sha256: sha256(b) };
-      at = align8(at + b.length);
-      return e;
-    });
-  };
-  // Offsets depend on the header's length: lay out once with a provisional start, then for real
-  // with the header padded (spaces) to the length the provisional layout needed.
-  const provisional = new TextEncoder().encode(JSON.stringify({ files, rows: rowIds.length, kernel, parts: entriesAt(0xffffffff * 1024) } satisfies Header4));
-  const reserve = align8(PREFIX_BYTES + provisional.length + 32) - PREFIX_BYTES - 32;
-  const parts = entriesAt(PREFIX_BYTES + reserve + 32);
-  const json = new TextEncoder().encode(JSON.stringify({ files, rows: rowIds.length, kernel, parts } satisfies Header4));
-  const header = new Uint8Array(reserve).fill(0x20);
-  header.set(json);
-  const head = new Uint8Array(PREFIX_BYTES);
-  head.set(new TextEncoder().encode(MAGIC), 0);
-  const dv = new DataView(head.buffer);
-  dv.setUint32(4, VERSION, true);
-  dv.setUint32(8, reserve, true);
-  const out: Uint8Array[] = [head, header, new Uint8Array(createHash('sha256').update(head).update(header).digest())];
-  let at = PREFIX_BYTES + reserve + 32;
-  for (const [i, [, b]] of named.entries()) {
-    if (parts[i].offset > at) out.push(new Uint8Array(parts[i].offset - at));
-    out.push(b);
-    at = parts[i].offset + b.length;
-  }
-  return out;
+  const parts: Record<string, Uint8Array> = { rowIds: new Uint8Array(rowIds.buffer, rowIds.byteOffset, rowIds.byteLength) };
+  for (const [name, b] of Object.entries(sections).sort(([x], [y]) => (x === 'graph' ? 1 : y === 'graph' ? -1 : 0))) parts[name] = b;
+  return encodePartsContainer(MAGIC, VERSION, { files, rows: rowIds.length, kernel }, parts);
 }
 
 /** Decodes a whole index file (either format), every part checked. */
@@ -111,6 +97,7 @@ export function decodeVectorIndexFile(bytes: Uint8Array, key: string): VectorInd
   const version = versionOf(bytes, key);
   if (version === VERSION_WHOLE) return decodeWhole(bytes, key);
   const header = headerOf(bytes, key);
+  if (header.totalBytes !== undefined && bytes.length !== header.totalBytes) throw corrupt(`length ${bytes.length} differs from the recorded ${header.totalBytes}`);
   const at = (r: ByteRange) => {
     if (r.offset + r.length > bytes.length) throw corrupt(`a part runs past the end (${r.offset + r.length} > ${bytes.length})`);
     return bytes.subarray(r.offset, r.offset + r.length);
@@ -127,7 +114,7 @@ export async function readVectorIndexFile(get: (range?: ByteRange) => Promise<Ui
   let head = await readPieces(get, { offset: 0, length: Math.max(INDEX_HEAD_GUESS_BYTES, eagerBytesGuess) });
   const version = versionOf(head, key);
   if (version === VERSION_WHOLE) return decodeWhole(await get(), key);
-  const need = PREFIX_BYTES + new DataView(head.buffer, head.byteOffset, head.byteLength).getUint32(8, true) + 32;
+  const need = PREFIX_BYTES + new DataView(head.buffer, head.byteOffset, head.byteLength).getUint32(8, true) + HEADER_CHECK_BYTES[version];
   if (need > head.length) head = await get({ offset: 0, length: need });
   const header = headerOf(head, key);
   const wanted = header.parts.filter((p) => EAGER_PARTS.has(p.name));
@@ -207,31 +194,47 @@ export async function readGraphPart(get: (range: ByteRange) => Promise<Uint8Arra
 
 function versionOf(bytes: Uint8Array, key: string): number {
   const corrupt = corruptOf(key);
-  if (bytes.length < 44 || new TextDecoder().decode(bytes.subarray(0, 4)) !== MAGIC) throw corrupt('bad magic');
+  if (bytes.length < PREFIX_BYTES + 8 || new TextDecoder().decode(bytes.subarray(0, 4)) !== MAGIC) throw corrupt('bad magic');
   const version = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
-  if (version !== VERSION && version !== VERSION_WHOLE) throw new QuiverError('unsupported', `index: ${key} has index format ${version}; rebuild it with createIndex`);
+  if (version !== VERSION && version !== VERSION_SHA_PARTS && version !== VERSION_WHOLE) throw new QuiverError('unsupported', `index: ${key} has index format ${version}; rebuild it with createIndex`);
   return version;
 }
 
-/** The format-4 header at the start of `bytes`, checked against its SHA-256. */
-function headerOf(bytes: Uint8Array, key: string): Header4 {
+/** The header of a format-5 or -4 file at the start of `bytes`, checked (CRC-32 or SHA-256). */
+function headerOf(bytes: Uint8Array, key: string): PartsFileHeader {
   const corrupt = corruptOf(key);
+  const version = versionOf(bytes, key);
+  if (version === VERSION) {
+    try {
+      const h = decodePartsHeader(bytes, MAGIC, [VERSION], key);
+      return { ...(h.header as Omit<PartsFileHeader, 'parts' | 'totalBytes'>), parts: h.parts, totalBytes: h.totalBytes };
+    } catch (e) {
+      throw corrupt((e as Error).message.replace(/^index: corrupt [^:]*: /, ''));
+    }
+  }
   const hlen = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
   const end = PREFIX_BYTES + hlen;
   if (end + 32 > bytes.length) throw corrupt('the header runs past the end');
   if (!createHash('sha256').update(bytes.subarray(0, end)).digest().equals(bytes.subarray(end, end + 32))) throw corrupt('header checksum mismatch');
-  return JSON.parse(new TextDecoder().decode(bytes.subarray(PREFIX_BYTES, end))) as Header4;
+  return JSON.parse(new TextDecoder().decode(bytes.subarray(PREFIX_BYTES, end))) as PartsFileHeader;
 }
 
+/** `bytes` as part `part`, checked against its length and checksum, in its own aligned buffer (typed-array views need 8-byte alignment). */
 function checked(bytes: Uint8Array, part: PartEntry, key: string): Uint8Array {
   if (bytes.length !== part.bytes) throw corruptOf(key)(`part "${part.name}" is ${bytes.length} bytes, its header says ${part.bytes}`);
+  if ('crc32' in part) {
+    try {
+      return checkedPart(bytes, part, key);
+    } catch (e) {
+      throw corruptOf(key)((e as Error).message.replace(/^index: corrupt [^:]*: /, ''));
+    }
+  }
   if (sha256(bytes) !== part.sha256) throw corruptOf(key)(`part "${part.name}" checksum mismatch`);
-  // Its own aligned buffer: typed-array views over it need 8-byte alignment.
   return bytes.slice();
 }
 
-/** A VectorIndexFile from a format-4 header and the parts read (each checked here). */
-function fromParts(header: Header4, got: Map<string, Uint8Array>, key: string): VectorIndexFile {
+/** A VectorIndexFile from a format-5 or -4 header and the parts read (each checked here). */
+function fromParts(header: PartsFileHeader, got: Map<string, Uint8Array>, key: string): VectorIndexFile {
   const sections: Record<string, Uint8Array> = {};
   let rowIds: BigInt64Array | undefined;
   for (const p of header.parts) {

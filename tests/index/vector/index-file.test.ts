@@ -1,11 +1,13 @@
-// The persisted vector index file (format 4): whole and by range, each part checked, the graph
-// read only when a plan walks it; format-3 files (one checksum over the whole file) still read.
+// The persisted vector index file (format 5, the parts container every index kind uses): whole
+// and by range, each part checked, the graph read only when a plan walks it; files of formats 4
+// (a SHA-256 per part) and 3 (one SHA-256 over the whole file) written earlier still read.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { vectors } from '../../../bench/lib/datagen.js';
+import { decodePartsHeader } from '../../../src/index/codec.js';
 import { VectorIndex, type VectorPlan } from '../../../src/index/index.js';
-import { INDEX_HEAD_GUESS_BYTES, decodeVectorIndexFile, encodeVectorIndexFile, loadVectorIndex, readGraphPart, readVectorIndexFile } from '../../../src/query/search/vector-index-file.js';
+import { INDEX_HEAD_GUESS_BYTES, decodeVectorIndexFile, encodeVectorIndexFile, loadVectorIndex, readGraphPart, readVectorIndexFile } from '../../../src/index/vector/index-file.js';
 import type { ByteRange } from '../../../src/storage/index.js';
 
 const SEED = Number(process.env.QUIVER_SEED ?? 4);
@@ -90,12 +92,93 @@ describe('vector index file', () => {
       return b;
     };
     await assert.rejects(readVectorIndexFile(rangedOf(flip(20)).get, KEY), /index: index\/test\.qvix is corrupt: header checksum mismatch/);
+    await assert.rejects(readVectorIndexFile(rangedOf(flip(1)).get, KEY), /index: index\/test\.qvix is corrupt: bad magic/);
     const graph = file.graphPart!;
     await assert.rejects(readGraphPart(rangedOf(flip(graph.offset + 5)).get, graph, KEY), /corrupt: part "graph" checksum mismatch/);
     // A byte in the codes: the last part before the graph.
     await assert.rejects(readVectorIndexFile(rangedOf(flip(graph.offset - 9)).get, KEY), /corrupt: part "\w+" checksum mismatch/);
     assert.throws(() => decodeVectorIndexFile(flip(graph.offset + 5), KEY), /corrupt: part "graph" checksum mismatch/);
     await assert.rejects(readVectorIndexFile(rangedOf(f.bytes.subarray(0, graph.offset - 9)).get, KEY), /corrupt/);
+  });
+
+  it('is the shared parts container: format 5, the graph its last part', () => {
+    const f = fixture();
+    const h = decodePartsHeader(f.bytes, 'QVIX', [5], KEY);
+    assert.equal(h.version, 5);
+    assert.deepEqual(h.parts.map((p) => p.name), ['rowIds', 'codes', 'graph']);
+    assert.equal(h.totalBytes, f.bytes.length);
+    assert.deepEqual(h.header.files, f.files);
+  });
+
+  it('refuses every flipped byte outside the padding between parts and every truncation, whole and by range', async () => {
+    const f = fixture();
+    const h = decodePartsHeader(f.bytes, 'QVIX', [5], KEY);
+    // The zero bytes that align parts are covered by no checksum and read by no one.
+    const padding = new Set<number>();
+    const headerEnd = new DataView(f.bytes.buffer).getUint32(8, true) + 12 + 8;
+    for (let at = headerEnd - 4; at < headerEnd; at++) padding.add(at); // after the header's CRC-32
+    h.parts.forEach((p, i) => {
+      const next = h.parts[i + 1]?.offset ?? p.offset + p.bytes;
+      for (let at = p.offset + p.bytes; at < next; at++) padding.add(at);
+    });
+    // Every 7th byte and every byte of the header: each decode checks ~60 KB, all 60k flips would take a minute.
+    for (let at = 0; at < f.bytes.length; at += at < headerEnd ? 1 : 7) {
+      if (padding.has(at)) continue;
+      const b = f.bytes.slice();
+      b[at] ^= 0x01;
+      // A flipped version byte names a format no reader knows: unsupported (searched exactly, rebuilt by createIndex).
+      const code = at >= 4 && at < 8 ? /^(corrupt|unsupported)$/ : /^corrupt$/;
+      assert.throws(() => decodeVectorIndexFile(b, KEY), (e: Error) => code.test(String((e as { code?: string }).code)), `flip at ${at} of ${f.bytes.length}`);
+    }
+    for (const cut of [0, 5, 12, headerEnd - 1, headerEnd + 3, h.parts[1].offset + 1, h.parts[2].offset, f.bytes.length - 1]) {
+      const short = f.bytes.subarray(0, cut);
+      assert.throws(() => decodeVectorIndexFile(short, KEY), /corrupt/, `whole, cut at ${cut}`);
+      await assert.rejects(
+        (async () => {
+          const file = await readVectorIndexFile(rangedOf(short).get, KEY);
+          await readGraphPart(rangedOf(short).get, file.graphPart!, KEY, file.graphHead);
+        })(),
+        /corrupt/,
+        `by range, cut at ${cut}`,
+      );
+    }
+  });
+
+  it('still reads a format-4 file (a SHA-256 per part), whole and by range', async () => {
+    const f = fixture();
+    const { header: kernel, sections } = f.index.serializeParts({ vectors: false });
+    const named: [string, Uint8Array][] = [['rowIds', new Uint8Array(f.rowIds.buffer)], ['codes', sections.codes!], ['graph', sections.graph!]];
+    const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+    const align8 = (x: number) => (x + 7) & ~7;
+    const reserve = 64 * 1024 - 12 - 32; // generous: offsets are laid out after it
+    let at = 12 + reserve + 32;
+    const parts = named.map(([name, b]) => {
+      const e = { name, offset: at, bytes: b.length, sha256: sha(b) };
+      at = align8(at + b.length);
+      return e;
+    });
+    const header = new Uint8Array(reserve).fill(0x20);
+    header.set(new TextEncoder().encode(JSON.stringify({ files: f.files, rows: N, kernel, parts })));
+    const head = new Uint8Array(12);
+    head.set(new TextEncoder().encode('QVIX'));
+    new DataView(head.buffer).setUint32(4, 4, true);
+    new DataView(head.buffer).setUint32(8, reserve, true);
+    const v4 = new Uint8Array(at);
+    v4.set(head);
+    v4.set(header, 12);
+    v4.set(createHash('sha256').update(head).update(header).digest(), 12 + reserve);
+    for (const [i, [, b]] of named.entries()) v4.set(b, parts[i].offset);
+    const q = f.data.slice(5 * DIM, 6 * DIM);
+    const whole = loadVectorIndex(decodeVectorIndexFile(v4, KEY), f.data);
+    assert.deepEqual(whole.search(q, 10, { plan: ann }).ordinals, f.index.search(q, 10, { plan: ann }).ordinals);
+    const file = await readVectorIndexFile(rangedOf(v4).get, KEY);
+    assert.deepEqual(file.rowIds, f.rowIds);
+    const lazy = loadVectorIndex(file, f.data);
+    lazy.loadGraph(await readGraphPart(rangedOf(v4).get, file.graphPart!, KEY, file.graphHead));
+    assert.deepEqual(lazy.search(q, 10, { plan: ann }).ordinals, f.index.search(q, 10, { plan: ann }).ordinals);
+    const bad = v4.slice();
+    bad[parts[2].offset + 3] ^= 0x10;
+    assert.throws(() => decodeVectorIndexFile(bad, KEY), /corrupt: part "graph" checksum mismatch/);
   });
 
   it('still reads a format-3 file (one SHA-256 over the whole file), whole', async () => {
