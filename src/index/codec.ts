@@ -192,12 +192,16 @@ export function decodePartsHeader(bytes: Uint8Array, magic: string, versions: nu
   return { version, header, parts, totalBytes };
 }
 
-/** `bytes` as part `p`, checked against its length and CRC-32, copied so typed-array views are aligned. */
-export function checkedPart(bytes: Uint8Array, p: PartEntry, what: string): Uint8Array {
+/**
+ * `bytes` as part `p`, checked against its length and CRC-32, copied so typed-array views are
+ * aligned and own their memory. `copy` false returns `bytes` itself, for a caller whose bytes
+ * are its own (a fresh local read) and 8-byte aligned.
+ */
+export function checkedPart(bytes: Uint8Array, p: PartEntry, what: string, copy = true): Uint8Array {
   if (bytes.length !== p.bytes) throw new QuiverError('corrupt', `index: corrupt ${what}: part "${p.name}" is ${bytes.length} bytes, its header says ${p.bytes}`);
   const actual = crc32(bytes);
   if (actual !== p.crc32) throw new QuiverError('corrupt', `index: corrupt ${what}: part "${p.name}" checksum mismatch (stored ${p.crc32}, computed ${actual})`);
-  return bytes.slice();
+  return copy || bytes.byteOffset % 8 !== 0 ? bytes.slice() : bytes;
 }
 
 /**

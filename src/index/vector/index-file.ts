@@ -109,9 +109,14 @@ export function decodeVectorIndexFile(bytes: Uint8Array, key: string): VectorInd
  * Reads an index file by range through `get` (a range past the end returns what exists): the
  * header, then its row ids, codes and row offsets in one batch — not its graph, which
  * {@link readGraphPart} fetches when a plan walks it. A format-3 file is read whole.
+ * `local`: `get` reads a local disk and returns fresh buffers, so a span is one read (a pread is
+ * not a round trip) and the checked parts are views of it, not copies (bench/hybrid.ts at 100k,
+ * cold vector + filter: reading the whole file, graph included, then copying its parts twice
+ * and loading the graph was ~500 of 850 ms, for a plan that scans codes and never walks it).
  */
-export async function readVectorIndexFile(get: (range?: ByteRange) => Promise<Uint8Array>, key: string, eagerBytesGuess = 0): Promise<VectorIndexFile> {
-  let head = await readPieces(get, { offset: 0, length: Math.max(INDEX_HEAD_GUESS_BYTES, eagerBytesGuess) });
+export async function readVectorIndexFile(get: (range?: ByteRange) => Promise<Uint8Array>, key: string, eagerBytesGuess = 0, local = false): Promise<VectorIndexFile> {
+  const piece = local ? Number.POSITIVE_INFINITY : INDEX_READ_PIECE_BYTES;
+  let head = await readPieces(get, { offset: 0, length: Math.max(INDEX_HEAD_GUESS_BYTES, eagerBytesGuess) }, piece);
   const version = versionOf(head, key);
   if (version === VERSION_WHOLE) return decodeWhole(await get(), key);
   const need = PREFIX_BYTES + new DataView(head.buffer, head.byteOffset, head.byteLength).getUint32(8, true) + HEADER_CHECK_BYTES[version];
@@ -125,8 +130,8 @@ export async function readVectorIndexFile(get: (range?: ByteRange) => Promise<Ui
     spans.map(async (s) => {
       const end = s.offset + s.length;
       if (end <= have.length) return have.subarray(s.offset, end);
-      if (s.offset >= have.length) return readPieces(get, s);
-      const rest = await readPieces(get, { offset: have.length, length: end - have.length });
+      if (s.offset >= have.length) return readPieces(get, s, piece);
+      const rest = await readPieces(get, { offset: have.length, length: end - have.length }, piece);
       const out = new Uint8Array(s.length);
       out.set(have.subarray(s.offset), 0);
       out.set(rest, have.length - s.offset);
@@ -141,7 +146,7 @@ export async function readVectorIndexFile(get: (range?: ByteRange) => Promise<Ui
   }
   const graphPart = header.parts.find((p) => p.name === 'graph');
   const graphHead = graphPart && have.length > graphPart.offset ? have.slice(graphPart.offset, Math.min(have.length, graphPart.offset + graphPart.bytes)) : undefined;
-  return { ...fromParts(header, parts, key), graphPart, ...(graphHead ? { graphHead } : {}) };
+  return { ...fromParts(header, parts, key, !local), graphPart, ...(graphHead ? { graphHead } : {}) };
 }
 
 /** Bytes {@link eagerBytesGuess} allows per vector component, and in all, for the kernel's part of the header (its quantizer's centre: one JSON number a component). */
@@ -164,11 +169,11 @@ export function eagerBytesGuess(files: readonly IndexedFile[], dim: number, code
   return align8(PREFIX_BYTES + listed + KERNEL_HEADER_BYTES + dim * KERNEL_HEADER_BYTES_PER_DIM + 32) + align8(rows * 8) + rows * codeDim;
 }
 
-/** The bytes of `r`, read as pieces of at most INDEX_READ_PIECE_BYTES at once (a short file returns what exists). */
-async function readPieces(get: (range: ByteRange) => Promise<Uint8Array>, r: ByteRange): Promise<Uint8Array> {
-  if (r.length <= INDEX_READ_PIECE_BYTES) return get(r);
+/** The bytes of `r`, read as pieces of at most `piece` bytes at once (a short file returns what exists). */
+async function readPieces(get: (range: ByteRange) => Promise<Uint8Array>, r: ByteRange, piece: number): Promise<Uint8Array> {
+  if (r.length <= piece) return get(r);
   const pieces: ByteRange[] = [];
-  for (let at = 0; at < r.length; at += INDEX_READ_PIECE_BYTES) pieces.push({ offset: r.offset + at, length: Math.min(INDEX_READ_PIECE_BYTES, r.length - at) });
+  for (let at = 0; at < r.length; at += piece) pieces.push({ offset: r.offset + at, length: Math.min(piece, r.length - at) });
   const got = await Promise.all(pieces.map((p) => get(p)));
   const n = got.reduce((x, b) => x + b.length, 0);
   const out = new Uint8Array(n);
@@ -220,11 +225,12 @@ function headerOf(bytes: Uint8Array, key: string): PartsFileHeader {
 }
 
 /** `bytes` as part `part`, checked against its length and checksum, in its own aligned buffer (typed-array views need 8-byte alignment). */
-function checked(bytes: Uint8Array, part: PartEntry, key: string): Uint8Array {
+/** `bytes` as `part`, checked; a copy unless `copy` is false (see checkedPart). */
+function checked(bytes: Uint8Array, part: PartEntry, key: string, copy = true): Uint8Array {
   if (bytes.length !== part.bytes) throw corruptOf(key)(`part "${part.name}" is ${bytes.length} bytes, its header says ${part.bytes}`);
   if ('crc32' in part) {
     try {
-      return checkedPart(bytes, part, key);
+      return checkedPart(bytes, part, key, copy);
     } catch (e) {
       throw corruptOf(key)((e as Error).message.replace(/^index: corrupt [^:]*: /, ''));
     }
@@ -234,14 +240,17 @@ function checked(bytes: Uint8Array, part: PartEntry, key: string): Uint8Array {
 }
 
 /** A VectorIndexFile from a format-5 or -4 header and the parts read (each checked here). */
-function fromParts(header: PartsFileHeader, got: Map<string, Uint8Array>, key: string): VectorIndexFile {
+function fromParts(header: PartsFileHeader, got: Map<string, Uint8Array>, key: string, copy = true): VectorIndexFile {
   const sections: Record<string, Uint8Array> = {};
   let rowIds: BigInt64Array | undefined;
   for (const p of header.parts) {
     const b = got.get(p.name);
     if (!b) continue;
-    const own = checked(b, p, key);
-    if (p.name === 'rowIds') rowIds = new BigInt64Array(own.buffer, 0, header.rows);
+    const own = checked(b, p, key, copy);
+    if (p.name === 'rowIds') {
+      if (own.byteLength !== header.rows * 8) throw corruptOf(key)(`row ids are ${own.byteLength} bytes for ${header.rows} rows`);
+      rowIds = new BigInt64Array(own.buffer, own.byteOffset, header.rows);
+    }
     else sections[p.name] = own;
   }
   if (!rowIds || rowIds.length !== header.rows) throw corruptOf(key)('row ids missing');

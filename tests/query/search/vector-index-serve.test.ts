@@ -93,6 +93,40 @@ describe('vector index serving', () => {
     }
   });
 
+  it('on a local disk reads the index by range: a plan that scans codes never reads the graph, one that walks it reads it once', async () => {
+    const dir = tempDir();
+    const { query } = await indexed(new LocalStore(dir), SEED + 2);
+    const store = new CountingStore(new LocalStore(dir));
+    const [file] = (await keysOf(store, 'index/')).filter((o) => o.key.endsWith('.qvix'));
+    const graph = decodePartsHeader(await store.get(file.key), 'QVIX', [5], file.key).parts.find((p) => p.name === 'graph')!;
+    assert.ok(graph.bytes > 0, 'the index has a graph');
+    const scanSql = `select row_id from dataset where rating >= 2 order by cosine_similarity(emb, $1) desc limit 10`;
+    const walkSql = `select row_id from dataset order by cosine_similarity(emb, $1) desc limit 10`;
+    const ds = await quiver.open(store);
+    try {
+      store.reset();
+      const q = query();
+      const scanned = await ds.explain(scanSql, [q]);
+      assert.match(String(scanned.signals?.[0].strategy), /^quantized/, JSON.stringify(scanned.signals));
+      await ds.query(scanSql, [q]);
+      // Before, a local index file was read whole (graph included) and its graph loaded.
+      assert.equal(store.keysOpened.has(file.key), false, 'the index file is not read whole');
+      const first = store.keysRead.get(file.key) ?? 0;
+      assert.ok(first > 0 && first <= file.size - graph.bytes + 64 * 1024, `read ${first} of ${file.size} bytes, the graph being ${graph.bytes}`);
+      const walked = await ds.explain(walkSql, [q]);
+      assert.match(String(walked.signals?.[0].strategy), /^ann/, JSON.stringify(walked.signals));
+      const want = await ds.query(`select * from (${walkSql}) exact_only`, [q]);
+      const got = await ds.query(walkSql, [q]);
+      assert.ok(got.filter((r) => want.some((w) => w.row_id === r.row_id)).length >= 9, 'the walked graph finds the neighbours');
+      const second = store.keysRead.get(file.key) ?? 0;
+      assert.ok(second - first >= graph.bytes - 64 * 1024, `the graph is read when a plan walks it (${second - first} bytes)`);
+      await ds.query(walkSql, [query()]);
+      assert.equal(store.keysRead.get(file.key), second, 'and only once');
+    } finally {
+      await ds.close();
+    }
+  });
+
   for (const [where, make] of [
     ['a local disk', () => new LocalStore(tempDir())],
     ['a store read by range', () => new MemoryStore(`vector-serve-${Math.random()}`)],
