@@ -11,15 +11,10 @@ import { crc32 } from 'node:zlib';
 import { QuiverError } from '../../errors.js';
 import type { AsyncByteSource, ByteRange } from '../../storage/index.js';
 import { OFFSET_INDEX_PARTS_KEY } from './writer.js';
-import { decodeFooter, decodePage, decodePageHeader, readRows, type ParquetFooter, type RandomAccess } from './reader.js';
-import { ByteSource, ThriftDecodeError, readStruct, type ThriftFields } from './thrift-compact.js';
+import { decodeFooter, decodeLocated, decodeOffsetIndex, hex, pageLocation, pagesOf, readRows, type PageLocation, type ParquetFooter, type RandomAccess } from './reader.js';
+import { ByteSource, ThriftDecodeError, readStruct } from './thrift-compact.js';
 
-/** One page: its byte span (header included) and its first row within the row group. */
-export interface PageLocation {
-  offset: number;
-  size: number;
-  firstRow: number;
-}
+export type { PageLocation } from './reader.js';
 
 /** A file opened for ranged reads: its footer and, per row group and column, its pages when indexed. */
 export interface RangedFile {
@@ -231,28 +226,6 @@ function decodePart(bytes: Uint8Array, firstRow: number, chunk: { offset: number
   return out;
 }
 
-function pageLocation(f: ThriftFields, chunk: { offset: number; size: number }): PageLocation {
-  const [offset, size, firstRow] = [f.get(1), f.get(2), f.get(3)];
-  if (typeof offset !== 'number' || typeof size !== 'number' || typeof firstRow !== 'number') throw corrupt('a page location is incomplete');
-  if (offset < chunk.offset || offset + size > chunk.offset + chunk.size) throw corrupt(`a page at ${offset} lies outside its column chunk`);
-  return { offset, size, firstRow };
-}
-
-function decodeOffsetIndex(bytes: Uint8Array, chunk: { offset: number; size: number }): PageLocation[] {
-  let s: ThriftFields;
-  try {
-    s = readStruct(new ByteSource(bytes));
-  } catch (e) {
-    if (e instanceof ThriftDecodeError) throw corrupt(`offset index: ${e.message}`);
-    throw e;
-  }
-  const list = s.get(1);
-  if (!Array.isArray(list)) throw corrupt('offset index has no page locations');
-  const out = list.map((p) => pageLocation(p as ThriftFields, chunk));
-  for (let i = 1; i < out.length; i++) if (out[i].firstRow <= out[i - 1].firstRow) throw corrupt('page first rows are not ascending');
-  return out;
-}
-
 /**
  * The byte ranges a batch of reads needs (pure): for each read, the pages holding its positions,
  * or its whole chunk when the chunk has no offset index. Shared pages are listed once.
@@ -275,22 +248,6 @@ export function planRowReads(file: RangedFile, reads: readonly RowRead[]): ByteR
   return out;
 }
 
-/** Indexes of the pages (or index parts) holding `positions` (ascending), found by binary search on first rows. */
-function pagesOf(pages: readonly { firstRow: number }[], positions: readonly number[]): number[] {
-  const out: number[] = [];
-  for (const p of positions) {
-    let lo = 0;
-    let hi = pages.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (pages[mid].firstRow <= p) lo = mid;
-      else hi = mid - 1;
-    }
-    if (out[out.length - 1] !== lo) out.push(lo);
-  }
-  return out;
-}
-
 /** The values of every read, in order: one batched fetch of the planned ranges, then decoding. */
 export async function readRowsRanged(opened: RangedFile, reads: readonly RowRead[]): Promise<unknown[][]> {
   if (opened.parts) await locateRows(opened, reads);
@@ -305,43 +262,8 @@ export async function readRowsRanged(opened: RangedFile, reads: readonly RowRead
       const c = file.footer.rowGroups[r.group].chunks[r.column];
       return readRows(chunkAccess(at.get(c.offset)!, c.offset, file.source.size), file.footer, r.column, r.group, r.positions);
     }
-    return decodeIndexed(file, r, pages, at);
+    return decodeLocated(file.footer, r.column, r.group, r.positions, pages, (p) => at.get(p.offset)!);
   });
-}
-
-function decodeIndexed(file: RangedFile, r: RowRead, pages: readonly PageLocation[], at: Map<number, Uint8Array>): unknown[] {
-  const col = file.footer.columns[r.column];
-  const chunk = file.footer.rowGroups[r.group].chunks[r.column];
-  if (chunk.codec !== 0) throw new QuiverError('unsupported', `parquet: codec ${chunk.codec}`);
-  const out = new Array<unknown>(r.positions.length).fill(null);
-  const rows = file.footer.rowGroups[r.group].rows;
-  let from = 0;
-  for (const i of pagesOf(pages, r.positions)) {
-    const page = at.get(pages[i].offset)!;
-    const head = headerOf(page, pages[i].offset);
-    const body = page.subarray(head.headerBytes, head.headerBytes + head.bodyBytes);
-    if (body.length !== head.bodyBytes) throw corrupt(`page at ${pages[i].offset} is shorter than its header says`);
-    // Pages are read without the rest of the file, so the file's checksum cannot be checked.
-    if (head.crc !== undefined && (crc32(body) | 0) !== head.crc) {
-      throw corrupt(`page at ${pages[i].offset}: its crc32 is ${hex(crc32(body))}, the page header recorded ${hex(head.crc)}`);
-    }
-    decodePage(col, body, head.values, pages[i].firstRow, r.positions, from, out);
-    const end = i + 1 < pages.length ? pages[i + 1].firstRow : rows;
-    while (from < r.positions.length && r.positions[from] < end) from++;
-  }
-  if (from < r.positions.length) throw corrupt(`row ${r.positions[from]} is past the end of column "${col.name}" in row group ${r.group}`);
-  return out;
-}
-
-const hex = (crc: number) => (crc >>> 0).toString(16).padStart(8, '0');
-
-function headerOf(page: Uint8Array, offset: number): ReturnType<typeof decodePageHeader> {
-  try {
-    return decodePageHeader(page);
-  } catch (e) {
-    if (e instanceof ThriftDecodeError) throw corrupt(`page header at ${offset} does not decode`);
-    throw e;
-  }
 }
 
 /** The local reader's view of one fetched chunk: reads outside it are a corrupt file. */
