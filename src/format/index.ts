@@ -24,5 +24,5 @@ export {
 } from './commit-graph.js';
 export { RowIdAllocator, createRowIdLease, type RowIdLeaseOptions } from './row-ids.js';
 export { PENDING_LEASE_MS, PENDING_PREFIXES, isPendingKey, readPendingMarkers, writePendingMarker, type PendingMarker } from './pending.js';
-export { writeFragment, writeDeletes, putDataFile, groupFileMeta, largeFileOptions, SCALAR_ROW_GROUP_ROWS, LARGE_ROW_GROUP_ROWS, type WrittenFragment } from './fragment-writer.js';
+export { writeFragment, writeDeletes, putDataFile, groupFileMeta, largeFileOptions, SCALAR_ROW_GROUP_ROWS, SCALAR_FILE_OPTIONS, LARGE_ROW_GROUP_ROWS, type WrittenFragment } from './fragment-writer.js';
 export { crc32Of, crc32OfFile, checkCrc32, dataFileError, expectedChecksum, noteChecksums, forgetChecksums, manifestChecksums, CHECKSUM_KEYS_MAX } from './checksums.js';

@@ -8,7 +8,7 @@
 
 import { QuiverError } from '../../errors.js';
 import {
-  SCALAR_ROW_GROUP_ROWS,
+  SCALAR_FILE_OPTIONS,
   columnize,
   crc32Of,
   derivedColumns,
@@ -81,7 +81,7 @@ export async function writePatches(ctx: VersionContext, m: Manifest, ids: readon
     const at = new Map(idx.map((i) => [ids[i], i]));
     const sorted = BigInt64Array.from(idx, (i) => ids[i]).sort();
     const batch = columnize(defs, Array.from(sorted, (id) => sets[at.get(id)!]), sorted);
-    const file = writeParquet(batch.scalar, { rowGroupRowsMax: SCALAR_ROW_GROUP_ROWS });
+    const file = writeParquet(batch.scalar, SCALAR_FILE_OPTIONS);
     const k = patchKey();
     await putDataFile(ctx.store, k, file.parts);
     const want = Array.from(sorted);
@@ -199,7 +199,7 @@ export async function foldPatches(ctx: VersionContext, m: Manifest): Promise<{ m
   const ids = BigInt64Array.from(rows.map((r) => r.row_id as bigint));
   if (ids.length === 0) return { manifest: { ...m, patches: undefined }, bytes: 0 };
   const batch = columnize(defs, records, ids);
-  const file = writeParquet(batch.scalar, { rowGroupRowsMax: SCALAR_ROW_GROUP_ROWS });
+  const file = writeParquet(batch.scalar, SCALAR_FILE_OPTIONS);
   const key = patchKey();
   await putDataFile(ctx.store, key, file.parts);
   notePatchIds(key, ids);
