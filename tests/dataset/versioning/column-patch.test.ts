@@ -151,6 +151,29 @@ describe('column patches', () => {
     await ds.close();
   });
 
+  it('folds only the newest small patches when an older one is bigger: its rows are not rewritten at every fold', async () => {
+    const { store, ds, rowIds } = await seeded(100, null);
+    const want = new Array<number>(100).fill(0);
+    await ds.update({ rows: rowIds.slice(0, 60).map((row_id, i) => ((want[i] = 1000 + i), { row_id, rating: 1000 + i })) });
+    await ds.commit('big');
+    const big = (await manifestOf(ds, store)).patches![0];
+    let bytes = 0;
+    for (let i = 0; i < 20; i++) {
+      const r = (i * 7) % 100;
+      want[r] = i;
+      await ds.update({ rows: [{ row_id: rowIds[r], rating: i }] });
+      const c = await ds.commit(`p${i}`);
+      bytes += c.stats.bytesWritten;
+      const m = await manifestOf(ds, store);
+      assert.ok((m.patches?.length ?? 0) <= 8);
+      assert.equal(m.patches![0].key, big.key, `commit ${i} rewrote the 60-row patch`);
+    }
+    // 20 one-row patches and their folds; refolding the 60 rows each time wrote 3 such files.
+    assert.ok(bytes < 20 * big.bytes, `${bytes} bytes written`);
+    assert.deepEqual((await ds.query('select rating from dataset order by row_id')).map((r) => r.rating), want);
+    await ds.close();
+  });
+
   it('a patch and a whole-row update of the same row from two handles conflict instead of losing one', async () => {
     const { store, ds: a, rowIds } = await seeded(5, null);
     const b = await quiver.open(store);
