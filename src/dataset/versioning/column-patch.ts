@@ -225,11 +225,16 @@ export async function foldPatches(ctx: VersionContext, m: Manifest, from = 0): P
   // their own files, newest first, without reading the fragments: a view query over 100k rows
   // every 8 commits was the stream's p99.
   const alike = live.every((p) => shapeOf(p) === shapeOf(live[0]));
+  // Through the view, only the fragments the patches apply to: a row whose live copy is in
+  // another one takes no value from them, nor from the fold (it names the same fragments). So
+  // a fragment still waiting in the commit's write batch (new rows) is never read.
+  const applied = new Set(live.flatMap((p) => p.fragments));
+  const named = { ...m, fragments: m.fragments.filter((f) => applied.has(f.id)) };
   // A run of newer patches is folded in place; only one shape folds without the view.
   assert(from === 0 || alike, 'foldPatches: a partial fold of patches of several shapes');
   const sql = alike
     ? `SELECT row_id, ${cols} FROM (SELECT *, row_number() OVER (PARTITION BY row_id ORDER BY file_index DESC) AS __quiver_rn FROM ${files})) WHERE __quiver_rn = 1 ORDER BY row_id`
-    : `SELECT row_id, ${cols} FROM (${await versionSql(ctx.paths, m, { large: 'none' })}) WHERE row_id IN (SELECT row_id FROM ${files})) ORDER BY row_id`;
+    : `SELECT row_id, ${cols} FROM (${await versionSql(ctx.paths, named, { large: 'none' })}) WHERE row_id IN (SELECT row_id FROM ${files})) ORDER BY row_id`;
   const rows = (await ctx.session.all(sql)).rows;
   const records = rows.map((r) => Object.fromEntries(defs.map((d) => [d.name, recordValue(d, r[d.name])])));
   const ids = BigInt64Array.from(rows.map((r) => r.row_id as bigint));

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as quiver from '../../../src/index.js';
-import { MemoryStore } from '../../../src/storage/index.js';
+import { ForwardingStore, MemoryStore, type PutCondition, type PutData } from '../../../src/storage/index.js';
 import { readManifest } from '../../../src/format/index.js';
 import { isQuiverError } from '../../../src/errors.js';
 
@@ -226,6 +226,25 @@ describe('column patches', () => {
     await ds.merge('ft');
     assert.deepEqual((await ds.query('select k, rating, note from dataset order by k')).map((r) => `${r.k}:${r.rating}:${r.note}`), ['k0:0:null', 'k1:3:null', 'k2:0:null', 'k3:0:null', 'k4:0:main', 'k5:0:null', 'new:8:n']);
     await ft.close();
+    await ds.close();
+  });
+
+  it("an upsert's commit writes its new keys' fragment in the publish's round: the pending marker is written once", async () => {
+    const puts: string[] = [];
+    const store = new (class extends ForwardingStore {
+      override async put(key: string, data: PutData, condition?: PutCondition) {
+        puts.push(key);
+        return super.put(key, data, condition);
+      }
+    })(new MemoryStore());
+    const ds = await quiver.create(store, { schema: { ...schema } });
+    await ds.append(Array.from({ length: 10 }, (_, i) => ({ k: `k${i}`, rating: 0, note: null, emb: [i, 1] })));
+    await ds.commit('seed');
+    puts.length = 0;
+    await ds.upsert([{ k: 'k3', rating: 5 }, { k: 'new', rating: 1, note: 'n', emb: [9, 9] }], { on: 'k' });
+    await ds.commit('upsert');
+    assert.equal(puts.filter((k) => k.startsWith('meta/pending/')).length, 1, puts.join('\n'));
+    assert.deepEqual((await ds.query("select k, rating, note from dataset where k in ('k3', 'new') order by k")).map((r) => `${r.k}:${r.rating}:${r.note}`), ['k3:5:null', 'new:1:n']);
     await ds.close();
   });
 
