@@ -637,11 +637,20 @@ export class Dataset {
     // Every change counted so far is in this publish: appends and planned updates are staged
     // under the mutex, and the row patches are taken below, after this count.
     const seq = this.#seq;
-    await this.#staging.flush();
     // Published at once: no later update plans on it, so it is not applied to the working
     // manifest, and its files wait in `planned` to be written in the publish's one round.
     const planned = new WriteBatch(this.store);
-    const patchOp = await this.#materializePatches(planned);
+    // The rows appended since the last flush wait in `planned` too when nothing this publish
+    // plans reads their fragment: an upsert's new keys were one durable round of their own
+    // (pending marker and fragment) in front of the publish's three.
+    await this.#staging.flush(this.#stagedUnread() ? planned : undefined);
+    let patchOp: { op: PendingOp; patches: RowPatches } | null;
+    try {
+      patchOp = await this.#materializePatches(planned);
+    } catch (e) {
+      await this.#keepPlanned(planned, null);
+      throw e;
+    }
     const written = [...this.#staging.written];
     if (written.length === 0 && this.#pendingOps.length === 0) {
       throw new QuiverError('invalid_input', 'dataset: nothing to commit (append, update or delete first)');
@@ -680,13 +689,29 @@ export class Dataset {
   }
 
   /**
+   * True when the publish plans nothing over the rows appended since the last flush, so their
+   * fragment may wait in the publish's write batch: no staged update or delete (applying one
+   * may fold patches through the view), and no staged row patch's id in their id range (lookups
+   * and patches pick fragments by range). Caller holds the mutex.
+   */
+  #stagedUnread(): boolean {
+    const range = this.#staging.waitingIdRange();
+    if (!range || this.#pendingOps.length > 0) return false;
+    for (const id of this.#rowPatches.keys()) if (id >= range[0] && id <= range[1]) return false;
+    return true;
+  }
+
+  /**
    * After a failed publish: the planned patch op may stay staged only if its files exist, so
    * they are written now; if that fails too, the op goes and its patches are staged again.
    */
   async #keepPlanned(planned: WriteBatch, patchOp: { op: PendingOp; patches: RowPatches } | null): Promise<void> {
     try {
       await planned.flush();
+      this.#staging.heldWritten();
     } catch {
+      // Appended rows whose fragment waited in `planned` wait in memory again.
+      this.#staging.unflush();
       if (!patchOp) return;
       const i = this.#pendingOps.indexOf(patchOp.op);
       if (i >= 0) this.#pendingOps.splice(i, 1);
@@ -1452,6 +1477,9 @@ export class Dataset {
       // Read from the files where they can answer; the commit then finds the matched rows by id.
       const fromFiles = keys.length ? await rowsByKey(ctx, base, on, new Set(keys)) : null;
       const existing = fromFiles ?? new Map<unknown, bigint[]>();
+      // The rows found are live in the working manifest: the commit's patch of them needs no
+      // second lookup by id (5k ids over 100k rows: ~10 ms at commit).
+      if (fromFiles) this.#keepChecked(new Map([...fromFiles.values()].flatMap((ids) => ids.map((id): [bigint, null] => [id, null]))));
       if (keys.length && !fromFiles) {
         // The matched rows whole, as a patch plans on them: the commit reuses them instead of
         // looking the same rows up again by id.

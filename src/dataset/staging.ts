@@ -26,6 +26,8 @@ export class Staging {
   private batches: ColumnizedBatch[] = [];
   private bytes = 0;
   readonly written: WrittenFragment[] = [];
+  /** Fragments flushed into a commit's write batch, not yet on the store, with their batches. */
+  private readonly heldBatches = new Map<WrittenFragment, ColumnizedBatch[]>();
 
   constructor(
     private readonly store: ObjectStore,
@@ -43,19 +45,53 @@ export class Staging {
     if (this.bytes >= this.stagedBytesMax || this.batches.reduce((n, b) => n + b.rows, 0) >= this.fragmentRowsMax) await this.flush();
   }
 
-  /** Writes every waiting batch as one fragment. If the write fails (a full disk), the batches stay staged for a retry. */
-  async flush(): Promise<void> {
+  /**
+   * Writes every waiting batch as one fragment. If the write fails (a full disk), the batches
+   * stay staged for a retry. Through `held` (a write batch a commit writes with its own files),
+   * the fragment counts as written at once; `unflush` takes it back if that batch never is.
+   */
+  async flush(held?: ObjectStore): Promise<void> {
     if (this.batches.length === 0) return;
     const taken = this.batches;
-    const fragment = await writeFragment(this.store, mergeBatches(taken));
+    const fragment = await writeFragment(held ?? this.store, mergeBatches(taken));
     this.batches = this.batches.slice(taken.length);
     this.bytes = this.batches.reduce((n, b) => n + b.bytes, 0);
     this.written.push(fragment);
+    if (held) this.heldBatches.set(fragment, taken);
+  }
+
+  /** Puts the rows of fragments flushed through a write batch that was not written back among the waiting batches. */
+  unflush(): void {
+    for (const [fragment, taken] of this.heldBatches) {
+      this.written.splice(this.written.indexOf(fragment), 1);
+      this.batches = [...taken, ...this.batches];
+    }
+    this.bytes = this.batches.reduce((n, b) => n + b.bytes, 0);
+    this.heldBatches.clear();
+  }
+
+  /** The write batch holding flushed fragments was written: they are on the store. */
+  heldWritten(): void {
+    this.heldBatches.clear();
+  }
+
+  /** The lowest and highest row id of the waiting batches (row_id is their first column), or null. */
+  waitingIdRange(): [bigint, bigint] | null {
+    let lo: bigint | null = null;
+    let hi: bigint | null = null;
+    for (const b of this.batches) {
+      for (const id of b.scalar[0].values as bigint[]) {
+        if (lo === null || id < lo) lo = id;
+        if (hi === null || id > hi) hi = id;
+      }
+    }
+    return lo === null || hi === null ? null : [lo, hi];
   }
 
   clear(): void {
     this.batches = [];
     this.bytes = 0;
     this.written.length = 0;
+    this.heldBatches.clear();
   }
 }

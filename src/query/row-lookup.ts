@@ -66,6 +66,17 @@ export class RowLookup {
     const local = new Map((await paths(keys)).map((p, i) => [keys[i], p]));
     for (const f of frags) {
       const dead = f.deletes && f.deletes.count > 0 ? this.deleted(local.get(f.deletes.key)!) : null;
+      if (columns.length === 0 && f.rowIdsDense) {
+        // Which ids are live, and nothing else (an update's check): a dense fragment answers from
+        // its manifest entry and deletes, without opening its file (a 10k-id check in a 100k-row
+        // fragment spent ~10 ms on the footer, positions and empty rows).
+        const lo = BigInt(f.rowIdMin);
+        const hi = BigInt(f.rowIdMax);
+        for (let j = lowerBound(want, lo); j < want.length && want[j] <= hi; j++) {
+          if (!dead?.has(want[j]) && !out.rows.has(want[j])) out.rows.set(want[j], []);
+        }
+        continue;
+      }
       const file = openFile(local.get(f.key)!);
       try {
         const footer = this.footer(local.get(f.key)!, file);

@@ -28,13 +28,19 @@ export class WriteBatch extends ForwardingStore {
     return this.inner.put(key, data, condition);
   }
 
-  /** Writes every held put concurrently; resolves when all are durable, rejects if one fails. */
+  /**
+   * Writes every held put concurrently; resolves when all are durable, rejects if one fails.
+   * The puts that failed stay held, so a later flush writes them (and only them) again.
+   */
   async flush(): Promise<void> {
     if (this.#held.size === 0) return;
     const writes = [...this.#held];
     this.#held.clear();
     // Started in one tick, so a pending marker in front of them is written once for all.
-    await Promise.all(writes.map(([key, data]) => this.inner.put(key, data, { ifAbsent: true })));
+    const results = await Promise.allSettled(writes.map(([key, data]) => this.inner.put(key, data, { ifAbsent: true })));
+    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [i] : []));
+    for (const i of failed) this.#held.set(writes[i][0], writes[i][1]);
+    if (failed.length) throw (results[failed[0]] as PromiseRejectedResult).reason;
   }
 
   override async get(key: string, range?: ByteRange): Promise<Uint8Array> {

@@ -111,5 +111,11 @@ describe('RowLookup', () => {
     assert.deepEqual([...dense.rows].sort(), [...byPages.rows].sort());
     assert.deepEqual([...dense.rows.keys()].map((id) => Number(id - first)).sort((a, b) => a - b), [0, 1, 8190, 8193, 16383, 16384, 19999]);
     assert.deepEqual(dense.rows.get(first + 16384n), ['r16384', 16384]);
+    // Which ids are live, without columns (an update's check): the same ids as the pages give,
+    // from the manifest entry and the deletes alone; the data file is never opened.
+    const live = await new RowLookup(1 << 20).rows(manifest(frag), paths, want, []);
+    assert.deepEqual([...live.rows.keys()].sort(), [...byPages.rows.keys()].sort());
+    const unopened = async (keys: readonly string[]) => keys.map((k) => (k === frag.key ? store.localPath(k) + '.absent' : store.localPath(k)));
+    assert.equal((await new RowLookup(1 << 20).rows(manifest(frag), unopened, want, [])).rows.size, 7);
   });
 });

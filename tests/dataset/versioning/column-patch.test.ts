@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as quiver from '../../../src/index.js';
-import { MemoryStore } from '../../../src/storage/index.js';
+import { ForwardingStore, MemoryStore, type PutCondition, type PutData } from '../../../src/storage/index.js';
 import { readManifest } from '../../../src/format/index.js';
 import { isQuiverError } from '../../../src/errors.js';
 
@@ -151,6 +151,29 @@ describe('column patches', () => {
     await ds.close();
   });
 
+  it('folds only the newest small patches when an older one is bigger: its rows are not rewritten at every fold', async () => {
+    const { store, ds, rowIds } = await seeded(100, null);
+    const want = new Array<number>(100).fill(0);
+    await ds.update({ rows: rowIds.slice(0, 60).map((row_id, i) => ((want[i] = 1000 + i), { row_id, rating: 1000 + i })) });
+    await ds.commit('big');
+    const big = (await manifestOf(ds, store)).patches![0];
+    let bytes = 0;
+    for (let i = 0; i < 20; i++) {
+      const r = (i * 7) % 100;
+      want[r] = i;
+      await ds.update({ rows: [{ row_id: rowIds[r], rating: i }] });
+      const c = await ds.commit(`p${i}`);
+      bytes += c.stats.bytesWritten;
+      const m = await manifestOf(ds, store);
+      assert.ok((m.patches?.length ?? 0) <= 8);
+      assert.equal(m.patches![0].key, big.key, `commit ${i} rewrote the 60-row patch`);
+    }
+    // 20 one-row patches and their folds; refolding the 60 rows each time wrote 3 such files.
+    assert.ok(bytes < 20 * big.bytes, `${bytes} bytes written`);
+    assert.deepEqual((await ds.query('select rating from dataset order by row_id')).map((r) => r.rating), want);
+    await ds.close();
+  });
+
   it('a patch and a whole-row update of the same row from two handles conflict instead of losing one', async () => {
     const { store, ds: a, rowIds } = await seeded(5, null);
     const b = await quiver.open(store);
@@ -203,6 +226,25 @@ describe('column patches', () => {
     await ds.merge('ft');
     assert.deepEqual((await ds.query('select k, rating, note from dataset order by k')).map((r) => `${r.k}:${r.rating}:${r.note}`), ['k0:0:null', 'k1:3:null', 'k2:0:null', 'k3:0:null', 'k4:0:main', 'k5:0:null', 'new:8:n']);
     await ft.close();
+    await ds.close();
+  });
+
+  it("an upsert's commit writes its new keys' fragment in the publish's round: the pending marker is written once", async () => {
+    const puts: string[] = [];
+    const store = new (class extends ForwardingStore {
+      override async put(key: string, data: PutData, condition?: PutCondition) {
+        puts.push(key);
+        return super.put(key, data, condition);
+      }
+    })(new MemoryStore());
+    const ds = await quiver.create(store, { schema: { ...schema } });
+    await ds.append(Array.from({ length: 10 }, (_, i) => ({ k: `k${i}`, rating: 0, note: null, emb: [i, 1] })));
+    await ds.commit('seed');
+    puts.length = 0;
+    await ds.upsert([{ k: 'k3', rating: 5 }, { k: 'new', rating: 1, note: 'n', emb: [9, 9] }], { on: 'k' });
+    await ds.commit('upsert');
+    assert.equal(puts.filter((k) => k.startsWith('meta/pending/')).length, 1, puts.join('\n'));
+    assert.deepEqual((await ds.query("select k, rating, note from dataset where k in ('k3', 'new') order by k")).map((r) => `${r.k}:${r.rating}:${r.note}`), ['k3:5:null', 'new:1:n']);
     await ds.close();
   });
 
