@@ -196,12 +196,16 @@ export function patchedColumns(m: Manifest): Set<string> {
  * ascending, one per row), so no row-id page needs reading; undefined otherwise (read them).
  */
 export function denseRowIds(f: Pick<FragmentMeta, 'rowIdsDense' | 'rowIdMin' | 'rowIdMax' | 'rows'>): BigInt64Array | undefined {
-  if (!f.rowIdsDense) return undefined;
+  if (!hasDenseRowIds(f)) return undefined;
   const min = BigInt(f.rowIdMin);
-  if (BigInt(f.rowIdMax) - min + 1n !== BigInt(f.rows)) return undefined;
   const out = new BigInt64Array(f.rows);
   for (let i = 0; i < f.rows; i++) out[i] = min + BigInt(i);
   return out;
+}
+
+/** Whether {@link denseRowIds} gives `f`'s ids, without building them (a per-query test). */
+export function hasDenseRowIds(f: Pick<FragmentMeta, 'rowIdsDense' | 'rowIdMin' | 'rowIdMax' | 'rows'>): boolean {
+  return f.rowIdsDense === true && BigInt(f.rowIdMax) - BigInt(f.rowIdMin) + 1n === BigInt(f.rows);
 }
 
 export function liveRows(m: Manifest): number {

@@ -5,7 +5,7 @@
 
 import * as arrow from 'apache-arrow';
 import { QuiverError, isQuiverError } from '../../errors.js';
-import { dataFileError, denseRowIds, patchedColumns, type ColumnDef, type FragmentMeta, type GroupFileMeta, type IndexMeta, type Manifest } from '../../format/index.js';
+import { dataFileError, denseRowIds, hasDenseRowIds, patchedColumns, type ColumnDef, type FragmentMeta, type GroupFileMeta, type IndexMeta, type Manifest } from '../../format/index.js';
 import { Bitmap, exactSearch, firstRound, higherIsBetter, matchInto, scoreOf, secondRound, type ColumnData, type Metric, type VectorPlan } from '../../index/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 import { quoteIdent, type Param, type RunOptions, type Session } from '../engine.js';
@@ -1097,7 +1097,7 @@ export class SearchRuntime {
     const covered = new Set(meta?.fragments ?? []);
     const lazy = !s.multi;
     const keys = (host.manifest.groups[s.column] ?? [])
-      .filter((g) => !(lazy && covered.has(g.key) && denseRowIds(g)))
+      .filter((g) => !(lazy && covered.has(g.key) && hasDenseRowIds(g)))
       .map((f) => f.key)
       .filter((k) => this.cache.get(`file|${k}|${s.column}`)?.kind !== 'vector');
     host.paths(keys).catch(quiet);
