@@ -115,7 +115,10 @@ describe('RowLookup', () => {
     // from the manifest entry and the deletes alone; the data file is never opened.
     const live = await new RowLookup(1 << 20).rows(manifest(frag), paths, want, []);
     assert.deepEqual([...live.rows.keys()].sort(), [...byPages.rows.keys()].sort());
-    const unopened = async (keys: readonly string[]) => keys.map((k) => (k === frag.key ? store.localPath(k) + '.absent' : store.localPath(k)));
+    const asked: string[] = [];
+    const unopened = async (keys: readonly string[]) => (asked.push(...keys), keys.map((k) => (k === frag.key ? store.localPath(k) + '.absent' : store.localPath(k))));
     assert.equal((await new RowLookup(1 << 20).rows(manifest(frag), unopened, want, [])).rows.size, 7);
+    // Nor fetched: on object storage a local copy would be a download.
+    assert.equal(asked.includes(frag.key), false, `asked for ${asked}`);
   });
 });
