@@ -244,7 +244,7 @@ export async function foldPatches(ctx: VersionContext, m: Manifest, from = 0): P
   const key = patchKey();
   await putDataFile(ctx.store, key, file.parts);
   notePatchIds(key, ids);
-  const fragments = [...new Set(live.flatMap((p) => p.fragments))].filter((id) => m.fragments.some((f) => f.id === id));
+  const fragments = [...applied].filter((id) => m.fragments.some((f) => f.id === id));
   const meta: PatchMeta = { key, columns, rows: ids.length, bytes: file.size, crc32: crc32Of(file.parts), rowIdMin: String(ids[0]), rowIdMax: String(ids[ids.length - 1]), fragments };
   return { manifest: { ...m, patches: [...kept, meta] }, bytes: file.size };
 }

@@ -224,8 +224,7 @@ function headerOf(bytes: Uint8Array, key: string): PartsFileHeader {
   return JSON.parse(new TextDecoder().decode(bytes.subarray(PREFIX_BYTES, end))) as PartsFileHeader;
 }
 
-/** `bytes` as part `part`, checked against its length and checksum, in its own aligned buffer (typed-array views need 8-byte alignment). */
-/** `bytes` as `part`, checked; a copy unless `copy` is false (see checkedPart). */
+/** `bytes` as `part`, checked against its length and checksum; in its own aligned buffer (typed-array views need 8-byte alignment) unless `copy` is false (see checkedPart). */
 function checked(bytes: Uint8Array, part: PartEntry, key: string, copy = true): Uint8Array {
   if (bytes.length !== part.bytes) throw corruptOf(key)(`part "${part.name}" is ${bytes.length} bytes, its header says ${part.bytes}`);
   if ('crc32' in part) {
@@ -250,8 +249,7 @@ function fromParts(header: PartsFileHeader, got: Map<string, Uint8Array>, key: s
     if (p.name === 'rowIds') {
       if (own.byteLength !== header.rows * 8) throw corruptOf(key)(`row ids are ${own.byteLength} bytes for ${header.rows} rows`);
       rowIds = new BigInt64Array(own.buffer, own.byteOffset, header.rows);
-    }
-    else sections[p.name] = own;
+    } else sections[p.name] = own;
   }
   if (!rowIds || rowIds.length !== header.rows) throw corruptOf(key)('row ids missing');
   return { kernel: { header: header.kernel, sections }, rowIds, files: header.files };

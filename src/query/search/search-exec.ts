@@ -1192,9 +1192,8 @@ export function manifestLiveIds(m: Manifest): BigInt64Array | undefined {
   let last = -1n;
   for (const f of frags) {
     if (!f.rowIdsDense || (f.deletes && f.deletes.count > 0)) return undefined;
-    const min = BigInt(f.rowIdMin);
     if (f.rows === 0) continue;
-    if (min <= last || BigInt(f.rowIdMax) - min + 1n !== BigInt(f.rows)) return undefined;
+    if (!hasDenseRowIds(f) || BigInt(f.rowIdMin) <= last) return undefined;
     last = BigInt(f.rowIdMax);
     rows += f.rows;
   }
