@@ -37,6 +37,8 @@ export const layout = {
   textSegment: (fragmentId: string, digest: string) => `index/${fragmentId}.fts-${digest}.qfts`,
   /** A scalar index's column over one fragment; `digest` as for textSegment (see scalarIndexKey). */
   scalarIndexFile: (fragmentId: string, digest: string) => `index/${fragmentId}.scl-${digest}.qscl`,
+  /** Copies of an index's per-fragment files in one object (src/index/pack.ts); named by IndexMeta.key. */
+  indexPack: (id: string) => `index/${id}.qpak`,
   /** A fragment's small-column file. */
   scalarFile: (fragmentId: string) => `data/${fragmentId}.scalar.parquet`,
   /** A large column's file written with a fragment. */

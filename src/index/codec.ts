@@ -205,12 +205,19 @@ export function checkedPart(bytes: Uint8Array, p: PartEntry, what: string, copy 
 }
 
 /**
- * Reads a parts container by range: the first {@link PARTS_HEAD_GUESS_BYTES} (the header, and
- * every part of a small file), then the wanted parts it did not hold in one more read spanning
+ * Reads a parts container by range: the first `headGuess` bytes (the header, and every part
+ * of a small file), then the wanted parts it did not hold in one more read spanning
  * them. Every part returned is checked; a truncated file fails its length or checksum checks.
  */
-export async function readPartsContainer(get: PartsGet, magic: string, versions: number[], what: string, want: (name: string) => boolean = () => true): Promise<PartsHeader & { got: Map<string, Uint8Array> }> {
-  let asked = PARTS_HEAD_GUESS_BYTES;
+export async function readPartsContainer(
+  get: PartsGet,
+  magic: string,
+  versions: number[],
+  what: string,
+  want: (name: string) => boolean = () => true,
+  headGuess = PARTS_HEAD_GUESS_BYTES,
+): Promise<PartsHeader & { got: Map<string, Uint8Array> }> {
+  let asked = headGuess;
   let head = await get({ offset: 0, length: asked });
   if (head.length >= PREFIX_BYTES) {
     const need = PREFIX_BYTES + new DataView(head.buffer, head.byteOffset, head.byteLength).getUint32(8, true) + 8;

@@ -17,7 +17,7 @@ export { COST_NS, planVectorSearch, rerankPool } from './vector/planner.js';
 export { firstRound, secondRound } from './vector/rerank-rounds.js';
 export type { BuildProgress, IndexParts, VectorIndexOptions, VectorSearchOptions, VectorSearchResult } from './vector/hnsw-index.js';
 export { VectorIndex } from './vector/hnsw-index.js';
-export type { IndexedFile, PartEntry as VectorIndexPart, VectorIndexFile } from './vector/index-file.js';
+export type { IndexedFile, IndexedTail, PartEntry as VectorIndexPart, VectorIndexFile } from './vector/index-file.js';
 export { INDEX_HEAD_GUESS_BYTES, KERNEL_HEADER_BYTES, KERNEL_HEADER_BYTES_PER_DIM, decodeVectorIndexFile, eagerBytesGuess, encodeVectorIndexFile, loadVectorIndex, readGraphPart, readVectorIndexFile } from './vector/index-file.js';
 
 export type { TokenizerOptions } from './fulltext/tokenizer.js';
@@ -32,3 +32,4 @@ export { SegmentedTextIndex } from './fulltext/segmented-index.js';
 export type { ColumnData, MatchPredicate, ScalarOp } from './scalar/column-match.js';
 export { compareText, encode, matchInto, numberColumn } from './scalar/column-match.js';
 export { decodeScalarFile, encodeScalarFile, readScalarFile, SCALAR_MAGIC, type ScalarFileInfo } from './scalar/column-file.js';
+export { encodeIndexPack, PACK_BYTES_MAX, PACK_MAGIC, readIndexPack } from './pack.js';

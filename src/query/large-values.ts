@@ -100,6 +100,29 @@ export class LargeValues {
     return started;
   }
 
+  /**
+   * Opens files of a large column of `m` from copies of their tails held elsewhere (a vector
+   * index carries its files', see IndexedTail), so no request reads them. A copy is used only if
+   * it is exactly the tail the manifest records (length and CRC-32); any other is ignored and the
+   * file is read as usual. Returns how many files it opened.
+   */
+  primeTails(m: Manifest, column: string, tails: readonly { key: string; bytes: Uint8Array }[]): number {
+    const files = new Map((m.groups[column] ?? []).map((g) => [g.key, g]));
+    let primed = 0;
+    for (const t of tails) {
+      const g = files.get(t.key);
+      if (!g?.tail || this.#files.has(g.key) || t.bytes.length !== g.tail.bytes || crc32Of([t.bytes]) !== g.tail.crc32) continue;
+      this.#store.knowSize(g.key, g.bytes);
+      const source = byteSourceOf(this.#exact, g.key, g.bytes, { gapBytesMax: PAGE_GAP_BYTES_MAX, wastedFractionMax: PAGE_WASTED_FRACTION_MAX });
+      const f = openRanged(source, g.bytes - g.tail.bytes, t.bytes);
+      if (this.#files.size >= RANGED_FILES_MAX) this.#files.delete(this.#files.keys().next().value!);
+      this.#files.set(g.key, f);
+      f.catch(() => this.#files.delete(g.key));
+      primed++;
+    }
+    return primed;
+  }
+
   /** The values of one file; a file that fails to open is opened afresh next time. */
   async #readFile(g: GroupFileMeta, column: string, want: readonly bigint[]): Promise<Map<bigint, unknown>> {
     const file = await this.#open(g, false);

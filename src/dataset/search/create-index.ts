@@ -4,9 +4,9 @@
 // exactly until the next createIndex, which inserts just those into the existing graph.
 
 import { QuiverError, isQuiverError } from '../../errors.js';
-import { layout, randomId, typeName, type IndexMeta, type Manifest } from '../../format/index.js';
-import { VectorIndex, type BuildProgress, type VectorIndexOptions } from '../../index/index.js';
-import { decodeVectorIndexFile, encodeVectorIndexFile, indexableType, loadVectorIndex, readVectorFile, segmentable, writeScalarFiles, writeTextSegments, type IndexedFile, type Session, type VectorIndexFile } from '../../query/index.js';
+import { crc32Of, layout, randomId, typeName, type GroupFileMeta, type IndexMeta, type Manifest } from '../../format/index.js';
+import { VectorIndex, type BuildProgress, type IndexedTail, type VectorIndexOptions } from '../../index/index.js';
+import { decodeVectorIndexFile, encodeVectorIndexFile, indexableType, loadVectorIndex, readVectorFile, segmentable, TAIL_PREFETCH_FILES_MAX, writeScalarFiles, writeScalarPack, writeTextSegments, type IndexedFile, type Session, type VectorIndexFile } from '../../query/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 
 export interface VectorIndexSpec extends Omit<VectorIndexOptions, 'rows'> {
@@ -64,8 +64,14 @@ export async function buildIndex(ctx: IndexBuildContext, m: Manifest, column: st
     // One index file per fragment (the column in value order or dictionary codes), found by a
     // key derived from the fragment, column and options, as fulltext segments are; fragments
     // added later get theirs on the first query that filters them (see scalar-files.ts).
-    if (segmentable(m, column)) await writeScalarFiles({ ...ctx, manifest: m }, column, {});
-    return { column, kind: 'scalar', key: '', fragments: m.fragments.map((f) => f.key), options: {} };
+    // Their copies in one pack, named by the declaration's key: a cold query on object storage
+    // reads it in one or two requests instead of one per fragment (see src/index/pack.ts).
+    let key = '';
+    if (segmentable(m, column)) {
+      await writeScalarFiles({ ...ctx, manifest: m }, column, {});
+      key = await writeScalarPack({ ...ctx, manifest: m }, column, {});
+    }
+    return { column, kind: 'scalar', key, fragments: m.fragments.map((f) => f.key), options: {} };
   }
   throw new QuiverError('invalid_input', `index: kind must be "vector", "fulltext" or "scalar", got "${(spec as { kind: string }).kind}"`);
 }
@@ -148,7 +154,7 @@ async function buildVector(ctx: IndexBuildContext, m: Manifest, column: string, 
       if (index && index.isMultiVector === multi) {
         const fresh = await readFiles(ctx, m, column, added, old.rowIds.length);
         if (fresh.data.length) index.add(fresh.data, multi ? fresh.counts : undefined, ctx.onProgress);
-        return persist(ctx, column, index, concat([old.rowIds, fresh.rowIds], BigInt64Array), [...file.files, ...fresh.files], files, options);
+        return persist(ctx, m, column, index, concat([old.rowIds, fresh.rowIds], BigInt64Array), [...file.files, ...fresh.files], files, options);
       }
     }
   }
@@ -157,7 +163,7 @@ async function buildVector(ctx: IndexBuildContext, m: Manifest, column: string, 
   const offsets = new Uint32Array(all.counts.length + 1);
   all.counts.forEach((c, i) => void (offsets[i + 1] = offsets[i] + c));
   const index = VectorIndex.build(all.data, all.dim, { ...kernelOptions(spec), ...(multi ? { rows: { offsets } } : {}) }, ctx.onProgress);
-  return persist(ctx, column, index, all.rowIds, all.files, files, options);
+  return persist(ctx, m, column, index, all.rowIds, all.files, files, options);
 }
 
 /** The existing index file, or null when it is in a format this version no longer reads (then it is rebuilt). */
@@ -170,10 +176,34 @@ async function readIndexFile(ctx: IndexBuildContext, key: string): Promise<Vecto
   }
 }
 
-async function persist(ctx: IndexBuildContext, column: string, index: VectorIndex, rowIds: BigInt64Array, indexed: IndexedFile[], files: { key: string }[], options: Record<string, unknown>): Promise<IndexMeta> {
+async function persist(ctx: IndexBuildContext, m: Manifest, column: string, index: VectorIndex, rowIds: BigInt64Array, indexed: IndexedFile[], files: { key: string }[], options: Record<string, unknown>): Promise<IndexMeta> {
   const key = `${layout.indexPrefix}${randomId()}.qvix`;
-  await ctx.store.put(key, encodeVectorIndexFile(index, rowIds, indexed), { ifAbsent: true });
+  const tails = index.isMultiVector ? [] : await indexedTails(ctx, m, column, indexed);
+  await ctx.store.put(key, encodeVectorIndexFile(index, rowIds, indexed, tails), { ifAbsent: true });
   return { column, kind: 'vector', key, fragments: files.map((f) => f.key), options };
+}
+
+/** Tails read at once while an index is written (the store bounds its own requests too). */
+const TAIL_READ_BATCH = 16;
+
+/**
+ * Copies of the indexed files' tails, for the index file to carry (see IndexedTail): each read
+ * from the store and kept only if it matches the manifest's CRC-32 of it. None past
+ * TAIL_PREFETCH_FILES_MAX files, where a query would not read the tails ahead either.
+ */
+async function indexedTails(ctx: IndexBuildContext, m: Manifest, column: string, indexed: readonly IndexedFile[]): Promise<IndexedTail[]> {
+  if (indexed.length > TAIL_PREFETCH_FILES_MAX) return [];
+  const groups = new Map((m.groups[column] ?? []).map((g) => [g.key, g]));
+  const withTail = indexed.map((f) => groups.get(f.key)).filter((g) => g?.tail !== undefined) as (GroupFileMeta & { tail: NonNullable<GroupFileMeta['tail']> })[];
+  const out: IndexedTail[] = [];
+  for (let i = 0; i < withTail.length; i += TAIL_READ_BATCH) {
+    const batch = withTail.slice(i, i + TAIL_READ_BATCH);
+    const got = await Promise.all(batch.map((g) => ctx.store.get(g.key, { offset: g.bytes - g.tail.bytes, length: g.tail.bytes })));
+    batch.forEach((g, j) => {
+      if (got[j].length === g.tail.bytes && crc32Of([got[j]]) === g.tail.crc32) out.push({ key: g.key, bytes: got[j] });
+    });
+  }
+  return out;
 }
 
 /**

@@ -31,6 +31,20 @@ export interface VectorIndexFile {
   graphPart?: PartEntry;
   /** The graph section's first bytes, when the ranged open's reads ran into it (see eagerBytesGuess). */
   graphHead?: Uint8Array;
+  /** Copies of the indexed files' tails (see IndexedTail), when the file holds them. */
+  tails?: IndexedTail[];
+}
+
+/**
+ * A copy of the tail of one indexed vector file (its footer and page index: the bytes from
+ * `GroupFileMeta.tail` to the file's end, checked by the reader against the manifest's CRC-32).
+ * A re-rank reads its candidates' vectors by range and first needs each file's tail: read from
+ * object storage that was one request per file, 20 of them queued beside the index in a cold
+ * vector + filter (bench/objstore.ts). Carried here they come with the index's own read.
+ */
+export interface IndexedTail {
+  key: string;
+  bytes: Uint8Array;
 }
 
 /** One part of a format-4 file: its bytes at `offset`, and their SHA-256 (hex). */
@@ -52,6 +66,8 @@ interface PartsFileHeader {
   parts: PartEntry[];
   /** Bytes of the whole file (format 5 records it; a whole read of another length is truncated). */
   totalBytes?: number;
+  /** The files whose tails the `tails` part holds, one after another (format 5, optional). */
+  tails?: { key: string; bytes: number }[];
 }
 
 const MAGIC = 'QVIX';
@@ -72,7 +88,7 @@ export const INDEX_HEAD_GUESS_BYTES = 64 * 1024;
  */
 export const INDEX_READ_PIECE_BYTES = 1024 * 1024;
 /** The parts a ranged open reads; `graph` only when a plan walks it. */
-const EAGER_PARTS = new Set(['rowIds', 'codes', 'rowOffsets']);
+const EAGER_PARTS = new Set(['rowIds', 'tails', 'codes', 'rowOffsets']);
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const corruptOf = (key: string) => (why: string) => new QuiverError('corrupt', `index: ${key} is corrupt: ${why}`, { key });
@@ -84,11 +100,14 @@ const align8 = (x: number) => (x + 7) & ~7;
  * a ranged open reads one span from the header to the codes' end. Returned as pieces so no
  * single buffer holds the file.
  */
-export function encodeVectorIndexFile(index: VectorIndex, rowIds: BigInt64Array, files: IndexedFile[]): Uint8Array[] {
+export function encodeVectorIndexFile(index: VectorIndex, rowIds: BigInt64Array, files: IndexedFile[], tails: readonly IndexedTail[] = []): Uint8Array[] {
   const { header: kernel, sections } = index.serializeParts({ vectors: false });
   const parts: Record<string, Uint8Array> = { rowIds: new Uint8Array(rowIds.buffer, rowIds.byteOffset, rowIds.byteLength) };
+  // The tails sit between the row ids and the codes, inside the span a ranged open reads first.
+  if (tails.length) parts.tails = Buffer.concat(tails.map((t) => t.bytes));
   for (const [name, b] of Object.entries(sections).sort(([x], [y]) => (x === 'graph' ? 1 : y === 'graph' ? -1 : 0))) parts[name] = b;
-  return encodePartsContainer(MAGIC, VERSION, { files, rows: rowIds.length, kernel }, parts);
+  const listed = tails.length ? { tails: tails.map((t) => ({ key: t.key, bytes: t.bytes.length })) } : {};
+  return encodePartsContainer(MAGIC, VERSION, { files, rows: rowIds.length, kernel, ...listed }, parts);
 }
 
 /** Decodes a whole index file (either format), every part checked. */
@@ -163,10 +182,12 @@ export const KERNEL_HEADER_BYTES = 4096;
  * filter: the 5.2 MB began after 20 tails; a lower bound left a few KB whose request ended 60
  * ms after the rest had come in).
  */
-export function eagerBytesGuess(files: readonly IndexedFile[], dim: number, codeDim: number): number {
+export function eagerBytesGuess(files: readonly IndexedFile[], dim: number, codeDim: number, tailBytes = 0): number {
   const rows = files.reduce((n, f) => n + f.rows, 0);
   const listed = Buffer.byteLength(JSON.stringify(files));
-  return align8(PREFIX_BYTES + listed + KERNEL_HEADER_BYTES + dim * KERNEL_HEADER_BYTES_PER_DIM + 32) + align8(rows * 8) + rows * codeDim;
+  // With tails: their part, and their listing in the header (the key and a length, ~100 bytes a file).
+  const tails = tailBytes > 0 ? align8(tailBytes) + listed : 0;
+  return align8(PREFIX_BYTES + listed + KERNEL_HEADER_BYTES + dim * KERNEL_HEADER_BYTES_PER_DIM + 32) + align8(rows * 8) + tails + rows * codeDim;
 }
 
 /** The bytes of `r`, read as pieces of at most `piece` bytes at once (a short file returns what exists). */
@@ -252,7 +273,19 @@ function fromParts(header: PartsFileHeader, got: Map<string, Uint8Array>, key: s
     } else sections[p.name] = own;
   }
   if (!rowIds || rowIds.length !== header.rows) throw corruptOf(key)('row ids missing');
-  return { kernel: { header: header.kernel, sections }, rowIds, files: header.files };
+  const tails = tailsOf(header, sections.tails, key);
+  delete sections.tails;
+  return { kernel: { header: header.kernel, sections }, rowIds, files: header.files, ...(tails ? { tails } : {}) };
+}
+
+/** The tails part split as the header lists it (checked: the lengths add up to the part's). */
+function tailsOf(header: PartsFileHeader, part: Uint8Array | undefined, key: string): IndexedTail[] | undefined {
+  if (!part || !header.tails) return undefined;
+  const listed = header.tails;
+  const ok = Array.isArray(listed) && listed.every((t) => typeof t?.key === 'string' && Number.isSafeInteger(t.bytes) && t.bytes >= 0);
+  if (!ok || listed.reduce((n, t) => n + t.bytes, 0) !== part.byteLength) throw corruptOf(key)('the tails part does not match the tails its header lists');
+  let at = 0;
+  return listed.map((t) => ({ key: t.key, bytes: part.subarray(at, (at += t.bytes)) }));
 }
 
 /** Format 3: magic, version, header length, header JSON, padding, row ids, kernel container, SHA-256 of all before it. */

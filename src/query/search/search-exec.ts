@@ -20,7 +20,7 @@ import { CORRUPT_SEGMENT_WARNING, segmentable, TextSegments } from './text-segme
 import { jsValueOf, RowLookup, valuesSql } from '../row-lookup.js';
 import { smallColumns } from '../dataset-view.js';
 import { derivedColumns, isLarge, sqlType } from '../../format/index.js';
-import type { LargeValues } from '../large-values.js';
+import { TAIL_PREFETCH_FILES_MAX, type LargeValues } from '../large-values.js';
 import { loadLargeTable } from '../late-columns.js';
 import { VectorIndex, type VectorSearchOptions } from '../../index/index.js';
 
@@ -300,7 +300,13 @@ export class SearchRuntime {
     const plan = await this.plan(host, sql, params);
     await this.loadText(host, [...plan.textColumns, ...(plan.topk?.signals.filter((s) => s.kind === 'bm25').map((s) => s.column) ?? [])]);
     if (plan.topk) {
-      if (!host.store.localPath) await this.prefetchLargeFooters(host, plan.topk, sql, this.prefetchSignals(host, plan.topk));
+      if (!host.store.localPath) {
+        // The filter's index files first: the search waits on them and on the vector index, the
+        // footers after them only for the re-rank (the store serves its requests in order; asked
+        // after the footers, a cold vector + filter's scalar packs waited ~100 ms behind 20 of them).
+        this.prefetchFilter(host, plan.topk);
+        await this.prefetchLargeFooters(host, plan.topk, sql, this.prefetchSignals(host, plan.topk));
+      }
       const hits = await this.topK(host, plan, params);
       const projected = as === 'rows' && plan.topk.projection && !hasBounds(host.bounds) ? await this.projectedRows(host, plan.topk.projection, hits) : null;
       if (projected) return projected;
@@ -579,7 +585,7 @@ export class SearchRuntime {
     // (bench/objstore.ts, cold vector + filter: 40 of them took 97-378 ms of the index reads).
     for (const p of preds) {
       if (this.predicateHits.get(`${host.versionKey}|${JSON.stringify(p)}`)) continue;
-      for (const f of host.manifest.fragments) this.columnData(host, f, p.column).catch(() => undefined);
+      this.loadColumns(host, p.column);
     }
     for (const p of preds) {
       const key = `${host.versionKey}|${JSON.stringify(p)}`;
@@ -602,6 +608,20 @@ export class SearchRuntime {
     return out ?? Bitmap.full(live.length);
   }
 
+  /** Starts loading `column` of every fragment for the scalar index, without waiting (failures are left to the caller that awaits it). */
+  private loadColumns(host: SearchHost, column: string): void {
+    for (const f of host.manifest.fragments) this.columnData(host, f, column).catch(() => undefined);
+  }
+
+  /**
+   * Starts loading the scalar index files (or their packs) of the columns the query's scalar
+   * predicates filter, before anything else is asked of a remote store. Columns without index
+   * files are left to the filter (prefetchColumns; cold, they run in SQL).
+   */
+  private prefetchFilter(host: SearchHost, topk: TopKPlan): void {
+    for (const c of new Set(topk.scalar.map((p) => p.column))) if (segmentable(host.manifest, c)) this.loadColumns(host, c);
+  }
+
   /**
    * Starts the downloads of the small-column files whose `columns` the scalar index has not
    * read yet and cannot read from a scalar index file (a renamed or filled column: built from the
@@ -618,7 +638,7 @@ export class SearchRuntime {
   private columnData(host: SearchHost, f: FragmentMeta, column: string): Promise<ColumnData> {
     const def = host.manifest.schema.find((c) => c.name === column)!;
     const meta = host.manifest.indexes.find((i) => i.kind === 'scalar' && i.column === column);
-    return this.scalarFiles.column(host, f, def, meta?.options ?? {});
+    return this.scalarFiles.column(host, f, def, meta?.options ?? {}, meta);
   }
 
   /**
@@ -1062,7 +1082,9 @@ export class SearchRuntime {
     const built = new Set(meta.fragments);
     let start = 0;
     const files = (host.manifest.groups[meta.column] ?? []).filter((g) => built.has(g.key)).map((g) => ({ key: g.key, start: (start += g.rows) - g.rows, rows: g.rows }));
-    return eagerBytesGuess(files, col.type.dim, col.type.dim + (meta.options.metric === 'ip' ? 1 : 0));
+    // The tails it may carry (see IndexedTail): a guess that leaves them out costs a second read.
+    const tails = files.length <= TAIL_PREFETCH_FILES_MAX ? (host.manifest.groups[meta.column] ?? []).reduce((n, g) => n + (built.has(g.key) ? (g.tail?.bytes ?? 0) : 0), 0) : 0;
+    return eagerBytesGuess(files, col.type.dim, col.type.dim + (meta.options.metric === 'ip' ? 1 : 0), tails);
   }
 
   /** Loads the graph of an index read without it, before a plan that walks it. */
@@ -1086,11 +1108,19 @@ export class SearchRuntime {
     const quiet = () => undefined;
     const meta = this.indexMeta(host, s.column, 'vector', s.metric);
     if (meta && !this.indexes.has(meta.key)) {
-      this.indexFile(host, meta.key).catch(quiet);
+      const loading = this.indexFile(host, meta.key);
+      loading.catch(quiet);
       beforeTails();
       // The candidates' vectors are read by range from these files once the index has loaded:
-      // their tails (footer and page index) are read meanwhile, not after it.
-      if (!host.store.localPath && !s.multi) host.large.prefetchTails(host.manifest, s.column);
+      // their tails (footer and page index) come with the index (an index file carries copies of
+      // its files' tails), and the other files' are read once it is in. Before the copies, the
+      // tails were read beside the index: 20 requests holding the store's slots while the index
+      // waited (bench/objstore.ts, cold vector + filter).
+      if (!host.store.localPath && !s.multi) {
+        const manifest = host.manifest;
+        const rest = () => void host.large.prefetchTails(manifest, s.column);
+        loading.then((file) => void host.large.primeTails(manifest, s.column, file.tails ?? []), quiet).then(rest, rest);
+      }
     }
     // Files an index covers whose vectors stay remote (see lazyIds) are not downloaded.
     // (A vector index's `fragments` are the keys of the column files it was built over.)

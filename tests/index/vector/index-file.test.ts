@@ -144,6 +144,29 @@ describe('vector index file', () => {
     }
   });
 
+  it('carries copies of its files\' tails, read with the eager parts, each as written; a damaged one is refused', async () => {
+    const f = fixture();
+    const tails = [
+      { key: 'data/a.emb.parquet', bytes: Uint8Array.from({ length: 1969 }, (_, i) => (i * 31) & 0xff) },
+      { key: 'data/b.emb.parquet', bytes: Uint8Array.from({ length: 7 }, (_, i) => i + 1) },
+    ];
+    const bytes = concat(encodeVectorIndexFile(f.index, f.rowIds, f.files, tails));
+    const h = decodePartsHeader(bytes, 'QVIX', [5], KEY);
+    assert.deepEqual(h.parts.map((p) => p.name), ['rowIds', 'tails', 'codes', 'graph'], 'the tails before the codes, inside the first span');
+    assert.deepEqual(decodeVectorIndexFile(bytes, KEY).tails, tails);
+    const r = rangedOf(bytes);
+    const ranged = await readVectorIndexFile(r.get, KEY);
+    assert.deepEqual(ranged.tails, tails);
+    assert.ok(r.read() < h.parts[3].offset + INDEX_HEAD_GUESS_BYTES, 'not the graph');
+    // The part is checked: a flipped byte of a tail fails its CRC-32, whole and by range.
+    const bad = bytes.slice();
+    bad[h.parts[1].offset + 1000] ^= 0x08;
+    assert.throws(() => decodeVectorIndexFile(bad, KEY), /corrupt/);
+    await assert.rejects(readVectorIndexFile(rangedOf(bad).get, KEY), /corrupt/);
+    // Without tails the file is as before (no part, no header field).
+    assert.equal(decodeVectorIndexFile(f.bytes, KEY).tails, undefined);
+  });
+
   it('still reads a format-4 file (a SHA-256 per part), whole and by range', async () => {
     const f = fixture();
     const { header: kernel, sections } = f.index.serializeParts({ vectors: false });

@@ -1,7 +1,8 @@
 // Scalar indexes persisted per fragment (index/<fragment>.scl-<digest>.qscl): createIndex writes
-// one per fragment, a new version writes only its new fragments', a fresh handle reads them by
-// range and builds none; a damaged file falls back to the fragment's own file with a warning and
-// the same rows; vacuum keeps them and verify checks them.
+// one per fragment and a pack of their copies, a new version writes only its new fragments', a
+// fresh handle on a remote store reads the pack and the later files by range and builds none; a
+// damaged file falls back to the fragment's own file, a damaged or missing pack to the files,
+// each with a warning and the same rows; vacuum keeps them and verify checks them.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -39,6 +40,29 @@ async function answers(ds: quiver.Dataset): Promise<unknown[]> {
 }
 
 const scalarKeys = (keys: Iterable<string>) => [...keys].filter((k) => k.endsWith('.qscl'));
+const packKeys = (keys: Iterable<string>) => [...keys].filter((k) => k.endsWith('.qpak'));
+
+async function listPacks(store: ObjectStore): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const o of store.list('index/')) if (o.key.endsWith('.qpak')) keys.push(o.key);
+  return keys.sort();
+}
+
+/** Runs `fn` collecting the damaged-index warnings it gives (settled after it returns). */
+async function warned<T>(fn: () => Promise<T>): Promise<{ value: T; warnings: Error[] }> {
+  const warnings: Error[] = [];
+  const listen = (w: Error & { code?: string }) => void (w.code === CORRUPT_SEGMENT_WARNING && warnings.push(w));
+  process.on('warning', listen);
+  try {
+    const value = await fn();
+    await new Promise((r) => setImmediate(r));
+    return { value, warnings };
+  } finally {
+    process.off('warning', listen);
+  }
+}
+
+const quietly = async <T>(fn: () => Promise<T>): Promise<T> => (await warned(fn)).value;
 
 async function listScalarFiles(store: ObjectStore): Promise<string[]> {
   const keys: string[] = [];
@@ -75,20 +99,24 @@ describe('persisted scalar index files', () => {
     store.reset();
     const want = await answers(ds);
     assert.equal(scalarKeys(store.keysWritten.keys()).length, 3, `wrote ${scalarKeys(store.keysWritten.keys())}`);
-    // A fresh handle (a restarted server): one request per file, nothing built or written.
+    // A fresh handle (a restarted server): the fragments createIndex saw come from the three
+    // packs (one request each), the later fragment's files one request each; nothing built or written.
     const fresh = await quiver.open(store);
     store.reset();
     assert.deepEqual(await answers(fresh), want);
     const read = scalarKeys(store.requestsRead.keys());
-    assert.equal(read.length, 12, `read ${read}`);
+    assert.equal(read.length, 3, `read ${read}`);
     for (const k of read) assert.equal(store.requestsRead.get(k), 1, `${k}: ${store.requestsRead.get(k)} requests`);
+    const packs = packKeys(store.requestsRead.keys());
+    assert.equal(packs.length, 3, `packs read: ${packs}`);
+    for (const k of packs) assert.equal(store.requestsRead.get(k), 1, `${k}: ${store.requestsRead.get(k)} requests`);
     assert.equal(scalarKeys(store.keysWritten.keys()).length, 0);
     await fresh.close();
-    // Without the files a fresh handle builds every one from the fragments' files and writes it.
-    for (const k of await listScalarFiles(store)) await store.delete(k);
+    // Without the files (and their packs) a fresh handle builds every one from the fragments' files and writes it.
+    for (const k of [...(await listScalarFiles(store)), ...(await listPacks(store))]) await store.delete(k);
     const rebuilt = await quiver.open(store);
     store.reset();
-    assert.deepEqual(await answers(rebuilt), want);
+    assert.deepEqual(await quietly(() => answers(rebuilt)), want);
     assert.equal(scalarKeys(store.keysWritten.keys()).length, 12);
     await rebuilt.close();
     await ds.close();
@@ -96,7 +124,8 @@ describe('persisted scalar index files', () => {
 
   for (const damage of ['a flipped bit', 'a truncation'] as const) {
     it(`answers right with a warning when a file has ${damage}`, async () => {
-      const store = new MemoryStore();
+      // On a local disk, where a query reads each fragment's own file (packs serve remote stores).
+      const store = openStore(join(tempDir(), 'ds'));
       const ds = await indexed(store, prng(72), 2);
       const want = await answers(ds);
       const keys = await listScalarFiles(store);
@@ -130,6 +159,35 @@ describe('persisted scalar index files', () => {
     });
   }
 
+  for (const damage of ['a flipped bit', 'a truncation', 'gone'] as const) {
+    it(`answer from their own files, with one warning a pack, when the pack is ${damage === 'gone' ? 'gone' : `damaged (${damage})`}`, async () => {
+      const store = new CountingStore(new MemoryStore());
+      const ds = await indexed(store, prng(75), 2);
+      const want = await answers(ds);
+      const packs = await listPacks(store);
+      assert.equal(packs.length, 3, 'one pack per scalar index');
+      for (const key of packs) {
+        const bytes = await store.get(key);
+        await store.delete(key);
+        if (damage === 'gone') continue;
+        const bad = damage === 'a truncation' ? bytes.subarray(0, bytes.length - 9) : bytes.slice();
+        // A bit of the first packed file (after the pack's prefix, header and its CRC).
+        if (damage === 'a flipped bit') bad[12 + new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true) + 8 + 1] ^= 0x10;
+        await store.put(key, bad);
+      }
+      const fresh = await quiver.open(store);
+      store.reset();
+      const { value, warnings } = await warned(() => answers(fresh));
+      assert.deepEqual(value, want);
+      assert.equal(warnings.length, 3, warnings.map((w) => w.message).join('\n'));
+      for (const w of warnings) assert.match(w.message, damage === 'gone' ? /\.qpak\); reading its scalar index files one by one/ : /corrupt index pack/);
+      assert.equal(scalarKeys(store.requestsRead.keys()).length, 6, 'every fragment file of the three columns, read instead');
+      assert.equal(scalarKeys(store.keysWritten.keys()).length, 0, 'the files were there: nothing built');
+      await fresh.close();
+      await ds.close();
+    });
+  }
+
   it('are kept by vacuum (an orphan one is removed) and checked by verify', async () => {
     const url = join(tempDir(), 'ds');
     const ds = await indexed(url, prng(73), 2);
@@ -139,9 +197,23 @@ describe('persisted scalar index files', () => {
     assert.equal(files.length, 6);
     const orphan = 'index/00000000000000000000000000000000.scl-00000000000000000000000000000000.qscl';
     await store.put(orphan, await store.get(files[0]));
+    const packs = await listPacks(store);
+    assert.equal(packs.length, 3);
     await ds.vacuum({ olderThan: new Date(Date.now() + 3_600_000) });
     assert.deepEqual(await listScalarFiles(store), files);
+    assert.deepEqual(await listPacks(store), packs, 'a pack is named by its index declaration: kept');
     assert.equal((await quiver.verify(url)).ok, true);
+    // verify checks a pack's checksums and decodes every copy in it.
+    const packBytes = await store.get(packs[0]);
+    const badPack = packBytes.slice();
+    badPack[badPack.length - 3] ^= 0x04;
+    await store.delete(packs[0]);
+    await store.put(packs[0], badPack);
+    const packReport = await quiver.verify(url);
+    assert.deepEqual(packReport.problems.map((p) => [p.key, p.problem]), [[packs[0], 'corrupt']]);
+    assert.match(packReport.problems[0].reason, /corrupt index pack/);
+    await store.delete(packs[0]);
+    await store.put(packs[0], packBytes);
     const bytes = await store.get(files[1]);
     const bad = bytes.slice();
     bad[bad.length >> 1] ^= 0x01;
@@ -160,28 +232,37 @@ describe('persisted scalar index files', () => {
 
 withServer('s3', 'persisted scalar index files on s3:// (radosgw)', (server) =>
   describe('persisted scalar index files on s3:// (radosgw)', { timeout: 120_000 }, () => {
-    it('are read by range: the header and the parts a query uses, not a dense fragment\'s row ids', async () => {
+    it('come from the pack in one request, a later fragment\'s file by range without its dense row ids', async () => {
       await server.prepare();
       const rand = prng(74);
       const url = server.url('scl');
       const ds = await quiver.create(await openStore(url, server.options), { schema });
-      // 6,000 rows: a number column's file (~126 KB) is larger than the first 64 KiB read.
-      await ds.append(rows(rand, 6_000));
-      await ds.commit('a');
+      for (let i = 0; i < 3; i++) {
+        await ds.append(rows(rand, 150));
+        await ds.commit(`c${i}`);
+      }
       await ds.createIndex('rating', { kind: 'scalar' });
+      // 6,000 rows after the index: their file (~126 KB, larger than the first 64 KiB read) is
+      // written by the first query that filters them and is in no pack.
+      await ds.append(rows(rand, 6_000));
+      await ds.commit('later');
       const sql = `select row_id from dataset where rating between 2 and 3 order by cosine_similarity(emb, [1, 0.5]) desc limit 25`;
       const want = await ds.query(`select * from (${sql}) exact_only`);
+      assert.deepEqual(await ds.query(sql), want);
       await ds.close();
       const store = new CountingStore(await openStore(url, server.options));
       const fresh = await quiver.open(store);
       store.reset();
       assert.deepEqual(await fresh.query(sql), want);
-      const [key] = scalarKeys(store.keysRead.keys());
-      assert.ok(key, `no scalar file read: ${[...store.keysRead.keys()]}`);
-      const size = (await store.head(key))!.size;
-      assert.equal(store.requestsRead.get(key), 2, 'the first 64 KiB, then the rest of the parts used');
+      const packs = packKeys(store.requestsRead.keys());
+      assert.equal(packs.length, 1, `read ${[...store.requestsRead.keys()]}`);
+      assert.equal(store.requestsRead.get(packs[0]), 1, 'a pack under 1 MiB is one request');
+      const read = scalarKeys(store.keysRead.keys());
+      assert.equal(read.length, 1, `the three packed fragments' files are not read: ${read}`);
+      const size = (await store.head(read[0]))!.size;
+      assert.equal(store.requestsRead.get(read[0]), 2, 'the first 64 KiB, then the rest of the parts used');
       // The row ids (8 bytes a row, the last part) are not fetched: the fragment's are dense.
-      assert.equal(store.keysRead.get(key), size - 6_000 * 8);
+      assert.equal(store.keysRead.get(read[0]), size - 6_000 * 8);
       assert.equal(scalarKeys(store.keysWritten.keys()).length, 0);
       await fresh.close();
     });
