@@ -305,7 +305,8 @@ export class SearchRuntime {
         // footers after them only for the re-rank (the store serves its requests in order; asked
         // after the footers, a cold vector + filter's scalar packs waited ~100 ms behind 20 of them).
         this.prefetchFilter(host, plan.topk);
-        await this.prefetchLargeFooters(host, plan.topk, sql, this.prefetchSignals(host, plan.topk));
+        this.prefetchSignals(host, plan.topk);
+        await this.prefetchLargeFooters(host, plan.topk, sql);
       }
       const hits = await this.topK(host, plan, params);
       const projected = as === 'rows' && plan.topk.projection && !hasBounds(host.bounds) ? await this.projectedRows(host, plan.topk.projection, hits) : null;
@@ -697,7 +698,7 @@ export class SearchRuntime {
 
   private async topK(host: SearchHost, plan: SearchPlan, params: readonly Param[]): Promise<{ rowIds: bigint[]; scores: number[] }> {
     const topk = plan.topk!;
-    void this.prefetchSignals(host, topk);
+    this.prefetchSignals(host, topk);
     const candidates = await this.candidates(host, plan, params);
     const n = this.fetchCount(plan);
     const lists: SignalHits[] = [];
@@ -1135,44 +1136,39 @@ export class SearchRuntime {
 
   /**
    * Starts the vector signals' downloads (prefetchVectors, idempotent) and the filter's
-   * small-column files (prefetchColumns), and returns when the index files are in (or failed:
-   * the search's own read reports it). The store's request slots are taken in the order the
-   * query needs the bytes: index files, then the filter's files, then the vector files' tails
-   * (read once the filter and the index are both known).
+   * small-column files (prefetchColumns), without waiting (the search's own reads report a
+   * failure). The store's request slots are taken in the order the query needs the bytes: the
+   * filter's index files (prefetchFilter, before this), index files, then the filter's
+   * small-column files, then the tails of vector files the index does not carry.
    */
-  private prefetchSignals(host: SearchHost, topk: TopKPlan): Promise<void> {
-    const waits: Promise<unknown>[] = [];
+  private prefetchSignals(host: SearchHost, topk: TopKPlan): void {
     let columns = false;
     const filterFiles = () => {
       if (!columns) this.prefetchColumns(host, topk.scalar.map((p) => p.column));
       columns = true;
     };
-    for (const s of topk.signals) {
-      if (s.kind !== 'vector') continue;
-      this.prefetchVectors(host, s, filterFiles);
-      const meta = this.indexMeta(host, s.column, 'vector', s.metric);
-      const fetching = meta && this.indexFetches.get(meta.key);
-      if (fetching) waits.push(fetching);
-    }
+    for (const s of topk.signals) if (s.kind === 'vector') this.prefetchVectors(host, s, filterFiles);
     filterFiles();
-    return Promise.allSettled(waits).then(() => undefined);
   }
 
   /**
    * Reads the footers of the large-column files whose values the winners will return (layout
    * 2), so the winners' values cost their offset index parts and pages once the search has found
-   * them, not a footer round trip more. They start once `after` (the index files) is in: the
-   * footers are needed last, and read first they held 16 of the store's request slots while the
-   * index file, needed first, waited (bench/objstore.ts, cold "20 winners + images": its 5.2 MB
-   * read began 200 ms after its header came back). A signal's own vector column is left to
+   * them, not a footer round trip more. They are asked for on the next turn of the event loop,
+   * after the filter's and the index's reads (asked for first, each at once in its pieces): the
+   * store serves requests in order, so the footers fill the slots those leave free instead of
+   * holding them (asked first, the 5.2 MB index read once began 200 ms late). Asked only once the
+   * index was in, they waited behind the search's CPU work too (bench/objstore.ts, cold "20
+   * winners + images": asked at 171 ms for an index in at 115; now asked at ~100, in by ~150, the
+   * query 332 → 301–355 ms, load 4–5). A signal's own vector column is left to
    * prefetchVectors (its candidates need most page locations: the whole tail is read). Which
    * columns the query names is only a hint here: a text the parser refuses prefetches nothing.
    */
-  private async prefetchLargeFooters(host: SearchHost, topk: TopKPlan, sql: string, after: Promise<void>): Promise<void> {
+  private async prefetchLargeFooters(host: SearchHost, topk: TopKPlan, sql: string): Promise<void> {
     const needed = await host.referenced(sql).catch(() => new Set<string>());
     const signals = new Set(topk.signals.map((s) => s.column));
     const columns = host.manifest.schema.filter((c) => isLarge(c.type) && !signals.has(c.name) && (needed === 'all' || needed.has(c.name.toLowerCase())));
-    if (columns.length) void after.then(() => columns.forEach((c) => host.large.prefetchFooters(host.manifest, c.name)));
+    if (columns.length) setImmediate(() => columns.forEach((c) => host.large.prefetchFooters(host.manifest, c.name)));
   }
 
   private texts(session: Session): Map<string, TextCollection> {

@@ -1,7 +1,7 @@
 // The order a cold filtered search asks the store for its files: the vector index's download
 // starts before the filter's files are fetched, so the two overlap instead of queueing; the
 // vector files' tails come with the index (a later file's is read once the index is in); and the
-// files of the large columns it returns (needed last) are asked for only once the index is in.
+// files of the large columns it returns (needed last) are asked for after the index's reads.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as quiver from '../../../src/index.js';
@@ -87,7 +87,7 @@ describe('vector search prefetch', () => {
     }
   });
 
-  it('asks for the files of a returned large column only once the index file is in', async () => {
+  it('asks for the files of a returned large column only after the index file', async () => {
     const { store, vec } = await indexedDataset('vector-prefetch-returned', SEED + 2, 2);
     const cold = await quiver.open(store);
     try {
@@ -96,7 +96,7 @@ describe('vector search prefetch', () => {
       assert.equal(rows.length, 5);
       assert.ok(rows.every((r) => r.image instanceof Uint8Array && r.image.length === 64));
       const firstImage = store.events.findIndex((e) => e.startsWith('ask ') && e.endsWith('.image.parquet'));
-      const lastIndex = store.events.map((e) => e.startsWith('done index/')).lastIndexOf(true);
+      const lastIndex = store.events.map((e) => e.startsWith('ask index/')).lastIndexOf(true);
       assert.ok(firstImage >= 0 && lastIndex >= 0, `events ${store.events.join(', ')} (QUIVER_SEED=${SEED})`);
       assert.ok(lastIndex < firstImage, `events ${store.events.join(', ')} (QUIVER_SEED=${SEED})`);
     } finally {
