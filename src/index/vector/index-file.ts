@@ -135,7 +135,16 @@ export function decodeVectorIndexFile(bytes: Uint8Array, key: string): VectorInd
  */
 export async function readVectorIndexFile(get: (range?: ByteRange) => Promise<Uint8Array>, key: string, eagerBytesGuess = 0, local = false): Promise<VectorIndexFile> {
   const piece = local ? Number.POSITIVE_INFINITY : INDEX_READ_PIECE_BYTES;
-  let head = await readPieces(get, { offset: 0, length: Math.max(INDEX_HEAD_GUESS_BYTES, eagerBytesGuess) }, piece);
+  // Buffers assembled here from pieces are this read's own: a part that is most of one is used in
+  // place rather than copied (a cold 5.3 MB read copied its codes once more, ~3 ms and 5 MB of
+  // garbage in a query whose collector then took ~13 ms: bench/objstore.ts profile).
+  const own = new WeakSet<ArrayBufferLike>();
+  const assembled = async (r: ByteRange) => {
+    const b = await readPieces(get, r, piece);
+    if (r.length > piece) own.add(b.buffer);
+    return b;
+  };
+  let head = await assembled({ offset: 0, length: Math.max(INDEX_HEAD_GUESS_BYTES, eagerBytesGuess) });
   const version = versionOf(head, key);
   if (version === VERSION_WHOLE) return decodeWhole(await get(), key);
   const need = PREFIX_BYTES + new DataView(head.buffer, head.byteOffset, head.byteLength).getUint32(8, true) + HEADER_CHECK_BYTES[version];
@@ -149,9 +158,10 @@ export async function readVectorIndexFile(get: (range?: ByteRange) => Promise<Ui
     spans.map(async (s) => {
       const end = s.offset + s.length;
       if (end <= have.length) return have.subarray(s.offset, end);
-      if (s.offset >= have.length) return readPieces(get, s, piece);
+      if (s.offset >= have.length) return assembled(s);
       const rest = await readPieces(get, { offset: have.length, length: end - have.length }, piece);
       const out = new Uint8Array(s.length);
+      own.add(out.buffer);
       out.set(have.subarray(s.offset), 0);
       out.set(rest, have.length - s.offset);
       return out;
@@ -165,7 +175,8 @@ export async function readVectorIndexFile(get: (range?: ByteRange) => Promise<Ui
   }
   const graphPart = header.parts.find((p) => p.name === 'graph');
   const graphHead = graphPart && have.length > graphPart.offset ? have.slice(graphPart.offset, Math.min(have.length, graphPart.offset + graphPart.bytes)) : undefined;
-  return { ...fromParts(header, parts, key, !local), graphPart, ...(graphHead ? { graphHead } : {}) };
+  const copy = local ? () => false : (b: Uint8Array) => !(own.has(b.buffer) && b.byteLength * 2 >= b.buffer.byteLength);
+  return { ...fromParts(header, parts, key, copy), graphPart, ...(graphHead ? { graphHead } : {}) };
 }
 
 /** Bytes {@link eagerBytesGuess} allows per vector component, and in all, for the kernel's part of the header (its quantizer's centre: one JSON number a component). */
@@ -260,13 +271,17 @@ function checked(bytes: Uint8Array, part: PartEntry, key: string, copy = true): 
 }
 
 /** A VectorIndexFile from a format-5 or -4 header and the parts read (each checked here). */
-function fromParts(header: PartsFileHeader, got: Map<string, Uint8Array>, key: string, copy = true): VectorIndexFile {
+/**
+ * The file from its checked parts. `copy` says, per part's bytes, whether they must be copied
+ * (see checkedPart): not when they are the caller's own and most of their buffer.
+ */
+function fromParts(header: PartsFileHeader, got: Map<string, Uint8Array>, key: string, copy: (bytes: Uint8Array) => boolean = () => true): VectorIndexFile {
   const sections: Record<string, Uint8Array> = {};
   let rowIds: BigInt64Array | undefined;
   for (const p of header.parts) {
     const b = got.get(p.name);
     if (!b) continue;
-    const own = checked(b, p, key, copy);
+    const own = checked(b, p, key, copy(b));
     if (p.name === 'rowIds') {
       if (own.byteLength !== header.rows * 8) throw corruptOf(key)(`row ids are ${own.byteLength} bytes for ${header.rows} rows`);
       rowIds = new BigInt64Array(own.buffer, own.byteOffset, header.rows);
