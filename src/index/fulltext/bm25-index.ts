@@ -47,7 +47,7 @@ export class FullTextIndex implements TextSearcher {
     return this.segment.documents;
   }
   get termCount(): number {
-    return this.segment.terms.size;
+    return this.segment.termCount;
   }
 
   /** Appends documents as the next ordinals; null and undefined index as empty documents. */

@@ -21,11 +21,30 @@ const FORMAT_VERSION = 1;
 const MAGIC = 'QFTS';
 const EMPTY = new Postings(0);
 
+/** A deserialized segment's postings as stored: one term's at [starts[i], starts[i + 1]) of docs and tfs. */
+interface StoredPostings {
+  index: Map<string, number>;
+  starts: Uint32Array;
+  docs: Uint32Array;
+  tfs: Uint32Array;
+}
+
 export class TextSegment {
   readonly tokenizer: Tokenizer;
   readonly k1: number;
   readonly b: number;
-  readonly terms = new Map<string, Postings>();
+  /**
+   * Postings by term. A deserialized segment fills it as terms are asked for (see `stored`);
+   * {@link allTerms} gives every term.
+   */
+  private readonly terms = new Map<string, Postings>();
+  /**
+   * A deserialized segment's postings not yet made objects: a query asks for a few terms of
+   * thousands, and building one Postings per term at load was most of a fresh process's first
+   * BM25 query (bench/fts-segments.ts at 100k rows, 10 segments: ~110 of ~200 ms, much of it
+   * collecting 50k small objects).
+   */
+  private stored?: StoredPostings;
   docLen = new Uint32Array(1024);
   documents = 0;
   totalTokens = 0;
@@ -55,11 +74,36 @@ export class TextSegment {
   }
 
   postings(term: string): Postings {
-    return this.terms.get(term) ?? EMPTY;
+    const got = this.terms.get(term);
+    if (got) return got;
+    const i = this.stored?.index.get(term);
+    if (i === undefined) return EMPTY;
+    const { starts, docs, tfs } = this.stored!;
+    const p = new Postings(0);
+    p.docs = docs.subarray(starts[i], starts[i + 1]);
+    p.tfs = tfs.subarray(starts[i], starts[i + 1]);
+    p.len = starts[i + 1] - starts[i];
+    this.terms.set(term, p);
+    return p;
+  }
+
+  /** How many distinct terms the segment holds. */
+  get termCount(): number {
+    return this.stored ? this.stored.index.size : this.terms.size;
+  }
+
+  /** Every term with its postings, in the order terms first appeared. */
+  allTerms(): Map<string, Postings> {
+    if (this.stored) {
+      for (const t of this.stored.index.keys()) this.postings(t);
+      this.stored = undefined;
+    }
+    return this.terms;
   }
 
   /** Appends documents as the next positions; null and undefined index as empty documents. */
   add(docs: ReadonlyArray<string | null | undefined>): void {
+    this.allTerms();
     if (this.documents + docs.length > this.docLen.length) {
       const next = new Uint32Array(Math.max(this.documents + docs.length, this.docLen.length * 2));
       next.set(this.docLen.subarray(0, this.documents));
@@ -101,7 +145,12 @@ export class TextSegment {
   /** Heap bytes, roughly: postings (8 per entry), lengths, norms, term strings. */
   get bytes(): number {
     let n = this.docLen.byteLength + this.normsCache.byteLength;
-    for (const [t, p] of this.terms) n += 64 + t.length * 2 + p.docs.byteLength + p.tfs.byteLength + p.blockMax.byteLength;
+    for (const [t, p] of this.terms) n += 64 + t.length * 2 + (this.stored ? 0 : p.docs.byteLength + p.tfs.byteLength) + p.blockMax.byteLength;
+    if (this.stored) {
+      const { index, starts, docs, tfs } = this.stored;
+      n += starts.byteLength + docs.byteLength + tfs.byteLength;
+      for (const t of index.keys()) n += 64 + t.length * 2;
+    }
     return n;
   }
 
@@ -112,15 +161,16 @@ export class TextSegment {
    */
   serialize(rowIds?: BigInt64Array): Uint8Array {
     if (rowIds && rowIds.length !== this.documents) throw new QuiverError('invalid_input', `index: ${rowIds.length} row ids for ${this.documents} documents`);
-    const names = [...this.terms.keys()];
+    const terms = this.allTerms();
+    const names = [...terms.keys()];
     let total = 0;
-    for (const t of names) total += this.terms.get(t)!.len;
+    for (const t of names) total += terms.get(t)!.len;
     const counts = new Uint32Array(names.length);
     const docs = new Uint32Array(total);
     const tfs = new Uint32Array(total);
     let at = 0;
     names.forEach((t, i) => {
-      const p = this.terms.get(t)!;
+      const p = terms.get(t)!;
       counts[i] = p.len;
       docs.set(p.docs.subarray(0, p.len), at);
       tfs.set(p.tfs.subarray(0, p.len), at);
@@ -151,18 +201,22 @@ export class TextSegment {
     s.docLen = u32Of(sections.docLen).slice();
     s.documents = n;
     s.totalTokens = header.totalTokens as number;
+    // Every term's postings are checked now (one pass over the arrays); their objects are made
+    // when a query asks for the term (see `stored`).
+    const starts = new Uint32Array(names.length + 1);
+    const index = new Map<string, number>();
     let at = 0;
-    names.forEach((t, i) => {
-      const p = new Postings(0);
-      p.docs = docs.subarray(at, at + counts[i]);
-      p.tfs = tfs.subarray(at, at + counts[i]);
-      p.len = counts[i];
-      at += counts[i];
-      for (let j = 1; j < p.len; j++) if (!(p.docs[j - 1] < p.docs[j])) throw corrupt(`postings of "${t}" are not ascending`);
-      if (p.len && p.docs[p.len - 1] >= n) throw corrupt(`postings of "${t}" name a document past the end`);
-      s.terms.set(t, p);
-    });
+    for (let i = 0; i < names.length; i++) {
+      const end = at + counts[i];
+      if (end > docs.length) throw corrupt('postings do not add up');
+      for (let j = at + 1; j < end; j++) if (!(docs[j - 1] < docs[j])) throw corrupt(`postings of "${names[i]}" are not ascending`);
+      if (end > at && docs[end - 1] >= n) throw corrupt(`postings of "${names[i]}" name a document past the end`);
+      if (index.has(names[i])) throw corrupt(`term "${names[i]}" is listed twice`);
+      index.set(names[i], i);
+      starts[i + 1] = at = end;
+    }
     if (at !== docs.length) throw corrupt('postings do not add up');
+    s.stored = { index, starts, docs, tfs };
     const rowIds = sections.rowIds ? new BigInt64Array(sections.rowIds.buffer, sections.rowIds.byteOffset, n) : undefined;
     return rowIds ? { segment: s, rowIds } : { segment: s };
   }
