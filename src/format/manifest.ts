@@ -197,10 +197,30 @@ export function patchedColumns(m: Manifest): Set<string> {
  */
 export function denseRowIds(f: Pick<FragmentMeta, 'rowIdsDense' | 'rowIdMin' | 'rowIdMax' | 'rows'>): BigInt64Array | undefined {
   if (!hasDenseRowIds(f)) return undefined;
-  const min = BigInt(f.rowIdMin);
   const out = new BigInt64Array(f.rows);
-  for (let i = 0; i < f.rows; i++) out[i] = min + BigInt(i);
+  fillDenseIds(out, 0, BigInt(f.rowIdMin), f.rows);
   return out;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Writes the ids `min, min + 1, …` (`count` of them) into `out` from `at`. Ids below 2^53 are
+ * written as their two 32-bit words, with no BigInt made per id: that loop was ~9 ms of a fresh
+ * process's first query at 100k rows (bench/fts-segments.ts profile), this one is well under 1.
+ */
+export function fillDenseIds(out: BigInt64Array, at: number, min: bigint, count: number): void {
+  if (min >= 0n && min + BigInt(count) <= BigInt(Number.MAX_SAFE_INTEGER) && LITTLE_ENDIAN) {
+    const words = new Uint32Array(out.buffer, out.byteOffset + at * 8, count * 2);
+    const base = Number(min);
+    for (let i = 0; i < count; i++) {
+      const id = base + i;
+      words[2 * i] = id % 4294967296;
+      words[2 * i + 1] = Math.floor(id / 4294967296);
+    }
+    return;
+  }
+  for (let i = 0; i < count; i++) out[at + i] = min + BigInt(i);
 }
 
 /** Whether {@link denseRowIds} gives `f`'s ids, without building them (a per-query test). */

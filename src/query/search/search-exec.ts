@@ -5,7 +5,7 @@
 
 import * as arrow from 'apache-arrow';
 import { QuiverError, isQuiverError } from '../../errors.js';
-import { dataFileError, denseRowIds, hasDenseRowIds, patchedColumns, type ColumnDef, type FragmentMeta, type GroupFileMeta, type IndexMeta, type Manifest } from '../../format/index.js';
+import { dataFileError, denseRowIds, fillDenseIds, hasDenseRowIds, patchedColumns, type ColumnDef, type FragmentMeta, type GroupFileMeta, type IndexMeta, type Manifest } from '../../format/index.js';
 import { Bitmap, exactSearch, firstRound, higherIsBetter, matchInto, scoreOf, secondRound, type ColumnData, type Metric, type VectorPlan } from '../../index/index.js';
 import type { ObjectStore } from '../../storage/index.js';
 import { quoteIdent, type Param, type RunOptions, type Session } from '../engine.js';
@@ -1226,7 +1226,7 @@ export function manifestLiveIds(m: Manifest): BigInt64Array | undefined {
   const ids = new BigInt64Array(rows);
   let o = 0;
   for (const f of frags) {
-    ids.set(denseRowIds(f)!, o);
+    fillDenseIds(ids, o, BigInt(f.rowIdMin), f.rows);
     o += f.rows;
   }
   return ids;
