@@ -68,7 +68,7 @@ import { vacuum, type VacuumOptions, type VacuumResult } from './versioning/vacu
 import { applyRowWrite, type RowWrite } from './versioning/row-write.js';
 import { byColumnNames, patchable } from './versioning/column-patch.js';
 import { schemaChanges, parseColumn, planAddColumn, planAlterColumn, planDropColumn, planRenameColumn, type AddColumnOptions, type AlterColumnOptions } from './versioning/schema-change.js';
-import { FRAGMENT_COL, largeOnly, liveRowIds, mergePatches, planRowPatches, rowIdsNotFound, rowPatchesOf, splitUpsert, keyValue, type LiveRows, type RowPatches } from './versioning/row-patch.js';
+import { FRAGMENT_COL, largeOnly, liveRowIds, mergePatches, mergedPatches, planRowPatches, rowIdsNotFound, rowPatchesOf, splitUpsert, keyValue, type LiveRows, type RowPatches } from './versioning/row-patch.js';
 import { checkedPredicate, planDelete, planUpdate, type RowSelector, type UpdateSpec } from './versioning/update.js';
 
 export interface CreateOptions {
@@ -1438,8 +1438,10 @@ export class Dataset {
     this.#check(true);
     if (spec && typeof spec === 'object' && 'rows' in spec) {
       const patches = rowPatchesOf(this.#manifest.schema, spec.rows);
+      // Counted first: once staged, the map may become the handle's own and take in later calls' patches.
+      const rows = patches.size;
       await this.#stagePatches(patches);
-      return { rows: patches.size };
+      return { rows };
     }
     return this.#mutex.run(async () => {
       await this.#checkScopedWhere(spec?.where);
@@ -1502,10 +1504,11 @@ export class Dataset {
       const { patches, inserts } = splitUpsert(this.#manifest.schema, list, on, existing);
       const batch = inserts.length ? columnize(this.#manifest.schema, inserts, new BigInt64Array(inserts.length)) : null;
       const rowIds = [...patches.keys()];
+      const updated = patches.size;
       if (batch) rowIds.push(...(await this.#stageBatch(batch, inserts.length)));
-      mergePatches(this.#rowPatches, patches);
+      this.#rowPatches = mergedPatches(this.#rowPatches, patches);
       this.#seq++;
-      return { updated: patches.size, inserted: inserts.length, rowIds };
+      return { updated, inserted: inserts.length, rowIds };
     });
   }
 
@@ -1545,7 +1548,7 @@ export class Dataset {
           call.reject(rowIdsNotFound(missing));
           continue;
         }
-        mergePatches(this.#rowPatches, call.patches);
+        this.#rowPatches = mergedPatches(this.#rowPatches, call.patches);
         this.#seq++;
         call.resolve();
       }

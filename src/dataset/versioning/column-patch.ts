@@ -67,12 +67,20 @@ export function byColumnNames(test: (set: Record<string, unknown>) => boolean): 
 /** Records grouped by the set of columns they name (sorted names joined by NUL), as indexes. */
 export function byColumns(records: readonly Record<string, unknown>[]): Map<string, number[]> {
   const groups = new Map<string, number[]>();
-  records.forEach((r, i) => {
-    const key = Object.keys(r).sort().join('\0');
-    let list = groups.get(key);
-    if (!list) groups.set(key, (list = []));
+  // Records of one call name their columns in one order: each order is sorted once.
+  const sortedOf = new Map<string, number[]>();
+  for (let i = 0; i < records.length; i++) {
+    const names = Object.keys(records[i]);
+    const asGiven = names.join('\0');
+    let list = sortedOf.get(asGiven);
+    if (!list) {
+      const key = names.sort().join('\0');
+      list = groups.get(key);
+      if (!list) groups.set(key, (list = []));
+      sortedOf.set(asGiven, list);
+    }
     list.push(i);
-  });
+  }
   return groups;
 }
 
