@@ -26,6 +26,8 @@ export class Staging {
   private batches: ColumnizedBatch[] = [];
   private bytes = 0;
   readonly written: WrittenFragment[] = [];
+  /** The row-id range of each waiting batch, as `add` was given it. */
+  private readonly ranges = new WeakMap<ColumnizedBatch, readonly [bigint, bigint]>();
   /** Fragments flushed into a commit's write batch, not yet on the store, with their batches. */
   private readonly heldBatches = new Map<WrittenFragment, ColumnizedBatch[]>();
 
@@ -39,7 +41,13 @@ export class Staging {
     return this.batches.reduce((n, b) => n + b.rows, 0) + this.written.reduce((n, w) => n + w.fragment.rows, 0);
   }
 
-  async add(batch: ColumnizedBatch): Promise<void> {
+  /**
+   * Stages `batch`, whose row ids (its first column) lie in `idRange` (lowest, highest): the
+   * caller gave it the ids and knows them, so the range is not found again by a walk over every
+   * id at each commit (5k bigint comparisons, ~1-2.6 ms of an upsert's commit, profiled).
+   */
+  async add(batch: ColumnizedBatch, idRange: readonly [bigint, bigint]): Promise<void> {
+    this.ranges.set(batch, idRange);
     this.batches.push(batch);
     this.bytes += batch.bytes;
     if (this.bytes >= this.stagedBytesMax || this.batches.reduce((n, b) => n + b.rows, 0) >= this.fragmentRowsMax) await this.flush();
@@ -80,10 +88,9 @@ export class Staging {
     let lo: bigint | null = null;
     let hi: bigint | null = null;
     for (const b of this.batches) {
-      for (const id of b.scalar[0].values as bigint[]) {
-        if (lo === null || id < lo) lo = id;
-        if (hi === null || id > hi) hi = id;
-      }
+      const [a, z] = this.ranges.get(b)!;
+      if (lo === null || a < lo) lo = a;
+      if (hi === null || z > hi) hi = z;
     }
     return lo === null || hi === null ? null : [lo, hi];
   }

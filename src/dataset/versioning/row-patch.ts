@@ -8,7 +8,7 @@ import { columnize, derivedColumns, isLarge, livePatches, type ColumnDef, type F
 import { inRange, quoteIdent, quoteString } from '../../query/index.js';
 import { deletedSet, idsTable, versionSql, type IdSet, type VersionContext } from './context.js';
 import { smallColumnNames } from './diff.js';
-import { byColumns, patchable, writePatches } from './column-patch.js';
+import { byColumnNames, byColumns, patchable, writePatches } from './column-patch.js';
 import { changedColumns, emptyRowWrite, writeLargeValues, writeSmallFragment, type RowWrite } from './row-write.js';
 
 /** New values by row id: each patch names only the columns it sets. */
@@ -63,15 +63,32 @@ export function rowPatchesOf(schema: readonly ColumnDef[], rows: readonly Record
   const sets: Record<string, unknown>[] = [];
   rows.forEach((r, i) => {
     if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new QuiverError('invalid_input', `update: rows[${i}] is not a record object`, { row: i });
-    const { row_id, ...set } = r as Record<string, unknown>;
-    const id = rowIdOf(row_id, i);
-    if (Object.keys(set).length === 0) throw new QuiverError('invalid_input', `update: rows[${i}] sets no column`, { row: i });
+    // A copy without row_id, by a loop: a rest destructure per row was ~2-4 ms of a 10k-row call, cold (profiled).
+    const set: Record<string, unknown> = {};
+    let named = 0;
+    for (const k of Object.keys(r)) {
+      if (k === 'row_id') continue;
+      set[k] = (r as Record<string, unknown>)[k];
+      named++;
+    }
+    const id = rowIdOf((r as Record<string, unknown>).row_id, i);
+    if (named === 0) throw new QuiverError('invalid_input', `update: rows[${i}] sets no column`, { row: i });
     if (out.has(id)) throw new QuiverError('invalid_input', `update: row id ${id} appears twice in one call`, { rowId: id, row: i });
     out.set(id, set);
     sets.push(set);
   });
   validatePartial(schema, sets, 'update');
   return out;
+}
+
+/**
+ * `later` merged into `into`, as mergePatches does; when `into` is empty, `later` itself (the
+ * caller hands it over): a 10k-row update was copied entry by entry into an empty map (~2-4 ms cold).
+ */
+export function mergedPatches(into: RowPatches, later: RowPatches): RowPatches {
+  if (into.size === 0) return later;
+  mergePatches(into, later);
+  return into;
 }
 
 /** Merges `later` into `into`: a row patched twice keeps the later value of each column. */
@@ -244,7 +261,9 @@ export async function liveRowIds(ctx: VersionContext, m: Manifest, ids: readonly
   if (!columns && ctx.rowLookup) {
     try {
       const found = await ctx.rowLookup.rows(m, ctx.paths, ids, []);
-      return new Map([...found.rows.keys()].map((id) => [id, null]));
+      const live: LiveRows = new Map();
+      for (const id of found.rows.keys()) live.set(id, null);
+      return live;
     } catch (e) {
       if (!(e instanceof QuiverError && e.code === 'unsupported')) throw e;
     }
@@ -271,8 +290,9 @@ export async function planRowPatches(ctx: VersionContext, m: Manifest, patches: 
   const patchIdsOf: bigint[] = [];
   const patchSets: Record<string, unknown>[] = [];
   const wholeIds: bigint[] = [];
+  const asPatch = byColumnNames((set) => options.columnPatches !== false && patchable(m, set));
   for (const [id, set] of patches) {
-    if (options.columnPatches !== false && patchable(m, set)) {
+    if (asPatch(set)) {
       patchIdsOf.push(id);
       patchSets.push(set);
     } else wholeIds.push(id);
@@ -363,8 +383,14 @@ export function splitUpsert(schema: readonly ColumnDef[], records: readonly Reco
       // A copy: staged patches are kept as they are, and the caller may reuse its record. The
       // key is left out (the row holds it already), so the key column is never patched and
       // the next upsert still finds keys in the files; a record of the key alone keeps it.
-      const { [on]: _key, ...rest } = rec as Record<string, unknown>;
-      patches.set(ids[0], Object.keys(rest).length ? rest : { ...(rec as Record<string, unknown>) });
+      const rest: Record<string, unknown> = {};
+      let named = 0;
+      for (const k of Object.keys(rec)) {
+        if (k === on) continue;
+        rest[k] = (rec as Record<string, unknown>)[k];
+        named++;
+      }
+      patches.set(ids[0], named ? rest : { ...(rec as Record<string, unknown>) });
       sets.push(rec as Record<string, unknown>);
     } else inserts.push(rec);
   });

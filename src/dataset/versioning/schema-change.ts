@@ -112,14 +112,88 @@ const STORED_EXPR_KINDS = new Set(['bool', 'int8', 'int16', 'int32', 'uint8', 'u
  * expression column costs no data file: 100k rows of `rating >= 4` took 185-266 ms as values
  * (a DuckDB query through Arrow, then a 0.86 MB file), mostly converting and writing.
  */
-async function storedExpression(ctx: VersionContext, m: Manifest, def: ColumnDef, text: string): Promise<string | null> {
+async function storedExpression(ctx: VersionContext, m: Manifest, def: ColumnDef, text: string): Promise<{ sql: string; total: boolean } | null> {
   if (typeof text !== 'string' || !text.trim() || isLarge(def.type) || !STORED_EXPR_KINDS.has(def.type.kind)) return null;
   const tree = await expressionTree(ctx.session, text, 'addColumn: expr');
   const current = new Set(smallColumnNames(m));
   const everywhere = smallColumns(m.schema).filter((c) => m.fragments.every((f) => (f.columns ? f.columns.includes(c.name) : current.has(c.name))));
   const types = new Map([['row_id', 'BIGINT'], ...everywhere.map((c): [string, string] => [c.name.toLowerCase(), c.sqlType])]);
+  // Read before rowExpressionSql rewrites the tree (it wraps each column reference in a cast).
+  const shape = def.type.kind === 'bool' ? totalShape((tree.statements[0].node.select_list as ExprNode[])[0], m.schema) : null;
   const row = await rowExpressionSql(ctx.session, tree, types);
-  return row === null ? null : `CAST((${row}) AS ${sqlType(def.type)})`;
+  if (row === null) return null;
+  return { sql: `CAST((${row}) AS ${sqlType(def.type)})`, total: shape?.kind === 'bool' && (def.nullable || !shape.nullable) };
+}
+
+/** A node of DuckDB's parsed expression tree (json_serialize_sql). */
+type ExprNode = { class?: string; type?: string; [k: string]: unknown };
+
+/** Kinds whose values DuckDB compares with each other and with number literals by widening both sides: no comparison of them can fail. */
+const SIGNED_KINDS: ReadonlySet<string> = new Set(['int8', 'int16', 'int32', 'int64', 'float32', 'float64']);
+/** Number literal types; DECIMAL too, up to 18 digits (a BIGINT beside it still fits DECIMAL(38)). */
+const NUMBER_LITERALS: ReadonlySet<string> = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'FLOAT', 'DOUBLE']);
+const COMPARISONS: ReadonlySet<string> = new Set(['COMPARE_EQUAL', 'COMPARE_NOTEQUAL', 'COMPARE_LESSTHAN', 'COMPARE_GREATERTHAN', 'COMPARE_LESSTHANOREQUALTO', 'COMPARE_GREATERTHANOREQUALTO']);
+
+/**
+ * What an expression gives when it can be shown, from its tree alone, to give a value for every
+ * row without an error: comparisons of signed number columns and number literals (BETWEEN
+ * too), AND / OR / NOT over them and over bool columns, IS [NOT] NULL of a column; `nullable`
+ * when some row may give NULL. Null for anything else (casts, arithmetic, functions, strings,
+ * unsigned columns…), whose errors only a scan finds. Such an expression skips fillsEveryRow's
+ * scan of every file: for `rating >= 4` over 100k rows it was 1.6-6 ms of a 10-17 ms addColumn.
+ */
+export function totalShape(n: ExprNode, schema: readonly ColumnDef[]): { kind: 'bool' | 'number'; nullable: boolean } | null {
+  const all = (nodes: unknown, kind: 'bool' | 'number') => {
+    if (!Array.isArray(nodes) || nodes.length === 0) return null;
+    let nullable = false;
+    for (const c of nodes) {
+      const s = totalShape(c as ExprNode, schema);
+      if (s?.kind !== kind) return null;
+      nullable ||= s.nullable;
+    }
+    return { kind: 'bool' as const, nullable };
+  };
+  switch (n?.class) {
+    case 'COLUMN_REF': {
+      const names = n.column_names as string[];
+      if (names.length !== 1) return null;
+      const name = names[0].toLowerCase();
+      if (name === 'row_id') return { kind: 'number', nullable: false };
+      const def = schema.find((c) => c.name.toLowerCase() === name);
+      if (!def) return null;
+      if (def.type.kind === 'bool') return { kind: 'bool', nullable: def.nullable };
+      return SIGNED_KINDS.has(def.type.kind) ? { kind: 'number', nullable: def.nullable } : null;
+    }
+    case 'CONSTANT': {
+      const v = n.value as { type?: { id?: string; type_info?: { width?: number } | null }; is_null?: boolean } | undefined;
+      const id = v?.type?.id ?? '';
+      if (v?.is_null !== false) return null;
+      return NUMBER_LITERALS.has(id) || (id === 'DECIMAL' && (v.type?.type_info?.width ?? 99) <= 18) ? { kind: 'number', nullable: false } : null;
+    }
+    case 'COMPARISON':
+      return n.type && COMPARISONS.has(n.type) ? all([n.left, n.right], 'number') : null;
+    case 'BETWEEN':
+      return all([n.input, n.lower, n.upper], 'number');
+    case 'CONJUNCTION':
+      return n.type === 'CONJUNCTION_AND' || n.type === 'CONJUNCTION_OR' ? all(n.children, 'bool') : null;
+    case 'OPERATOR': {
+      const children = n.children as ExprNode[] | undefined;
+      if (n.type === 'OPERATOR_NOT') return children?.length === 1 ? all(children, 'bool') : null;
+      if ((n.type === 'OPERATOR_IS_NULL' || n.type === 'OPERATOR_IS_NOT_NULL') && children?.length === 1) {
+        const c = children[0];
+        const known = c.class === 'COLUMN_REF' ? schemaHas(schema, c) : totalShape(c, schema) !== null;
+        return known ? { kind: 'bool', nullable: false } : null;
+      }
+      return null;
+    }
+    default:
+      return null;
+  }
+}
+
+function schemaHas(schema: readonly ColumnDef[], ref: ExprNode): boolean {
+  const names = ref.column_names as string[];
+  return names.length === 1 && (names[0].toLowerCase() === 'row_id' || schema.some((c) => c.name.toLowerCase() === names[0].toLowerCase()));
 }
 
 /**
@@ -173,8 +247,8 @@ export async function planAddColumn(ctx: VersionContext, m: Manifest, def: Colum
   out.schema = [...m.schema, def];
   if (!fill || m.fragments.length === 0) return { manifest: out, bytes: 0 };
   const stored = opts.expr !== undefined ? await storedExpression(ctx, m, def, opts.expr) : null;
-  if (stored !== null && (await fillsEveryRow(ctx, m, def, stored))) {
-    out.evolution.fills[def.name] = { files: [], fragments: m.fragments.map((f) => f.id), field: def.name, expr: stored };
+  if (stored !== null && (stored.total || (await fillsEveryRow(ctx, m, def, stored.sql)))) {
+    out.evolution.fills[def.name] = { files: [], fragments: m.fragments.map((f) => f.id), field: def.name, expr: stored.sql };
     return { manifest: out, bytes: 0 };
   }
   const { ids, values } = await fillValues(ctx, m, def, opts);

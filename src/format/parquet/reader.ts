@@ -652,7 +652,7 @@ export function bytesHash(body: Uint8Array, at: number, len: number): number {
  * without decoding any value: a key lookup tests 100k stored strings against 5k keys by hash
  * (decoding each to test it was most of the lookup).
  */
-export function visitByteArrays(file: RandomAccess, footer: ParquetFooter, column: number, group: number, hashes: ReadonlyMap<number, unknown>, visit: (row: number, body: Uint8Array, at: number, len: number, hash: number) => void): void {
+export function visitByteArrays(file: RandomAccess, footer: ParquetFooter, column: number, group: number, hashes: { has(hash: number): boolean }, visit: (row: number, body: Uint8Array, at: number, len: number, hash: number) => void): void {
   const col = footer.columns[column];
   const chunk = footer.rowGroups[group].chunks[column];
   if (chunk.codec !== 0) throw unsupported(`codec ${chunk.codec}`);

@@ -220,10 +220,18 @@ export class LocalStore implements ObjectStore {
 
   async put(key: string, data: PutData, condition?: PutCondition): Promise<ObjectInfo> {
     const path = this.localPath(key);
+    const write = () => (condition && 'ifMatch' in condition ? this.putIfMatch(path, key, data, condition.ifMatch) : this.putPlain(path, key, data, condition !== undefined));
     try {
-      await fs.mkdir(dirname(path), { recursive: true });
-      if (condition && 'ifMatch' in condition) await this.putIfMatch(path, key, data, condition.ifMatch);
-      else await this.putPlain(path, key, data, condition !== undefined);
+      // The folder is made only when a put finds it missing (nothing was published then): a
+      // recursive mkdir before every put was two more file-system calls in each of a commit's
+      // three sequential rounds of puts.
+      try {
+        await write();
+      } catch (e) {
+        if (!isNodeError(e, 'ENOENT')) throw e;
+        await fs.mkdir(dirname(path), { recursive: true });
+        await write();
+      }
       await this.syncDir(path);
       const info = await this.head(key);
       if (!info) throw new QuiverError('io', `storage: "${key}" vanished right after it was written`, { key });
@@ -238,8 +246,15 @@ export class LocalStore implements ObjectStore {
   private async putPlain(path: string, key: string, data: PutData, ifAbsent: boolean): Promise<void> {
     const tmp = this.tempIn(dirname(path), '');
     await this.writeChecked(tmp, key, data);
+    // Renamed, the temporary file is gone: only a failed rename or a link leaves one to remove
+    // (unlink, one call; rm looks at the path twice first).
+    let renamed = false;
     try {
-      if (!ifAbsent) return await fs.rename(tmp, path);
+      if (!ifAbsent) {
+        await fs.rename(tmp, path);
+        renamed = true;
+        return;
+      }
       try {
         await fs.link(tmp, path);
       } catch (e) {
@@ -247,7 +262,7 @@ export class LocalStore implements ObjectStore {
         throw e;
       }
     } finally {
-      await fs.rm(tmp, { force: true }).catch(() => undefined);
+      if (!renamed) await fs.unlink(tmp).catch(() => undefined);
     }
   }
 
@@ -263,16 +278,20 @@ export class LocalStore implements ObjectStore {
     const deadline = Date.now() + this.lockWaitMsMax;
     for (;;) {
       const payload = await this.acquire(lock, key, data, deadline);
+      let renamed = false;
       try {
         const cur = await this.head(key);
         if (cur?.etag !== etag) throw new QuiverError('conflict', `storage: "${key}" changed since it was read`, { key });
         try {
-          return await fs.rename(payload, path);
+          await fs.rename(payload, path);
+          renamed = true;
+          return;
         } catch (e) {
           if (!isNodeError(e, 'ENOENT')) throw e;
         }
       } finally {
-        await fs.rm(payload, { force: true }).catch(() => undefined);
+        // Renamed, the payload is the key now: there is nothing left to remove.
+        if (!renamed) await fs.rm(payload, { force: true }).catch(() => undefined);
         // Removes only an empty folder: ours after publishing, never a newer owner's (it holds a file).
         await fs.rmdir(lock).catch(() => undefined);
       }

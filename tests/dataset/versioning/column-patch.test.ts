@@ -3,6 +3,7 @@
 // versions) must see the patched values, and a seeded run of random changes must equal a model.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { orderById } from '../../../src/dataset/versioning/column-patch.js';
 import * as quiver from '../../../src/index.js';
 import { ForwardingStore, MemoryStore, type PutCondition, type PutData } from '../../../src/storage/index.js';
 import { readManifest } from '../../../src/format/index.js';
@@ -342,5 +343,21 @@ describe('column patches', () => {
       }
       await ds.close();
     }
+  });
+});
+
+describe('orderById', () => {
+  it('orders positions by id, packed as doubles or, for ids far apart, with a comparator', () => {
+    const seed = 11;
+    let x = seed;
+    const next = () => (x = (x * 1103515245 + 12345) % 2 ** 31);
+    for (const spread of [100_000n, 2n ** 40n, 2n ** 62n]) {
+      const ids = [...new Set(Array.from({ length: 5000 }, () => (BigInt(next()) * spread) / 2n ** 31n + 7n))];
+      const order = orderById(ids);
+      const want = ids.map((id, i) => [id, i] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([, i]) => i);
+      assert.deepEqual(order, want, `seed ${seed}, spread ${spread}`);
+    }
+    assert.deepEqual(orderById([]), []);
+    assert.deepEqual(orderById([5n]), [0]);
   });
 });

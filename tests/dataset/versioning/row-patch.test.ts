@@ -238,6 +238,15 @@ describe('Dataset staged rows', () => {
 });
 
 describe('Dataset group commit', () => {
+  it('tells each concurrent update call the rows it staged, though their patches are checked and staged together', async () => {
+    const { ds, ids } = await seeded();
+    const counts = await Promise.all([ds.update({ rows: [{ row_id: ids[0], rating: 1 }] }), ds.update({ rows: [{ row_id: ids[1], rating: 2 }, { row_id: ids[2], rating: 3 }] })]);
+    assert.deepEqual(counts.map((c) => c.rows), [1, 2]);
+    await ds.commit('both');
+    assert.deepEqual(await rows(ds), ['k0:1:null:0', 'k1:2:null:1', 'k2:3:null:2', 'k3:0:null:3', 'k4:0:null:4']);
+    await ds.close();
+  });
+
   it('coalesces concurrent commits into few publishes, each caller getting the version holding its change', async () => {
     const callers = 16;
     const { ds, ids } = await seeded(callers);

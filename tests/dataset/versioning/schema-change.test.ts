@@ -5,7 +5,10 @@ import { describe, it } from 'node:test';
 import * as quiver from '../../../src/index.js';
 import { MemoryStore } from '../../../src/storage/index.js';
 import { isQuiverError } from '../../../src/errors.js';
-import { layout, readManifest, type Manifest } from '../../../src/format/index.js';
+import { layout, parseSchema, readManifest, type Manifest } from '../../../src/format/index.js';
+import { expressionTree } from '../../../src/query/index.js';
+import { sharedEngine } from '../../../src/dataset/shared-engine.js';
+import { totalShape } from '../../../src/dataset/versioning/schema-change.js';
 
 async function seeded(): Promise<{ store: MemoryStore; ds: quiver.Dataset; ids: bigint[] }> {
   const store = new MemoryStore();
@@ -241,6 +244,37 @@ describe('Dataset schema changes', () => {
     await ds.commit('reused');
     const rows = await ds.query('select prompt, score, thumbs, rating from dataset order by row_id');
     assert.deepEqual(rows.map((r) => `${r.prompt}:${r.score}:${r.thumbs}:${r.rating}`), ['p0:2:new:null', 'p1:3:new:null', 'p2:4:new:null', 'p3:5:new:null', 'p4:6:new:null', 'n:7:x:1']);
+    await ds.close();
+  });
+});
+
+describe('totalShape', () => {
+  it('proves comparisons of signed number columns and number literals total, and leaves to a scan what may fail', async () => {
+    const session = await (await sharedEngine()).session();
+    try {
+      const schema = parseSchema({ rating: 'int!', score: 'float64', thumbs: 'bool', prompt: 'text', u: 'uint32' });
+      const shape = async (e: string) => totalShape(((await expressionTree(session, e, 'test')).statements[0].node.select_list as never[])[0], schema);
+      assert.deepEqual(await shape('rating >= 4'), { kind: 'bool', nullable: false });
+      assert.deepEqual(await shape('rating between 1 and 2.5 and not (row_id < 10)'), { kind: 'bool', nullable: false });
+      assert.deepEqual(await shape('score > 1 or thumbs'), { kind: 'bool', nullable: true });
+      assert.deepEqual(await shape('score is null or prompt is not null'), { kind: 'bool', nullable: false });
+      for (const e of ['rating + 1 > 2', "prompt = 'a'", 'u > 1', 'rating > 99999999999999999999', 'rating::TINYINT > 1', 'length(prompt) > 1', 'rating > null', 'nope > 1', 'rating']) {
+        const s = await shape(e);
+        assert.ok(s === null || s.kind !== 'bool', `${e}: ${JSON.stringify(s)}`);
+      }
+    } finally {
+      session.close();
+    }
+  });
+
+  it('still scans a required column over a nullable one, refusing a NULL it would hold', async () => {
+    const store = new MemoryStore();
+    const ds = await quiver.create(store, { schema: { score: 'float64' } });
+    await ds.append([{ score: 2 }, { score: null }]);
+    await ds.commit('seed');
+    await assert.rejects(ds.addColumn('high', 'bool!', { expr: 'score > 1' }), (e) => isQuiverError(e, 'schema_mismatch'));
+    await ds.addColumn('high', 'bool', { expr: 'score > 1' });
+    assert.deepEqual((await ds.query('select high from dataset order by row_id')).map((r) => r.high), [true, null]);
     await ds.close();
   });
 });

@@ -112,6 +112,45 @@ describe('LocalStore lock', () => {
   });
 });
 
+describe('LocalStore cost', () => {
+  /** File-system calls of `fn` by name (those of fs/promises LocalStore makes). */
+  async function fsCalls(fn: () => Promise<unknown>): Promise<Record<string, number>> {
+    const names = ['mkdir', 'open', 'rename', 'link', 'unlink', 'rm', 'rmdir', 'stat', 'lstat'] as const;
+    const saved = names.map((n) => fsp[n]);
+    const counts: Record<string, number> = {};
+    names.forEach((n, i) => {
+      (fsp as Record<string, unknown>)[n] = (...args: unknown[]) => {
+        counts[n] = (counts[n] ?? 0) + 1;
+        return (saved[i] as (...a: unknown[]) => unknown)(...args);
+      };
+    });
+    syncBuiltinESMExports();
+    try {
+      await fn();
+    } finally {
+      names.forEach((n, i) => ((fsp as Record<string, unknown>)[n] = saved[i]));
+      syncBuiltinESMExports();
+    }
+    return counts;
+  }
+
+  it('makes a folder only when a put finds it missing, and removes no temporary file a rename consumed', async () => {
+    const dir = tempDir();
+    const s = new LocalStore(dir, { fsync: false });
+    const first = await fsCalls(() => s.put('a/b/x', new Uint8Array([1]), { ifAbsent: true }));
+    assert.equal(first.mkdir, 1, 'the missing folder is made once');
+    // Into a folder that exists: no mkdir; a plain put's rename leaves nothing to remove; a link leaves its temporary name (one unlink).
+    assert.deepEqual(await fsCalls(() => s.put('a/b/y', new Uint8Array([2]))), { open: 1, rename: 1, stat: 1 });
+    assert.deepEqual(await fsCalls(() => s.put('a/b/z', new Uint8Array([3]), { ifAbsent: true })), { open: 1, link: 1, unlink: 1, stat: 1 });
+    const { etag } = (await s.head('a/b/y'))!;
+    const moved = await fsCalls(() => s.put('a/b/y', new Uint8Array([4]), { ifMatch: etag }));
+    assert.equal(moved.mkdir, 1, 'the lock folder only');
+    assert.equal(moved.rm ?? 0, 0, 'the renamed payload is not removed again');
+    assert.deepEqual(filesUnder(dir).sort(), ['x', 'y', 'z']);
+    assert.deepEqual([...(await s.get('a/b/y'))], [4]);
+  });
+});
+
 describe('LocalStore on a full disk', () => {
   const skip = fullDiskSkip();
 
