@@ -173,9 +173,12 @@ withRedis('bullmq runner faults', (redisUrl) => {
         await heldBy(markers);
         assert.ok((await r.keys(`${prefix}:run-*`)).length > 0, 'the run has queue keys while it runs');
         assert.ok(storedBatches().length > 0, 'the run has stored batches while it runs');
+        const runs = await r.smembers(`${prefix}:runs`);
+        assert.equal(runs.length, 1, `one run listed: ${runs}`);
         await coordinator.kill();
-        // Workers leave the run once its announcement lapses; the last one out sweeps it.
-        await until(() => shared.some((w) => w.output().includes('swept run')));
+        // Workers leave the run once its announcement lapses; the last one out sweeps it. The
+        // shared workers' output holds earlier tests' lines too: wait for this run's sweep.
+        await until(() => shared.some((w) => w.output().includes(`swept run ${runs[0]} `)));
         assert.deepEqual(await r.keys(`${prefix}:run*`), [], 'no queue, announcement or serving set is left');
         assert.deepEqual(await r.smembers(`${prefix}:runs`), []);
         assert.deepEqual(storedBatches(), [], `the dead run's stored batches are swept too; workers said: ${shared.map((w) => w.output()).join('')}`);
