@@ -6,7 +6,7 @@ export { writeParquet, decodeFooter, decodePageHeader, openFile, readFooter, rea
 export { layout, FORMAT_VERSION, validRefName, randomId, immutableKey } from './layout.js';
 export { encodeMetadata, decodeMetadata, readMetadata, writeMetadata, stableStringify, sha256Hex } from './metadata.js';
 export { manifestSegmentKeys, SEGMENT_ENTRIES } from './manifest-segments.js';
-export { emptyManifest, manifestKeys, textSegmentKey, textSegmentKeys, scalarIndexKey, scalarIndexKeys, denseRowIds, fillDenseIds, hasDenseRowIds, liveRows, livePatches, patchedColumns, manifestBytes, type PatchMeta, type Manifest, type FragmentMeta, type GroupFileMeta, type IndexMeta, type SchemaEvolution } from './manifest.js';
+export { emptyManifest, manifestKeys, textSegmentKey, textSegmentKeys, scalarIndexKey, scalarIndexKeys, denseRowIds, fillDenseIds, hasDenseRowIds, isRecordedTail, liveRows, livePatches, patchedColumns, manifestBytes, type PatchMeta, type Manifest, type FragmentMeta, type GroupFileMeta, type IndexMeta, type SchemaEvolution } from './manifest.js';
 export {
   writeManifest,
   readManifest,

@@ -6,6 +6,7 @@
 import { layout } from './layout.js';
 import { sha256Hex } from './metadata.js';
 import type { ColumnDef } from './schema/index.js';
+import { crc32Of } from './checksums.js';
 
 export interface FragmentMeta {
   id: string;
@@ -200,6 +201,11 @@ export function denseRowIds(f: Pick<FragmentMeta, 'rowIdsDense' | 'rowIdMin' | '
   const out = new BigInt64Array(f.rows);
   fillDenseIds(out, 0, BigInt(f.rowIdMin), f.rows);
   return out;
+}
+
+/** Whether `bytes` are exactly the tail the manifest records for file `g` (its length and CRC-32). */
+export function isRecordedTail(g: Pick<GroupFileMeta, 'tail'>, bytes: Uint8Array): boolean {
+  return g.tail !== undefined && bytes.length === g.tail.bytes && crc32Of([bytes]) === g.tail.crc32;
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

@@ -125,6 +125,11 @@ export interface PartsHeader {
 /** A byte range of an object; a reader given one past the end returns what exists. */
 export type PartsGet = (range?: { offset: number; length: number }) => Promise<Uint8Array>;
 
+/** A {@link PartsGet} over bytes already in memory (a whole file, or a copy of one in a pack). */
+export function bytesGet(bytes: Uint8Array): PartsGet {
+  return async (r) => (r ? bytes.subarray(r.offset, r.offset + r.length) : bytes);
+}
+
 /** Bytes a ranged open reads first: the header and, for a file this small, every part. */
 export const PARTS_HEAD_GUESS_BYTES = 64 * 1024;
 

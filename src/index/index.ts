@@ -33,3 +33,4 @@ export type { ColumnData, MatchPredicate, ScalarOp } from './scalar/column-match
 export { compareText, encode, matchInto, numberColumn } from './scalar/column-match.js';
 export { decodeScalarFile, encodeScalarFile, readScalarFile, SCALAR_MAGIC, type ScalarFileInfo } from './scalar/column-file.js';
 export { encodeIndexPack, PACK_BYTES_MAX, PACK_MAGIC, readIndexPack } from './pack.js';
+export { bytesGet } from './codec.js';

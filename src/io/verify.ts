@@ -6,7 +6,7 @@
 import { crc32 } from 'node:zlib';
 import { QuiverError, isQuiverError } from '../errors.js';
 import { decodeFooter, decodePageHeader, decodeMetadata, layout, liveRows, readCommit, readManifest, scalarIndexKeys, textSegmentKeys, type Commit, type Manifest, type PageHeader, type ParquetFooter } from '../format/index.js';
-import { decodeScalarFile, readIndexPack, TextSegment } from '../index/index.js';
+import { bytesGet, decodeScalarFile, readIndexPack, TextSegment } from '../index/index.js';
 import { decodeVectorIndexFile } from '../query/index.js';
 import { openStore, type ObjectStore, type StoreOptions } from '../storage/index.js';
 
@@ -173,7 +173,7 @@ async function checkFile(store: ObjectStore, claim: FileClaim): Promise<number |
     const bytes = await store.get(claim.key);
     if (claim.key.endsWith('.qpak')) {
       // A pack of scalar index files: its own checksums, then every copy decoded as its file is.
-      const files = await readIndexPack(async (r) => (r ? bytes.subarray(r.offset, r.offset + r.length) : bytes));
+      const files = await readIndexPack(bytesGet(bytes));
       for (const copy of files.values()) await decodeScalarFile(copy);
     } else decodeVectorIndexFile(bytes, claim.key);
     return info.size;

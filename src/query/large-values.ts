@@ -6,7 +6,7 @@
 // (a file without a tail CRC is copied and checked whole).
 
 import { QuiverError, isQuiverError } from '../errors.js';
-import { checkCrc32, crc32Of, dataFileError, immutableKey, openFile, openRanged, openRangedByParts, readRowsRanged, type GroupFileMeta, type Manifest, type RangedFile, type RowRead } from '../format/index.js';
+import { checkCrc32, crc32Of, dataFileError, immutableKey, isRecordedTail, openFile, openRanged, openRangedByParts, readRowsRanged, type GroupFileMeta, type Manifest, type RangedFile, type RowRead } from '../format/index.js';
 import { inRange } from './row-lookup.js';
 import { byteSourceOf, CachedStore, type AsyncByteSource, type ObjectCache, type ObjectStore } from '../storage/index.js';
 
@@ -111,13 +111,8 @@ export class LargeValues {
     let primed = 0;
     for (const t of tails) {
       const g = files.get(t.key);
-      if (!g?.tail || this.#files.has(g.key) || t.bytes.length !== g.tail.bytes || crc32Of([t.bytes]) !== g.tail.crc32) continue;
-      this.#store.knowSize(g.key, g.bytes);
-      const source = byteSourceOf(this.#exact, g.key, g.bytes, { gapBytesMax: PAGE_GAP_BYTES_MAX, wastedFractionMax: PAGE_WASTED_FRACTION_MAX });
-      const f = openRanged(source, g.bytes - g.tail.bytes, t.bytes);
-      if (this.#files.size >= RANGED_FILES_MAX) this.#files.delete(this.#files.keys().next().value!);
-      this.#files.set(g.key, f);
-      f.catch(() => this.#files.delete(g.key));
+      if (!g?.tail || this.#files.has(g.key) || !isRecordedTail(g, t.bytes)) continue;
+      this.#holdFile(g.key, openRanged(this.#source(g), g.bytes - g.tail.bytes, t.bytes));
       primed++;
     }
     return primed;
@@ -164,14 +159,21 @@ export class LargeValues {
 
   /** The opened file, by its whole tail or (`whole` false, layout 2) by its footer alone. */
   #open(g: GroupFileMeta, whole: boolean): Promise<RangedFile> {
-    let f = this.#files.get(g.key);
-    if (!f) {
-      f = this.#openChecked(g, whole);
-      if (this.#files.size >= RANGED_FILES_MAX) this.#files.delete(this.#files.keys().next().value!);
-      this.#files.set(g.key, f);
-      f.catch(() => this.#files.delete(g.key));
-    }
+    return this.#files.get(g.key) ?? this.#holdFile(g.key, this.#openChecked(g, whole));
+  }
+
+  /** Holds an opening file (at most RANGED_FILES_MAX, oldest out first); one that fails is forgotten. */
+  #holdFile(key: string, f: Promise<RangedFile>): Promise<RangedFile> {
+    if (this.#files.size >= RANGED_FILES_MAX) this.#files.delete(this.#files.keys().next().value!);
+    this.#files.set(key, f);
+    f.catch(() => this.#files.delete(key));
     return f;
+  }
+
+  /** The file's bytes by range, as pages and tails are read (its size known to the cache). */
+  #source(g: GroupFileMeta): AsyncByteSource {
+    this.#store.knowSize(g.key, g.bytes);
+    return byteSourceOf(this.#exact, g.key, g.bytes, { gapBytesMax: PAGE_GAP_BYTES_MAX, wastedFractionMax: PAGE_WASTED_FRACTION_MAX });
   }
 
   /**
@@ -185,8 +187,7 @@ export class LargeValues {
       const [path] = await this.#paths([g.key]);
       return openRanged(localSource(path, g.bytes));
     }
-    this.#store.knowSize(g.key, g.bytes);
-    const source = byteSourceOf(this.#exact, g.key, g.bytes, { gapBytesMax: PAGE_GAP_BYTES_MAX, wastedFractionMax: PAGE_WASTED_FRACTION_MAX });
+    const source = this.#source(g);
     if (g.tail.footer && !whole) {
       const { bytes, crc32 } = g.tail.footer;
       const [footer] = await source.read([{ offset: g.bytes - bytes, length: bytes }]);

@@ -4,7 +4,7 @@
 // exactly until the next createIndex, which inserts just those into the existing graph.
 
 import { QuiverError, isQuiverError } from '../../errors.js';
-import { crc32Of, layout, randomId, typeName, type GroupFileMeta, type IndexMeta, type Manifest } from '../../format/index.js';
+import { isRecordedTail, layout, randomId, typeName, type GroupFileMeta, type IndexMeta, type Manifest } from '../../format/index.js';
 import { VectorIndex, type BuildProgress, type IndexedTail, type VectorIndexOptions } from '../../index/index.js';
 import { decodeVectorIndexFile, encodeVectorIndexFile, indexableType, loadVectorIndex, readVectorFile, segmentable, TAIL_PREFETCH_FILES_MAX, writeScalarFiles, writeScalarPack, writeTextSegments, type IndexedFile, type Session, type VectorIndexFile } from '../../query/index.js';
 import type { ObjectStore } from '../../storage/index.js';
@@ -200,7 +200,7 @@ async function indexedTails(ctx: IndexBuildContext, m: Manifest, column: string,
     const batch = withTail.slice(i, i + TAIL_READ_BATCH);
     const got = await Promise.all(batch.map((g) => ctx.store.get(g.key, { offset: g.bytes - g.tail.bytes, length: g.tail.bytes })));
     batch.forEach((g, j) => {
-      if (got[j].length === g.tail.bytes && crc32Of([got[j]]) === g.tail.crc32) out.push({ key: g.key, bytes: got[j] });
+      if (isRecordedTail(g, got[j])) out.push({ key: g.key, bytes: got[j] });
     });
   }
   return out;

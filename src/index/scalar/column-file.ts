@@ -6,7 +6,7 @@
 // with each other and the header before any value is used.
 
 import { QuiverError } from '../../errors.js';
-import { encodePartsContainer, readPartsContainer, type PartsGet, type PartsHeader } from '../codec.js';
+import { bytesGet, encodePartsContainer, readPartsContainer, type PartsGet, type PartsHeader } from '../codec.js';
 import type { ColumnData } from './column-match.js';
 
 export const SCALAR_MAGIC = 'QSCL';
@@ -85,7 +85,7 @@ export async function readScalarFile(get: PartsGet, expect: ScalarFileInfo, rowI
 
 /** Decodes a whole scalar file held in memory (verify). */
 export async function decodeScalarFile(bytes: Uint8Array, expect?: Partial<ScalarFileInfo>): Promise<ColumnData> {
-  const file = await readPartsContainer(async (r) => (r ? bytes.subarray(r.offset, r.offset + r.length) : bytes), SCALAR_MAGIC, [SCALAR_VERSION], WHAT);
+  const file = await readPartsContainer(bytesGet(bytes), SCALAR_MAGIC, [SCALAR_VERSION], WHAT);
   if (file.totalBytes !== bytes.length) throw corrupt(`length ${bytes.length} differs from recorded ${file.totalBytes}`);
   return columnOf(file, file.got, expect ?? {});
 }

@@ -10,7 +10,7 @@
 
 import { isQuiverError } from '../../errors.js';
 import { denseRowIds, layout, randomId, scalarIndexKey, type ColumnDef, type FragmentMeta, type IndexMeta } from '../../format/index.js';
-import { encodeIndexPack, encodeScalarFile, PACK_BYTES_MAX, readIndexPack, readScalarFile, type ColumnData } from '../../index/index.js';
+import { bytesGet, encodeIndexPack, encodeScalarFile, PACK_BYTES_MAX, readIndexPack, readScalarFile, type ColumnData } from '../../index/index.js';
 import { CollectionCache } from './collections.js';
 import { readColumnData } from './scalar-load.js';
 import { CORRUPT_SEGMENT_WARNING, segmentable, type SegmentCounts, type SegmentHost } from './text-segments.js';
@@ -101,7 +101,7 @@ export class ScalarFiles {
     // On a local disk a file is a local read: the pack would only add bytes.
     const packed = !host.store.localPath && index?.key && packedFragments(index).has(f.key) ? (await this.pack(host, index.key))?.get(key) : undefined;
     try {
-      const get = packed ? async (r?: { offset: number; length: number }) => (r ? packed.subarray(r.offset, r.offset + r.length) : packed) : (r?: { offset: number; length: number }) => host.store.get(key, r);
+      const get = packed ? bytesGet(packed) : (r?: { offset: number; length: number }) => host.store.get(key, r);
       const data = await readScalarFile(get, { column: def.name, kind: kindOf(def), rows: f.rows }, denseRowIds(f));
       if (packed) this.counts.packed++;
       this.counts.read++;
